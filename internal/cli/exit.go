@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes. 0–3 follow the monitoring-plugin convention that `status` uses; the others are
+// for commands that act.
+const (
+	ExitOK       = 0
+	ExitWarning  = 1
+	ExitCritical = 2
+	ExitUnknown  = 3
+	// ExitUsage is a command line raidswap does not accept.
+	ExitUsage = 64
+	// ExitRefused is a step raidswap would not take because it is unsafe or the world changed.
+	ExitRefused = 65
+	// ExitFailed is a command that ran and failed.
+	ExitFailed = 66
+)
+
+// ExitCodeError carries an exit code through cobra's error return. A nil Err means the
+// command already said everything it had to say.
+type ExitCodeError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitCodeError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitCodeError) Unwrap() error { return e.Err }
+
+// WithCode wraps err with an exit code.
+func WithCode(code int, err error) error { return &ExitCodeError{Code: code, Err: err} }
+
+// Silent ends a command with a code and no further message.
+func Silent(code int) error { return &ExitCodeError{Code: code} }
+
+func exitCode(err error) int {
+	var ec *ExitCodeError
+	if errors.As(err, &ec) {
+		return ec.Code
+	}
+	return ExitFailed
+}

@@ -1,0 +1,54 @@
+// Package cli holds raidswap's commands. Each command is an Options struct, a constructor that
+// wires flags, and a run function; IO streams, the Root and the Runner are injected through
+// Factory so every command runs in tests without a TTY. Commands gather input and render
+// output; they never write to a disk themselves.
+package cli
+
+import (
+	"io"
+	"os"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/raidswap/raidswap/internal/host"
+)
+
+// IOStreams are the command's standard streams.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// Interactive is true when stdin and stdout are terminals.
+	Interactive bool
+}
+
+// SystemIO returns the process's own streams.
+func SystemIO() *IOStreams {
+	return &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		Interactive: isatty.IsTerminal(os.Stdin.Fd()) && isatty.IsTerminal(os.Stdout.Fd()),
+	}
+}
+
+// Factory carries what commands share. RootDir is the global --root flag.
+type Factory struct {
+	IO      *IOStreams
+	RootDir string
+	// NewRunner returns the Runner for external commands. With --root set it refuses every
+	// command: a capture is read, never acted on.
+	NewRunner func() host.Runner
+}
+
+// Root returns the Root for discovery.
+func (f *Factory) Root() *host.Root { return host.NewRoot(f.RootDir) }
+
+// Runner returns the Runner, or one that refuses everything when --root is set.
+func (f *Factory) Runner() host.Runner {
+	if f.RootDir != "" && f.RootDir != "/" {
+		return host.NoRunner{Reason: "--root reads a captured tree; no command runs"}
+	}
+	if f.NewRunner != nil {
+		return f.NewRunner()
+	}
+	return host.ExecRunner{}
+}

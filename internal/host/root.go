@@ -1,0 +1,112 @@
+package host
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Root is the directory that stands for "/" when reading kernel and udev state. The live
+// system is Root("/"); a capture unpacked by `raidswap snapshot` is Root("/path/to/capture").
+type Root struct {
+	dir string
+	// Recorder, when set, is told of every path read through this Root. `snapshot` uses it to
+	// capture exactly the files discovery reads.
+	Recorder func(path string)
+}
+
+// NewRoot returns a Root at dir ("" means "/").
+func NewRoot(dir string) *Root {
+	if dir == "" {
+		dir = "/"
+	}
+	return &Root{dir: filepath.Clean(dir)}
+}
+
+// Dir is the directory standing for "/".
+func (r *Root) Dir() string { return r.dir }
+
+// IsLive reports whether the Root is the running system's own "/".
+func (r *Root) IsLive() bool { return r.dir == "/" }
+
+// Path maps an absolute system path (e.g. /sys/block/md0/md/uuid) into the Root.
+func (r *Root) Path(p string) string {
+	if r.dir == "/" {
+		return filepath.Clean("/" + p)
+	}
+	return filepath.Join(r.dir, filepath.Clean("/"+p))
+}
+
+func (r *Root) record(p string) {
+	if r.Recorder != nil {
+		r.Recorder(filepath.Clean("/" + p))
+	}
+}
+
+// ReadFile reads a whole file.
+func (r *Root) ReadFile(p string) ([]byte, error) {
+	r.record(p)
+	return os.ReadFile(r.Path(p))
+}
+
+// ReadString reads a sysfs-style attribute: the file's content with surrounding white space
+// trimmed.
+func (r *Root) ReadString(p string) (string, error) {
+	b, err := r.ReadFile(p)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// ReadLink reads a symbolic link's target as stored.
+func (r *Root) ReadLink(p string) (string, error) {
+	r.record(p)
+	return os.Readlink(r.Path(p))
+}
+
+// ResolveLink returns the absolute system path a link points to, resolved lexically from
+// the link's own directory (sysfs links are relative: ../../devices/...).
+func (r *Root) ResolveLink(p string) (string, error) {
+	t, err := r.ReadLink(p)
+	if err != nil {
+		return "", err
+	}
+	if filepath.IsAbs(t) {
+		return filepath.Clean(t), nil
+	}
+	return filepath.Join(filepath.Dir(filepath.Clean("/"+p)), t), nil
+}
+
+// ReadDir lists a directory's entries.
+func (r *Root) ReadDir(p string) ([]fs.DirEntry, error) {
+	r.record(p + "/")
+	return os.ReadDir(r.Path(p))
+}
+
+// Glob matches a pattern of system paths and returns system paths.
+func (r *Root) Glob(pattern string) ([]string, error) {
+	dir := filepath.Dir(pattern)
+	r.record(dir + "/")
+	m, err := filepath.Glob(r.Path(pattern))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(m))
+	for _, p := range m {
+		rel, err := filepath.Rel(r.dir, p)
+		if err != nil {
+			continue
+		}
+		out = append(out, "/"+rel)
+	}
+	return out, nil
+}
+
+// Exists reports whether a path exists (a dangling link counts as existing).
+func (r *Root) Exists(p string) bool {
+	r.record(p)
+	_, err := os.Lstat(r.Path(p))
+	return err == nil
+}

@@ -1,0 +1,27 @@
+package host
+
+// Paths of the external tools raidswap runs. They are the Debian/Ubuntu locations; every
+// command raidswap starts names one of these.
+const (
+	Mdadm       = "/sbin/mdadm"
+	Sgdisk      = "/sbin/sgdisk"
+	Sfdisk      = "/sbin/sfdisk"
+	Partx       = "/usr/bin/partx"
+	Wipefs      = "/sbin/wipefs"
+	Blkid       = "/sbin/blkid"
+	Mkswap      = "/sbin/mkswap"
+	Swapon      = "/sbin/swapon"
+	Swapoff     = "/sbin/swapoff"
+	GrubInstall = "/usr/sbin/grub-install"
+	Efibootmgr  = "/bin/efibootmgr"
+	Udevadm     = "/bin/udevadm"
+	Ledctl      = "/usr/sbin/ledctl"
+	Losetup     = "/sbin/losetup"
+	Dmsetup     = "/sbin/dmsetup"
+	MkfsExt4    = "/sbin/mkfs.ext4"
+	MkfsVfat    = "/sbin/mkfs.vfat"
+	Mount       = "/bin/mount"
+	Umount      = "/bin/umount"
+	Lsblk       = "/bin/lsblk"
+	Dd          = "/bin/dd"
+)
