@@ -5,11 +5,13 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"os"
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -51,4 +53,35 @@ func (f *Factory) Runner() host.Runner {
 		return f.NewRunner()
 	}
 	return host.ExecRunner{}
+}
+
+// DiscoveryRoot returns the Root to discover from: "/" by default, the --root directory, or a
+// capture file unpacked into a temporary directory that cleanup removes.
+func (f *Factory) DiscoveryRoot() (*host.Root, func(), error) {
+	noop := func() {}
+	if f.RootDir == "" || f.RootDir == "/" {
+		return host.NewRoot("/"), noop, nil
+	}
+	fi, err := os.Stat(f.RootDir)
+	if err != nil {
+		return nil, noop, fmt.Errorf("--root %s: %w", f.RootDir, err)
+	}
+	if fi.IsDir() {
+		return host.NewRoot(f.RootDir), noop, nil
+	}
+	in, err := os.Open(f.RootDir)
+	if err != nil {
+		return nil, noop, fmt.Errorf("--root %s: %w", f.RootDir, err)
+	}
+	defer in.Close()
+	dir, err := os.MkdirTemp("", "raidswap-capture-")
+	if err != nil {
+		return nil, noop, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	if _, err := capture.Unpack(in, dir); err != nil {
+		cleanup()
+		return nil, noop, fmt.Errorf("--root %s: %w", f.RootDir, err)
+	}
+	return host.NewRoot(dir), cleanup, nil
 }

@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/report"
+)
+
+func init() { register(newStatusCmd) }
+
+// StatusOptions are the inputs of `raidswap status`.
+type StatusOptions struct {
+	F      *Factory
+	Format string
+}
+
+func newStatusCmd(f *Factory) *cobra.Command {
+	o := &StatusOptions{F: f}
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show every md array and disk, and say loudly if one has failed",
+		Long: `status reads /proc/mdstat, /sys/block and the udev database and shows each array
+([UU] / [U_]), each member's state, any rebuild's progress, and each disk's serial,
+model, size, sector sizes, membership and verdict.
+
+Exit codes follow the monitoring-plugin convention:
+  0 OK        all arrays clean
+  1 WARNING   a resync or recovery is running
+  2 CRITICAL  an array is degraded or inactive, or a member is faulty
+  3 UNKNOWN   md state cannot be read (e.g. the kernel has no md driver)`,
+		Example: `  raidswap status
+  raidswap status --json | jq .disks
+  raidswap status --format prometheus > /var/lib/prometheus/node-exporter/raidswap.prom
+  raidswap status --root ./capture`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asJSON {
+				o.Format = "json"
+			}
+			return runStatus(o)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (same as --format json)")
+	cmd.Flags().StringVar(&o.Format, "format", "human", "output `format`: human, json or prometheus")
+	return cmd
+}
+
+func runStatus(o *StatusOptions) error {
+	root, cleanup, err := o.F.DiscoveryRoot()
+	if err != nil {
+		return WithCode(ExitUnknown, err)
+	}
+	defer cleanup()
+	sys, err := discover.Discover(root)
+	if err != nil {
+		return WithCode(ExitUnknown, err)
+	}
+	switch o.Format {
+	case "json":
+		err = report.JSON(o.F.IO.Out, sys)
+	case "prometheus":
+		err = report.Prometheus(o.F.IO.Out, sys)
+	case "human", "":
+		err = report.Human(o.F.IO.Out, sys)
+	default:
+		return WithCode(ExitUsage, fmt.Errorf("unknown --format %q: use human, json or prometheus", o.Format))
+	}
+	if err != nil {
+		return WithCode(ExitUnknown, err)
+	}
+	return Silent(sys.Verdict.ExitCode())
+}

@@ -1,0 +1,401 @@
+package discover
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/prometheus/procfs"
+
+	"github.com/raidswap/raidswap/identify"
+	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/mdadm"
+)
+
+// ErrNotARoot means --root points at a directory that is neither a system root nor a capture.
+var ErrNotARoot = errors.New("not a system root or a raidswap capture")
+
+// Discover reads the system under root. Errors are returned only when nothing can be judged
+// (not a root at all); a kernel without md yields a System with Verdict Unknown and a
+// Summary that says so.
+func Discover(root *host.Root) (*System, error) {
+	if !root.Exists("/sys/block") {
+		return nil, fmt.Errorf("%s: %w (no sys/block under it)", root.Dir(), ErrNotARoot)
+	}
+	s := &System{Root: root.Dir(), Arrays: []Array{}, Disks: []Disk{}}
+
+	stats, mdErr := mdadm.ReadMDStat(root)
+	sysArrays, err := mdadm.ReadSysArrays(root)
+	if err != nil {
+		s.Problems = append(s.Problems, err.Error())
+	}
+	for _, a := range sysArrays {
+		s.Problems = append(s.Problems, a.Problems...)
+	}
+	if mdErr == nil {
+		s.Arrays = mergeArrays(sysArrays, stats)
+	}
+
+	u := readUsage(root, &s.Problems)
+	memberDisks := map[string]bool{}
+	for _, a := range s.Arrays {
+		for _, m := range a.Members {
+			if m.Disk != nil {
+				memberDisks[*m.Disk] = true
+			}
+		}
+	}
+	ids, err := identify.Disks(root, func(name string) bool {
+		return identify.IsPhysicalName(name) || memberDisks[name]
+	})
+	if err != nil {
+		s.Problems = append(s.Problems, err.Error())
+	}
+	for _, id := range ids {
+		s.Disks = append(s.Disks, diskFrom(root, id, u))
+	}
+	s.attachMembers()
+	for i := range s.Arrays {
+		s.Arrays[i].Mountpoints = u.mountsByName[s.Arrays[i].Name]
+		s.Arrays[i].Swap = u.swap[s.Arrays[i].Name]
+	}
+
+	switch {
+	case errors.Is(mdErr, mdadm.ErrNoMD):
+		s.Verdict, s.Summary = Unknown, "cannot judge: "+mdErr.Error()
+	case mdErr != nil:
+		s.Verdict, s.Summary = Unknown, "cannot judge: "+mdErr.Error()
+	default:
+		s.Verdict, s.Summary = judge(s)
+	}
+	return s, nil
+}
+
+// mergeArrays joins what sysfs and /proc/mdstat say of each array. sysfs is preferred: it
+// has slots, UUIDs and exact sync sectors; mdstat fills gaps and knows about DELAYED syncs.
+func mergeArrays(sys []mdadm.SysArray, stats []mdadm.MDStat) []Array {
+	byName := map[string]*mdadm.MDStat{}
+	for i := range stats {
+		byName[stats[i].Name] = &stats[i]
+	}
+	seen := map[string]bool{}
+	out := []Array{}
+	for _, sa := range sys {
+		seen[sa.Name] = true
+		out = append(out, buildArray(&sa, byName[sa.Name]))
+	}
+	for i := range stats {
+		if !seen[stats[i].Name] {
+			out = append(out, buildArray(nil, &stats[i]))
+		}
+	}
+	return out
+}
+
+func strp(s string) *string { return &s }
+func intp(i int) *int       { return &i }
+
+func buildArray(sa *mdadm.SysArray, st *mdadm.MDStat) Array {
+	a := Array{State: ArrayUnknown, Members: []Member{}, RaidDisks: mdadm.Unknown, ActiveDisks: mdadm.Unknown, SizeKiB: mdadm.Unknown}
+	if sa != nil {
+		a.Name, a.UUID, a.Level, a.Metadata = sa.Name, sa.UUID, sa.Level, sa.Metadata
+		a.RaidDisks, a.SizeKiB, a.Bitmap = sa.RaidDisks, sa.ComponentKiB, sa.Bitmap
+		for _, m := range sa.Members {
+			a.Members = append(a.Members, memberFromSys(m))
+		}
+	}
+	if st != nil {
+		a.Name = st.Name
+		if a.Level == "" && st.Type != "unknown" {
+			a.Level = st.Type
+		}
+		if a.Metadata == "" {
+			a.Metadata = st.Metadata
+		}
+		if a.RaidDisks == mdadm.Unknown && st.DisksTotal > 0 {
+			a.RaidDisks = int(st.DisksTotal)
+		}
+		if sa == nil || len(sa.Members) == 0 {
+			for _, c := range st.Devices {
+				a.Members = append(a.Members, memberFromMDStat(c, st.Action != ""))
+			}
+		}
+	}
+	a.ActiveDisks = 0
+	faulty := 0
+	for _, m := range a.Members {
+		switch m.State {
+		case MemberInSync:
+			a.ActiveDisks++
+		case MemberFaulty:
+			faulty++
+		}
+	}
+	a.Members = withMissingSlots(a.Members, a.RaidDisks, faulty)
+	a.Sync = buildSync(sa, st)
+	a.State = arrayState(&a, sa, st)
+	return a
+}
+
+func memberFromSys(m mdadm.SysMember) Member {
+	mem := Member{Device: strp(m.Device), Flags: m.State, Gone: m.Gone}
+	if m.Disk != "" {
+		mem.Disk = strp(m.Disk)
+	}
+	if m.Slot != mdadm.Unknown {
+		mem.Slot = intp(m.Slot)
+	}
+	switch {
+	case m.Has("faulty"):
+		mem.State = MemberFaulty
+	case m.Has("in_sync"):
+		mem.State = MemberInSync
+	case m.Slot != mdadm.Unknown:
+		mem.State = MemberRebuilding
+	case m.Has("spare") || len(m.State) == 0 || m.Slot == mdadm.Unknown:
+		mem.State = MemberSpare
+	default:
+		mem.State = MemberUnknown
+	}
+	if len(m.State) == 0 && m.Slot == mdadm.Unknown {
+		mem.State = MemberUnknown
+	}
+	return mem
+}
+
+// memberFromMDStat is the fallback when sysfs lists no members: mdstat has only the (F) and
+// (S) marks, no slots, so a member of a syncing array cannot be told in_sync or rebuilding.
+func memberFromMDStat(c procfs.MDStatComponent, syncing bool) Member {
+	m := Member{Device: strp(c.Name), State: MemberInSync}
+	switch {
+	case c.Faulty:
+		m.State = MemberFaulty
+	case c.Spare:
+		m.State = MemberSpare
+	case syncing:
+		m.State = MemberUnknown
+	}
+	return m
+}
+
+// withMissingSlots adds a "missing" member for each slot that no in_sync or rebuilding member
+// holds. A faulty member still listed by the kernel stands for its slot until it is removed,
+// so each faulty member cancels one missing slot.
+func withMissingSlots(members []Member, raidDisks, faulty int) []Member {
+	if raidDisks <= 0 {
+		return members
+	}
+	held := map[int]bool{}
+	for _, m := range members {
+		if m.Slot != nil && (m.State == MemberInSync || m.State == MemberRebuilding) {
+			held[*m.Slot] = true
+		}
+	}
+	for slot := 0; slot < raidDisks; slot++ {
+		if held[slot] {
+			continue
+		}
+		if faulty > 0 {
+			faulty--
+			continue
+		}
+		members = append(members, Member{Slot: intp(slot), State: MemberMissing})
+	}
+	return members
+}
+
+func buildSync(sa *mdadm.SysArray, st *mdadm.MDStat) *Sync {
+	action := ""
+	if sa != nil && sa.SyncAction != "" && sa.SyncAction != "idle" && sa.SyncAction != "frozen" {
+		action = sa.SyncAction
+	}
+	delayed := st != nil && st.Delayed
+	if action == "" && st != nil {
+		switch st.Action {
+		case "recovery":
+			action = "recover"
+		case "resync", "check", "repair", "reshape":
+			action = st.Action
+		}
+	}
+	if action == "" {
+		return nil
+	}
+	s := &Sync{Action: action, Delayed: delayed, SpeedKiB: 0, ETASeconds: -1}
+	switch {
+	case sa != nil && sa.SyncTotal > 0 && sa.SyncDone >= 0:
+		s.Percent = float64(sa.SyncDone) * 100 / float64(sa.SyncTotal)
+	case st != nil:
+		s.Percent = st.BlocksSyncedPct
+	}
+	if sa != nil && sa.SyncSpeedKiB > 0 {
+		s.SpeedKiB = sa.SyncSpeedKiB
+	} else if st != nil && st.BlocksSyncedSpeed > 0 {
+		s.SpeedKiB = int64(st.BlocksSyncedSpeed)
+	}
+	switch {
+	case delayed:
+		s.SpeedKiB = 0
+	case sa != nil && sa.SyncTotal > 0 && s.SpeedKiB > 0:
+		s.ETASeconds = (sa.SyncTotal - sa.SyncDone) / 2 / s.SpeedKiB
+	case st != nil && st.BlocksSyncedFinishTime > 0:
+		s.ETASeconds = int64(st.BlocksSyncedFinishTime * 60)
+	}
+	s.Percent = float64(int64(s.Percent*10)) / 10
+	return s
+}
+
+func arrayState(a *Array, sa *mdadm.SysArray, st *mdadm.MDStat) string {
+	inactive := (sa != nil && (sa.ArrayState == "inactive" || sa.ArrayState == "clear")) ||
+		(st != nil && st.ActivityState == "inactive")
+	if inactive {
+		return ArrayInactive
+	}
+	if sa == nil && st == nil {
+		return ArrayUnknown
+	}
+	if a.Sync != nil {
+		switch a.Sync.Action {
+		case "recover":
+			return ArrayRecovering
+		case "resync":
+			return ArrayResyncing
+		}
+	}
+	for _, m := range a.Members {
+		if m.State == MemberFaulty || m.State == MemberMissing {
+			return ArrayDegraded
+		}
+	}
+	if sa != nil && sa.Degraded > 0 {
+		return ArrayDegraded
+	}
+	if sa != nil && sa.ArrayState == "" && st == nil {
+		return ArrayUnknown
+	}
+	return ArrayClean
+}
+
+// attachMembers records each array's members on their disks, resolves serials, adds disks
+// that vanished, and gives each disk its verdict.
+func (s *System) attachMembers() {
+	for ai := range s.Arrays {
+		a := &s.Arrays[ai]
+		for mi := range a.Members {
+			m := &a.Members[mi]
+			if m.Disk == nil || m.Device == nil {
+				continue
+			}
+			d := s.Disk(*m.Disk)
+			if d == nil {
+				s.Disks = append(s.Disks, Disk{Name: *m.Disk, Present: false, ByID: []string{}, Partitions: []string{}, Holders: []string{}, Mounted: []string{}, Swap: []string{}, Members: []DiskMember{}})
+				d = &s.Disks[len(s.Disks)-1]
+			}
+			m.Serial = d.Serial
+			d.Members = append(d.Members, DiskMember{Array: a.Name, Device: *m.Device, State: m.State})
+		}
+	}
+	for i := range s.Disks {
+		s.Disks[i].Verdict = diskVerdict(&s.Disks[i])
+	}
+	sort.SliceStable(s.Disks, func(i, j int) bool {
+		if s.Disks[i].Present != s.Disks[j].Present {
+			return s.Disks[i].Present
+		}
+		return false
+	})
+}
+
+func diskVerdict(d *Disk) string {
+	if !d.Present {
+		return DiskVanished
+	}
+	if len(d.Members) == 0 {
+		return DiskUnused
+	}
+	var faulty, inSync, rebuilding, spare int
+	for _, m := range d.Members {
+		switch m.State {
+		case MemberFaulty:
+			faulty++
+		case MemberInSync:
+			inSync++
+		case MemberRebuilding:
+			rebuilding++
+		case MemberSpare:
+			spare++
+		}
+	}
+	switch {
+	case faulty > 0 && (inSync > 0 || rebuilding > 0):
+		return DiskPartiallyFailed
+	case faulty > 0:
+		return DiskFailed
+	case rebuilding > 0:
+		return DiskRebuilding
+	case spare == len(d.Members):
+		return DiskSpare
+	default:
+		return DiskHealthy
+	}
+}
+
+// judge gives the overall verdict and the one line that explains it.
+func judge(s *System) (Verdict, string) {
+	var crit, warn []string
+	for _, a := range s.Arrays {
+		switch a.State {
+		case ArrayInactive:
+			crit = append(crit, a.Name+" is inactive")
+		case ArrayDegraded:
+			crit = append(crit, fmt.Sprintf("%s is degraded %s", a.Name, a.Bar()))
+		case ArrayUnknown:
+			crit = append(crit, a.Name+" is in an unknown state")
+		case ArrayRecovering, ArrayResyncing:
+			if a.Sync != nil && a.Sync.Delayed {
+				warn = append(warn, fmt.Sprintf("%s waits to %s", a.Name, a.Sync.Action))
+			} else if a.Sync != nil {
+				warn = append(warn, fmt.Sprintf("%s is %s (%.1f%%)", a.Name, a.State, a.Sync.Percent))
+			}
+		}
+		for _, m := range a.Members {
+			if m.State == MemberFaulty && a.State != ArrayDegraded {
+				crit = append(crit, fmt.Sprintf("%s has faulty member %s", a.Name, *m.Device))
+			}
+		}
+	}
+	for _, d := range s.Disks {
+		switch d.Verdict {
+		case DiskFailed, DiskPartiallyFailed, DiskVanished:
+			crit = append(crit, fmt.Sprintf("disk %s is %s", d.Label(), strings.ReplaceAll(d.Verdict, "_", " ")))
+		}
+	}
+	switch {
+	case len(crit) > 0:
+		return Critical, strings.Join(crit, "; ")
+	case len(warn) > 0:
+		return Warning, strings.Join(warn, "; ")
+	case len(s.Arrays) == 0:
+		return OK, "no md arrays"
+	default:
+		return OK, fmt.Sprintf("%d array(s) clean", len(s.Arrays))
+	}
+}
+
+// Bar is the familiar [UU] / [U_] picture of the array's slots.
+func (a Array) Bar() string {
+	if a.RaidDisks <= 0 {
+		return "[?]"
+	}
+	slots := make([]byte, a.RaidDisks)
+	for i := range slots {
+		slots[i] = '_'
+	}
+	for _, m := range a.Members {
+		if m.Slot != nil && *m.Slot >= 0 && *m.Slot < a.RaidDisks && m.State == MemberInSync {
+			slots[*m.Slot] = 'U'
+		}
+	}
+	return fmt.Sprintf("[%d/%d] [%s]", a.RaidDisks, a.ActiveDisks, slots)
+}

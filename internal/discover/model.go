@@ -1,0 +1,186 @@
+package discover
+
+// Verdict is the monitoring verdict for the whole system.
+type Verdict string
+
+// Verdicts, in the order of the monitoring exit codes 0..3.
+const (
+	OK       Verdict = "ok"
+	Warning  Verdict = "warning"
+	Critical Verdict = "critical"
+	Unknown  Verdict = "unknown"
+)
+
+// ExitCode is the monitoring-plugin exit code for the verdict.
+func (v Verdict) ExitCode() int {
+	switch v {
+	case OK:
+		return 0
+	case Warning:
+		return 1
+	case Critical:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// Array states.
+const (
+	ArrayClean      = "clean"
+	ArrayDegraded   = "degraded"
+	ArrayRecovering = "recovering"
+	ArrayResyncing  = "resyncing"
+	ArrayInactive   = "inactive"
+	ArrayUnknown    = "unknown"
+)
+
+// Member states.
+const (
+	MemberInSync     = "in_sync"
+	MemberFaulty     = "faulty"
+	MemberSpare      = "spare"
+	MemberRebuilding = "rebuilding"
+	MemberMissing    = "missing"
+	MemberUnknown    = "unknown"
+)
+
+// Disk verdicts.
+const (
+	DiskHealthy         = "healthy"
+	DiskFailed          = "failed"
+	DiskPartiallyFailed = "partially_failed"
+	DiskVanished        = "vanished"
+	DiskRebuilding      = "rebuilding"
+	DiskSpare           = "spare"
+	DiskUnused          = "unused"
+)
+
+// System is everything discovery saw. It is plain data: plans are built from it and bound to
+// its serials, UUIDs and member states.
+type System struct {
+	Verdict Verdict `json:"verdict"`
+	// Summary is one line saying why the verdict is what it is.
+	Summary string  `json:"summary"`
+	Arrays  []Array `json:"arrays"`
+	Disks   []Disk  `json:"disks"`
+	// Problems are things discovery could not read; each also shows as an unknown field.
+	Problems []string `json:"problems,omitempty"`
+	// Root is the directory discovery read ("/" for the live system).
+	Root string `json:"-"`
+}
+
+// Array is one md array.
+type Array struct {
+	Name        string   `json:"name"`
+	UUID        string   `json:"uuid"`
+	Level       string   `json:"level"`
+	Metadata    string   `json:"metadata"`
+	State       string   `json:"state"`
+	RaidDisks   int      `json:"raid_disks"`
+	ActiveDisks int      `json:"active_disks"`
+	Members     []Member `json:"members"`
+	Sync        *Sync    `json:"sync"`
+	// SizeKiB is the per-member component size.
+	SizeKiB int64 `json:"component_size_kib"`
+	// Bitmap is the write-intent bitmap location ("none" when there is none).
+	Bitmap string `json:"bitmap"`
+	// Mountpoints and Swap say what uses the array.
+	Mountpoints []string `json:"mountpoints,omitempty"`
+	Swap        bool     `json:"swap,omitempty"`
+}
+
+// Member is one slot or member of an array. An empty slot is a member with State "missing"
+// and a nil Device.
+type Member struct {
+	Device *string `json:"device"`
+	Disk   *string `json:"disk"`
+	// Serial is the serial of Disk, when known.
+	Serial string `json:"serial,omitempty"`
+	Slot   *int   `json:"slot"`
+	State  string `json:"state"`
+	// Flags are the raw sysfs state words (in_sync, faulty, write_mostly, ...).
+	Flags []string `json:"flags,omitempty"`
+	// Gone is true when the member's block device no longer exists.
+	Gone bool `json:"gone,omitempty"`
+}
+
+// Sync is a running resync, recovery, check or reshape.
+type Sync struct {
+	Action     string  `json:"action"`
+	Percent    float64 `json:"percent"`
+	SpeedKiB   int64   `json:"speed_kib"`
+	ETASeconds int64   `json:"eta_seconds"`
+	// Delayed is true while the array waits for another array's sync to finish.
+	Delayed bool `json:"delayed,omitempty"`
+}
+
+// Disk is one whole disk with what holds it.
+type Disk struct {
+	Name               string   `json:"name"`
+	Serial             string   `json:"serial"`
+	Model              string   `json:"model"`
+	WWN                string   `json:"wwn"`
+	SizeBytes          uint64   `json:"size_bytes"`
+	LogicalSectorSize  int      `json:"logical_sector_size"`
+	PhysicalSectorSize int      `json:"physical_sector_size"`
+	Rotational         bool     `json:"rotational"`
+	ByID               []string `json:"by_id"`
+	ByPath             string   `json:"by_path"`
+	Partitions         []string `json:"partitions"`
+	// Holders are devices stacked on the disk or its partitions (md127, dm-0).
+	Holders []string `json:"holders"`
+	// Mounted lists "partition on mountpoint".
+	Mounted []string `json:"mounted"`
+	// Swap lists the disk's partitions in use as swap.
+	Swap    []string     `json:"swap"`
+	Members []DiskMember `json:"members"`
+	Verdict string       `json:"verdict"`
+	// Present is false for a disk known only from an array's record of it.
+	Present bool `json:"present"`
+}
+
+// DiskMember is one md member on a disk.
+type DiskMember struct {
+	Array  string `json:"array"`
+	Device string `json:"device"`
+	State  string `json:"state"`
+}
+
+// Label is how raidswap names a disk to a person: "sdb (WD-X9)".
+func (d Disk) Label() string {
+	if d.Serial == "" {
+		return d.Name + " (serial unknown)"
+	}
+	return d.Name + " (" + d.Serial + ")"
+}
+
+// Disk returns the disk with the given kernel name.
+func (s *System) Disk(name string) *Disk {
+	for i := range s.Disks {
+		if s.Disks[i].Name == name {
+			return &s.Disks[i]
+		}
+	}
+	return nil
+}
+
+// DiskBySerial returns the present disk with the given serial.
+func (s *System) DiskBySerial(serial string) *Disk {
+	for i := range s.Disks {
+		if s.Disks[i].Serial == serial && serial != "" {
+			return &s.Disks[i]
+		}
+	}
+	return nil
+}
+
+// Array returns the array with the given name.
+func (s *System) Array(name string) *Array {
+	for i := range s.Arrays {
+		if s.Arrays[i].Name == name {
+			return &s.Arrays[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package discover
+
+import (
+	"bufio"
+	"bytes"
+	"path/filepath"
+	"strings"
+
+	"github.com/raidswap/raidswap/identify"
+	"github.com/raidswap/raidswap/internal/host"
+)
+
+// usage is what uses block devices: mounts, swap.
+type usage struct {
+	mountsByDev  map[string][]string // "maj:min" -> mountpoints
+	mountsByName map[string][]string // kernel name -> mountpoints (md arrays)
+	swap         map[string]bool     // kernel name -> active swap
+}
+
+func readUsage(root *host.Root, problems *[]string) usage {
+	u := usage{mountsByDev: map[string][]string{}, mountsByName: map[string][]string{}, swap: map[string]bool{}}
+	if b, err := root.ReadFile("/proc/self/mountinfo"); err == nil {
+		for dev, mps := range ParseMountinfo(b) {
+			u.mountsByDev[dev] = mps
+		}
+	} else {
+		*problems = append(*problems, "reading /proc/self/mountinfo: "+err.Error())
+	}
+	for dev, mps := range u.mountsByDev {
+		if name := devName(root, dev); name != "" {
+			u.mountsByName[name] = mps
+		}
+	}
+	if b, err := root.ReadFile("/proc/swaps"); err == nil {
+		for _, name := range ParseSwaps(b) {
+			u.swap[name] = true
+		}
+	} else {
+		*problems = append(*problems, "reading /proc/swaps: "+err.Error())
+	}
+	return u
+}
+
+// devName names the block device with number "maj:min" from /sys/dev/block.
+func devName(root *host.Root, dev string) string {
+	if !strings.HasPrefix(dev, "9:") && !strings.HasPrefix(dev, "259:") {
+		// Only md arrays (major 9, or 259 for partitioned md) are looked up this way.
+		return ""
+	}
+	t, err := root.ReadLink("/sys/dev/block/" + dev)
+	if err != nil {
+		return ""
+	}
+	return filepath.Base(t)
+}
+
+// ParseMountinfo maps "major:minor" to mount points from /proc/self/mountinfo.
+func ParseMountinfo(b []byte) map[string][]string {
+	out := map[string][]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 5 {
+			continue
+		}
+		out[f[2]] = append(out[f[2]], unescapeMount(f[4]))
+	}
+	return out
+}
+
+func unescapeMount(s string) string {
+	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+}
+
+// ParseSwaps returns the kernel names of the block devices in /proc/swaps.
+func ParseSwaps(b []byte) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	first := true
+	for sc.Scan() {
+		if first {
+			first = false
+			continue
+		}
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 || f[1] != "partition" {
+			continue
+		}
+		out = append(out, filepath.Base(unescapeMount(f[0])))
+	}
+	return out
+}
+
+func diskFrom(root *host.Root, id identify.Disk, u usage) Disk {
+	d := Disk{
+		Name: id.Name, Serial: id.Serial, Model: id.Model, WWN: id.WWN, SizeBytes: id.SizeBytes,
+		LogicalSectorSize: id.LogicalSectorSize, PhysicalSectorSize: id.PhysicalSectorSize,
+		Rotational: id.Rotational, ByID: id.ByID, Partitions: id.Partitions, Present: true,
+		Holders: []string{}, Mounted: []string{}, Swap: []string{}, Members: []DiskMember{},
+	}
+	if d.ByID == nil {
+		d.ByID = []string{}
+	}
+	if d.Partitions == nil {
+		d.Partitions = []string{}
+	}
+	if len(id.ByPath) > 0 {
+		d.ByPath = id.ByPath[0]
+	}
+	devs := append([]string{""}, id.Partitions...)
+	for _, p := range devs {
+		sys := "/sys/block/" + id.Name
+		name := id.Name
+		if p != "" {
+			sys += "/" + p
+			name = p
+		}
+		if ents, err := root.ReadDir(sys + "/holders"); err == nil {
+			for _, e := range ents {
+				d.Holders = append(d.Holders, e.Name())
+			}
+		}
+		if dev, err := root.ReadString(sys + "/dev"); err == nil {
+			for _, mp := range u.mountsByDev[dev] {
+				d.Mounted = append(d.Mounted, name+" on "+mp)
+			}
+		}
+		if u.swap[name] {
+			d.Swap = append(d.Swap, name)
+		}
+	}
+	return d
+}

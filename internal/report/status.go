@@ -1,0 +1,183 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/raidswap/raidswap/internal/discover"
+)
+
+// JSON writes the system as indented JSON.
+func JSON(w io.Writer, s *discover.System) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// Human writes the status table. A critical verdict is framed so it cannot be missed.
+func Human(w io.Writer, s *discover.System) error {
+	var b strings.Builder
+	banner := strings.ToUpper(string(s.Verdict)) + ": " + s.Summary
+	if s.Verdict == discover.Critical || s.Verdict == discover.Unknown {
+		line := strings.Repeat("!", min(len(banner), 78))
+		fmt.Fprintf(&b, "%s\n%s\n%s\n\n", line, banner, line)
+	} else {
+		fmt.Fprintf(&b, "%s\n\n", banner)
+	}
+	if len(s.Arrays) > 0 {
+		b.WriteString("ARRAYS\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, a := range s.Arrays {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, orDash(a.Level), "meta "+orDash(a.Metadata), a.Bar(), strings.ToUpper(a.State), syncText(a.Sync))
+			for _, m := range a.Members {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t\n", slotText(m.Slot), derefOr(m.Device, "-"), diskText(m), memberText(m), "")
+			}
+		}
+		tw.Flush()
+		b.WriteString("\n")
+	}
+	if len(s.Disks) > 0 {
+		b.WriteString("DISKS\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSERIAL\tMODEL\tSIZE\tSECTOR\tMEMBERS\tVERDICT")
+		for _, d := range s.Disks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, orDash(d.Serial), orDash(d.Model), sizeText(d), sectorText(d), membersText(d), verdictText(d.Verdict))
+		}
+		tw.Flush()
+	}
+	if len(s.Problems) > 0 {
+		b.WriteString("\nNOT READ (fields shown as unknown):\n")
+		for _, p := range s.Problems {
+			b.WriteString("  " + p + "\n")
+		}
+	}
+	if s.Verdict == discover.Critical {
+		fmt.Fprintf(&b, "\n%s\n", banner)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func derefOr(p *string, def string) string {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func slotText(p *int) string {
+	if p == nil {
+		return "slot -"
+	}
+	return fmt.Sprintf("slot %d", *p)
+}
+
+func diskText(m discover.Member) string {
+	if m.Disk == nil {
+		return "-"
+	}
+	if m.Serial != "" {
+		return *m.Disk + " (" + m.Serial + ")"
+	}
+	return *m.Disk
+}
+
+func memberText(m discover.Member) string {
+	switch m.State {
+	case discover.MemberFaulty:
+		if m.Gone {
+			return "FAULTY, device gone  <=="
+		}
+		return "FAULTY  <=="
+	case discover.MemberMissing:
+		return "MISSING (empty slot)  <=="
+	}
+	return m.State
+}
+
+func syncText(s *discover.Sync) string {
+	if s == nil {
+		return ""
+	}
+	if s.Delayed {
+		return s.Action + " waiting for another array"
+	}
+	t := fmt.Sprintf("%s %.1f%%", s.Action, s.Percent)
+	if s.SpeedKiB > 0 {
+		t += fmt.Sprintf(" at %s/s", humanBytes(uint64(s.SpeedKiB)*1024))
+	}
+	if s.ETASeconds >= 0 {
+		t += " ETA " + humanDuration(s.ETASeconds)
+	}
+	return t
+}
+
+func sizeText(d discover.Disk) string {
+	if !d.Present {
+		return "gone"
+	}
+	return humanBytes(d.SizeBytes)
+}
+
+func sectorText(d discover.Disk) string {
+	if !d.Present {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", d.LogicalSectorSize, d.PhysicalSectorSize)
+}
+
+func membersText(d discover.Disk) string {
+	if len(d.Members) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(d.Members))
+	for _, m := range d.Members {
+		parts = append(parts, fmt.Sprintf("%s:%s %s", m.Array, m.Device, m.State))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func verdictText(v string) string {
+	switch v {
+	case discover.DiskFailed, discover.DiskPartiallyFailed, discover.DiskVanished:
+		return strings.ToUpper(v) + "  <== replace this disk"
+	}
+	return v
+}
+
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func humanDuration(sec int64) string {
+	h, m, s := sec/3600, sec%3600/60, sec%60
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%dh%02dm", h, m)
+	case m > 0:
+		return fmt.Sprintf("%dm%02ds", m, s)
+	default:
+		return fmt.Sprintf("%ds", s)
+	}
+}
