@@ -48,8 +48,15 @@ func ReadMDStat(root *host.Root) ([]MDStat, error) {
 }
 
 // ParseMDStat parses the text of /proc/mdstat. procfs parses only from a file system, so the
-// bytes are handed to it through a private temporary directory.
-func ParseMDStat(data []byte) ([]MDStat, error) {
+// bytes are handed to it through a private temporary directory. procfs v0.23.0 panics on
+// some malformed input (found by FuzzParseMDStat: "Personalities : 0"); that panic is turned
+// into an error here so a strange kernel never crashes status.
+func ParseMDStat(data []byte) (out []MDStat, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("parsing /proc/mdstat: malformed text (%v)", r)
+		}
+	}()
 	dir, err := os.MkdirTemp("", "raidswap-mdstat-")
 	if err != nil {
 		return nil, fmt.Errorf("parsing /proc/mdstat: %w", err)
@@ -67,7 +74,7 @@ func ParseMDStat(data []byte) ([]MDStat, error) {
 		return nil, fmt.Errorf("parsing /proc/mdstat: %w", err)
 	}
 	extra := scanExtras(string(data))
-	out := make([]MDStat, 0, len(base))
+	out = make([]MDStat, 0, len(base))
 	for _, b := range base {
 		m := MDStat{MDStat: b}
 		if e, ok := extra[b.Name]; ok {
