@@ -31,8 +31,8 @@ type SysArray struct {
 	SyncAction string // idle, resync, recover, check, repair, reshape, frozen
 	// SyncDone and SyncTotal are sectors from sync_completed; both Unknown when idle.
 	SyncDone, SyncTotal int64
-	SyncSpeedKiB        int64 // sync_speed, KiB/s
-	ComponentKiB        int64 // component_size
+	SyncSpeedKiB        int64  // sync_speed, KiB/s
+	ComponentKiB        int64  // component_size
 	Bitmap              string // bitmap/location: "none", "+8", "file"
 	Members             []SysMember
 	Problems            []string

@@ -1,0 +1,48 @@
+# raidswap — see README.md. Targets that boot VMs or install packages need root.
+export PATH := /usr/local/go/bin:$(PATH)
+export CGO_ENABLED := 0
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/raidswap/raidswap/internal/cli.Version=$(VERSION)
+
+.PHONY: all build deps test unit vm-test bench lint man demo completion clean
+
+all: build
+
+build:
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/raidswap ./cmd/raidswap
+
+# deps installs Debian packages, Go, the Go modules and the VM kernel (idempotent).
+deps:
+	bash scripts/install-deps.sh
+
+# test runs unit tests and the VM suite.
+test: deps
+	bash scripts/test.sh
+
+unit:
+	go test -count=1 -skip 'TestVM' ./...
+
+vm-test: deps
+	go test -count=1 -timeout 85m -run 'TestVM' ./...
+
+bench: deps build
+	go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	go vet ./...
+
+man: build
+	bin/raidswap man --dir man
+
+completion: build
+	mkdir -p bin/completion
+	bin/raidswap completion bash > bin/completion/raidswap.bash
+	bin/raidswap completion zsh > bin/completion/_raidswap
+
+# demo boots the VM, builds a two-disk RAID1 like the seed's, fails one disk and runs status.
+demo: deps build
+	go run ./internal/vmtest/vmrun --disk WD-DEMO-A:1G --disk WD-DEMO-B:1G --timeout 5m --script scripts/demo.sh
+
+clean:
+	rm -rf bin man .cache

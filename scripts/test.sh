@@ -1,0 +1,26 @@
+#!/bin/bash
+# test.sh — run every test: unit tests and the VM suite (tests named TestVM*, which boot a
+# real Debian kernel under QEMU). Under CI=true a VM suite that skipped or did not run fails
+# the run. Prints each package's result and a closing "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:$PATH CGO_ENABLED=0
+mkdir -p .cache
+log=.cache/test.log
+start=$(date +%s)
+go test -count=1 -timeout 85m -v "$@" ./... >"$log" 2>&1
+rc=$?
+grep -E '^(ok|FAIL|---|panic:)|^\s+--- (FAIL|SKIP)|_test.go:[0-9]+:' "$log" | grep -v -- '--- PASS' | grep -v '^=== ' | head -400
+passed=$(grep -cE '^\s*--- PASS: ' "$log")
+failed=$(grep -cE '^\s*--- FAIL: ' "$log")
+skipped=$(grep -cE '^\s*--- SKIP: ' "$log")
+vm_passed=$(grep -cE '^\s*--- PASS: TestVM' "$log")
+vm_skipped=$(grep -cE '^\s*--- SKIP: TestVM' "$log")
+echo "VM suite: $vm_passed passed, $vm_skipped skipped; whole run $(( $(date +%s) - start ))s; full log in $log"
+if [ "${CI:-}" = "true" ] && { [ "$vm_passed" -eq 0 ] || [ "$vm_skipped" -gt 0 ]; }; then
+	grep -E -A3 -- '--- SKIP: TestVM' "$log" | head -20
+	echo "CI: the VM suite must run; it did not (passed $vm_passed, skipped $vm_skipped)"
+	rc=1
+fi
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $rc
