@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -58,6 +59,15 @@ func runStatus(o *StatusOptions) error {
 	sys, err := discover.Discover(root)
 	if err != nil {
 		return WithCode(ExitUnknown, err)
+	}
+	if root.IsLive() {
+		// The inventory is what names a disk after it vanishes; status, run from cron, keeps
+		// it current. Failing to save it must not change what status reports.
+		if inv, changed := sys.Remember(time.Now()); changed {
+			if err := inv.Save("/"); err != nil {
+				fmt.Fprintf(o.F.IO.ErrOut, "raidswap: note: %v\n", err)
+			}
+		}
 	}
 	switch o.Format {
 	case "json":

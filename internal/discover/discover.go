@@ -10,6 +10,7 @@ import (
 
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/inventory"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -37,6 +38,11 @@ func Discover(root *host.Root) (*System, error) {
 		s.Arrays = mergeArrays(sysArrays, stats)
 	}
 
+	inv, err := inventory.Load(root)
+	if err != nil {
+		s.Problems = append(s.Problems, err.Error())
+	}
+	s.Inventory = inv
 	u := readUsage(root, &s.Problems)
 	memberDisks := map[string]bool{}
 	for _, a := range s.Arrays {
@@ -278,19 +284,22 @@ func arrayState(a *Array, sa *mdadm.SysArray, st *mdadm.MDStat) string {
 }
 
 // attachMembers records each array's members on their disks, resolves serials, adds disks
-// that vanished, and gives each disk its verdict.
+// that vanished (named from the inventory when the kernel has forgotten them), and gives
+// each disk its verdict.
 func (s *System) attachMembers() {
 	for ai := range s.Arrays {
 		a := &s.Arrays[ai]
 		for mi := range a.Members {
 			m := &a.Members[mi]
+			if m.State == MemberMissing || m.Gone {
+				s.remember(a, m)
+			}
 			if m.Disk == nil || m.Device == nil {
 				continue
 			}
 			d := s.Disk(*m.Disk)
 			if d == nil {
-				s.Disks = append(s.Disks, Disk{Name: *m.Disk, Present: false, ByID: []string{}, Partitions: []string{}, Holders: []string{}, Mounted: []string{}, Swap: []string{}, Members: []DiskMember{}})
-				d = &s.Disks[len(s.Disks)-1]
+				d = s.addAbsent(Disk{Name: *m.Disk})
 			}
 			m.Serial = d.Serial
 			d.Members = append(d.Members, DiskMember{Array: a.Name, Device: *m.Device, State: m.State})
@@ -300,11 +309,66 @@ func (s *System) attachMembers() {
 		s.Disks[i].Verdict = diskVerdict(&s.Disks[i])
 	}
 	sort.SliceStable(s.Disks, func(i, j int) bool {
-		if s.Disks[i].Present != s.Disks[j].Present {
-			return s.Disks[i].Present
-		}
-		return false
+		return s.Disks[i].Present && !s.Disks[j].Present
 	})
+}
+
+// remember names, from the inventory, the disk that last held a missing or gone member. A
+// remembered disk that is not present is added as vanished; one that is present under some
+// name is left alone (it was removed from the array, not lost).
+func (s *System) remember(a *Array, m *Member) {
+	if s.Inventory == nil || a.UUID == "" {
+		return
+	}
+	slot, dev := -1, ""
+	if m.Slot != nil {
+		slot = *m.Slot
+	}
+	if m.Device != nil {
+		dev = *m.Device
+	}
+	e, ok := s.Inventory.Holder(a.UUID, slot, dev)
+	if !ok {
+		return
+	}
+	m.LastSerial, m.LastDisk = e.Serial, e.Name
+	if s.DiskBySerial(e.Serial) != nil {
+		return
+	}
+	d := s.Disk(e.Name)
+	if d != nil && d.Present {
+		// The name was reused by another disk: the remembered one is still gone.
+		d = nil
+	}
+	if d == nil {
+		for i := range s.Disks {
+			if !s.Disks[i].Present && s.Disks[i].Serial == e.Serial {
+				d = &s.Disks[i]
+			}
+		}
+	}
+	if d == nil {
+		d = s.addAbsent(Disk{Name: e.Name})
+	}
+	d.Serial, d.Model, d.WWN, d.SizeBytes, d.ByPath = e.Serial, e.Model, e.WWN, e.SizeBytes, e.ByPath
+	if e.ByID != nil {
+		d.ByID = e.ByID
+	}
+	d.LastSeen = e.LastSeen.UTC().Format("2006-01-02T15:04:05Z")
+	if m.State == MemberMissing {
+		for _, h := range e.Members {
+			if h.ArrayUUID == a.UUID && h.Slot == slot {
+				d.Members = append(d.Members, DiskMember{Array: a.Name, Device: h.Device, State: MemberMissing})
+			}
+		}
+	}
+}
+
+func (s *System) addAbsent(d Disk) *Disk {
+	d.Present = false
+	d.ByID, d.Partitions, d.Holders, d.Mounted, d.Swap, d.Members = []string{}, []string{}, []string{}, []string{}, []string{}, []DiskMember{}
+	s.Disks = append(s.Disks, d)
+	return &s.Disks[len(s.Disks)-1]
 }
 
 func diskVerdict(d *Disk) string {

@@ -1,5 +1,7 @@
 package discover
 
+import "github.com/raidswap/raidswap/internal/inventory"
+
 // Verdict is the monitoring verdict for the whole system.
 type Verdict string
 
@@ -68,6 +70,8 @@ type System struct {
 	Problems []string `json:"problems,omitempty"`
 	// Root is the directory discovery read ("/" for the live system).
 	Root string `json:"-"`
+	// Inventory is the remembered identity of disks, as read (not part of the output).
+	Inventory *inventory.Inventory `json:"-"`
 }
 
 // Array is one md array.
@@ -103,6 +107,10 @@ type Member struct {
 	Flags []string `json:"flags,omitempty"`
 	// Gone is true when the member's block device no longer exists.
 	Gone bool `json:"gone,omitempty"`
+	// LastSerial and LastDisk name the disk the inventory last saw in this slot, for a
+	// missing or gone member.
+	LastSerial string `json:"last_serial,omitempty"`
+	LastDisk   string `json:"last_disk,omitempty"`
 }
 
 // Sync is a running resync, recovery, check or reshape.
@@ -138,6 +146,8 @@ type Disk struct {
 	Verdict string       `json:"verdict"`
 	// Present is false for a disk known only from an array's record of it.
 	Present bool `json:"present"`
+	// LastSeen is when the inventory last saw a disk that is not present (RFC 3339).
+	LastSeen string `json:"last_seen,omitempty"`
 }
 
 // DiskMember is one md member on a disk.

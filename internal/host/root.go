@@ -1,6 +1,7 @@
 package host
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -66,8 +67,10 @@ func (r *Root) ReadLink(p string) (string, error) {
 	return os.Readlink(r.Path(p))
 }
 
-// ResolveLink returns the absolute system path a link points to, resolved lexically from
-// the link's own directory (sysfs links are relative: ../../devices/...).
+// ResolveLink returns the absolute system path a link points to. A relative target is
+// resolved from the link's real directory: in sysfs the link's own directory is often reached
+// through another link (/sys/block/md0 -> ../devices/virtual/block/md0), and "../" climbs
+// from where the directory really is.
 func (r *Root) ResolveLink(p string) (string, error) {
 	t, err := r.ReadLink(p)
 	if err != nil {
@@ -76,7 +79,16 @@ func (r *Root) ResolveLink(p string) (string, error) {
 	if filepath.IsAbs(t) {
 		return filepath.Clean(t), nil
 	}
-	return filepath.Join(filepath.Dir(filepath.Clean("/"+p)), t), nil
+	dir := filepath.Dir(filepath.Clean("/" + p))
+	real, err := filepath.EvalSymlinks(r.Path(dir))
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(r.dir, real)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("%s resolves outside %s", p, r.dir)
+	}
+	return filepath.Join("/"+rel, t), nil
 }
 
 // ReadDir lists a directory's entries.

@@ -1,0 +1,36 @@
+package discover
+
+import (
+	"time"
+
+	"github.com/raidswap/raidswap/internal/inventory"
+)
+
+// Remember records every present disk with a serial, and the array slots it holds, in the
+// system's inventory. It reports whether anything changed (the caller saves it).
+func (s *System) Remember(now time.Time) (*inventory.Inventory, bool) {
+	inv := s.Inventory
+	if inv == nil {
+		inv = &inventory.Inventory{Format: 1, Disks: map[string]inventory.Entry{}}
+	}
+	changed := false
+	for _, d := range s.Disks {
+		if !d.Present || d.Serial == "" {
+			continue
+		}
+		e := inventory.Entry{Serial: d.Serial, Model: d.Model, WWN: d.WWN, ByPath: d.ByPath, ByID: d.ByID,
+			SizeBytes: d.SizeBytes, Name: d.Name, LastSeen: now.UTC()}
+		for _, a := range s.Arrays {
+			for _, m := range a.Members {
+				if m.Disk != nil && *m.Disk == d.Name && m.Slot != nil && m.Device != nil &&
+					(m.State == MemberInSync || m.State == MemberRebuilding) {
+					e.Members = append(e.Members, inventory.Slot{ArrayUUID: a.UUID, Array: a.Name, Slot: *m.Slot, Device: *m.Device})
+				}
+			}
+		}
+		if inv.Record(e) {
+			changed = true
+		}
+	}
+	return inv, changed
+}

@@ -1,0 +1,154 @@
+// Package inventory remembers which disk (serial, model, WWN, bus path) held which slot of
+// which array, so that raidswap can still name a disk after it has vanished from the system:
+// by then the kernel, udev and md have forgotten it. It is written by commands that ran
+// discovery on the live system (status, replace) and read, like every other file, through
+// host.Root, so a capture carries it. It records; it never decides.
+package inventory
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/raidswap/raidswap/internal/host"
+)
+
+// Path is where the inventory lives on a system.
+const Path = "/var/lib/raidswap/inventory.json"
+
+// Inventory is the remembered disks, by serial.
+type Inventory struct {
+	Format int              `json:"format"`
+	Disks  map[string]Entry `json:"disks"`
+}
+
+// Entry is what was last seen of one disk.
+type Entry struct {
+	Serial    string    `json:"serial"`
+	Model     string    `json:"model,omitempty"`
+	WWN       string    `json:"wwn,omitempty"`
+	ByPath    string    `json:"by_path,omitempty"`
+	ByID      []string  `json:"by_id,omitempty"`
+	SizeBytes uint64    `json:"size_bytes"`
+	Name      string    `json:"name"`
+	LastSeen  time.Time `json:"last_seen"`
+	Members   []Slot    `json:"members,omitempty"`
+}
+
+// Slot is one array member the disk held.
+type Slot struct {
+	ArrayUUID string `json:"array_uuid"`
+	Array     string `json:"array"`
+	Slot      int    `json:"slot"`
+	Device    string `json:"device"`
+}
+
+// Load reads the inventory under root; a missing file is an empty inventory.
+func Load(root *host.Root) (*Inventory, error) {
+	inv := &Inventory{Format: 1, Disks: map[string]Entry{}}
+	b, err := root.ReadFile(Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return inv, nil
+	}
+	if err != nil {
+		return inv, fmt.Errorf("reading %s: %w", Path, err)
+	}
+	if err := json.Unmarshal(b, inv); err != nil {
+		return &Inventory{Format: 1, Disks: map[string]Entry{}}, fmt.Errorf("reading %s: %w", Path, err)
+	}
+	if inv.Disks == nil {
+		inv.Disks = map[string]Entry{}
+	}
+	return inv, nil
+}
+
+// Record notes a present disk. A slot recorded before is kept unless the disk now holds a
+// slot in the same array, so a disk that failed in one array, or was pulled, keeps its
+// history there.
+func (inv *Inventory) Record(e Entry) bool {
+	if e.Serial == "" {
+		return false
+	}
+	old, ok := inv.Disks[e.Serial]
+	now := map[string]bool{}
+	for _, m := range e.Members {
+		now[m.ArrayUUID] = true
+	}
+	for _, m := range old.Members {
+		if !now[m.ArrayUUID] {
+			e.Members = append(e.Members, m)
+		}
+	}
+	sort.Slice(e.Members, func(i, j int) bool {
+		if e.Members[i].Array != e.Members[j].Array {
+			return e.Members[i].Array < e.Members[j].Array
+		}
+		return e.Members[i].Slot < e.Members[j].Slot
+	})
+	changed := !ok || !sameIdentity(old, e)
+	if changed || e.LastSeen.Sub(old.LastSeen) > time.Hour {
+		inv.Disks[e.Serial] = e
+		return true
+	}
+	return false
+}
+
+func sameIdentity(a, b Entry) bool {
+	ja, _ := json.Marshal(Entry{Serial: a.Serial, Model: a.Model, WWN: a.WWN, ByPath: a.ByPath, ByID: a.ByID, SizeBytes: a.SizeBytes, Name: a.Name, Members: a.Members})
+	jb, _ := json.Marshal(Entry{Serial: b.Serial, Model: b.Model, WWN: b.WWN, ByPath: b.ByPath, ByID: b.ByID, SizeBytes: b.SizeBytes, Name: b.Name, Members: b.Members})
+	return string(ja) == string(jb)
+}
+
+// Holder returns the disk last seen in an array's slot, or in an array as a named device.
+func (inv *Inventory) Holder(arrayUUID string, slot int, device string) (Entry, bool) {
+	var best Entry
+	found := false
+	for _, e := range inv.Disks {
+		for _, m := range e.Members {
+			if m.ArrayUUID != arrayUUID || !((slot >= 0 && m.Slot == slot) || (device != "" && m.Device == device)) {
+				continue
+			}
+			if !found || e.LastSeen.After(best.LastSeen) {
+				best, found = e, true
+			}
+		}
+	}
+	return best, found
+}
+
+// Save writes the inventory atomically to dir+Path ("" or "/" for the live system).
+func (inv *Inventory) Save(dir string) error {
+	p := filepath.Join(dir, Path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("saving inventory: %w", err)
+	}
+	b, err := json.MarshalIndent(inv, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".inventory-")
+	if err != nil {
+		return fmt.Errorf("saving inventory: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("saving inventory: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("saving inventory: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("saving inventory: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return fmt.Errorf("saving inventory: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package inventory
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/raidswap/raidswap/internal/host"
+)
+
+func TestRecordKeepsHistoryOfOtherArrays(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	inv := &Inventory{Format: 1, Disks: map[string]Entry{}}
+	inv.Record(Entry{Serial: "WD-B", Name: "sdb", LastSeen: t0, Members: []Slot{
+		{ArrayUUID: "u0", Array: "md0", Slot: 1, Device: "sdb1"},
+		{ArrayUUID: "u1", Array: "md1", Slot: 1, Device: "sdb2"},
+	}})
+	// sdb1 failed: md0 no longer counts sdb as in_sync, md1 still does.
+	inv.Record(Entry{Serial: "WD-B", Name: "sdb", LastSeen: t0.Add(time.Minute), Members: []Slot{
+		{ArrayUUID: "u1", Array: "md1", Slot: 1, Device: "sdb2"},
+	}})
+	e, ok := inv.Holder("u0", 1, "")
+	if !ok || e.Serial != "WD-B" {
+		t.Fatalf("md0 slot 1 holder: %+v %v", e, ok)
+	}
+	// A newer disk in the same slot is the holder from then on.
+	inv.Record(Entry{Serial: "WD-C", Name: "sdb", LastSeen: t0.Add(time.Hour), Members: []Slot{
+		{ArrayUUID: "u0", Array: "md0", Slot: 1, Device: "sdb1"},
+	}})
+	if e, _ := inv.Holder("u0", 1, ""); e.Serial != "WD-C" {
+		t.Errorf("holder after replacement: %s, want WD-C", e.Serial)
+	}
+	if e, _ := inv.Holder("u1", -1, "sdb2"); e.Serial != "WD-B" {
+		t.Errorf("holder by device: %s, want WD-B", e.Serial)
+	}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	inv := &Inventory{Format: 1, Disks: map[string]Entry{}}
+	inv.Record(Entry{Serial: "S1", Model: "M", Name: "sda", LastSeen: time.Now().UTC().Truncate(time.Second)})
+	if err := inv.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(host.NewRoot(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Disks["S1"].Model != "M" {
+		t.Errorf("loaded %+v", got.Disks)
+	}
+	if err := os.WriteFile(filepath.Join(dir, Path), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(host.NewRoot(dir)); err == nil {
+		t.Error("a corrupt inventory loaded without error")
+	}
+}
