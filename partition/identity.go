@@ -1,0 +1,111 @@
+package partition
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/raidswap/raidswap/internal/host"
+)
+
+// DiskID names a disk for the operator and for the checks: the path given, the kernel name,
+// and the serial number. Image files have only a path.
+type DiskID struct {
+	Path   string `json:"path"`
+	Name   string `json:"name,omitempty"`
+	Serial string `json:"serial,omitempty"`
+}
+
+func (id DiskID) String() string {
+	if id.Serial != "" {
+		return fmt.Sprintf("%s (%s)", id.Path, id.Serial)
+	}
+	return id.Path
+}
+
+// Identify names an open disk: for a block device its kernel name (through
+// /sys/dev/block/MAJ:MIN) and serial; for an image file its absolute path.
+func Identify(root *host.Root, d *Disk) (DiskID, error) {
+	id := DiskID{Path: d.Path()}
+	if !d.IsBlockDevice() {
+		if abs, err := filepath.Abs(d.Path()); err == nil {
+			id.Path = abs
+		}
+		return id, nil
+	}
+	maj, min := d.DevNumber()
+	name, err := KernelName(root, maj, min)
+	if err != nil {
+		return id, err
+	}
+	id.Name = name
+	id.Serial = Serial(root, name)
+	return id, nil
+}
+
+// KernelName is the kernel's name for block device MAJ:MIN ("sdb", "nvme0n1p2").
+func KernelName(root *host.Root, major, minor uint32) (string, error) {
+	t, err := root.ResolveLink(fmt.Sprintf("/sys/dev/block/%d:%d", major, minor))
+	if err != nil {
+		return "", fmt.Errorf("finding block device %d:%d in sysfs: %w", major, minor, err)
+	}
+	return path.Base(t), nil
+}
+
+// Serial is a whole disk's serial number from sysfs (virtio, NVMe, SCSI VPD page 0x80) or the
+// udev database; "" when none is known.
+func Serial(root *host.Root, name string) string {
+	sys := "/sys/block/" + name
+	for _, p := range []string{sys + "/serial", sys + "/device/serial"} {
+		if s, err := root.ReadString(p); err == nil && s != "" {
+			return s
+		}
+	}
+	if b, err := root.ReadFile(sys + "/device/vpd_pg80"); err == nil && len(b) > 4 && b[1] == 0x80 {
+		n := int(b[2])<<8 | int(b[3])
+		if 4+n <= len(b) {
+			if s := strings.TrimSpace(string(bytes.Trim(b[4:4+n], "\x00"))); s != "" {
+				return s
+			}
+		}
+	}
+	if dev, err := root.ReadString(sys + "/dev"); err == nil {
+		if b, err := root.ReadFile("/run/udev/data/b" + dev); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "E:ID_SERIAL_SHORT="); ok && v != "" {
+					return v
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// BlockGeometry reads a whole disk's geometry from sysfs, for planning from discovery
+// without opening the disk.
+func BlockGeometry(root *host.Root, name string) (Geometry, error) {
+	sys := "/sys/block/" + name
+	num := func(p string) (int64, error) {
+		s, err := root.ReadString(sys + p)
+		if err != nil {
+			return 0, err
+		}
+		return strconv.ParseInt(s, 10, 64)
+	}
+	sectors, err := num("/size")
+	if err != nil {
+		return Geometry{}, fmt.Errorf("reading size of %s: %w", name, err)
+	}
+	l, err := num("/queue/logical_block_size")
+	if err != nil {
+		return Geometry{}, fmt.Errorf("reading logical block size of %s: %w", name, err)
+	}
+	p, err := num("/queue/physical_block_size")
+	if err != nil {
+		return Geometry{}, fmt.Errorf("reading physical block size of %s: %w", name, err)
+	}
+	return Geometry{Size: sectors * 512, LogicalSectorSize: int(l), PhysicalSectorSize: int(p)}, nil
+}

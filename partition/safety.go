@@ -1,0 +1,148 @@
+package partition
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/raidswap/raidswap/internal/host"
+)
+
+// CheckTarget refuses a target disk that is in use, read through the Root: a partition (or
+// the disk) that is an md member, held by another device (dm, md), mounted, or active swap;
+// a read-only disk; a partition given instead of a whole disk; an image file attached to a
+// loop device. It is run before planning and again right before writing.
+func CheckTarget(root *host.Root, id DiskID) error {
+	fail := func(format string, args ...any) error {
+		return &RefusedError{Kind: RefuseInUse, Device: id.Path, Serial: id.Serial, Reason: fmt.Sprintf(format, args...)}
+	}
+	if id.Name == "" {
+		return checkImage(root, id, fail)
+	}
+	sys := "/sys/block/" + id.Name
+	if !root.Exists(sys) {
+		if root.Exists("/sys/class/block/" + id.Name + "/partition") {
+			return fail("%s is a partition, not a whole disk", id.Name)
+		}
+		return fail("%s is not in %s", id.Name, "/sys/block")
+	}
+	if ro, err := root.ReadString(sys + "/ro"); err == nil && ro == "1" {
+		return fail("the kernel has it read-only")
+	}
+	devs, err := blockDevs(root, id.Name)
+	if err != nil {
+		return err
+	}
+	byNum := map[string]string{}
+	for _, d := range devs {
+		byNum[d.dev] = d.name
+		holders, err := root.ReadDir(d.sys + "/holders")
+		if err != nil {
+			continue
+		}
+		for _, h := range holders {
+			return fail("%s", holderReason(root, h.Name(), d.name))
+		}
+	}
+	members, _ := root.Glob("/sys/block/md*/md/dev-*")
+	for _, m := range members {
+		t, err := root.ResolveLink(m + "/block")
+		if err != nil {
+			continue
+		}
+		for _, d := range devs {
+			if path.Base(t) == d.name {
+				md := strings.Split(strings.TrimPrefix(m, "/sys/block/"), "/")[0]
+				state, _ := root.ReadString(m + "/state")
+				return fail("it holds %s member %s (%s)", md, d.name, state)
+			}
+		}
+	}
+	if mi, err := root.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, line := range strings.Split(string(mi), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 5 {
+				continue
+			}
+			if name, ok := byNum[f[2]]; ok {
+				return fail("it holds %s, mounted at %s", name, unescapeMount(f[4]))
+			}
+		}
+	}
+	if sw, err := root.ReadFile("/proc/swaps"); err == nil {
+		for _, line := range strings.Split(string(sw), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) == 0 {
+				continue
+			}
+			for _, d := range devs {
+				if path.Base(f[0]) == d.name && strings.HasPrefix(f[0], "/dev/") {
+					return fail("it holds %s, which is active swap", d.name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type blockDev struct {
+	name, sys, dev string
+}
+
+// blockDevs lists a disk and its partitions with their sysfs directories and MAJ:MIN.
+func blockDevs(root *host.Root, disk string) ([]blockDev, error) {
+	sys := "/sys/block/" + disk
+	dev, _ := root.ReadString(sys + "/dev")
+	out := []blockDev{{disk, sys, dev}}
+	ents, err := root.ReadDir(sys)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", sys, err)
+	}
+	for _, e := range ents {
+		p := sys + "/" + e.Name()
+		if !strings.HasPrefix(e.Name(), disk) || !root.Exists(p+"/partition") {
+			continue
+		}
+		dev, _ := root.ReadString(p + "/dev")
+		out = append(out, blockDev{e.Name(), p, dev})
+	}
+	return out, nil
+}
+
+// holderReason explains what holds a disk or partition.
+func holderReason(root *host.Root, holder, held string) string {
+	if strings.HasPrefix(holder, "md") {
+		state, err := root.ReadString("/sys/block/" + holder + "/md/dev-" + held + "/state")
+		if err != nil {
+			state = "member"
+		}
+		return fmt.Sprintf("it holds %s member %s (%s)", holder, held, state)
+	}
+	if name, err := root.ReadString("/sys/block/" + holder + "/dm/name"); err == nil {
+		return fmt.Sprintf("%s is held by device-mapper device %s (%s)", held, holder, name)
+	}
+	return fmt.Sprintf("%s is held by %s", held, holder)
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
+	return r.Replace(s)
+}
+
+// checkImage refuses an image file attached to a loop device: writing under a loop device
+// that md or a file system may be using is no safer than writing the disk itself.
+func checkImage(root *host.Root, id DiskID, fail func(string, ...any) error) error {
+	files, _ := root.Glob("/sys/block/loop*/loop/backing_file")
+	for _, f := range files {
+		b, err := root.ReadString(f)
+		if err != nil {
+			continue
+		}
+		if strings.TrimSuffix(b, " (deleted)") == id.Path {
+			loop := strings.Split(strings.TrimPrefix(f, "/sys/block/"), "/")[0]
+			return fail("the image is attached to /dev/%s; detach it or name /dev/%s instead", loop, loop)
+		}
+	}
+	return nil
+}
