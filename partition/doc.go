@@ -1,0 +1,53 @@
+// Package partition owns the partition table of the new disk: it reads the survivor's table
+// (GPT or DOS with extended/logical partitions), plans the same layout for the new disk with
+// starts aligned for it, checks that the new disk is free to be written, backs up both
+// tables, writes the new one, makes the kernel see it, and reads everything back.
+//
+// It reads and writes sectors of the two disks it is given and issues the block ioctls for
+// them (BLKRRPART, BLKPG, BLKZEROOUT); every other read of /proc, /sys, /dev and /run goes
+// through a host.Root. It runs no external command. It never touches an md array: it reads
+// md superblocks from partitions only to size the new partitions.
+//
+// # API for the replacement engine
+//
+//	d, _ := partition.Open(path, partition.OpenOptions{})          // read-only; Write: O_EXCL + flock
+//	id, _ := partition.Identify(root, d)                             // kernel name + serial
+//	src, _ := partition.Read(d)                                      // Table (bytes, not LBAs)
+//	needs, _ := partition.ReadMemberNeeds(d, src)                    // md data offset + component size per partition
+//	lay, moves, err := partition.PlanClone(src, target.Geometry(), needs, partition.PlanOptions{})
+//	err = partition.CheckTarget(root, targetID)                      // in use? (holders, md, mounts, swap, loop)
+//	sigs, _ := partition.FindSignatures(target, &lay)                // existing data: refuse unless wiping
+//	dir, _ := partition.Backup(partition.DefaultBackupDir, d, id, &src, time.Now())
+//	rep, err := partition.Write(targetRW, lay)                       // validate, wipe stale metadata, write, sync
+//	up, err := partition.UpdateKernel(root, targetRW, targetID.Name, lay) // BLKRRPART, else BLKPG per partition
+//	err = partition.Verify(targetRW, lay)                            // read back: own reader + go-diskfs
+//	err = partition.VerifyKernel(root, targetID.Name, lay)           // sysfs start/size per partition
+//
+// Clone runs all of that in order for `raidswap partition clone`. A Layout is plain data
+// (JSON): a plan step can carry it and Write refuses it if the disk's geometry changed.
+// Refusals are *RefusedError with a Refusal kind (in-use, existing-data, too-small,
+// sector-size-change, unrepresentable, unsupported, same-disk); a table that does not read
+// back is a *VerifyError.
+//
+// # Decisions
+//
+// Each partition, in start order:
+//
+//	start before the end of the previous partition (or the table area)  -> shifted to the next grain boundary
+//	start not on a target physical sector                                -> realigned to the next grain boundary
+//	otherwise                                                            -> same byte offset
+//	size not whole target logical sectors                                -> rounded up (never shrinks)
+//
+// The grain is 1 MiB when every source partition starts on a MiB boundary, else the target's
+// physical sector. The last partition may end past the target's usable area only if it holds
+// an md member and still gets the member's need (then it is cut, reported as "shrunk");
+// otherwise the plan is refused with the shortfall in bytes. A target with larger logical
+// sectors than an md source is refused without AllowSectorSizeChange (mdadm#187), and md data
+// offsets or component sizes that are not whole target sectors are refused outright.
+//
+// go-diskfs v1.9.4 renders the GPT and the four MBR entries into memory from a fresh table
+// (its Read keeps the source geometry, an empty disk GUID differs between headers, its
+// protective MBR wraps over 2 TiB, it does not validate, it has no extended partitions);
+// this package writes the protective MBR, the disk signature and the EBR chain itself,
+// parses the rendering back before writing, and verifies the disk afterwards.
+package partition
