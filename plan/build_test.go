@@ -1,0 +1,309 @@
+package plan
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/plan/plantest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var testOpts = Options{Version: "test", Now: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC),
+	Host: Host{Hostname: "db1", MachineID: "0123456789abcdef0123456789abcdef"}}
+
+func seedSwap() []SwapPartition {
+	return []SwapPartition{{Partition: 4, UUID: plantest.SwapUUID, Active: true}}
+}
+
+type scenario struct {
+	name string
+	sys  func() *discover.System
+	req  Request
+	// argv is the plan's command sequence, one line per step with a command.
+	argv []string
+}
+
+var scenarios = []scenario{
+	{
+		name: "seed",
+		sys:  plantest.Seed,
+		req:  Request{Mode: ReplaceFailed, Failed: plantest.Old, New: plantest.New, Firmware: FirmwareBIOS, Swap: seedSwap()},
+		argv: []string{
+			"/sbin/swapoff /dev/vdb4",
+			"/sbin/mdadm /dev/md0 --fail /dev/vdb2 --remove /dev/vdb2",
+			"/sbin/mdadm /dev/md1 --fail /dev/vdb3 --remove /dev/vdb3",
+			"raidswap partition clone --from /dev/vda --to {new}",
+			"/sbin/mdadm --zero-superblock {new:2} {new:3}",
+			"/sbin/mdadm /dev/md0 --add {new:2}",
+			"/sbin/mdadm /dev/md1 --add {new:3}",
+			"/sbin/mkswap -U " + plantest.SwapUUID + " {new:4}",
+			"/sbin/swapon {new:4}",
+			"/usr/sbin/grub-install --target=i386-pc /dev/vda",
+			"/usr/sbin/grub-install --target=i386-pc {new}",
+		},
+	},
+	{
+		name: "vanished",
+		sys:  plantest.Vanished,
+		req:  Request{Mode: ReplaceFailed, Failed: plantest.Old, Firmware: FirmwareBIOS, Swap: []SwapPartition{{Partition: 4, UUID: plantest.SwapUUID}}},
+		argv: []string{
+			"/sbin/mdadm /dev/md0 --fail detached --remove detached",
+			"/sbin/mdadm /dev/md1 --fail detached --remove detached",
+			"raidswap partition clone --from /dev/vda --to {new}",
+			"/sbin/mdadm --zero-superblock {new:2} {new:3}",
+			"/sbin/mdadm /dev/md0 --add {new:2}",
+			"/sbin/mdadm /dev/md1 --add {new:3}",
+			"/sbin/mkswap -U " + plantest.SwapUUID + " {new:4}",
+			"/sbin/swapon {new:4}",
+			"/usr/sbin/grub-install --target=i386-pc /dev/vda",
+			"/usr/sbin/grub-install --target=i386-pc {new}",
+		},
+	},
+	{
+		name: "vanished-gone",
+		sys:  plantest.VanishedGone,
+		req:  Request{Mode: ReplaceFailed, Failed: "vdb", Firmware: FirmwareBIOS},
+		argv: []string{
+			"/sbin/mdadm /dev/md0 --fail detached --remove detached",
+			"/sbin/mdadm /dev/md1 --fail detached --remove detached",
+			"raidswap partition clone --from /dev/vda --to {new}",
+			"/sbin/mdadm --zero-superblock {new:2} {new:3}",
+			"/sbin/mdadm /dev/md0 --add {new:2}",
+			"/sbin/mdadm /dev/md1 --add {new:3}",
+			"/usr/sbin/grub-install --target=i386-pc /dev/vda",
+			"/usr/sbin/grub-install --target=i386-pc {new}",
+		},
+	},
+	{
+		name: "partial",
+		sys:  plantest.Partial,
+		req:  Request{Mode: ReplaceFailed, Failed: "/dev/vdb", New: plantest.New, Firmware: FirmwareBIOS},
+		argv: []string{
+			"/sbin/swapoff /dev/vdb4",
+			"/sbin/mdadm /dev/md0 --fail /dev/vdb2 --remove /dev/vdb2",
+			"/sbin/mdadm /dev/md1 --fail /dev/vdb3 --remove /dev/vdb3",
+			"raidswap partition clone --from /dev/vda --to {new}",
+			"/sbin/mdadm --zero-superblock {new:2} {new:3}",
+			"/sbin/mdadm /dev/md0 --add {new:2}",
+			"/sbin/mdadm /dev/md1 --add {new:3}",
+			"/usr/sbin/grub-install --target=i386-pc /dev/vda",
+			"/usr/sbin/grub-install --target=i386-pc {new}",
+		},
+	},
+	{
+		name: "replace-working",
+		sys:  plantest.Working,
+		req:  Request{Mode: ReplaceWorking, Failed: plantest.Old, New: plantest.New, Firmware: FirmwareBIOS, Swap: seedSwap(), RebuildSpeedKiB: 200000},
+		argv: []string{
+			"raidswap partition clone --from /dev/vda --to {new}",
+			"/sbin/mdadm --zero-superblock {new:2} {new:3}",
+			"/sbin/mdadm /dev/md0 --add {new:2}",
+			"/sbin/mdadm /dev/md0 --replace /dev/vdb2 --with {new:2}",
+			"/sbin/mdadm /dev/md1 --add {new:3}",
+			"/sbin/mdadm /dev/md1 --replace /dev/vdb3 --with {new:3}",
+			"/sbin/mdadm /dev/md0 --fail /dev/vdb2 --remove /dev/vdb2",
+			"/sbin/mdadm /dev/md1 --fail /dev/vdb3 --remove /dev/vdb3",
+			"/sbin/swapoff /dev/vdb4",
+			"/sbin/mkswap -U " + plantest.SwapUUID + " {new:4}",
+			"/sbin/swapon {new:4}",
+			"/usr/sbin/grub-install --target=i386-pc /dev/vda",
+			"/usr/sbin/grub-install --target=i386-pc {new}",
+		},
+	},
+	{
+		name: "re-add",
+		sys:  plantest.Returned,
+		req:  Request{Mode: ReAdd, Failed: plantest.Old, Firmware: FirmwareBIOS},
+		argv: []string{
+			"/sbin/mdadm --zero-superblock /dev/vdd2",
+			"/sbin/mdadm /dev/md0 --add /dev/vdd2",
+			"/sbin/mdadm /dev/md1 --re-add /dev/vdd3",
+		},
+	},
+}
+
+func commands(p *Plan) []string {
+	var out []string
+	for _, s := range p.Steps {
+		if len(s.Argv) > 0 {
+			out = append(out, Command(s.Argv))
+		}
+	}
+	return out
+}
+
+func TestBuildScenarios(t *testing.T) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			p, err := Build(sc.sys(), sc.req, testOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := commands(p)
+			if strings.Join(got, "\n") != strings.Join(sc.argv, "\n") {
+				t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(sc.argv, "\n"))
+			}
+			for _, f := range []string{FormatText, FormatMarkdown, FormatJSON} {
+				var b bytes.Buffer
+				if err := Render(&b, p, f); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, filepath.Join("testdata", sc.name+"."+map[string]string{FormatText: "txt", FormatMarkdown: "md", FormatJSON: "json"}[f]), b.Bytes())
+			}
+		})
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./plan -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test ./plan -update rewrites it); got:\n%s", path, got)
+	}
+}
+
+func TestSmallestArrayFirst(t *testing.T) {
+	p, err := Build(plantest.Seed(), scenarios[0].req, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adds []string
+	for _, s := range p.Steps {
+		if s.Action == ActionAddMember {
+			adds = append(adds, s.Target.Array)
+		}
+	}
+	if strings.Join(adds, ",") != "md0,md1" {
+		t.Errorf("add order %v, want md0 (/boot, smallest) first", adds)
+	}
+}
+
+func TestBuildRefusals(t *testing.T) {
+	noSurvivor := func() *discover.System {
+		s := plantest.Seed()
+		s.Arrays[0].Members[0].State = discover.MemberFaulty
+		return plantest.Finish(s)
+	}
+	mountedNew := func() *discover.System {
+		s := plantest.Working()
+		s.Disks[2].Mounted = []string{"vdc1 on /mnt"}
+		return s
+	}
+	smallNew := func() *discover.System {
+		s := plantest.Working()
+		s.Disks[2].SizeBytes = 1 << 30
+		return s
+	}
+	usedNew := func() *discover.System {
+		s := plantest.Working()
+		s.Disks[2].Partitions = []string{"vdc1"}
+		return s
+	}
+	bios := FirmwareBIOS
+	tests := []struct {
+		name string
+		sys  func() *discover.System
+		req  Request
+		want string
+		kind any
+	}{
+		{"survivor as new", plantest.Seed, Request{Mode: ReplaceFailed, Failed: plantest.Old, New: plantest.Survivor, Firmware: bios},
+			"vda (WD-SURV): is the survivor", &InputError{}},
+		{"partition as disk", plantest.Seed, Request{Mode: ReplaceFailed, Failed: "/dev/vdb2", Firmware: bios},
+			"/dev/vdb2 (WD-OLD): is a partition of vdb (WD-OLD)", &InputError{}},
+		{"md as disk", plantest.Seed, Request{Mode: ReplaceFailed, Failed: "md1", Firmware: bios},
+			"/dev/md1: is an md array", &InputError{}},
+		{"md as new disk", plantest.Seed, Request{Mode: ReplaceFailed, Failed: plantest.Old, New: "/dev/md0", Firmware: bios},
+			"/dev/md0: is an md array", &InputError{}},
+		{"unknown disk", plantest.Seed, Request{Mode: ReplaceFailed, Failed: "WD-NOPE", Firmware: bios},
+			"WD-NOPE: no disk", &InputError{}},
+		{"no in_sync member left", noSurvivor, Request{Mode: ReplaceFailed, Failed: plantest.Old, Firmware: bios},
+			"md1 (uuid " + plantest.RootUUID + ") has no in_sync member outside vdb (WD-OLD)", &UnsafeError{}},
+		{"new disk mounted", mountedNew, Request{Mode: ReplaceWorking, Failed: plantest.Old, New: plantest.New, Firmware: bios},
+			"vdc (WD-NEW): it holds vdc1 on /mnt", &InputError{}},
+		{"new disk too small", smallNew, Request{Mode: ReplaceWorking, Failed: plantest.Old, New: "vdc", Firmware: bios},
+			"vdc (WD-NEW): is too small", &InputError{}},
+		{"new disk holds data", usedNew, Request{Mode: ReplaceWorking, Failed: plantest.Old, New: plantest.New, Firmware: bios},
+			"vdc (WD-NEW): holds data (partitions vdc1); check it is the right disk, then give --wipe", &InputError{}},
+		{"new disk in an array", plantest.Working, Request{Mode: ReplaceWorking, Failed: plantest.New, New: plantest.Old, Firmware: bios},
+			"vdc (WD-NEW): is in no md array", &InputError{}},
+		{"failed disk as new", plantest.Seed, Request{Mode: ReplaceFailed, Failed: plantest.Old, New: "vdb", Firmware: bios},
+			"vdb (WD-OLD): is the failed disk itself", &InputError{}},
+		{"new device not attached", plantest.Seed, Request{Mode: ReplaceFailed, Failed: plantest.Old, New: "/dev/vdq", Firmware: bios},
+			"/dev/vdq: no such disk is attached", &InputError{}},
+		{"re-add of an absent disk", plantest.Vanished, Request{Mode: ReAdd, Failed: plantest.Old, Firmware: bios},
+			"vdb (WD-OLD): is not attached", &InputError{}},
+		{"no mode", plantest.Seed, Request{Failed: plantest.Old, Firmware: bios}, "no mode", &InputError{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Build(tt.sys(), tt.req, testOpts)
+			if err == nil {
+				t.Fatalf("Build succeeded, want an error containing %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want it to contain %q", err, tt.want)
+			}
+			switch tt.kind.(type) {
+			case *InputError:
+				var e *InputError
+				if !errors.As(err, &e) {
+					t.Errorf("error %T, want *InputError", err)
+				}
+			case *UnsafeError:
+				var e *UnsafeError
+				if !errors.As(err, &e) {
+					t.Errorf("error %T, want *UnsafeError", err)
+				}
+			}
+		})
+	}
+}
+
+func TestPartitionNames(t *testing.T) {
+	for _, tt := range []struct {
+		disk string
+		n    int
+		name string
+	}{{"sdb", 3, "sdb3"}, {"nvme0n1", 2, "nvme0n1p2"}, {"vdaa", 12, "vdaa12"}} {
+		if got := PartitionName(tt.disk, tt.n); got != tt.name {
+			t.Errorf("PartitionName(%q,%d) = %q", tt.disk, tt.n, got)
+		}
+		if got := PartitionNumber(tt.disk, tt.name); got != tt.n {
+			t.Errorf("PartitionNumber(%q,%q) = %d", tt.disk, tt.name, got)
+		}
+	}
+	if PartitionNumber("sdb", "sdba1") != 0 || PartitionNumber("nvme0n1", "nvme0n12") != 0 || PartitionNumber("sdb", "sdb") != 0 {
+		t.Error("PartitionNumber accepted a device that is not a partition of the disk")
+	}
+	got, err := Expand([]string{"mdadm", "/dev/md0", "--add", "{new:2}", "{new}"}, "nvme1n1")
+	if err != nil || strings.Join(got, " ") != "mdadm /dev/md0 --add /dev/nvme1n1p2 /dev/nvme1n1" {
+		t.Errorf("Expand = %v, %v", got, err)
+	}
+	if _, err := Expand([]string{"{new:2}"}, ""); err == nil {
+		t.Error("Expand without a new disk succeeded")
+	}
+	if _, err := Expand([]string{"{new:x}"}, "vdc"); err == nil {
+		t.Error("Expand accepted a bad placeholder")
+	}
+}
