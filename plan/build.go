@@ -762,4 +762,3 @@ func humanKiB(k int64) string {
 	}
 	return fmt.Sprintf("%.1f %s", b, units[i])
 }
-
