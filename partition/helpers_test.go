@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"math/rand"
 	"os"
@@ -184,3 +185,5 @@ func md090(devSize int64, sizeKiB uint32, raidDisk uint32, uuid [4]uint32) (int6
 	w(38, uint32(sum&0xffffffff)+uint32(sum>>32))
 	return md090Offset(devSize), b
 }
+
+func strconvItoa(n int64) string { return fmt.Sprint(n) }
