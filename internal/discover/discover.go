@@ -432,7 +432,7 @@ func judge(s *System) (Verdict, string) {
 	for _, d := range s.Disks {
 		switch d.Verdict {
 		case DiskFailed, DiskPartiallyFailed, DiskVanished:
-			crit = append(crit, fmt.Sprintf("disk %s is %s", d.Label(), strings.ReplaceAll(d.Verdict, "_", " ")))
+			crit = append(crit, fmt.Sprintf("disk %s has %s", d.Label(), strings.ReplaceAll(d.Verdict, "_", " ")))
 		}
 	}
 	switch {

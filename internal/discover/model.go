@@ -178,7 +178,7 @@ func (s *System) Disk(name string) *Disk {
 // DiskBySerial returns the present disk with the given serial.
 func (s *System) DiskBySerial(serial string) *Disk {
 	for i := range s.Disks {
-		if s.Disks[i].Serial == serial && serial != "" {
+		if s.Disks[i].Serial == serial && serial != "" && s.Disks[i].Present {
 			return &s.Disks[i]
 		}
 	}

@@ -39,10 +39,17 @@ func (r *Root) Path(p string) string {
 	return filepath.Join(r.dir, filepath.Clean("/"+p))
 }
 
+// record tells the Recorder of a read. A directory listing keeps its trailing "/", which
+// tells a capture to keep the directory's entries, not only the directory.
 func (r *Root) record(p string) {
-	if r.Recorder != nil {
-		r.Recorder(filepath.Clean("/" + p))
+	if r.Recorder == nil {
+		return
 	}
+	c := filepath.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	r.Recorder(c)
 }
 
 // ReadFile reads a whole file.

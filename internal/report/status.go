@@ -49,6 +49,18 @@ func Human(w io.Writer, s *discover.System) error {
 		}
 		tw.Flush()
 	}
+	for _, d := range s.Disks {
+		if !d.Present {
+			fmt.Fprintf(&b, "\n%s is gone from the system; last seen %s", d.Label(), orDash(d.LastSeen))
+			if d.ByPath != "" {
+				fmt.Fprintf(&b, " at %s", d.ByPath)
+			}
+			if d.Model != "" || d.WWN != "" {
+				fmt.Fprintf(&b, " (model %s, WWN %s)", orDash(d.Model), orDash(d.WWN))
+			}
+			b.WriteString(".\n")
+		}
+	}
 	if len(s.Problems) > 0 {
 		b.WriteString("\nNOT READ (fields shown as unknown):\n")
 		for _, p := range s.Problems {

@@ -1,0 +1,243 @@
+package discover_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/raidswap/raidswap/internal/discover"
+)
+
+// A scenario is a state of a two- or three-disk server that the VM suite builds on a real
+// kernel and captures with `raidswap snapshot`; the captures are the fixtures that the host
+// tests read. check holds what must be true of the system in that state, live or captured.
+type scenario struct {
+	name  string
+	disks []string // serials of vda, vdb, ...
+	setup string   // bash, run in the guest after the common prelude
+	exit  int      // status exit code
+	check func(t *testing.T, s *discover.System)
+	// volatile marks scenarios whose sync progress moves between two reads.
+	volatile bool
+}
+
+const (
+	serialA = "WD-WCC4N1KPA001"
+	serialB = "WD-WCC4N1KPB002"
+	serialC = "ST4000NM-ZC1C003"
+)
+
+// prelude defines the seed's layout: GPT with a BIOS boot partition, md0 (metadata 1.0) for
+// /boot, a swap partition outside md, md1 (metadata 1.2) for /; ext4 on both, mounted.
+const prelude = `
+set -eu
+modprobe raid1
+part() { # disk
+	sgdisk -Z /dev/$1 >/dev/null 2>&1 || true
+	sgdisk -n1:1M:+1M -t1:ef02 -n2:0:+40M -t2:fd00 -n3:0:+16M -t3:8200 -n4:0:0 -t4:fd00 /dev/$1 >/dev/null
+	partx -u /dev/$1 2>/dev/null || partx -a /dev/$1
+	udevadm settle
+}
+mk() { # md metadata dev...
+	local md=$1 meta=$2; shift 2
+	mdadm --create /dev/$md --run --quiet --level=1 --raid-devices=$# --metadata=$meta "$@"
+}
+seed() { # disk disk
+	part $1; part $2
+	mk md0 1.0 /dev/${1}2 /dev/${2}2
+	mk md1 1.2 /dev/${1}4 /dev/${2}4
+	mdadm --wait /dev/md0 /dev/md1 || true
+	mkfs.ext4 -q /dev/md0; mkfs.ext4 -q /dev/md1
+	mkdir -p /mnt/boot /mnt/root
+	mount /dev/md1 /mnt/root; mount /dev/md0 /mnt/boot
+	mkswap -q /dev/${1}3; mkswap -q /dev/${2}3; swapon /dev/${1}3; swapon /dev/${2}3
+	udevadm settle
+}
+`
+
+func diskBySerial(t *testing.T, s *discover.System, serial string) *discover.Disk {
+	t.Helper()
+	for i := range s.Disks {
+		if s.Disks[i].Serial == serial {
+			return &s.Disks[i]
+		}
+	}
+	t.Fatalf("no disk with serial %s in %+v", serial, s.Disks)
+	return nil
+}
+
+func wantArray(t *testing.T, s *discover.System, name, state string, raid, active int) *discover.Array {
+	t.Helper()
+	a := s.Array(name)
+	if a == nil {
+		t.Fatalf("no array %s", name)
+	}
+	if a.State != state || a.RaidDisks != raid || a.ActiveDisks != active {
+		t.Errorf("%s: state %s %d/%d, want %s %d/%d", name, a.State, a.RaidDisks, a.ActiveDisks, state, raid, active)
+	}
+	if a.UUID == "" || a.Level != "raid1" {
+		t.Errorf("%s: uuid %q level %q", name, a.UUID, a.Level)
+	}
+	return a
+}
+
+func memberStates(a *discover.Array) string {
+	var out []string
+	for _, m := range a.Members {
+		d := "-"
+		if m.Device != nil {
+			d = *m.Device
+		}
+		out = append(out, d+"="+m.State)
+	}
+	return strings.Join(out, " ")
+}
+
+var scenarios = []scenario{
+	{
+		name:  "clean",
+		disks: []string{serialA, serialB},
+		setup: `seed vda vdb`,
+		exit:  0,
+		check: func(t *testing.T, s *discover.System) {
+			if s.Verdict != discover.OK {
+				t.Errorf("verdict %s (%s)", s.Verdict, s.Summary)
+			}
+			md0 := wantArray(t, s, "md0", discover.ArrayClean, 2, 2)
+			md1 := wantArray(t, s, "md1", discover.ArrayClean, 2, 2)
+			if md0.Metadata != "1.0" || md1.Metadata != "1.2" {
+				t.Errorf("metadata %s %s", md0.Metadata, md1.Metadata)
+			}
+			if len(md1.Mountpoints) != 1 || md1.Mountpoints[0] != "/mnt/root" {
+				t.Errorf("md1 mountpoints %v", md1.Mountpoints)
+			}
+			for _, serial := range []string{serialA, serialB} {
+				d := diskBySerial(t, s, serial)
+				if d.Verdict != discover.DiskHealthy || len(d.Members) != 2 || len(d.Swap) != 1 {
+					t.Errorf("%s: verdict %s members %v swap %v", serial, d.Verdict, d.Members, d.Swap)
+				}
+				if d.LogicalSectorSize != 512 || len(d.ByID) == 0 {
+					t.Errorf("%s: sector %d by-id %v", serial, d.LogicalSectorSize, d.ByID)
+				}
+			}
+		},
+	},
+	{
+		// The seed: every member of one disk failed, (F) in /proc/mdstat.
+		name:  "failed",
+		disks: []string{serialA, serialB},
+		setup: `seed vda vdb
+mdadm /dev/md0 --fail /dev/vdb2
+mdadm /dev/md1 --fail /dev/vdb4`,
+		exit: 2,
+		check: func(t *testing.T, s *discover.System) {
+			if s.Verdict != discover.Critical || !strings.Contains(s.Summary, serialB) {
+				t.Errorf("verdict %s (%s), want critical naming %s", s.Verdict, s.Summary, serialB)
+			}
+			for _, md := range []string{"md0", "md1"} {
+				a := wantArray(t, s, md, discover.ArrayDegraded, 2, 1)
+				if got := memberStates(a); !strings.Contains(got, "vdb") || !strings.Contains(got, "=faulty") {
+					t.Errorf("%s members: %s", md, got)
+				}
+				if a.Bar() != "[2/1] [U_]" {
+					t.Errorf("%s bar %s", md, a.Bar())
+				}
+			}
+			if d := diskBySerial(t, s, serialB); d.Verdict != discover.DiskFailed || d.Name != "vdb" {
+				t.Errorf("failed disk: %s verdict %s", d.Name, d.Verdict)
+			}
+			if d := diskBySerial(t, s, serialA); d.Verdict != discover.DiskHealthy {
+				t.Errorf("survivor verdict %s", d.Verdict)
+			}
+		},
+	},
+	{
+		// The disk is pulled (QMP device_del): md fails its members at the next write and the
+		// kernel forgets the disk; the inventory, kept by an earlier status, still names it.
+		name:  "vanished",
+		disks: []string{serialA, serialB},
+		setup: `seed vda vdb
+raidswap status >/dev/null || true
+swapoff /dev/vdb3
+vmtest-hotplug unplug ` + serialB + `
+for f in /mnt/root/probe /mnt/boot/probe; do dd if=/dev/urandom of=$f bs=4k count=8 oflag=direct,sync 2>/dev/null; done
+sync; sleep 1`,
+		exit: 2,
+		check: func(t *testing.T, s *discover.System) {
+			if s.Verdict != discover.Critical {
+				t.Errorf("verdict %s (%s)", s.Verdict, s.Summary)
+			}
+			d := diskBySerial(t, s, serialB)
+			if d.Present || d.Verdict != discover.DiskVanished || d.Name != "vdb" {
+				t.Errorf("vanished disk: %+v", d)
+			}
+			if !strings.Contains(s.Summary, serialB) {
+				t.Errorf("summary %q does not name %s", s.Summary, serialB)
+			}
+			for _, md := range []string{"md0", "md1"} {
+				a := s.Array(md)
+				if a == nil || a.State != discover.ArrayDegraded || a.ActiveDisks != 1 {
+					t.Errorf("%s: %+v", md, a)
+				}
+			}
+		},
+	},
+	{
+		// vdb was failed and removed, a new disk vdc added: md0 recovers while md1 waits.
+		name:     "recovering",
+		disks:    []string{serialA, serialB, serialC},
+		volatile: true,
+		setup: `seed vda vdb
+swapoff /dev/vdb3
+mdadm /dev/md0 --fail /dev/vdb2 --remove /dev/vdb2
+mdadm /dev/md1 --fail /dev/vdb4 --remove /dev/vdb4
+part vdc
+echo 500 > /proc/sys/dev/raid/speed_limit_min
+echo 500 > /proc/sys/dev/raid/speed_limit_max
+mdadm /dev/md0 --add /dev/vdc2
+mdadm /dev/md1 --add /dev/vdc4
+sleep 2`,
+		exit: 1,
+		check: func(t *testing.T, s *discover.System) {
+			if s.Verdict != discover.Warning {
+				t.Errorf("verdict %s (%s), want warning", s.Verdict, s.Summary)
+			}
+			md0 := wantArray(t, s, "md0", discover.ArrayRecovering, 2, 1)
+			if md0.Sync == nil || md0.Sync.Action != "recover" || md0.Sync.Delayed {
+				t.Errorf("md0 sync %+v", md0.Sync)
+			}
+			md1 := wantArray(t, s, "md1", discover.ArrayRecovering, 2, 1)
+			if md1.Sync == nil || !md1.Sync.Delayed {
+				t.Errorf("md1 sync %+v, want delayed", md1.Sync)
+			}
+			if d := diskBySerial(t, s, serialC); d.Verdict != discover.DiskRebuilding {
+				t.Errorf("new disk verdict %s", d.Verdict)
+			}
+			if d := diskBySerial(t, s, serialB); d.Verdict != discover.DiskUnused {
+				t.Errorf("removed disk verdict %s", d.Verdict)
+			}
+		},
+	},
+	{
+		// Three arrays; vdb's member failed in md1 only and is still in_sync in md0 and md2.
+		name:  "partial",
+		disks: []string{serialA, serialB},
+		setup: `part vda; part vdb
+mk md0 1.0 /dev/vda2 /dev/vdb2
+mk md1 1.2 /dev/vda3 /dev/vdb3
+mk md2 1.2 /dev/vda4 /dev/vdb4
+mdadm --wait /dev/md0 /dev/md1 /dev/md2 || true
+mdadm /dev/md1 --fail /dev/vdb3`,
+		exit: 2,
+		check: func(t *testing.T, s *discover.System) {
+			if s.Verdict != discover.Critical {
+				t.Errorf("verdict %s (%s)", s.Verdict, s.Summary)
+			}
+			wantArray(t, s, "md0", discover.ArrayClean, 2, 2)
+			wantArray(t, s, "md1", discover.ArrayDegraded, 2, 1)
+			wantArray(t, s, "md2", discover.ArrayClean, 2, 2)
+			if d := diskBySerial(t, s, serialB); d.Verdict != discover.DiskPartiallyFailed || len(d.Members) != 3 {
+				t.Errorf("vdb verdict %s members %v", d.Verdict, d.Members)
+			}
+		},
+	},
+}
