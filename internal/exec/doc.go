@@ -1,0 +1,17 @@
+// Package exec applies a plan.Plan to the live system. Before the first step it checks the
+// plan is for this machine and re-discovers to compare the plan's fingerprint ("stale
+// plan"). Then, per step, on a fresh discovery: skip it if its postconditions already hold
+// (resume), check its preconditions and the safety invariants, journal "started", run it
+// through host.Runner (or in-process), check its postconditions, journal "done".
+//
+// The safety invariants are enforced here, from each step's Action, and not in prompts:
+// never write to a disk that holds an in_sync member of any array, a mounted or held
+// partition or active swap (the one exception: GRUB's boot code on a disk of the /boot
+// array, which touches neither the partition table nor a member); never act on a disk whose
+// serial differs from the plan; never remove the last in_sync member of an array. A lock
+// keeps two raidswaps from running at once.
+//
+// The package runs commands and writes only through its Options: the Runner, the partition
+// Cloner, the SpeedWriter, the journal and audit log. It never decides what to do beyond the
+// plan's steps.
+package exec
