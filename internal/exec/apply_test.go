@@ -65,7 +65,10 @@ func options(t *testing.T, w *plantest.World, r *hosttest.FakeRunner, dir string
 // every array it is pulled, and the new disk is inserted under the same name vdb.
 func seedWorld() *plantest.World {
 	w := plantest.NewWorld(plantest.Seed())
-	w.When(func(s *discover.System) bool { d := s.DiskBySerial(plantest.Old); return d != nil && len(d.Members) == 0 },
+	w.When(func(s *discover.System) bool {
+		d := s.DiskBySerial(plantest.Old)
+		return d != nil && len(d.Members) == 0
+	},
 		func(w *plantest.World) { w.Pull(plantest.Old) })
 	w.When(func(s *discover.System) bool { return s.DiskBySerial(plantest.Old) == nil },
 		func(w *plantest.World) { w.Insert(plantest.BlankDisk("vdb", plantest.New)) })
@@ -260,7 +263,10 @@ func TestNamesSwappedAfterPlan(t *testing.T) {
 // name while raidswap waits for a new disk (no serial given).
 func TestFailedDiskReturnsAsNew(t *testing.T) {
 	w := plantest.NewWorld(plantest.Seed())
-	w.When(func(s *discover.System) bool { d := s.DiskBySerial(plantest.Old); return d != nil && len(d.Members) == 0 },
+	w.When(func(s *discover.System) bool {
+		d := s.DiskBySerial(plantest.Old)
+		return d != nil && len(d.Members) == 0
+	},
 		func(w *plantest.World) { w.Pull(plantest.Old) })
 	w.When(func(s *discover.System) bool { return s.DiskBySerial(plantest.Old) == nil },
 		func(w *plantest.World) { w.Insert(plantest.Disk("vdc", plantest.Old)) })
@@ -279,7 +285,10 @@ func TestFailedDiskReturnsAsNew(t *testing.T) {
 // TestNewDiskInUse: the disk inserted as new holds an in_sync member of another array.
 func TestNewDiskInUse(t *testing.T) {
 	w := plantest.NewWorld(plantest.Seed())
-	w.When(func(s *discover.System) bool { d := s.DiskBySerial(plantest.Old); return d != nil && len(d.Members) == 0 },
+	w.When(func(s *discover.System) bool {
+		d := s.DiskBySerial(plantest.Old)
+		return d != nil && len(d.Members) == 0
+	},
 		func(w *plantest.World) { w.Pull(plantest.Old) })
 	w.When(func(s *discover.System) bool { return s.DiskBySerial(plantest.Old) == nil },
 		func(w *plantest.World) {
@@ -319,7 +328,10 @@ func TestApplyScenarios(t *testing.T) {
 	})
 	t.Run("partial", func(t *testing.T) {
 		w := plantest.NewWorld(plantest.Partial())
-		w.When(func(s *discover.System) bool { d := s.DiskBySerial(plantest.Old); return d != nil && len(d.Members) == 0 },
+		w.When(func(s *discover.System) bool {
+			d := s.DiskBySerial(plantest.Old)
+			return d != nil && len(d.Members) == 0
+		},
 			func(w *plantest.World) { w.Pull(plantest.Old) })
 		w.When(func(s *discover.System) bool { return s.DiskBySerial(plantest.Old) == nil },
 			func(w *plantest.World) { w.Insert(plantest.BlankDisk("vdd", plantest.New)) })
@@ -340,7 +352,10 @@ func TestApplyScenarios(t *testing.T) {
 	})
 	t.Run("replace-working", func(t *testing.T) {
 		w := plantest.NewWorld(plantest.Working())
-		w.When(func(s *discover.System) bool { d := s.DiskBySerial(plantest.Old); return d != nil && len(d.Members) == 0 && len(d.Swap) == 0 },
+		w.When(func(s *discover.System) bool {
+			d := s.DiskBySerial(plantest.Old)
+			return d != nil && len(d.Members) == 0 && len(d.Swap) == 0
+		},
 			func(w *plantest.World) { w.Pull(plantest.Old) })
 		p := build(t, w.Sys(), plan.Request{Mode: plan.ReplaceWorking, Failed: plantest.Old, New: plantest.New, RebuildSpeedKiB: 200000,
 			Swap: []plan.SwapPartition{{Partition: 4, UUID: plantest.SwapUUID, Active: true}}})
