@@ -98,30 +98,55 @@ ls /dev/disk/by-id/ | grep '^md-uuid-'`,
 func TestVMTimeoutKillsHungGuest(t *testing.T) {
 	Require(t)
 	t.Parallel()
-	start := time.Now()
 	res, err := Run(t.Context(), Config{Script: "echo sleeping; sleep 600", Timeout: 12 * time.Second, NoUdev: true, Share: t.TempDir()})
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
-	if d := time.Since(start); d > 20*time.Second {
-		t.Errorf("Run returned after %v; the timeout was 12s", d)
+	// Duration is QEMU's lifetime (waiting for a free VM slot comes before it).
+	if res == nil || res.Duration > 20*time.Second {
+		t.Fatalf("QEMU lived %v; the timeout was 12s", res.Duration)
 	}
-	if res == nil || !strings.Contains(res.Output, "sleeping") {
-		t.Errorf("partial output missing: %+v", res)
+	if !strings.Contains(res.Output, "sleeping") {
+		t.Errorf("partial output missing: %q", res.Output)
 	}
+}
+
+// cancelOn cancels when the console shows marker.
+type cancelOn struct {
+	marker string
+	cancel func()
+	at     time.Time
+	buf    strings.Builder
+	mu     sync.Mutex
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Write(p)
+	if c.at.IsZero() && strings.Contains(c.buf.String(), c.marker) {
+		c.at = time.Now()
+		c.cancel()
+	}
+	return len(p), nil
 }
 
 func TestVMContextCancel(t *testing.T) {
 	Require(t)
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(3*time.Second, cancel)
-	start := time.Now()
-	_, err := Run(ctx, Config{Script: "sleep 600", NoUdev: true, Share: t.TempDir()})
+	defer cancel()
+	c := &cancelOn{marker: "script starting", cancel: cancel}
+	res, err := Run(ctx, Config{Script: "sleep 600", NoUdev: true, Share: t.TempDir(), ConsoleOut: c})
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
-	if d := time.Since(start); d > 10*time.Second {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() {
+		t.Fatalf("the script never started; console:\n%s", res.Console)
+	}
+	if d := time.Since(c.at); d > 5*time.Second {
 		t.Errorf("Run returned %v after cancel", d)
 	}
 }

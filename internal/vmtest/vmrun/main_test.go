@@ -1,0 +1,31 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/raidswap/raidswap/internal/vmtest"
+)
+
+func TestParseDisk(t *testing.T) {
+	tests := []struct {
+		in   string
+		want vmtest.Disk
+		err  bool
+	}{
+		{in: "WD-A:1G", want: vmtest.Disk{Serial: "WD-A", SizeBytes: 1 << 30}},
+		{in: "HGST:512M:4096", want: vmtest.Disk{Serial: "HGST", SizeBytes: 512 << 20, LogicalBlockSize: 4096}},
+		{in: "X:64M:512:4096", want: vmtest.Disk{Serial: "X", SizeBytes: 64 << 20, LogicalBlockSize: 512, PhysicalBlockSize: 4096}},
+		{in: "IMG:@/tmp/a.img", want: vmtest.Disk{Serial: "IMG", Image: "/tmp/a.img"}},
+		{in: "NEW:1G+unplugged", want: vmtest.Disk{Serial: "NEW", SizeBytes: 1 << 30, Unplugged: true}},
+		{in: "A", err: true},
+		{in: "A:lots", err: true},
+		{in: "A:1G:big", err: true},
+		{in: ":1G", err: true},
+	}
+	for _, tt := range tests {
+		got, err := parseDisk(tt.in)
+		if (err != nil) != tt.err || (!tt.err && got != tt.want) {
+			t.Errorf("parseDisk(%q) = %+v, %v; want %+v (error %v)", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
