@@ -3,7 +3,9 @@ package plan
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -21,8 +23,11 @@ import (
 // swap; when that is ambiguous, a note says so and nothing is guessed.
 func ReadSwap(root *host.Root, sys *discover.System, failed string) ([]SwapPartition, []string, error) {
 	fstab, err := root.ReadFile("/etc/fstab")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, []string{"there is no /etc/fstab: swap partitions are not recreated"}, nil
+	}
 	if err != nil {
-		return nil, []string{fmt.Sprintf("could not read /etc/fstab (%v): swap partitions are not recreated", err)}, nil
+		return nil, nil, fmt.Errorf("reading /etc/fstab: %w", err)
 	}
 	want := FstabSwapUUIDs(fstab)
 	if len(want) == 0 {

@@ -33,6 +33,7 @@ so an interrupted run resumes.`,
 		root.AddCommand(add(f))
 	}
 	root.AddCommand(newManCmd(root))
+	addRootPlan(f, root)
 	return root
 }
 

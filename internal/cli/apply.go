@@ -1,0 +1,234 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/partition"
+	"github.com/raidswap/raidswap/plan"
+)
+
+func init() { register(newApplyCmd) }
+
+// EngineOptions are the settings apply, replace and resume share.
+type EngineOptions struct {
+	Yes bool
+	// JournalDir and LockPath are where the journal and the lock live (tests move them).
+	JournalDir string
+	LockPath   string
+	// WaitTimeout bounds each wait (pull, new disk, rebuild); zero waits until Ctrl-C.
+	WaitTimeout time.Duration
+	// StopAfter stops the run after a step (drills and tests of resume).
+	StopAfter string
+	Plain     bool
+}
+
+func addEngineFlags(cmd *cobra.Command, e *EngineOptions) {
+	fl := cmd.Flags()
+	fl.BoolVar(&e.Yes, "yes", false, "do not ask for confirmation (required when not running interactively)")
+	fl.StringVar(&e.JournalDir, "journal-dir", journal.DefaultDir, "where journals are kept")
+	fl.StringVar(&e.LockPath, "lock", exec.DefaultLockPath, "the lock file that keeps two raidswaps apart")
+	fl.DurationVar(&e.WaitTimeout, "wait-timeout", 0, "give up a wait (pull, new disk, rebuild) after this long; 0 waits until Ctrl-C")
+	fl.StringVar(&e.StopAfter, "stop-after", "", "stop after the step with this ID (for drills and resume tests)")
+	fl.BoolVar(&e.Plain, "plain", false, "print one line per event instead of progress bars")
+	_ = fl.MarkHidden("stop-after")
+	_ = fl.MarkHidden("journal-dir")
+	_ = fl.MarkHidden("lock")
+}
+
+// ApplyOptions are the inputs of `raidswap apply`.
+type ApplyOptions struct {
+	F        *Factory
+	PlanFile string
+	Engine   EngineOptions
+}
+
+func newApplyCmd(f *Factory) *cobra.Command {
+	o := &ApplyOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "apply PLANFILE",
+		Short: "Carry out a saved replacement plan (from `raidswap --plan --out FILE`)",
+		Long: `apply runs a plan saved with 'raidswap --plan --out FILE'. It refuses a plan that was
+edited by hand, built on another machine or by another plan format, and a plan that is
+stale: it re-reads the system first and names whatever changed since the plan was built
+(a disk serial, an array, a member's state).
+
+Each step's preconditions are checked on a fresh reading of the system right before it
+runs, every step is journalled under /var/lib/raidswap/journal, and an interrupted apply
+continues with 'raidswap resume' (or by running apply again). Without a terminal, --yes is
+required; with one, you confirm by typing the serial of the disk coming out.`,
+		Example: `  raidswap --plan --failed WD-WCC4N1KPB002 --new WD-WX42D8 --out /root/swap.plan
+  raidswap apply /root/swap.plan`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.PlanFile = args[0]
+			return runApply(cmd.Context(), o)
+		},
+	}
+	addEngineFlags(cmd, &o.Engine)
+	return cmd
+}
+
+func runApply(ctx context.Context, o *ApplyOptions) error {
+	in, err := os.Open(o.PlanFile)
+	if err != nil {
+		return WithCode(ExitUsage, err)
+	}
+	p, err := plan.Read(in)
+	in.Close()
+	if err != nil {
+		return engineError(err)
+	}
+	return applyPlan(ctx, o.F, p, &o.Engine, true)
+}
+
+// applyPlan confirms (unless --yes) and runs a plan through the executor.
+func applyPlan(ctx context.Context, f *Factory, p *plan.Plan, e *EngineOptions, confirm bool) error {
+	if f.RootDir != "" && f.RootDir != "/" {
+		return WithCode(ExitUsage, errors.New("--root reads a capture; a plan is applied to the live system only"))
+	}
+	if confirm {
+		if err := confirmPlan(f, p, e.Yes); err != nil {
+			return err
+		}
+	}
+	root := f.Root()
+	h, _, err := plan.ReadHost(root)
+	if err != nil {
+		return WithCode(ExitRefused, err)
+	}
+	o, closeAudit, err := engine(f, root, e)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	o.Host = h
+	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := exec.Apply(ctx, p, o)
+	if v, ok := o.View.(interface{ Close() }); ok {
+		v.Close()
+	}
+	if err != nil {
+		return engineError(err)
+	}
+	fmt.Fprintf(f.IO.Out, "journal: %s\n", res.Journal)
+	return nil
+}
+
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}
+
+// engine builds the executor's options from the Factory.
+func engine(f *Factory, root *host.Root, e *EngineOptions) (exec.Options, func(), error) {
+	o := exec.Options{
+		Discover:    func() (*discover.System, error) { return discover.Discover(root) },
+		Runner:      f.Runner(),
+		Cloner:      partitionCloner{root: root},
+		Speed:       exec.ProcSpeed{Root: root},
+		JournalDir:  e.JournalDir,
+		LockPath:    e.LockPath,
+		WaitTimeout: e.WaitTimeout,
+		StopAfter:   e.StopAfter,
+		View:        newRunView(f.IO, e.Plain),
+	}
+	if err := os.MkdirAll(e.JournalDir, 0o700); err != nil {
+		return o, func() {}, WithCode(ExitFailed, fmt.Errorf("journal directory: %w", err))
+	}
+	audit, err := os.OpenFile(filepath.Join(filepath.Dir(filepath.Clean(e.JournalDir)), "audit.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return o, func() {}, WithCode(ExitFailed, fmt.Errorf("audit log: %w", err))
+	}
+	o.Audit = audit
+	return o, func() { audit.Close() }, nil
+}
+
+// partitionCloner runs package partition's clone in-process for the plan's clone step.
+type partitionCloner struct{ root *host.Root }
+
+func (c partitionCloner) Clone(_ context.Context, from, to string, wipe bool) (string, error) {
+	res, err := partition.Clone(c.root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe})
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "partition table of %s copied onto %s", res.Source, res.Target)
+	if len(res.Backups) > 0 {
+		fmt.Fprintf(&b, " (backups: %s)", strings.Join(res.Backups, ", "))
+	}
+	return b.String(), nil
+}
+
+// confirmPlan shows the plan and asks the operator to type the serial of the disk coming
+// out; without a terminal, --yes stands for that.
+func confirmPlan(f *Factory, p *plan.Plan, yes bool) error {
+	if yes {
+		return nil
+	}
+	if !f.IO.Interactive {
+		return WithCode(ExitUsage, errors.New("--yes required when not running interactively"))
+	}
+	if err := plan.RenderText(f.IO.Out, p); err != nil {
+		return err
+	}
+	want := p.Disks.Failed.Serial
+	what := "serial"
+	if want == "" {
+		want, what = p.Disks.Failed.Device, "kernel name"
+	}
+	fmt.Fprintf(f.IO.Out, "\nThis changes the arrays and writes to the new disk. Type the %s of the disk coming out (%s) to go ahead: ", what, want)
+	line, err := bufio.NewReader(f.IO.In).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return WithCode(ExitRefused, fmt.Errorf("reading the confirmation: %w", err))
+	}
+	if strings.TrimSpace(line) != want {
+		return WithCode(ExitRefused, fmt.Errorf("you typed %q, not %q: nothing was done", strings.TrimSpace(line), want))
+	}
+	return nil
+}
+
+// engineError maps the engine's typed errors to exit codes.
+func engineError(err error) error {
+	var (
+		stale   *plan.StaleError
+		invalid *plan.InvalidError
+		input   *plan.InputError
+		unsafe  *plan.UnsafeError
+		refused *exec.RefusedError
+		pre     *exec.PreconditionError
+		locked  *exec.LockedError
+		prefuse *partition.RefusedError
+		wait    *exec.WaitTimeoutError
+	)
+	switch {
+	case errors.As(err, &stale), errors.As(err, &invalid), errors.As(err, &input), errors.As(err, &unsafe),
+		errors.As(err, &refused), errors.As(err, &pre), errors.As(err, &locked), errors.As(err, &prefuse):
+		return WithCode(ExitRefused, err)
+	case errors.Is(err, exec.ErrStopped):
+		return WithCode(ExitOK, nil)
+	case errors.As(err, &wait):
+		return WithCode(ExitFailed, err)
+	case errors.Is(err, context.Canceled):
+		return WithCode(ExitFailed, errors.New("interrupted: anything already started (a rebuild) continues in the kernel; `raidswap watch` shows it and `raidswap resume` finishes the plan"))
+	}
+	return WithCode(ExitFailed, err)
+}

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/plan"
+)
+
+func init() { register(newPlanCmd) }
+
+// RequestOptions are the flags that say what to replace.
+type RequestOptions struct {
+	Failed       string
+	New          string
+	Replace      bool
+	ReAdd        bool
+	Wipe         bool
+	RebuildSpeed int64
+}
+
+func addRequestFlags(fl *pflag.FlagSet, r *RequestOptions) {
+	fl.StringVar(&r.Failed, "failed", "", "the disk coming out: `SERIAL` or device (/dev/sdb)")
+	fl.StringVar(&r.New, "new", "", "the replacement: `SERIAL` (or device, if attached); default: the disk that appears")
+	fl.BoolVar(&r.Replace, "replace", false, "the disk still works: copy it with mdadm --replace --with, keeping redundancy")
+	fl.BoolVar(&r.ReAdd, "re-add", false, "the failed disk came back: return it to its arrays (--re-add where there is a bitmap)")
+	fl.BoolVar(&r.Wipe, "wipe", false, "allow erasing a new disk that holds a partition table or data")
+	fl.Int64Var(&r.RebuildSpeed, "rebuild-speed", 0, "raise md's minimum rebuild speed to `KiB/s` during the rebuild, and restore it after")
+}
+
+func (r *RequestOptions) request() (plan.Request, error) {
+	req := plan.Request{Mode: plan.ReplaceFailed, Failed: r.Failed, New: r.New, Wipe: r.Wipe, RebuildSpeedKiB: r.RebuildSpeed}
+	switch {
+	case r.Replace && r.ReAdd:
+		return req, errors.New("--replace and --re-add exclude each other")
+	case r.Replace:
+		req.Mode = plan.ReplaceWorking
+	case r.ReAdd:
+		req.Mode = plan.ReAdd
+	}
+	if r.Failed == "" {
+		return req, errors.New("--failed SERIAL|DEVICE is required")
+	}
+	return req, nil
+}
+
+// PlanOptions are the inputs of `raidswap plan` (and `raidswap --plan`).
+type PlanOptions struct {
+	F       *Factory
+	Request RequestOptions
+	Format  string
+	Out     string
+}
+
+func newPlanCmd(f *Factory) *cobra.Command {
+	o := &PlanOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "plan --failed SERIAL|DEV [--new SERIAL] [--format text|markdown|json] [--out FILE]",
+		Short: "Print the replacement plan, step by step, and change nothing (same as raidswap --plan)",
+		Long: `plan reads the system and prints every step of the replacement with its exact command,
+what is checked before it, how long it should take and how to back it out. It changes
+nothing. --format markdown gives a change ticket; --out FILE saves the plan for
+'raidswap apply FILE', which refuses it if the system has changed since.`,
+		Example: `  raidswap --plan --failed WD-WCC4N1KPB002
+  raidswap plan --failed /dev/sdf --new WD-WX42D8 --format markdown > CHG-1234.md
+  raidswap plan --failed WD-WCC4N1KPB002 --out /root/swap.plan`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runPlan(o) },
+	}
+	addPlanFlags(cmd.Flags(), o)
+	return cmd
+}
+
+func addPlanFlags(fl *pflag.FlagSet, o *PlanOptions) {
+	addRequestFlags(fl, &o.Request)
+	fl.StringVar(&o.Format, "format", plan.FormatText, "output `format`: text, markdown or json")
+	fl.StringVar(&o.Out, "out", "", "also save the plan (JSON) to `FILE`, for raidswap apply")
+}
+
+// addRootPlan gives the root command `raidswap --plan ...`.
+func addRootPlan(f *Factory, root *cobra.Command) {
+	o := &PlanOptions{F: f}
+	var want bool
+	root.Flags().BoolVar(&want, "plan", false, "print the replacement plan and change nothing (see raidswap plan --help)")
+	addPlanFlags(root.Flags(), o)
+	root.Args = cobra.NoArgs
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if !want {
+			return cmd.Help()
+		}
+		return runPlan(o)
+	}
+}
+
+// buildPlan discovers the system and builds the plan for a request.
+func buildPlan(f *Factory, r RequestOptions) (*plan.Plan, error) {
+	req, err := r.request()
+	if err != nil {
+		return nil, WithCode(ExitUsage, err)
+	}
+	root, cleanup, err := f.DiscoveryRoot()
+	if err != nil {
+		return nil, WithCode(ExitFailed, err)
+	}
+	defer cleanup()
+	sys, err := discover.Discover(root)
+	if err != nil {
+		return nil, WithCode(ExitFailed, err)
+	}
+	if sys.Verdict == discover.Unknown && len(sys.Arrays) == 0 {
+		return nil, WithCode(ExitRefused, fmt.Errorf("cannot plan: %s", sys.Summary))
+	}
+	h, fw, err := plan.ReadHost(root)
+	if err != nil && root.IsLive() {
+		return nil, WithCode(ExitRefused, err)
+	}
+	req.Firmware = fw
+	if req.Firmware == "" {
+		req.Firmware = plan.FirmwareBIOS
+	}
+	req.Swap, req.SwapNotes, err = plan.ReadSwap(root, sys, req.Failed)
+	if err != nil {
+		return nil, WithCode(ExitFailed, err)
+	}
+	p, err := plan.Build(sys, req, plan.Options{Version: Version, Now: time.Now(), Host: h})
+	if err != nil {
+		return nil, engineError(err)
+	}
+	return p, nil
+}
+
+func runPlan(o *PlanOptions) error {
+	switch o.Format {
+	case plan.FormatText, plan.FormatMarkdown, plan.FormatJSON:
+	default:
+		return WithCode(ExitUsage, fmt.Errorf("unknown --format %q: use text, markdown or json", o.Format))
+	}
+	p, err := buildPlan(o.F, o.Request)
+	if err != nil {
+		return err
+	}
+	if o.Out != "" {
+		var b bytes.Buffer
+		if err := p.Write(&b); err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.Out, b.Bytes(), 0o600); err != nil {
+			return WithCode(ExitFailed, fmt.Errorf("saving the plan: %w", err))
+		}
+	}
+	if err := plan.Render(o.F.IO.Out, p, o.Format); err != nil {
+		return WithCode(ExitFailed, err)
+	}
+	if o.Out != "" {
+		fmt.Fprintf(o.F.IO.ErrOut, "plan %s saved to %s; apply it with: raidswap apply %s\n", p.ID(), o.Out, o.Out)
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var updatePlans = flag.Bool("update-plans", false, "rewrite the golden plans under testdata/plans")
+
+// TestPlanFromFixtures renders plans from captures of a real kernel (the VM fixtures) and
+// compares them with golden files; the dates and versions are masked.
+func TestPlanFromFixtures(t *testing.T) {
+	tests := []struct {
+		fixture, args, golden string
+	}{
+		{"failed", "--plan --failed WD-WCC4N1KPB002 --format markdown", "failed.md"},
+		{"vanished", "--plan --failed WD-WCC4N1KPB002 --new WD-NEW --format text", "vanished.txt"},
+		{"partial", "plan --failed vdb --format text", "partial.txt"},
+		{"clean", "plan --replace --failed vdb --new WD-NEW --format text", "replace.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			code, out, errOut := run(t, append(strings.Fields(tt.args), "--root", fixture(tt.fixture))...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			out = maskPlan(out)
+			path := filepath.Join("testdata", "plans", tt.golden)
+			if *updatePlans {
+				os.MkdirAll(filepath.Dir(path), 0o755)
+				os.WriteFile(path, []byte(out), 0o644)
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (go test ./internal/cli -run TestPlanFromFixtures -update-plans)", err)
+			}
+			if out != string(want) {
+				t.Errorf("plan differs from %s:\n%s", path, out)
+			}
+		})
+	}
+}
+
+// maskPlan hides what changes from run to run: the build time and anything hashed with it.
+func maskPlan(s string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		switch {
+		case strings.Contains(line, "built ") || strings.HasPrefix(line, "| Built |") || strings.Contains(line, "plan id") ||
+			strings.HasPrefix(line, "| Plan id"):
+			b.WriteString("(masked)\n")
+		default:
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
+func TestPlanBadInput(t *testing.T) {
+	tests := []struct {
+		args string
+		code int
+		want string
+	}{
+		{"--plan --failed vdb2", ExitRefused, "/dev/vdb2 (WD-WCC4N1KPB002): is a partition of vdb (WD-WCC4N1KPB002), not a disk"},
+		{"--plan --failed /dev/md1", ExitRefused, "/dev/md1: is an md array, not a disk"},
+		{"--plan --failed vdb --new WD-WCC4N1KPA001", ExitRefused, "vda (WD-WCC4N1KPA001): is the survivor"},
+		{"--plan --failed vdb --new /dev/vdz", ExitRefused, "/dev/vdz: no such disk is attached"},
+		{"--plan", ExitUsage, "--failed SERIAL|DEVICE is required"},
+		{"--plan --failed vdb --replace --re-add", ExitUsage, "exclude each other"},
+		{"plan --failed vdb --format yaml", ExitUsage, "unknown --format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			code, out, errOut := run(t, append(strings.Fields(tt.args), "--root", fixture("failed"))...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d (want %d), stderr %q, want it to contain %q; stdout:\n%s", code, tt.code, errOut, tt.want, out)
+			}
+		})
+	}
+}
+
+func TestApplyRefusals(t *testing.T) {
+	dir := t.TempDir()
+	planFile := filepath.Join(dir, "p.json")
+	code, _, errOut := run(t, "--plan", "--failed", "vdb", "--format", "json", "--out", planFile, "--root", fixture("failed"))
+	if code != ExitOK {
+		t.Fatalf("plan: exit %d: %s", code, errOut)
+	}
+	good, _ := os.ReadFile(planFile)
+
+	// No terminal, no --yes.
+	code, _, errOut = run(t, "apply", planFile, "--journal-dir", filepath.Join(dir, "j"), "--lock", filepath.Join(dir, "lock"))
+	if code != ExitUsage || !strings.Contains(errOut, "--yes required when not running interactively") {
+		t.Errorf("apply without --yes: exit %d, %q", code, errOut)
+	}
+	// Edited by hand.
+	edited := filepath.Join(dir, "edited.json")
+	os.WriteFile(edited, bytes.Replace(good, []byte("/dev/vdb2"), []byte("/dev/vda2"), 1), 0o600)
+	code, _, errOut = run(t, "apply", edited, "--yes")
+	if code != ExitRefused || !strings.Contains(errOut, "edited by hand") {
+		t.Errorf("edited plan: exit %d, %q", code, errOut)
+	}
+	// Another format.
+	old := filepath.Join(dir, "old.json")
+	os.WriteFile(old, bytes.Replace(good, []byte(`"format": 1`), []byte(`"format": 0`), 1), 0o600)
+	code, _, errOut = run(t, "apply", old, "--yes")
+	if code != ExitRefused || !strings.Contains(errOut, "plan format 0") {
+		t.Errorf("old format: exit %d, %q", code, errOut)
+	}
+	// Against a capture.
+	code, _, errOut = run(t, "apply", planFile, "--yes", "--root", fixture("failed"))
+	if code != ExitUsage || !strings.Contains(errOut, "applied to the live system only") {
+		t.Errorf("apply --root: exit %d, %q", code, errOut)
+	}
+	// Interactive: the wrong serial typed.
+	var out, eb bytes.Buffer
+	f := &Factory{IO: &IOStreams{In: strings.NewReader("WD-WCC4N1KPA001\n"), Out: &out, ErrOut: &eb, Interactive: true}}
+	code = Run(f, []string{"apply", planFile, "--journal-dir", filepath.Join(dir, "j"), "--lock", filepath.Join(dir, "lock")})
+	if code != ExitRefused || !strings.Contains(eb.String(), `you typed "WD-WCC4N1KPA001", not "WD-WCC4N1KPB002": nothing was done`) {
+		t.Errorf("wrong confirmation: exit %d, %q", code, eb.String())
+	}
+}
+
+func TestResumeNothing(t *testing.T) {
+	code, _, errOut := run(t, "resume", "--journal-dir", t.TempDir(), "--lock", filepath.Join(t.TempDir(), "l"))
+	if code != ExitRefused || !strings.Contains(errOut, "nothing to resume") {
+		t.Errorf("exit %d, %q", code, errOut)
+	}
+}
+
+func TestWatchCapture(t *testing.T) {
+	code, out, _ := run(t, "watch", "--root", fixture("recovering"))
+	if code != ExitWarning || !strings.Contains(out, "rebuild: md0") {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+	code, out, _ = run(t, "watch", "--root", fixture("clean"))
+	if code != ExitOK || !strings.Contains(out, "no rebuild is running") {
+		t.Errorf("clean: exit %d, output %q", code, out)
+	}
+}
