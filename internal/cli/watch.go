@@ -133,11 +133,13 @@ func (v *barView) write(b []byte) (int, error) {
 	return v.out.Write(b)
 }
 
-func (v *barView) StepStarting(i, n int, s plan.Step, argv []string) { v.text.StepStarting(i, n, s, argv) }
-func (v *barView) StepSkipped(i, n int, s plan.Step, why string)    { v.text.StepSkipped(i, n, s, why) }
-func (v *barView) StepDone(i, n int, s plan.Step)                   { v.text.StepDone(i, n, s) }
-func (v *barView) Waiting(s plan.Step, what string)                 { v.text.Waiting(s, what) }
-func (v *barView) Say(msg string)                                   { v.text.Say(msg) }
+func (v *barView) StepStarting(i, n int, s plan.Step, argv []string) {
+	v.text.StepStarting(i, n, s, argv)
+}
+func (v *barView) StepSkipped(i, n int, s plan.Step, why string) { v.text.StepSkipped(i, n, s, why) }
+func (v *barView) StepDone(i, n int, s plan.Step)                { v.text.StepDone(i, n, s) }
+func (v *barView) Waiting(s plan.Step, what string)              { v.text.Waiting(s, what) }
+func (v *barView) Say(msg string)                                { v.text.Say(msg) }
 
 const barTotal = 1000
 
