@@ -82,6 +82,7 @@ fi
 
 mkdir -p "$VM_DIR/debs"
 WORK=$(mktemp -d /tmp/vm-assets.XXXXXX)
+chmod 0755 "$WORK" # apt-get download runs as _apt and must reach $WORK/dl
 trap 'rm -rf "$WORK"' EXIT
 
 # 3. Download (cached by file name, which carries the version).
@@ -89,7 +90,7 @@ download() {
 	local pkg=$1 ver=$2 deb
 	deb=$(ls "$VM_DIR/debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n1 || true)
 	if [ -z "$deb" ]; then
-		say "downloading $pkg $ver"
+		say "downloading $pkg $ver" >&2
 		mkdir -p "$WORK/dl"
 		# apt-get download drops privileges to _apt: give it a directory it may write.
 		if id _apt >/dev/null 2>&1; then chown _apt "$WORK/dl"; fi
@@ -251,4 +252,4 @@ rm -rf "$VM_DIR.old"
 [ -d "$VM_DIR" ] && mv "$VM_DIR" "$VM_DIR.old"
 mv "$NEW" "$VM_DIR"
 rm -rf "$VM_DIR.old"
-say "built $VM_DIR: $KPKG $KVER (release $KRELEASE), $(find "$VM_DIR/lib/modules" -name '*.ko*' | wc -l) modules ($(du -sh "$VM_DIR/lib/modules" | cut -f1)), initramfs $(du -h "$VM_DIR/initrd.img" | cut -f1) with $(wc -l <"$IR/lib/modules/load") boot modules"
+say "built $VM_DIR: $KPKG $KVER (release $KRELEASE), $(find "$VM_DIR/lib/modules" -name '*.ko*' | wc -l) modules ($(du -sh "$VM_DIR/lib/modules" | cut -f1)), initramfs $(du -h "$VM_DIR/initrd.img" | cut -f1) with $(wc -l <"$IR/lib/modules/load") boot modules$([ -f "$VM_DIR/vmlinux" ] && echo ", vmlinux for PVH boot")"
