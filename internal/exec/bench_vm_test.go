@@ -52,7 +52,7 @@ echo "DD $(echo "$d1 - $d0" | bc)"
 `
 	for i := 0; i < b.N; i++ {
 		res, err := vmtest.Run(b.Context(), vmtest.Config{
-			Disks: []vmtest.Disk{{Serial: "WD-SURV", SizeBytes: 1 << 30}, {Serial: "WD-OLD", SizeBytes: 1 << 30}, {Serial: "WD-NEW", SizeBytes: 1 << 30, Unplugged: true}},
+			Disks:   []vmtest.Disk{{Serial: "WD-SURV", SizeBytes: 1 << 30}, {Serial: "WD-OLD", SizeBytes: 1 << 30}, {Serial: "WD-NEW", SizeBytes: 1 << 30, Unplugged: true}},
 			Timeout: 15 * time.Minute, Env: map[string]string{"RS": rs}, Script: script,
 		})
 		if err != nil {
