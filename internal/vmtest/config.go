@@ -33,7 +33,7 @@ type Config struct {
 	MemoryMB int               // default 1024
 	Share    string            // host dir, writable in the guest at /mnt/share (default: a fresh temp dir)
 	Udev     bool              // start systemd-udevd + trigger + settle before Script (default true via NoUdev=false)
-	NoUdev   bool
+	NoUdev   bool              // no udevd: no by-id links, no /run/udev/data, nothing runs mdadm -If (Udev itself is not read)
 	// Dir is the guest working directory of Script (default /mnt/share).
 	Dir string
 	// ConsoleOut, when set, receives the serial console as it is produced (e.g. os.Stderr
