@@ -42,8 +42,10 @@
 // physical sector. The last partition may end past the target's usable area only if it holds
 // an md member and still gets the member's need (then it is cut, reported as "shrunk");
 // otherwise the plan is refused with the shortfall in bytes. A target with larger logical
-// sectors than an md source is refused without AllowSectorSizeChange (mdadm#187), and md data
-// offsets or component sizes that are not whole target sectors are refused outright.
+// sectors than an md source is refused without AllowSectorSizeChange (mdadm#187), and an md
+// data offset or component size that is not whole target sectors is refused outright (mdadm
+// copies both to the new member; on a 4Kn disk the kernel accepts that member and its writes
+// at the unaligned end then fail with I/O errors).
 //
 // go-diskfs v1.9.4 renders the GPT and the four MBR entries into memory from a fresh table
 // (its Read keeps the source geometry, an empty disk GUID differs between headers, its

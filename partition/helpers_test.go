@@ -187,3 +187,9 @@ func md090(devSize int64, sizeKiB uint32, raidDisk uint32, uuid [4]uint32) (int6
 }
 
 func strconvItoa(n int64) string { return fmt.Sprint(n) }
+
+func atoi(s string) int64 {
+	var n int64
+	fmt.Sscan(s, &n)
+	return n
+}

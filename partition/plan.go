@@ -153,7 +153,7 @@ func memberDesc(n MemberNeed) string {
 }
 
 // checkSectorSizeChange refuses a target whose logical sectors are larger than the source's
-// when the source holds md members, and refuses md data areas the target cannot address.
+// when the source holds md members, and md data offsets the target cannot address.
 func checkSectorSizeChange(src, target Geometry, needs []MemberNeed, opts PlanOptions) error {
 	if target.LogicalSectorSize == src.LogicalSectorSize || len(needs) == 0 {
 		return nil
@@ -167,11 +167,15 @@ func checkSectorSizeChange(src, target Geometry, needs []MemberNeed, opts PlanOp
 			"it has %d-byte logical sectors but the md members on the source (%s) have %d-byte ones; adding it raises those arrays' logical block size to %d, which can leave a file system made for %d-byte sectors (XFS in particular, mdadm#187) unmountable; pass --allow-sector-size-change if the file systems on these arrays use %d-byte blocks or larger",
 			target.LogicalSectorSize, strings.Join(parts, ", "), src.LogicalSectorSize, target.LogicalSectorSize, src.LogicalSectorSize, target.LogicalSectorSize)
 	}
+	// mdadm gives a new member the array's data offset and component size. On a disk with
+	// larger sectors the kernel (6.1) accepts a member whose data offset or component end is
+	// not on one of them, and then fails writes there with I/O errors (measured in the VM
+	// suite: recovery ends in an I/O error and the member goes faulty).
 	l := int64(target.LogicalSectorSize)
 	for _, n := range needs {
 		s := n.Superblock
 		if s.DataOffset%l != 0 || s.ComponentSize%l != 0 {
-			return refuse(RefuseUnrepresentable, "md member in source partition %d has data offset %d and component size %d bytes, not whole %d-byte sectors; the kernel rejects such a member on this disk", n.Partition, s.DataOffset, s.ComponentSize, l)
+			return refuse(RefuseUnrepresentable, "the md member in source partition %d has its data at byte offset %d with a component size of %d bytes, not whole %d-byte sectors; a member on this disk would get the same offset and size, and md's writes at their unaligned end fail", n.Partition, s.DataOffset, s.ComponentSize, l)
 		}
 	}
 	return nil

@@ -157,12 +157,28 @@ func TestPlanClone(t *testing.T) {
 			wantFree: 10*gib - 5*4096 - mb - 5*gib,
 		},
 		{
+			name:    "md data offset not whole 4 KiB sectors cannot live on 4Kn",
+			src:     gptSrc(geo(10*gib, 512, 512), [2]int64{mb, 5 * gib}),
+			target:  geo(10*gib, 4096, 4096),
+			needs:   []MemberNeed{need12(1, mb+2048, 4*gib)},
+			opts:    PlanOptions{AllowSectorSizeChange: true},
+			refusal: RefuseUnrepresentable,
+		},
+		{
 			name:    "md component not whole 4 KiB sectors cannot live on 4Kn",
 			src:     gptSrc(geo(10*gib, 512, 512), [2]int64{mb, 5 * gib}),
 			target:  geo(10*gib, 4096, 4096),
 			needs:   []MemberNeed{need12(1, mb, 4*gib+512)},
 			opts:    PlanOptions{AllowSectorSizeChange: true},
 			refusal: RefuseUnrepresentable,
+		},
+		{
+			name:     "the same odd component is fine on a 512e disk",
+			src:      gptSrc(geo(10*gib, 512, 512), [2]int64{mb, 5 * gib}),
+			target:   geo(10*gib, 512, 4096),
+			needs:    []MemberNeed{need12(1, mb, 4*gib+512)},
+			want:     []wantPart{{mb, 5 * gib}},
+			wantFree: 10*gib - 33*512 - mb - 5*gib,
 		},
 		{
 			name:     "4Kn md member onto 512: no refusal (the array keeps its 4096-byte blocks)",
