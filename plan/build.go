@@ -614,8 +614,8 @@ func (b *builder) replaceSteps(r arrayRole) {
 		Argv:   mdadm.Replace(mdadm.ArrayDevice(a.Name), "/dev/"+r.failedDev, dev),
 		Preconditions: []Condition{arrayCond(a), b.failedSerialCond(),
 			{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in %s", r.part, a.Name)}},
-		Postconditions: []Condition{{Kind: CondInSyncOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
-			Text: fmt.Sprintf("new partition %d is in_sync in %s", r.part, a.Name)}},
+		Postconditions: []Condition{{Kind: CondCopyOnto, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
+			Text: fmt.Sprintf("md copies onto new partition %d in %s, or has finished", r.part, a.Name)}},
 		Reason: fmt.Sprintf("copy %s's %s onto new partition %d while it stays in service, so %s keeps two good copies throughout; md marks %s faulty when the copy is complete",
 			b.failed.Label(), r.failedDev, r.part, a.Name, r.failedDev),
 		Undo: "before the copy completes: mdadm " + mdadm.ArrayDevice(a.Name) + " --fail " + dev + " --remove " + dev + " (the old member stays)"})

@@ -228,6 +228,9 @@ const (
 	CondMemberOn CondKind = "member-on"
 	// CondInSyncOn: the array has an in_sync member on partition Partition of the disk.
 	CondInSyncOn CondKind = "in-sync-on"
+	// CondCopyOnto: md copies onto partition Partition of the disk (mdadm --replace: the
+	// member is marked "replacement"), or has finished (the member is in_sync).
+	CondCopyOnto CondKind = "copy-onto"
 	// CondSwapActive / CondSwapInactive: partition Partition of the disk is / is not active
 	// swap.
 	CondSwapActive   CondKind = "swap-active"

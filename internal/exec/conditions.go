@@ -149,7 +149,7 @@ func (w *world) holds(c plan.Condition) (ok bool, found string) {
 			return false, fmt.Sprintf("/dev/%s (%s): %s", plan.PartitionName(d.Name, c.Partition), d.Serial, why)
 		}
 		return true, ""
-	case plan.CondMemberOn, plan.CondInSyncOn:
+	case plan.CondMemberOn, plan.CondInSyncOn, plan.CondCopyOnto:
 		a := w.arrayByUUID(c.ArrayUUID)
 		if a == nil {
 			return false, fmt.Sprintf("no array has UUID %s", c.ArrayUUID)
@@ -167,6 +167,8 @@ func (w *world) holds(c plan.Condition) (ok bool, found string) {
 			case m.State == discover.MemberInSync:
 				return true, ""
 			case c.Kind == plan.CondMemberOn && (m.State == discover.MemberRebuilding || m.State == discover.MemberSpare):
+				return true, ""
+			case c.Kind == plan.CondCopyOnto && contains(m.Flags, "replacement"):
 				return true, ""
 			}
 			return false, fmt.Sprintf("%s is %s in %s", name, m.State, a.Name)

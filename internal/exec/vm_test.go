@@ -20,6 +20,7 @@ const prologue = `
 set -eu
 RS=` + "$RS" + `
 say() { echo "== $*"; }
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 $RS simulate build --canary /dev/vda /dev/vdb >/dev/null
 mkdir -p /boot /mnt/root
 mount /dev/md0 /boot
@@ -126,7 +127,8 @@ wait
 func TestVMVanished(t *testing.T) {
 	res := runVM(t, vmDisks(), prologue+`
 swapoff /dev/vdb3
-$RS simulate vanish vdb >/dev/null
+/run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null
+echo poke > /boot/poke; echo poke > /mnt/root/poke; sync
 $RS status --json > /run/st.json || true
 ( sleep 2; /run/vmtest/bin/vmtest-hotplug plug WD-NEW >/dev/null ) &
 say "replace"
@@ -163,7 +165,8 @@ func TestVMReplaceWorking(t *testing.T) {
 	disks := vmDisks()
 	disks[2].Unplugged = false
 	res := runVM(t, disks, prologue+`
-( while sleep 0.2; do grep -q '_' /proc/mdstat && grep -E '\[U_\]|\[_U\]' /proc/mdstat && echo "LOST REDUNDANCY" >> /run/lost; [ -e /run/stop ] && break; done ) &
+trap 'touch /run/stop; kill $(jobs -p) 2>/dev/null || true' EXIT
+( while sleep 0.2; do grep -qE '\[U_\]|\[_U\]' /proc/mdstat && echo "LOST REDUNDANCY" >> /run/lost; [ -e /run/stop ] && break; done ) >/dev/null 2>&1 &
 ( until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done; /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null ) &
 $RS replace --replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 || { cat /run/rs.out; exit 1; }
 touch /run/stop
@@ -218,7 +221,12 @@ for k in $(seq 1 40); do
 		$RS resume --plain --wait-timeout 3m >> /run/rs.out 2>&1 &
 	fi
 	pid=$!
+	start=$(date +%s)
 	while kill -0 $pid 2>/dev/null; do
+		if [ $(( $(date +%s) - start )) -gt 150 ]; then
+			echo "STUCK in iteration $k"; tail -5 $J/*.jsonl; tail -20 /run/rs.out; cat /proc/mdstat; ls /sys/block
+			kill -9 $pid; exit 1
+		fi
 		n=$(cat $J/*.jsonl 2>/dev/null | grep -cE '"event":"(done|skipped)"' || true)
 		if [ "$n" -ge "$k" ]; then kill -9 $pid 2>/dev/null && kills=$((kills+1)); break; fi
 		sleep 0.05

@@ -208,6 +208,7 @@ func (w *World) Replace(array, old, with string) {
 		for i, m := range a.Members {
 			if m.Device != nil && *m.Device == with {
 				a.Members[i].State = discover.MemberRebuilding
+				a.Members[i].Flags = []string{"replacement"}
 			}
 		}
 		a.Sync = &discover.Sync{Action: "recover", SpeedKiB: 100000, ETASeconds: 60}
