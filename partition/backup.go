@@ -50,12 +50,14 @@ func Backup(base string, d Device, id DiskID, t *Table, now time.Time) (string, 
 	fmt.Fprintf(&readme, "raidswap partition table backup\n\ndevice: %s\nkernel name: %s\nserial: %s\ngeometry: %s\ntaken: %s\n\n",
 		id.Path, orNone(id.Name), orNone(id.Serial), g, now.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&readme, "files (raw bytes of the disk):\n")
+	files := &syncBatch{}
+	defer files.close()
 	save := func(name string, off, n int64, what string) error {
 		b := make([]byte, n)
 		if _, err := d.ReadAt(b, off); err != nil {
 			return fmt.Errorf("reading %d bytes at %d of %s: %w", n, off, d.Path(), err)
 		}
-		if err := writeFileSync(filepath.Join(dir, name), b); err != nil {
+		if err := files.write(filepath.Join(dir, name), b); err != nil {
 			return err
 		}
 		fmt.Fprintf(&readme, "  %-24s bytes %d to %d: %s\n", name, off, off+n-1, what)
@@ -81,7 +83,7 @@ func Backup(base string, d Device, id DiskID, t *Table, now time.Time) (string, 
 	if t != nil {
 		text = Dump(*t, id.Path)
 	}
-	if err := writeFileSync(filepath.Join(dir, "table.sfdisk"), []byte(text)); err != nil {
+	if err := files.write(filepath.Join(dir, "table.sfdisk"), []byte(text)); err != nil {
 		return dir, err
 	}
 	fmt.Fprintf(&readme, "  %-24s the table as `sfdisk --dump` prints it\n\n", "table.sfdisk")
@@ -93,12 +95,11 @@ func Backup(base string, d Device, id DiskID, t *Table, now time.Time) (string, 
 	}
 	fmt.Fprintf(&readme, "then make the kernel re-read it: partx -u %s (or blockdev --rereadpt)\n", id.Path)
 	fmt.Fprintf(&readme, "or restore the table only: sfdisk %s < table.sfdisk\n", id.Path)
-	if err := writeFileSync(filepath.Join(dir, "README.txt"), []byte(readme.String())); err != nil {
+	if err := files.write(filepath.Join(dir, "README.txt"), []byte(readme.String())); err != nil {
 		return dir, err
 	}
-	if f, err := os.Open(dir); err == nil {
-		_ = f.Sync()
-		f.Close()
+	if err := files.sync(dir); err != nil {
+		return dir, err
 	}
 	return dir, nil
 }
@@ -127,21 +128,42 @@ func sanitize(s string) string {
 	}, s)
 }
 
-func writeFileSync(name string, b []byte) error {
+// syncBatch writes files and syncs them together at the end: one journal commit for the
+// whole backup instead of one per file.
+type syncBatch struct{ open []*os.File }
+
+func (s *syncBatch) write(name string, b []byte) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("writing backup: %w", err)
 	}
+	s.open = append(s.open, f)
 	if _, err := f.Write(b); err != nil {
-		f.Close()
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("syncing %s: %w", name, err)
+	return nil
+}
+
+// sync makes every file and the directory durable.
+func (s *syncBatch) sync(dir string) error {
+	for _, f := range s.open {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("syncing %s: %w", f.Name(), err)
+		}
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", name, err)
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
 	}
 	return nil
+}
+
+func (s *syncBatch) close() {
+	for _, f := range s.open {
+		f.Close()
+	}
 }

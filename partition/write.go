@@ -32,27 +32,28 @@ func Write(d Device, lay Layout) (WriteReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("layout for %s: %w", d.Path(), err)
 	}
+	// Order: wipe, then every table sector but the one that makes the table visible (the
+	// protective MBR or the MBR), sync, then that sector, sync. A crash before the first sync
+	// completes leaves no visible table; after it, the wipe and the rest are durable.
 	rep.Wiped = staleRegions(d, lay)
 	for _, r := range rep.Wiped {
 		if err := zeroRange(d, r.Off, r.Len); err != nil {
 			return rep, fmt.Errorf("wiping %s on %s: %w", r.What, d.Path(), err)
 		}
 	}
-	if err := d.Sync(); err != nil {
-		return rep, fmt.Errorf("syncing %s: %w", d.Path(), err)
-	}
 	for i, e := range exts {
-		if n, err := d.WriteAt(e.data, e.Off); err != nil || n != len(e.data) {
-			return rep, fmt.Errorf("writing %s at byte %d of %s: wrote %d of %d bytes: %w", e.What, e.Off, d.Path(), n, len(e.data), err)
-		}
-		rep.Written = append(rep.Written, e.region)
-		// The backup half (or the EBRs) is durable before the sector that makes the table
-		// visible is written.
-		if i == len(exts)-2 || i == len(exts)-1 {
+		if i == len(exts)-1 {
 			if err := d.Sync(); err != nil {
 				return rep, fmt.Errorf("syncing %s: %w", d.Path(), err)
 			}
 		}
+		if n, err := d.WriteAt(e.data, e.Off); err != nil || n != len(e.data) {
+			return rep, fmt.Errorf("writing %s at byte %d of %s: wrote %d of %d bytes: %w", e.What, e.Off, d.Path(), n, len(e.data), err)
+		}
+		rep.Written = append(rep.Written, e.region)
+	}
+	if err := d.Sync(); err != nil {
+		return rep, fmt.Errorf("syncing %s: %w", d.Path(), err)
 	}
 	return rep, nil
 }
