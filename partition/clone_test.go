@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"encoding/binary"
 	"errors"
 	"flag"
 	"os"
@@ -359,3 +360,33 @@ func TestCloneRefusesSameDiskAndAttachedImage(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconvItoa(n) }
+
+// TestCloneOnto3TiB: on a disk over 2 TiB the protective MBR's size is clamped to 0xFFFFFFFF
+// (go-diskfs wraps it) and the backup GPT goes to the end of the target, not of the source.
+func TestCloneOnto3TiB(t *testing.T) {
+	src := gptBiosEspRaid(t, 1<<30)
+	dst := newImage(t, "big.img", 3<<40)
+	res, err := cloneImages(t, src, dst, CloneRequest{TargetPhysicalSectorSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIndependent(t, dst, GPT)
+	f, err := os.Open(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s0 := make([]byte, 512)
+	if _, err := f.ReadAt(s0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.LittleEndian.Uint32(s0[446+12:]); got != 0xFFFFFFFF {
+		t.Errorf("protective MBR size %#x, want 0xFFFFFFFF", got)
+	}
+	if res.Layout.LastUsableLBA != (3<<40)/512-34 {
+		t.Errorf("last usable LBA %d", res.Layout.LastUsableLBA)
+	}
+	if res.Layout.FreeBytes < 3<<40-1<<30-1<<20 {
+		t.Errorf("free %d", res.Layout.FreeBytes)
+	}
+}
