@@ -42,7 +42,7 @@ completion: build
 
 # demo boots the VM, builds a two-disk RAID1 like the seed's, fails one disk and runs status.
 demo: deps build
-	go run ./internal/vmtest/vmrun --disk WD-DEMO-A:1G --disk WD-DEMO-B:1G --timeout 5m --script scripts/demo.sh
+	go run ./internal/vmtest/vmrun --disk WD-DEMO-A:1G --disk WD-DEMO-B:1G --timeout 5m --script scripts/demo.sh --env RAIDSWAP=$(CURDIR)/bin/raidswap
 
 clean:
 	rm -rf bin man .cache

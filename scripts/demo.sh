@@ -1,0 +1,27 @@
+#!/bin/bash
+# demo.sh — runs inside the VM that `make demo` boots (two virtio disks with serials): builds a
+# two-disk RAID1 like a real server's (md0 metadata 1.0 for /boot, a swap partition, md1
+# metadata 1.2 for /), shows it healthy, fails every member of the second disk the way the
+# seed's disk failed, and shows what `raidswap status` says then.
+set -u
+raidswap=${RAIDSWAP:-$(dirname "$0")/../bin/raidswap}
+[ -x "$raidswap" ] || raidswap=$(cd "$(dirname "$0")/.." && pwd)/bin/raidswap
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Building the seed layout on vda and vdb: GPT, BIOS boot, md0 (1.0, /boot), swap, md1 (1.2, /)"
+"$raidswap" simulate build --canary vda vdb || exit 1
+cat /proc/mdstat
+
+step "raidswap status on the healthy server"
+"$raidswap" status; echo "(exit code $?)"
+
+step "Disk vdb fails: every member of it goes faulty, as in the seed's /proc/mdstat"
+"$raidswap" simulate fail vdb || exit 1
+cat /proc/mdstat
+
+step "raidswap status now (exit 2 = CRITICAL for monitoring)"
+"$raidswap" status; rc=$?; echo "(exit code $rc)"
+
+step "The same as Prometheus metrics (node_exporter textfile collector)"
+"$raidswap" status --format prometheus | grep -E '^raidswap_(status_verdict|disk_failed|array_degraded)'
+[ "$rc" = 2 ]
