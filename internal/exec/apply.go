@@ -107,6 +107,9 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer lock.Release()
+	if inh, ok := o.Runner.(host.Inheritor); ok {
+		o.Runner = inh.Inheriting(lock.f)
+	}
 	j, err := journal.Open(o.JournalDir, p.ID())
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,7 +17,13 @@ const DefaultLockPath = "/run/raidswap.lock"
 // Lock is a held lock.
 type Lock struct{ f *os.File }
 
-// AcquireLock takes an exclusive flock on path without waiting. The kernel drops it when the
+// lockPoll and orphanWait bound the wait for commands orphaned by a killed raidswap.
+const (
+	lockPoll   = 100 * time.Millisecond
+	orphanWait = 10 * time.Minute
+)
+
+// AcquireLock takes an exclusive flock on path without waiting for another raidswap. The kernel drops it when the
 // process dies, so a kill -9 never leaves a stale lock.
 func AcquireLock(path string) (*Lock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -26,11 +33,22 @@ func AcquireLock(path string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	for waited := time.Duration(0); ; waited += lockPoll {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
 		b := make([]byte, 64)
 		n, _ := f.ReadAt(b, 0)
-		f.Close()
 		holder := strings.TrimSpace(string(b[:n]))
+		// The raidswap that took the lock is dead but a command it started (an mdadm in
+		// mid-add) still holds the inherited lock file: wait for that command to end rather
+		// than run beside it.
+		if pid, perr := strconv.Atoi(holder); perr == nil && pid > 0 && unix.Kill(pid, 0) == unix.ESRCH && waited < orphanWait {
+			time.Sleep(lockPoll)
+			continue
+		}
+		f.Close()
 		if holder != "" {
 			holder = "pid " + holder
 		}

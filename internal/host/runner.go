@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -44,6 +45,21 @@ func (e *ExitError) Error() string {
 type ExecRunner struct {
 	// Env, when set, replaces the environment of every command.
 	Env []string
+	// Inherit are files every command inherits (as fd 3, 4, ...). The executor passes its
+	// lock file, so the flock stays held while any command it started is still running: if
+	// raidswap is killed mid-step, a resume waits for the orphaned mdadm instead of racing it.
+	Inherit []*os.File
+}
+
+// Inheriting returns a copy of the runner whose commands also inherit f.
+func (r ExecRunner) Inheriting(f *os.File) Runner {
+	r.Inherit = append(append([]*os.File(nil), r.Inherit...), f)
+	return r
+}
+
+// Inheritor is a Runner that can pass an open file to the commands it starts.
+type Inheritor interface {
+	Inheriting(f *os.File) Runner
 }
 
 // Run runs argv and returns its output; a non-zero exit is an *ExitError.
@@ -56,6 +72,7 @@ func (r ExecRunner) Run(ctx context.Context, argv ...string) (Result, error) {
 	if r.Env != nil {
 		cmd.Env = r.Env
 	}
+	cmd.ExtraFiles = r.Inherit
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
