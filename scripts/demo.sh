@@ -2,7 +2,7 @@
 # demo.sh — runs inside the VM that `make demo` boots (two virtio disks with serials): builds a
 # two-disk RAID1 like a real server's (md0 metadata 1.0 for /boot, a swap partition, md1
 # metadata 1.2 for /), shows it healthy, fails every member of the second disk the way the
-# seed's disk failed, and shows what `raidswap status` says then.
+# seed's disk failed, shows what `raidswap status` says then, and the plan that replaces it.
 set -u
 raidswap=${RAIDSWAP:-$(dirname "$0")/../bin/raidswap}
 [ -x "$raidswap" ] || raidswap=$(cd "$(dirname "$0")/.." && pwd)/bin/raidswap
@@ -16,7 +16,7 @@ step "raidswap status on the healthy server"
 "$raidswap" status; echo "(exit code $?)"
 
 step "Disk vdb fails: every member of it goes faulty, as in the seed's /proc/mdstat"
-"$raidswap" simulate fail vdb || exit 1
+"$raidswap" simulate fail --disk vdb || exit 1
 cat /proc/mdstat
 
 step "raidswap status now (exit 2 = CRITICAL for monitoring)"
@@ -24,4 +24,6 @@ step "raidswap status now (exit 2 = CRITICAL for monitoring)"
 
 step "The same as Prometheus metrics (node_exporter textfile collector)"
 "$raidswap" status --format prometheus | grep -E '^raidswap_(status_verdict|disk_failed|array_degraded)'
+step "The replacement as a plan for review (changes nothing): raidswap --plan --failed WD-DEMO-B"
+"$raidswap" --plan --failed WD-DEMO-B --format text
 [ "$rc" = 2 ]
