@@ -29,7 +29,16 @@ type Cloner interface {
 type SpeedWriter interface {
 	MinSpeed() (int64, error)
 	SetMinSpeed(kib int64) error
+	// StartRecovery asks md to recover a degraded array onto its spares.
+	StartRecovery(array string) error
 }
+
+// stallGrace is how long a degraded array may hold a spare with no recovery running before
+// the rebuild wait asks md to start it; kicks is how often it asks.
+const (
+	stallGrace = 10 * time.Second
+	maxKicks   = 3
+)
 
 // Options are what Apply acts through.
 type Options struct {
@@ -543,14 +552,61 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 	for _, c := range s.Postconditions {
 		uuids[c.ArrayUUID] = true
 	}
+	stalled := map[string]time.Time{}
+	kicks := map[string]int{}
 	return r.wait(ctx, s, "the rebuild", func() (bool, string, error) {
 		r.o.View.Rebuild(Progress(r.w.sys, uuids))
+		if err := r.kickStalled(s, uuids, stalled, kicks); err != nil {
+			return false, "", err
+		}
 		ok, c, found := r.allHold(s.Postconditions)
 		if !ok {
 			return false, c.Text + ": " + found, nil
 		}
 		return true, "", nil
 	})
+}
+
+// kickStalled starts recovery on an array of the plan that is degraded, holds a spare and
+// runs no sync for stallGrace: md leaves such an array alone when it was frozen by an mdadm
+// killed mid-operation, or when its sync thread was never woken.
+func (r *run) kickStalled(s plan.Step, uuids map[string]bool, stalled map[string]time.Time, kicks map[string]int) error {
+	if r.o.Speed == nil || r.w == nil || r.w.sys == nil {
+		return nil
+	}
+	for _, a := range r.w.sys.Arrays {
+		if !uuids[a.UUID] || a.Sync != nil || a.State != discover.ArrayDegraded {
+			delete(stalled, a.Name)
+			continue
+		}
+		spare := false
+		for _, m := range a.Members {
+			spare = spare || m.State == discover.MemberSpare || m.State == discover.MemberRebuilding
+		}
+		if !spare {
+			delete(stalled, a.Name)
+			continue
+		}
+		since, seen := stalled[a.Name]
+		if !seen {
+			stalled[a.Name] = time.Now()
+			continue
+		}
+		if time.Since(since) < stallGrace || kicks[a.Name] >= maxKicks {
+			continue
+		}
+		kicks[a.Name]++
+		stalled[a.Name] = time.Now()
+		if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{"recovery_started": a.Name}}); err != nil {
+			return err
+		}
+		r.o.View.Say(fmt.Sprintf("%s has a spare but no recovery running: asking md to recover (sync_action=recover)", a.Name))
+		r.log.Warn().Str("event", "recover").Str("array", a.Name).Msg("started a stalled recovery")
+		if err := r.o.Speed.StartRecovery(a.Name); err != nil {
+			r.o.View.Say(fmt.Sprintf("could not start %s's recovery: %v", a.Name, err))
+		}
+	}
+	return nil
 }
 
 // ArrayProgress is one array's rebuild, for a view.

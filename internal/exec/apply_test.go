@@ -47,7 +47,15 @@ func (c *fakeCloner) Clone(_ context.Context, from, to string, wipe bool) (strin
 	return "", nil
 }
 
-type fakeSpeed struct{ v []int64 }
+type fakeSpeed struct {
+	v      []int64
+	kicked []string
+}
+
+func (f *fakeSpeed) StartRecovery(a string) error {
+	f.kicked = append(f.kicked, a)
+	return nil
+}
 
 func (f *fakeSpeed) MinSpeed() (int64, error) { return 1000, nil }
 func (f *fakeSpeed) SetMinSpeed(k int64) error {

@@ -225,6 +225,7 @@ for k in $(seq 1 40); do
 	while kill -0 $pid 2>/dev/null; do
 		if [ $(( $(date +%s) - start )) -gt 150 ]; then
 			echo "STUCK in iteration $k"; tail -5 $J/*.jsonl; tail -20 /run/rs.out; cat /proc/mdstat; ls /sys/block
+			grep -H . /sys/block/md*/md/sync_action /sys/block/md*/md/array_state /sys/block/md*/md/degraded /sys/block/md*/md/dev-*/state /sys/block/md*/md/dev-*/slot
 			kill -9 $pid; exit 1
 		fi
 		n=$(cat $J/*.jsonl 2>/dev/null | grep -cE '"event":"(done|skipped)"' || true)
