@@ -152,12 +152,7 @@ func readDisk(root *host.Root, name string) (Disk, bool) {
 	if b, err := root.ReadFile("/run/udev/data/b" + d.DevNum); err == nil {
 		u = ParseUdev(b)
 	}
-	d.Serial = u.first("SCSI_IDENT_SERIAL", "ID_SCSI_SERIAL", "ID_SERIAL_SHORT", "ID_SERIAL")
-	if d.Serial != "" {
-		d.SerialSource = "udev"
-	} else if s, src := sysfsSerial(root, name); s != "" {
-		d.Serial, d.SerialSource = s, src
-	}
+	d.Serial, d.SerialSource = serialOf(root, name, u)
 	d.Model = strings.ReplaceAll(u.first("ID_MODEL"), "_", " ")
 	if d.Model == "" {
 		d.Model, _ = root.ReadString(sys + "/device/model")
@@ -202,6 +197,28 @@ func transport(name string) string {
 		}
 	}
 	return ""
+}
+
+// Serial is the serial of whole disk name, read the way Disks reads it: every part of
+// raidswap that names or checks a disk by serial uses this one order of sources.
+func Serial(root *host.Root, name string) string {
+	var u Udev
+	if dev, err := root.ReadString("/sys/block/" + name + "/dev"); err == nil {
+		if b, err := root.ReadFile("/run/udev/data/b" + dev); err == nil {
+			u = ParseUdev(b)
+		}
+	}
+	s, _ := serialOf(root, name, u)
+	return s
+}
+
+// serialOf prefers udev's serial (what /dev/disk/by-id and lsblk show) and falls back to
+// what the kernel exposes itself when there is no udev database.
+func serialOf(root *host.Root, name string, u Udev) (string, string) {
+	if s := u.first("SCSI_IDENT_SERIAL", "ID_SCSI_SERIAL", "ID_SERIAL_SHORT", "ID_SERIAL"); s != "" {
+		return s, "udev"
+	}
+	return sysfsSerial(root, name)
 }
 
 // sysfsSerial reads the serial the kernel itself exposes: virtio's serial, NVMe's

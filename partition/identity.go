@@ -1,13 +1,12 @@
 package partition
 
 import (
-	"bytes"
 	"fmt"
 	"path"
 	"path/filepath"
 	"strconv"
-	"strings"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -55,34 +54,9 @@ func KernelName(root *host.Root, major, minor uint32) (string, error) {
 	return path.Base(t), nil
 }
 
-// Serial is a whole disk's serial number from sysfs (virtio, NVMe, SCSI VPD page 0x80) or the
-// udev database; "" when none is known.
-func Serial(root *host.Root, name string) string {
-	sys := "/sys/block/" + name
-	for _, p := range []string{sys + "/serial", sys + "/device/serial"} {
-		if s, err := root.ReadString(p); err == nil && s != "" {
-			return s
-		}
-	}
-	if b, err := root.ReadFile(sys + "/device/vpd_pg80"); err == nil && len(b) > 4 && b[1] == 0x80 {
-		n := int(b[2])<<8 | int(b[3])
-		if 4+n <= len(b) {
-			if s := strings.TrimSpace(string(bytes.Trim(b[4:4+n], "\x00"))); s != "" {
-				return s
-			}
-		}
-	}
-	if dev, err := root.ReadString(sys + "/dev"); err == nil {
-		if b, err := root.ReadFile("/run/udev/data/b" + dev); err == nil {
-			for _, line := range strings.Split(string(b), "\n") {
-				if v, ok := strings.CutPrefix(line, "E:ID_SERIAL_SHORT="); ok && v != "" {
-					return v
-				}
-			}
-		}
-	}
-	return ""
-}
+// Serial is a whole disk's serial number; "" when none is known. It is identify.Serial, so a
+// refusal here names a disk exactly as status and the plan do.
+func Serial(root *host.Root, name string) string { return identify.Serial(root, name) }
 
 // BlockGeometry reads a whole disk's geometry from sysfs, for planning from discovery
 // without opening the disk.

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"os"
+	goldenfile "github.com/raidswap/raidswap/internal/golden"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -164,22 +164,7 @@ func TestBuildScenarios(t *testing.T) {
 
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./plan -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./plan -update rewrites it); got:\n%s", path, got)
-	}
+	goldenfile.Check(t, path, got, *update)
 }
 
 func TestSmallestArrayFirst(t *testing.T) {

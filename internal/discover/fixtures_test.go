@@ -2,6 +2,7 @@ package discover_test
 
 import (
 	"bytes"
+	goldenfile "github.com/raidswap/raidswap/internal/golden"
 	"os"
 	"path/filepath"
 	"testing"
@@ -61,22 +62,7 @@ func TestFixtures(t *testing.T) {
 
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (rewrite with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (rewrite with -update if intended):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	goldenfile.Check(t, path, got, *update)
 }
 
 // TestDiscoverNotARoot: a directory that is not a root or capture is one clear error.
