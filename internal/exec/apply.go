@@ -36,7 +36,7 @@ type SpeedWriter interface {
 // stallGrace is how long a degraded array may hold a spare with no recovery running before
 // the rebuild wait asks md to start it; kicks is how often it asks.
 const (
-	stallGrace = 10 * time.Second
+	stallGrace = 3 * time.Second
 	maxKicks   = 3
 )
 
