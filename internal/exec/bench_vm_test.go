@@ -26,7 +26,13 @@ $RS simulate fail --disk vdb >/dev/null
 now() { date +%s.%N; }
 # The observer: when md0 first lists the new disk's member, when md0 is redundant, when both are.
 (
-	until grep '^md0' /proc/mdstat | grep -qE 'vd[b-z]2\['; do sleep 0.02; done; now > /run/t.start
+	# The new disk takes the old one's name (vdb), so wait for it by serial first: before
+	# that, "vdb2" in md0 is the old, faulty member.
+	new=""; until [ -n "$new" ]; do
+		for f in /sys/block/vd*/serial; do [ "$(cat $f 2>/dev/null)" = WD-NEW ] && new=$(basename $(dirname $f)); done
+		sleep 0.02
+	done
+	until grep '^md0' /proc/mdstat | grep -qE "${new}2\\["; do sleep 0.02; done; now > /run/t.start
 	until grep -A1 '^md0' /proc/mdstat | grep -q '\[UU\]'; do sleep 0.02; done; now > /run/t.boot
 	until [ "$(grep -c '\[UU\]' /proc/mdstat)" = 2 ]; do sleep 0.02; done; now > /run/t.full
 ) &
