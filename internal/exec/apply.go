@@ -29,6 +29,8 @@ type Cloner interface {
 type SpeedWriter interface {
 	MinSpeed() (int64, error)
 	SetMinSpeed(kib int64) error
+	MaxSpeed() (int64, error)
+	SetMaxSpeed(kib int64) error
 	// StartRecovery asks md to recover a degraded array onto its spares.
 	StartRecovery(array string) error
 }
@@ -381,8 +383,16 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 			return nil
 		}
 		return r.command(ctx, s, argv)
-	case plan.ActionSwapOff, plan.ActionDetach, plan.ActionZeroSuperblock, plan.ActionAddMember, plan.ActionAddSpare,
-		plan.ActionReplaceMember, plan.ActionRemoveReplaced, plan.ActionReAddMember, plan.ActionMkswap, plan.ActionSwapOn:
+	case plan.ActionAddMember, plan.ActionAddSpare, plan.ActionReplaceMember:
+		// Raise the rebuild speed before the first member goes in: md throttles a recovery to
+		// speed_limit_min while the later steps (mkswap, grub-install) do I/O on the same
+		// disks. The old values are journalled; the rebuild wait restores them.
+		if err := r.raiseSpeed(s); err != nil {
+			return err
+		}
+		return r.command(ctx, s, argv)
+	case plan.ActionSwapOff, plan.ActionDetach, plan.ActionZeroSuperblock,
+		plan.ActionRemoveReplaced, plan.ActionReAddMember, plan.ActionMkswap, plan.ActionSwapOn:
 		return r.command(ctx, s, argv)
 	default:
 		return fmt.Errorf("unreachable: action %q is unknown to this raidswap", s.Action)
@@ -520,33 +530,17 @@ func (r *run) checkNewDisk(s plan.Step) error {
 func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 	want := r.p.Request.RebuildSpeedKiB
 	if want > 0 && r.o.Speed != nil {
-		old, had := r.j.Data("speed_limit_min_was")
-		if !had {
-			cur, err := r.o.Speed.MinSpeed()
-			if err != nil {
-				return fmt.Errorf("reading speed_limit_min: %w", err)
-			}
-			old = strconv.FormatInt(cur, 10)
-			if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{"speed_limit_min_was": old}}); err != nil {
-				return err
-			}
+		// md never goes faster than speed_limit_max, whatever the minimum says.
+		restoreMax, err := r.raiseLimit(s, "speed_limit_max", want, r.o.Speed.MaxSpeed, r.o.Speed.SetMaxSpeed)
+		if err != nil {
+			return err
 		}
-		if err := r.o.Speed.SetMinSpeed(want); err != nil {
-			return fmt.Errorf("raising speed_limit_min: %w", err)
+		defer restoreMax()
+		restoreMin, err := r.raiseLimit(s, "speed_limit_min", want, r.o.Speed.MinSpeed, r.o.Speed.SetMinSpeed)
+		if err != nil {
+			return err
 		}
-		r.log.Info().Str("event", "speed").Int64("speed_limit_min", want).Str("was", old).Msg("raised rebuild speed")
-		defer func() {
-			v, err := strconv.ParseInt(old, 10, 64)
-			if err == nil {
-				err = r.o.Speed.SetMinSpeed(v)
-			}
-			if err != nil {
-				r.o.View.Say(fmt.Sprintf("could not restore speed_limit_min to %s: %v", old, err))
-				return
-			}
-			r.log.Info().Str("event", "speed").Int64("speed_limit_min", v).Msg("restored rebuild speed")
-			r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{"speed_limit_min_restored": old}})
-		}()
+		defer restoreMin()
 	}
 	uuids := map[string]bool{}
 	for _, c := range s.Postconditions {
@@ -565,6 +559,61 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 		}
 		return true, "", nil
 	})
+}
+
+// raiseSpeed raises both speed limits to the requested rebuild speed, keeping them raised
+// (the rebuild wait restores them from the journal).
+func (r *run) raiseSpeed(s plan.Step) error {
+	want := r.p.Request.RebuildSpeedKiB
+	if want <= 0 || r.o.Speed == nil {
+		return nil
+	}
+	if _, err := r.raiseLimit(s, "speed_limit_max", want, r.o.Speed.MaxSpeed, r.o.Speed.SetMaxSpeed); err != nil {
+		return err
+	}
+	_, err := r.raiseLimit(s, "speed_limit_min", want, r.o.Speed.MinSpeed, r.o.Speed.SetMinSpeed)
+	return err
+}
+
+// raiseLimit raises one of md's speed limits to want for the rebuild wait, journalling the old
+// value first (so a resumed run restores it too), and returns what restores it. A limit
+// already at or above want is left alone.
+func (r *run) raiseLimit(s plan.Step, name string, want int64, get func() (int64, error), set func(int64) error) (func(), error) {
+	key := name + "_was"
+	cur, err := get()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	old, had := r.j.Data(key)
+	if !had {
+		if cur >= want && name == "speed_limit_max" {
+			return func() {}, nil
+		}
+		old = strconv.FormatInt(cur, 10)
+		if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{key: old}}); err != nil {
+			return nil, err
+		}
+	}
+	restore := func() {
+		v, err := strconv.ParseInt(old, 10, 64)
+		if err == nil {
+			err = set(v)
+		}
+		if err != nil {
+			r.o.View.Say(fmt.Sprintf("could not restore %s to %s: %v", name, old, err))
+			return
+		}
+		r.log.Info().Str("event", "speed").Int64(name, v).Msg("restored " + name)
+		r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{name + "_restored": old}})
+	}
+	if cur == want {
+		return restore, nil
+	}
+	if err := set(want); err != nil {
+		return nil, fmt.Errorf("raising %s: %w", name, err)
+	}
+	r.log.Info().Str("event", "speed").Int64(name, want).Str("was", old).Msg("raised " + name)
+	return restore, nil
 }
 
 // kickStalled starts recovery on an array of the plan that is degraded, holds a spare and

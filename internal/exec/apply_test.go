@@ -49,7 +49,15 @@ func (c *fakeCloner) Clone(_ context.Context, from, to string, wipe bool) (strin
 
 type fakeSpeed struct {
 	v      []int64
+	max    int64
+	maxv   []int64
 	kicked []string
+}
+
+func (f *fakeSpeed) MaxSpeed() (int64, error) { return f.max, nil }
+func (f *fakeSpeed) SetMaxSpeed(k int64) error {
+	f.maxv = append(f.maxv, k)
+	return nil
 }
 
 func (f *fakeSpeed) StartRecovery(a string) error {
@@ -57,7 +65,12 @@ func (f *fakeSpeed) StartRecovery(a string) error {
 	return nil
 }
 
-func (f *fakeSpeed) MinSpeed() (int64, error) { return 1000, nil }
+func (f *fakeSpeed) MinSpeed() (int64, error) {
+	if len(f.v) == 0 {
+		return 1000, nil
+	}
+	return f.v[len(f.v)-1], nil
+}
 func (f *fakeSpeed) SetMinSpeed(k int64) error {
 	f.v = append(f.v, k)
 	return nil
@@ -382,13 +395,16 @@ func TestApplyScenarios(t *testing.T) {
 			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vdc"}},
 		)
 		o := options(t, w, r, t.TempDir())
-		sp := &fakeSpeed{}
+		sp := &fakeSpeed{max: 200000}
 		o.Speed = sp
 		if _, err := Apply(context.Background(), p, o); err != nil {
 			t.Fatal(err)
 		}
 		if len(sp.v) != 2 || sp.v[0] != 200000 || sp.v[1] != 1000 {
 			t.Errorf("speed_limit_min writes %v, want [200000 1000] (raised, then restored)", sp.v)
+		}
+		if len(sp.maxv) != 0 {
+			t.Errorf("speed_limit_max writes %v, want none: it already allowed 200000", sp.maxv)
 		}
 	})
 	t.Run("re-add", func(t *testing.T) {

@@ -8,8 +8,11 @@ import (
 	"github.com/raidswap/raidswap/internal/host"
 )
 
-// SpeedLimitMin is md's minimum resync/recovery speed, KiB/s per device.
-const SpeedLimitMin = "/proc/sys/dev/raid/speed_limit_min"
+// md's minimum and maximum resync/recovery speeds, KiB/s per device.
+const (
+	SpeedLimitMin = "/proc/sys/dev/raid/speed_limit_min"
+	SpeedLimitMax = "/proc/sys/dev/raid/speed_limit_max"
+)
 
 // ProcSpeed reads and writes speed_limit_min under a Root, and starts a stalled recovery
 // through an array's sync_action. These are the only kernel files raidswap writes; the
@@ -27,19 +30,29 @@ func (p ProcSpeed) StartRecovery(array string) error {
 	return nil
 }
 
-// MinSpeed reads the current value.
-func (p ProcSpeed) MinSpeed() (int64, error) {
-	s, err := p.Root.ReadString(SpeedLimitMin)
+// MinSpeed reads speed_limit_min.
+func (p ProcSpeed) MinSpeed() (int64, error) { return p.read(SpeedLimitMin) }
+
+// SetMinSpeed writes speed_limit_min.
+func (p ProcSpeed) SetMinSpeed(kib int64) error { return p.write(SpeedLimitMin, kib) }
+
+// MaxSpeed reads speed_limit_max.
+func (p ProcSpeed) MaxSpeed() (int64, error) { return p.read(SpeedLimitMax) }
+
+// SetMaxSpeed writes speed_limit_max.
+func (p ProcSpeed) SetMaxSpeed(kib int64) error { return p.write(SpeedLimitMax, kib) }
+
+func (p ProcSpeed) read(f string) (int64, error) {
+	s, err := p.Root.ReadString(f)
 	if err != nil {
 		return 0, err
 	}
 	return strconv.ParseInt(s, 10, 64)
 }
 
-// SetMinSpeed writes a new value.
-func (p ProcSpeed) SetMinSpeed(kib int64) error {
-	if err := os.WriteFile(p.Root.Path(SpeedLimitMin), []byte(strconv.FormatInt(kib, 10)+"\n"), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", SpeedLimitMin, err)
+func (p ProcSpeed) write(f string, kib int64) error {
+	if err := os.WriteFile(p.Root.Path(f), []byte(strconv.FormatInt(kib, 10)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", f, err)
 	}
 	return nil
 }
