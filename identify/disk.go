@@ -31,14 +31,6 @@ type Disk struct {
 	SerialSource string `json:"serial_source,omitempty"`
 }
 
-// Label is how raidswap names a disk to a person: "sdb (WD-X9)".
-func (d Disk) Label() string {
-	if d.Serial == "" {
-		return d.Name + " (serial unknown)"
-	}
-	return fmt.Sprintf("%s (%s)", d.Name, d.Serial)
-}
-
 // wholeDiskPrefixes are the kernel names of devices that are physical (or virtual) disks.
 // Loop and device-mapper devices are disks only when they hold md members (drills, tests).
 var wholeDiskPrefixes = []string{"sd", "vd", "hd", "xvd", "nvme", "mmcblk"}

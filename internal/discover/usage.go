@@ -120,7 +120,11 @@ func diskFrom(root *host.Root, id identify.Disk, u usage) Disk {
 				d.Holders = append(d.Holders, e.Name())
 			}
 		}
-		if dev, err := root.ReadString(sys + "/dev"); err == nil {
+		dev := id.DevNum
+		if p != "" {
+			dev, _ = root.ReadString(sys + "/dev")
+		}
+		if dev != "" {
 			for _, mp := range u.mountsByDev[dev] {
 				d.Mounted = append(d.Mounted, name+" on "+mp)
 			}

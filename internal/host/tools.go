@@ -25,7 +25,6 @@ const (
 	Lsblk       = "/bin/lsblk"
 	Dd          = "/bin/dd"
 	Flock       = "/usr/bin/flock"
-	Blockdev    = "/sbin/blockdev"
 	// VMTestHotplug exists only inside an internal/vmtest VM: it asks the host to unplug or
 	// plug a virtio disk through QMP (package simulate uses it to make a disk vanish).
 	VMTestHotplug = "/run/vmtest/bin/vmtest-hotplug"
