@@ -162,22 +162,6 @@ func engine(f *Factory, root *host.Root, e *EngineOptions) (exec.Options, func()
 	return o, func() { audit.Close() }, nil
 }
 
-// partitionCloner runs package partition's clone in-process for the plan's clone step.
-type partitionCloner struct{ root *host.Root }
-
-func (c partitionCloner) Clone(_ context.Context, from, to string, wipe bool) (string, error) {
-	res, err := partition.Clone(c.root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe})
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "partition table of %s copied onto %s", res.Source, res.Target)
-	if len(res.Backups) > 0 {
-		fmt.Fprintf(&b, " (backups: %s)", strings.Join(res.Backups, ", "))
-	}
-	return b.String(), nil
-}
-
 // confirmPlan shows the plan and asks the operator to type the serial of the disk coming
 // out; without a terminal, --yes stands for that.
 func confirmPlan(f *Factory, p *plan.Plan, yes bool) error {
