@@ -6,9 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/discover"
-	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -21,6 +19,8 @@ type Options struct {
 	Version string
 	Now     time.Time
 	Host    Host
+	// Key seals the plan (the host's plan key, internal/plankey).
+	Key []byte
 }
 
 // builder holds what Build has resolved.
@@ -75,13 +75,20 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 	default:
 		return nil, fmt.Errorf("unreachable: mode %q passed validation", req.Mode)
 	}
-	for i := range b.steps {
-		b.steps[i].ID = fmt.Sprintf("%02d-%s", i+1, b.steps[i].ID)
-	}
 	p := &Plan{
 		Format: FormatVersion, RaidswapVersion: o.Version, CreatedAt: o.Now.UTC().Truncate(time.Second),
 		Host: o.Host, Request: req, Steps: b.steps, Notes: append(b.notes, req.SwapNotes...),
 		Disks: Disks{Failed: ref(b.failed), Survivor: ref(b.survivor), New: b.newRef()},
+	}
+	// Every command comes from Derive, the function apply checks the plan against.
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		s.ID = fmt.Sprintf("%02d-%s", i+1, s.ID)
+		argv, err := Derive(p, *s)
+		if err != nil {
+			return nil, fmt.Errorf("unreachable: the plan's own step does not derive: %w", err)
+		}
+		s.Argv, s.InProcess = argv, InProcessAction(s.Action, s.Target)
 	}
 	p.SpeedKiB, p.SpeedSource = measuredSpeed(sys)
 	for i := range p.Steps {
@@ -91,7 +98,7 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 	}
 	p.Observed = Observe(sys, p.boundSerials()...)
 	p.Fingerprint = Fingerprint(p.Observed)
-	if err := p.Seal(); err != nil {
+	if err := p.Seal(o.Key); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -429,19 +436,19 @@ func (b *builder) buildReAdd() {
 			Text: fmt.Sprintf("%s has a member on %s", r.a.Name, dev)}}
 		if hasBitmap(r.a) {
 			b.add(Step{ID: "re-add-" + r.a.Name, Action: ActionReAddMember, Destructive: true,
-				Target: Target{Device: dev, Serial: f.Serial, Array: r.a.Name, ArrayUUID: r.a.UUID},
-				Argv:   mdadm.ReAdd(mdadm.ArrayDevice(r.a.Name), "/dev/"+dev), Preconditions: pre, Postconditions: post,
+				Target:        Target{Device: dev, Serial: f.Serial, Array: r.a.Name, ArrayUUID: r.a.UUID},
+				Preconditions: pre, Postconditions: post,
 				Reason: fmt.Sprintf("%s has a write-intent bitmap (%s): only the blocks written while %s was away are copied", r.a.Name, r.a.Bitmap, f.Label()),
 				Undo:   fmt.Sprintf("mdadm %s --fail /dev/%s --remove /dev/%s", mdadm.ArrayDevice(r.a.Name), dev, dev)})
 			continue
 		}
 		b.add(Step{ID: "zero-superblock-" + dev, Action: ActionZeroSuperblock, Destructive: true,
-			Target: Target{Device: dev, Serial: f.Serial}, Argv: mdadm.ZeroSuperblock("/dev/" + dev), Preconditions: pre[1:],
+			Target: Target{Device: f.Name, Serial: f.Serial, Partitions: []int{r.part}}, Preconditions: pre[1:],
 			Reason: fmt.Sprintf("%s has no write-intent bitmap, so mdadm refuses --re-add and will not --add a device that claims to be an active member; the stale superblock on %s goes first (a full rebuild follows)", r.a.Name, dev),
 			Undo:   "cannot be undone; the partition is rebuilt from the survivor next"})
 		b.add(Step{ID: "add-" + r.a.Name, Action: ActionAddMember, Destructive: true,
-			Target: Target{Device: dev, Serial: f.Serial, Array: r.a.Name, ArrayUUID: r.a.UUID},
-			Argv:   mdadm.Add(mdadm.ArrayDevice(r.a.Name), "/dev/"+dev), Preconditions: pre, Postconditions: post,
+			Target:        Target{Device: dev, Serial: f.Serial, Array: r.a.Name, ArrayUUID: r.a.UUID},
+			Preconditions: pre, Postconditions: post,
 			Reason: fmt.Sprintf("full rebuild of %s onto %s", r.a.Name, dev),
 			Undo:   fmt.Sprintf("mdadm %s --fail /dev/%s --remove /dev/%s", mdadm.ArrayDevice(r.a.Name), dev, dev)})
 	}
@@ -456,7 +463,7 @@ func (b *builder) swapOffSteps() {
 	for _, name := range f.Swap {
 		n := PartitionNumber(f.Name, name)
 		b.add(Step{ID: "swapoff-" + name, Action: ActionSwapOff, Destructive: true,
-			Target: Target{Device: name, Serial: f.Serial}, Argv: []string{host.Swapoff, "/dev/" + name},
+			Target:         Target{Device: name, Serial: f.Serial},
 			Preconditions:  []Condition{b.failedSerialCond()},
 			Postconditions: []Condition{{Kind: CondSwapInactive, Device: f.Name, Serial: f.Serial, Partition: n, Text: name + " is not active swap"}},
 			Reason:         fmt.Sprintf("%s on %s is active swap; the kernel must stop using it before the disk goes", name, f.Label()),
@@ -476,15 +483,14 @@ func (b *builder) detachStep(r arrayRole) {
 	s.Postconditions = []Condition{post}
 	switch {
 	case r.failedDev == "" || r.failedState == discover.MemberMissing:
-		s.Argv = mdadm.FailRemoveDetached(mdadm.ArrayDevice(a.Name))
+		s.Target.Detached = true
 		s.Preconditions = []Condition{arrayCond(a), other}
 		s.Reason = fmt.Sprintf("md no longer lists %s in %s; this clears any member left behind by a device that has gone (a no-op when there is none)", f.Label(), a.Name)
 	case r.failedGone || !f.Present:
-		s.Argv = mdadm.FailRemoveDetached(mdadm.ArrayDevice(a.Name))
+		s.Target.Detached = true
 		s.Preconditions = []Condition{arrayCond(a), other}
 		s.Reason = fmt.Sprintf("%s's member %s (%s) has no device any more: `detached` is how mdadm names it", a.Name, r.failedDev, r.failedState)
 	default:
-		s.Argv = mdadm.FailRemove(mdadm.ArrayDevice(a.Name), "/dev/"+r.failedDev)
 		s.Preconditions = []Condition{arrayCond(a), b.failedSerialCond(), other}
 		switch r.failedState {
 		case discover.MemberFaulty:
@@ -514,7 +520,7 @@ func (b *builder) locateStep() {
 	if !f.Present {
 		what += "; it has vanished, so it is the disk whose serial is not " + b.survivor.Serial
 	}
-	b.add(Step{ID: "locate", Action: ActionLocate, InProcess: true, Target: Target{Device: f.Name, Serial: f.Serial},
+	b.add(Step{ID: "locate", Action: ActionLocate, Target: Target{Device: f.Name, Serial: f.Serial},
 		Reason: fmt.Sprintf("find %s in the chassis: %s. Match the serial on the drive's label before pulling it; never pull %s (the survivor). (Lighting the bay LED comes with enclosure support.)",
 			f.Name, what, b.survivor.Label())})
 }
@@ -528,7 +534,7 @@ func orUnknown(s string) string {
 
 func (b *builder) awaitRemovalStep() {
 	f := b.failed
-	b.add(Step{ID: "await-removal", Action: ActionAwaitRemoval, InProcess: true, Target: Target{Device: f.Name, Serial: f.Serial},
+	b.add(Step{ID: "await-removal", Action: ActionAwaitRemoval, Target: Target{Device: f.Name, Serial: f.Serial},
 		Postconditions: []Condition{{Kind: CondDiskAbsent, Serial: f.Serial, Device: f.Name, Text: fmt.Sprintf("no attached disk carries serial %s", f.Serial)}},
 		Reason:         fmt.Sprintf("wait until %s is pulled", f.Label())})
 }
@@ -543,33 +549,29 @@ func (b *builder) newDiskSteps() {
 	if b.req.New != "" {
 		how = "found by its serial " + b.req.New
 	}
-	b.add(Step{ID: "await-new-disk", Action: ActionAwaitNewDisk, InProcess: true, Target: Target{Device: NewDiskToken, Serial: b.req.New},
+	b.add(Step{ID: "await-new-disk", Action: ActionAwaitNewDisk, Target: Target{Device: NewDiskToken, Serial: b.req.New},
 		Postconditions: []Condition{present},
 		Reason:         "wait for the new disk: " + how})
 	size := fmt.Sprintf("at least %d bytes (the survivor's size)", s.SizeBytes)
-	b.add(Step{ID: "check-new-disk", Action: ActionCheckNewDisk, InProcess: true, Target: Target{Device: NewDiskToken, Serial: b.req.New},
+	b.add(Step{ID: "check-new-disk", Action: ActionCheckNewDisk, Target: Target{Device: NewDiskToken, Serial: b.req.New},
 		Preconditions: []Condition{present, free},
 		Reason:        fmt.Sprintf("the new disk must be %s, not the survivor, in no array, hold nothing mounted, no swap, and no partitions or data unless --wipe was given", size)})
-	partArgv := []string{"raidswap", "partition", "clone", "--from", "/dev/" + s.Name, "--to", NewDiskToken}
-	if b.req.Wipe {
-		partArgv = append(partArgv, "--wipe")
-	}
 	nparts := len(s.Partitions)
-	b.add(Step{ID: "partition-clone", Action: ActionPartitionClone, InProcess: true, Destructive: true,
-		Target: Target{Device: NewDiskToken, Serial: b.req.New}, Argv: partArgv,
+	b.add(Step{ID: "partition-clone", Action: ActionPartitionClone, Destructive: true,
+		Target:         Target{Device: NewDiskToken, Serial: b.req.New},
 		Preconditions:  []Condition{b.survivorSerialCond(), present, free},
 		Postconditions: []Condition{{Kind: CondPartitioned, Device: NewDiskToken, Count: nparts, Text: fmt.Sprintf("the new disk has %d partitions, like the survivor", nparts)}},
 		Reason: fmt.Sprintf("copy %s's partition table onto the new disk, aligned for its sector sizes, with new GUIDs; the survivor is only read (its table is backed up under /var/lib/raidswap first)",
 			s.Label()),
 		Undo: "the new disk's previous table is backed up under /var/lib/raidswap/backups; the survivor is not changed"})
-	var parts []string
+	var parts []int
 	var conds []Condition
 	for _, r := range b.arrays {
-		parts = append(parts, NewPart(r.part))
+		parts = append(parts, r.part)
 		conds = append(conds, Condition{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)})
 	}
 	b.add(Step{ID: "zero-superblock", Action: ActionZeroSuperblock, Destructive: true,
-		Target: Target{Device: NewDiskToken, Serial: b.req.New}, Argv: mdadm.ZeroSuperblock(parts...),
+		Target:        Target{Device: NewDiskToken, Serial: b.req.New, Partitions: parts},
 		Preconditions: append([]Condition{present}, conds...),
 		Reason:        "a used disk can carry md superblocks where the new partitions start or end; a stale one confuses assembly at the next boot",
 		Undo:          "nothing to undo: the partitions are new"})
@@ -587,7 +589,6 @@ func (b *builder) addStep(r arrayRole) Step {
 	}
 	return Step{ID: "add-" + a.Name, Action: ActionAddMember, Destructive: true,
 		Target: Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID},
-		Argv:   mdadm.Add(mdadm.ArrayDevice(a.Name), dev),
 		Preconditions: []Condition{arrayCond(a),
 			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)}},
 		Postconditions: []Condition{{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
@@ -602,7 +603,6 @@ func (b *builder) replaceSteps(r arrayRole) {
 	dev := NewPart(r.part)
 	b.add(Step{ID: "add-spare-" + a.Name, Action: ActionAddSpare, Destructive: true,
 		Target: Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID},
-		Argv:   mdadm.Add(mdadm.ArrayDevice(a.Name), dev),
 		Preconditions: []Condition{arrayCond(a),
 			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)}},
 		Postconditions: []Condition{{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
@@ -610,8 +610,7 @@ func (b *builder) replaceSteps(r arrayRole) {
 		Reason: fmt.Sprintf("add new partition %d to %s as a spare, to copy onto", r.part, a.Name),
 		Undo:   fmt.Sprintf("mdadm %s --remove %s", mdadm.ArrayDevice(a.Name), dev)})
 	b.add(Step{ID: "replace-" + a.Name, Action: ActionReplaceMember, Destructive: true,
-		Target: Target{Device: r.failedDev, Serial: b.failed.Serial, Array: a.Name, ArrayUUID: a.UUID},
-		Argv:   mdadm.Replace(mdadm.ArrayDevice(a.Name), "/dev/"+r.failedDev, dev),
+		Target: Target{Device: r.failedDev, Serial: b.failed.Serial, Array: a.Name, ArrayUUID: a.UUID, With: dev},
 		Preconditions: []Condition{arrayCond(a), b.failedSerialCond(),
 			{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in %s", r.part, a.Name)}},
 		Postconditions: []Condition{{Kind: CondCopyOnto, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
@@ -626,7 +625,6 @@ func (b *builder) removeReplacedStep(r arrayRole) {
 	f := b.failed
 	b.add(Step{ID: "remove-replaced-" + a.Name, Action: ActionRemoveReplaced, Destructive: true,
 		Target: Target{Device: r.failedDev, Serial: f.Serial, Array: a.Name, ArrayUUID: a.UUID},
-		Argv:   mdadm.FailRemove(mdadm.ArrayDevice(a.Name), "/dev/"+r.failedDev),
 		Preconditions: []Condition{arrayCond(a), b.failedSerialCond(),
 			{Kind: CondInSyncOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in_sync in %s", r.part, a.Name)},
 			{Kind: CondOtherInSync, Array: a.Name, ArrayUUID: a.UUID, Device: f.Name, Serial: f.Serial, Text: fmt.Sprintf("%s keeps in_sync members on other disks", a.Name)}},
@@ -642,13 +640,13 @@ func (b *builder) swapSteps() {
 	for _, sw := range b.req.Swap {
 		dev := NewPart(sw.Partition)
 		b.add(Step{ID: fmt.Sprintf("mkswap-%d", sw.Partition), Action: ActionMkswap, Destructive: true,
-			Target: Target{Device: dev, Serial: b.req.New}, Argv: []string{host.Mkswap, "-U", sw.UUID, dev},
+			Target:         Target{Device: dev, Serial: b.req.New, SwapUUID: sw.UUID},
 			Preconditions:  []Condition{{Kind: CondPartitionFree, Device: NewDiskToken, Partition: sw.Partition, Text: fmt.Sprintf("new partition %d is in no array, not swap", sw.Partition)}},
 			Postconditions: nil,
 			Reason:         fmt.Sprintf("the failed disk's partition %d was swap with UUID %s, which /etc/fstab names; the new partition gets the same UUID so fstab needs no change", sw.Partition, sw.UUID),
 			Undo:           "wipefs -a " + dev})
 		b.add(Step{ID: fmt.Sprintf("swapon-%d", sw.Partition), Action: ActionSwapOn, Destructive: false,
-			Target: Target{Device: dev, Serial: b.req.New}, Argv: []string{host.Swapon, dev},
+			Target:         Target{Device: dev, Serial: b.req.New},
 			Postconditions: []Condition{{Kind: CondSwapActive, Device: NewDiskToken, Partition: sw.Partition, Text: fmt.Sprintf("new partition %d is active swap", sw.Partition)}},
 			Reason:         "use the new swap partition now, as the next boot will",
 			Undo:           "swapoff " + dev})
@@ -668,24 +666,24 @@ func (b *builder) bootSteps() {
 		}
 	}
 	if b.req.Firmware == FirmwareUEFI {
-		b.add(Step{ID: "bootloader", Action: ActionBootloader, InProcess: true,
+		b.add(Step{ID: "bootloader", Action: ActionBootloader,
 			Reason: "UEFI: each disk needs its own ESP and boot entry; raidswap does not automate this yet: follow docs/runbook.md section 8 (UEFI) for the new disk"})
 		return
 	}
 	if boot == nil {
-		b.add(Step{ID: "bootloader", Action: ActionBootloader, InProcess: true,
+		b.add(Step{ID: "bootloader", Action: ActionBootloader,
 			Reason: fmt.Sprintf("no array of %s holds /boot or /: no boot code to install", b.failed.Label())})
 		return
 	}
 	s := b.survivor
 	b.add(Step{ID: "bootloader-" + s.Name, Action: ActionBootloader, Destructive: true,
-		Target: Target{Device: s.Name, Serial: s.Serial}, Argv: bootloader.GrubBIOSInstall("/dev/" + s.Name),
+		Target:        Target{Device: s.Name, Serial: s.Serial},
 		Preconditions: []Condition{b.survivorSerialCond()},
 		Reason: fmt.Sprintf("%s holds /boot: reinstall GRUB's boot code on the survivor %s too, so both disks boot alone with the same GRUB; it writes only the MBR boot code area and the BIOS boot partition, never the partition table or an md member",
 			boot.Name, s.Label()),
 		Undo: "reinstall: grub-install --target=i386-pc /dev/" + s.Name})
 	b.add(Step{ID: "bootloader-new", Action: ActionBootloader, Destructive: true,
-		Target: Target{Device: NewDiskToken, Serial: b.req.New}, Argv: bootloader.GrubBIOSInstall(NewDiskToken),
+		Target:        Target{Device: NewDiskToken, Serial: b.req.New},
 		Preconditions: []Condition{{Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"}},
 		Reason:        fmt.Sprintf("install GRUB's boot code on the new disk, so it boots if %s fails next", s.Label()),
 		Undo:          "none needed"})
@@ -709,7 +707,7 @@ func (b *builder) rebuildSteps(replacing bool) {
 	if b.req.RebuildSpeedKiB > 0 {
 		reason += fmt.Sprintf("; /proc/sys/dev/raid/speed_limit_min is raised to %d KiB/s meanwhile and restored afterwards", b.req.RebuildSpeedKiB)
 	}
-	b.add(Step{ID: "await-rebuild", Action: ActionAwaitRebuild, InProcess: true, Postconditions: conds, Reason: reason})
+	b.add(Step{ID: "await-rebuild", Action: ActionAwaitRebuild, Postconditions: conds, Reason: reason})
 	if !replacing {
 		b.add(b.verifyStep())
 	}
@@ -728,7 +726,7 @@ func (b *builder) verifyStep() Step {
 		}
 	}
 	conds = append(conds, b.survivorSerialCond())
-	return Step{ID: "verify", Action: ActionVerify, InProcess: true, Postconditions: conds,
+	return Step{ID: "verify", Action: ActionVerify, Postconditions: conds,
 		Reason: "check every array is redundant with its member on the right disk"}
 }
 

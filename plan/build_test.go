@@ -16,7 +16,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-var testOpts = Options{Version: "test", Now: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC),
+var testOpts = Options{Version: "test", Key: []byte("raidswap plan test key, 32 bytes"), Now: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC),
 	Host: Host{Hostname: "db1", MachineID: "0123456789abcdef0123456789abcdef"}}
 
 func seedSwap() []SwapPartition {

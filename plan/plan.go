@@ -9,7 +9,7 @@ import (
 
 // FormatVersion is the plan format this raidswap writes and applies. A plan of another
 // format is refused rather than guessed at.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Plan is a complete replacement, step by step. Each field's comment says whether it
 // influences apply.
@@ -44,8 +44,9 @@ type Plan struct {
 	Notes []string `json:"notes,omitempty"`
 	// Steps run in order. Influences apply.
 	Steps []Step `json:"steps"`
-	// Checksum is the SHA-256 of the plan with Checksum empty; apply refuses a plan whose
-	// checksum does not match (edited by hand or damaged). Influences apply.
+	// Checksum seals the plan: an HMAC-SHA256 under this host's plan key over the plan with
+	// Checksum empty. Apply refuses a plan whose seal does not match (edited by hand,
+	// damaged, or sealed on another host). Influences apply.
 	Checksum string `json:"checksum"`
 }
 
@@ -146,9 +147,11 @@ type Step struct {
 	// Target is what the step acts on. Influences apply: the executor checks it right
 	// before running.
 	Target Target `json:"target"`
-	// Argv is the exact command, run through the Runner without a shell. The placeholders
-	// {new} and {new:N} stand for the new disk and its partition N, found by serial when the
-	// step runs; the journal records the command as run. Influences apply.
+	// Argv is the exact command, for review. Apply never runs it as read from a file: it
+	// derives the command again from Action and Target (Derive) and refuses a step whose
+	// Argv differs. The placeholders {new} and {new:N} stand for the new disk and its
+	// partition N, found by serial when the step runs; the journal records the command as
+	// run. Influences apply only through that comparison.
 	Argv []string `json:"argv,omitempty"`
 	// InProcess says raidswap does the work itself (partition clone, waits, checks); Argv is
 	// then the equivalent command line, shown for review and not run. Influences apply.
@@ -179,6 +182,16 @@ type Target struct {
 	// Array and ArrayUUID name the array the step changes.
 	Array     string `json:"array,omitempty"`
 	ArrayUUID string `json:"array_uuid,omitempty"`
+	// Detached says a detach step names the member by mdadm's `detached` (its device has
+	// gone) instead of by Device.
+	Detached bool `json:"detached,omitempty"`
+	// With is the new member a replace step copies onto ({new:N}).
+	With string `json:"with,omitempty"`
+	// Partitions are the partition numbers of the disk Device that a zero-superblock step
+	// clears.
+	Partitions []int `json:"partitions,omitempty"`
+	// SwapUUID is the UUID an mkswap step gives the new swap partition.
+	SwapUUID string `json:"swap_uuid,omitempty"`
 }
 
 // Condition is a fact about the system that apply checks on a fresh discovery. Kind decides
@@ -312,4 +325,14 @@ func Expand(argv []string, newDisk string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Step returns the step with the given ID.
+func (p *Plan) Step(id string) (Step, bool) {
+	for _, s := range p.Steps {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Step{}, false
 }

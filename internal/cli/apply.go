@@ -36,6 +36,8 @@ type EngineOptions struct {
 	// StopAfter stops the run after a step (drills and tests of resume).
 	StopAfter string
 	Plain     bool
+	// NewSerial names the new disk on a resume (resume --new).
+	NewSerial string
 }
 
 func addEngineFlags(cmd *cobra.Command, e *EngineOptions) {
@@ -85,23 +87,43 @@ required; with one, you confirm by typing the serial of the disk coming out.`,
 }
 
 func runApply(ctx context.Context, o *ApplyOptions) error {
+	lock, err := takeLock(o.F, &o.Engine)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	key, err := o.F.PlanKey(true)
+	if err != nil {
+		return WithCode(ExitRefused, err)
+	}
 	in, err := os.Open(o.PlanFile)
 	if err != nil {
 		return WithCode(ExitUsage, err)
 	}
-	p, err := plan.Read(in)
+	p, err := plan.Read(in, key)
 	in.Close()
 	if err != nil {
 		return engineError(err)
 	}
-	return applyPlan(ctx, o.F, p, &o.Engine, true)
+	return applyPlan(ctx, o.F, p, &o.Engine, lock, true)
 }
 
-// applyPlan confirms (unless --yes) and runs a plan through the executor.
-func applyPlan(ctx context.Context, f *Factory, p *plan.Plan, e *EngineOptions, confirm bool) error {
+// takeLock is the first thing a command that acts does, so that a second raidswap is told
+// that another one is running before anything else is checked or said.
+func takeLock(f *Factory, e *EngineOptions) (*exec.Lock, error) {
 	if f.RootDir != "" && f.RootDir != "/" {
-		return WithCode(ExitUsage, errors.New("--root reads a capture; a plan is applied to the live system only"))
+		return nil, WithCode(ExitUsage, errors.New("--root reads a capture; a plan is applied to the live system only"))
 	}
+	l, err := exec.AcquireLock(e.LockPath)
+	if err != nil {
+		return nil, engineError(err)
+	}
+	return l, nil
+}
+
+// applyPlan confirms (unless --yes) and runs a plan through the executor, under the lock the
+// caller took.
+func applyPlan(ctx context.Context, f *Factory, p *plan.Plan, e *EngineOptions, lock *exec.Lock, confirm bool) error {
 	if confirm {
 		if err := confirmPlan(f, p, e.Yes); err != nil {
 			return err
@@ -112,12 +134,16 @@ func applyPlan(ctx context.Context, f *Factory, p *plan.Plan, e *EngineOptions, 
 	if err != nil {
 		return WithCode(ExitRefused, err)
 	}
+	key, err := f.PlanKey(true)
+	if err != nil {
+		return WithCode(ExitRefused, err)
+	}
 	o, closeAudit, err := engine(f, root, e)
 	if err != nil {
 		return err
 	}
 	defer closeAudit()
-	o.Host = h
+	o.Host, o.Key, o.Lock = h, key, lock
 	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := exec.Apply(ctx, p, o)
@@ -149,6 +175,7 @@ func engine(f *Factory, root *host.Root, e *EngineOptions) (exec.Options, func()
 		LockPath:    e.LockPath,
 		WaitTimeout: e.WaitTimeout,
 		StopAfter:   e.StopAfter,
+		NewSerial:   e.NewSerial,
 		View:        newRunView(f.IO, e.Plain),
 	}
 	if err := os.MkdirAll(e.JournalDir, 0o700); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/plankey"
 )
 
 // IOStreams are the command's standard streams.
@@ -39,6 +40,26 @@ type Factory struct {
 	// NewRunner returns the Runner for external commands. With --root set it refuses every
 	// command: a capture is read, never acted on.
 	NewRunner func() host.Runner
+	// KeyPath is the host's plan key (plankey.DefaultPath when empty; tests move it).
+	KeyPath string
+}
+
+// PlanKey reads the host's plan key, creating it on first use. A plan that is only to be
+// read (printed, or built from a capture) may do without it: with need false, a key this
+// user cannot read gives an ephemeral one, and no apply will accept the plan it seals.
+func (f *Factory) PlanKey(need bool) ([]byte, error) {
+	path := f.KeyPath
+	if path == "" {
+		path = plankey.DefaultPath
+	}
+	key, err := plankey.LoadOrCreate(path)
+	if err != nil {
+		if need {
+			return nil, fmt.Errorf("the plan key: %w (plans are sealed and applied as root)", err)
+		}
+		return plankey.Ephemeral(), nil
+	}
+	return key, nil
 }
 
 // Root returns the Root for discovery.

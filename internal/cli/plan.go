@@ -45,9 +45,6 @@ func (r *RequestOptions) request() (plan.Request, error) {
 	case r.ReAdd:
 		req.Mode = plan.ReAdd
 	}
-	if r.Failed == "" {
-		return req, errors.New("--failed SERIAL|DEVICE is required")
-	}
 	return req, nil
 }
 
@@ -99,8 +96,9 @@ func addRootPlan(f *Factory, root *cobra.Command) {
 	}
 }
 
-// buildPlan discovers the system and builds the plan for a request.
-func buildPlan(f *Factory, r RequestOptions) (*plan.Plan, error) {
+// buildPlan discovers the system and builds the plan for a request. A plan that will be
+// applied or saved needs the host's plan key (needKey).
+func buildPlan(f *Factory, r RequestOptions, needKey bool) (*plan.Plan, error) {
 	req, err := r.request()
 	if err != nil {
 		return nil, WithCode(ExitUsage, err)
@@ -117,6 +115,16 @@ func buildPlan(f *Factory, r RequestOptions) (*plan.Plan, error) {
 	if sys.Verdict == discover.Unknown && len(sys.Arrays) == 0 {
 		return nil, WithCode(ExitRefused, fmt.Errorf("cannot plan: %s", sys.Summary))
 	}
+	if req.Failed == "" {
+		if req.Failed, err = plan.PickFailed(sys); err != nil {
+			return nil, WithCode(ExitUsage, err)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "the disk coming out: %s (the only one that failed; --failed names another)\n", req.Failed)
+	}
+	key, err := f.PlanKey(needKey && root.IsLive())
+	if err != nil {
+		return nil, WithCode(ExitRefused, err)
+	}
 	h, fw, err := plan.ReadHost(root)
 	if err != nil && root.IsLive() {
 		return nil, WithCode(ExitRefused, err)
@@ -129,7 +137,7 @@ func buildPlan(f *Factory, r RequestOptions) (*plan.Plan, error) {
 	if err != nil {
 		return nil, WithCode(ExitFailed, err)
 	}
-	p, err := plan.Build(sys, req, plan.Options{Version: Version, Now: time.Now(), Host: h})
+	p, err := plan.Build(sys, req, plan.Options{Version: Version, Now: time.Now(), Host: h, Key: key})
 	if err != nil {
 		return nil, engineError(err)
 	}
@@ -142,7 +150,7 @@ func runPlan(o *PlanOptions) error {
 	default:
 		return WithCode(ExitUsage, fmt.Errorf("unknown --format %q: use text, markdown or json", o.Format))
 	}
-	p, err := buildPlan(o.F, o.Request)
+	p, err := buildPlan(o.F, o.Request, o.Out != "")
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,6 @@ func TestPlanBadInput(t *testing.T) {
 		{"--plan --failed /dev/md1", ExitRefused, "/dev/md1: is an md array, not a disk"},
 		{"--plan --failed vdb --new WD-WCC4N1KPA001", ExitRefused, "vda (WD-WCC4N1KPA001): is the survivor"},
 		{"--plan --failed vdb --new /dev/vdz", ExitRefused, "/dev/vdz: no such disk is attached"},
-		{"--plan", ExitUsage, "--failed SERIAL|DEVICE is required"},
 		{"--plan --failed vdb --replace --re-add", ExitUsage, "exclude each other"},
 		{"plan --failed vdb --format yaml", ExitUsage, "unknown --format"},
 	}
@@ -82,6 +81,21 @@ func TestPlanBadInput(t *testing.T) {
 				t.Errorf("exit %d (want %d), stderr %q, want it to contain %q; stdout:\n%s", code, tt.code, errOut, tt.want, out)
 			}
 		})
+	}
+}
+
+// TestPlanPicksFailed: without --failed, the plan is for the one disk that failed; with none
+// (or several) the candidates are listed and nothing is planned.
+func TestPlanPicksFailed(t *testing.T) {
+	for _, fx := range []string{"failed", "vanished", "partial"} {
+		code, out, errOut := run(t, "--plan", "--root", fixture(fx))
+		if code != ExitOK || !strings.Contains(errOut, "the disk coming out: WD-WCC4N1KPB002") || !strings.Contains(out, "WD-WCC4N1KPB002") {
+			t.Errorf("%s: exit %d, stderr %q", fx, code, errOut)
+		}
+	}
+	code, _, errOut := run(t, "--plan", "--root", fixture("clean"))
+	if code != ExitUsage || !strings.Contains(errOut, "no disk has failed, partially failed or vanished: name the disk coming out with --failed SERIAL") {
+		t.Errorf("clean: exit %d, stderr %q", code, errOut)
 	}
 }
 
@@ -108,7 +122,7 @@ func TestApplyRefusals(t *testing.T) {
 	}
 	// Another format.
 	old := filepath.Join(dir, "old.json")
-	os.WriteFile(old, bytes.Replace(good, []byte(`"format": 1`), []byte(`"format": 0`), 1), 0o600)
+	os.WriteFile(old, bytes.Replace(good, []byte(`"format": 2`), []byte(`"format": 0`), 1), 0o600)
 	code, _, errOut = run(t, "apply", old, "--yes")
 	if code != ExitRefused || !strings.Contains(errOut, "plan format 0") {
 		t.Errorf("old format: exit %d, %q", code, errOut)
@@ -120,7 +134,7 @@ func TestApplyRefusals(t *testing.T) {
 	}
 	// Interactive: the wrong serial typed.
 	var out, eb bytes.Buffer
-	f := &Factory{IO: &IOStreams{In: strings.NewReader("WD-WCC4N1KPA001\n"), Out: &out, ErrOut: &eb, Interactive: true}}
+	f := &Factory{IO: &IOStreams{In: strings.NewReader("WD-WCC4N1KPA001\n"), Out: &out, ErrOut: &eb, Interactive: true}, KeyPath: testKeyPath}
 	code = Run(f, []string{"apply", planFile, "--journal-dir", filepath.Join(dir, "j"), "--lock", filepath.Join(dir, "lock")})
 	if code != ExitRefused || !strings.Contains(eb.String(), `you typed "WD-WCC4N1KPA001", not "WD-WCC4N1KPB002": nothing was done`) {
 		t.Errorf("wrong confirmation: exit %d, %q", code, eb.String())

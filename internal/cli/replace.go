@@ -16,7 +16,7 @@ type ReplaceOptions struct {
 func newReplaceCmd(f *Factory) *cobra.Command {
 	o := &ReplaceOptions{F: f}
 	cmd := &cobra.Command{
-		Use:   "replace --failed SERIAL|DEV [--new SERIAL|DEV] [--yes]",
+		Use:   "replace [--failed SERIAL|DEV] [--new SERIAL|DEV] [--yes]",
 		Short: "Build the replacement plan and carry it out (for scripts: with --yes)",
 		Long: `replace builds the same plan 'raidswap --plan' prints and applies it at once: detach the
 failed disk from every array, wait for it to be pulled and for the new disk, clone the
@@ -28,11 +28,16 @@ required. An interrupted run continues with 'raidswap resume'.`,
   raidswap replace --re-add --failed WD-WCC4N1KPB002 --yes                    # same disk came back`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := buildPlan(o.F, o.Request)
+			lock, err := takeLock(o.F, &o.Engine)
 			if err != nil {
 				return err
 			}
-			return applyPlan(cmd.Context(), o.F, p, &o.Engine, true)
+			defer lock.Release()
+			p, err := buildPlan(o.F, o.Request, true)
+			if err != nil {
+				return err
+			}
+			return applyPlan(cmd.Context(), o.F, p, &o.Engine, lock, true)
 		},
 	}
 	addRequestFlags(cmd.Flags(), &o.Request)

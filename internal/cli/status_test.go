@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +13,14 @@ import (
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb}}
+	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb}, KeyPath: testKeyPath}
 	code := Run(f, args)
 	return code, out.String(), errb.String()
 }
+
+// testKeyPath is the plan key every test of the package shares, so that a plan one command
+// saves is accepted by the next.
+var testKeyPath = filepath.Join(os.TempDir(), fmt.Sprintf("raidswap-cli-test-%d.key", os.Getuid()))
 
 func fixture(name string) string {
 	return filepath.Join("..", "discover", "testdata", "fixtures", name+".tar.gz")

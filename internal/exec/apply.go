@@ -55,6 +55,11 @@ type Options struct {
 	LockPath string
 	// Host is this machine; a plan from another is refused.
 	Host plan.Host
+	// Key is this host's plan key; a plan it did not seal is refused.
+	Key []byte
+	// Lock, when set, is the raidswap lock the caller already holds (taken before anything
+	// else, so a second raidswap is told so first); otherwise Apply takes it at LockPath.
+	Lock *Lock
 	// Audit receives the JSON audit log (one zerolog line per event); nil discards it.
 	Audit io.Writer
 	// View shows progress to a person; nil shows nothing.
@@ -65,6 +70,9 @@ type Options struct {
 	WaitTimeout time.Duration
 	// SettleTimeout bounds how long a command's postconditions may take to show (10s when zero).
 	SettleTimeout time.Duration
+	// NewSerial, when set, names the new disk for a resumed run whose plan did not name one:
+	// the operator swapped the disk an earlier run had chosen (resume --new).
+	NewSerial string
 	// StopAfter, when set, makes Apply return ErrStopped right after the step with this ID
 	// is journalled done (tests and drills use it to interrupt a run at a step boundary).
 	StopAfter string
@@ -110,14 +118,24 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if audit == nil {
 		audit = io.Discard
 	}
+	lock := o.Lock
+	if lock == nil {
+		var err error
+		if lock, err = AcquireLock(o.LockPath); err != nil {
+			return nil, err
+		}
+		defer lock.Release()
+	}
+	// The plan is untrusted input until its seal, its host and every step's command check out.
+	if err := p.Verify(o.Key); err != nil {
+		return nil, err
+	}
 	if err := p.CheckHost(o.Host); err != nil {
 		return nil, err
 	}
-	lock, err := AcquireLock(o.LockPath)
-	if err != nil {
+	if err := p.CheckSteps(); err != nil {
 		return nil, err
 	}
-	defer lock.Release()
 	if inh, ok := o.Runner.(host.Inheritor); ok {
 		o.Runner = inh.Inheriting(lock.f)
 	}
@@ -131,6 +149,9 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if j.Finished() {
 		o.View.Say(fmt.Sprintf("plan %s already finished (journal %s)", p.ID(), j.File()))
 		return r.res, nil
+	}
+	if j.Aborted() {
+		return nil, &RefusedError{Reason: fmt.Sprintf("plan %s was aborted (journal %s): build a new plan", p.ID(), j.File())}
 	}
 	sys, err := o.Discover()
 	if err != nil {
@@ -154,11 +175,10 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		o.View.Say(fmt.Sprintf("resuming plan %s from its journal %s", p.ID(), j.File()))
 		r.log.Info().Str("event", "resume").Str("journal", j.File()).Msg("resuming")
 	}
-	newSerial := p.Disks.New.Serial
-	if v, ok := j.Data("new_serial"); ok {
-		newSerial = v
+	r.w = &world{sys: sys}
+	if err := r.chooseNewDisk(); err != nil {
+		return r.res, err
 	}
-	r.w = &world{sys: sys, newSerial: newSerial}
 	for i, s := range p.Steps {
 		if err := ctx.Err(); err != nil {
 			return r.res, err
@@ -176,6 +196,70 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	r.log.Info().Str("event", "finished").Msg("plan finished")
 	o.View.Say("done: every step of plan " + p.ID() + " holds")
 	return r.res, nil
+}
+
+// noteNewSerial is the journal note that records which disk is the new one.
+const noteNewSerial = "new_serial"
+
+// onNewDisk reports whether step s acts on the new disk.
+func onNewDisk(s plan.Step) bool {
+	_, ok := plan.ParsePlaceholder(s.Target.Device)
+	return ok || s.Action == plan.ActionPartitionClone
+}
+
+// chooseNewDisk settles, at the start of a run, which disk is the new one: the plan's, the one
+// an earlier run chose (journalled), or the one the operator names now (Options.NewSerial).
+// When the disk an earlier run chose has gone before anything was written to it (it was
+// refused, say too small, and swapped), the run waits for a new disk again.
+func (r *run) chooseNewDisk() error {
+	p := r.p
+	chosen := p.Disks.New.Serial
+	at := -1
+	if v, i := r.j.DataIndex(noteNewSerial); i >= 0 {
+		chosen, at = v, i
+	}
+	if named := r.o.NewSerial; named != "" && named != chosen {
+		if p.Disks.New.Serial != "" {
+			return &RefusedError{Serial: named, Reason: fmt.Sprintf("the plan names the new disk %s: build a new plan to use %s instead", p.Disks.New.Serial, named)}
+		}
+		for _, a := range r.w.sys.Arrays {
+			for _, m := range a.Members {
+				if m.Gone && r.planArray(a.UUID) {
+					return &RefusedError{Serial: chosen, Reason: fmt.Sprintf("%s still lists a member whose device has gone (%s's, added earlier?): take it out first with `mdadm /dev/%s --fail detached --remove detached`, then resume --new %s",
+						a.Name, orNone(chosen), a.Name, named)}
+				}
+			}
+		}
+		r.o.View.Say(fmt.Sprintf("the new disk is now the one with serial %s (was %s)", named, orNone(chosen)))
+		r.w.newSerial = named
+		return r.j.Append(journal.Record{Event: journal.EventNote, Data: map[string]string{noteNewSerial: named, "new_disk_named_by": "resume --new"}})
+	}
+	r.w.newSerial = chosen
+	if chosen == "" || p.Disks.New.Serial != "" || r.w.newDisk() != nil {
+		return nil
+	}
+	for _, rec := range r.j.Records[at+1:] {
+		if rec.Event != journal.EventStarted {
+			continue
+		}
+		if s, ok := p.Step(rec.Step); ok && onNewDisk(s) && s.Action != plan.ActionAwaitNewDisk && s.Action != plan.ActionCheckNewDisk {
+			// Something was written to it: which disk is new is the operator's call.
+			return nil
+		}
+	}
+	r.o.View.Say(fmt.Sprintf("the new disk %s chosen in an earlier run is not attached and nothing was written to it: waiting for a new disk again", chosen))
+	r.w.newSerial = ""
+	return r.j.Append(journal.Record{Event: journal.EventNote, Data: map[string]string{noteNewSerial: "", "new_disk_gone": chosen}})
+}
+
+// planArray reports whether the plan changes the array with this UUID.
+func (r *run) planArray(uuid string) bool {
+	for _, s := range r.p.Steps {
+		if s.Target.ArrayUUID == uuid && uuid != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // refresh re-discovers the system.
@@ -203,7 +287,11 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	if err := r.refresh(); err != nil {
 		return err
 	}
-	if _, ok := r.j.Last(s.ID, journal.EventDone, journal.EventSkipped); ok && s.Action != plan.ActionVerify {
+	// A step on the new disk counts as done only for the new disk chosen last: after the
+	// operator swapped it, its steps run again for the disk now in the bay.
+	_, newSince := r.j.DataIndex(noteNewSerial)
+	if at := r.j.LastIndex(s.ID, journal.EventDone, journal.EventSkipped); at >= 0 && s.Action != plan.ActionVerify &&
+		(!onNewDisk(s) || at > newSince) {
 		r.res.Skipped = append(r.res.Skipped, s.ID)
 		r.o.View.StepSkipped(i, n, s, "done in an earlier run")
 		return nil
@@ -222,20 +310,24 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 		err := &PreconditionError{Step: s.ID, Condition: c.Text, Found: found}
 		return r.refused(s, err)
 	}
-	argv := s.Argv
-	if !s.InProcess && len(s.Argv) > 0 {
-		var err error
-		argv, err = r.resolve(s.Argv)
-		if err != nil {
-			return r.refused(s, &RefusedError{Step: s.ID, Device: s.Target.Device, Reason: err.Error()})
-		}
-		if err := r.w.checkSafety(r.p, s, argv); err != nil {
+	// The command comes from the step's typed operands, never from the plan file's argv
+	// (CheckSteps refused a plan whose stored commands differ).
+	argv, err := plan.Derive(r.p, s)
+	if err != nil {
+		return r.refused(s, err)
+	}
+	inProcess := plan.InProcessAction(s.Action, s.Target)
+	if !inProcess && len(argv) > 0 {
+		if err := r.w.checkSafety(r.p, s); err != nil {
 			return r.refused(s, err)
+		}
+		if argv, err = r.resolve(argv); err != nil {
+			return r.refused(s, &RefusedError{Step: s.ID, Device: s.Target.Device, Reason: err.Error()})
 		}
 	}
 	r.o.View.StepStarting(i, n, s, argv)
 	rec := journal.Record{Event: journal.EventStarted, Step: s.ID}
-	if !s.InProcess {
+	if !inProcess {
 		rec.Argv = argv
 	}
 	if err := r.j.Append(rec); err != nil {
@@ -348,7 +440,7 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 		return r.checkNewDisk(s)
 	case plan.ActionPartitionClone:
 		d := r.w.newDisk()
-		if err := r.w.checkSafety(r.p, s, nil); err != nil {
+		if err := r.w.checkSafety(r.p, s); err != nil {
 			return err
 		}
 		if r.o.Cloner == nil {
@@ -452,13 +544,17 @@ func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
 	for _, k := range p.Disks.New.KnownSerials {
 		known[k] = true
 	}
+	want := p.Disks.New.Serial
+	if want == "" {
+		want = r.o.NewSerial
+	}
 	return r.wait(ctx, s, "the new disk", func() (bool, string, error) {
-		if p.Disks.New.Serial != "" {
-			r.w.newSerial = p.Disks.New.Serial
+		if want != "" {
+			r.w.newSerial = want
 			if r.w.newDisk() != nil {
 				return true, "", nil
 			}
-			return false, "no disk with serial " + p.Disks.New.Serial + " is attached", nil
+			return false, "no disk with serial " + want + " is attached", nil
 		}
 		var cands []*discover.Disk
 		for i := range r.w.sys.Disks {
@@ -486,7 +582,7 @@ func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
 			d := cands[0]
 			r.w.newSerial = d.Serial
 			r.o.View.Say(fmt.Sprintf("new disk: %s", d.Label()))
-			return true, "", r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{"new_serial": d.Serial, "new_device": d.Name}})
+			return true, "", r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{noteNewSerial: d.Serial, "new_device": d.Name}})
 		default:
 			var names []string
 			for _, d := range cands {
@@ -503,18 +599,20 @@ func (r *run) checkNewDisk(s plan.Step) error {
 	p := r.p
 	d := r.w.newDisk()
 	if d == nil {
-		return &RefusedError{Step: s.ID, Device: plan.NewDiskToken, Serial: r.w.newSerial, Reason: "the new disk is not attached"}
+		return &RefusedError{Step: s.ID, Device: plan.NewDiskToken, Serial: r.w.newSerial, Reason: fmt.Sprintf(
+			"the new disk %s is not attached: put it back, or continue with another disk (`raidswap resume --new SERIAL`), or close this run (`raidswap abort`)", orNone(r.w.newSerial))}
 	}
 	refuse := func(format string, a ...any) error {
-		return &RefusedError{Step: s.ID, Device: d.Name, Serial: d.Serial, Reason: fmt.Sprintf(format, a...)}
+		return &RefusedError{Step: s.ID, Device: "/dev/" + d.Name, Serial: d.Serial, Reason: fmt.Sprintf(format, a...)}
 	}
+	const swap = "; put a suitable disk in its place and `raidswap resume` waits for that one"
 	switch {
 	case d.Serial == p.Disks.Survivor.Serial:
 		return refuse("it is the survivor")
 	case d.Serial == p.Disks.Failed.Serial && p.Request.Mode != plan.ReAdd:
 		return refuse("it is the failed disk")
 	case d.SizeBytes < p.Disks.New.MinSizeBytes:
-		return refuse("it is too small: %d bytes, the survivor has %d", d.SizeBytes, p.Disks.New.MinSizeBytes)
+		return refuse("it is too small: %d bytes, the survivor has %d"+swap, d.SizeBytes, p.Disks.New.MinSizeBytes)
 	}
 	if why := inUse(d); why != "" {
 		return refuse("%s", why)

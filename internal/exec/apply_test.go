@@ -19,12 +19,15 @@ import (
 
 var testHost = plan.Host{Hostname: "db1", MachineID: "0123456789abcdef0123456789abcdef"}
 
+// testKey seals the test plans.
+var testKey = []byte("raidswap exec test plan key 32b!")
+
 func build(t *testing.T, sys *discover.System, req plan.Request) *plan.Plan {
 	t.Helper()
 	if req.Firmware == "" {
 		req.Firmware = plan.FirmwareBIOS
 	}
-	p, err := plan.Build(sys, req, plan.Options{Version: "test", Now: time.Unix(0, 0), Host: testHost})
+	p, err := plan.Build(sys, req, plan.Options{Version: "test", Now: time.Unix(0, 0), Host: testHost, Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +81,7 @@ func (f *fakeSpeed) SetMinSpeed(k int64) error {
 
 func options(t *testing.T, w *plantest.World, r *hosttest.FakeRunner, dir string) Options {
 	return Options{Discover: w.Discover, Runner: r, Cloner: &fakeCloner{w: w}, JournalDir: filepath.Join(dir, "journal"),
-		LockPath: filepath.Join(dir, "lock"), Host: testHost, Poll: time.Millisecond, SettleTimeout: 50 * time.Millisecond,
+		LockPath: filepath.Join(dir, "lock"), Host: testHost, Key: testKey, Poll: time.Millisecond, SettleTimeout: 50 * time.Millisecond,
 		WaitTimeout: 5 * time.Second, Audit: &bytes.Buffer{}}
 }
 

@@ -1,55 +1,62 @@
 package exec
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/raidswap/raidswap/internal/discover"
-	"github.com/raidswap/raidswap/mdadm"
 	"github.com/raidswap/raidswap/plan"
 )
 
-// checkSafety enforces the invariants for one step right before it runs, on the resolved
-// command. It is a decision matrix on the step's Action; an action it does not know is
-// refused. The survivor's serial comes from the plan, which the checksum protects.
-func (w *world) checkSafety(p *plan.Plan, s plan.Step, argv []string) error {
+// checkSafety enforces the invariants for one step right before it runs. It reads the
+// step's typed target, resolved against the live system, never a command line: the command
+// that runs is derived from the same target (plan.Derive). It is a decision matrix on the
+// step's Action; an action it does not know is refused. The survivor's serial comes from
+// the plan, which its seal protects.
+func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 	refuse := func(dev, serial, format string, args ...any) error {
 		return &RefusedError{Step: s.ID, Device: dev, Serial: serial, Reason: fmt.Sprintf(format, args...)}
 	}
+	t := s.Target
 	survivor := p.Disks.Survivor.Serial
-	devs := devArgs(argv)
+	devs, err := w.writes(s)
+	if err != nil {
+		return refuse(t.Device, w.newSerial, "%v", err)
+	}
 	// Whatever the action: the survivor receives nothing but boot code.
 	if s.Action != plan.ActionBootloader {
 		for _, dev := range devs {
 			if d, _ := w.owner(dev); d != nil && d.Serial == survivor {
-				return refuse(dev, d.Serial, "it is the survivor, which holds the good copy; only boot code is ever written to it")
+				return refuse("/dev/"+dev, d.Serial, "it is the survivor, which holds the good copy; only boot code is ever written to it")
 			}
+		}
+	}
+	// A command names the array by its kernel name: that name must still be the array the
+	// plan means.
+	if t.Array != "" || t.ArrayUUID != "" {
+		a := w.arrayByUUID(t.ArrayUUID)
+		if a == nil {
+			return refuse("", "", "no array has UUID %s", t.ArrayUUID)
+		}
+		if a.Name != t.Array {
+			return refuse("/dev/"+t.Array, "", "the array with UUID %s is now %s, not %s: build a new plan", t.ArrayUUID, a.Name, t.Array)
 		}
 	}
 	switch s.Action {
 	case plan.ActionLocate, plan.ActionAwaitRemoval, plan.ActionAwaitNewDisk, plan.ActionAwaitRebuild,
 		plan.ActionVerify, plan.ActionCheckNewDisk:
-		if len(argv) > 0 {
-			return refuse("", "", "a %s step runs no command, but this one has %q", s.Action, strings.Join(argv, " "))
-		}
 		return nil
 	case plan.ActionSwapOff:
-		for _, dev := range devs {
-			if err := w.serialIs(s, dev, s.Target.Serial); err != nil {
-				return err
-			}
-		}
-		return nil
+		return w.serialIs(s, devs[0], t.Serial)
 	case plan.ActionDetach, plan.ActionRemoveReplaced:
-		a := w.arrayByUUID(s.Target.ArrayUUID)
+		a := w.arrayByUUID(t.ArrayUUID)
 		if a == nil {
-			return refuse("", "", "no array has UUID %s", s.Target.ArrayUUID)
+			return refuse("", "", "the step names no array")
 		}
-		if !contains(argv, mdadm.Detached) {
-			for _, dev := range devs[1:] {
-				if err := w.serialIs(s, dev, s.Target.Serial); err != nil {
-					return err
-				}
+		for _, dev := range devs {
+			if err := w.serialIs(s, dev, t.Serial); err != nil {
+				return err
 			}
 		}
 		// Never remove the last in_sync member: something in_sync must stay that this
@@ -58,80 +65,70 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step, argv []string) error {
 			if m.State != discover.MemberInSync || m.Gone {
 				continue
 			}
-			if !contains(devs, "/dev/"+memberDev(m)) && !onDisk(m, "", s.Target.Serial) {
+			if !contains(devs, memberDev(m)) && !onDisk(m, "", t.Serial) {
 				return nil
 			}
 		}
-		return refuse(s.Target.Device, s.Target.Serial, "it would remove the last in_sync member of %s", a.Name)
+		return refuse(t.Device, t.Serial, "it would remove the last in_sync member of %s", a.Name)
 	case plan.ActionReplaceMember:
 		// mdadm ARRAY --replace OLD --with NEW
-		if len(devs) != 3 {
-			return refuse("", "", "unexpected replace command %q", strings.Join(argv, " "))
-		}
-		if err := w.serialIs(s, devs[1], s.Target.Serial); err != nil {
+		old, with := devs[0], devs[1]
+		if err := w.serialIs(s, old, t.Serial); err != nil {
 			return err
 		}
 		// The copy's target must be a spare of this array on the new disk, and nothing else.
-		d, part := w.owner(devs[2])
+		d, part := w.owner(with)
 		if d == nil || part == "" || d.Serial != w.newSerial || d.Serial == survivor {
-			return refuse(devs[2], "", "the copy's target must be a partition of the new disk %s", orNone(w.newSerial))
+			return refuse("/dev/"+with, "", "the copy's target must be a partition of the new disk %s", orNone(w.newSerial))
 		}
 		for _, a := range w.sys.Arrays {
 			for _, m := range a.Members {
-				if memberDev(m) == part && (a.UUID != s.Target.ArrayUUID || m.State != discover.MemberSpare) {
-					return refuse(devs[2], d.Serial, "it holds %s member %s (%s); the copy's target must be a spare of %s", a.Name, part, m.State, s.Target.Array)
+				if memberDev(m) == part && (a.UUID != t.ArrayUUID || m.State != discover.MemberSpare) {
+					return refuse("/dev/"+with, d.Serial, "it holds %s member %s (%s); the copy's target must be a spare of %s", a.Name, part, m.State, t.Array)
 				}
 			}
 		}
 		return nil
 	case plan.ActionZeroSuperblock, plan.ActionMkswap, plan.ActionAddMember, plan.ActionAddSpare, plan.ActionReAddMember, plan.ActionSwapOn:
-		want := s.Target.Serial
-		if _, ok := plan.ParsePlaceholder(s.Target.Device); ok {
+		want := t.Serial
+		if _, ok := plan.ParsePlaceholder(t.Device); ok {
 			want = w.newSerial
 		}
-		var parts []string
-		for _, d := range devs {
-			if !strings.HasPrefix(d, "/dev/md") {
-				parts = append(parts, d)
-			}
-		}
 		if s.Action == plan.ActionSwapOn {
-			for _, dev := range parts {
+			for _, dev := range devs {
 				if err := w.serialIs(s, dev, want); err != nil {
 					return err
 				}
 			}
 			return nil
 		}
-		return w.partitionsWritable(s, parts, want, survivor)
+		return w.partitionsWritable(s, devs, want, survivor)
 	case plan.ActionPartitionClone:
 		d := w.newDisk()
 		if d == nil {
-			return refuse(s.Target.Device, w.newSerial, "the new disk is not attached")
+			return refuse(t.Device, w.newSerial, "the new disk is not attached")
 		}
 		if d.Serial == survivor {
-			return refuse(d.Name, d.Serial, "it is the survivor")
+			return refuse("/dev/"+d.Name, d.Serial, "it is the survivor")
 		}
 		if why := inUse(d); why != "" {
-			return refuse(d.Name, d.Serial, "%s", why)
+			return refuse("/dev/"+d.Name, d.Serial, "%s", why)
 		}
 		return nil
 	case plan.ActionBootloader:
-		if len(argv) == 0 {
+		if len(devs) == 0 {
 			return nil
 		}
-		want := s.Target.Serial
-		if _, ok := plan.ParsePlaceholder(s.Target.Device); ok {
+		want := t.Serial
+		if _, ok := plan.ParsePlaceholder(t.Device); ok {
 			want = w.newSerial
 		}
-		for _, dev := range devs {
-			d, part := w.owner(dev)
-			if d == nil || part != "" {
-				return refuse(dev, "", "boot code goes to a whole, attached disk")
-			}
-			if d.Serial != want || (want != survivor && want != w.newSerial) {
-				return refuse(dev, d.Serial, "the plan installs boot code on %s, not on this disk", want)
-			}
+		d, part := w.owner(devs[0])
+		if d == nil || part != "" {
+			return refuse("/dev/"+devs[0], "", "boot code goes to a whole, attached disk")
+		}
+		if d.Serial != want || (want != survivor && want != w.newSerial) {
+			return refuse("/dev/"+devs[0], d.Serial, "the plan installs boot code on %s, not on this disk", orNone(want))
 		}
 		return nil
 	default:
@@ -139,11 +136,75 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step, argv []string) error {
 	}
 }
 
+// writes are the kernel names of the devices a step's command names, from its typed target
+// with the new-disk placeholders resolved; each action that runs a command names at least
+// the devices its safety rules look at.
+func (w *world) writes(s plan.Step) ([]string, error) {
+	t := s.Target
+	switch s.Action {
+	case plan.ActionSwapOff, plan.ActionSwapOn, plan.ActionMkswap, plan.ActionAddMember, plan.ActionAddSpare,
+		plan.ActionReAddMember, plan.ActionRemoveReplaced:
+		dev, err := w.resolveName(t.Device)
+		return []string{dev}, err
+	case plan.ActionDetach:
+		if t.Detached {
+			return nil, nil
+		}
+		dev, err := w.resolveName(t.Device)
+		return []string{dev}, err
+	case plan.ActionReplaceMember:
+		old, err := w.resolveName(t.Device)
+		if err != nil {
+			return nil, err
+		}
+		with, err := w.resolveName(t.With)
+		return []string{old, with}, err
+	case plan.ActionZeroSuperblock:
+		disk, err := w.resolveName(t.Device)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, n := range t.Partitions {
+			out = append(out, plan.PartitionName(disk, n))
+		}
+		return out, nil
+	case plan.ActionBootloader:
+		if t.Device == "" {
+			return nil, nil
+		}
+		dev, err := w.resolveName(t.Device)
+		return []string{dev}, err
+	}
+	return nil, nil
+}
+
+// resolveName is the kernel name a target device stands for: itself, or for a placeholder
+// the new disk (or its partition) as attached now.
+func (w *world) resolveName(dev string) (string, error) {
+	n, ok := plan.ParsePlaceholder(dev)
+	if !ok {
+		if dev == "" {
+			return "", errors.New("the step names no device")
+		}
+		return dev, nil
+	}
+	d := w.newDisk()
+	if d == nil {
+		return "", fmt.Errorf("%q needs the new disk, which is not attached", dev)
+	}
+	if n == 0 {
+		return d.Name, nil
+	}
+	return plan.PartitionName(d.Name, n), nil
+}
+
 // partitionsWritable checks that each device is a partition of the disk with serial want,
 // which is not the survivor, and is in no array, not mounted, not swap.
 func (w *world) partitionsWritable(s plan.Step, devs []string, want, survivor string) error {
 	for _, dev := range devs {
 		d, part := w.owner(dev)
+		dev = "/dev/" + dev
 		if d == nil {
 			return &RefusedError{Step: s.ID, Device: dev, Reason: "no attached disk has this partition"}
 		}
@@ -166,6 +227,7 @@ func (w *world) partitionsWritable(s plan.Step, devs []string, want, survivor st
 // serialIs checks that the disk holding dev carries serial want.
 func (w *world) serialIs(s plan.Step, dev, want string) error {
 	d, _ := w.owner(dev)
+	dev = "/dev/" + strings.TrimPrefix(dev, "/dev/")
 	if d == nil {
 		if o := w.sys.DiskBySerial(want); o != nil && o.Present && want != "" {
 			return &RefusedError{Step: s.ID, Device: dev, Serial: want, Reason: fmt.Sprintf("the disk with serial %s is now %s; the plan named %s: build a new plan", want, o.Name, dev)}
@@ -194,17 +256,6 @@ func (w *world) owner(dev string) (*discover.Disk, string) {
 		}
 	}
 	return nil, ""
-}
-
-// devArgs are the /dev paths in a command.
-func devArgs(argv []string) []string {
-	var out []string
-	for _, a := range argv[min(1, len(argv)):] {
-		if strings.HasPrefix(a, "/dev/") {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 func orNone(s string) string {

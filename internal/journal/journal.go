@@ -31,6 +31,7 @@ const (
 	EventRefused  = "refused"  // a precondition or safety check stopped the run
 	EventNote     = "note"     // something to remember across runs (Data)
 	EventFinished = "finished" // every step is done
+	EventAborted  = "aborted"  // the operator closed the run unfinished (raidswap abort)
 )
 
 // Record is one line of the journal.
@@ -145,6 +146,14 @@ func (j *Journal) Close() error { return j.f.Close() }
 
 // Last returns the last record of a step with one of the events, if any.
 func (j *Journal) Last(step string, events ...string) (Record, bool) {
+	if i := j.LastIndex(step, events...); i >= 0 {
+		return j.Records[i], true
+	}
+	return Record{}, false
+}
+
+// LastIndex is the index in Records of the last record of a step with one of the events, or -1.
+func (j *Journal) LastIndex(step string, events ...string) int {
 	for i := len(j.Records) - 1; i >= 0; i-- {
 		r := j.Records[i]
 		if r.Step != step {
@@ -152,26 +161,37 @@ func (j *Journal) Last(step string, events ...string) (Record, bool) {
 		}
 		for _, e := range events {
 			if r.Event == e {
-				return r, true
+				return i
 			}
 		}
 	}
-	return Record{}, false
+	return -1
 }
 
 // Data returns the latest value of a note key.
 func (j *Journal) Data(key string) (string, bool) {
+	v, i := j.DataIndex(key)
+	return v, i >= 0
+}
+
+// DataIndex returns the latest value of a note key and the index of its record (-1: none).
+func (j *Journal) DataIndex(key string) (string, int) {
 	for i := len(j.Records) - 1; i >= 0; i-- {
 		if v, ok := j.Records[i].Data[key]; ok {
-			return v, true
+			return v, i
 		}
 	}
-	return "", false
+	return "", -1
 }
 
 // Finished reports whether the run completed.
 func (j *Journal) Finished() bool {
 	return len(j.Records) > 0 && j.Records[len(j.Records)-1].Event == EventFinished
+}
+
+// Aborted reports whether the operator closed the run unfinished.
+func (j *Journal) Aborted() bool {
+	return len(j.Records) > 0 && j.Records[len(j.Records)-1].Event == EventAborted
 }
 
 // Unfinished lists the journals under dir whose run did not finish, newest first.
@@ -194,7 +214,7 @@ func Unfinished(dir string) ([]string, error) {
 		}
 		p := filepath.Join(dir, e.Name())
 		recs, err := Load(p)
-		if err != nil || len(recs) == 0 || recs[len(recs)-1].Event == EventFinished {
+		if err != nil || len(recs) == 0 || recs[len(recs)-1].Event == EventFinished || recs[len(recs)-1].Event == EventAborted {
 			continue
 		}
 		info, err := e.Info()

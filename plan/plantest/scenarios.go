@@ -18,7 +18,7 @@ const (
 	BootKiB   = 523264
 	RootKiB   = 6289408
 	// SwapUUID is the swap UUID /etc/fstab uses for the failed disk's partition 4.
-	SwapUUID = "0a1b2c3d-0000-4000-8000-00000000swap"
+	SwapUUID = "0a1b2c3d-0000-4000-8000-0000000005a9"
 )
 
 // Serials used by every scenario.

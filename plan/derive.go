@@ -1,0 +1,200 @@
+package plan
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+
+	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/mdadm"
+)
+
+// A plan file is untrusted input: apply derives every step's command from its Action and
+// typed Target here and runs that, never the Argv stored in the file. Each action has one
+// program; an operand that is not a plain kernel name, array name, placeholder or UUID is
+// refused, so no edit of a plan can point a command at another program or at a path.
+
+var (
+	// kernelNameRE is a block device's kernel name (sdb, vdb2, nvme0n1p3, xvda1, dm-0).
+	kernelNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	// arrayNameRE is an md array's kernel name (md0, md127, md_d0).
+	arrayNameRE = regexp.MustCompile(`^md[a-z0-9_]{0,16}$`)
+	swapUUIDRE  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
+
+// InProcessAction reports whether raidswap does a step of action a itself (waits, checks,
+// the partition clone) instead of running a command. A bootloader step with no device is
+// an in-process note too.
+func InProcessAction(a Action, t Target) bool {
+	switch a {
+	case ActionLocate, ActionAwaitRemoval, ActionAwaitNewDisk, ActionCheckNewDisk, ActionAwaitRebuild,
+		ActionVerify, ActionPartitionClone:
+		return true
+	case ActionBootloader:
+		return t.Device == ""
+	}
+	return false
+}
+
+// Derive is the command of step s of plan p, built from the step's action and typed operands
+// (nil for a step that runs no command). For an in-process step it is the equivalent
+// command line, shown for review. It fails on an unknown action or an operand that is not of
+// its kind.
+func Derive(p *Plan, s Step) ([]string, error) {
+	t := s.Target
+	bad := func(format string, a ...any) ([]string, error) {
+		return nil, &InvalidError{Reason: fmt.Sprintf("step %s (%s): %s", s.ID, s.Action, fmt.Sprintf(format, a...))}
+	}
+	array := func() (string, error) {
+		if !arrayNameRE.MatchString(t.Array) {
+			return "", fmt.Errorf("array %q is not an md array name", t.Array)
+		}
+		return mdadm.ArrayDevice(t.Array), nil
+	}
+	switch s.Action {
+	case ActionLocate, ActionAwaitRemoval, ActionAwaitNewDisk, ActionCheckNewDisk, ActionAwaitRebuild, ActionVerify:
+		return nil, nil
+	case ActionSwapOff, ActionSwapOn:
+		dev, err := partitionPath(t.Device, s.Action == ActionSwapOn)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if s.Action == ActionSwapOff {
+			return []string{host.Swapoff, dev}, nil
+		}
+		return []string{host.Swapon, dev}, nil
+	case ActionMkswap:
+		if !swapUUIDRE.MatchString(t.SwapUUID) {
+			return bad("swap UUID %q is not a UUID", t.SwapUUID)
+		}
+		dev, err := partitionPath(t.Device, true)
+		if err != nil {
+			return bad("%v", err)
+		}
+		return []string{host.Mkswap, "-U", t.SwapUUID, dev}, nil
+	case ActionDetach, ActionRemoveReplaced, ActionReAddMember, ActionAddMember, ActionAddSpare, ActionReplaceMember:
+		md, err := array()
+		if err != nil {
+			return bad("%v", err)
+		}
+		if s.Action == ActionDetach && t.Detached {
+			if t.Device != "" && !kernelNameRE.MatchString(t.Device) {
+				return bad("device %q is not a kernel name", t.Device)
+			}
+			return mdadm.FailRemoveDetached(md), nil
+		}
+		placeholderOK := s.Action == ActionAddMember || s.Action == ActionAddSpare
+		dev, err := partitionPath(t.Device, placeholderOK)
+		if err != nil {
+			return bad("%v", err)
+		}
+		switch s.Action {
+		case ActionDetach, ActionRemoveReplaced:
+			return mdadm.FailRemove(md, dev), nil
+		case ActionReAddMember:
+			return mdadm.ReAdd(md, dev), nil
+		case ActionAddMember, ActionAddSpare:
+			return mdadm.Add(md, dev), nil
+		}
+		if n, ok := ParsePlaceholder(t.With); !ok || n == 0 {
+			return bad("the replacement %q is not a partition of the new disk ({new:N})", t.With)
+		}
+		return mdadm.Replace(md, dev, t.With), nil
+	case ActionZeroSuperblock:
+		if len(t.Partitions) == 0 {
+			return bad("no partitions to clear")
+		}
+		disk, err := diskPath(t.Device)
+		if err != nil {
+			return bad("%v", err)
+		}
+		var devs []string
+		for _, n := range t.Partitions {
+			if n <= 0 || n > 128 {
+				return bad("partition number %d is out of range", n)
+			}
+			if disk == NewDiskToken {
+				devs = append(devs, NewPart(n))
+			} else {
+				devs = append(devs, "/dev/"+PartitionName(t.Device, n))
+			}
+		}
+		return mdadm.ZeroSuperblock(devs...), nil
+	case ActionBootloader:
+		if t.Device == "" {
+			return nil, nil
+		}
+		disk, err := diskPath(t.Device)
+		if err != nil {
+			return bad("%v", err)
+		}
+		return bootloader.GrubBIOSInstall(disk), nil
+	case ActionPartitionClone:
+		if t.Device != NewDiskToken {
+			return bad("the clone's target must be the new disk %s, not %q", NewDiskToken, t.Device)
+		}
+		src := p.Disks.Survivor.Device
+		if !kernelNameRE.MatchString(src) {
+			return bad("the survivor's device %q is not a kernel name", src)
+		}
+		argv := []string{"raidswap", "partition", "clone", "--from", "/dev/" + src, "--to", NewDiskToken}
+		if p.Disks.New.Wipe {
+			argv = append(argv, "--wipe")
+		}
+		return argv, nil
+	}
+	return bad("unreachable: action %q is unknown to this raidswap", s.Action)
+}
+
+// partitionPath is the /dev path of a partition operand: a kernel name, or (when
+// placeholder) a new-disk partition placeholder {new:N}.
+func partitionPath(dev string, placeholder bool) (string, error) {
+	if n, ok := ParsePlaceholder(dev); ok {
+		if !placeholder || n == 0 {
+			return "", fmt.Errorf("device %q is not allowed here", dev)
+		}
+		return dev, nil
+	}
+	if !kernelNameRE.MatchString(dev) {
+		return "", fmt.Errorf("device %q is not a kernel name", dev)
+	}
+	return "/dev/" + dev, nil
+}
+
+// diskPath is the path of a whole-disk operand: a kernel name or {new}.
+func diskPath(dev string) (string, error) {
+	if dev == NewDiskToken {
+		return dev, nil
+	}
+	if _, ok := ParsePlaceholder(dev); ok || !kernelNameRE.MatchString(dev) {
+		return "", fmt.Errorf("disk %q is not a whole disk's kernel name or %s", dev, NewDiskToken)
+	}
+	return "/dev/" + dev, nil
+}
+
+// CheckSteps refuses a plan whose steps do not describe themselves: an unknown action, a
+// repeated ID, an operand of the wrong kind, a stored command that differs from the one
+// derived from the step's operands, or an in-process flag that does not fit the action.
+// Apply runs it before anything else.
+func (p *Plan) CheckSteps() error {
+	ids := map[string]bool{}
+	for _, s := range p.Steps {
+		if s.ID == "" || ids[s.ID] {
+			return &InvalidError{Reason: fmt.Sprintf("step ID %q is empty or repeated", s.ID)}
+		}
+		ids[s.ID] = true
+		argv, err := Derive(p, s)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(argv, s.Argv) {
+			return &InvalidError{Reason: fmt.Sprintf("step %s: its command %q is not the one its action and operands give (%q); build a new plan instead of editing one",
+				s.ID, Command(s.Argv), Command(argv))}
+		}
+		if s.InProcess != InProcessAction(s.Action, s.Target) {
+			return &InvalidError{Reason: fmt.Sprintf("step %s: in_process=%t does not fit action %s", s.ID, s.InProcess, s.Action)}
+		}
+	}
+	return nil
+}
