@@ -8,6 +8,9 @@ export PATH=/usr/local/go/bin:$PATH CGO_ENABLED=0
 mkdir -p .cache
 log=.cache/test.log
 start=$(date +%s)
+# Every tool the project and its tests run must come from a package the set-up installs.
+bash scripts/check-tools.sh
+tools_rc=$?
 go test -count=1 -timeout 85m -v "$@" ./... >"$log" 2>&1
 rc=$?
 grep -E '^(ok|FAIL|---|panic:)|^\s+--- (FAIL|SKIP)|_test.go:[0-9]+:' "$log" | grep -v -- '--- PASS' | grep -v '^=== ' | head -400
@@ -20,6 +23,10 @@ echo "VM suite: $vm_passed passed, $vm_skipped skipped; whole run $(( $(date +%s
 if [ "${CI:-}" = "true" ] && { [ "$vm_passed" -eq 0 ] || [ "$vm_skipped" -gt 0 ]; }; then
 	grep -E -A3 -- '--- SKIP: TestVM' "$log" | head -20
 	echo "CI: the VM suite must run; it did not (passed $vm_passed, skipped $vm_skipped)"
+	rc=1
+fi
+if [ "$tools_rc" != 0 ]; then
+	echo "check-tools: a tool comes from a package the set-up does not install (see the first lines)"
 	rc=1
 fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"

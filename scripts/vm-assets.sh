@@ -10,7 +10,7 @@
 set -euo pipefail
 
 VM_DIR=${RAIDSWAP_VM_DIR:-/var/cache/raidswap/vm}
-PKGS=(qemu-system-x86 busybox-static cpio kmod udev mdadm gdisk fdisk dmsetup e2fsprogs dosfstools)
+PKGS=(qemu-system-x86 busybox-static cpio zstd kmod udev mdadm gdisk fdisk dmsetup e2fsprogs dosfstools)
 
 say() { printf 'vm-assets: %s\n' "$*"; }
 die() { printf 'vm-assets: error: %s\n' "$*" >&2; exit 1; }
