@@ -81,10 +81,19 @@ func vmDisks() []vmtest.Disk {
 
 func runVM(t *testing.T, disks []vmtest.Disk, script string) *vmtest.Result {
 	t.Helper()
+	return runVMEnv(t, disks, nil, script)
+}
+
+// runVMEnv is runVM with more variables for the guest script.
+func runVMEnv(t *testing.T, disks []vmtest.Disk, env map[string]string, script string) *vmtest.Result {
+	t.Helper()
 	vmtest.Require(t)
-	rs := testbin.Raidswap(t)
+	vars := map[string]string{"RS": testbin.Raidswap(t)}
+	for k, v := range env {
+		vars[k] = v
+	}
 	res := vmtest.RunT(t, vmtest.Config{Disks: disks, Timeout: 8 * time.Minute, MemoryMB: 1024,
-		Env: map[string]string{"RS": rs}, Script: script})
+		Env: vars, Script: script})
 	if testing.Verbose() {
 		t.Logf("guest output:\n%s", res.Output)
 	}
