@@ -25,9 +25,17 @@ func dir(name string) tarEntry          { return tarEntry{name: name, typ: tar.T
 func symlink(name, to string) tarEntry  { return tarEntry{name: name, typ: tar.TypeSymlink, link: to} }
 func hardlink(name, to string) tarEntry { return tarEntry{name: name, typ: tar.TypeLink, link: to} }
 
-// archive builds a tar.gz of the entries, with a valid manifest first unless noManifest.
+// archive builds a tar.gz of the entries, after a valid manifest.
 func archive(t *testing.T, entries []tarEntry) *bytes.Buffer {
 	t.Helper()
+	buf, err := buildArchive(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf
+}
+
+func buildArchive(entries []tarEntry) (*bytes.Buffer, error) {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
@@ -40,27 +48,22 @@ func archive(t *testing.T, entries []tarEntry) *bytes.Buffer {
 			}
 		}
 		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if e.noBody {
 			// The reader must refuse the header before it reads the missing bytes.
 			break
 		}
-		if e.typ == tar.TypeReg {
-			if e.size != 0 && e.body == "" {
-				if _, err := tw.Write(make([]byte, e.size)); err != nil {
-					t.Fatal(err)
-				}
-			} else if _, err := tw.Write([]byte(e.body)); err != nil {
-				t.Fatal(err)
-			}
+		body := []byte(e.body)
+		if e.typ == tar.TypeReg && e.size != 0 && e.body == "" {
+			body = make([]byte, e.size)
+		}
+		if _, err := tw.Write(body); err != nil {
+			return nil, err
 		}
 	}
 	tw.Flush()
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return &buf
+	return &buf, gz.Close()
 }
 
 // escapeBed is a target directory next to a sentinel directory that every escape aims at.
@@ -283,4 +286,25 @@ func TestUnpackRefusesNonEmptyTarget(t *testing.T) {
 		t.Error("unpacked into a directory that already held a link")
 	}
 	b.checkSentinel(t)
+}
+
+// FuzzUnpack builds archives of two links and a file from fuzzed names; "@" in a name or
+// target stands for the sentinel's path without its leading "/". Whatever Unpack decides,
+// nothing may appear in the sentinel.
+func FuzzUnpack(f *testing.F) {
+	f.Add("l0", ".", "l0/l1", "../..", "l0/l1/@/pwned")
+	f.Add("a", "../../../../../../../..", "b", ".", "a/@/pwned")
+	f.Add("sys/block", "../@", "sys/x", "block/../..", "sys/x/@/pwned")
+	f.Add("x", "/@", "y", "x", "y/pwned")
+	f.Fuzz(func(t *testing.T, l1, t1, l2, t2, file string) {
+		b := newEscapeBed(t)
+		s := strings.TrimPrefix(b.sentinel, "/")
+		at := func(v string) string { return strings.ReplaceAll(v, "@", s) }
+		buf, err := buildArchive([]tarEntry{symlink(at(l1), at(t1)), symlink(at(l2), at(t2)), reg(at(file), "x")})
+		if err != nil {
+			t.Skip("tar cannot encode these names:", err)
+		}
+		Unpack(buf, b.out)
+		b.checkSentinel(t)
+	})
 }
