@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,10 +71,21 @@ const (
 	VanishPCIRemove = "pci-remove"
 )
 
-// Vanish makes disk disappear the way a dead drive does, then pokes every array that had a
-// member on it so md notices, and waits until each such array is degraded. With udevd
-// running, udev's mdadm rule (mdadm -If) removes the member at once, leaving the slot empty;
-// without udevd, md marks it faulty (F) at the poke. It returns the members the disk held.
+// settleTimeout bounds each wait for udev and md once a disk has gone: udev's remove events
+// run one quick mdadm -If each, and md fails a member at the first I/O; 30 s leaves a slow
+// TCG guest ample room.
+const settleTimeout = 30 * time.Second
+
+// Vanish makes disk disappear the way a dead drive does, pokes every array that had a member
+// on it so md notices, and returns once md has settled each member, with its State saying
+// how: "removed" (md no longer lists it: udev's mdadm rule, mdadm -If, took it out),
+// "faulty" (md lists it failed: no udevd, or the rule did not remove it), or "stopped" (the
+// array lost its last member).
+//
+// udev's rule fires only for a partition its database knows as a linux_raid_member. On a
+// booted server it always does; right after the arrays were built it may not (udev misses a
+// probe while mdadm writes), so with udevd running Vanish first has udev re-read the members,
+// and after the unplug waits for udev to finish its remove events before judging.
 func Vanish(ctx context.Context, r host.Runner, root *host.Root, disk, how string) ([]Member, error) {
 	k := kname(disk)
 	ms, err := onDisk(root, k)
@@ -84,6 +96,22 @@ func Vanish(ctx context.Context, r host.Runner, root *host.Root, disk, how strin
 		how = VanishPCIRemove
 		if root.Exists(host.VMTestHotplug) {
 			how = VanishHotplug
+		}
+	}
+	if how != VanishHotplug && how != VanishPCIRemove {
+		return ms, fmt.Errorf("unknown vanish method %q: use auto, hotplug or pci-remove", how)
+	}
+	udev := udevRunning(ctx, r)
+	if udev {
+		argv := []string{host.Udevadm, "trigger", "--action=change"}
+		for _, m := range ms {
+			argv = append(argv, devPath(m.Device))
+		}
+		if _, err := run(ctx, r, "having udev re-read "+k+"'s md members", argv...); err != nil {
+			return ms, err
+		}
+		if err := settleUdev(ctx, r); err != nil {
+			return ms, err
 		}
 	}
 	switch how {
@@ -99,13 +127,71 @@ func Vanish(ctx context.Context, r host.Runner, root *host.Root, disk, how strin
 		if err := writeAttr(root, pci+"/remove", "1"); err != nil {
 			return ms, err
 		}
-	default:
-		return ms, fmt.Errorf("unknown vanish method %q: use auto, hotplug or pci-remove", how)
 	}
 	if err := waitFor(ctx, 15*time.Second, "/sys/block/"+k+" to go", func() bool { return !root.Exists("/sys/block/" + k) }); err != nil {
 		return ms, err
 	}
-	return ms, noticeLoss(ctx, r, root, ms)
+	if udev {
+		if err := settleUdev(ctx, r); err != nil {
+			return ms, err
+		}
+	}
+	if err := noticeLoss(ctx, r, root, ms); err != nil {
+		return ms, err
+	}
+	return ms, settleMembers(ctx, root, k, ms)
+}
+
+// udevRunning asks udevd itself; without it nothing runs udev's rules.
+func udevRunning(ctx context.Context, r host.Runner) bool {
+	_, err := r.Run(ctx, host.Udevadm, "control", "--ping", "--timeout=5")
+	return err == nil
+}
+
+func settleUdev(ctx context.Context, r host.Runner) error {
+	_, err := run(ctx, r, "waiting for udev", host.Udevadm, "settle", "--timeout="+strconv.Itoa(int(settleTimeout/time.Second)))
+	return err
+}
+
+// settleMembers waits until md has settled each member of a vanished disk and records how in
+// its State; a member md still counts as working after settleTimeout is an error naming it.
+func settleMembers(ctx context.Context, root *host.Root, disk string, ms []Member) error {
+	pending := func() []string {
+		var out []string
+		for i, m := range ms {
+			state, settled := vanishedState(root, m)
+			ms[i].State = state
+			if !settled {
+				out = append(out, fmt.Sprintf("%s in %s as %q", m.Device, m.Array, state))
+			}
+		}
+		return out
+	}
+	if err := waitFor(ctx, settleTimeout, "md to settle "+disk+"'s members", func() bool { return len(pending()) == 0 }); err != nil {
+		return fmt.Errorf("%s vanished, but md still lists %s: %w", devPath(disk), strings.Join(pending(), ", "), err)
+	}
+	return nil
+}
+
+// vanishedState is how md holds a member whose disk has gone, and whether that is final.
+func vanishedState(root *host.Root, m Member) (string, bool) {
+	md := "/sys/block/" + m.Array + "/md"
+	if !root.Exists(md) {
+		return "stopped", true
+	}
+	state, err := root.ReadString(md + "/dev-" + m.Device + "/state")
+	if err != nil {
+		if !root.Exists(md + "/dev-" + m.Device) {
+			return "removed", true
+		}
+		return "unreadable", false
+	}
+	for _, w := range strings.Split(state, ",") {
+		if w == "faulty" {
+			return "faulty", true
+		}
+	}
+	return state, false
 }
 
 // noticeLoss pokes each array that had one of ms and waits until md counts it degraded.

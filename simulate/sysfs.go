@@ -41,7 +41,7 @@ type Member struct {
 	Array  string // md0
 	Device string // vda2 (or dm-3)
 	Disk   string // vda: the whole disk the member lives on
-	State  string // md's dev-*/state, e.g. "in_sync", "faulty"
+	State  string // md's dev-*/state, e.g. "in_sync", "faulty"; after Vanish, how md settled it
 }
 
 // Members lists every member of every md array, with the disk it lives on.

@@ -156,8 +156,11 @@ echo "sync_action: $(cat /sys/block/md1/md/sync_action)"
 	wantAll(t, recovering, "md1 : active raid1 vdc4[2] vda4[0]", "recovery =", "sync_action: recover")
 }
 
-// TestVMVanishHotplug pulls a disk through QMP with udevd running: udev's mdadm rule
-// (mdadm -If) takes the members out, so md shows empty slots.
+// TestVMVanishHotplug pulls a disk through QMP with udevd running. Vanish returns once md has
+// settled each member, and says which way: udev's mdadm rule (mdadm -If) took it out
+// ("removed": md shows an empty slot), or md lists it faulty ("faulty": the rule did not
+// remove it, e.g. md was still busy with the member when mdadm asked). Either is a vanished
+// disk; what md shows must match what Vanish said.
 func TestVMVanishHotplug(t *testing.T) {
 	vmtest.Require(t)
 	t.Parallel()
@@ -168,10 +171,47 @@ cat /proc/mdstat
 echo "degraded: $(cat /sys/block/md0/md/degraded) $(cat /sys/block/md1/md/degraded)"
 ls /sys/block
 `)
-	wantAll(t, res.Output, "member md0 vdb2", "member md1 vdb4", "md0 : active raid1 vda2[0]", "md1 : active raid1 vda4[0]", "[2/1] [U_]", "degraded: 1 1")
+	wantAll(t, res.Output, "[2/1] [U_]", "degraded: 1 1")
+	for _, m := range []struct{ md, live, gone string }{{"md0", "vda2", "vdb2"}, {"md1", "vda4", "vdb4"}} {
+		outcome := memberOutcome(res.Output, m.md, m.gone)
+		t.Logf("%s %s: %s", m.md, m.gone, outcome)
+		line := mdstatLine(res.Output, m.md)
+		switch outcome {
+		case "removed":
+			if want := m.md + " : active raid1 " + m.live + "[0]"; line != want {
+				t.Errorf("Vanish said %s was removed from %s, but mdstat says %q, want %q", m.gone, m.md, line, want)
+			}
+		case "faulty":
+			if !strings.Contains(line, m.gone+"[1](F)") {
+				t.Errorf("Vanish said %s is faulty in %s, but mdstat says %q", m.gone, m.md, line)
+			}
+		default:
+			t.Errorf("Vanish reported %s in %s as %q, want removed or faulty:\n%s", m.gone, m.md, outcome, res.Output)
+		}
+	}
 	if strings.Contains(res.Output, "vdb\n") {
 		t.Errorf("vdb still in /sys/block:\n%s", res.Output)
 	}
+}
+
+// memberOutcome is the state the helper printed for member dev of md ("member md0 vdb2 removed").
+func memberOutcome(out, md, dev string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "member" && f[1] == md && f[2] == dev {
+			return f[3]
+		}
+	}
+	return "(not reported)"
+}
+
+// mdstatLine is md's line in /proc/mdstat ("md0 : active raid1 vda2[0]"), spaces trimmed.
+func mdstatLine(out, md string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, md+" : ") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return "(no line)"
 }
 
 // TestVMVanishNoUdev removes the disk's PCI device from inside the guest with no udevd: the
@@ -185,7 +225,8 @@ $SIM vanish vdb pci-remove
 cat /proc/mdstat
 echo "state: $(cat /sys/block/md1/md/dev-vdb4/state)"
 `)
-	wantAll(t, res.Output, "md1 : active raid1 vdb4[1](F) vda4[0]", "md0 : active raid1 vdb2[1](F) vda2[0]", "[2/1] [U_]", "state: faulty")
+	wantAll(t, res.Output, "member md0 vdb2 faulty", "member md1 vdb4 faulty",
+		"md1 : active raid1 vdb4[1](F) vda4[0]", "md0 : active raid1 vdb2[1](F) vda2[0]", "[2/1] [U_]", "state: faulty")
 }
 
 // TestVMKillDM builds members on dm linear devices and turns one disk's into error tables.

@@ -2,7 +2,8 @@
 // symbolic links under /proc, /sys, /dev and /run that discovery read, laid out as they are
 // on the system, so `status --root` on the unpacked capture sees what `status` saw live.
 // Captures serve bug reports and are how test fixtures are made. Capturing reads the live
-// system only; unpacking refuses entries that would land outside the target directory.
+// system only; unpacking never follows a link and refuses entries that could land outside the
+// target directory.
 package capture
 
 import (
@@ -224,15 +225,25 @@ func Write(w io.Writer, dir string, paths []string, m Manifest) (Manifest, error
 	return m, gz.Close()
 }
 
-// Unpack extracts a capture into dir, refusing entries that escape it.
+// Unpack extracts a capture into dir, which must be empty. A capture comes from a bug report
+// and is opened as root, so unpacking never follows a link: every entry is created relative
+// to an opened directory, one name at a time, with O_NOFOLLOW (see unpacker). It refuses
+// absolute names, ".." components, an entry whose path passes through a link, an entry that
+// is neither a regular file, a directory nor a symbolic link, a link that points outside the
+// capture, and archives over the size limits.
 func Unpack(r io.Reader, dir string) (Manifest, error) {
 	var m Manifest
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return m, fmt.Errorf("not a raidswap capture (gzip): %w", err)
 	}
+	u, err := openUnpacker(dir)
+	if err != nil {
+		return m, err
+	}
+	defer u.close()
 	tr := tar.NewReader(gz)
-	for {
+	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -240,39 +251,11 @@ func Unpack(r io.Reader, dir string) (Manifest, error) {
 		if err != nil {
 			return m, fmt.Errorf("reading capture: %w", err)
 		}
-		name := filepath.Clean("/" + h.Name)
-		dst := filepath.Join(dir, name)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			err = os.MkdirAll(dst, 0o755)
-		case tar.TypeSymlink:
-			// Joined relative to the capture, a target that climbs out starts with "..".
-			t := filepath.Join(filepath.Dir(strings.TrimPrefix(name, "/")), h.Linkname)
-			if filepath.IsAbs(h.Linkname) || t == ".." || strings.HasPrefix(t, "../") {
-				return m, fmt.Errorf("capture entry %s links outside the capture (%s)", h.Name, h.Linkname)
-			}
-			if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
-				err = os.Symlink(h.Linkname, dst)
-			}
-		case tar.TypeReg:
-			if err = os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				break
-			}
-			var b []byte
-			if b, err = io.ReadAll(io.LimitReader(tr, 64<<20)); err != nil {
-				break
-			}
-			if name == "/"+ManifestName {
-				if err := json.Unmarshal(b, &m); err != nil {
-					return m, fmt.Errorf("capture manifest: %w", err)
-				}
-			}
-			err = os.WriteFile(dst, b, 0o644)
-		default:
-			err = fmt.Errorf("capture entry %s has unsupported type %c", h.Name, h.Typeflag)
+		if n == maxEntries {
+			return m, fmt.Errorf("refusing capture: it holds more than %d entries", maxEntries)
 		}
-		if err != nil {
-			return m, fmt.Errorf("unpacking %s: %w", h.Name, err)
+		if err := u.entry(h, tr, &m); err != nil {
+			return m, err
 		}
 	}
 	if m.Format == 0 {
