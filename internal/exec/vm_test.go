@@ -22,6 +22,10 @@ RS=` + "$RS" + `
 say() { echo "== $*"; }
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 $RS simulate build --canary /dev/vda /dev/vdb >/dev/null
+# udev must know the members as a booted server's udev does: its remove rule (mdadm -If)
+# keys on ID_FS_TYPE, which a layout built seconds ago may not have in udev's database yet.
+udevadm trigger --action=change --subsystem-match=block >/dev/null 2>&1 || true
+udevadm settle || true
 mkdir -p /boot /mnt/root
 mount /dev/md0 /boot
 mount /dev/md1 /mnt/root
