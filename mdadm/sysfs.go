@@ -56,7 +56,7 @@ type SysMember struct {
 // (drivers/md/md.c state_show; Documentation/admin-guide/md.rst spells write_mostly
 // "writemostly", and both are accepted).
 type DevState struct {
-	Faulty, InSync, Journal, WriteMostly, Blocked, Spare bool
+	Faulty, InSync, Journal, WriteMostly, Blocked, Spare            bool
 	WriteError, WantReplacement, Replacement, ExternalBBL, FailFast bool
 	// Unknown holds, verbatim, every word that is none of the above (an empty word too):
 	// a newer kernel's flag or garbage, which the caller must not take for healthy.
