@@ -325,7 +325,7 @@ func arrayState(a *Array, sa *mdadm.SysArray, st *mdadm.MDStat) string {
 			inactive = true
 		case "broken":
 			broken = true
-			note("md/array_state is broken: md has lost the data of a member it cannot do without")
+			note("md/array_state is broken: md has lost a member it cannot do without")
 		case "":
 			unknown = true
 			note("md/array_state could not be read")
