@@ -52,6 +52,51 @@ type SysMember struct {
 	RecoveryStart int64
 }
 
+// DevState is a member's dev-*/state read flag by flag. The words are the kernel's
+// (drivers/md/md.c state_show; Documentation/admin-guide/md.rst spells write_mostly
+// "writemostly", and both are accepted).
+type DevState struct {
+	Faulty, InSync, Journal, WriteMostly, Blocked, Spare            bool
+	WriteError, WantReplacement, Replacement, ExternalBBL, FailFast bool
+	// Unknown holds, verbatim, every word that is none of the above (an empty word too):
+	// a newer kernel's flag or garbage, which the caller must not take for healthy.
+	Unknown []string
+}
+
+// ParseDevState parses the words of dev-*/state.
+func ParseDevState(words []string) DevState {
+	var d DevState
+	for _, w := range words {
+		switch strings.TrimSpace(w) {
+		case "faulty":
+			d.Faulty = true
+		case "in_sync":
+			d.InSync = true
+		case "journal":
+			d.Journal = true
+		case "write_mostly", "writemostly":
+			d.WriteMostly = true
+		case "blocked":
+			d.Blocked = true
+		case "spare":
+			d.Spare = true
+		case "write_error":
+			d.WriteError = true
+		case "want_replacement":
+			d.WantReplacement = true
+		case "replacement":
+			d.Replacement = true
+		case "external_bbl":
+			d.ExternalBBL = true
+		case "failfast":
+			d.FailFast = true
+		default:
+			d.Unknown = append(d.Unknown, w)
+		}
+	}
+	return d
+}
+
 // Has reports whether the member's state includes word.
 func (m SysMember) Has(word string) bool {
 	for _, s := range m.State {
@@ -70,17 +115,24 @@ func ReadSysArrays(root *host.Root) ([]SysArray, error) {
 	}
 	var out []SysArray
 	for _, d := range dirs {
+		name := filepath.Base(d)
 		if !root.Exists(d + "/md") {
+			// md creates the disk a moment before its md directory (assembly) and removes
+			// the directory first (stop): an array caught in between is still reported,
+			// with nothing known, so that it is judged rather than skipped.
+			out = append(out, SysArray{Name: name, RaidDisks: Unknown, Degraded: Unknown, SyncDone: Unknown,
+				SyncTotal: Unknown, SyncSpeedKiB: Unknown, ComponentKiB: Unknown,
+				Problems: []string{fmt.Sprintf("/sys/block/%s: has no md directory (being assembled or stopped)", name)}})
 			continue
 		}
-		out = append(out, readSysArray(root, filepath.Base(d)))
+		out = append(out, readSysArray(root, name))
 	}
-	sort.Slice(out, func(i, j int) bool { return mdLess(out[i].Name, out[j].Name) })
+	sort.Slice(out, func(i, j int) bool { return ArrayNameLess(out[i].Name, out[j].Name) })
 	return out, nil
 }
 
-// mdLess orders md0 < md1 < md10 < md127 < md_name.
-func mdLess(a, b string) bool {
+// ArrayNameLess orders md0 < md1 < md10 < md127 < md_name.
+func ArrayNameLess(a, b string) bool {
 	na, ea := strconv.Atoi(strings.TrimPrefix(a, "md"))
 	nb, eb := strconv.Atoi(strings.TrimPrefix(b, "md"))
 	if ea == nil && eb == nil {
@@ -110,9 +162,15 @@ func (r attrReader) str(name string) string {
 }
 
 func (r attrReader) num(name string) int64 {
-	v := r.str(name)
+	n, _ := r.parseNum(name, r.str(name))
+	return n
+}
+
+// parseNum parses v, read from name; ok is false (n Unknown) for "", "none" or garbage, and
+// garbage is reported.
+func (r attrReader) parseNum(name, v string) (n int64, ok bool) {
 	if v == "" || v == "none" {
-		return Unknown
+		return Unknown, false
 	}
 	// raid_disks reads "4 (3)" during a reshape: the first number is the current one.
 	if i := strings.IndexByte(v, ' '); i > 0 {
@@ -121,6 +179,20 @@ func (r attrReader) num(name string) int64 {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
 		*r.problems = append(*r.problems, fmt.Sprintf("%s/%s: not a number: %q", r.base, name, v))
+		return Unknown, false
+	}
+	return n, true
+}
+
+// count is num for a value that cannot be negative (raid_disks, degraded, slot): a negative
+// or absurdly large one is garbage, reported and read as Unknown rather than trusted.
+func (r attrReader) count(name string) int64 {
+	n, ok := r.parseNum(name, r.str(name))
+	if !ok {
+		return Unknown
+	}
+	if n < 0 || n > 1<<20 {
+		*r.problems = append(*r.problems, fmt.Sprintf("%s/%s: not a plausible count: %d", r.base, name, n))
 		return Unknown
 	}
 	return n
@@ -133,8 +205,8 @@ func readSysArray(root *host.Root, name string) SysArray {
 	a.ArrayState = r.str("array_state")
 	a.Metadata = r.str("metadata_version")
 	a.UUID = r.str("uuid")
-	a.RaidDisks = int(r.num("raid_disks"))
-	a.Degraded = int(r.num("degraded"))
+	a.RaidDisks = int(r.count("raid_disks"))
+	a.Degraded = int(r.count("degraded"))
 	a.SyncAction = r.str("sync_action")
 	if sc := r.str("sync_completed"); sc != "" && sc != "none" && sc != "delayed" {
 		var done, total int64
@@ -174,7 +246,7 @@ func readSysArray(root *host.Root, name string) SysArray {
 func readSysMember(root *host.Root, dir string, problems *[]string) SysMember {
 	m := SysMember{Device: strings.TrimPrefix(filepath.Base(dir), "dev-")}
 	r := attrReader{root: root, base: dir, problems: problems}
-	m.Slot = int(r.num("slot"))
+	m.Slot = int(r.count("slot"))
 	if st := r.str("state"); st != "" {
 		m.State = strings.Split(st, ",")
 	}

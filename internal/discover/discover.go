@@ -43,6 +43,9 @@ func Discover(root *host.Root) (*System, error) {
 		s.Problems = append(s.Problems, err.Error())
 	}
 	s.Inventory = inv
+	if mdErr == nil {
+		s.addRememberedArrays()
+	}
 	u := readUsage(root, &s.Problems)
 	memberDisks := map[string]bool{}
 	for _, a := range s.Arrays {
@@ -106,7 +109,10 @@ func buildArray(sa *mdadm.SysArray, st *mdadm.MDStat) Array {
 	a := Array{State: ArrayUnknown, Members: []Member{}, RaidDisks: mdadm.Unknown, ActiveDisks: mdadm.Unknown, SizeKiB: mdadm.Unknown}
 	if sa != nil {
 		a.Name, a.UUID, a.Level, a.Metadata = sa.Name, sa.UUID, sa.Level, sa.Metadata
-		a.RaidDisks, a.SizeKiB, a.Bitmap = sa.RaidDisks, sa.ComponentKiB, sa.Bitmap
+		a.SizeKiB, a.Bitmap = sa.ComponentKiB, sa.Bitmap
+		if sa.RaidDisks > 0 {
+			a.RaidDisks = sa.RaidDisks
+		}
 		for _, m := range sa.Members {
 			a.Members = append(a.Members, memberFromSys(m))
 		}
@@ -119,8 +125,14 @@ func buildArray(sa *mdadm.SysArray, st *mdadm.MDStat) Array {
 		if a.Metadata == "" {
 			a.Metadata = st.Metadata
 		}
-		if a.RaidDisks == mdadm.Unknown && st.DisksTotal > 0 {
-			a.RaidDisks = int(st.DisksTotal)
+		if st.DisksTotal > 0 {
+			switch {
+			case a.RaidDisks == mdadm.Unknown:
+				a.RaidDisks = int(st.DisksTotal)
+			case a.RaidDisks != int(st.DisksTotal):
+				a.Notes = append(a.Notes, fmt.Sprintf("md/raid_disks is %d but /proc/mdstat says %d", a.RaidDisks, st.DisksTotal))
+				a.RaidDisks = max(a.RaidDisks, int(st.DisksTotal))
+			}
 		}
 		if sa == nil || len(sa.Members) == 0 {
 			for _, c := range st.Devices {
@@ -128,13 +140,10 @@ func buildArray(sa *mdadm.SysArray, st *mdadm.MDStat) Array {
 			}
 		}
 	}
-	a.ActiveDisks = 0
+	a.ActiveDisks = inSyncCount(a.Members, a.RaidDisks)
 	faulty := 0
 	for _, m := range a.Members {
-		switch m.State {
-		case MemberInSync:
-			a.ActiveDisks++
-		case MemberFaulty:
+		if m.State == MemberFaulty {
 			faulty++
 		}
 	}
@@ -142,6 +151,27 @@ func buildArray(sa *mdadm.SysArray, st *mdadm.MDStat) Array {
 	a.Sync = buildSync(sa, st)
 	a.State = arrayState(&a, sa, st)
 	return a
+}
+
+// inSyncCount counts the slots in_sync members hold: a member in a slot past raid_disks, or
+// two claiming one slot, do not make the array whole. A member whose slot is not known
+// (mdstat lists none) counts on its own.
+func inSyncCount(members []Member, raidDisks int) int {
+	held := map[int]bool{}
+	n := 0
+	for _, m := range members {
+		if m.State != MemberInSync {
+			continue
+		}
+		switch {
+		case m.Slot == nil:
+			n++
+		case *m.Slot >= 0 && (raidDisks <= 0 || *m.Slot < raidDisks) && !held[*m.Slot]:
+			held[*m.Slot] = true
+			n++
+		}
+	}
+	return n
 }
 
 func memberFromSys(m mdadm.SysMember) Member {
@@ -152,22 +182,47 @@ func memberFromSys(m mdadm.SysMember) Member {
 	if m.Slot != mdadm.Unknown {
 		mem.Slot = intp(m.Slot)
 	}
-	switch {
-	case m.Has("faulty"):
-		mem.State = MemberFaulty
-	case m.Has("in_sync"):
-		mem.State = MemberInSync
-	case m.Slot != mdadm.Unknown:
-		mem.State = MemberRebuilding
-	case m.Has("spare") || len(m.State) == 0 || m.Slot == mdadm.Unknown:
-		mem.State = MemberSpare
-	default:
-		mem.State = MemberUnknown
-	}
-	if len(m.State) == 0 && m.Slot == mdadm.Unknown {
-		mem.State = MemberUnknown
-	}
+	mem.State, mem.Warnings = judgeMemberState(mdadm.ParseDevState(m.State), len(m.State) == 0, m.Slot != mdadm.Unknown)
 	return mem
+}
+
+// judgeMemberState gives a member's state from its dev-*/state flags and the warnings they
+// call for. md prints exactly one of faulty, in_sync, journal or spare (faulty may come with
+// in_sync while bad blocks are unacknowledged); anything else cannot be judged.
+func judgeMemberState(d mdadm.DevState, empty, hasSlot bool) (string, []string) {
+	var warn []string
+	state := MemberUnknown
+	switch {
+	case empty:
+		warn = append(warn, "its md state could not be read")
+	case d.Faulty:
+		state = MemberFaulty
+	case d.InSync && (d.Spare || d.Journal):
+		warn = append(warn, "its md state is contradictory (in_sync with spare or journal)")
+	case d.InSync:
+		state = MemberInSync
+	case d.Journal:
+		state = MemberJournal
+	case d.Spare && hasSlot:
+		state = MemberRebuilding
+	case d.Spare:
+		state = MemberSpare
+	default:
+		warn = append(warn, "its md state is neither in_sync, faulty nor spare")
+	}
+	if d.Blocked && !d.Faulty {
+		warn = append(warn, "blocked: md holds writes to it until a failure or bad blocks on it are acknowledged")
+	}
+	if d.WriteError {
+		warn = append(warn, "write_error: it has failed a write")
+	}
+	if d.WantReplacement {
+		warn = append(warn, "want_replacement: md asks for it to be replaced")
+	}
+	for _, u := range d.Unknown {
+		warn = append(warn, fmt.Sprintf("its md state has the flag %q, which raidswap does not know", u))
+	}
+	return state, warn
 }
 
 // memberFromMDStat is the fallback when sysfs lists no members: mdstat has only the (F) and
@@ -252,35 +307,142 @@ func buildSync(sa *mdadm.SysArray, st *mdadm.MDStat) *Sync {
 	return s
 }
 
+// arrayState judges the array from three sources that md keeps separately and that a reader
+// may catch mid-change: md/array_state and md/degraded in sysfs, the [n/m] [U_] of
+// /proc/mdstat, and the tally of in_sync members. When they disagree the worse wins, and the
+// disagreement is noted.
 func arrayState(a *Array, sa *mdadm.SysArray, st *mdadm.MDStat) string {
-	inactive := (sa != nil && (sa.ArrayState == "inactive" || sa.ArrayState == "clear")) ||
-		(st != nil && st.ActivityState == "inactive")
+	note := func(format string, args ...any) { a.Notes = append(a.Notes, fmt.Sprintf(format, args...)) }
+	inactive, broken, unknown := false, false, false
+	if sa != nil {
+		switch sa.ArrayState {
+		case "clean", "active", "active-idle", "write-pending", "read-auto":
+		case "readonly":
+			note("md/array_state is readonly: the array takes no writes")
+		case "suspended":
+			note("md/array_state is suspended: I/O to the array waits")
+		case "inactive", "clear":
+			inactive = true
+		case "broken":
+			broken = true
+			note("md/array_state is broken: md has lost a member it cannot do without")
+		case "":
+			unknown = true
+			note("md/array_state could not be read")
+		default:
+			unknown = true
+			note("md/array_state is %q, which raidswap does not know", sa.ArrayState)
+		}
+	}
+	if st != nil && st.ActivityState == "inactive" {
+		inactive = true
+	}
+	switch {
+	case sa == nil && st == nil:
+		return ArrayUnknown
+	case sa == nil:
+		note("listed in /proc/mdstat but not in /sys/block")
+	case st == nil:
+		note("listed in /sys/block but not in /proc/mdstat")
+	}
 	if inactive {
 		return ArrayInactive
 	}
-	if sa == nil && st == nil {
+	if a.RaidDisks <= 0 {
+		note("the number of member slots could not be read")
 		return ArrayUnknown
 	}
-	if a.Sync != nil {
-		switch a.Sync.Action {
-		case "recover":
-			return ArrayRecovering
-		case "resync":
-			return ArrayResyncing
+
+	tally := max(a.RaidDisks-a.ActiveDisks, 0)
+	worst := tally
+	var said []string
+	if sa != nil && sa.Degraded >= 0 {
+		worst = max(worst, sa.Degraded)
+		if sa.Degraded != tally {
+			said = append(said, fmt.Sprintf("md/degraded is %d", sa.Degraded))
 		}
 	}
+	if st != nil && st.DisksTotal > 0 {
+		down := max(int(st.DisksTotal-st.DisksActive), int(st.DisksDown))
+		worst = max(worst, down)
+		if down != tally {
+			said = append(said, fmt.Sprintf("/proc/mdstat says %d missing", down))
+		}
+	}
+	if len(said) > 0 {
+		note("%s but %d of %d slots hold an in_sync member: the worse is taken", strings.Join(said, ", "), a.ActiveDisks, a.RaidDisks)
+	}
+
+	rebuilding, faulty := 0, 0
 	for _, m := range a.Members {
-		if m.State == MemberFaulty || m.State == MemberMissing {
-			return ArrayDegraded
+		switch m.State {
+		case MemberRebuilding:
+			rebuilding++
+		case MemberFaulty:
+			faulty++
 		}
 	}
-	if sa != nil && sa.Degraded > 0 {
+	recovering := a.Sync != nil && a.Sync.Action == "recover"
+	switch {
+	case worst > 0 && recovering && rebuilding >= worst && !broken:
+		// Every missing slot is being rebuilt: redundancy is on its way back.
+		return ArrayRecovering
+	case worst > 0 || broken || faulty > 0:
 		return ArrayDegraded
-	}
-	if sa != nil && sa.ArrayState == "" && st == nil {
+	case unknown:
 		return ArrayUnknown
+	case recovering:
+		return ArrayRecovering
+	case a.Sync != nil && a.Sync.Action == "resync":
+		return ArrayResyncing
 	}
 	return ArrayClean
+}
+
+// addRememberedArrays adds, as missing, every array the inventory remembers that md lists
+// nowhere: an array that lost its last member with a vanished disk, or that was stopped, is
+// gone from /proc/mdstat and /sys/block, and only the inventory still knows it existed.
+func (s *System) addRememberedArrays() {
+	if s.Inventory == nil {
+		return
+	}
+	listed := map[string]bool{}
+	for _, a := range s.Arrays {
+		listed[a.UUID] = true
+		if a.UUID == "" {
+			// Known only by name (sysfs unreadable): the name stands for it.
+			listed["name:"+a.Name] = true
+		}
+	}
+	byUUID := map[string]*Array{}
+	var order []string
+	for _, e := range s.Inventory.Disks {
+		for _, h := range e.Members {
+			if h.ArrayUUID == "" || listed[h.ArrayUUID] || listed["name:"+h.Array] {
+				continue
+			}
+			a := byUUID[h.ArrayUUID]
+			if a == nil {
+				a = &Array{Name: h.Array, UUID: h.ArrayUUID, State: ArrayMissing, RaidDisks: mdadm.Unknown,
+					ActiveDisks: 0, SizeKiB: mdadm.Unknown, Members: []Member{}}
+				byUUID[h.ArrayUUID] = a
+				order = append(order, h.ArrayUUID)
+			}
+			dup := false
+			for _, m := range a.Members {
+				dup = dup || *m.Slot == h.Slot
+			}
+			if !dup {
+				a.Members = append(a.Members, Member{Slot: intp(h.Slot), State: MemberMissing})
+			}
+		}
+	}
+	sort.Slice(order, func(i, j int) bool { return mdadm.ArrayNameLess(byUUID[order[i]].Name, byUUID[order[j]].Name) })
+	for _, u := range order {
+		a := byUUID[u]
+		sort.Slice(a.Members, func(i, j int) bool { return *a.Members[i].Slot < *a.Members[j].Slot })
+		s.Arrays = append(s.Arrays, *a)
+	}
 }
 
 // attachMembers records each array's members on their disks, resolves serials, adds disks
@@ -405,39 +567,62 @@ func diskVerdict(d *Disk) string {
 	}
 }
 
-// judge gives the overall verdict and the one line that explains it.
+// judge gives the overall verdict and the one line that explains it: what is critical
+// first, then what needs attention. Whatever could not be read makes it at least a warning.
 func judge(s *System) (Verdict, string) {
 	var crit, warn []string
 	for _, a := range s.Arrays {
+		why := ""
+		if len(a.Notes) > 0 {
+			why = " (" + strings.Join(a.Notes, "; ") + ")"
+		}
 		switch a.State {
 		case ArrayInactive:
-			crit = append(crit, a.Name+" is inactive")
+			crit = append(crit, a.Name+" is inactive"+why)
 		case ArrayDegraded:
-			crit = append(crit, fmt.Sprintf("%s is degraded %s", a.Name, a.Bar()))
+			crit = append(crit, fmt.Sprintf("%s is degraded %s%s", a.Name, a.Bar(), why))
+		case ArrayMissing:
+			crit = append(crit, a.Name+" is missing: md lists it nowhere"+why)
 		case ArrayUnknown:
-			crit = append(crit, a.Name+" is in an unknown state")
+			crit = append(crit, a.Name+" is in an unknown state"+why)
 		case ArrayRecovering, ArrayResyncing:
 			if a.Sync != nil && a.Sync.Delayed {
-				warn = append(warn, fmt.Sprintf("%s waits to %s", a.Name, a.Sync.Action))
+				warn = append(warn, fmt.Sprintf("%s waits to %s%s", a.Name, a.Sync.Action, why))
 			} else if a.Sync != nil {
-				warn = append(warn, fmt.Sprintf("%s is %s (%.1f%%)", a.Name, a.State, a.Sync.Percent))
+				warn = append(warn, fmt.Sprintf("%s is %s (%.1f%%)%s", a.Name, a.State, a.Sync.Percent, why))
+			}
+		default:
+			if why != "" {
+				warn = append(warn, a.Name+why[1:len(why)-1])
 			}
 		}
 		for _, m := range a.Members {
 			if m.State == MemberFaulty && a.State != ArrayDegraded {
 				crit = append(crit, fmt.Sprintf("%s has faulty member %s", a.Name, *m.Device))
 			}
+			if len(m.Warnings) > 0 {
+				warn = append(warn, fmt.Sprintf("%s member %s: %s", a.Name, memberName(m), strings.Join(m.Warnings, "; ")))
+			}
 		}
 	}
 	for _, d := range s.Disks {
 		switch d.Verdict {
-		case DiskFailed, DiskPartiallyFailed, DiskVanished:
+		case DiskVanished:
+			line := fmt.Sprintf("disk %s has vanished", d.Label())
+			if d.LastSeen != "" {
+				line += ", last seen " + d.LastSeen
+			}
+			crit = append(crit, line)
+		case DiskFailed, DiskPartiallyFailed:
 			crit = append(crit, fmt.Sprintf("disk %s has %s", d.Label(), strings.ReplaceAll(d.Verdict, "_", " ")))
 		}
 	}
+	if len(s.Problems) > 0 {
+		warn = append(warn, fmt.Sprintf("could not read %d thing(s), first: %s", len(s.Problems), s.Problems[0]))
+	}
 	switch {
 	case len(crit) > 0:
-		return Critical, strings.Join(crit, "; ")
+		return Critical, strings.Join(append(crit, warn...), "; ")
 	case len(warn) > 0:
 		return Warning, strings.Join(warn, "; ")
 	case len(s.Arrays) == 0:
@@ -445,6 +630,28 @@ func judge(s *System) (Verdict, string) {
 	default:
 		return OK, fmt.Sprintf("%d array(s) clean", len(s.Arrays))
 	}
+}
+
+// memberName is "vdb2 on vdb (WD-X9)", or what is known of it.
+func memberName(m Member) string {
+	n := derefOr(m.Device, "slot ?")
+	if m.Device == nil && m.Slot != nil {
+		n = fmt.Sprintf("slot %d", *m.Slot)
+	}
+	if m.Disk != nil {
+		n += " on " + *m.Disk
+		if m.Serial != "" {
+			n += " (" + m.Serial + ")"
+		}
+	}
+	return n
+}
+
+func derefOr(p *string, def string) string {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 // Bar is the familiar [UU] / [U_] picture of the array's slots.

@@ -1,7 +1,10 @@
 package discover
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/raidswap/raidswap/mdadm"
 )
@@ -145,6 +148,116 @@ func TestJudge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, why := judge(&tt.s)
 			if got != tt.want {
+				t.Errorf("got %s (%s), want %s", got, why, tt.want)
+			}
+		})
+	}
+}
+
+// TestMemberFlagsVerdict: every dev-*/state flag md documents, alone and combined, with md's
+// own degraded count and /proc/mdstat; none of the unhealthy ones may judge OK.
+func TestMemberFlagsVerdict(t *testing.T) {
+	md0 := func(deg int, state, action string, members ...mdadm.SysMember) *mdadm.SysArray {
+		return &mdadm.SysArray{Name: "md0", UUID: "u0", Level: "raid1", ArrayState: state, Metadata: "1.2", RaidDisks: 2,
+			Degraded: deg, SyncAction: action, SyncDone: mdadm.Unknown, SyncTotal: mdadm.Unknown, SyncSpeedKiB: mdadm.Unknown,
+			Members: append([]mdadm.SysMember{sysMember("sda1", "sda", 0, "in_sync")}, members...)}
+	}
+	stat := func(total, active int64, bar string) *mdadm.MDStat {
+		st := &mdadm.MDStat{}
+		st.Name, st.ActivityState, st.DisksTotal, st.DisksActive = "md0", "active", total, active
+		st.DisksDown = int64(strings.Count(bar, "_"))
+		return st
+	}
+	ok := stat(2, 2, "UU")
+	one := stat(2, 1, "U_")
+	tests := []struct {
+		name string
+		sa   *mdadm.SysArray
+		st   *mdadm.MDStat
+		want Verdict
+		say  string // in the summary
+	}{
+		{"in_sync", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync")), ok, OK, "clean"},
+		{"write_mostly", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "write_mostly")), ok, OK, "clean"},
+		{"writemostly as md.rst spells it", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "writemostly")), ok, OK, "clean"},
+		{"failfast", md0(0, "active", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "failfast")), ok, OK, "clean"},
+		{"external_bbl", md0(0, "active-idle", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "external_bbl")), ok, OK, "clean"},
+		{"write_error", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "write_error")), ok, Warning, "sdb1 on sdb: write_error"},
+		{"want_replacement", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "want_replacement")), ok, Warning, "want_replacement: md asks for it to be replaced"},
+		{"blocked in sync", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "blocked")), ok, Warning, "blocked: md holds writes"},
+		{"write_mostly with write_error", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "write_mostly", "write_error")), ok, Warning, "write_error"},
+		{"unknown flag", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "bitmap_sync")), ok, Warning, `"bitmap_sync"`},
+		{"empty word", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "")), ok, Warning, `flag ""`},
+		{"faulty", md0(1, "clean", "idle", sysMember("sdb1", "sdb", mdadm.Unknown, "faulty")), one, Critical, "md0 is degraded [2/1] [U_]"},
+		{"faulty blocked, failure not yet recorded", md0(1, "active", "idle", sysMember("sdb1", "sdb", mdadm.Unknown, "faulty", "blocked")), one, Critical, "degraded"},
+		{"unacknowledged bad blocks", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "faulty", "in_sync", "blocked")), ok, Critical, "degraded"},
+		{"spare in a slot with no recovery running", md0(1, "clean", "frozen", sysMember("sdb1", "sdb", 1, "spare")), one, Critical, "degraded"},
+		{"spare in a slot, recovering", md0(1, "clean", "recover", sysMember("sdb1", "sdb", 1, "spare")), one, Warning, "recovering"},
+		{"replacement being built", md0(0, "clean", "recover", sysMember("sdb1", "sdb", 1, "in_sync", "want_replacement"), sysMember("sdc1", "sdc", 1, "spare", "replacement")), ok, Warning, "recovering"},
+		{"idle spare", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync"), sysMember("sdc1", "sdc", mdadm.Unknown, "spare")), ok, OK, "clean"},
+		{"journal", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync"), sysMember("sdc1", "sdc", mdadm.Unknown, "journal")), ok, OK, "clean"},
+		{"blocked alone", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "blocked")), ok, Critical, "neither in_sync, faulty nor spare"},
+		{"write_mostly alone", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "write_mostly")), ok, Critical, "neither in_sync, faulty nor spare"},
+		{"state unreadable", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1)), ok, Critical, "could not be read"},
+		{"in_sync and spare", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync", "spare")), ok, Critical, "contradictory"},
+		{"md counts one degraded, the members none", md0(1, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync")), ok, Critical, "md/degraded is 1"},
+		{"mdstat shows one missing, sysfs none", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync")), one, Critical, "/proc/mdstat says 1 missing"},
+		{"array broken", md0(1, "broken", "idle", sysMember("sdb1", "sdb", 1, "in_sync")), ok, Critical, "broken"},
+		{"array read-only", md0(0, "readonly", "idle", sysMember("sdb1", "sdb", 1, "in_sync")), ok, Warning, "readonly"},
+		{"array auto-read-only after assembly", md0(0, "read-auto", "idle", sysMember("sdb1", "sdb", 1, "in_sync")), ok, OK, "clean"},
+		{"array_state unreadable", md0(0, "", "idle", sysMember("sdb1", "sdb", 1, "in_sync")), ok, Critical, "md/array_state could not be read"},
+		{"array_state unknown word", md0(0, "frobbed", "idle", sysMember("sdb1", "sdb", 1, "in_sync")), ok, Critical, `"frobbed"`},
+		{"array inactive", md0(0, "inactive", "", sysMember("sdb1", "sdb", 1, "in_sync")), ok, Critical, "inactive"},
+		{"array clear", md0(0, "clear", "", sysMember("sdb1", "sdb", 1, "in_sync")), ok, Critical, "inactive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &System{Arrays: []Array{buildArray(tt.sa, tt.st)}}
+			got, why := judge(s)
+			if got != tt.want || !strings.Contains(why, tt.say) {
+				t.Errorf("got %s (%s), want %s saying %q", got, why, tt.want, tt.say)
+			}
+		})
+	}
+}
+
+// TestListedBySourceAlone: an array that only one of /proc/mdstat and /sys/block lists (md is
+// assembling or stopping it) is still judged, and never OK.
+func TestListedBySourceAlone(t *testing.T) {
+	stat := func(state string, total, active int64, devs ...string) mdadm.MDStat {
+		st := mdadm.MDStat{}
+		st.Name, st.ActivityState, st.DisksTotal, st.DisksActive = "md0", state, total, active
+		for _, d := range devs {
+			st.Devices = append(st.Devices, procfs.MDStatComponent{Name: d, Spare: state == "inactive"})
+		}
+		return st
+	}
+	sys := func(state string, members ...mdadm.SysMember) mdadm.SysArray {
+		return mdadm.SysArray{Name: "md0", UUID: "u0", Level: "raid1", ArrayState: state, RaidDisks: 2, Degraded: 0,
+			SyncAction: "idle", SyncDone: mdadm.Unknown, SyncTotal: mdadm.Unknown, SyncSpeedKiB: mdadm.Unknown, Members: members}
+	}
+	whole := []mdadm.SysMember{sysMember("sda1", "sda", 0, "in_sync"), sysMember("sdb1", "sdb", 1, "in_sync")}
+	tests := []struct {
+		name  string
+		sys   []mdadm.SysArray
+		stats []mdadm.MDStat
+		want  Verdict
+	}{
+		{"mdstat only, inactive", nil, []mdadm.MDStat{stat("inactive", 0, 0, "sda1", "sdb1")}, Critical},
+		{"mdstat only, active and whole", nil, []mdadm.MDStat{stat("active", 2, 2, "sda1", "sdb1")}, Warning},
+		{"sysfs only, whole", []mdadm.SysArray{sys("clean", whole...)}, nil, Warning},
+		{"sysfs only, no members yet", []mdadm.SysArray{sys("clear")}, nil, Critical},
+		{"sysfs inactive, mdstat whole", []mdadm.SysArray{sys("inactive", whole...)}, []mdadm.MDStat{stat("active", 2, 2, "sda1", "sdb1")}, Critical},
+		{"sysfs without md dir, mdstat whole", []mdadm.SysArray{{Name: "md0", RaidDisks: mdadm.Unknown, Degraded: mdadm.Unknown, SyncDone: mdadm.Unknown, SyncTotal: mdadm.Unknown}},
+			[]mdadm.MDStat{stat("active", 2, 2, "sda1", "sdb1")}, Critical},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &System{Arrays: mergeArrays(tt.sys, tt.stats)}
+			if len(s.Arrays) != 1 {
+				t.Fatalf("%d arrays, want md0 alone", len(s.Arrays))
+			}
+			if got, why := judge(s); got != tt.want {
 				t.Errorf("got %s (%s), want %s", got, why, tt.want)
 			}
 		})

@@ -35,6 +35,9 @@ const (
 	ArrayResyncing  = "resyncing"
 	ArrayInactive   = "inactive"
 	ArrayUnknown    = "unknown"
+	// ArrayMissing is an array md lists nowhere that the inventory remembers on a disk that
+	// has vanished: it was lost with the disk.
+	ArrayMissing = "missing"
 )
 
 // Member states.
@@ -44,7 +47,9 @@ const (
 	MemberSpare      = "spare"
 	MemberRebuilding = "rebuilding"
 	MemberMissing    = "missing"
-	MemberUnknown    = "unknown"
+	// MemberJournal is a raid4/5/6 write journal: it holds no data slot.
+	MemberJournal = "journal"
+	MemberUnknown = "unknown"
 )
 
 // Disk verdicts.
@@ -92,6 +97,9 @@ type Array struct {
 	// Mountpoints and Swap say what uses the array.
 	Mountpoints []string `json:"mountpoints,omitempty"`
 	Swap        bool     `json:"swap,omitempty"`
+	// Notes say what is wrong with the array beyond its State: values md gave that could not
+	// be read or that disagree with each other. Each makes the verdict at least a warning.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Member is one slot or member of an array. An empty slot is a member with State "missing"
@@ -105,6 +113,10 @@ type Member struct {
 	State  string `json:"state"`
 	// Flags are the raw sysfs state words (in_sync, faulty, write_mostly, ...).
 	Flags []string `json:"flags,omitempty"`
+	// Warnings say why a member that md still uses needs attention (write_error,
+	// want_replacement, blocked, a flag raidswap does not know). Each makes the verdict at
+	// least a warning.
+	Warnings []string `json:"warnings,omitempty"`
 	// Gone is true when the member's block device no longer exists.
 	Gone bool `json:"gone,omitempty"`
 	// LastSerial and LastDisk name the disk the inventory last saw in this slot, for a

@@ -240,4 +240,54 @@ mdadm /dev/md1 --fail /dev/vdb3`,
 			}
 		},
 	},
+	{
+		// vdb failed and was removed; then the survivor vda is pulled. md1 (mounted) keeps
+		// its last member, gone; md0 (not mounted) is stopped, as udev's `mdadm -If` was seen
+		// to do to it, though not every time (so the script stops it too): md lists it
+		// nowhere and only the inventory, kept by the earlier status runs, knows it.
+		name:  "survivor",
+		disks: []string{serialA, serialB},
+		setup: `seed vda vdb
+raidswap status >/dev/null || true
+swapoff /dev/vdb3
+mdadm /dev/md0 --fail /dev/vdb2 --remove /dev/vdb2
+mdadm /dev/md1 --fail /dev/vdb4 --remove /dev/vdb4
+raidswap status >/dev/null || true
+swapoff /dev/vda3
+umount /mnt/boot
+vmtest-hotplug unplug ` + serialA + `
+dd if=/dev/urandom of=/mnt/root/probe bs=4k count=8 oflag=direct,sync 2>/dev/null || true
+sync || true
+udevadm settle
+mdadm --stop /dev/md0 2>/dev/null || true
+for i in $(seq 50); do [ -e /sys/block/md0 ] || break; sleep 0.2; done
+cat /proc/mdstat`,
+		exit: 2,
+		check: func(t *testing.T, s *discover.System) {
+			if s.Verdict != discover.Critical || !strings.Contains(s.Summary, serialA+") has vanished, last seen ") {
+				t.Errorf("verdict %s (%s), want critical naming %s as vanished with when it was last seen", s.Verdict, s.Summary, serialA)
+			}
+			d := diskBySerial(t, s, serialA)
+			if d.Present || d.Verdict != discover.DiskVanished || d.Name != "vda" || d.LastSeen == "" {
+				t.Errorf("vanished survivor: %+v", d)
+			}
+			md0 := s.Array("md0")
+			if md0 == nil || md0.State != discover.ArrayMissing || md0.UUID == "" {
+				t.Fatalf("md0, stopped when it lost its last member, must still be shown as missing: %+v", md0)
+			}
+			if got := memberStates(md0); got != "-=missing -=missing" {
+				t.Errorf("md0 members %s", got)
+			}
+			if md0.Members[0].LastSerial != serialA || md0.Members[1].LastSerial != serialB {
+				t.Errorf("md0 slots last held by %q and %q", md0.Members[0].LastSerial, md0.Members[1].LastSerial)
+			}
+			md1 := wantArray(t, s, "md1", discover.ArrayDegraded, 2, 1)
+			if m := md1.Members[0]; !m.Gone || m.Serial != serialA {
+				t.Errorf("md1's last member: gone %v serial %q", m.Gone, m.Serial)
+			}
+			if !strings.Contains(s.Summary, "md0 is missing") || !strings.Contains(s.Summary, "md1 is degraded") {
+				t.Errorf("summary %q", s.Summary)
+			}
+		},
+	},
 }

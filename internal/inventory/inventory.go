@@ -68,19 +68,22 @@ func Load(root *host.Root) (*Inventory, error) {
 }
 
 // Record notes a present disk. A slot recorded before is kept unless the disk now holds a
-// slot in the same array, so a disk that failed in one array, or was pulled, keeps its
-// history there.
+// slot in the same array, or the same device holds a slot in another, so a disk that failed
+// in one array, or was pulled, keeps its history there.
 func (inv *Inventory) Record(e Entry) bool {
 	if e.Serial == "" {
 		return false
 	}
 	old, ok := inv.Disks[e.Serial]
-	now := map[string]bool{}
+	now, nowDev := map[string]bool{}, map[string]bool{}
 	for _, m := range e.Members {
-		now[m.ArrayUUID] = true
+		now[m.ArrayUUID], nowDev[m.Device] = true, true
 	}
 	for _, m := range old.Members {
-		if !now[m.ArrayUUID] {
+		// A device that now holds a member of another array was given to it on purpose:
+		// the array it held before was dismantled, not lost, and must not be remembered
+		// as missing.
+		if !now[m.ArrayUUID] && !nowDev[m.Device] {
 			e.Members = append(e.Members, m)
 		}
 	}

@@ -57,3 +57,23 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Error("a corrupt inventory loaded without error")
 	}
 }
+
+// TestRecordForgetsARebuiltArray: a partition that now holds a member of a new array (md0
+// re-created) no longer stands for the old one, which status would otherwise call missing.
+func TestRecordForgetsARebuiltArray(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	inv := &Inventory{Format: 1, Disks: map[string]Entry{}}
+	inv.Record(Entry{Serial: "WD-A", Name: "sda", LastSeen: t0, Members: []Slot{
+		{ArrayUUID: "old", Array: "md0", Slot: 0, Device: "sda1"},
+		{ArrayUUID: "u1", Array: "md1", Slot: 0, Device: "sda2"},
+	}})
+	inv.Record(Entry{Serial: "WD-A", Name: "sda", LastSeen: t0.Add(time.Minute), Members: []Slot{
+		{ArrayUUID: "new", Array: "md0", Slot: 0, Device: "sda1"},
+	}})
+	if e, ok := inv.Holder("old", 0, ""); ok {
+		t.Errorf("the re-created array's old UUID is still remembered on %s", e.Serial)
+	}
+	if _, ok := inv.Holder("u1", 0, ""); !ok {
+		t.Error("md1, which sda2 left without joining another array, was forgotten")
+	}
+}

@@ -22,12 +22,13 @@ func Prometheus(w io.Writer, s *discover.System) error {
 
 	metric("raidswap_array_degraded", "1 if the array is missing a member or has a faulty one.", "gauge")
 	for _, a := range s.Arrays {
-		deg := a.State == discover.ArrayDegraded || a.State == discover.ArrayRecovering || a.ActiveDisks < a.RaidDisks
+		deg := a.State == discover.ArrayDegraded || a.State == discover.ArrayRecovering || a.State == discover.ArrayMissing ||
+			a.ActiveDisks < a.RaidDisks
 		fmt.Fprintf(&b, "raidswap_array_degraded{array=%q,uuid=%q,level=%q} %d\n", a.Name, a.UUID, a.Level, boolNum(deg))
 	}
 	metric("raidswap_array_state", "1 for the array's current state.", "gauge")
 	for _, a := range s.Arrays {
-		for _, st := range []string{discover.ArrayClean, discover.ArrayDegraded, discover.ArrayRecovering, discover.ArrayResyncing, discover.ArrayInactive, discover.ArrayUnknown} {
+		for _, st := range []string{discover.ArrayClean, discover.ArrayDegraded, discover.ArrayRecovering, discover.ArrayResyncing, discover.ArrayInactive, discover.ArrayMissing, discover.ArrayUnknown} {
 			fmt.Fprintf(&b, "raidswap_array_state{array=%q,state=%q} %d\n", a.Name, st, boolNum(a.State == st))
 		}
 	}
@@ -63,6 +64,14 @@ func Prometheus(w io.Writer, s *discover.System) error {
 			}
 			fmt.Fprintf(&b, "raidswap_member_state{array=%q,device=%q,disk=%q,serial=%q,slot=%q,state=%q} 1\n",
 				a.Name, derefOr(m.Device, ""), derefOr(m.Disk, ""), m.Serial, slot, m.State)
+		}
+	}
+	metric("raidswap_member_warnings", "Reasons an array member needs attention (write_error, want_replacement, blocked, an unknown flag).", "gauge")
+	for _, a := range s.Arrays {
+		for _, m := range a.Members {
+			if m.Device != nil {
+				fmt.Fprintf(&b, "raidswap_member_warnings{array=%q,device=%q,serial=%q} %d\n", a.Name, *m.Device, m.Serial, len(m.Warnings))
+			}
 		}
 	}
 	metric("raidswap_disk_failed", "1 if the disk is failed, partially failed or vanished and must be replaced.", "gauge")

@@ -61,6 +61,11 @@ func Human(w io.Writer, s *discover.System) error {
 			b.WriteString(".\n")
 		}
 	}
+	for _, a := range s.Arrays {
+		for _, n := range a.Notes {
+			fmt.Fprintf(&b, "\n%s: %s.", a.Name, n)
+		}
+	}
 	if len(s.Problems) > 0 {
 		b.WriteString("\nNOT READ (fields shown as unknown):\n")
 		for _, p := range s.Problems {
@@ -106,16 +111,33 @@ func diskText(m discover.Member) string {
 }
 
 func memberText(m discover.Member) string {
+	t := m.State
 	switch m.State {
 	case discover.MemberFaulty:
+		t = "FAULTY"
 		if m.Gone {
-			return "FAULTY, device gone  <=="
+			t = "FAULTY, device gone"
 		}
-		return "FAULTY  <=="
 	case discover.MemberMissing:
-		return "MISSING (empty slot)  <=="
+		t = "MISSING (empty slot)"
+		if m.LastSerial != "" {
+			t = "MISSING, last held by " + orDash(m.LastDisk) + " (" + m.LastSerial + ")"
+		}
+	case discover.MemberUnknown:
+		t = "UNKNOWN"
+	default:
+		if m.Gone {
+			t += ", device gone"
+		}
 	}
-	return m.State
+	if len(m.Warnings) > 0 {
+		t += ": " + strings.Join(m.Warnings, "; ")
+	}
+	if m.State == discover.MemberFaulty || m.State == discover.MemberMissing || m.State == discover.MemberUnknown ||
+		m.Gone || len(m.Warnings) > 0 {
+		t += "  <=="
+	}
+	return t
 }
 
 func syncText(s *discover.Sync) string {
