@@ -112,7 +112,7 @@ func runApply(ctx context.Context, o *ApplyOptions) error {
 // that another one is running before anything else is checked or said.
 func takeLock(f *Factory, e *EngineOptions) (*exec.Lock, error) {
 	if f.RootDir != "" && f.RootDir != "/" {
-		return nil, WithCode(ExitUsage, errors.New("--root reads a capture; a plan is applied to the live system only"))
+		return nil, WithCode(ExitUsage, errors.New("--root reads a capture; raidswap changes the live system only"))
 	}
 	l, err := exec.AcquireLock(e.LockPath)
 	if err != nil {

@@ -129,7 +129,7 @@ func TestApplyRefusals(t *testing.T) {
 	}
 	// Against a capture.
 	code, _, errOut = run(t, "apply", planFile, "--yes", "--root", fixture("failed"))
-	if code != ExitUsage || !strings.Contains(errOut, "applied to the live system only") {
+	if code != ExitUsage || !strings.Contains(errOut, "changes the live system only") {
 		t.Errorf("apply --root: exit %d, %q", code, errOut)
 	}
 	// Interactive: the wrong serial typed.
@@ -156,5 +156,13 @@ func TestWatchCapture(t *testing.T) {
 	code, out, _ = run(t, "watch", "--root", fixture("clean"))
 	if code != ExitOK || !strings.Contains(out, "no rebuild is running") {
 		t.Errorf("clean: exit %d, output %q", code, out)
+	}
+}
+
+func TestForgetRefusals(t *testing.T) {
+	lock := filepath.Join(t.TempDir(), "lock")
+	code, _, errOut := run(t, "forget", "md0", "--lock", lock, "--root", fixture("clean"))
+	if code != ExitUsage || !strings.Contains(errOut, "changes the live system only") {
+		t.Errorf("--root: exit %d, %q", code, errOut)
 	}
 }

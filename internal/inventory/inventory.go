@@ -155,3 +155,22 @@ func (inv *Inventory) Save(dir string) error {
 	}
 	return nil
 }
+
+// Forget drops every remembered slot of the array with this UUID, so that an array stopped or
+// taken apart on purpose is no longer reported missing. It returns how many slots it dropped.
+func (inv *Inventory) Forget(arrayUUID string) int {
+	n := 0
+	for serial, e := range inv.Disks {
+		kept := e.Members[:0]
+		for _, s := range e.Members {
+			if s.ArrayUUID == arrayUUID {
+				n++
+				continue
+			}
+			kept = append(kept, s)
+		}
+		e.Members = kept
+		inv.Disks[serial] = e
+	}
+	return n
+}

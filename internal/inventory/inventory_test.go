@@ -77,3 +77,22 @@ func TestRecordForgetsARebuiltArray(t *testing.T) {
 		t.Error("md1, which sda2 left without joining another array, was forgotten")
 	}
 }
+
+func TestForget(t *testing.T) {
+	inv := &Inventory{Format: 1, Disks: map[string]Entry{
+		"A": {Serial: "A", Members: []Slot{{ArrayUUID: "u0", Array: "md0", Slot: 0, Device: "vda1"}, {ArrayUUID: "u1", Array: "md1", Slot: 0, Device: "vda2"}}},
+		"B": {Serial: "B", Members: []Slot{{ArrayUUID: "u0", Array: "md0", Slot: 1, Device: "vdb1"}}},
+	}}
+	if n := inv.Forget("u0"); n != 2 {
+		t.Errorf("forgot %d slots, want 2", n)
+	}
+	if _, ok := inv.Holder("u0", 1, "vdb1"); ok {
+		t.Error("u0 still has a holder")
+	}
+	if _, ok := inv.Holder("u1", 0, "vda2"); !ok {
+		t.Error("u1 was forgotten too")
+	}
+	if n := inv.Forget("u0"); n != 0 {
+		t.Errorf("second forget dropped %d", n)
+	}
+}
