@@ -209,15 +209,11 @@ func GuardLastCopy(root *host.Root, target DiskID, sigs []Signature) error {
 		if !scanned {
 			others, scanned = presentMembers(root, target), true
 		}
-		if current := currentCopy(others, sb); current != "" {
+		if currentCopy(others, sb) != "" {
 			continue
 		}
-		name := sb.Name
-		if name == "" {
-			name = sb.ArrayUUID
-		}
-		return fail("it holds %s (UUID %s, events %d) of array %s, which this host knows (%s), and no other present disk holds an active member of it at least as current: it may be the array's last copy, so it is not wiped even with --wipe",
-			s, sb.ArrayUUID, sb.Events, name, from)
+		return fail("it holds %s (UUID %s, events %d); this host knows that array (%s) and no other present disk holds an active member of it at least as current: it may be the array's last copy, so it is not wiped even with --wipe",
+			s, sb.ArrayUUID, sb.Events, from)
 	}
 	return nil
 }
