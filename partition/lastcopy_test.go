@@ -124,3 +124,25 @@ func TestSwapUUIDWords(t *testing.T) {
 		}
 	}
 }
+
+// mdadm.conf and wipefs output are read from the system: malformed input is skipped or an
+// error, never a panic.
+func TestParseUntrustedProbeInput(t *testing.T) {
+	conf := "# comment\nARRAY /dev/md0 UUID=01234567:89abcdef:00112233:44556677 # tail\n\tname=x uuid=FFFFFFFF:00000000:11111111:22222222\nARRAY\nDEVICE UUID=aaaaaaaa:aaaaaaaa:aaaaaaaa:aaaaaaaa\n  UUID=bbbbbbbb:bbbbbbbb:bbbbbbbb:bbbbbbbb\nARRAY x UUID=\nARRAY y UUID=0123\n=\n \n"
+	got := strings.Join(parseMdadmConfUUIDs([]byte(conf)), ",")
+	if want := "0123456789abcdef0011223344556677,ffffffff000000001111111122222222"; got != want {
+		t.Errorf("UUIDs %s, want %s", got, want)
+	}
+	for _, bad := range []string{"{", `{"signatures":[{"offset":"zz","type":"x"}]}`, `{"signatures":[{"offset":"0x10"}]}`, `{"signatures":[{"offset":"-1","type":"x"}]}`} {
+		if _, err := parseWipefs([]byte(bad)); err == nil {
+			t.Errorf("parseWipefs(%s) accepted", bad)
+		}
+	}
+	sigs, err := parseWipefs([]byte(`{"signatures":[{"offset":"0x410","type":"minix","usage":"filesystem","label":"L"}]}`))
+	if err != nil || len(sigs) != 1 || sigs[0].Offset != 0x410 || sigs[0].What != `minix file system labelled "L"` {
+		t.Errorf("parseWipefs: %+v %v", sigs, err)
+	}
+	if sigs, err := parseWipefs(nil); err != nil || len(sigs) != 0 {
+		t.Errorf("empty wipefs output: %+v %v", sigs, err)
+	}
+}
