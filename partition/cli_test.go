@@ -90,7 +90,7 @@ func TestCLIPartitionClone(t *testing.T) {
 
 	t.Run("json", func(t *testing.T) {
 		dst := image(t, 512<<20)
-		code, out, stderr := raidswap(t, "partition", "clone", "--from", src, "--to", dst, "--json", "--backup-dir", backups)
+		code, out, stderr := raidswap(t, "partition", "clone", "--from", src, "--to", dst, "--json", "--backup-dir", backups, "--lock", filepath.Join(t.TempDir(), "lock"))
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
@@ -116,7 +116,7 @@ func TestCLIPartitionClone(t *testing.T) {
 
 	t.Run("json refusal carries the kind and shortfall", func(t *testing.T) {
 		dst := image(t, 128<<20)
-		code, out, _ := raidswap(t, "partition", "clone", "--from", src, "--to", dst, "--json", "--backup-dir", backups)
+		code, out, _ := raidswap(t, "partition", "clone", "--from", src, "--to", dst, "--json", "--backup-dir", backups, "--lock", filepath.Join(t.TempDir(), "lock"))
 		var doc struct {
 			Error struct {
 				Refusal   string `json:"refusal"`

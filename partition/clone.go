@@ -19,6 +19,10 @@ type CloneRequest struct {
 	TargetSectorSize         int
 	TargetPhysicalSectorSize int
 
+	// Runner runs libblkid's tools (wipefs, blkid) to learn what the target holds; without
+	// one the target is refused, never assumed empty.
+	Runner host.Runner
+
 	DryRun                bool
 	Wipe                  bool
 	AllowSectorSizeChange bool
@@ -91,7 +95,7 @@ func Clone(root *host.Root, req CloneRequest) (*CloneResult, error) {
 	if err != nil {
 		reason := fmt.Sprintf("cannot read the source table: %v", err)
 		if errors.Is(err, ErrNoTable) {
-			reason = fmt.Sprintf("the source %s has no partition table to clone", res.Source)
+			reason = noTableReason(req.Runner, src, res.Source, err)
 		}
 		return res, refuseAs(&RefusedError{Kind: RefuseUnsupported, Reason: reason, Err: err})
 	}
@@ -106,7 +110,12 @@ func Clone(root *host.Root, req CloneRequest) (*CloneResult, error) {
 		return res, refuseAs(err)
 	}
 	res.Layout, res.Moves = &lay, moves
-	if res.Existing, err = FindSignatures(dst, &lay); err != nil {
+	if res.Existing, err = holdsData(root, req.Runner, dst, tid, &lay); err != nil {
+		return res, err
+	}
+	// Before the --wipe question: a last copy is refused either way, and "pass --wipe"
+	// would be bad advice.
+	if err := GuardLastCopy(root, tid, res.Existing); err != nil {
 		return res, err
 	}
 	if len(res.Existing) > 0 && !req.Wipe {
@@ -173,4 +182,31 @@ func Clone(root *host.Root, req CloneRequest) (*CloneResult, error) {
 	}
 	res.Verified = true
 	return res, nil
+}
+
+// noTableReason says why a source without a GPT or DOS table cannot be cloned: the label it
+// has instead (libblkid names sun, sgi, atari, ...), a file system on the whole disk, or
+// nothing at all.
+func noTableReason(runner host.Runner, src *Disk, id DiskID, readErr error) string {
+	var whole *WholeDiskFSError
+	if errors.As(readErr, &whole) {
+		return fmt.Sprintf("the source %s holds a %s file system on the whole disk (no partition table): nothing to clone", id, whole.FS)
+	}
+	sigs, _, err := findSignatures(src, nil, nil)
+	if err == nil && runner != nil {
+		if lib, err := probeLibblkid(runner, src.Path(), src.Geometry(), nil); err == nil {
+			sigs = mergeSignatures(sigs, lib)
+		}
+	}
+	for _, s := range sigs {
+		if s.Volume == "the disk" && (strings.HasSuffix(s.What, " partition table") || strings.HasSuffix(s.What, " disk label")) {
+			return fmt.Sprintf("the source %s has a %s, which raidswap does not clone (it clones GPT and DOS tables)", id, strings.TrimSuffix(strings.TrimSuffix(s.What, " partition table"), " disk label")+" disk label")
+		}
+	}
+	for _, s := range sigs {
+		if s.Volume == "the disk" && strings.HasSuffix(s.What, " file system") {
+			return fmt.Sprintf("the source %s holds a %s on the whole disk (no partition table): nothing to clone", id, s.What)
+		}
+	}
+	return fmt.Sprintf("the source %s has no partition table to clone", id)
 }

@@ -31,6 +31,9 @@ func cloneImages(t *testing.T, src, dst string, req CloneRequest) (*CloneResult,
 	if req.Rand == nil {
 		req.Rand = seeded(42)
 	}
+	if req.Runner == nil {
+		req.Runner = host.ExecRunner{}
+	}
 	return Clone(host.NewRoot("/"), req)
 }
 

@@ -4,9 +4,12 @@
 // tables, writes the new one, makes the kernel see it, and reads everything back.
 //
 // It reads and writes sectors of the two disks it is given and issues the block ioctls for
-// them (BLKRRPART, BLKPG, BLKZEROOUT); every other read of /proc, /sys, /dev and /run goes
-// through a host.Root. It runs no external command. It never touches an md array: it reads
-// md superblocks from partitions only to size the new partitions.
+// them (BLKRRPART, BLKPG, BLKZEROOUT); every other read of /proc, /sys, /dev, /run and /etc
+// goes through a host.Root. The only commands it runs, through a host.Runner, are libblkid's
+// read-only probes (`wipefs --no-act --json`, `blkid -p`): libblkid, not a private list of
+// magics, decides whether a target holds data, and a target it cannot probe is refused. It
+// never touches an md array: it reads md superblocks to size the new partitions and to
+// refuse wiping what may be an array's last copy.
 //
 // # API for the replacement engine
 //
@@ -16,7 +19,8 @@
 //	needs, _ := partition.ReadMemberNeeds(d, src)                    // md data offset + component size per partition
 //	lay, moves, err := partition.PlanClone(src, target.Geometry(), needs, partition.PlanOptions{})
 //	err = partition.CheckTarget(root, targetID)                      // in use? (holders, md, mounts, swap, loop)
-//	sigs, _ := partition.FindSignatures(target, &lay)                // existing data: refuse unless wiping
+//	sigs, err := partition.HoldsData(root, runner, path)             // libblkid + own readers; refuse unless wiping
+//	err = partition.GuardLastCopy(root, targetID, sigs)              // a known array's newest member: refused even with --wipe
 //	dir, _ := partition.Backup(partition.DefaultBackupDir, d, id, &src, time.Now())
 //	rep, err := partition.Write(targetRW, lay)                       // validate, wipe stale metadata, write, sync
 //	up, err := partition.UpdateKernel(root, targetRW, targetID.Name, lay) // BLKRRPART, else BLKPG per partition
@@ -26,8 +30,17 @@
 // Clone runs all of that in order for `raidswap partition clone`. A Layout is plain data
 // (JSON): a plan step can carry it and Write refuses it if the disk's geometry changed.
 // Refusals are *RefusedError with a Refusal kind (in-use, existing-data, too-small,
-// sector-size-change, unrepresentable, unsupported, same-disk); a table that does not read
-// back is a *VerifyError.
+// sector-size-change, unrepresentable, unsupported, same-disk, cannot-probe, last-copy); a
+// table that does not read back is a *VerifyError.
+//
+// # What a target holds
+//
+//	libblkid (wipefs on the disk, blkid -p on each old, kernel and new partition) finds something -> existing data
+//	raidswap's reader finds a table, an md superblock, a BSD label or a known magic             -> existing data
+//	wipefs or blkid cannot run or fails                                                          -> cannot-probe
+//	an md superblock of an array in mdadm.conf, the inventory or /sys/block/md*, and no other
+//	  present disk holds an active member of it with as many events                            -> last-copy (even with --wipe)
+//	an md superblock of an array this host never knew                                          -> existing data (--wipe destroys it)
 //
 // # Decisions
 //

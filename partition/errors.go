@@ -29,6 +29,12 @@ const (
 	RefuseUnsupported Refusal = "unsupported"
 	// RefuseSameDisk: source and target are the same disk.
 	RefuseSameDisk Refusal = "same-disk"
+	// RefuseCannotProbe: libblkid (wipefs, blkid) could not be asked what the target holds,
+	// so it is not assumed empty.
+	RefuseCannotProbe Refusal = "cannot-probe"
+	// RefuseLastCopy: the target holds a member of an array this host knows and no other
+	// present disk holds one at least as current; refused even with --wipe.
+	RefuseLastCopy Refusal = "last-copy"
 )
 
 // RefusedError is a write raidswap will not do. It names the device, its serial and why.

@@ -104,6 +104,7 @@ type md1 struct {
 	uuid          [16]byte
 	bitmapOffset  int32
 	featureBitmap bool
+	events        uint64 // 0 means 42
 }
 
 // bytes renders the superblock as the kernel writes it, checksum included.
@@ -131,7 +132,11 @@ func (m md1) bytes() (off int64, b []byte) {
 	le32(160, m.devNumber)
 	copy(b[168:184], m.uuid[:])
 	le64(192, 1700000100)
-	le64(200, 42)
+	events := m.events
+	if events == 0 {
+		events = 42
+	}
+	le64(200, events)
 	le64(208, ^uint64(0))
 	maxDev := uint32(128)
 	le32(220, maxDev)

@@ -179,3 +179,28 @@ func TestLoopRefusesInUse(t *testing.T) {
 		t.Error("the target changed")
 	}
 }
+
+// An attached image named through a symlink or a second hard link is the attached image.
+func TestLoopAttachedImageThroughLink(t *testing.T) {
+	src := gptBiosEspRaid(t, 256<<20)
+	img := newImage(t, "attached.img", 256<<20)
+	dev := attachLoop(t, img, 0)
+	link := filepath.Join(t.TempDir(), "link.img")
+	if err := os.Symlink(img, link); err != nil {
+		t.Fatal(err)
+	}
+	hard := filepath.Join(filepath.Dir(img), "hard.img")
+	if err := os.Link(img, hard); err != nil {
+		t.Fatal(err)
+	}
+	before := fileSum(t, img)
+	for _, p := range []string{img, link, hard} {
+		_, err := cloneImages(t, src, p, CloneRequest{})
+		if k, _ := IsRefusal(err); k != RefuseInUse || !strings.Contains(err.Error(), "attached to "+dev) {
+			t.Errorf("%s: err = %v, want the attached-image refusal", p, err)
+		}
+	}
+	if fileSum(t, img) != before {
+		t.Error("the attached image changed")
+	}
+}

@@ -49,6 +49,9 @@ func ReadFrom(r io.ReaderAt, g Geometry) (Table, error) {
 		}
 		return t, nil
 	case mbrErr == nil && others > 0:
+		if fs := wholeDiskFS(s0, es); fs != "" {
+			return Table{}, &WholeDiskFSError{FS: fs}
+		}
 		if hasGPTSignature(r, int64(l)) {
 			return Table{}, errors.New("sector 0 holds a DOS table but LBA 1 holds a GPT header: ambiguous, refusing to guess")
 		}
@@ -81,4 +84,40 @@ func sectorSizeHint(r io.ReaderAt, g Geometry, err error) error {
 		}
 	}
 	return err
+}
+
+// WholeDiskFSError is a disk whose sector 0 is the boot sector of a file system that spans
+// the disk (a "superfloppy"), not a partition table; errors.Is(err, ErrNoTable) holds.
+type WholeDiskFSError struct{ FS string }
+
+func (e *WholeDiskFSError) Error() string {
+	return fmt.Sprintf("%v: sector 0 is the boot sector of a %s file system on the whole disk", ErrNoTable, e.FS)
+}
+
+func (e *WholeDiskFSError) Unwrap() error { return ErrNoTable }
+
+// wholeDiskFS names the file system whose boot sector s0 is, when s0 only looks like an MBR:
+// it carries a boot sector's signature and an entry starting at LBA 0, which a partition
+// table never has (the table itself is there). mkfs.fat --mbr writes such an entry.
+func wholeDiskFS(s0 []byte, es [4]mbrEntry) string {
+	at0 := false
+	for _, e := range es {
+		if !e.empty() && e.start == 0 {
+			at0 = true
+		}
+	}
+	if !at0 || (s0[0] != 0xeb && s0[0] != 0xe9) {
+		return ""
+	}
+	switch {
+	case string(s0[0x52:0x5a]) == "FAT32   ":
+		return "FAT32"
+	case string(s0[0x36:0x3a]) == "FAT1":
+		return "FAT"
+	case string(s0[3:11]) == "NTFS    ":
+		return "NTFS"
+	case string(s0[3:11]) == "EXFAT   ":
+		return "exFAT"
+	}
+	return ""
 }

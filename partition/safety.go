@@ -2,7 +2,9 @@ package partition
 
 import (
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/raidswap/raidswap/internal/host"
@@ -133,13 +135,30 @@ func unescapeMount(s string) string {
 // checkImage refuses an image file attached to a loop device: writing under a loop device
 // that md or a file system may be using is no safer than writing the disk itself.
 func checkImage(root *host.Root, id DiskID, fail func(string, ...any) error) error {
+	// The kernel records the backing file by its real path: compare real paths, and files,
+	// so a symlink or a second hard link to an attached image is refused too.
+	want := id.Path
+	if p, err := filepath.EvalSymlinks(id.Path); err == nil {
+		want = p
+	}
+	wantInfo, wantErr := os.Stat(id.Path)
 	files, _ := root.Glob("/sys/block/loop*/loop/backing_file")
 	for _, f := range files {
 		b, err := root.ReadString(f)
 		if err != nil {
 			continue
 		}
-		if strings.TrimSuffix(b, " (deleted)") == id.Path {
+		backing := strings.TrimSuffix(b, " (deleted)")
+		same := backing == id.Path || backing == want
+		if p, err := filepath.EvalSymlinks(backing); err == nil && p == want {
+			same = true
+		}
+		if !same && wantErr == nil {
+			if info, err := os.Stat(backing); err == nil && os.SameFile(info, wantInfo) {
+				same = true
+			}
+		}
+		if same {
 			loop := strings.Split(strings.TrimPrefix(f, "/sys/block/"), "/")[0]
 			return fail("the image is attached to /dev/%s; detach it or name /dev/%s instead", loop, loop)
 		}

@@ -222,3 +222,106 @@ dmesg | grep -c "I/O error, dev vdb" | sed 's/^/io errors: /'
 		t.Errorf("expected md's write past the last whole 4 KiB sector to fail; output:\n%s", res.Output)
 	}
 }
+
+// TestVMTargetDataAndLastCopy: what the target holds, on a real kernel with md.
+//   - A disk holding a minix file system (raidswap's own list does not know it; libblkid
+//     does) is refused without --wipe and left byte-identical.
+//   - A survivor named by its by-id link is refused with its own serial.
+//   - In a "rescue boot" (arrays stopped, mdadm.conf naming them), the survivor of a failed
+//     mirror is refused even with --wipe: its superblocks are the newest copies. The failed
+//     disk's older superblocks of the same arrays are wiped.
+//   - A disk holding a member of an array this host never knew is wiped with --wipe.
+//
+// It also prints mdadm's and sysfs's UUIDs for a 1.2 and a 0.90 array, which the test
+// compares with raidswap's own reading.
+func TestVMTargetDataAndLastCopy(t *testing.T) {
+	vmtest.Require(t)
+	bin := buildRaidswap(t)
+	res := vmtest.RunT(t, vmtest.Config{
+		Disks: []vmtest.Disk{
+			{Serial: "SRC", SizeBytes: 256 << 20},
+			{Serial: "SURV", SizeBytes: 256 << 20},
+			{Serial: "OLD", SizeBytes: 256 << 20},
+			{Serial: "FOREIGN", SizeBytes: 256 << 20},
+			{Serial: "MINIX", SizeBytes: 256 << 20},
+		},
+		// udev would assemble the stopped arrays again (mdadm -I) and make the survivor
+		// busy: it runs only for the by-id check.
+		NoUdev:  true,
+		Env:     map[string]string{"RS": bin},
+		Timeout: 4 * time.Minute,
+		Script: `
+modprobe raid1
+for d in vda vdb vdc vdd; do sgdisk -n1:2048:+100M -t1:fd00 -n2:0:0 -t2:fd00 /dev/$d >/dev/null; done
+mdadm --create /dev/md0 --level=1 --raid-devices=2 --metadata=1.2 --bitmap=none --run /dev/vdb1 /dev/vdc1 2>/dev/null
+mdadm --create /dev/md1 --level=1 --raid-devices=2 --metadata=0.90 --run /dev/vdb2 /dev/vdc2 2>/dev/null
+mdadm --wait /dev/md0 /dev/md1
+echo "examine md0: $(mdadm --examine /dev/vdb1 | grep 'Array UUID' | awk '{print $NF}')"
+echo "sysfs md0: $(cat /sys/block/md0/md/uuid)"
+echo "examine md1: $(mdadm --examine /dev/vdb2 | grep ' UUID :' | awk '{print $3}')"
+echo "sysfs md1: $(cat /sys/block/md1/md/uuid)"
+$RS partition clone --from /dev/vdb --to /dev/vda --dry-run --json | grep '"array_uuid"' | sed 's/^ */raidswap: /'
+mkdir -p /etc/mdadm
+mdadm --detail --scan > /etc/mdadm/mdadm.conf
+cat /etc/mdadm/mdadm.conf
+
+/lib/systemd/systemd-udevd --daemon; udevadm trigger --action=add; udevadm settle
+$RS partition clone --from /dev/disk/by-id/virtio-OLD --to /dev/disk/by-id/virtio-SURV --dry-run; echo "byid rc=$?"
+udevadm control --exit; sleep 1
+
+mdadm /dev/md0 --fail /dev/vdc1 --remove /dev/vdc1 2>/dev/null
+mdadm /dev/md1 --fail /dev/vdc2 --remove /dev/vdc2 2>/dev/null
+echo data > /dev/md0; sync
+mdadm --stop /dev/md0 /dev/md1 2>/dev/null
+ls /sys/block | grep -c '^md' | sed 's/^/arrays left: /'
+before=$(sha256sum < /dev/vdb)
+$RS partition clone --from /dev/vdc --to /dev/vdb --wipe --backup-dir /tmp/bk; echo "survivor rc=$?"
+[ "$(sha256sum < /dev/vdb)" = "$before" ] && echo "survivor byte-identical"
+mdadm --examine /dev/vdb1 >/dev/null 2>&1 && mdadm --examine /dev/vdb2 >/dev/null 2>&1 && echo "survivor superblocks intact"
+$RS partition clone --from /dev/vdb --to /dev/vdc --wipe --backup-dir /tmp/bk; echo "stale rc=$?"
+
+mdadm --create /dev/md9 --level=1 --raid-devices=2 --metadata=1.2 --bitmap=none --run /dev/vdd1 missing 2>/dev/null
+mdadm --stop /dev/md9 2>/dev/null
+for i in $(seq 50); do [ -e /sys/block/md9 ] || break; sleep 0.1; done
+mdadm --examine /dev/vdd1 >/dev/null 2>&1 && echo "foreign member before"
+$RS partition clone --from /dev/vda --to /dev/vdd --wipe --backup-dir /tmp/bk; echo "foreign rc=$?"
+mdadm --examine /dev/vdd1 >/dev/null 2>&1 || echo "foreign member wiped"
+
+mkfs.minix /dev/vde >/dev/null
+before=$(sha256sum < /dev/vde)
+$RS partition clone --from /dev/vda --to /dev/vde --backup-dir /tmp/bk; echo "minix rc=$?"
+[ "$(sha256sum < /dev/vde)" = "$before" ] && echo "minix byte-identical"
+`,
+	})
+	wantOutput(t, res.Output,
+		"refusing to write /dev/disk/by-id/virtio-SURV (SURV): it holds md0 member vdb1", "byid rc=65",
+		"arrays left: 0",
+		"refusing to write /dev/vdb (SURV): it holds md 1.2 superblock of array", "may be the array's last copy", "/etc/mdadm/mdadm.conf", "survivor rc=65",
+		"survivor byte-identical", "survivor superblocks intact",
+		"verified: the table reads back as planned", "stale rc=0",
+		"foreign member before", "foreign rc=0", "foreign member wiped",
+		"refusing to write /dev/vde (MINIX): it already holds data: minix file system", "minix rc=65", "minix byte-identical",
+	)
+	// The same arrays in mdadm's, sysfs's and raidswap's notation.
+	get := func(re string) string {
+		m := regexp.MustCompile(re).FindStringSubmatch(res.Output)
+		if m == nil {
+			t.Errorf("output lacks %s", re)
+			return ""
+		}
+		return m[1]
+	}
+	ex0, sys0 := get(`examine md0: (\S+)`), get(`sysfs md0: (\S+)`)
+	ex1, sys1 := get(`examine md1: (\S+)`), get(`sysfs md1: (\S+)`)
+	if normalizeUUID(ex0) == "" || normalizeUUID(ex0) != normalizeUUID(sys0) {
+		t.Errorf("1.2: mdadm %s, sysfs %s: want the same bytes in the same order", ex0, sys0)
+	}
+	if normalizeUUID(ex1) == "" || normalizeUUID(ex1) != swapUUIDWords(normalizeUUID(sys1)) {
+		t.Errorf("0.90: mdadm %s, sysfs %s: want sysfs's words byte-swapped", ex1, sys1)
+	}
+	for _, u := range []string{ex0, ex1} {
+		if !strings.Contains(res.Output, `raidswap: "array_uuid": "`+u+`"`) {
+			t.Errorf("raidswap does not read UUID %s as mdadm prints it", u)
+		}
+	}
+}

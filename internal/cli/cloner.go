@@ -9,11 +9,19 @@ import (
 	"github.com/raidswap/raidswap/partition"
 )
 
-// partitionCloner runs package partition's clone in-process for the plan's clone step.
-type partitionCloner struct{ root *host.Root }
+// partitionCloner runs package partition's clone in-process for the plan's clone step. The
+// executor holds the lock already. runner runs libblkid's probes (wipefs, blkid).
+type partitionCloner struct {
+	root   *host.Root
+	runner host.Runner
+}
 
 func (c partitionCloner) Clone(_ context.Context, from, to string, wipe bool) (string, error) {
-	res, err := partition.Clone(c.root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe})
+	runner := c.runner
+	if runner == nil && c.root.IsLive() {
+		runner = host.ExecRunner{}
+	}
+	res, err := partition.Clone(c.root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe, Runner: runner})
 	if err != nil {
 		return "", err
 	}

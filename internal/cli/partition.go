@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/partition"
 )
 
@@ -34,6 +35,8 @@ type PartitionCloneOptions struct {
 	ToSectorSize          int
 	ToPhysicalSectorSize  int
 	BackupDir             string
+	// LockPath is the lock every writing raidswap takes (tests move it).
+	LockPath string
 }
 
 func newPartitionCloneCmd(f *Factory) *cobra.Command {
@@ -75,6 +78,8 @@ is given. Both tables are backed up under --backup-dir before anything is writte
 	fl.IntVar(&o.ToSectorSize, "to-sector-size", 512, "logical sector size of an image file DST")
 	fl.IntVar(&o.ToPhysicalSectorSize, "to-physical-sector-size", 0, "physical sector size of an image file DST (default: its logical sector size)")
 	fl.StringVar(&o.BackupDir, "backup-dir", partition.DefaultBackupDir, "where to back up both tables")
+	fl.StringVar(&o.LockPath, "lock", exec.DefaultLockPath, "the lock file that keeps two raidswaps apart")
+	_ = fl.MarkHidden("lock")
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
@@ -97,8 +102,17 @@ func runPartitionClone(f *Factory, o *PartitionCloneOptions) error {
 	if f.RootDir != "" && f.RootDir != "/" && !o.DryRun {
 		return WithCode(ExitUsage, errors.New("partition clone writes to disks and --root reads a capture; add --dry-run"))
 	}
+	// Before any other check: a second raidswap is told so, not that its disk looks busy
+	// (the first one may be writing it).
+	if !o.DryRun {
+		lock, err := exec.AcquireLock(o.LockPath)
+		if err != nil {
+			return WithCode(ExitRefused, err)
+		}
+		defer lock.Release()
+	}
 	res, err := partition.Clone(f.Root(), partition.CloneRequest{
-		Source: o.From, Target: o.To,
+		Source: o.From, Target: o.To, Runner: f.Runner(),
 		SourceSectorSize: o.FromSectorSize, TargetSectorSize: o.ToSectorSize, TargetPhysicalSectorSize: o.ToPhysicalSectorSize,
 		DryRun: o.DryRun, Wipe: o.Wipe, AllowSectorSizeChange: o.AllowSectorSizeChange,
 		BackupDir: o.BackupDir,
