@@ -110,20 +110,8 @@ func Clone(root *host.Root, req CloneRequest) (*CloneResult, error) {
 		return res, refuseAs(err)
 	}
 	res.Layout, res.Moves = &lay, moves
-	if res.Existing, err = holdsData(root, req.Runner, dst, tid, &lay); err != nil {
+	if res.Existing, err = inspectTarget(root, req.Runner, dst, tid, &lay, req.Wipe); err != nil {
 		return res, err
-	}
-	// Before the --wipe question: a last copy is refused either way, and "pass --wipe"
-	// would be bad advice.
-	if err := GuardLastCopy(root, tid, res.Existing); err != nil {
-		return res, err
-	}
-	if len(res.Existing) > 0 && !req.Wipe {
-		var what []string
-		for _, s := range res.Existing {
-			what = append(what, s.String())
-		}
-		return res, refuseAs(refuse(RefuseExistingData, "it already holds data: %s; pass --wipe to destroy it", strings.Join(what, "; ")))
 	}
 	if req.DryRun {
 		return res, nil

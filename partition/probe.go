@@ -63,6 +63,45 @@ func holdsData(root *host.Root, runner host.Runner, d *Disk, id DiskID, lay *Lay
 	return mergeSignatures(own, lib), nil
 }
 
+// InspectTarget is the check a replacement makes of the new disk before it plans to write
+// it, the same one Clone makes: it refuses a disk that may hold the last copy of an array this
+// host knows (whatever wipe says), and one that holds anything libblkid or raidswap's readers
+// find unless wipe.
+func InspectTarget(root *host.Root, runner host.Runner, dev string, wipe bool) error {
+	d, err := Open(dev, OpenOptions{})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	id, err := Identify(root, d)
+	if err != nil {
+		return err
+	}
+	_, err = inspectTarget(root, runner, d, id, nil, wipe)
+	return err
+}
+
+// inspectTarget finds what the target holds and refuses it as InspectTarget says.
+func inspectTarget(root *host.Root, runner host.Runner, d *Disk, id DiskID, lay *Layout, wipe bool) ([]Signature, error) {
+	found, err := holdsData(root, runner, d, id, lay)
+	if err != nil {
+		return nil, err
+	}
+	// Before the --wipe question: a last copy is refused either way, and "pass --wipe"
+	// would be bad advice.
+	if err := GuardLastCopy(root, id, found); err != nil {
+		return found, err
+	}
+	if len(found) > 0 && !wipe {
+		var what []string
+		for _, s := range found {
+			what = append(what, s.String())
+		}
+		return found, withDevice(refuse(RefuseExistingData, "it already holds data: %s; pass --wipe to destroy it", strings.Join(what, "; ")), id.Path, id.Serial)
+	}
+	return found, nil
+}
+
 func cannotProbe(id DiskID, err error) error {
 	return &RefusedError{Kind: RefuseCannotProbe, Device: id.Path, Serial: id.Serial,
 		Reason: fmt.Sprintf("cannot tell whether it holds data: %v", err), Err: err}

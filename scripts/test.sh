@@ -25,6 +25,12 @@ if [ "${CI:-}" = "true" ] && { [ "$vm_passed" -eq 0 ] || [ "$vm_skipped" -gt 0 ]
 	echo "CI: the VM suite must run; it did not (passed $vm_passed, skipped $vm_skipped)"
 	rc=1
 fi
+# CI installs everything the tests need, so a skipped test there hides a missing piece.
+if [ "${CI:-}" = "true" ] && [ "$skipped" -gt 0 ]; then
+	grep -E -A2 -- '--- SKIP: ' "$log" | head -20
+	echo "CI: $skipped test(s) skipped; under CI every test must run"
+	rc=1
+fi
 if [ "$tools_rc" != 0 ]; then
 	echo "check-tools: a tool comes from a package the set-up does not install (see the first lines)"
 	rc=1

@@ -169,7 +169,7 @@ func engine(f *Factory, root *host.Root, e *EngineOptions) (exec.Options, func()
 	o := exec.Options{
 		Discover:    func() (*discover.System, error) { return discover.Discover(root) },
 		Runner:      f.Runner(),
-		Cloner:      partitionCloner{root: root},
+		Cloner:      partitionCloner{root: root, runner: f.Runner()},
 		Speed:       exec.ProcSpeed{Root: root},
 		JournalDir:  e.JournalDir,
 		LockPath:    e.LockPath,

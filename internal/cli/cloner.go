@@ -17,11 +17,7 @@ type partitionCloner struct {
 }
 
 func (c partitionCloner) Clone(_ context.Context, from, to string, wipe bool) (string, error) {
-	runner := c.runner
-	if runner == nil && c.root.IsLive() {
-		runner = host.ExecRunner{}
-	}
-	res, err := partition.Clone(c.root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe, Runner: runner})
+	res, err := partition.Clone(c.root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe, Runner: c.runner})
 	if err != nil {
 		return "", err
 	}
@@ -31,4 +27,8 @@ func (c partitionCloner) Clone(_ context.Context, from, to string, wipe bool) (s
 		fmt.Fprintf(&b, " (backups: %s)", strings.Join(res.Backups, ", "))
 	}
 	return b.String(), nil
+}
+
+func (c partitionCloner) Inspect(_ context.Context, target string, wipe bool) error {
+	return partition.InspectTarget(c.root, c.runner, target, wipe)
 }

@@ -23,6 +23,9 @@ import (
 // partition). It re-checks that the target is not in use right before writing.
 type Cloner interface {
 	Clone(ctx context.Context, source, target string, wipe bool) (summary string, err error)
+	// Inspect refuses a new disk that holds data (unless wipe) or may hold the last copy of
+	// an array this host knows: the same check Clone makes right before writing.
+	Inspect(ctx context.Context, target string, wipe bool) error
 }
 
 // SpeedWriter reads and sets md's minimum rebuild speed (KiB/s).
@@ -437,7 +440,7 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 	case plan.ActionAwaitNewDisk:
 		return r.awaitNewDisk(ctx, s)
 	case plan.ActionCheckNewDisk:
-		return r.checkNewDisk(s)
+		return r.checkNewDisk(ctx, s)
 	case plan.ActionPartitionClone:
 		d := r.w.newDisk()
 		if err := r.w.checkSafety(r.p, s); err != nil {
@@ -595,7 +598,7 @@ func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
 
 // checkNewDisk checks the new disk against the plan: not the survivor or the failed disk,
 // large enough, free, and blank unless wiping.
-func (r *run) checkNewDisk(s plan.Step) error {
+func (r *run) checkNewDisk(ctx context.Context, s plan.Step) error {
 	p := r.p
 	d := r.w.newDisk()
 	if d == nil {
@@ -617,10 +620,12 @@ func (r *run) checkNewDisk(s plan.Step) error {
 	if why := inUse(d); why != "" {
 		return refuse("%s", why)
 	}
-	if len(d.Partitions) > 0 && !p.Disks.New.Wipe {
-		return refuse("it holds data (partitions %s): check it is the right disk, then build the plan with --wipe", strings.Join(d.Partitions, ", "))
+	if r.o.Cloner == nil {
+		return errors.New("no partition cloner configured to inspect the new disk with")
 	}
-	return nil
+	// libblkid's probes, through package partition: the one rule for "this disk holds
+	// something", and the last-copy guard.
+	return r.o.Cloner.Inspect(ctx, "/dev/"+d.Name, p.Disks.New.Wipe)
 }
 
 // awaitRebuild waits until the arrays are redundant, showing progress; with a rebuild speed

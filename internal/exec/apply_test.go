@@ -50,6 +50,18 @@ func (c *fakeCloner) Clone(_ context.Context, from, to string, wipe bool) (strin
 	return "", nil
 }
 
+// Inspect refuses a disk with partitions unless wiping, as package partition refuses one that
+// libblkid finds anything on.
+func (c *fakeCloner) Inspect(_ context.Context, target string, wipe bool) error {
+	name := strings.TrimPrefix(target, "/dev/")
+	for _, d := range c.w.Sys().Disks {
+		if d.Name == name && d.Present && len(d.Partitions) > 0 && !wipe {
+			return &RefusedError{Device: target, Serial: d.Serial, Reason: "it already holds data"}
+		}
+	}
+	return nil
+}
+
 type fakeSpeed struct {
 	v      []int64
 	max    int64

@@ -110,3 +110,26 @@ set -e
 		"the new disk WD-SMALL chosen in an earlier run is not attached and nothing was written to it: waiting for a new disk again",
 		"new disk: vd", "resume exit 0", "done: every step of plan")...)
 }
+
+// TestVMReplaceRefusesDataOnNewDisk: the new disk holds a minix file system on the whole disk
+// (no partition table: raidswap's own readers saw nothing there). libblkid does, so replace
+// without --wipe stops at check-new-disk and the disk is not written.
+func TestVMReplaceRefusesDataOnNewDisk(t *testing.T) {
+	disks := vmDisks()
+	disks[2].Unplugged = false
+	res := runVM(t, disks, prologue+operator+`
+$RS simulate fail --disk vdb >/dev/null
+NEWDEV=$(for f in /sys/block/*/serial; do [ "$(cat $f)" = WD-NEW ] && basename $(dirname $f); done)
+mkfs.minix /dev/$NEWDEV >/dev/null
+sha256sum < /dev/$NEWDEV > /run/new.before
+set +e
+( until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done
+  /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null ) &
+$RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 2m >/run/rs.out 2>&1; echo "replace exit $?"
+cat /run/rs.out
+wait
+sha256sum < /dev/$NEWDEV | cmp -s - /run/new.before && echo "NEW DISK UNCHANGED"
+blkid -p -o value -s TYPE /dev/$NEWDEV
+`)
+	wantLines(t, res, "replace exit 65", "it already holds data: minix", "NEW DISK UNCHANGED")
+}
