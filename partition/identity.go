@@ -2,6 +2,7 @@ package partition
 
 import (
 	"fmt"
+	"strings"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -42,7 +43,39 @@ func Identify(root *host.Root, d *Disk) (DiskID, error) {
 	}
 	id.Name = name
 	id.Serial = Serial(root, name)
+	if err := staleByID(id.Path, name, id.Serial); err != nil {
+		return id, err
+	}
 	return id, nil
+}
+
+// staleByID refuses a /dev/disk/by-id link whose name carries one serial while the disk it
+// points at carries another: udev renames its links a moment after a hot-swap, and until it
+// has, the link of the disk that left may point at the disk that came (or the reverse).
+// Links whose names carry no serial (wwn-, nvme-eui., scsi-3…) are not judged.
+func staleByID(path, name, serial string) error {
+	dir, base := filepath.Split(path)
+	if filepath.Clean(dir) != "/dev/disk/by-id" || serial == "" {
+		return nil
+	}
+	says := ""
+	switch {
+	case strings.HasPrefix(base, "virtio-"):
+		if strings.TrimPrefix(base, "virtio-") == serial {
+			return nil
+		}
+		says = strings.TrimPrefix(base, "virtio-")
+	case strings.HasPrefix(base, "ata-"), strings.HasPrefix(base, "usb-"),
+		strings.HasPrefix(base, "nvme-") && !strings.HasPrefix(base, "nvme-eui.") && !strings.HasPrefix(base, "nvme-nvme."):
+		if strings.Contains(base, serial) {
+			return nil
+		}
+		says = base[strings.LastIndex(base, "_")+1:]
+	default:
+		return nil
+	}
+	return &RefusedError{Kind: RefuseInUse, Device: path, Serial: serial, Reason: fmt.Sprintf(
+		"the link names serial %s but points at /dev/%s, whose serial is %s: udev's links are stale (a disk was just swapped?); run `udevadm settle` and try again, or name the disk by its serial's current device", says, name, serial)}
 }
 
 // KernelName is the kernel's name for block device MAJ:MIN ("sdb", "nvme0n1p2").
