@@ -9,7 +9,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/journal"
-	"github.com/raidswap/raidswap/plan"
+	"github.com/raidswap/raidswap/internal/plan"
 )
 
 func init() { register(newResumeCmd); register(newAbortCmd) }

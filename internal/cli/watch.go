@@ -16,7 +16,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/exec"
-	"github.com/raidswap/raidswap/plan"
+	"github.com/raidswap/raidswap/internal/plan"
 )
 
 func init() { register(newWatchCmd) }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/host/hosttest"
 	"github.com/raidswap/raidswap/internal/journal"
-	"github.com/raidswap/raidswap/plan"
+	"github.com/raidswap/raidswap/internal/plan"
 )
 
 // TestAbort stops a run after md's speed limits were raised, aborts it, and checks that the

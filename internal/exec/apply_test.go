@@ -13,8 +13,8 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host/hosttest"
 	"github.com/raidswap/raidswap/internal/journal"
-	"github.com/raidswap/raidswap/plan"
-	"github.com/raidswap/raidswap/plan/plantest"
+	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
 var testHost = plan.Host{Hostname: "db1", MachineID: "0123456789abcdef0123456789abcdef"}

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/internal/discover"
-	"github.com/raidswap/raidswap/plan"
+	"github.com/raidswap/raidswap/internal/plan"
 )
 
 // world is one fresh discovery plus what the run has learned (the new disk's serial).

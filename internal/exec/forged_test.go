@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/raidswap/raidswap/internal/host/hosttest"
-	"github.com/raidswap/raidswap/plan"
+	"github.com/raidswap/raidswap/internal/plan"
 )
 
 // unkeyedReseal is what an attacker without the host's plan key can do to an edited plan:

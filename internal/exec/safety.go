@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/internal/discover"
-	"github.com/raidswap/raidswap/plan"
+	"github.com/raidswap/raidswap/internal/plan"
 )
 
 // checkSafety enforces the invariants for one step right before it runs. It reads the

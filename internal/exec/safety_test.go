@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/raidswap/raidswap/internal/discover"
-	"github.com/raidswap/raidswap/plan"
-	"github.com/raidswap/raidswap/plan/plantest"
+	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
 // TestSafetyInvariants feeds the executor's last check steps a plan would never contain (a

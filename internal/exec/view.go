@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/raidswap/raidswap/plan"
+	"github.com/raidswap/raidswap/internal/plan"
 )
 
 // View shows a run to a person. It never decides anything.

@@ -14,8 +14,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plankey"
-	"github.com/raidswap/raidswap/plan"
 )
 
 func main() {

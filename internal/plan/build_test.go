@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	goldenfile "github.com/raidswap/raidswap/internal/golden"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	goldenfile "github.com/raidswap/raidswap/internal/golden"
+
 	"github.com/raidswap/raidswap/internal/discover"
-	"github.com/raidswap/raidswap/plan/plantest"
+	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

@@ -1,0 +1,138 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/plan"
+)
+
+// resolve fills the new-disk placeholders from the new disk's serial.
+func (r *run) resolve(argv []string) ([]string, error) {
+	name := ""
+	if d := r.w.newDisk(); d != nil {
+		name = d.Name
+	}
+	return plan.Expand(argv, name)
+}
+
+// do performs one step.
+func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
+	switch s.Action {
+	case plan.ActionLocate:
+		r.o.View.Say(s.Reason)
+		return nil
+	case plan.ActionAwaitRemoval:
+		f := r.p.Disks.Failed
+		return r.wait(ctx, s, "the failed disk to be pulled", func() (bool, string, error) {
+			if d := r.w.sys.DiskBySerial(f.Serial); d != nil && d.Present && d.Name != f.Device {
+				// Pulled and put back before we looked: it is not gone, and not new.
+				return false, "", &RefusedError{Step: s.ID, Device: d.Name, Serial: d.Serial,
+					Reason: fmt.Sprintf("it is the failed disk %s, back (now named %s): pull it and insert the new disk", d.Serial, d.Name)}
+			}
+			ok, _, found := r.allHold(s.Postconditions)
+			return ok, found, nil
+		})
+	case plan.ActionAwaitNewDisk:
+		return r.awaitNewDisk(ctx, s)
+	case plan.ActionCheckNewDisk:
+		return r.checkNewDisk(ctx, s)
+	case plan.ActionPartitionClone:
+		d := r.w.newDisk()
+		if err := r.w.checkSafety(r.p, s); err != nil {
+			return err
+		}
+		if r.o.Cloner == nil {
+			return errors.New("no partition cloner configured")
+		}
+		src := r.p.Disks.Survivor
+		// The source is found by serial too: its name may have changed.
+		sd := r.w.sys.DiskBySerial(src.Serial)
+		if sd == nil || !sd.Present {
+			return &RefusedError{Step: s.ID, Device: src.Device, Serial: src.Serial, Reason: "the survivor is not attached"}
+		}
+		from, to := "/dev/"+sd.Name, "/dev/"+d.Name
+		r.log.Info().Str("event", "clone").Str("step", s.ID).Str("from", from).Str("to", to).Bool("wipe", r.p.Disks.New.Wipe).Msg("partition clone")
+		sum, err := r.o.Cloner.Clone(ctx, from, to, r.p.Disks.New.Wipe)
+		if err != nil {
+			return err
+		}
+		if sum != "" {
+			r.o.View.Say(sum)
+		}
+		return r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{"clone_from": from, "clone_to": to}})
+	case plan.ActionAwaitRebuild:
+		return r.awaitRebuild(ctx, s)
+	case plan.ActionVerify:
+		if ok, c, found := r.allHold(s.Postconditions); !ok {
+			return fmt.Errorf("verification failed: %q does not hold: %s", c.Text, found)
+		}
+		return nil
+	case plan.ActionBootloader:
+		if len(argv) == 0 {
+			r.o.View.Say(s.Reason)
+			return nil
+		}
+		return r.command(ctx, s, argv)
+	case plan.ActionAddMember, plan.ActionAddSpare, plan.ActionReplaceMember:
+		// Raise the rebuild speed before the first member goes in: md throttles a recovery to
+		// speed_limit_min while the later steps (mkswap, grub-install) do I/O on the same
+		// disks. The old values are journalled; the rebuild wait restores them.
+		if err := r.raiseSpeed(s); err != nil {
+			return err
+		}
+		return r.command(ctx, s, argv)
+	case plan.ActionSwapOff, plan.ActionDetach, plan.ActionZeroSuperblock,
+		plan.ActionRemoveReplaced, plan.ActionReAddMember, plan.ActionMkswap, plan.ActionSwapOn:
+		return r.command(ctx, s, argv)
+	default:
+		return fmt.Errorf("unreachable: action %q is unknown to this raidswap", s.Action)
+	}
+}
+
+func (r *run) command(ctx context.Context, s plan.Step, argv []string) error {
+	res, err := r.o.Runner.Run(ctx, argv...)
+	ev := r.log.Info()
+	if err != nil {
+		ev = r.log.Error().Err(err)
+	}
+	ev.Str("event", "command").Str("step", s.ID).Strs("argv", argv).Int("exit_code", res.ExitCode).
+		Dur("duration", res.Duration).Str("stdout", string(res.Stdout)).Str("stderr", string(res.Stderr)).Msg("command")
+	return err
+}
+
+// wait polls until ready reports true, the wait times out, or ctx ends.
+func (r *run) wait(ctx context.Context, s plan.Step, what string, ready func() (bool, string, error)) error {
+	var deadline time.Time
+	if r.o.WaitTimeout > 0 {
+		deadline = time.Now().Add(r.o.WaitTimeout)
+	}
+	said := false
+	for {
+		ok, status, err := ready()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if !said {
+			r.o.View.Waiting(s, "waiting for "+what)
+			said = true
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return &WaitTimeoutError{Step: s.ID, Waiting: what + " (" + status + ")"}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(r.o.Poll):
+		}
+		if err := r.refresh(); err != nil {
+			return err
+		}
+	}
+}

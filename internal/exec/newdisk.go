@@ -1,0 +1,166 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/plan"
+)
+
+// noteNewSerial is the journal note that records which disk is the new one.
+const noteNewSerial = "new_serial"
+
+// onNewDisk reports whether step s acts on the new disk.
+func onNewDisk(s plan.Step) bool {
+	_, ok := plan.ParsePlaceholder(s.Target.Device)
+	return ok || s.Action == plan.ActionPartitionClone
+}
+
+// chooseNewDisk settles, at the start of a run, which disk is the new one: the plan's, the one
+// an earlier run chose (journalled), or the one the operator names now (Options.NewSerial).
+// When the disk an earlier run chose has gone before anything was written to it (it was
+// refused, say too small, and swapped), the run waits for a new disk again.
+func (r *run) chooseNewDisk() error {
+	p := r.p
+	chosen := p.Disks.New.Serial
+	at := -1
+	if v, i := r.j.DataIndex(noteNewSerial); i >= 0 {
+		chosen, at = v, i
+	}
+	if named := r.o.NewSerial; named != "" && named != chosen {
+		if p.Disks.New.Serial != "" {
+			return &RefusedError{Serial: named, Reason: fmt.Sprintf("the plan names the new disk %s: build a new plan to use %s instead", p.Disks.New.Serial, named)}
+		}
+		for _, a := range r.w.sys.Arrays {
+			for _, m := range a.Members {
+				if m.Gone && r.planArray(a.UUID) {
+					return &RefusedError{Serial: chosen, Reason: fmt.Sprintf("%s still lists a member whose device has gone (%s's, added earlier?): take it out first with `mdadm /dev/%s --fail detached --remove detached`, then resume --new %s",
+						a.Name, orNone(chosen), a.Name, named)}
+				}
+			}
+		}
+		r.o.View.Say(fmt.Sprintf("the new disk is now the one with serial %s (was %s)", named, orNone(chosen)))
+		r.w.newSerial = named
+		return r.j.Append(journal.Record{Event: journal.EventNote, Data: map[string]string{noteNewSerial: named, "new_disk_named_by": "resume --new"}})
+	}
+	r.w.newSerial = chosen
+	if chosen == "" || p.Disks.New.Serial != "" || r.w.newDisk() != nil {
+		return nil
+	}
+	for _, rec := range r.j.Records[at+1:] {
+		if rec.Event != journal.EventStarted {
+			continue
+		}
+		if s, ok := p.Step(rec.Step); ok && onNewDisk(s) && s.Action != plan.ActionAwaitNewDisk && s.Action != plan.ActionCheckNewDisk {
+			// Something was written to it: which disk is new is the operator's call.
+			return nil
+		}
+	}
+	r.o.View.Say(fmt.Sprintf("the new disk %s chosen in an earlier run is not attached and nothing was written to it: waiting for a new disk again", chosen))
+	r.w.newSerial = ""
+	return r.j.Append(journal.Record{Event: journal.EventNote, Data: map[string]string{noteNewSerial: "", "new_disk_gone": chosen}})
+}
+
+// planArray reports whether the plan changes the array with this UUID.
+func (r *run) planArray(uuid string) bool {
+	for _, s := range r.p.Steps {
+		if s.Target.ArrayUUID == uuid && uuid != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitNewDisk waits for the new disk: by serial when the plan names it, else the one disk
+// that appears which was not attached when the plan was built. It refuses the failed disk
+// coming back under another name, and the survivor.
+func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
+	p := r.p
+	known := map[string]bool{}
+	for _, k := range p.Disks.New.KnownSerials {
+		known[k] = true
+	}
+	want := p.Disks.New.Serial
+	if want == "" {
+		want = r.o.NewSerial
+	}
+	return r.wait(ctx, s, "the new disk", func() (bool, string, error) {
+		if want != "" {
+			r.w.newSerial = want
+			if r.w.newDisk() != nil {
+				return true, "", nil
+			}
+			return false, "no disk with serial " + want + " is attached", nil
+		}
+		var cands []*discover.Disk
+		for i := range r.w.sys.Disks {
+			d := &r.w.sys.Disks[i]
+			if !d.Present {
+				continue
+			}
+			if d.Serial != "" && d.Serial == p.Disks.Failed.Serial {
+				if p.Request.Mode == plan.ReplaceFailed {
+					// It was pulled (or had vanished): it has come back.
+					return false, "", &RefusedError{Step: s.ID, Device: d.Name, Serial: d.Serial,
+						Reason: fmt.Sprintf("it is the failed disk %s, back (now named %s); it is not a new disk: to return it to its arrays, build a re-add plan", d.Serial, d.Name)}
+				}
+				continue
+			}
+			if d.Serial == "" || known[d.Serial] {
+				continue
+			}
+			cands = append(cands, d)
+		}
+		switch len(cands) {
+		case 0:
+			return false, "no disk has appeared", nil
+		case 1:
+			d := cands[0]
+			r.w.newSerial = d.Serial
+			r.o.View.Say(fmt.Sprintf("new disk: %s", d.Label()))
+			return true, "", r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{noteNewSerial: d.Serial, "new_device": d.Name}})
+		default:
+			var names []string
+			for _, d := range cands {
+				names = append(names, d.Label())
+			}
+			return false, "", &RefusedError{Step: s.ID, Reason: fmt.Sprintf("more than one new disk appeared (%s): name the new disk by serial", strings.Join(names, ", "))}
+		}
+	})
+}
+
+// checkNewDisk checks the new disk against the plan: not the survivor or the failed disk,
+// large enough, free, and blank unless wiping.
+func (r *run) checkNewDisk(ctx context.Context, s plan.Step) error {
+	p := r.p
+	d := r.w.newDisk()
+	if d == nil {
+		return &RefusedError{Step: s.ID, Device: plan.NewDiskToken, Serial: r.w.newSerial, Reason: fmt.Sprintf(
+			"the new disk %s is not attached: put it back, or continue with another disk (`raidswap resume --new SERIAL`), or close this run (`raidswap abort`)", orNone(r.w.newSerial))}
+	}
+	refuse := func(format string, a ...any) error {
+		return &RefusedError{Step: s.ID, Device: "/dev/" + d.Name, Serial: d.Serial, Reason: fmt.Sprintf(format, a...)}
+	}
+	const swap = "; put a suitable disk in its place and `raidswap resume` waits for that one"
+	switch {
+	case d.Serial == p.Disks.Survivor.Serial:
+		return refuse("it is the survivor")
+	case d.Serial == p.Disks.Failed.Serial && p.Request.Mode != plan.ReAdd:
+		return refuse("it is the failed disk")
+	case d.SizeBytes < p.Disks.New.MinSizeBytes:
+		return refuse("it is too small: %d bytes, the survivor has %d"+swap, d.SizeBytes, p.Disks.New.MinSizeBytes)
+	}
+	if why := inUse(d); why != "" {
+		return refuse("%s", why)
+	}
+	if r.o.Cloner == nil {
+		return errors.New("no partition cloner configured to inspect the new disk with")
+	}
+	// libblkid's probes, through package partition: the one rule for "this disk holds
+	// something", and the last-copy guard.
+	return r.o.Cloner.Inspect(ctx, "/dev/"+d.Name, p.Disks.New.Wipe)
+}

@@ -1,0 +1,158 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/plan"
+)
+
+// refresh re-discovers the system.
+func (r *run) refresh() error {
+	sys, err := r.o.Discover()
+	if err != nil {
+		return fmt.Errorf("discovering the system: %w", err)
+	}
+	r.w.sys = sys
+	return nil
+}
+
+// allHold evaluates conditions; it returns the first that does not hold.
+func (r *run) allHold(cs []plan.Condition) (bool, plan.Condition, string) {
+	for _, c := range cs {
+		if ok, found := r.w.holds(c); !ok {
+			return false, c, found
+		}
+	}
+	return true, plan.Condition{}, ""
+}
+
+func (r *run) step(ctx context.Context, i int, s plan.Step) error {
+	n := len(r.p.Steps)
+	if err := r.refresh(); err != nil {
+		return err
+	}
+	// A step on the new disk counts as done only for the new disk chosen last: after the
+	// operator swapped it, its steps run again for the disk now in the bay.
+	_, newSince := r.j.DataIndex(noteNewSerial)
+	if at := r.j.LastIndex(s.ID, journal.EventDone, journal.EventSkipped); at >= 0 && s.Action != plan.ActionVerify &&
+		(!onNewDisk(s) || at > newSince) {
+		r.res.Skipped = append(r.res.Skipped, s.ID)
+		r.o.View.StepSkipped(i, n, s, "done in an earlier run")
+		return nil
+	}
+	// Already true on the live system (resume after a crash between "started" and "done",
+	// or a member someone removed by hand): nothing to do.
+	if len(s.Postconditions) > 0 && !isWait(s.Action) && s.Action != plan.ActionVerify {
+		if ok, _, _ := r.allHold(s.Postconditions); ok {
+			r.res.Skipped = append(r.res.Skipped, s.ID)
+			r.o.View.StepSkipped(i, n, s, "already true on the system")
+			r.log.Info().Str("event", "skipped").Str("step", s.ID).Msg("already done")
+			return r.j.Append(journal.Record{Event: journal.EventSkipped, Step: s.ID})
+		}
+	}
+	if ok, c, found := r.allHold(s.Preconditions); !ok {
+		err := &PreconditionError{Step: s.ID, Condition: c.Text, Found: found}
+		return r.refused(s, err)
+	}
+	// The command comes from the step's typed operands, never from the plan file's argv
+	// (CheckSteps refused a plan whose stored commands differ).
+	argv, err := plan.Derive(r.p, s)
+	if err != nil {
+		return r.refused(s, err)
+	}
+	inProcess := plan.InProcessAction(s.Action, s.Target)
+	if !inProcess && len(argv) > 0 {
+		if err := r.w.checkSafety(r.p, s); err != nil {
+			return r.refused(s, err)
+		}
+		if argv, err = r.resolve(argv); err != nil {
+			return r.refused(s, &RefusedError{Step: s.ID, Device: s.Target.Device, Reason: err.Error()})
+		}
+	}
+	r.o.View.StepStarting(i, n, s, argv)
+	rec := journal.Record{Event: journal.EventStarted, Step: s.ID}
+	if !inProcess {
+		rec.Argv = argv
+	}
+	if err := r.j.Append(rec); err != nil {
+		return err
+	}
+	r.log.Info().Str("event", "started").Str("step", s.ID).Str("action", string(s.Action)).Strs("argv", rec.Argv).Msg("step started")
+	if err := r.do(ctx, s, argv); err != nil {
+		var re *RefusedError
+		var pe *PreconditionError
+		if errors.As(err, &re) || errors.As(err, &pe) {
+			return r.refused(s, err)
+		}
+		var wt *WaitTimeoutError
+		if errors.As(err, &wt) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			// Not a failure: the step can be resumed.
+			r.log.Info().Str("event", "interrupted").Str("step", s.ID).Err(err).Msg("wait interrupted")
+			return err
+		}
+		return r.failed(s, err)
+	}
+	if err := r.settle(ctx, s); err != nil {
+		return r.failed(s, err)
+	}
+	r.res.Ran = append(r.res.Ran, s.ID)
+	r.o.View.StepDone(i, n, s)
+	r.log.Info().Str("event", "done").Str("step", s.ID).Msg("step done")
+	return r.j.Append(journal.Record{Event: journal.EventDone, Step: s.ID})
+}
+
+func isWait(a plan.Action) bool {
+	return a == plan.ActionAwaitRemoval || a == plan.ActionAwaitNewDisk || a == plan.ActionAwaitRebuild
+}
+
+// settle waits (briefly) until the step's postconditions show on the system: md and udev
+// update sysfs a moment after mdadm returns.
+func (r *run) settle(ctx context.Context, s plan.Step) error {
+	if len(s.Postconditions) == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(r.o.SettleTimeout)
+	for {
+		if err := r.refresh(); err != nil {
+			return err
+		}
+		ok, c, found := r.allHold(s.Postconditions)
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after the step, %q does not hold: %s", c.Text, found)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(r.o.Poll, 500*time.Millisecond)):
+		}
+	}
+}
+
+func (r *run) refused(s plan.Step, err error) error {
+	r.log.Error().Str("event", "refused").Str("step", s.ID).Err(err).Msg("step refused")
+	if jerr := r.j.Append(journal.Record{Event: journal.EventRefused, Step: s.ID, Error: err.Error()}); jerr != nil {
+		return errors.Join(err, jerr)
+	}
+	return err
+}
+
+func (r *run) failed(s plan.Step, err error) error {
+	rec := journal.Record{Event: journal.EventFailed, Step: s.ID, Error: err.Error()}
+	var ee *host.ExitError
+	if errors.As(err, &ee) {
+		rec.ExitCode, rec.Stderr = ee.Result.ExitCode, string(ee.Result.Stderr)
+	}
+	r.log.Error().Str("event", "failed").Str("step", s.ID).Int("exit_code", rec.ExitCode).Str("stderr", rec.Stderr).Err(err).Msg("step failed")
+	if jerr := r.j.Append(rec); jerr != nil {
+		return errors.Join(&StepFailedError{Step: s.ID, Err: err}, jerr)
+	}
+	return &StepFailedError{Step: s.ID, Err: err}
+}

@@ -1,0 +1,258 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/mdadm"
+)
+
+// DefaultSpeedKiB is the rebuild speed durations assume when no rebuild is running to measure:
+// md's default speed_limit_max is 200000 KiB/s and a busy or rotating disk does about half.
+const DefaultSpeedKiB = 100000
+
+// Options are what Build needs besides the system and the request.
+type Options struct {
+	Version string
+	Now     time.Time
+	Host    Host
+	// Key seals the plan (the host's plan key, internal/plankey).
+	Key []byte
+}
+
+// builder holds what Build has resolved.
+type builder struct {
+	sys      *discover.System
+	req      Request
+	failed   *discover.Disk
+	survivor *discover.Disk
+	newDisk  *discover.Disk // nil until attached
+	arrays   []arrayRole    // arrays of the failed disk, smallest first
+	steps    []Step
+	notes    []string
+}
+
+// arrayRole is one array the failed disk belongs to.
+type arrayRole struct {
+	a *discover.Array
+	// failedDev is the failed disk's member in the array (vdb2), "" when md no longer lists
+	// it (vanished and dropped, or removed already).
+	failedDev   string
+	failedState string
+	failedGone  bool
+	// part is the partition number the array uses on the survivor's layout.
+	part int
+	// survivorDev is the survivor's in_sync member.
+	survivorDev string
+}
+
+// Build compiles a replacement plan. Errors are *InputError (bad request) or *UnsafeError
+// (an array with no good copy left); nothing is written either way.
+func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	b := &builder{sys: sys, req: req}
+	if err := b.resolveFailed(); err != nil {
+		return nil, err
+	}
+	if err := b.resolveArrays(); err != nil {
+		return nil, err
+	}
+	if err := b.resolveNew(); err != nil {
+		return nil, err
+	}
+	switch req.Mode {
+	case ReplaceFailed:
+		b.buildReplaceFailed()
+	case ReplaceWorking:
+		b.buildReplaceWorking()
+	case ReAdd:
+		b.buildReAdd()
+	default:
+		return nil, fmt.Errorf("unreachable: mode %q passed validation", req.Mode)
+	}
+	p := &Plan{
+		Format: FormatVersion, RaidswapVersion: o.Version, CreatedAt: o.Now.UTC().Truncate(time.Second),
+		Host: o.Host, Request: req, Steps: b.steps, Notes: append(b.notes, req.SwapNotes...),
+		Disks: Disks{Failed: ref(b.failed), Survivor: ref(b.survivor), New: b.newRef()},
+	}
+	// Every command comes from Derive, the function apply checks the plan against.
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		s.ID = fmt.Sprintf("%02d-%s", i+1, s.ID)
+		argv, err := Derive(p, *s)
+		if err != nil {
+			return nil, fmt.Errorf("unreachable: the plan's own step does not derive: %w", err)
+		}
+		s.Argv, s.InProcess = argv, InProcessAction(s.Action, s.Target)
+	}
+	p.SpeedKiB, p.SpeedSource = measuredSpeed(sys)
+	for i := range p.Steps {
+		if p.Steps[i].Action == ActionAwaitRebuild {
+			p.Steps[i].EstimateSeconds = b.rebuildKiB() / p.SpeedKiB
+		}
+	}
+	p.Observed = Observe(sys, p.boundSerials()...)
+	p.Fingerprint = Fingerprint(p.Observed)
+	if err := p.Seal(o.Key); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func ref(d *discover.Disk) DiskRef {
+	if d == nil {
+		return DiskRef{}
+	}
+	return DiskRef{Device: d.Name, Serial: d.Serial, Model: d.Model, SizeBytes: d.SizeBytes, Bay: d.ByPath, Present: d.Present}
+}
+
+func (b *builder) newRef() NewDisk {
+	n := NewDisk{Wipe: b.req.Wipe, MinSizeBytes: b.survivor.SizeBytes, KnownSerials: []string{}}
+	if b.req.Mode == ReAdd {
+		n.Serial, n.Device = b.failed.Serial, b.failed.Name
+	}
+	if b.newDisk != nil {
+		n.Serial, n.Device = b.newDisk.Serial, b.newDisk.Name
+	} else if b.req.New != "" {
+		n.Serial = b.req.New
+	}
+	for _, d := range b.sys.Disks {
+		if d.Present && d.Serial != "" {
+			n.KnownSerials = append(n.KnownSerials, d.Serial)
+		}
+	}
+	sort.Strings(n.KnownSerials)
+	return n
+}
+
+func (b *builder) add(s Step) { b.steps = append(b.steps, s) }
+
+// newLabel names the new disk in reasons.
+func (b *builder) newLabel() string {
+	switch {
+	case b.newDisk != nil:
+		return fmt.Sprintf("the new disk (serial %s, now %s)", b.newDisk.Serial, b.newDisk.Name)
+	case b.req.New != "":
+		return fmt.Sprintf("the new disk (serial %s)", b.req.New)
+	}
+	return "the new disk"
+}
+
+func (b *builder) buildReplaceFailed() {
+	b.swapOffSteps()
+	for _, r := range b.arrays {
+		b.detachStep(r)
+	}
+	b.locateStep()
+	if b.failed.Present {
+		b.awaitRemovalStep()
+	}
+	b.newDiskSteps()
+	for _, r := range b.arrays {
+		b.add(b.addStep(r))
+	}
+	b.swapSteps()
+	b.bootSteps()
+	b.rebuildSteps(false)
+}
+
+func (b *builder) buildReplaceWorking() {
+	b.newDiskSteps()
+	for _, r := range b.arrays {
+		if r.failedDev == "" || r.failedState != discover.MemberInSync {
+			// Nothing to copy from in this array: rebuild from the survivor instead.
+			b.notes = append(b.notes, fmt.Sprintf("%s has no in_sync member on %s: it is rebuilt from the survivor instead of copied", r.a.Name, b.failed.Label()))
+			if r.failedDev != "" {
+				b.detachStep(r)
+			}
+			b.add(b.addStep(r))
+			continue
+		}
+		b.replaceSteps(r)
+	}
+	b.rebuildSteps(true)
+	for _, r := range b.arrays {
+		if r.failedDev != "" && r.failedState == discover.MemberInSync {
+			b.removeReplacedStep(r)
+		}
+	}
+	b.swapOffSteps()
+	b.swapSteps()
+	b.bootSteps()
+	b.add(b.verifyStep())
+	b.locateStep()
+	b.awaitRemovalStep()
+}
+
+func (b *builder) buildReAdd() {
+	f := b.failed
+	for _, r := range b.arrays {
+		if r.failedDev != "" && (r.failedGone || r.failedState == discover.MemberFaulty) {
+			b.detachStep(r)
+		}
+	}
+	for _, r := range b.arrays {
+		dev := PartitionName(f.Name, r.part)
+		if r.failedDev != "" && !r.failedGone && r.failedState != discover.MemberFaulty {
+			b.notes = append(b.notes, fmt.Sprintf("%s still lists %s (%s): nothing to re-add there", r.a.Name, r.failedDev, r.failedState))
+			continue
+		}
+		pre := []Condition{arrayCond(r.a), b.failedSerialCond(),
+			{Kind: CondPartitionFree, Device: f.Name, Serial: f.Serial, Partition: r.part, Text: fmt.Sprintf("%s is in no array, not mounted, not swap", dev)}}
+		post := []Condition{{Kind: CondMemberOn, ArrayUUID: r.a.UUID, Array: r.a.Name, Device: f.Name, Serial: f.Serial, Partition: r.part,
+			Text: fmt.Sprintf("%s has a member on %s", r.a.Name, dev)}}
+		if hasBitmap(r.a) {
+			b.add(Step{ID: "re-add-" + r.a.Name, Action: ActionReAddMember, Destructive: true,
+				Target:        Target{Device: dev, Serial: f.Serial, Array: r.a.Name, ArrayUUID: r.a.UUID},
+				Preconditions: pre, Postconditions: post,
+				Reason: fmt.Sprintf("%s has a write-intent bitmap (%s): only the blocks written while %s was away are copied", r.a.Name, r.a.Bitmap, f.Label()),
+				Undo:   fmt.Sprintf("mdadm %s --fail /dev/%s --remove /dev/%s", mdadm.ArrayDevice(r.a.Name), dev, dev)})
+			continue
+		}
+		b.add(Step{ID: "zero-superblock-" + dev, Action: ActionZeroSuperblock, Destructive: true,
+			Target: Target{Device: f.Name, Serial: f.Serial, Partitions: []int{r.part}}, Preconditions: pre[1:],
+			Reason: fmt.Sprintf("%s has no write-intent bitmap, so mdadm refuses --re-add and will not --add a device that claims to be an active member; the stale superblock on %s goes first (a full rebuild follows)", r.a.Name, dev),
+			Undo:   "cannot be undone; the partition is rebuilt from the survivor next"})
+		b.add(Step{ID: "add-" + r.a.Name, Action: ActionAddMember, Destructive: true,
+			Target:        Target{Device: dev, Serial: f.Serial, Array: r.a.Name, ArrayUUID: r.a.UUID},
+			Preconditions: pre, Postconditions: post,
+			Reason: fmt.Sprintf("full rebuild of %s onto %s", r.a.Name, dev),
+			Undo:   fmt.Sprintf("mdadm %s --fail /dev/%s --remove /dev/%s", mdadm.ArrayDevice(r.a.Name), dev, dev)})
+	}
+	b.rebuildSteps(false)
+}
+
+func (b *builder) rebuildKiB() int64 {
+	var t int64
+	for _, r := range b.arrays {
+		if r.a.SizeKiB > 0 {
+			t += r.a.SizeKiB
+		}
+	}
+	return t
+}
+
+// measuredSpeed is the speed of a running rebuild, else DefaultSpeedKiB.
+func measuredSpeed(sys *discover.System) (int64, string) {
+	for _, a := range sys.Arrays {
+		if a.Sync != nil && a.Sync.SpeedKiB > 0 {
+			return a.Sync.SpeedKiB, fmt.Sprintf("measured: %s's %s at plan time", a.Name, a.Sync.Action)
+		}
+	}
+	return DefaultSpeedKiB, "assumed: no rebuild was running to measure"
+}
+
+func humanKiB(k int64) string {
+	b := float64(k) * 1024
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for b >= 1024 && i < len(units)-1 {
+		b /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", b, units[i])
+}

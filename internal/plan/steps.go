@@ -1,0 +1,248 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/mdadm"
+)
+
+func hasBitmap(a *discover.Array) bool { return a.Bitmap != "" && a.Bitmap != "none" }
+
+// swapOffSteps turn off the failed disk's active swap before it is taken away.
+func (b *builder) swapOffSteps() {
+	f := b.failed
+	for _, name := range f.Swap {
+		n := PartitionNumber(f.Name, name)
+		b.add(Step{ID: "swapoff-" + name, Action: ActionSwapOff, Destructive: true,
+			Target:         Target{Device: name, Serial: f.Serial},
+			Preconditions:  []Condition{b.failedSerialCond()},
+			Postconditions: []Condition{{Kind: CondSwapInactive, Device: f.Name, Serial: f.Serial, Partition: n, Text: name + " is not active swap"}},
+			Reason:         fmt.Sprintf("%s on %s is active swap; the kernel must stop using it before the disk goes", name, f.Label()),
+			Undo:           "swapon /dev/" + name})
+	}
+}
+
+func (b *builder) detachStep(r arrayRole) {
+	f := b.failed
+	a := r.a
+	s := Step{ID: "detach-" + a.Name, Action: ActionDetach, Destructive: true,
+		Target: Target{Device: r.failedDev, Serial: f.Serial, Array: a.Name, ArrayUUID: a.UUID}}
+	other := Condition{Kind: CondOtherInSync, Array: a.Name, ArrayUUID: a.UUID, Device: f.Name, Serial: f.Serial,
+		Text: fmt.Sprintf("%s keeps an in_sync member on a disk other than %s", a.Name, f.Label())}
+	post := Condition{Kind: CondNoMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: f.Name, Serial: f.Serial,
+		Text: fmt.Sprintf("%s has no member on %s and none whose device has gone", a.Name, f.Label())}
+	s.Postconditions = []Condition{post}
+	switch {
+	case r.failedDev == "" || r.failedState == discover.MemberMissing:
+		s.Target.Detached = true
+		s.Preconditions = []Condition{arrayCond(a), other}
+		s.Reason = fmt.Sprintf("md no longer lists %s in %s; this clears any member left behind by a device that has gone (a no-op when there is none)", f.Label(), a.Name)
+	case r.failedGone || !f.Present:
+		s.Target.Detached = true
+		s.Preconditions = []Condition{arrayCond(a), other}
+		s.Reason = fmt.Sprintf("%s's member %s (%s) has no device any more: `detached` is how mdadm names it", a.Name, r.failedDev, r.failedState)
+	default:
+		s.Preconditions = []Condition{arrayCond(a), b.failedSerialCond(), other}
+		switch r.failedState {
+		case discover.MemberFaulty:
+			s.Reason = fmt.Sprintf("%s's member %s on %s is faulty: take it out of the array", a.Name, r.failedDev, f.Label())
+		case discover.MemberInSync:
+			s.Reason = fmt.Sprintf("%s is still in_sync in %s, but %s is coming out: it is failed here too, on purpose, so no array keeps a member on a disk about to be pulled (%s keeps %s)",
+				r.failedDev, a.Name, f.Label(), a.Name, r.survivorDev)
+		default:
+			s.Reason = fmt.Sprintf("%s's member %s on %s is %s: take it out of the array", a.Name, r.failedDev, f.Label(), r.failedState)
+		}
+	}
+	if r.failedDev != "" && !r.failedGone && f.Present {
+		s.Undo = fmt.Sprintf("mdadm %s --re-add /dev/%s (a full rebuild unless %s has a bitmap)", mdadm.ArrayDevice(a.Name), r.failedDev, a.Name)
+	} else {
+		s.Undo = "nothing to undo: the member's device is gone"
+	}
+	b.add(s)
+}
+
+func (b *builder) locateStep() {
+	f := b.failed
+	where := "its bay is not known"
+	if f.ByPath != "" {
+		where = "bus path " + f.ByPath
+	}
+	what := fmt.Sprintf("serial %s, model %s, %s", orUnknown(f.Serial), orUnknown(f.Model), where)
+	if !f.Present {
+		what += "; it has vanished, so it is the disk whose serial is not " + b.survivor.Serial
+	}
+	b.add(Step{ID: "locate", Action: ActionLocate, Target: Target{Device: f.Name, Serial: f.Serial},
+		Reason: fmt.Sprintf("find %s in the chassis: %s. Match the serial on the drive's label before pulling it; never pull %s (the survivor). (Lighting the bay LED comes with enclosure support.)",
+			f.Name, what, b.survivor.Label())})
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func (b *builder) awaitRemovalStep() {
+	f := b.failed
+	b.add(Step{ID: "await-removal", Action: ActionAwaitRemoval, Target: Target{Device: f.Name, Serial: f.Serial},
+		Postconditions: []Condition{{Kind: CondDiskAbsent, Serial: f.Serial, Device: f.Name, Text: fmt.Sprintf("no attached disk carries serial %s", f.Serial)}},
+		Reason:         fmt.Sprintf("wait until %s is pulled", f.Label())})
+}
+
+// newDiskSteps wait for the new disk, check it, clone the survivor's partition table onto it
+// and clear stale md superblocks from the partitions that will join arrays.
+func (b *builder) newDiskSteps() {
+	s := b.survivor
+	present := Condition{Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: b.newLabel() + " is attached"}
+	free := Condition{Kind: CondDiskFree, Device: NewDiskToken, Text: "the new disk holds no md member, nothing mounted, no holder, no active swap"}
+	how := "the disk that appears and was not attached when this plan was built (never the survivor " + s.Serial + " nor " + b.failed.Label() + ")"
+	if b.req.New != "" {
+		how = "found by its serial " + b.req.New
+	}
+	b.add(Step{ID: "await-new-disk", Action: ActionAwaitNewDisk, Target: Target{Device: NewDiskToken, Serial: b.req.New},
+		Postconditions: []Condition{present},
+		Reason:         "wait for the new disk: " + how})
+	size := fmt.Sprintf("at least %d bytes (the survivor's size)", s.SizeBytes)
+	b.add(Step{ID: "check-new-disk", Action: ActionCheckNewDisk, Target: Target{Device: NewDiskToken, Serial: b.req.New},
+		Preconditions: []Condition{present, free},
+		Reason:        fmt.Sprintf("the new disk must be %s, not the survivor, in no array, hold nothing mounted, no swap, and no partitions or data unless --wipe was given", size)})
+	nparts := len(s.Partitions)
+	b.add(Step{ID: "partition-clone", Action: ActionPartitionClone, Destructive: true,
+		Target:         Target{Device: NewDiskToken, Serial: b.req.New},
+		Preconditions:  []Condition{b.survivorSerialCond(), present, free},
+		Postconditions: []Condition{{Kind: CondPartitioned, Device: NewDiskToken, Count: nparts, Text: fmt.Sprintf("the new disk has %d partitions, like the survivor", nparts)}},
+		Reason: fmt.Sprintf("copy %s's partition table onto the new disk, aligned for its sector sizes, with new GUIDs; the survivor is only read (its table is backed up under /var/lib/raidswap first)",
+			s.Label()),
+		Undo: "the new disk's previous table is backed up under /var/lib/raidswap/backups; the survivor is not changed"})
+	var parts []int
+	var conds []Condition
+	for _, r := range b.arrays {
+		parts = append(parts, r.part)
+		conds = append(conds, Condition{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)})
+	}
+	b.add(Step{ID: "zero-superblock", Action: ActionZeroSuperblock, Destructive: true,
+		Target:        Target{Device: NewDiskToken, Serial: b.req.New, Partitions: parts},
+		Preconditions: append([]Condition{present}, conds...),
+		Reason:        "a used disk can carry md superblocks where the new partitions start or end; a stale one confuses assembly at the next boot",
+		Undo:          "nothing to undo: the partitions are new"})
+}
+
+// addStep adds the new disk's partition to an array; in a degraded array recovery starts.
+func (b *builder) addStep(r arrayRole) Step {
+	a := r.a
+	dev := NewPart(r.part)
+	use := ""
+	if len(a.Mountpoints) > 0 {
+		use = " (" + strings.Join(a.Mountpoints, ", ") + ")"
+	} else if a.Swap {
+		use = " (swap)"
+	}
+	return Step{ID: "add-" + a.Name, Action: ActionAddMember, Destructive: true,
+		Target: Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID},
+		Preconditions: []Condition{arrayCond(a),
+			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)}},
+		Postconditions: []Condition{{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
+			Text: fmt.Sprintf("%s has a member on new partition %d", a.Name, r.part)}},
+		Reason: fmt.Sprintf("add new partition %d to %s%s, %s; arrays are added smallest first so small ones (like /boot) are redundant again within seconds, while md queues the larger rebuilds",
+			r.part, a.Name, use, humanKiB(a.SizeKiB)),
+		Undo: fmt.Sprintf("mdadm %s --fail %s --remove %s (the array stays degraded)", mdadm.ArrayDevice(a.Name), dev, dev)}
+}
+
+func (b *builder) replaceSteps(r arrayRole) {
+	a := r.a
+	dev := NewPart(r.part)
+	b.add(Step{ID: "add-spare-" + a.Name, Action: ActionAddSpare, Destructive: true,
+		Target: Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID},
+		Preconditions: []Condition{arrayCond(a),
+			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)}},
+		Postconditions: []Condition{{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
+			Text: fmt.Sprintf("%s has a member on new partition %d", a.Name, r.part)}},
+		Reason: fmt.Sprintf("add new partition %d to %s as a spare, to copy onto", r.part, a.Name),
+		Undo:   fmt.Sprintf("mdadm %s --remove %s", mdadm.ArrayDevice(a.Name), dev)})
+	b.add(Step{ID: "replace-" + a.Name, Action: ActionReplaceMember, Destructive: true,
+		Target: Target{Device: r.failedDev, Serial: b.failed.Serial, Array: a.Name, ArrayUUID: a.UUID, With: dev},
+		Preconditions: []Condition{arrayCond(a), b.failedSerialCond(),
+			{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in %s", r.part, a.Name)}},
+		Postconditions: []Condition{{Kind: CondCopyOnto, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
+			Text: fmt.Sprintf("md copies onto new partition %d in %s, or has finished", r.part, a.Name)}},
+		Reason: fmt.Sprintf("copy %s's %s onto new partition %d while it stays in service, so %s keeps two good copies throughout; md marks %s faulty when the copy is complete",
+			b.failed.Label(), r.failedDev, r.part, a.Name, r.failedDev),
+		Undo: "before the copy completes: mdadm " + mdadm.ArrayDevice(a.Name) + " --fail " + dev + " --remove " + dev + " (the old member stays)"})
+}
+
+func (b *builder) removeReplacedStep(r arrayRole) {
+	a := r.a
+	f := b.failed
+	b.add(Step{ID: "remove-replaced-" + a.Name, Action: ActionRemoveReplaced, Destructive: true,
+		Target: Target{Device: r.failedDev, Serial: f.Serial, Array: a.Name, ArrayUUID: a.UUID},
+		Preconditions: []Condition{arrayCond(a), b.failedSerialCond(),
+			{Kind: CondInSyncOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in_sync in %s", r.part, a.Name)},
+			{Kind: CondOtherInSync, Array: a.Name, ArrayUUID: a.UUID, Device: f.Name, Serial: f.Serial, Text: fmt.Sprintf("%s keeps in_sync members on other disks", a.Name)}},
+		Postconditions: []Condition{{Kind: CondNoMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: f.Name, Serial: f.Serial,
+			Text: fmt.Sprintf("%s has no member on %s", a.Name, f.Label())}},
+		Reason: fmt.Sprintf("the copy is complete: take the replaced member %s out of %s", r.failedDev, a.Name),
+		Undo:   "none needed: the data is on the new disk and the survivor"})
+}
+
+// swapSteps recreate the failed disk's swap partitions on the new disk with the UUIDs that
+// /etc/fstab uses.
+func (b *builder) swapSteps() {
+	for _, sw := range b.req.Swap {
+		dev := NewPart(sw.Partition)
+		b.add(Step{ID: fmt.Sprintf("mkswap-%d", sw.Partition), Action: ActionMkswap, Destructive: true,
+			Target:         Target{Device: dev, Serial: b.req.New, SwapUUID: sw.UUID},
+			Preconditions:  []Condition{{Kind: CondPartitionFree, Device: NewDiskToken, Partition: sw.Partition, Text: fmt.Sprintf("new partition %d is in no array, not swap", sw.Partition)}},
+			Postconditions: nil,
+			Reason:         fmt.Sprintf("the failed disk's partition %d was swap with UUID %s, which /etc/fstab names; the new partition gets the same UUID so fstab needs no change", sw.Partition, sw.UUID),
+			Undo:           "wipefs -a " + dev})
+		b.add(Step{ID: fmt.Sprintf("swapon-%d", sw.Partition), Action: ActionSwapOn, Destructive: false,
+			Target:         Target{Device: dev, Serial: b.req.New},
+			Postconditions: []Condition{{Kind: CondSwapActive, Device: NewDiskToken, Partition: sw.Partition, Text: fmt.Sprintf("new partition %d is active swap", sw.Partition)}},
+			Reason:         "use the new swap partition now, as the next boot will",
+			Undo:           "swapoff " + dev})
+	}
+}
+
+// rebuildSteps wait for the rebuild (or the copies) and verify, unless replacing (which
+// verifies after removing the replaced members).
+func (b *builder) rebuildSteps(replacing bool) {
+	var conds []Condition
+	var names []string
+	for _, r := range b.arrays {
+		names = append(names, r.a.Name)
+		if replacing && r.failedDev != "" && r.failedState == discover.MemberInSync {
+			conds = append(conds, Condition{Kind: CondInSyncOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: NewDiskToken, Partition: r.part,
+				Text: fmt.Sprintf("new partition %d is in_sync in %s", r.part, r.a.Name)})
+			continue
+		}
+		conds = append(conds, Condition{Kind: CondRedundant, Array: r.a.Name, ArrayUUID: r.a.UUID, Text: fmt.Sprintf("%s has every slot in_sync and no sync running", r.a.Name)})
+	}
+	reason := "wait until " + strings.Join(names, ", ") + " are redundant again; Ctrl-C detaches (the rebuild continues in the kernel) and `raidswap resume` picks up here"
+	if b.req.RebuildSpeedKiB > 0 {
+		reason += fmt.Sprintf("; /proc/sys/dev/raid/speed_limit_min is raised to %d KiB/s meanwhile and restored afterwards", b.req.RebuildSpeedKiB)
+	}
+	b.add(Step{ID: "await-rebuild", Action: ActionAwaitRebuild, Postconditions: conds, Reason: reason})
+	if !replacing {
+		b.add(b.verifyStep())
+	}
+}
+
+func (b *builder) verifyStep() Step {
+	var conds []Condition
+	for _, r := range b.arrays {
+		conds = append(conds, Condition{Kind: CondRedundant, Array: r.a.Name, ArrayUUID: r.a.UUID, Text: fmt.Sprintf("%s has every slot in_sync", r.a.Name)})
+		if b.req.Mode == ReAdd {
+			conds = append(conds, Condition{Kind: CondInSyncOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: b.failed.Name, Serial: b.failed.Serial, Partition: r.part,
+				Text: fmt.Sprintf("%s is in_sync in %s", PartitionName(b.failed.Name, r.part), r.a.Name)})
+		} else {
+			conds = append(conds, Condition{Kind: CondInSyncOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: NewDiskToken, Partition: r.part,
+				Text: fmt.Sprintf("new partition %d is in_sync in %s", r.part, r.a.Name)})
+		}
+	}
+	conds = append(conds, b.survivorSerialCond())
+	return Step{ID: "verify", Action: ActionVerify, Postconditions: conds,
+		Reason: "check every array is redundant with its member on the right disk"}
+}
