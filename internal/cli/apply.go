@@ -1,31 +1,26 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
-	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
-	"github.com/raidswap/raidswap/partition"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/partition"
 )
 
 func init() { register(newApplyCmd) }
 
-// EngineOptions are the settings apply, replace and resume share.
+// EngineOptions are the settings apply, replace, resume and abort share.
 type EngineOptions struct {
 	Yes bool
 	// JournalDir and LockPath are where the journal and the lock live (tests move them).
@@ -87,14 +82,14 @@ required; with one, you confirm by typing the serial of the disk coming out.`,
 }
 
 func runApply(ctx context.Context, o *ApplyOptions) error {
-	lock, err := takeLock(o.F, &o.Engine)
+	env, lock, err := actingEnv(o.F, &o.Engine)
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
-	key, err := o.F.PlanKey(true)
+	key, err := env.Key(true)
 	if err != nil {
-		return WithCode(ExitRefused, err)
+		return engineError(err)
 	}
 	in, err := os.Open(o.PlanFile)
 	if err != nil {
@@ -105,49 +100,36 @@ func runApply(ctx context.Context, o *ApplyOptions) error {
 	if err != nil {
 		return engineError(err)
 	}
-	return applyPlan(ctx, o.F, p, &o.Engine, lock, true)
+	return applyPlan(ctx, o.F, env, p, &o.Engine, lock)
 }
 
-// takeLock is the first thing a command that acts does, so that a second raidswap is told
-// that another one is running before anything else is checked or said.
-func takeLock(f *Factory, e *EngineOptions) (*exec.Lock, error) {
+// actingEnv is the first thing a command that acts does: the engine on the live system, and
+// the lock, taken before anything else is checked or said so that a second raidswap is told
+// another one is running.
+func actingEnv(f *Factory, e *EngineOptions) (*engine.Env, *exec.Lock, error) {
 	if f.RootDir != "" && f.RootDir != "/" {
-		return nil, WithCode(ExitUsage, errors.New("--root reads a capture; raidswap changes the live system only"))
+		return nil, nil, WithCode(ExitUsage, errors.New("--root reads a capture; raidswap changes the live system only"))
 	}
-	l, err := exec.AcquireLock(e.LockPath)
+	env := f.Env(f.Root())
+	env.JournalDir, env.LockPath = e.JournalDir, e.LockPath
+	lock, err := env.Lock()
 	if err != nil {
-		return nil, engineError(err)
+		return nil, nil, engineError(err)
 	}
-	return l, nil
+	return env, lock, nil
 }
 
-// applyPlan confirms (unless --yes) and runs a plan through the executor, under the lock the
+// applyPlan confirms (unless --yes) and runs a plan through the engine, under the lock the
 // caller took.
-func applyPlan(ctx context.Context, f *Factory, p *plan.Plan, e *EngineOptions, lock *exec.Lock, confirm bool) error {
-	if confirm {
-		if err := confirmPlan(f, p, e.Yes); err != nil {
-			return err
-		}
-	}
-	root := f.Root()
-	h, _, err := plan.ReadHost(root)
-	if err != nil {
-		return WithCode(ExitRefused, err)
-	}
-	key, err := f.PlanKey(true)
-	if err != nil {
-		return WithCode(ExitRefused, err)
-	}
-	o, closeAudit, err := engine(f, root, e)
-	if err != nil {
+func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e *EngineOptions, lock *exec.Lock) error {
+	if err := confirmPlan(f, p, e.Yes); err != nil {
 		return err
 	}
-	defer closeAudit()
-	o.Host, o.Key, o.Lock = h, key, lock
 	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := exec.Apply(ctx, p, o)
-	if v, ok := o.View.(interface{ Close() }); ok {
+	view := newRunView(f.IO, e.Plain)
+	res, err := env.Apply(ctx, p, lock, view, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial})
+	if v, ok := view.(interface{ Close() }); ok {
 		v.Close()
 	}
 	if err != nil {
@@ -164,33 +146,8 @@ func orBackground(ctx context.Context) context.Context {
 	return ctx
 }
 
-// engine builds the executor's options from the Factory.
-func engine(f *Factory, root *host.Root, e *EngineOptions) (exec.Options, func(), error) {
-	o := exec.Options{
-		Discover:    func() (*discover.System, error) { return discover.Discover(root) },
-		Runner:      f.Runner(),
-		Cloner:      partitionCloner{root: root, runner: f.Runner()},
-		Speed:       exec.ProcSpeed{Root: root},
-		JournalDir:  e.JournalDir,
-		LockPath:    e.LockPath,
-		WaitTimeout: e.WaitTimeout,
-		StopAfter:   e.StopAfter,
-		NewSerial:   e.NewSerial,
-		View:        newRunView(f.IO, e.Plain),
-	}
-	if err := os.MkdirAll(e.JournalDir, 0o700); err != nil {
-		return o, func() {}, WithCode(ExitFailed, fmt.Errorf("journal directory: %w", err))
-	}
-	audit, err := os.OpenFile(filepath.Join(filepath.Dir(filepath.Clean(e.JournalDir)), "audit.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return o, func() {}, WithCode(ExitFailed, fmt.Errorf("audit log: %w", err))
-	}
-	o.Audit = audit
-	return o, func() { audit.Close() }, nil
-}
-
-// confirmPlan shows the plan and asks the operator to type the serial of the disk coming
-// out; without a terminal, --yes stands for that.
+// confirmPlan shows the plan and has the operator type the serial of the disk coming out;
+// without a terminal, --yes stands for that.
 func confirmPlan(f *Factory, p *plan.Plan, yes bool) error {
 	if yes {
 		return nil
@@ -206,13 +163,9 @@ func confirmPlan(f *Factory, p *plan.Plan, yes bool) error {
 	if want == "" {
 		want, what = p.Disks.Failed.Device, "kernel name"
 	}
-	fmt.Fprintf(f.IO.Out, "\nThis changes the arrays and writes to the new disk. Type the %s of the disk coming out (%s) to go ahead: ", what, want)
-	line, err := bufio.NewReader(f.IO.In).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return WithCode(ExitRefused, fmt.Errorf("reading the confirmation: %w", err))
-	}
-	if strings.TrimSpace(line) != want {
-		return WithCode(ExitRefused, fmt.Errorf("you typed %q, not %q: nothing was done", strings.TrimSpace(line), want))
+	q := fmt.Sprintf("\nThis changes the arrays and writes to the new disk. Type the %s of the disk coming out (%s) to go ahead: ", what, want)
+	if err := f.Prompter().ConfirmTyped(q, want); err != nil {
+		return WithCode(ExitRefused, err)
 	}
 	return nil
 }
@@ -220,19 +173,29 @@ func confirmPlan(f *Factory, p *plan.Plan, yes bool) error {
 // engineError maps the engine's typed errors to exit codes.
 func engineError(err error) error {
 	var (
-		stale   *plan.StaleError
-		invalid *plan.InvalidError
-		input   *plan.InputError
-		unsafe  *plan.UnsafeError
-		refused *exec.RefusedError
-		pre     *exec.PreconditionError
-		locked  *exec.LockedError
-		prefuse *partition.RefusedError
-		wait    *exec.WaitTimeoutError
+		stale    *plan.StaleError
+		invalid  *plan.InvalidError
+		input    *plan.InputError
+		unsafe   *plan.UnsafeError
+		pick     *plan.AmbiguousError
+		refused  *exec.RefusedError
+		pre      *exec.PreconditionError
+		locked   *exec.LockedError
+		prefuse  *partition.RefusedError
+		wait     *exec.WaitTimeoutError
+		cannot   *engine.CannotPlanError
+		key      *engine.KeyError
+		nothing  *engine.NothingToResumeError
+		jerr     *engine.JournalError
+		declined *DeclinedError
 	)
 	switch {
+	case errors.As(err, &pick):
+		return WithCode(ExitUsage, err)
 	case errors.As(err, &stale), errors.As(err, &invalid), errors.As(err, &input), errors.As(err, &unsafe),
-		errors.As(err, &refused), errors.As(err, &pre), errors.As(err, &locked), errors.As(err, &prefuse):
+		errors.As(err, &refused), errors.As(err, &pre), errors.As(err, &locked), errors.As(err, &prefuse),
+		errors.As(err, &cannot), errors.As(err, &key), errors.As(err, &nothing), errors.As(err, &jerr),
+		errors.As(err, &declined):
 		return WithCode(ExitRefused, err)
 	case errors.Is(err, exec.ErrStopped):
 		return WithCode(ExitOK, nil)

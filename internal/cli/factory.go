@@ -12,8 +12,8 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/raidswap/raidswap/internal/capture"
+	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/host"
-	"github.com/raidswap/raidswap/internal/plankey"
 )
 
 // IOStreams are the command's standard streams.
@@ -42,24 +42,13 @@ type Factory struct {
 	NewRunner func() host.Runner
 	// KeyPath is the host's plan key (plankey.DefaultPath when empty; tests move it).
 	KeyPath string
+	// prompter asks the operator (see Prompter).
+	prompter Prompter
 }
 
-// PlanKey reads the host's plan key, creating it on first use. A plan that is only to be
-// read (printed, or built from a capture) may do without it: with need false, a key this
-// user cannot read gives an ephemeral one, and no apply will accept the plan it seals.
-func (f *Factory) PlanKey(need bool) ([]byte, error) {
-	path := f.KeyPath
-	if path == "" {
-		path = plankey.DefaultPath
-	}
-	key, err := plankey.LoadOrCreate(path)
-	if err != nil {
-		if need {
-			return nil, fmt.Errorf("the plan key: %w (plans are sealed and applied as root)", err)
-		}
-		return plankey.Ephemeral(), nil
-	}
-	return key, nil
+// Env is the engine for a command, reading through root.
+func (f *Factory) Env(root *host.Root) *engine.Env {
+	return &engine.Env{Root: root, Runner: f.Runner(), Version: Version, KeyPath: f.KeyPath, Notes: f.IO.ErrOut}
 }
 
 // Root returns the Root for discovery.

@@ -43,7 +43,7 @@ still lists (active or inactive) is not forgotten: stop it first.`,
 }
 
 func runForget(o *ForgetOptions) error {
-	lock, err := takeLock(o.F, &EngineOptions{LockPath: o.Lock})
+	_, lock, err := actingEnv(o.F, &EngineOptions{LockPath: o.Lock})
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/plan"
 )
 
@@ -96,8 +95,8 @@ func addRootPlan(f *Factory, root *cobra.Command) {
 	}
 }
 
-// buildPlan discovers the system and builds the plan for a request. A plan that will be
-// applied or saved needs the host's plan key (needKey).
+// buildPlan builds the plan for a request through the engine, on the --root capture or the
+// live system. A plan that will be applied or saved needs the host's plan key (needKey).
 func buildPlan(f *Factory, r RequestOptions, needKey bool) (*plan.Plan, error) {
 	req, err := r.request()
 	if err != nil {
@@ -108,36 +107,12 @@ func buildPlan(f *Factory, r RequestOptions, needKey bool) (*plan.Plan, error) {
 		return nil, WithCode(ExitFailed, err)
 	}
 	defer cleanup()
-	sys, err := discover.Discover(root)
-	if err != nil {
-		return nil, WithCode(ExitFailed, err)
-	}
-	if sys.Verdict == discover.Unknown && len(sys.Arrays) == 0 {
-		return nil, WithCode(ExitRefused, fmt.Errorf("cannot plan: %s", sys.Summary))
-	}
-	if req.Failed == "" {
-		if req.Failed, err = plan.PickFailed(sys); err != nil {
-			return nil, WithCode(ExitUsage, err)
-		}
-		fmt.Fprintf(f.IO.ErrOut, "the disk coming out: %s (the only one that failed; --failed names another)\n", req.Failed)
-	}
-	key, err := f.PlanKey(needKey && root.IsLive())
-	if err != nil {
-		return nil, WithCode(ExitRefused, err)
-	}
-	h, fw, err := plan.ReadHost(root)
-	if err != nil && root.IsLive() {
-		return nil, WithCode(ExitRefused, err)
-	}
-	req.Firmware = fw
-	if req.Firmware == "" {
-		req.Firmware = plan.FirmwareBIOS
-	}
-	req.Swap, req.SwapNotes, err = plan.ReadSwap(root, sys, req.Failed)
-	if err != nil {
-		return nil, WithCode(ExitFailed, err)
-	}
-	p, err := plan.Build(sys, req, plan.Options{Version: Version, Now: time.Now(), Host: h, Key: key})
+	return planWith(f.Env(root), req, needKey)
+}
+
+// planWith builds the plan through env (whose Root the caller keeps alive).
+func planWith(env *engine.Env, req plan.Request, needKey bool) (*plan.Plan, error) {
+	p, err := env.Plan(req, needKey)
 	if err != nil {
 		return nil, engineError(err)
 	}

@@ -28,16 +28,20 @@ required. An interrupted run continues with 'raidswap resume'.`,
   raidswap replace --re-add --failed WD-WCC4N1KPB002 --yes                    # same disk came back`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lock, err := takeLock(o.F, &o.Engine)
+			env, lock, err := actingEnv(o.F, &o.Engine)
 			if err != nil {
 				return err
 			}
 			defer lock.Release()
-			p, err := buildPlan(o.F, o.Request, true)
+			req, err := o.Request.request()
+			if err != nil {
+				return WithCode(ExitUsage, err)
+			}
+			p, err := planWith(env, req, true)
 			if err != nil {
 				return err
 			}
-			return applyPlan(cmd.Context(), o.F, p, &o.Engine, lock, true)
+			return applyPlan(cmd.Context(), o.F, env, p, &o.Engine, lock)
 		},
 	}
 	addRequestFlags(cmd.Flags(), &o.Request)

@@ -46,6 +46,7 @@ func Discover(root *host.Root) (*System, error) {
 	if mdErr == nil {
 		s.addRememberedArrays()
 	}
+	s.Host = readHost(root, &s.Problems)
 	u := readUsage(root, &s.Problems)
 	memberDisks := map[string]bool{}
 	for _, a := range s.Arrays {

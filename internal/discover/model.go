@@ -77,6 +77,9 @@ type System struct {
 	Root string `json:"-"`
 	// Inventory is the remembered identity of disks, as read (not part of the output).
 	Inventory *inventory.Inventory `json:"-"`
+	// Host is the machine's identity, firmware mode and fstab swap entries (not part of the
+	// output).
+	Host Host `json:"-"`
 }
 
 // Array is one md array.

@@ -36,8 +36,6 @@ type Options struct {
 	JournalDir string
 	// LockPath is the lock file (DefaultLockPath when empty).
 	LockPath string
-	// Host is this machine; a plan from another is refused.
-	Host plan.Host
 	// Key is this host's plan key; a plan it did not seal is refused.
 	Key []byte
 	// Lock, when set, is the raidswap lock the caller already holds (taken before anything
@@ -113,10 +111,15 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err := p.Verify(o.Key); err != nil {
 		return nil, err
 	}
-	if err := p.CheckHost(o.Host); err != nil {
+	if err := p.CheckSteps(); err != nil {
 		return nil, err
 	}
-	if err := p.CheckSteps(); err != nil {
+	sys, err := o.Discover()
+	if err != nil {
+		return nil, fmt.Errorf("discovering the system: %w", err)
+	}
+	// Whose machine this is comes from the executor's own reading, never from its caller.
+	if err := p.CheckHost(plan.Host{Hostname: sys.Host.Hostname, MachineID: sys.Host.MachineID}); err != nil {
 		return nil, err
 	}
 	if inh, ok := o.Runner.(host.Inheritor); ok {
@@ -135,10 +138,6 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	}
 	if j.Aborted() {
 		return nil, &RefusedError{Reason: fmt.Sprintf("plan %s was aborted (journal %s): build a new plan", p.ID(), j.File())}
-	}
-	sys, err := o.Discover()
-	if err != nil {
-		return nil, fmt.Errorf("discovering the system: %w", err)
 	}
 	if len(j.Records) == 0 {
 		// A fresh run: the system must be exactly what the plan was built on.

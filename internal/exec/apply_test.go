@@ -93,7 +93,7 @@ func (f *fakeSpeed) SetMinSpeed(k int64) error {
 
 func options(t *testing.T, w *plantest.World, r *hosttest.FakeRunner, dir string) Options {
 	return Options{Discover: w.Discover, Runner: r, Cloner: &fakeCloner{w: w}, JournalDir: filepath.Join(dir, "journal"),
-		LockPath: filepath.Join(dir, "lock"), Host: testHost, Key: testKey, Poll: time.Millisecond, SettleTimeout: 50 * time.Millisecond,
+		LockPath: filepath.Join(dir, "lock"), Key: testKey, Poll: time.Millisecond, SettleTimeout: 50 * time.Millisecond,
 		WaitTimeout: 5 * time.Second, Audit: &bytes.Buffer{}}
 }
 
@@ -246,7 +246,7 @@ func TestApplyOtherHost(t *testing.T) {
 	w := seedWorld()
 	p := build(t, w.Sys(), seedReq())
 	o := options(t, w, hosttest.NewFakeRunner(t), t.TempDir())
-	o.Host = plan.Host{Hostname: "db2", MachineID: "ffff"}
+	w.SetHost(discover.Host{Hostname: "db2", MachineID: "ffff"})
 	_, err := Apply(context.Background(), p, o)
 	var ie *plan.InvalidError
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "built on db1") {

@@ -231,7 +231,7 @@ for k in $(seq 1 40); do
 	if [ $k = 1 ]; then
 		$RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 3m >> /run/rs.out 2>&1 &
 	else
-		$RS resume --plain --wait-timeout 3m >> /run/rs.out 2>&1 &
+		$RS resume --yes --plain --wait-timeout 3m >> /run/rs.out 2>&1 &
 	fi
 	pid=$!
 	start=$(date +%s)

@@ -5,6 +5,6 @@
 // change after a hot-swap; it carries a checksum so a hand-edited plan is refused.
 //
 // This package builds, checks and renders plans. It never runs a command and never reads
-// the system except through a host.Root (ReadHost, ReadSwap): applying a plan is package
+// the system except through a host.Root (discovery reads the host facts it needs into discover.System): applying a plan is package
 // internal/exec's job.
 package plan

@@ -9,10 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
-
-	"github.com/raidswap/raidswap/internal/host"
 )
 
 // MaxFileBytes bounds a plan file: a real plan is tens of kilobytes, and a larger file is
@@ -129,26 +126,4 @@ func (p *Plan) CheckHost(h Host) error {
 			p.Host.Hostname, p.Host.MachineID, h.Hostname, h.MachineID)}
 	}
 	return nil
-}
-
-// ReadHost reads the machine's name and machine-id, and whether it booted by UEFI, through
-// the Root.
-func ReadHost(root *host.Root) (Host, string, error) {
-	var h Host
-	h.Hostname, _ = root.ReadString("/proc/sys/kernel/hostname")
-	id, err := root.ReadString("/etc/machine-id")
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			return h, "", fmt.Errorf("reading /etc/machine-id: %w", err)
-		}
-		if id, err = root.ReadString("/var/lib/dbus/machine-id"); err != nil {
-			return h, "", fmt.Errorf("no machine-id in /etc/machine-id or /var/lib/dbus/machine-id: %w", err)
-		}
-	}
-	h.MachineID = id
-	fw := FirmwareBIOS
-	if root.Exists("/sys/firmware/efi") {
-		fw = FirmwareUEFI
-	}
-	return h, fw, nil
 }

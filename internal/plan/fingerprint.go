@@ -34,6 +34,17 @@ func Observe(sys *discover.System, serials ...string) []string {
 			lines = append(lines, fmt.Sprintf("member %s uuid=%s disk=%s state=%s%s", a.Name, a.UUID, who, m.State, gone))
 		}
 	}
+	// What the plan builds on besides md: whose machine it is, how it boots, which swap
+	// UUIDs fstab mounts.
+	if h := sys.Host; h.MachineID != "" {
+		lines = append(lines, "host machine-id="+h.MachineID)
+	}
+	if sys.Host.Firmware != "" {
+		lines = append(lines, "firmware "+sys.Host.Firmware)
+	}
+	for _, u := range sys.Host.FstabSwap {
+		lines = append(lines, "fstab swap uuid="+u)
+	}
 	seen := map[string]bool{}
 	for _, s := range serials {
 		if s == "" || seen[s] {

@@ -38,10 +38,10 @@ type Request struct {
 	// RebuildSpeedKiB, when set, raises /proc/sys/dev/raid/speed_limit_min to it during the
 	// rebuild and restores the old value afterwards.
 	RebuildSpeedKiB int64 `json:"rebuild_speed_kib,omitempty"`
-	// Firmware is "bios" or "uefi" (see ReadHost).
+	// Firmware is "bios" or "uefi" (discover.System.Host.Firmware).
 	Firmware string `json:"firmware"`
 	// Swap are the failed disk's swap partitions and the UUIDs /etc/fstab knows them by
-	// (see ReadSwap).
+	// (SwapFor).
 	Swap []SwapPartition `json:"swap,omitempty"`
 	// SwapNotes say why a swap partition could not be matched to a UUID.
 	SwapNotes []string `json:"swap_notes,omitempty"`

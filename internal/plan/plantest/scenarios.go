@@ -28,6 +28,9 @@ const (
 	New      = "WD-NEW"
 )
 
+// TestHost is the machine every scenario runs on; its fstab mounts the seed's swap.
+var TestHost = discover.Host{Hostname: "db1", MachineID: "0123456789abcdef0123456789abcdef", Firmware: discover.FirmwareBIOS}
+
 func sp(s string) *string { return &s }
 func ip(i int) *int       { return &i }
 
@@ -83,6 +86,9 @@ func Root(m ...discover.Member) discover.Array {
 // Finish derives what discovery derives: members' serials, disks' member lists, array
 // states and active counts, disk verdicts.
 func Finish(s *discover.System) *discover.System {
+	if s.Host.MachineID == "" {
+		s.Host = TestHost
+	}
 	for i := range s.Disks {
 		s.Disks[i].Members = []discover.DiskMember{}
 	}

@@ -87,6 +87,7 @@ func (w *World) copy() *discover.System {
 		panic(err)
 	}
 	out.Inventory = w.sys.Inventory
+	out.Host = w.sys.Host
 	return &out
 }
 
@@ -259,4 +260,11 @@ func (w *World) SetSwap(serial, part string, on bool) {
 func (w *World) Disk(serial string) *discover.Disk {
 	s := w.Sys()
 	return s.DiskBySerial(serial)
+}
+
+// SetHost makes the world another machine (or the same one under a new identity).
+func (w *World) SetHost(h discover.Host) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sys.Host = h
 }

@@ -1,0 +1,95 @@
+package discover
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/raidswap/raidswap/internal/host"
+)
+
+// Firmware modes.
+const (
+	FirmwareBIOS = "bios"
+	FirmwareUEFI = "uefi"
+)
+
+// Host is what discovery reads of the machine besides its md state and disks: what a plan is
+// bound to (its identity, covered by the plan's fingerprint) and builds on (firmware mode, the
+// swap UUIDs /etc/fstab mounts). It is not part of status output.
+type Host struct {
+	Hostname  string
+	MachineID string
+	// Firmware is FirmwareUEFI when /sys/firmware/efi exists, else FirmwareBIOS.
+	Firmware string
+	// FstabSwap are the UUIDs /etc/fstab mounts as swap (UUID=… or /dev/disk/by-uuid/…), in
+	// file order; NoFstab says there is no /etc/fstab.
+	FstabSwap []string
+	NoFstab   bool
+	// UUIDLinks maps each /dev/disk/by-uuid name to the kernel name it points at.
+	UUIDLinks map[string]string
+}
+
+// readHost reads the machine's identity, firmware mode and fstab swap entries through the
+// Root. What cannot be read is a problem of the System, never a guess.
+func readHost(root *host.Root, problems *[]string) Host {
+	h := Host{Firmware: FirmwareBIOS, UUIDLinks: map[string]string{}}
+	h.Hostname, _ = root.ReadString("/proc/sys/kernel/hostname")
+	for _, p := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id"} {
+		id, err := root.ReadString(p)
+		if err == nil && id != "" {
+			h.MachineID = id
+			break
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			*problems = append(*problems, "reading "+p+": "+err.Error())
+		}
+	}
+	if root.Exists("/sys/firmware/efi") {
+		h.Firmware = FirmwareUEFI
+	}
+	fstab, err := root.ReadFile("/etc/fstab")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		h.NoFstab = true
+	case err != nil:
+		*problems = append(*problems, "reading /etc/fstab: "+err.Error())
+	default:
+		h.FstabSwap = FstabSwapUUIDs(fstab)
+	}
+	links, _ := root.Glob("/dev/disk/by-uuid/*")
+	for _, l := range links {
+		if t, err := root.ReadLink(l); err == nil {
+			h.UUIDLinks[path.Base(l)] = path.Base(t)
+		}
+	}
+	return h
+}
+
+// FstabSwapUUIDs lists the UUIDs of swap entries in an fstab (UUID=... or
+// /dev/disk/by-uuid/...), in file order.
+func FstabSwapUUIDs(b []byte) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 3 || f[2] != "swap" {
+			continue
+		}
+		spec := f[0]
+		switch {
+		case strings.HasPrefix(spec, "UUID="):
+			out = append(out, strings.Trim(strings.TrimPrefix(spec, "UUID="), `"`))
+		case strings.HasPrefix(spec, "/dev/disk/by-uuid/"):
+			out = append(out, strings.TrimPrefix(spec, "/dev/disk/by-uuid/"))
+		}
+	}
+	return out
+}

@@ -1,0 +1,41 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/partition"
+)
+
+// PartitionCloner runs package partition's clone and target inspection in-process for the
+// plan's check-new-disk and partition-clone steps; the executor holds the lock already.
+// Runner runs libblkid's probes (wipefs, blkid).
+type PartitionCloner struct {
+	Root   *host.Root
+	Runner host.Runner
+}
+
+// Clone copies the source's table onto the target.
+func (c PartitionCloner) Clone(_ context.Context, from, to string, wipe bool) (string, error) {
+	res, err := partition.Clone(c.Root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe, Runner: c.Runner})
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "partition table of %s copied onto %s", res.Source, res.Target)
+	if len(res.Backups) > 0 {
+		fmt.Fprintf(&b, " (backups: %s)", strings.Join(res.Backups, ", "))
+	}
+	return b.String(), nil
+}
+
+// Inspect refuses a target that holds data (unless wipe) or may hold an array's last copy.
+func (c PartitionCloner) Inspect(_ context.Context, target string, wipe bool) error {
+	return partition.InspectTarget(c.Root, c.Runner, target, wipe)
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
