@@ -2,10 +2,10 @@ package partition
 
 import (
 	"fmt"
-	"strings"
 	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"

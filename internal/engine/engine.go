@@ -56,7 +56,9 @@ func (e *CannotPlanError) Error() string { return "cannot plan: " + e.Reason }
 // KeyError is a plan key raidswap cannot use (not root, a key file anyone can read).
 type KeyError struct{ Err error }
 
-func (e *KeyError) Error() string { return fmt.Sprintf("the plan key: %v (plans are sealed and applied as root)", e.Err) }
+func (e *KeyError) Error() string {
+	return fmt.Sprintf("the plan key: %v (plans are sealed and applied as root)", e.Err)
+}
 func (e *KeyError) Unwrap() error { return e.Err }
 
 func (e *Env) journalDir() string {
