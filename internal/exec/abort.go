@@ -3,7 +3,6 @@ package exec
 import (
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/raidswap/raidswap/internal/journal"
@@ -22,30 +21,9 @@ func Abort(path string, speed SpeedWriter) ([]string, error) {
 	if j.Finished() || j.Aborted() {
 		return nil, fmt.Errorf("journal %s is already closed", path)
 	}
-	var said []string
-	limits := []struct {
-		name string
-		set  func(int64) error
-	}{{"speed_limit_min", speed.SetMinSpeed}, {"speed_limit_max", speed.SetMaxSpeed}}
-	for _, l := range limits {
-		was, at := j.DataIndex(l.name + "_was")
-		if at < 0 {
-			continue
-		}
-		if _, rat := j.DataIndex(l.name + "_restored"); rat > at {
-			continue
-		}
-		v, err := strconv.ParseInt(was, 10, 64)
-		if err != nil {
-			return said, fmt.Errorf("journal %s: %s_was is %q, not a number: set /proc/sys/dev/raid/%s by hand", path, l.name, was, l.name)
-		}
-		if err := l.set(v); err != nil {
-			return said, fmt.Errorf("restoring %s to %d: %w", l.name, v, err)
-		}
-		if err := j.Append(journal.Record{Event: journal.EventNote, Data: map[string]string{l.name + "_restored": was}}); err != nil {
-			return said, err
-		}
-		said = append(said, fmt.Sprintf("restored /proc/sys/dev/raid/%s to %d", l.name, v))
+	said, err := restoreLimits(j, speed, "")
+	if err != nil {
+		return said, err
 	}
 	return said, j.Append(journal.Record{Event: journal.EventAborted})
 }

@@ -77,15 +77,12 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 			return nil
 		}
 		return r.command(ctx, s, argv)
-	case plan.ActionAddMember, plan.ActionAddSpare, plan.ActionReplaceMember:
-		// Raise the rebuild speed before the first member goes in: md throttles a recovery to
-		// speed_limit_min while the later steps (mkswap, grub-install) do I/O on the same
-		// disks. The old values are journalled; the rebuild wait restores them.
-		if err := r.raiseSpeed(s); err != nil {
-			return err
-		}
-		return r.command(ctx, s, argv)
-	case plan.ActionSwapOff, plan.ActionDetach, plan.ActionZeroSuperblock,
+	case plan.ActionRaiseSpeed:
+		return r.raiseSpeed(s)
+	case plan.ActionRestoreSpeed:
+		return r.restoreSpeed(s)
+	case plan.ActionAddMember, plan.ActionAddSpare, plan.ActionReplaceMember,
+		plan.ActionSwapOff, plan.ActionDetach, plan.ActionZeroSuperblock,
 		plan.ActionRemoveReplaced, plan.ActionReAddMember, plan.ActionMkswap, plan.ActionSwapOn:
 		return r.command(ctx, s, argv)
 	default:

@@ -88,6 +88,16 @@ func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
 	if want == "" {
 		want = r.o.NewSerial
 	}
+	// The failed disk showing up now means it came back when it had vanished before the
+	// plan was built, or the plan waited for its removal before this step; otherwise (a
+	// copy of a working disk) it is simply still attached.
+	cameBack := !p.Disks.Failed.Present
+	for _, t := range p.Steps {
+		if t.ID == s.ID {
+			break
+		}
+		cameBack = cameBack || t.Action == plan.ActionAwaitRemoval
+	}
 	return r.wait(ctx, s, "the new disk", func() (bool, string, error) {
 		if want != "" {
 			r.w.newSerial = want
@@ -103,7 +113,7 @@ func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
 				continue
 			}
 			if d.Serial != "" && d.Serial == p.Disks.Failed.Serial {
-				if p.Request.Mode == plan.ReplaceFailed {
+				if cameBack {
 					// It was pulled (or had vanished): it has come back.
 					return false, "", &RefusedError{Step: s.ID, Device: d.Name, Serial: d.Serial,
 						Reason: fmt.Sprintf("it is the failed disk %s, back (now named %s); it is not a new disk: to return it to its arrays, build a re-add plan", d.Serial, d.Name)}
@@ -149,7 +159,7 @@ func (r *run) checkNewDisk(ctx context.Context, s plan.Step) error {
 	switch {
 	case d.Serial == p.Disks.Survivor.Serial:
 		return refuse("it is the survivor")
-	case d.Serial == p.Disks.Failed.Serial && p.Request.Mode != plan.ReAdd:
+	case d.Serial == p.Disks.Failed.Serial:
 		return refuse("it is the failed disk")
 	case d.SizeBytes < p.Disks.New.MinSizeBytes:
 		return refuse("it is too small: %d bytes, the survivor has %d"+swap, d.SizeBytes, p.Disks.New.MinSizeBytes)

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,13 +11,6 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
-)
-
-// stallGrace is how long a degraded array may hold a spare with no recovery running before
-// the rebuild wait asks md to start it; kicks is how often it asks.
-const (
-	stallGrace = 3 * time.Second
-	maxKicks   = 3
 )
 
 // SpeedWriter reads and sets md's minimum rebuild speed (KiB/s).
@@ -29,23 +23,9 @@ type SpeedWriter interface {
 	StartRecovery(array string) error
 }
 
-// awaitRebuild waits until the arrays are redundant, showing progress; with a rebuild speed
-// in the request it raises md's minimum speed meanwhile and restores it afterwards.
+// awaitRebuild waits until the arrays are redundant, showing progress, and starts a recovery
+// md left stalled as the step's recovery policy says.
 func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
-	want := r.p.Request.RebuildSpeedKiB
-	if want > 0 && r.o.Speed != nil {
-		// md never goes faster than speed_limit_max, whatever the minimum says.
-		restoreMax, err := r.raiseLimit(s, "speed_limit_max", want, r.o.Speed.MaxSpeed, r.o.Speed.SetMaxSpeed)
-		if err != nil {
-			return err
-		}
-		defer restoreMax()
-		restoreMin, err := r.raiseLimit(s, "speed_limit_min", want, r.o.Speed.MinSpeed, r.o.Speed.SetMinSpeed)
-		if err != nil {
-			return err
-		}
-		defer restoreMin()
-	}
 	uuids := map[string]bool{}
 	for _, c := range s.Postconditions {
 		uuids[c.ArrayUUID] = true
@@ -65,59 +45,84 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 	})
 }
 
-// raiseSpeed raises both speed limits to the requested rebuild speed, keeping them raised
-// (the rebuild wait restores them from the journal).
+// raiseSpeed raises md's speed limits to the step's rebuild speed: speed_limit_max first when
+// it is lower (md never goes faster than it), then speed_limit_min. Each old value is
+// journalled before it is changed, once, so a resumed run, the restore step and abort all
+// write back what the system had.
 func (r *run) raiseSpeed(s plan.Step) error {
-	want := r.p.Request.RebuildSpeedKiB
-	if want <= 0 || r.o.Speed == nil {
-		return nil
+	if r.o.Speed == nil {
+		return errors.New("no speed-limit writer configured")
 	}
-	if _, err := r.raiseLimit(s, "speed_limit_max", want, r.o.Speed.MaxSpeed, r.o.Speed.SetMaxSpeed); err != nil {
-		return err
+	want := s.Target.SpeedKiB
+	for _, l := range []struct {
+		name string
+		get  func() (int64, error)
+		set  func(int64) error
+	}{{"speed_limit_max", r.o.Speed.MaxSpeed, r.o.Speed.SetMaxSpeed}, {"speed_limit_min", r.o.Speed.MinSpeed, r.o.Speed.SetMinSpeed}} {
+		cur, err := l.get()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", l.name, err)
+		}
+		if l.name == "speed_limit_max" && cur >= want {
+			continue
+		}
+		if _, at := r.j.DataIndex(l.name + "_was"); at < 0 {
+			if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{l.name + "_was": strconv.FormatInt(cur, 10)}}); err != nil {
+				return err
+			}
+		}
+		if cur == want {
+			continue
+		}
+		if err := l.set(want); err != nil {
+			return fmt.Errorf("raising %s: %w", l.name, err)
+		}
+		r.log.Info().Str("event", "speed").Int64(l.name, want).Int64("was", cur).Msg("raised " + l.name)
 	}
-	_, err := r.raiseLimit(s, "speed_limit_min", want, r.o.Speed.MinSpeed, r.o.Speed.SetMinSpeed)
+	return nil
+}
+
+// restoreSpeed writes back the speed limits journalled before the rebuild.
+func (r *run) restoreSpeed(s plan.Step) error {
+	if r.o.Speed == nil {
+		return errors.New("no speed-limit writer configured")
+	}
+	said, err := restoreLimits(r.j, r.o.Speed, s.ID)
+	for _, m := range said {
+		r.o.View.Say(m)
+		r.log.Info().Str("event", "speed").Msg(m)
+	}
 	return err
 }
 
-// raiseLimit raises one of md's speed limits to want for the rebuild wait, journalling the old
-// value first (so a resumed run restores it too), and returns what restores it. A limit
-// already at or above want is left alone.
-func (r *run) raiseLimit(s plan.Step, name string, want int64, get func() (int64, error), set func(int64) error) (func(), error) {
-	key := name + "_was"
-	cur, err := get()
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	old, had := r.j.Data(key)
-	if !had {
-		if cur >= want && name == "speed_limit_max" {
-			return func() {}, nil
+// restoreLimits writes back each speed limit journalled as raised and not yet restored, and
+// journals each restore. The restore step and abort both use it.
+func restoreLimits(j *journal.Journal, speed SpeedWriter, step string) ([]string, error) {
+	var said []string
+	for _, l := range []struct {
+		name string
+		set  func(int64) error
+	}{{"speed_limit_min", speed.SetMinSpeed}, {"speed_limit_max", speed.SetMaxSpeed}} {
+		was, at := j.DataIndex(l.name + "_was")
+		if at < 0 {
+			continue
 		}
-		old = strconv.FormatInt(cur, 10)
-		if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{key: old}}); err != nil {
-			return nil, err
+		if _, rat := j.DataIndex(l.name + "_restored"); rat > at {
+			continue
 		}
-	}
-	restore := func() {
-		v, err := strconv.ParseInt(old, 10, 64)
-		if err == nil {
-			err = set(v)
-		}
+		v, err := strconv.ParseInt(was, 10, 64)
 		if err != nil {
-			r.o.View.Say(fmt.Sprintf("could not restore %s to %s: %v", name, old, err))
-			return
+			return said, fmt.Errorf("journal %s: %s_was is %q, not a number: set /proc/sys/dev/raid/%s by hand", j.File(), l.name, was, l.name)
 		}
-		r.log.Info().Str("event", "speed").Int64(name, v).Msg("restored " + name)
-		r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{name + "_restored": old}})
+		if err := l.set(v); err != nil {
+			return said, fmt.Errorf("restoring %s to %d: %w", l.name, v, err)
+		}
+		if err := j.Append(journal.Record{Event: journal.EventNote, Step: step, Data: map[string]string{l.name + "_restored": was}}); err != nil {
+			return said, err
+		}
+		said = append(said, fmt.Sprintf("restored /proc/sys/dev/raid/%s to %d", l.name, v))
 	}
-	if cur == want {
-		return restore, nil
-	}
-	if err := set(want); err != nil {
-		return nil, fmt.Errorf("raising %s: %w", name, err)
-	}
-	r.log.Info().Str("event", "speed").Int64(name, want).Str("was", old).Msg("raised " + name)
-	return restore, nil
+	return said, nil
 }
 
 // kickStalled starts recovery on an array of the plan that is degraded, holds a spare and
@@ -145,7 +150,8 @@ func (r *run) kickStalled(s plan.Step, uuids map[string]bool, stalled map[string
 			stalled[a.Name] = time.Now()
 			continue
 		}
-		if time.Since(since) < stallGrace || kicks[a.Name] >= maxKicks {
+		grace := time.Duration(s.Target.RecoverAfterSeconds) * time.Second
+		if s.Target.RecoverTimes == 0 || time.Since(since) < grace || kicks[a.Name] >= s.Target.RecoverTimes {
 			continue
 		}
 		kicks[a.Name]++

@@ -45,7 +45,7 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 	}
 	switch s.Action {
 	case plan.ActionLocate, plan.ActionAwaitRemoval, plan.ActionAwaitNewDisk, plan.ActionAwaitRebuild,
-		plan.ActionVerify, plan.ActionCheckNewDisk:
+		plan.ActionVerify, plan.ActionCheckNewDisk, plan.ActionRaiseSpeed, plan.ActionRestoreSpeed:
 		return nil
 	case plan.ActionSwapOff:
 		return w.serialIs(s, devs[0], t.Serial)

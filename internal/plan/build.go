@@ -74,6 +74,7 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 	default:
 		return nil, fmt.Errorf("unreachable: mode %q passed validation", req.Mode)
 	}
+	b.speedSteps()
 	p := &Plan{
 		Format: FormatVersion, RaidswapVersion: o.Version, CreatedAt: o.Now.UTC().Truncate(time.Second),
 		Host: o.Host, Request: req, Steps: b.steps, Notes: append(b.notes, req.SwapNotes...),
@@ -101,6 +102,43 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// The rebuild wait's bound on starting a stalled recovery: measured in the VM, md sometimes
+// leaves a degraded array holding its new spare with no recovery thread (after an mdadm
+// killed mid-add, or udev's incremental assembly racing the add); asking once helps.
+const (
+	RecoverAfterSeconds = 3
+	RecoverTimes        = 3
+)
+
+// speedSteps raise md's rebuild speed limits right before the first member goes in (md
+// throttles a recovery to speed_limit_min while later steps do I/O on the same disks) and
+// restore them after the rebuild wait, when the request asks for a rebuild speed.
+func (b *builder) speedSteps() {
+	want := b.req.RebuildSpeedKiB
+	if want <= 0 {
+		return
+	}
+	var out []Step
+	raised := false
+	for _, s := range b.steps {
+		switch s.Action {
+		case ActionAddMember, ActionAddSpare, ActionReplaceMember, ActionReAddMember:
+			if !raised {
+				raised = true
+				out = append(out, Step{ID: "raise-speed-limits", Action: ActionRaiseSpeed, Destructive: true, Target: Target{SpeedKiB: want},
+					Reason: fmt.Sprintf("raise /proc/sys/dev/raid/speed_limit_min to %d KiB/s (and speed_limit_max, if lower: md never goes faster) for the rebuild; the old values are journalled first", want),
+					Undo:   "the restore-speed-limits step, `raidswap abort`, or sysctl with the journalled speed_limit_min_was / speed_limit_max_was"})
+			}
+		}
+		out = append(out, s)
+		if s.Action == ActionAwaitRebuild && raised {
+			out = append(out, Step{ID: "restore-speed-limits", Action: ActionRestoreSpeed, Destructive: true,
+				Reason: "write back the speed limits journalled before the rebuild"})
+		}
+	}
+	b.steps = out
 }
 
 func ref(d *discover.Disk) DiskRef {

@@ -29,7 +29,7 @@ var (
 func InProcessAction(a Action, t Target) bool {
 	switch a {
 	case ActionLocate, ActionAwaitRemoval, ActionAwaitNewDisk, ActionCheckNewDisk, ActionAwaitRebuild,
-		ActionVerify, ActionPartitionClone:
+		ActionVerify, ActionPartitionClone, ActionRaiseSpeed, ActionRestoreSpeed:
 		return true
 	case ActionBootloader:
 		return t.Device == ""
@@ -53,7 +53,18 @@ func Derive(p *Plan, s Step) ([]string, error) {
 		return mdadm.ArrayDevice(t.Array), nil
 	}
 	switch s.Action {
-	case ActionLocate, ActionAwaitRemoval, ActionAwaitNewDisk, ActionCheckNewDisk, ActionAwaitRebuild, ActionVerify:
+	case ActionLocate, ActionAwaitRemoval, ActionAwaitNewDisk, ActionCheckNewDisk, ActionVerify, ActionRestoreSpeed:
+		return nil, nil
+	case ActionAwaitRebuild:
+		if t.RecoverAfterSeconds < 0 || t.RecoverAfterSeconds > 3600 || t.RecoverTimes < 0 || t.RecoverTimes > 10 {
+			return bad("recovery policy %d s × %d is out of range", t.RecoverAfterSeconds, t.RecoverTimes)
+		}
+		return nil, nil
+	case ActionRaiseSpeed:
+		// md's own bounds for the limits (KiB/s); the equivalent command, for review.
+		if t.SpeedKiB <= 0 || t.SpeedKiB > 100_000_000 {
+			return bad("rebuild speed %d KiB/s is out of range", t.SpeedKiB)
+		}
 		return nil, nil
 	case ActionSwapOff, ActionSwapOn:
 		dev, err := partitionPath(t.Device, s.Action == ActionSwapOn)

@@ -134,7 +134,9 @@ const (
 	ActionMkswap         Action = "mkswap"
 	ActionSwapOn         Action = "swapon"
 	ActionBootloader     Action = "bootloader"
+	ActionRaiseSpeed     Action = "raise-speed-limits"
 	ActionAwaitRebuild   Action = "await-rebuild"
+	ActionRestoreSpeed   Action = "restore-speed-limits"
 	ActionVerify         Action = "verify"
 )
 
@@ -192,6 +194,15 @@ type Target struct {
 	Partitions []int `json:"partitions,omitempty"`
 	// SwapUUID is the UUID an mkswap step gives the new swap partition.
 	SwapUUID string `json:"swap_uuid,omitempty"`
+	// SpeedKiB is the rebuild speed a raise-speed-limits step sets md's speed_limit_min (and
+	// speed_limit_max, when lower) to; the old values are journalled and a
+	// restore-speed-limits step writes them back.
+	SpeedKiB int64 `json:"speed_kib,omitempty"`
+	// RecoverAfterSeconds and RecoverTimes: the rebuild wait starts a recovery md left
+	// stalled (an array of the plan, degraded, holding a spare, no sync running for this
+	// long) by writing "recover" to its sync_action, at most this many times per array.
+	RecoverAfterSeconds int `json:"recover_after_seconds,omitempty"`
+	RecoverTimes        int `json:"recover_times,omitempty"`
 }
 
 // Condition is a fact about the system that apply checks on a fresh discovery. Kind decides

@@ -220,11 +220,10 @@ func (b *builder) rebuildSteps(replacing bool) {
 		}
 		conds = append(conds, Condition{Kind: CondRedundant, Array: r.a.Name, ArrayUUID: r.a.UUID, Text: fmt.Sprintf("%s has every slot in_sync and no sync running", r.a.Name)})
 	}
-	reason := "wait until " + strings.Join(names, ", ") + " are redundant again; Ctrl-C detaches (the rebuild continues in the kernel) and `raidswap resume` picks up here"
-	if b.req.RebuildSpeedKiB > 0 {
-		reason += fmt.Sprintf("; /proc/sys/dev/raid/speed_limit_min is raised to %d KiB/s meanwhile and restored afterwards", b.req.RebuildSpeedKiB)
-	}
-	b.add(Step{ID: "await-rebuild", Action: ActionAwaitRebuild, Postconditions: conds, Reason: reason})
+	reason := fmt.Sprintf("wait until %s are redundant again; an array that holds the new spare but runs no recovery for %d s is asked to recover (sync_action=recover, at most %d times); Ctrl-C detaches (the rebuild continues in the kernel) and `raidswap resume` picks up here",
+		strings.Join(names, ", "), RecoverAfterSeconds, RecoverTimes)
+	b.add(Step{ID: "await-rebuild", Action: ActionAwaitRebuild, Postconditions: conds, Reason: reason,
+		Target: Target{RecoverAfterSeconds: RecoverAfterSeconds, RecoverTimes: RecoverTimes}})
 	if !replacing {
 		b.add(b.verifyStep())
 	}
