@@ -1,4 +1,4 @@
-package report
+package view
 
 import (
 	"encoding/json"
@@ -11,15 +11,15 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 )
 
-// JSON writes the system as indented JSON.
-func JSON(w io.Writer, s *discover.System) error {
+// StatusJSON writes the system as indented JSON.
+func StatusJSON(w io.Writer, s *discover.System) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
 }
 
-// Human writes the status table. A critical verdict is framed so it cannot be missed.
-func Human(w io.Writer, s *discover.System) error {
+// StatusHuman writes the status table. A critical verdict is framed so it cannot be missed.
+func StatusHuman(w io.Writer, s *discover.System) error {
 	var b strings.Builder
 	banner := strings.ToUpper(string(s.Verdict)) + ": " + s.Summary
 	if s.Verdict == discover.Critical || s.Verdict == discover.Unknown {
