@@ -19,8 +19,9 @@ import (
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
-	"github.com/raidswap/raidswap/partition"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/view"
+	"github.com/raidswap/raidswap/partition"
 )
 
 func init() { register(newApplyCmd) }
@@ -198,7 +199,7 @@ func confirmPlan(f *Factory, p *plan.Plan, yes bool) error {
 	if !f.IO.Interactive {
 		return WithCode(ExitUsage, errors.New("--yes required when not running interactively"))
 	}
-	if err := plan.RenderText(f.IO.Out, p); err != nil {
+	if err := view.PlanText(f.IO.Out, p); err != nil {
 		return err
 	}
 	want := p.Disks.Failed.Serial
