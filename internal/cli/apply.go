@@ -177,7 +177,7 @@ func engine(f *Factory, root *host.Root, e *EngineOptions) (exec.Options, func()
 		WaitTimeout: e.WaitTimeout,
 		StopAfter:   e.StopAfter,
 		NewSerial:   e.NewSerial,
-		View:        newRunView(f.IO, e.Plain),
+		View:        view.NewRun(f.IO.Out, f.IO.Interactive && !e.Plain),
 	}
 	if err := os.MkdirAll(e.JournalDir, 0o700); err != nil {
 		return o, func() {}, WithCode(ExitFailed, fmt.Errorf("journal directory: %w", err))
