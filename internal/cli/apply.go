@@ -15,6 +15,7 @@ import (
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/view"
 	"github.com/raidswap/raidswap/partition"
 )
 
@@ -127,11 +128,9 @@ func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e
 	}
 	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	view := newRunView(f.IO, e.Plain)
-	res, err := env.Apply(ctx, p, lock, view, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial})
-	if v, ok := view.(interface{ Close() }); ok {
-		v.Close()
-	}
+	run := view.NewRun(f.IO.Out, f.IO.Interactive && !e.Plain)
+	res, err := env.Apply(ctx, p, lock, run, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial})
+	run.Close()
 	if err != nil {
 		return engineError(err)
 	}
@@ -155,7 +154,7 @@ func confirmPlan(f *Factory, p *plan.Plan, yes bool) error {
 	if !f.IO.Interactive {
 		return WithCode(ExitUsage, errors.New("--yes required when not running interactively"))
 	}
-	if err := plan.RenderText(f.IO.Out, p); err != nil {
+	if err := view.PlanText(f.IO.Out, p); err != nil {
 		return err
 	}
 	want := p.Disks.Failed.Serial

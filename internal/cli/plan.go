@@ -11,6 +11,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/view"
 )
 
 func init() { register(newPlanCmd) }
@@ -76,7 +77,7 @@ nothing. --format markdown gives a change ticket; --out FILE saves the plan for
 
 func addPlanFlags(fl *pflag.FlagSet, o *PlanOptions) {
 	addRequestFlags(fl, &o.Request)
-	fl.StringVar(&o.Format, "format", plan.FormatText, "output `format`: text, markdown or json")
+	fl.StringVar(&o.Format, "format", view.FormatText, "output `format`: text, markdown or json")
 	fl.StringVar(&o.Out, "out", "", "also save the plan (JSON) to `FILE`, for raidswap apply")
 }
 
@@ -121,7 +122,7 @@ func planWith(env *engine.Env, req plan.Request, needKey bool) (*plan.Plan, erro
 
 func runPlan(o *PlanOptions) error {
 	switch o.Format {
-	case plan.FormatText, plan.FormatMarkdown, plan.FormatJSON:
+	case view.FormatText, view.FormatMarkdown, view.FormatJSON:
 	default:
 		return WithCode(ExitUsage, fmt.Errorf("unknown --format %q: use text, markdown or json", o.Format))
 	}
@@ -138,7 +139,7 @@ func runPlan(o *PlanOptions) error {
 			return WithCode(ExitFailed, fmt.Errorf("saving the plan: %w", err))
 		}
 	}
-	if err := plan.Render(o.F.IO.Out, p, o.Format); err != nil {
+	if err := view.Plan(o.F.IO.Out, p, o.Format); err != nil {
 		return WithCode(ExitFailed, err)
 	}
 	if o.Out != "" {

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/raidswap/raidswap/internal/discover"
-	"github.com/raidswap/raidswap/internal/report"
+	"github.com/raidswap/raidswap/internal/view"
 )
 
 func init() { register(newStatusCmd) }
@@ -71,11 +71,11 @@ func runStatus(o *StatusOptions) error {
 	}
 	switch o.Format {
 	case "json":
-		err = report.JSON(o.F.IO.Out, sys)
+		err = view.StatusJSON(o.F.IO.Out, sys)
 	case "prometheus":
-		err = report.Prometheus(o.F.IO.Out, sys)
+		err = view.StatusPrometheus(o.F.IO.Out, sys)
 	case "human", "":
-		err = report.Human(o.F.IO.Out, sys)
+		err = view.StatusHuman(o.F.IO.Out, sys)
 	default:
 		return WithCode(ExitUsage, fmt.Errorf("unknown --format %q: use human, json or prometheus", o.Format))
 	}

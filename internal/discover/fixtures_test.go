@@ -13,7 +13,7 @@ import (
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
-	"github.com/raidswap/raidswap/internal/report"
+	"github.com/raidswap/raidswap/internal/view"
 )
 
 // loadFixture unpacks a capture made by TestVMStatusScenarios and discovers from it.
@@ -49,9 +49,9 @@ func TestFixtures(t *testing.T) {
 				ext    string
 				render func(*bytes.Buffer, *discover.System) error
 			}{
-				{"txt", func(b *bytes.Buffer, s *discover.System) error { return report.Human(b, s) }},
-				{"prom", func(b *bytes.Buffer, s *discover.System) error { return report.Prometheus(b, s) }},
-				{"json", func(b *bytes.Buffer, s *discover.System) error { return report.JSON(b, s) }},
+				{"txt", func(b *bytes.Buffer, s *discover.System) error { return view.StatusHuman(b, s) }},
+				{"prom", func(b *bytes.Buffer, s *discover.System) error { return view.StatusPrometheus(b, s) }},
+				{"json", func(b *bytes.Buffer, s *discover.System) error { return view.StatusJSON(b, s) }},
 			} {
 				var b bytes.Buffer
 				if err := g.render(&b, s); err != nil {
@@ -190,13 +190,13 @@ func TestFixtureEdits(t *testing.T) {
 func checkOutputsAgree(t *testing.T, s *discover.System) {
 	t.Helper()
 	var h, j, p bytes.Buffer
-	if err := report.Human(&h, s); err != nil {
+	if err := view.StatusHuman(&h, s); err != nil {
 		t.Fatal(err)
 	}
-	if err := report.JSON(&j, s); err != nil {
+	if err := view.StatusJSON(&j, s); err != nil {
 		t.Fatal(err)
 	}
-	if err := report.Prometheus(&p, s); err != nil {
+	if err := view.StatusPrometheus(&p, s); err != nil {
 		t.Fatal(err)
 	}
 	first := strings.TrimLeft(h.String(), "!\n")

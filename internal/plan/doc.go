@@ -4,7 +4,7 @@
 // array UUIDs and member states through its fingerprint, never to /dev/sdX names, which
 // change after a hot-swap; it carries a checksum so a hand-edited plan is refused.
 //
-// This package builds, checks and renders plans. It never runs a command and never reads
-// the system except through a host.Root (discovery reads the host facts it needs into discover.System): applying a plan is package
-// internal/exec's job.
+// This package builds, checks and saves plans (Write, as JSON). It never runs a command and
+// never reads the system (discovery reads the host facts it needs into discover.System):
+// showing a plan is package internal/view's job, applying one is package internal/exec's.
 package plan

@@ -1,4 +1,4 @@
-package report
+package view
 
 import (
 	"encoding/json"
@@ -11,15 +11,15 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 )
 
-// JSON writes the system as indented JSON.
-func JSON(w io.Writer, s *discover.System) error {
+// StatusJSON writes the system as indented JSON.
+func StatusJSON(w io.Writer, s *discover.System) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
 }
 
-// Human writes the status table. A critical verdict is framed so it cannot be missed.
-func Human(w io.Writer, s *discover.System) error {
+// StatusHuman writes the status table. A critical verdict is framed so it cannot be missed.
+func StatusHuman(w io.Writer, s *discover.System) error {
 	var b strings.Builder
 	banner := strings.ToUpper(string(s.Verdict)) + ": " + s.Summary
 	if s.Verdict == discover.Critical || s.Verdict == discover.Unknown {
@@ -79,12 +79,7 @@ func Human(w io.Writer, s *discover.System) error {
 	return err
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
+func orDash(s string) string { return or(s, "-") }
 
 func derefOr(p *string, def string) string {
 	if p == nil {
@@ -189,29 +184,4 @@ func verdictText(v string) string {
 		return strings.ToUpper(v) + "  <== replace this disk"
 	}
 	return v
-}
-
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-func humanDuration(sec int64) string {
-	h, m, s := sec/3600, sec%3600/60, sec%60
-	switch {
-	case h > 0:
-		return fmt.Sprintf("%dh%02dm", h, m)
-	case m > 0:
-		return fmt.Sprintf("%dm%02ds", m, s)
-	default:
-		return fmt.Sprintf("%ds", s)
-	}
 }

@@ -1,29 +1,31 @@
-package plan
+package view
 
 import (
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/raidswap/raidswap/internal/plan"
 )
 
-// Renderers. Every one shows the same plan: what was observed, each step with its exact
-// command, and what cannot be undone. None of them changes anything.
+// The plan renderers. Every one shows the same plan: what was observed, each step with its
+// exact command, and what cannot be undone.
 
-// Formats Render accepts.
+// Formats Plan accepts.
 const (
 	FormatText     = "text"
 	FormatMarkdown = "markdown"
 	FormatJSON     = "json"
 )
 
-// Render writes the plan in format.
-func Render(w io.Writer, p *Plan, format string) error {
+// Plan writes the plan in format.
+func Plan(w io.Writer, p *plan.Plan, format string) error {
 	switch format {
 	case FormatText, "":
-		return RenderText(w, p)
+		return PlanText(w, p)
 	case FormatMarkdown:
-		return RenderMarkdown(w, p)
+		return PlanMarkdown(w, p)
 	case FormatJSON:
 		return p.Write(w)
 	default:
@@ -31,32 +33,18 @@ func Render(w io.Writer, p *Plan, format string) error {
 	}
 }
 
-// Command is a step's argv as one line a person can read and type (arguments with spaces
-// or shell metacharacters quoted).
-func Command(argv []string) string {
-	parts := make([]string, len(argv))
-	for i, a := range argv {
-		if a == "" || strings.ContainsAny(a, " \t\n'\"$`\\|&;<>()*?[]#~") {
-			parts[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		} else {
-			parts[i] = a
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-func (p *Plan) title() string {
+func title(p *plan.Plan) string {
 	f := p.Disks.Failed.Label()
 	switch p.Request.Mode {
-	case ReplaceWorking:
-		return fmt.Sprintf("Replace working disk %s with %s (mdadm --replace)", f, p.newText())
-	case ReAdd:
+	case plan.ReplaceWorking:
+		return fmt.Sprintf("Replace working disk %s with %s (mdadm --replace)", f, newText(p))
+	case plan.ReAdd:
 		return fmt.Sprintf("Return disk %s to its arrays", f)
 	}
-	return fmt.Sprintf("Replace failed disk %s with %s", f, p.newText())
+	return fmt.Sprintf("Replace failed disk %s with %s", f, newText(p))
 }
 
-func (p *Plan) newText() string {
+func newText(p *plan.Plan) string {
 	n := p.Disks.New
 	switch {
 	case n.Serial != "" && n.Device != "":
@@ -67,26 +55,16 @@ func (p *Plan) newText() string {
 	return "a new disk"
 }
 
-// Duration is the sum of the steps' estimates.
-func (p *Plan) Duration() time.Duration {
+// estimateSeconds is the sum of the steps' estimates.
+func estimateSeconds(p *plan.Plan) int64 {
 	var s int64
 	for _, st := range p.Steps {
 		s += st.EstimateSeconds
 	}
-	return time.Duration(s) * time.Second
+	return s
 }
 
-func fmtDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-}
-
-func (p *Plan) placeholderLegend() string {
+func placeholderLegend(p *plan.Plan) string {
 	n := p.Disks.New
 	who := "the disk that appears and was not attached when the plan was built"
 	if n.Serial != "" {
@@ -95,14 +73,14 @@ func (p *Plan) placeholderLegend() string {
 	return fmt.Sprintf("{new} is %s, and {new:N} its partition N: raidswap finds it by serial when the step runs, never by a /dev name fixed in advance.", who)
 }
 
-// RenderText writes the plan for a terminal.
-func RenderText(w io.Writer, p *Plan) error {
+// PlanText writes the plan for a terminal.
+func PlanText(w io.Writer, p *plan.Plan) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "PLAN: %s\n", p.title())
+	fmt.Fprintf(&b, "PLAN: %s\n", title(p))
 	fmt.Fprintf(&b, "  survivor  %s — holds the good copy; only read, except its boot code\n", p.Disks.Survivor.Label())
 	fmt.Fprintf(&b, "  host      %s (machine-id %s), built %s by raidswap %s\n", p.Host.Hostname, p.Host.MachineID, p.CreatedAt.Format(time.RFC3339), p.RaidswapVersion)
 	fmt.Fprintf(&b, "  plan id   %s, fingerprint %s\n", p.ID(), short(p.Fingerprint))
-	fmt.Fprintf(&b, "  rebuild   about %s at %d MB/s (%s)\n\n", fmtDuration(p.Duration()), p.SpeedKiB*1024/1000000, p.SpeedSource)
+	fmt.Fprintf(&b, "  rebuild   about %s at %d MB/s (%s)\n\n", humanDuration(estimateSeconds(p)), p.SpeedKiB*1024/1000000, p.SpeedSource)
 	for i, s := range p.Steps {
 		mark := " "
 		if s.Destructive {
@@ -116,7 +94,7 @@ func RenderText(w io.Writer, p *Plan) error {
 			fmt.Fprintf(&b, " %s", s.Target.Device)
 		}
 		if s.EstimateSeconds > 0 {
-			fmt.Fprintf(&b, " (about %s)", fmtDuration(time.Duration(s.EstimateSeconds)*time.Second))
+			fmt.Fprintf(&b, " (about %s)", humanDuration(s.EstimateSeconds))
 		}
 		b.WriteString("\n")
 		if len(s.Argv) > 0 {
@@ -124,11 +102,11 @@ func RenderText(w io.Writer, p *Plan) error {
 			if s.InProcess {
 				prefix = "(in-process, like) $ "
 			}
-			fmt.Fprintf(&b, "      %s%s\n", prefix, Command(s.Argv))
+			fmt.Fprintf(&b, "      %s%s\n", prefix, plan.Command(s.Argv))
 		}
 		fmt.Fprintf(&b, "      %s\n", wrap(s.Reason, 90, "      "))
 	}
-	b.WriteString("\n! = writes to a disk or changes an array. " + p.placeholderLegend() + "\n")
+	b.WriteString("\n! = writes to a disk or changes an array. " + placeholderLegend(p) + "\n")
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "NOTE: %s\n", n)
 	}
@@ -136,18 +114,18 @@ func RenderText(w io.Writer, p *Plan) error {
 	return err
 }
 
-// RenderMarkdown writes the plan as a change ticket.
-func RenderMarkdown(w io.Writer, p *Plan) error {
+// PlanMarkdown writes the plan as a change ticket.
+func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n", p.title())
+	fmt.Fprintf(&b, "# %s\n\n", title(p))
 	b.WriteString("## Summary\n\n")
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| Host | %s (machine-id `%s`) |\n", p.Host.Hostname, p.Host.MachineID)
 	fmt.Fprintf(&b, "| Mode | %s |\n", p.Request.Mode)
 	fmt.Fprintf(&b, "| Disk out | %s%s |\n", p.Disks.Failed.Label(), diskDetail(p.Disks.Failed))
 	fmt.Fprintf(&b, "| Survivor (good copy) | %s%s |\n", p.Disks.Survivor.Label(), diskDetail(p.Disks.Survivor))
-	fmt.Fprintf(&b, "| New disk | %s, at least %d bytes |\n", p.newText(), p.Disks.New.MinSizeBytes)
-	fmt.Fprintf(&b, "| Expected duration | about %s (rebuild at %d MB/s, %s) |\n", fmtDuration(p.Duration()), p.SpeedKiB*1024/1000000, p.SpeedSource)
+	fmt.Fprintf(&b, "| New disk | %s, at least %d bytes |\n", newText(p), p.Disks.New.MinSizeBytes)
+	fmt.Fprintf(&b, "| Expected duration | about %s (rebuild at %d MB/s, %s) |\n", humanDuration(estimateSeconds(p)), p.SpeedKiB*1024/1000000, p.SpeedSource)
 	fmt.Fprintf(&b, "| Built | %s by raidswap %s |\n", p.CreatedAt.Format(time.RFC3339), p.RaidswapVersion)
 	fmt.Fprintf(&b, "| Plan id / fingerprint | `%s` / `%s` |\n\n", p.ID(), p.Fingerprint)
 	b.WriteString("Apply with `raidswap apply PLANFILE`. raidswap re-reads the system first and refuses the plan if anything below under *Observed state* has changed, if the file was edited, or on another machine. Before each step it checks the step's preconditions again; a journal under /var/lib/raidswap/journal records every step, and `raidswap resume` continues an interrupted run.\n\n")
@@ -157,7 +135,7 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 	}
 	b.WriteString("```\n\n")
 	b.WriteString("## Steps\n\n")
-	b.WriteString(p.placeholderLegend() + "\n\n")
+	b.WriteString(placeholderLegend(p) + "\n\n")
 	for i, s := range p.Steps {
 		kind := "read-only"
 		if s.Destructive {
@@ -169,10 +147,10 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			if s.InProcess {
 				b.WriteString("Done by raidswap in-process; the equivalent command:\n\n")
 			}
-			fmt.Fprintf(&b, "```\n%s\n```\n\n", Command(s.Argv))
+			fmt.Fprintf(&b, "```\n%s\n```\n\n", plan.Command(s.Argv))
 		}
 		if s.EstimateSeconds > 0 {
-			fmt.Fprintf(&b, "Expected duration: about %s.\n\n", fmtDuration(time.Duration(s.EstimateSeconds)*time.Second))
+			fmt.Fprintf(&b, "Expected duration: about %s.\n\n", humanDuration(s.EstimateSeconds))
 		}
 		if len(s.Preconditions) > 0 {
 			b.WriteString("Checked right before: ")
@@ -193,7 +171,7 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 		if !s.Destructive {
 			continue
 		}
-		fmt.Fprintf(&b, "- step %d (%s): %s\n", i+1, s.ID, orText(s.Undo, "see the step"))
+		fmt.Fprintf(&b, "- step %d (%s): %s\n", i+1, s.ID, or(s.Undo, "see the step"))
 	}
 	b.WriteString("\nNothing in this plan writes to the survivor except GRUB's boot code (the MBR code area and the BIOS boot partition): raidswap refuses any other write to a disk that holds an in_sync member, a mounted or held partition, or active swap, and never removes the last in_sync member of an array.\n\n")
 	b.WriteString("## How to back out\n\n")
@@ -211,7 +189,7 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 	return err
 }
 
-func diskDetail(d DiskRef) string {
+func diskDetail(d plan.DiskRef) string {
 	var parts []string
 	if d.Model != "" {
 		parts = append(parts, d.Model)
@@ -231,19 +209,12 @@ func diskDetail(d DiskRef) string {
 	return ", " + strings.Join(parts, ", ")
 }
 
-func condTexts(cs []Condition) string {
+func condTexts(cs []plan.Condition) string {
 	t := make([]string, len(cs))
 	for i, c := range cs {
 		t[i] = c.Text
 	}
 	return strings.Join(t, "; ")
-}
-
-func orText(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func short(s string) string {

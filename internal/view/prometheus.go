@@ -1,4 +1,4 @@
-package report
+package view
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 )
 
-// Prometheus writes node_exporter textfile-collector metrics. Every series is present even
-// when healthy (value 0), so an alert rule can tell "fine" from "not collected".
-func Prometheus(w io.Writer, s *discover.System) error {
+// StatusPrometheus writes node_exporter textfile-collector metrics. Every series is present
+// even when healthy (value 0), so an alert rule can tell "fine" from "not collected".
+func StatusPrometheus(w io.Writer, s *discover.System) error {
 	var b strings.Builder
 	metric := func(name, help, typ string) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)

@@ -1,0 +1,20 @@
+package plan
+
+import "testing"
+
+// ScenarioPlans builds the plan of every scenario of build_test.go, for render_test.go:
+// that file is package plan_test because it renders through view, which imports plan.
+func ScenarioPlans(t *testing.T) (names []string, plans []*Plan) {
+	t.Helper()
+	for _, sc := range scenarios {
+		p, err := Build(sc.sys(), sc.req, testOpts)
+		if err != nil {
+			t.Fatalf("%s: %v", sc.name, err)
+		}
+		names, plans = append(names, sc.name), append(plans, p)
+	}
+	return names, plans
+}
+
+// Update says whether the test runs with -update (build_test.go defines the flag).
+func Update() bool { return *update }

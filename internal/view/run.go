@@ -1,0 +1,92 @@
+package view
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/plan"
+)
+
+// Run shows a run (apply, replace, resume) or a rebuild being watched: exec.View, and Close,
+// which stops drawing and leaves what was drawn on the screen.
+type Run interface {
+	exec.View
+	Close()
+}
+
+// NewRun gives progress bars, one per array, when bars is set (a terminal) and one line
+// per event otherwise (logs, scripts, --plain).
+func NewRun(w io.Writer, bars bool) Run {
+	if !bars {
+		return &RunText{W: w}
+	}
+	v := &runBars{out: w}
+	v.text = &RunText{W: writerFunc(v.write)}
+	return v
+}
+
+// RunText writes one line per event: for logs, scripts and terminals without bars.
+type RunText struct {
+	W    io.Writer
+	mu   sync.Mutex
+	last string
+}
+
+func (v *RunText) printf(format string, a ...any) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fmt.Fprintf(v.W, format, a...)
+}
+
+// StepStarting prints the step and its command.
+func (v *RunText) StepStarting(i, n int, s plan.Step, argv []string) {
+	line := fmt.Sprintf("[%d/%d] %s", i+1, n, s.ID)
+	if len(argv) > 0 && !s.InProcess {
+		line += ": " + plan.Command(argv)
+	}
+	v.printf("%s\n", line)
+}
+
+// StepSkipped says why a step does not run.
+func (v *RunText) StepSkipped(i, n int, s plan.Step, why string) {
+	v.printf("[%d/%d] %s: skipped, %s\n", i+1, n, s.ID, why)
+}
+
+// StepDone is quiet: the next line shows progress.
+func (v *RunText) StepDone(int, int, plan.Step) {}
+
+// Waiting says what the run waits for.
+func (v *RunText) Waiting(s plan.Step, what string) { v.printf("      %s\n", what) }
+
+// Rebuild prints a line when the rounded progress changes.
+func (v *RunText) Rebuild(p []exec.ArrayProgress) {
+	var parts []string
+	for _, a := range p {
+		switch a.State {
+		case "rebuilding":
+			parts = append(parts, fmt.Sprintf("%s %.0f%%", a.Array, a.Percent))
+		default:
+			parts = append(parts, a.Array+" "+a.State)
+		}
+	}
+	line := strings.Join(parts, ", ")
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if line != v.last {
+		v.last = line
+		fmt.Fprintf(v.W, "      rebuild: %s\n", line)
+	}
+}
+
+// Say prints a message.
+func (v *RunText) Say(msg string) { v.printf("      %s\n", msg) }
+
+// Close has nothing to stop: every line is already written.
+func (v *RunText) Close() {}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

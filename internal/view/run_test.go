@@ -1,0 +1,77 @@
+package view
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/plan"
+)
+
+// TestRunText: one line per event, the command quoted as a person would type it, a rebuild
+// line only when the rounded progress changes, and no command for an in-process step.
+func TestRunText(t *testing.T) {
+	var b bytes.Buffer
+	v := NewRun(&b, false)
+	add := plan.Step{ID: "add-md0"}
+	v.StepStarting(0, 3, add, []string{"/sbin/mdadm", "/dev/md0", "--add", "/dev/vdd2"})
+	v.Waiting(add, "waiting for md0 to rebuild")
+	rebuilding := []exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 41.6}, {Array: "md1", State: "waiting"}}
+	v.Rebuild(rebuilding)
+	v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 42.4}, {Array: "md1", State: "waiting"}})
+	v.StepDone(0, 3, add)
+	v.StepSkipped(1, 3, plan.Step{ID: "mkswap"}, "its postconditions already hold")
+	v.StepStarting(2, 3, plan.Step{ID: "clone-table", InProcess: true}, []string{"sfdisk", "--dump", "a b"})
+	v.Say("done")
+	v.Close()
+	want := strings.Join([]string{
+		"[1/3] add-md0: /sbin/mdadm /dev/md0 --add /dev/vdd2",
+		"      waiting for md0 to rebuild",
+		"      rebuild: md0 42%, md1 waiting",
+		"[2/3] mkswap: skipped, its postconditions already hold",
+		"[3/3] clone-table",
+		"      done",
+		"",
+	}, "\n")
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestRunBarsLines: with bars, the events that are not progress still print as lines, and
+// the bars end when every array is redundant. (mpb draws nothing when its output is not a
+// terminal, so the bars themselves are not asserted here.)
+func TestRunBarsLines(t *testing.T) {
+	var b bytes.Buffer
+	v := NewRun(&b, true)
+	v.Say("before the rebuild")
+	v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 10}})
+	v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "done", Percent: 100}})
+	v.Say("after the rebuild")
+	v.Close()
+	out := b.String()
+	for _, s := range []string{"      before the rebuild\n", "      after the rebuild\n"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+func TestProgressText(t *testing.T) {
+	tests := []struct {
+		a    exec.ArrayProgress
+		want string
+	}{
+		{exec.ArrayProgress{State: "rebuilding", Percent: 5, SpeedKiB: 97656}, "  5.0%  99 MB/s"},
+		{exec.ArrayProgress{State: "rebuilding", Percent: 50, SpeedKiB: 97656, ETA: 65_400_000_000}, " 50.0%  99 MB/s  1m5s left"},
+		{exec.ArrayProgress{State: "waiting"}, "waiting (md rebuilds one array at a time)"},
+		{exec.ArrayProgress{State: "done"}, "redundant"},
+		{exec.ArrayProgress{State: "degraded"}, "degraded, nothing rebuilding"},
+	}
+	for _, tt := range tests {
+		if got := progressText(tt.a); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.a, got, tt.want)
+		}
+	}
+}
