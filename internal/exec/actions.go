@@ -126,10 +126,28 @@ func (r *run) wait(ctx context.Context, s plan.Step, what string, ready func() (
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(r.o.Poll):
+		case <-time.After(r.poll(s)):
 		}
 		if err := r.refresh(); err != nil {
 			return err
 		}
 	}
+}
+
+// How often the waits look again: a disk's coming or going is one sysfs change that the next
+// look sees, and discovery of a server's few disks costs milliseconds; the rebuild wait only
+// moves progress bars.
+const (
+	DiskPoll    = 200 * time.Millisecond
+	RebuildPoll = time.Second
+)
+
+func (r *run) poll(s plan.Step) time.Duration {
+	switch {
+	case r.o.Poll > 0:
+		return r.o.Poll
+	case s.Action == plan.ActionAwaitRemoval || s.Action == plan.ActionAwaitNewDisk:
+		return DiskPoll
+	}
+	return RebuildPoll
 }

@@ -45,7 +45,9 @@ type Options struct {
 	Audit io.Writer
 	// View shows progress to a person; nil shows nothing.
 	View View
-	// Poll is how often wait steps look again (2s when zero).
+	// Poll, when set, is how often every wait looks again (tests). Otherwise waits for a disk
+	// to go or come look every DiskPoll, so the first --add follows the new disk within a
+	// fraction of a second, and the rebuild wait every RebuildPoll.
 	Poll time.Duration
 	// WaitTimeout bounds each wait step (pull, new disk, rebuild); zero waits until ctx ends.
 	WaitTimeout time.Duration
@@ -85,9 +87,6 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	}
 	if o.LockPath == "" {
 		o.LockPath = DefaultLockPath
-	}
-	if o.Poll == 0 {
-		o.Poll = 2 * time.Second
 	}
 	if o.SettleTimeout == 0 {
 		o.SettleTimeout = 10 * time.Second
