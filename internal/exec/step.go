@@ -131,7 +131,7 @@ func (r *run) settle(ctx context.Context, s plan.Step) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(min(r.poll(s), 500*time.Millisecond)):
+		case <-time.After(min(r.poll(s), 100*time.Millisecond)):
 		}
 	}
 }
