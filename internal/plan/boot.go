@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 
+	"github.com/raidswap/raidswap/bootloader"
+
 	"github.com/raidswap/raidswap/internal/discover"
 )
 
@@ -18,14 +20,26 @@ func (b *builder) bootSteps() {
 			}
 		}
 	}
-	if b.req.Firmware == FirmwareUEFI {
-		b.add(Step{ID: "bootloader", Action: ActionBootloader,
-			Reason: "UEFI: each disk needs its own ESP and boot entry; raidswap does not automate this yet: follow docs/runbook.md section 8 (UEFI) for the new disk"})
+	f := bootloader.Facts{UEFI: b.req.Firmware == FirmwareUEFI}
+	if boot != nil {
+		f.BootArray = boot.Name
+	}
+	d, err := bootloader.Decide(f)
+	if err != nil {
+		b.err = err
 		return
 	}
-	if boot == nil {
-		b.add(Step{ID: "bootloader", Action: ActionBootloader,
-			Reason: fmt.Sprintf("no array of %s holds /boot or /: no boot code to install", b.failed.Label())})
+	switch d.Kind {
+	case bootloader.NoBootCode, bootloader.UEFIByHand:
+		why := d.Why
+		if d.Kind == bootloader.NoBootCode {
+			why = fmt.Sprintf("no array of %s holds /boot or /: no boot code to install", b.failed.Label())
+		}
+		b.add(Step{ID: "bootloader", Action: ActionBootloader, Reason: why})
+		return
+	case bootloader.GrubBIOSEveryDisk:
+	default:
+		b.err = fmt.Errorf("unreachable: boot decision %d", d.Kind)
 		return
 	}
 	s := b.survivor

@@ -32,6 +32,8 @@ type builder struct {
 	arrays   []arrayRole    // arrays of the failed disk, smallest first
 	steps    []Step
 	notes    []string
+	// err is the first error a step builder met (an unreachable decision).
+	err error
 }
 
 // arrayRole is one array the failed disk belongs to.
@@ -73,6 +75,9 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 		b.buildReAdd()
 	default:
 		return nil, fmt.Errorf("unreachable: mode %q passed validation", req.Mode)
+	}
+	if b.err != nil {
+		return nil, b.err
 	}
 	b.speedSteps()
 	p := &Plan{
