@@ -19,12 +19,22 @@ func TestLockWaitsForOrphanedCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := host.ExecRunner{}.Inheriting(l.f)
+	started := filepath.Join(t.TempDir(), "started")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r.Run(context.Background(), "/bin/sleep", "1")
+		r.Run(context.Background(), "/bin/sh", "-c", ": > "+started+"; exec /bin/sleep 1")
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// The orphan must be running (and holding the inherited lock) before its parent "dies";
+	// on a loaded machine starting it can take longer than any fixed sleep.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(started); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command did not start")
+		}
+	}
 	// Play a raidswap that was killed: its pid is gone, its lock fd closed by the kernel.
 	if err := os.WriteFile(path, []byte("999999999\n"), 0o600); err != nil {
 		t.Fatal(err)
