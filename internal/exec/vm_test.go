@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/testbin"
 	"github.com/raidswap/raidswap/internal/vmtest"
 )
@@ -104,18 +105,6 @@ func runVMEnv(t *testing.T, disks []vmtest.Disk, env map[string]string, script s
 	return res
 }
 
-func wantLines(t *testing.T, res *vmtest.Result, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(res.Output, w) {
-			t.Errorf("guest output lacks %q", w)
-		}
-	}
-	if t.Failed() {
-		t.Logf("guest output (exit %d):\n%s", res.ExitCode, res.Output)
-	}
-}
-
 var allChecks = []string{"REDUNDANT OK", "CANARY OK", "SURVIVOR REGIONS IDENTICAL", "SWAP UUID KEPT", "SWAP ACTIVE", "GRUB ON NEW DISK"}
 
 // TestVMReplaceSeed is the seed's scenario end to end: vdb fails in both arrays, and
@@ -129,7 +118,7 @@ $RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 3m > /run/
 cat /run/rs.out
 wait
 `+epilogue)
-	wantLines(t, res, append(allChecks, "mdadm /dev/md0 --fail /dev/vdb2 --remove /dev/vdb2", "done: every step of plan")...)
+	golden.Contains(t, res.Output, append(allChecks, "mdadm /dev/md0 --fail /dev/vdb2 --remove /dev/vdb2", "done: every step of plan")...)
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
@@ -149,7 +138,7 @@ $RS replace --failed WD-OLD --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 |
 cat /run/rs.out
 wait
 `+epilogue)
-	wantLines(t, res, append(allChecks, "new disk: vd")...)
+	golden.Contains(t, res.Output, append(allChecks, "new disk: vd")...)
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
@@ -166,7 +155,7 @@ $RS replace --failed vdb --new WD-NEW --yes --plain --wait-timeout 3m > /run/rs.
 cat /run/rs.out
 wait
 `+epilogue)
-	wantLines(t, res, append(allChecks, "PLAN SAYS SO", "mdadm /dev/md1 --fail /dev/vdb4 --remove /dev/vdb4")...)
+	golden.Contains(t, res.Output, append(allChecks, "PLAN SAYS SO", "mdadm /dev/md1 --fail /dev/vdb4 --remove /dev/vdb4")...)
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
@@ -187,7 +176,7 @@ cat /run/rs.out
 wait
 [ -e /run/lost ] || echo "NEVER DEGRADED"
 `+epilogue)
-	wantLines(t, res, append(allChecks, "--replace /dev/vdb2 --with /dev/vdc2", "NEVER DEGRADED")...)
+	golden.Contains(t, res.Output, append(allChecks, "--replace /dev/vdb2 --with /dev/vdc2", "NEVER DEGRADED")...)
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
@@ -212,7 +201,7 @@ $RS replace --re-add --failed WD-OLD --yes --plain --wait-timeout 3m > /run/rs.o
 cat /run/rs.out
 grep -c '\[UU\]' /proc/mdstat | grep -qx 2 && echo "REDUNDANT OK"
 `)
-	wantLines(t, res, "--re-add /dev/vd", "REDUNDANT OK", "done: every step of plan")
+	golden.Contains(t, res.Output, "--re-add /dev/vd", "REDUNDANT OK", "done: every step of plan")
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
@@ -252,7 +241,7 @@ echo "kills: $kills"
 cat /run/rs.out | grep -v '^      rebuild' | tail -30
 wait
 `+epilogue)
-	wantLines(t, res, allChecks...)
+	golden.Contains(t, res.Output, allChecks...)
 	if !strings.Contains(res.Output, "kills: ") || strings.Contains(res.Output, "kills: 0\n") {
 		t.Errorf("no kill happened")
 	}
