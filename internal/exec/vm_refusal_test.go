@@ -38,7 +38,7 @@ cmp -s /run/mdstat.before /run/mdstat.after && echo "ARRAYS UNCHANGED"
 say "a second raidswap while one runs"
 $RS replace --yes --plain --wait-timeout 2m >/run/rs.out 2>&1 &
 first=$!
-until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done
+await_journal started await-removal
 $RS replace --failed WD-OLD --yes >/run/second.out 2>&1; echo "second replace exit $?: $(cat /run/second.out)"
 $RS apply /run/p.json --yes >/run/second.out 2>&1; echo "second apply exit $?: $(cat /run/second.out)"
 $RS resume --yes >/run/second.out 2>&1; echo "second resume exit $?: $(cat /run/second.out)"
@@ -93,7 +93,7 @@ func TestVMResumeAfterNewDiskSwapped(t *testing.T) {
 	res := runVM(t, disks, prologue+`
 $RS simulate fail --disk vdb >/dev/null
 set +e
-( until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done
+( await_journal started await-removal
   /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null; sleep 1
   /run/vmtest/bin/vmtest-hotplug plug WD-SMALL >/dev/null ) &
 say "replace"
@@ -124,7 +124,7 @@ NEWDEV=$(for f in /sys/block/*/serial; do [ "$(cat $f)" = WD-NEW ] && basename $
 mkfs.minix /dev/$NEWDEV >/dev/null
 sha256sum < /dev/$NEWDEV > /run/new.before
 set +e
-( until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done
+( await_journal started await-removal
   /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null ) &
 $RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 2m >/run/rs.out 2>&1; echo "replace exit $?"
 cat /run/rs.out

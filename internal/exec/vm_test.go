@@ -17,11 +17,28 @@ import (
 // has it: /boot on md0 mounted at /boot, / on md1, swap on partition 3 of each disk named in
 // /etc/fstab by UUID, GRUB on both disks. It writes canary files and records hashes of the
 // canaries and of the survivor's first and last MiB.
+//
+// await_journal EVENT ACTION [SECONDS] waits until raidswap's journal records EVENT for the
+// step whose ID ends in ACTION ({"event":"started","step":"05-await-removal"}; the format is
+// internal/journal's), so that a test's hands act on what raidswap did, never on how it worded
+// it. After SECONDS (default 180) it names what it waited for and ends the whole script, also
+// when it runs in a background job.
 const prologue = `
 set -eu
 RS=` + "$RS" + `
 say() { echo "== $*"; }
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+await_journal() {
+	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
+	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
+		if [ $(( SECONDS - start )) -ge "$limit" ]; then
+			echo "TIMEOUT: after ${limit}s no journal record {\"event\":\"$event\",\"step\":\"NN-$action\"} in /var/lib/raidswap/journal" >&2
+			kill -TERM $$
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
 $RS simulate build --canary /dev/vda /dev/vdb >/dev/null
 # udev must know the members as a booted server's udev does: its remove rule (mdadm -If)
 # keys on ID_FS_TYPE, which a layout built seconds ago may not have in udev's database yet.
@@ -65,11 +82,11 @@ grep -q "^/dev/${NEW}3 " /proc/swaps && echo "SWAP ACTIVE"
 dd if=/dev/$NEW bs=440 count=1 status=none | grep -qa GRUB && echo "GRUB ON NEW DISK"
 `
 
-// operator pulls WD-OLD once raidswap waits for it, then inserts WD-NEW: the hands of the
-// person at the server. It runs in the background and reads raidswap's output file.
+// operator pulls WD-OLD once raidswap has started waiting for it (the journal says so), then
+// inserts WD-NEW: the hands of the person at the server. It runs in the background.
 const operator = `
 operator() {
-	until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done
+	await_journal started await-removal
 	/run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null
 	sleep 1
 	/run/vmtest/bin/vmtest-hotplug plug WD-NEW >/dev/null
@@ -169,7 +186,7 @@ func TestVMReplaceWorking(t *testing.T) {
 	res := runVM(t, disks, prologue+`
 trap 'touch /run/stop; kill $(jobs -p) 2>/dev/null || true' EXIT
 ( while sleep 0.2; do grep -qE '\[U_\]|\[_U\]' /proc/mdstat && echo "LOST REDUNDANCY" >> /run/lost; [ -e /run/stop ] && break; done ) >/dev/null 2>&1 &
-( until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done; /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null ) &
+( await_journal started await-removal; /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null ) &
 $RS replace --replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 || { cat /run/rs.out; exit 1; }
 touch /run/stop
 cat /run/rs.out
