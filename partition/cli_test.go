@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/raidswap/raidswap/internal/cli"
+	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -78,11 +79,7 @@ func TestCLIPartitionClone(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		for _, want := range []string{"SOURCE START", "TARGET START", "Linux RAID", "Dry run: nothing was written", "Free after the last partition"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("output lacks %q:\n%s", want, out)
-			}
-		}
+		golden.Contains(t, out, "SOURCE START", "TARGET START", "Linux RAID", "Dry run: nothing was written", "Free after the last partition")
 		if sum(t, dst) != before {
 			t.Error("dry run changed the target")
 		}

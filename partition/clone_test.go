@@ -3,7 +3,6 @@ package partition
 import (
 	"encoding/binary"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,10 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/host"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 var fixedNow = func() time.Time { return time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC) }
 
@@ -58,22 +56,7 @@ func checkIndependent(t *testing.T, img string, scheme Scheme) {
 func checkGolden(t *testing.T, img, name string) {
 	t.Helper()
 	got := normalizeDump(run(t, host.Sfdisk, "--dump", img), img)
-	path := filepath.Join("testdata", "golden", name+".sfdisk")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("sfdisk --dump differs from %s:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name+".sfdisk"), []byte(got))
 }
 
 // checkClone holds the properties every cloned table must have: starts aligned for the

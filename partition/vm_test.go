@@ -1,47 +1,19 @@
 package partition
 
 import (
-	"context"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/golden"
+	"github.com/raidswap/raidswap/internal/testbin"
 	"github.com/raidswap/raidswap/internal/vmtest"
 )
 
 // VM tests: a real kernel with md, virtio disks with 512-byte, 512e and 4Kn sectors. They
 // prove that md accepts the cloned partitions with `mdadm --add` and that the kernel's own
 // partition parser reads what raidswap wrote. They run one at a time (no t.Parallel).
-
-// buildRaidswap builds the binary into a host temp dir the guest sees (its /tmp is the host's).
-func buildRaidswap(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "raidswap")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/raidswap")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func wantOutput(t *testing.T, out string, wants ...string) {
-	t.Helper()
-	for _, w := range wants {
-		if !strings.Contains(out, w) {
-			t.Errorf("guest output lacks %q", w)
-		}
-	}
-	if t.Failed() {
-		t.Logf("guest output:\n%s", out)
-	}
-}
 
 // TestVMClone4KnMdAdd: a GPT survivor with md 1.0 and 1.2 members (512-byte sectors) cloned
 // onto a 4Kn disk. Without --allow-sector-size-change it is refused; with it the kernel reads
@@ -50,7 +22,7 @@ func wantOutput(t *testing.T, out string, wants ...string) {
 // second clone onto the now-active disk is refused with the member named.
 func TestVMClone4KnMdAdd(t *testing.T) {
 	vmtest.Require(t)
-	bin := buildRaidswap(t)
+	bin := testbin.Raidswap(t)
 	res := vmtest.RunT(t, vmtest.Config{
 		Disks: []vmtest.Disk{
 			{Serial: "SRC-512", SizeBytes: 1 << 30},
@@ -76,7 +48,7 @@ echo "lbs after: $(cat /sys/block/md0/queue/logical_block_size) $(cat /sys/block
 $RS partition clone --from /dev/vda --to /dev/vdb --backup-dir /tmp/bk --allow-sector-size-change --wipe; echo "busy rc=$?"
 `,
 	})
-	wantOutput(t, res.Output,
+	golden.Contains(t, res.Output,
 		"lbs before: 512",
 		"mdadm#187", "refused rc=65",
 		"verified: the table reads back as planned", "(via BLKRRPART)", "clone rc=0",
@@ -98,7 +70,7 @@ $RS partition clone --from /dev/vda --to /dev/vdb --backup-dir /tmp/bk --allow-s
 // computed from the superblock is what mdadm requires. The 1.0 member before it keeps its size.
 func TestVMShrinkToFitMdAdd(t *testing.T) {
 	vmtest.Require(t)
-	bin := buildRaidswap(t)
+	bin := testbin.Raidswap(t)
 	res := vmtest.RunT(t, vmtest.Config{
 		Disks: []vmtest.Disk{
 			{Serial: "SRC-512", SizeBytes: 1 << 30},
@@ -125,7 +97,7 @@ mdadm --wait /dev/md0 /dev/md1
 cat /proc/mdstat
 `,
 	})
-	wantOutput(t, res.Output,
+	golden.Contains(t, res.Output,
 		"shrunk", "clone 4kn rc=0", "clone 512e rc=0",
 		"add vdb3 rc=0", "add vdb4 rc=0", "add vdc3 rc=0", "add vdc4 rc=0",
 		"vdb4[2]", "vdc4[3](S)",
@@ -145,7 +117,7 @@ cat /proc/mdstat
 // kernel's own DOS parser follows the EBR chain raidswap wrote, and md takes both members.
 func TestVMOldMBRLogicalMdAdd(t *testing.T) {
 	vmtest.Require(t)
-	bin := buildRaidswap(t)
+	bin := testbin.Raidswap(t)
 	res := vmtest.RunT(t, vmtest.Config{
 		Disks: []vmtest.Disk{
 			{Serial: "OLD-512", SizeBytes: 1 << 30},
@@ -171,7 +143,7 @@ mdadm --wait /dev/md0 /dev/md1
 cat /proc/mdstat
 `,
 	})
-	wantOutput(t, res.Output,
+	golden.Contains(t, res.Output,
 		"realigned", "clone rc=0", "No errors detected",
 		"add vdb6 rc=0", "add vdb2 rc=0",
 		"md0 : active raid1 vdb6[", "md1 : active raid1 vdb2[",
@@ -195,7 +167,7 @@ cat /proc/mdstat
 // at the component's unaligned end fails.
 func TestVMOddComponentOn4Kn(t *testing.T) {
 	vmtest.Require(t)
-	bin := buildRaidswap(t)
+	bin := testbin.Raidswap(t)
 	res := vmtest.RunT(t, vmtest.Config{
 		Disks: []vmtest.Disk{
 			{Serial: "SRC-512", SizeBytes: 512 << 20},
@@ -217,7 +189,7 @@ sync
 dmesg | grep -c "I/O error, dev vdb" | sed 's/^/io errors: /'
 `,
 	})
-	wantOutput(t, res.Output, "not whole 4096-byte sectors", "clone rc=65", "add rc=0")
+	golden.Contains(t, res.Output, "not whole 4096-byte sectors", "clone rc=65", "add rc=0")
 	if m := regexp.MustCompile(`io errors: (\d+)`).FindStringSubmatch(res.Output); m == nil || m[1] == "0" {
 		t.Errorf("expected md's write past the last whole 4 KiB sector to fail; output:\n%s", res.Output)
 	}
@@ -236,7 +208,7 @@ dmesg | grep -c "I/O error, dev vdb" | sed 's/^/io errors: /'
 // compares with raidswap's own reading.
 func TestVMTargetDataAndLastCopy(t *testing.T) {
 	vmtest.Require(t)
-	bin := buildRaidswap(t)
+	bin := testbin.Raidswap(t)
 	res := vmtest.RunT(t, vmtest.Config{
 		Disks: []vmtest.Disk{
 			{Serial: "SRC", SizeBytes: 256 << 20},
@@ -293,7 +265,7 @@ $RS partition clone --from /dev/vda --to /dev/vde --backup-dir /tmp/bk; echo "mi
 [ "$(sha256sum < /dev/vde)" = "$before" ] && echo "minix byte-identical"
 `,
 	})
-	wantOutput(t, res.Output,
+	golden.Contains(t, res.Output,
 		"refusing to write /dev/disk/by-id/virtio-SURV (SURV): it holds md0 member vdb1", "byid rc=65",
 		"arrays left: 0",
 		"refusing to write /dev/vdb (SURV): it holds md 1.2 superblock of array", "may be the array's last copy", "/etc/mdadm/mdadm.conf", "survivor rc=65",

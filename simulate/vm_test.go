@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/vmtest"
 )
@@ -97,15 +98,6 @@ func runScenario(t *testing.T, disks []string, noUdev bool, script string) *vmte
 	return res
 }
 
-func wantAll(t *testing.T, out string, wants ...string) {
-	t.Helper()
-	for _, w := range wants {
-		if !strings.Contains(out, w) {
-			t.Errorf("output lacks %q:\n%s", w, out)
-		}
-	}
-}
-
 func TestVMSeedLayout(t *testing.T) {
 	vmtest.Require(t)
 	t.Parallel()
@@ -121,7 +113,7 @@ echo "fs: $(blkid -o value -s TYPE /dev/md0) $(blkid -o value -s TYPE /dev/md1) 
 mount -o ro /dev/md1 /mnt && cat /mnt/CANARY && umount /mnt
 echo "bitmaps: $(cat /sys/block/md0/md/bitmap/location) $(cat /sys/block/md2/md/bitmap/location)"
 `)
-	wantAll(t, res.Output,
+	golden.Contains(t, res.Output,
 		"md0 1.0\n", "md1 1.2\n", "md2 1.0\n", "md3 1.2\n", "md4 1.2\n", "bitmaps: none -",
 		"/dev/vda1 : start=        2048, size=        2048, type=21686148-6449-6E6F-744E-656564454649",
 		"/dev/vda2 : start=        4096, size=      131072, type=A19D880F-05FC-4D3B-A006-743F0F84911E",
@@ -152,8 +144,8 @@ echo "== recovering"; cat /proc/mdstat
 echo "sync_action: $(cat /sys/block/md1/md/sync_action)"
 `)
 	failed, recovering, _ := strings.Cut(res.Output, "== recovering")
-	wantAll(t, failed, "member md0 vdb2", "member md1 vdb4", "md1 : active raid1 vdb4[1](F) vda4[0]", "md0 : active raid1 vdb2[1](F) vda2[0]", "[2/1] [U_]")
-	wantAll(t, recovering, "md1 : active raid1 vdc4[2] vda4[0]", "recovery =", "sync_action: recover")
+	golden.Contains(t, failed, "member md0 vdb2", "member md1 vdb4", "md1 : active raid1 vdb4[1](F) vda4[0]", "md0 : active raid1 vdb2[1](F) vda2[0]", "[2/1] [U_]")
+	golden.Contains(t, recovering, "md1 : active raid1 vdc4[2] vda4[0]", "recovery =", "sync_action: recover")
 }
 
 // TestVMVanishHotplug pulls a disk through QMP with udevd running. Vanish returns once md has
@@ -171,7 +163,7 @@ cat /proc/mdstat
 echo "degraded: $(cat /sys/block/md0/md/degraded) $(cat /sys/block/md1/md/degraded)"
 ls /sys/block
 `)
-	wantAll(t, res.Output, "[2/1] [U_]", "degraded: 1 1")
+	golden.Contains(t, res.Output, "[2/1] [U_]", "degraded: 1 1")
 	for _, m := range []struct{ md, live, gone string }{{"md0", "vda2", "vdb2"}, {"md1", "vda4", "vdb4"}} {
 		outcome := memberOutcome(res.Output, m.md, m.gone)
 		t.Logf("%s %s: %s", m.md, m.gone, outcome)
@@ -225,7 +217,7 @@ $SIM vanish vdb pci-remove
 cat /proc/mdstat
 echo "state: $(cat /sys/block/md1/md/dev-vdb4/state)"
 `)
-	wantAll(t, res.Output, "member md0 vdb2 faulty", "member md1 vdb4 faulty",
+	golden.Contains(t, res.Output, "member md0 vdb2 faulty", "member md1 vdb4 faulty",
 		"md1 : active raid1 vdb4[1](F) vda4[0]", "md0 : active raid1 vdb2[1](F) vda2[0]", "[2/1] [U_]", "state: faulty")
 }
 
@@ -240,5 +232,5 @@ $SIM kill-dm vdb
 cat /proc/mdstat
 dmsetup table rs-vdb4
 `)
-	wantAll(t, res.Output, "rs-vda2", "rs-vdb4", "(F)", "[2/1] [U_]", "0 323551 error")
+	golden.Contains(t, res.Output, "rs-vda2", "rs-vdb4", "(F)", "[2/1] [U_]", "0 323551 error")
 }

@@ -2,14 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var updatePlans = flag.Bool("update-plans", false, "rewrite the golden plans under testdata/plans")
+	"github.com/raidswap/raidswap/internal/golden"
+)
 
 // TestPlanFromFixtures renders plans from captures of a real kernel (the VM fixtures) and
 // compares them with golden files; the dates and versions are masked.
@@ -29,19 +28,7 @@ func TestPlanFromFixtures(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
 			out = maskPlan(out)
-			path := filepath.Join("testdata", "plans", tt.golden)
-			if *updatePlans {
-				os.MkdirAll(filepath.Dir(path), 0o755)
-				os.WriteFile(path, []byte(out), 0o644)
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test ./internal/cli -run TestPlanFromFixtures -update-plans)", err)
-			}
-			if out != string(want) {
-				t.Errorf("plan differs from %s:\n%s", path, out)
-			}
+			golden.Check(t, filepath.Join("testdata", "plans", tt.golden), []byte(out))
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	goldenfile "github.com/raidswap/raidswap/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/view"
 )
@@ -57,15 +57,10 @@ func TestFixtures(t *testing.T) {
 				if err := g.render(&b, s); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, filepath.Join("testdata", "golden", sc.name+"."+g.ext), b.Bytes())
+				golden.Check(t, filepath.Join("testdata", "golden", sc.name+"."+g.ext), b.Bytes())
 			}
 		})
 	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	goldenfile.Check(t, path, got, *update)
 }
 
 // TestDiscoverNotARoot: a directory that is not a root or capture is one clear error.

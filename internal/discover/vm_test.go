@@ -2,7 +2,6 @@ package discover_test
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,11 +10,10 @@ import (
 	"time"
 
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/testbin"
 	"github.com/raidswap/raidswap/internal/vmtest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata: fixtures captured in the VM, golden outputs")
 
 // TestVMStatusScenarios builds each scenario on a real kernel, runs `raidswap status` live,
 // captures with `raidswap snapshot`, and checks that `status --root` on the capture says what
@@ -73,7 +71,7 @@ exit 0
 			if string(lj) != string(cj) {
 				t.Errorf("status --root on the capture differs from live status:\nlive:\n%s\ncaptured:\n%s", lj, cj)
 			}
-			if *update {
+			if golden.Update() {
 				dst := filepath.Join("testdata", "fixtures", sc.name+".tar.gz")
 				if err := os.WriteFile(dst, read("capture.tar.gz"), 0o644); err != nil {
 					t.Fatal(err)

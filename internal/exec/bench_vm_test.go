@@ -10,58 +10,98 @@ import (
 	"github.com/raidswap/raidswap/internal/vmtest"
 )
 
-// BenchmarkVMRebuild measures, in one VM run on 1 GiB disks, with --rebuild-speed 1000000
-// (which raises speed_limit_min and speed_limit_max for the wait and restores them): the time from raidswap's first
-// `mdadm --add` to full redundancy, divided by the time a raw sequential copy (dd, 4 MiB
-// direct I/O) of the same bytes takes between the same two disks (goal <= 1.10); and when
-// /boot (md0) became redundant, as a share of that time (goal <= 2 %). TCG makes absolute
-// speeds vary 2x between runs, so only ratios measured in the same run are reported.
+// benchRebuild is the guest script of BenchmarkVMRebuild, after the prologue. The hand
+// rebuild is md's own recovery of the same bytes with nobody in between: fail, remove and
+// zero the second disk's members, `mdadm --add` both, until both arrays are [UU]. It runs
+// before and after raidswap's run (A/B/A), so a drift in TCG's speed during the run shows.
+const benchRebuild = `
+now() { date +%s.%N; }
+sub() { echo "$1 - $2" | bc; }
+# hand_rebuild DISK prints the seconds from the first --add to both arrays [UU].
+hand_rebuild() {
+	local d=$1 t0
+	mdadm /dev/md0 --fail /dev/${d}2 --remove /dev/${d}2 >/dev/null 2>&1
+	mdadm /dev/md1 --fail /dev/${d}4 --remove /dev/${d}4 >/dev/null 2>&1
+	mdadm --zero-superblock /dev/${d}2 /dev/${d}4
+	sync; echo 3 > /proc/sys/vm/drop_caches
+	t0=$(now)
+	mdadm /dev/md0 --add /dev/${d}2 >/dev/null
+	mdadm /dev/md1 --add /dev/${d}4 >/dev/null
+	until [ "$(grep -c '\[UU\]' /proc/mdstat)" = 2 ]; do sleep 0.02; done
+	sub $(now) $t0
+}
+# journal_time EVENT ACTION: the time of the first journal record of EVENT for a step whose
+# ID ends in ACTION (a regular expression), in seconds since the epoch.
+journal_time() {
+	date -d "$(cat /var/lib/raidswap/journal/*.jsonl | grep -F "\"event\":\"$1\"" | grep -E "\"step\":\"[0-9]+-$2\"" | head -1 | sed 's/.*"time":"\([^"]*\)".*/\1/')" +%s.%N
+}
+J=/var/lib/raidswap/journal
+echo "LIMITS BEFORE $(cat /proc/sys/dev/raid/speed_limit_min) $(cat /proc/sys/dev/raid/speed_limit_max)"
+echo "HAND1 $(hand_rebuild vdb)"
+
+$RS simulate fail --disk vdb >/dev/null
+# The observer: when the new disk appears (by serial: it takes the old one's name), and when
+# both arrays are redundant again.
+(
+	until grep -qx WD-NEW /sys/block/vd*/serial 2>/dev/null; do sleep 0.02; done; now > /run/t.plug
+	until [ "$(grep -c '\[UU\]' /proc/mdstat)" = 2 ]; do sleep 0.02; done; now > /run/t.redundant
+) &
+obs=$!
+operator &
+$RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 10m > /run/rs.out 2>&1 &
+rs=$!
+# The sampler: raidswap's own utime+stime (fields 14 and 15 of /proc/PID/stat, clock ticks)
+# every 0.1 s while it waits for the rebuild, from its first --add to both arrays redundant:
+# whichever steps it runs meanwhile (the await-rebuild step, or grub-install before it), that
+# is the wait. The first and last samples count.
+(
+	await_journal started 'add-md[0-9]+' 600
+	while s=$(cut -d' ' -f14,15 /proc/$rs/stat 2>/dev/null); do
+		echo "$(now) $s" >> /run/cpu.samples
+		[ -e /run/t.redundant ] && break
+		sleep 0.1
+	done
+) &
+smp=$!
+wait $rs || { cat /run/rs.out; exit 1; }
+now > /run/t.finished
+wait $obs $smp
+NEW=$(for f in /sys/block/*/serial; do [ "$(cat $f)" = WD-NEW ] && basename $(dirname $f); done)
+echo "LIMITS AFTER $(cat /proc/sys/dev/raid/speed_limit_min) $(cat /proc/sys/dev/raid/speed_limit_max)"
+echo "HAND2 $(hand_rebuild $NEW)"
+
+plug=$(cat /run/t.plug)
+echo "PLUG_TO_ADD $(sub $(journal_time started 'add-md[0-9]+') $plug)"
+echo "PLUG_TO_REDUNDANT $(sub $(cat /run/t.redundant) $plug)"
+echo "REDUNDANT_TO_FINISHED $(sub $(cat /run/t.finished) $(cat /run/t.redundant))"
+read t0 u0 s0 < <(head -1 /run/cpu.samples); read t1 u1 s1 < <(tail -1 /run/cpu.samples)
+echo "WAIT_WALL $(sub $t1 $t0)"
+echo "WAIT_CPU $(echo "($u1 + $s1 - $u0 - $s0) / $(getconf CLK_TCK)" | bc -l)"
+echo "WAIT_SAMPLES $(wc -l < /run/cpu.samples)"
+grep -E '"event":"started"' $J/*.jsonl | sed 's/.*"time":"\([^"]*\)".*"step":"\([^"]*\)".*/STEP \1 \2/'
+`
+
+// BenchmarkVMRebuild measures time to redundancy in one VM run with 2 GiB disks and the seed
+// layout, /boot mounted: `raidswap replace` from the moment the new disk appears, against md's
+// own rebuild of the same bytes by hand before and after (the reference; TCG makes absolute
+// speeds vary 2x between runs, so only figures of the same run are compared). It prints
+// plug → first `mdadm --add` (the journal's started record of the first add step), plug →
+// both arrays redundant and its ratio to the hand rebuild, redundant → replace finished, and
+// raidswap's own CPU time while the rebuild runs (first add to redundant) as a share of that
+// time. It measures; the
+// goals are in the issue ("Performance: time to redundancy"), not asserted here.
 func BenchmarkVMRebuild(b *testing.B) {
 	vmtest.Require(b)
 	rs := testbin.Raidswap(b)
-	script := `
-set -eu
-RS=$RS
-$RS simulate build /dev/vda /dev/vdb >/dev/null
-$RS simulate fail --disk vdb >/dev/null
-now() { date +%s.%N; }
-# The observer: when md0 first lists the new disk's member, when md0 is redundant, when both are.
-(
-	# The new disk takes the old one's name (vdb), so wait for it by serial first: before
-	# that, "vdb2" in md0 is the old, faulty member.
-	new=""; until [ -n "$new" ]; do
-		for f in /sys/block/vd*/serial; do [ "$(cat $f 2>/dev/null)" = WD-NEW ] && new=$(basename $(dirname $f)); done
-		sleep 0.02
-	done
-	until grep '^md0' /proc/mdstat | grep -qE "${new}2\\["; do sleep 0.02; done; now > /run/t.start
-	until grep -A1 '^md0' /proc/mdstat | grep -q '\[UU\]'; do sleep 0.02; done; now > /run/t.boot
-	until [ "$(grep -c '\[UU\]' /proc/mdstat)" = 2 ]; do sleep 0.02; done; now > /run/t.full
-) &
-obs=$!
-( until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.1; done
-  /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null; /run/vmtest/bin/vmtest-hotplug plug WD-NEW >/dev/null ) &
-$RS replace --failed WD-OLD --new WD-NEW --yes --plain --rebuild-speed 1000000 --wait-timeout 10m > /run/rs.out 2>&1 || { cat /run/rs.out; exit 1; }
-wait $obs
-NEW=$(for f in /sys/block/*/serial; do [ "$(cat $f)" = WD-NEW ] && basename $(dirname $f); done)
-b0=$(( $(cat /sys/block/md0/md/component_size) * 1024 )); b1=$(( $(cat /sys/block/md1/md/component_size) * 1024 ))
-# The same bytes, raw, between the same disks: take the new members out, copy, time it.
-mdadm /dev/md0 --fail /dev/${NEW}2 --remove /dev/${NEW}2 >/dev/null
-mdadm /dev/md1 --fail /dev/${NEW}4 --remove /dev/${NEW}4 >/dev/null
-sync; echo 3 > /proc/sys/vm/drop_caches
-d0=$(now)
-dd if=/dev/vda2 of=/dev/${NEW}2 bs=4M iflag=direct,count_bytes oflag=direct count=$b0 status=none
-dd if=/dev/vda4 of=/dev/${NEW}4 bs=4M iflag=direct,count_bytes oflag=direct count=$b1 status=none
-d1=$(now)
-echo "LIMITS $(cat /proc/sys/dev/raid/speed_limit_min) $(cat /proc/sys/dev/raid/speed_limit_max)"
-echo "BYTES $((b0 + b1))"
-echo "REBUILD $(echo "$(cat /run/t.full) - $(cat /run/t.start)" | bc)"
-echo "BOOT $(echo "$(cat /run/t.boot) - $(cat /run/t.start)" | bc)"
-echo "DD $(echo "$d1 - $d0" | bc)"
-`
 	for i := 0; i < b.N; i++ {
 		res, err := vmtest.Run(b.Context(), vmtest.Config{
-			Disks:   []vmtest.Disk{{Serial: "WD-SURV", SizeBytes: 1 << 30}, {Serial: "WD-OLD", SizeBytes: 1 << 30}, {Serial: "WD-NEW", SizeBytes: 1 << 30, Unplugged: true}},
-			Timeout: 15 * time.Minute, Env: map[string]string{"RS": rs}, Script: script,
+			Disks: []vmtest.Disk{
+				{Serial: "WD-SURV", SizeBytes: 2 << 30},
+				{Serial: "WD-OLD", SizeBytes: 2 << 30},
+				{Serial: "WD-NEW", SizeBytes: 2 << 30, Unplugged: true},
+			},
+			Timeout: 20 * time.Minute, MemoryMB: 1024, Env: map[string]string{"RS": rs},
+			Script: prologue + operator + benchRebuild,
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -69,8 +109,11 @@ echo "DD $(echo "$d1 - $d0" | bc)"
 		if res.ExitCode != 0 {
 			b.Fatalf("guest exit %d:\n%s", res.ExitCode, res.Output)
 		}
+		if testing.Verbose() {
+			b.Logf("guest output:\n%s", res.Output)
+		}
 		get := func(name string) float64 {
-			m := regexp.MustCompile(`(?m)^` + name + ` ([0-9.]+)$`).FindStringSubmatch(res.Output)
+			m := regexp.MustCompile(`(?m)^` + name + ` (-?[0-9]*\.?[0-9]+)$`).FindStringSubmatch(res.Output)
 			if m == nil {
 				b.Fatalf("no %s figure in:\n%s", name, res.Output)
 			}
@@ -80,15 +123,21 @@ echo "DD $(echo "$d1 - $d0" | bc)"
 			}
 			return v
 		}
-		// --rebuild-speed raised both limits for the wait; afterwards they are md's defaults again.
-		if !regexp.MustCompile(`(?m)^LIMITS 1000 200000$`).MatchString(res.Output) {
-			b.Errorf("speed limits not restored to 1000 200000:\n%s", res.Output)
-		}
-		bytes, rebuild, boot, dd := get("BYTES"), get("REBUILD"), get("BOOT"), get("DD")
-		ratio, bootShare := rebuild/dd, 100*boot/rebuild
-		b.Logf("%.0f MiB: rebuild %.2fs (%.0f MB/s), dd %.2fs (%.0f MB/s): ratio %.2f (goal <= 1.10); /boot redundant after %.2fs = %.1f%% of the rebuild (goal <= 2%%)",
-			bytes/(1<<20), rebuild, bytes/rebuild/1e6, dd, bytes/dd/1e6, ratio, boot, bootShare)
-		b.ReportMetric(ratio, "rebuild/dd")
-		b.ReportMetric(bootShare, "boot%")
+		hand1, hand2 := get("HAND1"), get("HAND2")
+		hand := (hand1 + hand2) / 2
+		toAdd, toRedundant, toFinished := get("PLUG_TO_ADD"), get("PLUG_TO_REDUNDANT"), get("REDUNDANT_TO_FINISHED")
+		wall, cpu := get("WAIT_WALL"), get("WAIT_CPU")
+		ratio, cpuShare := toRedundant/hand, 100*cpu/wall
+		b.Logf("hand rebuild %.2fs before, %.2fs after (mean %.2fs)", hand1, hand2, hand)
+		b.Logf("plug → first add %.2fs (goal ≤ 1 s)", toAdd)
+		b.Logf("plug → redundant %.2fs = %.2f× the hand rebuild (goal ≤ 1.05× + 1 s = %.2fs)", toRedundant, ratio, 1.05*hand+1)
+		b.Logf("redundant → replace finished %.2fs (goal ≤ 3 s)", toFinished)
+		b.Logf("raidswap's own CPU while the rebuild ran %.2fs of %.2fs = %.2f%% (goal < 1 %%)", cpu, wall, cpuShare)
+		b.ReportMetric(toAdd, "s-plug-to-add")
+		b.ReportMetric(toRedundant, "s-plug-to-redundant")
+		b.ReportMetric(ratio, "redundant/hand")
+		b.ReportMetric(toFinished, "s-redundant-to-finished")
+		b.ReportMetric(cpuShare, "cpu%-rebuild-wait")
+		b.ReportMetric(hand, "s-hand-rebuild")
 	}
 }

@@ -3,6 +3,7 @@ package exec_test
 import (
 	"testing"
 
+	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/testbin"
 	"github.com/raidswap/raidswap/internal/vmtest"
 )
@@ -37,7 +38,7 @@ cmp -s /run/mdstat.before /run/mdstat.after && echo "ARRAYS UNCHANGED"
 say "a second raidswap while one runs"
 $RS replace --yes --plain --wait-timeout 2m >/run/rs.out 2>&1 &
 first=$!
-until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done
+await_journal started await-removal
 $RS replace --failed WD-OLD --yes >/run/second.out 2>&1; echo "second replace exit $?: $(cat /run/second.out)"
 $RS apply /run/p.json --yes >/run/second.out 2>&1; echo "second apply exit $?: $(cat /run/second.out)"
 $RS resume --yes >/run/second.out 2>&1; echo "second resume exit $?: $(cat /run/second.out)"
@@ -45,7 +46,7 @@ $RS partition clone --from /dev/vda --to /dev/vdb --wipe >/run/second.out 2>&1; 
 kill -INT $first; wait $first
 echo "first replace: $(tail -n 2 /run/rs.out)"
 `)
-	wantLines(t, res,
+	golden.Contains(t, res.Output,
 		"plan exit 0", "PICKED WD-OLD",
 		"forged boot-dd sha256: exit 65: raidswap: refusing the plan: it is not sealed with a plan key",
 		`forged boot-dd key: exit 65: raidswap: refusing the plan: step 14-bootloader-vda: its command "/bin/dd if=/dev/zero of=/dev/vda bs=512 count=34 conv=fsync" is not the one its action and operands give`,
@@ -78,7 +79,7 @@ $RS --plan --format text >/run/p2.txt 2>/run/p2.err; echo "pulled, no --failed: 
 $RS --plan --failed WD-OLD --format text >/run/p3.txt 2>&1; echo "pulled, --failed WD-OLD: exit $?"
 grep -q "WD-OLD" /run/p3.txt && echo "PLAN NAMES WD-OLD"
 `)
-	wantLines(t, res,
+	golden.Contains(t, res.Output,
 		"removed, no --failed: exit 0: the disk coming out: WD-OLD",
 		"pulled, no --failed: exit 0: the disk coming out: WD-OLD",
 		"pulled, --failed WD-OLD: exit 0", "PLAN NAMES WD-OLD")
@@ -92,7 +93,7 @@ func TestVMResumeAfterNewDiskSwapped(t *testing.T) {
 	res := runVM(t, disks, prologue+`
 $RS simulate fail --disk vdb >/dev/null
 set +e
-( until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done
+( await_journal started await-removal
   /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null; sleep 1
   /run/vmtest/bin/vmtest-hotplug plug WD-SMALL >/dev/null ) &
 say "replace"
@@ -106,7 +107,7 @@ $RS resume --yes --plain --wait-timeout 3m >/run/resume.out 2>&1; echo "resume e
 cat /run/resume.out
 set -e
 `+epilogue)
-	wantLines(t, res, append(allChecks, "replace exit 65", "it is too small: 134217728 bytes",
+	golden.Contains(t, res.Output, append(allChecks, "replace exit 65", "it is too small: 134217728 bytes",
 		"the new disk WD-SMALL chosen in an earlier run is not attached and nothing was written to it: waiting for a new disk again",
 		"new disk: vd", "resume exit 0", "done: every step of plan")...)
 }
@@ -123,7 +124,7 @@ NEWDEV=$(for f in /sys/block/*/serial; do [ "$(cat $f)" = WD-NEW ] && basename $
 mkfs.minix /dev/$NEWDEV >/dev/null
 sha256sum < /dev/$NEWDEV > /run/new.before
 set +e
-( until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done
+( await_journal started await-removal
   /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null ) &
 $RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 2m >/run/rs.out 2>&1; echo "replace exit $?"
 cat /run/rs.out
@@ -131,5 +132,5 @@ wait
 sha256sum < /dev/$NEWDEV | cmp -s - /run/new.before && echo "NEW DISK UNCHANGED"
 blkid -p -o value -s TYPE /dev/$NEWDEV
 `)
-	wantLines(t, res, "replace exit 65", "it already holds data: minix", "NEW DISK UNCHANGED")
+	golden.Contains(t, res.Output, "replace exit 65", "it already holds data: minix", "NEW DISK UNCHANGED")
 }

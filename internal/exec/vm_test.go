@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/testbin"
 	"github.com/raidswap/raidswap/internal/vmtest"
 )
@@ -16,11 +17,28 @@ import (
 // has it: /boot on md0 mounted at /boot, / on md1, swap on partition 3 of each disk named in
 // /etc/fstab by UUID, GRUB on both disks. It writes canary files and records hashes of the
 // canaries and of the survivor's first and last MiB.
+//
+// await_journal EVENT ACTION [SECONDS] waits until raidswap's journal records EVENT for the
+// step whose ID ends in ACTION ({"event":"started","step":"05-await-removal"}; the format is
+// internal/journal's), so that a test's hands act on what raidswap did, never on how it worded
+// it. After SECONDS (default 180) it names what it waited for and ends the whole script, also
+// when it runs in a background job.
 const prologue = `
 set -eu
 RS=` + "$RS" + `
 say() { echo "== $*"; }
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+await_journal() {
+	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
+	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
+		if [ $(( SECONDS - start )) -ge "$limit" ]; then
+			echo "TIMEOUT: after ${limit}s no journal record {\"event\":\"$event\",\"step\":\"NN-$action\"} in /var/lib/raidswap/journal" >&2
+			kill -TERM $$
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
 $RS simulate build --canary /dev/vda /dev/vdb >/dev/null
 # udev must know the members as a booted server's udev does: its remove rule (mdadm -If)
 # keys on ID_FS_TYPE, which a layout built seconds ago may not have in udev's database yet.
@@ -64,11 +82,11 @@ grep -q "^/dev/${NEW}3 " /proc/swaps && echo "SWAP ACTIVE"
 dd if=/dev/$NEW bs=440 count=1 status=none | grep -qa GRUB && echo "GRUB ON NEW DISK"
 `
 
-// operator pulls WD-OLD once raidswap waits for it, then inserts WD-NEW: the hands of the
-// person at the server. It runs in the background and reads raidswap's output file.
+// operator pulls WD-OLD once raidswap has started waiting for it (the journal says so), then
+// inserts WD-NEW: the hands of the person at the server. It runs in the background.
 const operator = `
 operator() {
-	until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done
+	await_journal started await-removal
 	/run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null
 	sleep 1
 	/run/vmtest/bin/vmtest-hotplug plug WD-NEW >/dev/null
@@ -104,18 +122,6 @@ func runVMEnv(t *testing.T, disks []vmtest.Disk, env map[string]string, script s
 	return res
 }
 
-func wantLines(t *testing.T, res *vmtest.Result, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(res.Output, w) {
-			t.Errorf("guest output lacks %q", w)
-		}
-	}
-	if t.Failed() {
-		t.Logf("guest output (exit %d):\n%s", res.ExitCode, res.Output)
-	}
-}
-
 var allChecks = []string{"REDUNDANT OK", "CANARY OK", "SURVIVOR REGIONS IDENTICAL", "SWAP UUID KEPT", "SWAP ACTIVE", "GRUB ON NEW DISK"}
 
 // TestVMReplaceSeed is the seed's scenario end to end: vdb fails in both arrays, and
@@ -129,7 +135,7 @@ $RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 3m > /run/
 cat /run/rs.out
 wait
 `+epilogue)
-	wantLines(t, res, append(allChecks, "mdadm /dev/md0 --fail /dev/vdb2 --remove /dev/vdb2", "done: every step of plan")...)
+	golden.Contains(t, res.Output, append(allChecks, "mdadm /dev/md0 --fail /dev/vdb2 --remove /dev/vdb2", "done: every step of plan")...)
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
@@ -149,7 +155,7 @@ $RS replace --failed WD-OLD --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 |
 cat /run/rs.out
 wait
 `+epilogue)
-	wantLines(t, res, append(allChecks, "new disk: vd")...)
+	golden.Contains(t, res.Output, append(allChecks, "new disk: vd")...)
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
@@ -166,7 +172,7 @@ $RS replace --failed vdb --new WD-NEW --yes --plain --wait-timeout 3m > /run/rs.
 cat /run/rs.out
 wait
 `+epilogue)
-	wantLines(t, res, append(allChecks, "PLAN SAYS SO", "mdadm /dev/md1 --fail /dev/vdb4 --remove /dev/vdb4")...)
+	golden.Contains(t, res.Output, append(allChecks, "PLAN SAYS SO", "mdadm /dev/md1 --fail /dev/vdb4 --remove /dev/vdb4")...)
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
@@ -180,14 +186,14 @@ func TestVMReplaceWorking(t *testing.T) {
 	res := runVM(t, disks, prologue+`
 trap 'touch /run/stop; kill $(jobs -p) 2>/dev/null || true' EXIT
 ( while sleep 0.2; do grep -qE '\[U_\]|\[_U\]' /proc/mdstat && echo "LOST REDUNDANCY" >> /run/lost; [ -e /run/stop ] && break; done ) >/dev/null 2>&1 &
-( until grep -q "waiting for the failed disk to be pulled" /run/rs.out 2>/dev/null; do sleep 0.2; done; /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null ) &
+( await_journal started await-removal; /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null ) &
 $RS replace --replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 || { cat /run/rs.out; exit 1; }
 touch /run/stop
 cat /run/rs.out
 wait
 [ -e /run/lost ] || echo "NEVER DEGRADED"
 `+epilogue)
-	wantLines(t, res, append(allChecks, "--replace /dev/vdb2 --with /dev/vdc2", "NEVER DEGRADED")...)
+	golden.Contains(t, res.Output, append(allChecks, "--replace /dev/vdb2 --with /dev/vdc2", "NEVER DEGRADED")...)
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
@@ -212,7 +218,7 @@ $RS replace --re-add --failed WD-OLD --yes --plain --wait-timeout 3m > /run/rs.o
 cat /run/rs.out
 grep -c '\[UU\]' /proc/mdstat | grep -qx 2 && echo "REDUNDANT OK"
 `)
-	wantLines(t, res, "--re-add /dev/vd", "REDUNDANT OK", "done: every step of plan")
+	golden.Contains(t, res.Output, "--re-add /dev/vd", "REDUNDANT OK", "done: every step of plan")
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
@@ -252,7 +258,7 @@ echo "kills: $kills"
 cat /run/rs.out | grep -v '^      rebuild' | tail -30
 wait
 `+epilogue)
-	wantLines(t, res, allChecks...)
+	golden.Contains(t, res.Output, allChecks...)
 	if !strings.Contains(res.Output, "kills: ") || strings.Contains(res.Output, "kills: 0\n") {
 		t.Errorf("no kill happened")
 	}

@@ -3,19 +3,15 @@ package plan
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	goldenfile "github.com/raidswap/raidswap/internal/golden"
-
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var testOpts = Options{Version: "test", Key: []byte("raidswap plan test key, 32 bytes"), Now: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC),
 	Host: Host{Hostname: "db1", MachineID: "0123456789abcdef0123456789abcdef"}}
@@ -157,14 +153,9 @@ func TestBuildScenarios(t *testing.T) {
 			if err := p.Write(&b); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", sc.name+".json"), b.Bytes())
+			golden.Check(t, filepath.Join("testdata", sc.name+".json"), b.Bytes())
 		})
 	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	goldenfile.Check(t, path, got, *update)
 }
 
 func TestSmallestArrayFirst(t *testing.T) {

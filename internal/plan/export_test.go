@@ -15,6 +15,3 @@ func ScenarioPlans(t *testing.T) (names []string, plans []*Plan) {
 	}
 	return names, plans
 }
-
-// Update says whether the test runs with -update (build_test.go defines the flag).
-func Update() bool { return *update }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/raidswap/raidswap/internal/golden"
 )
 
 func TestVMBootExitCodeAndShare(t *testing.T) {
@@ -25,11 +27,7 @@ exit 7`,
 	if res.ExitCode != 7 {
 		t.Errorf("exit code %d, want 7", res.ExitCode)
 	}
-	for _, want := range []string{"out it's here in_vm=1\n", "err\n", GuestShare + "\n"} {
-		if !strings.Contains(res.Output, want) {
-			t.Errorf("output lacks %q:\n%s", want, res.Output)
-		}
-	}
+	golden.Contains(t, res.Output, "out it's here in_vm=1\n", "err\n", GuestShare+"\n")
 	rel, err := os.ReadFile(filepath.Join(res.Share, "release"))
 	if err != nil || !strings.HasPrefix(string(rel), "6.") {
 		t.Errorf("share file: %q, %v", rel, err)
@@ -58,17 +56,13 @@ test -f /run/udev/data/b254:0 && echo udev-data`,
 	if res.ExitCode != 0 {
 		t.Fatalf("script failed (%d):\n%s", res.ExitCode, res.Output)
 	}
-	for _, want := range []string{
+	golden.Contains(t, res.Output,
 		"vda WD-AAAA1111 512 512 131072\n",
 		"vdb HGST-4KN 4096 4096 131072\n", // /sys size is always in 512-byte units
 		"vdc SSD-512E 512 4096 131072\n",
 		"/dev/vda\n/dev/vdb\n",
 		"udev-data\n",
-	} {
-		if !strings.Contains(res.Output, want) {
-			t.Errorf("output lacks %q:\n%s", want, res.Output)
-		}
-	}
+	)
 }
 
 func TestVMRaid1(t *testing.T) {
@@ -88,11 +82,7 @@ ls /dev/disk/by-id/ | grep '^md-uuid-'`,
 	if res.ExitCode != 0 {
 		t.Fatalf("script failed (%d):\n%s", res.ExitCode, res.Output)
 	}
-	for _, want := range []string{"md0 : active raid1 vdb[1] vda[0]", "[2/2] [UU]", "clean\n", "md-uuid-"} {
-		if !strings.Contains(res.Output, want) {
-			t.Errorf("output lacks %q:\n%s", want, res.Output)
-		}
-	}
+	golden.Contains(t, res.Output, "md0 : active raid1 vdb[1] vda[0]", "[2/2] [UU]", "clean\n", "md-uuid-")
 }
 
 func TestVMTimeoutKillsHungGuest(t *testing.T) {
@@ -175,11 +165,7 @@ vmtest-hotplug plug OLD-B || echo "refused double plug"`,
 	if res.ExitCode != 0 {
 		t.Fatalf("script failed (%d):\n%s", res.ExitCode, res.Output)
 	}
-	for _, want := range []string{"after unplug: vda \n", "plugged vd", " NEW-C 4096\n", "back: NEW-C OLD-A OLD-B \n", "refused double plug"} {
-		if !strings.Contains(res.Output, want) {
-			t.Errorf("output lacks %q:\n%s", want, res.Output)
-		}
-	}
+	golden.Contains(t, res.Output, "after unplug: vda \n", "plugged vd", " NEW-C 4096\n", "back: NEW-C OLD-A OLD-B \n", "refused double plug")
 }
 
 // TestVMParallel runs two VMs at once: separate images, shares and QMP sockets.
