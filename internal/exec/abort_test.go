@@ -71,3 +71,29 @@ func TestResumeNewRefusedWhenPlanNamesDisk(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestAddRacedByUdev: mdadm --add fails because udev's incremental assembly added the member
+// first; the step's result holds, so the run goes on. An add that fails with nothing added
+// still fails.
+func TestAddRacedByUdev(t *testing.T) {
+	w := seedWorld()
+	p := build(t, w.Sys(), seedReq())
+	exp := seedExpect(w)
+	exp[4].Exit, exp[4].Stderr = 1, "mdadm: Cannot add disks to a 'member' array"
+	r := hosttest.NewFakeRunner(t, exp...)
+	o := options(t, w, r, t.TempDir())
+	if _, err := Apply(context.Background(), p, o); err != nil {
+		t.Fatalf("the raced add failed the run: %v", err)
+	}
+
+	w = seedWorld()
+	p = build(t, w.Sys(), seedReq())
+	exp = seedExpect(w)
+	exp[4].Exit, exp[4].Do = 1, nil
+	r = hosttest.NewFakeRunner(t, exp[:5]...)
+	o = options(t, w, r, t.TempDir())
+	var sf *StepFailedError
+	if _, err := Apply(context.Background(), p, o); !errors.As(err, &sf) {
+		t.Fatalf("a failed add with nothing added: %v", err)
+	}
+}

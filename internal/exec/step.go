@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/raidswap/raidswap/internal/host"
@@ -95,7 +96,15 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 			r.log.Info().Str("event", "interrupted").Str("step", s.ID).Err(err).Msg("wait interrupted")
 			return err
 		}
-		return r.failed(s, err)
+		var ee *host.ExitError
+		if !errors.As(err, &ee) || !addsMember(s.Action) || r.settle(ctx, s) != nil {
+			return r.failed(s, err)
+		}
+		// mdadm refused because the member is already in: udev's incremental assembly
+		// (mdadm -I on the disk's add event) got there first. The step's result holds.
+		r.o.View.Say(fmt.Sprintf("%s exited %d (%s), but its result holds: the member was added by udev's incremental assembly meanwhile",
+			argv[0], ee.Result.ExitCode, strings.TrimSpace(string(ee.Result.Stderr))))
+		r.log.Warn().Str("event", "raced").Str("step", s.ID).Err(err).Msg("command failed, result holds")
 	}
 	if err := r.settle(ctx, s); err != nil {
 		return r.failed(s, err)
@@ -155,4 +164,10 @@ func (r *run) failed(s plan.Step, err error) error {
 		return errors.Join(&StepFailedError{Step: s.ID, Err: err}, jerr)
 	}
 	return &StepFailedError{Step: s.ID, Err: err}
+}
+
+// addsMember reports whether an action puts a member into an array, which udev's incremental
+// assembly may do first when the disk appears.
+func addsMember(a plan.Action) bool {
+	return a == plan.ActionAddMember || a == plan.ActionAddSpare || a == plan.ActionReAddMember
 }

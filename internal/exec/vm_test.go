@@ -207,6 +207,8 @@ func TestVMReAdd(t *testing.T) {
 set -eu
 RS=$RS
 $RS simulate build --bitmap internal --canary /dev/vda /dev/vdb >/dev/null
+udevadm trigger --action=change --subsystem-match=block >/dev/null 2>&1 || true
+udevadm settle || true
 $RS status >/dev/null || true
 /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null
 mkdir -p /mnt/root; mount /dev/md1 /mnt/root; head -c 4000000 /dev/urandom > /mnt/root/after.bin; sync
