@@ -283,3 +283,21 @@ func TestPartitionNames(t *testing.T) {
 		t.Error("Expand accepted a bad placeholder")
 	}
 }
+
+// TestReAddDetachesStaleMember: a member whose device has gone, remembered as the returning
+// disk's, is detached before the re-add (mdadm refuses the re-add while md still lists it).
+func TestReAddDetachesStaleMember(t *testing.T) {
+	p, err := Build(plantest.ReturnedStale(), Request{Mode: ReAdd, Failed: plantest.Old, Firmware: FirmwareBIOS}, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(commands(p), "\n")
+	want := "/sbin/mdadm /dev/md0 --fail detached --remove detached"
+	add := strings.Index(got, "/dev/md0 --add")
+	if add < 0 {
+		add = strings.Index(got, "/dev/md0 --re-add")
+	}
+	if !strings.Contains(got, want) || add < 0 || strings.Index(got, want) > add {
+		t.Errorf("commands:\n%s\nwant %q before md0's add", got, want)
+	}
+}

@@ -140,7 +140,9 @@ func (b *builder) resolveArrays() error {
 func (b *builder) onFailed(m discover.Member) bool {
 	f := b.failed
 	switch {
-	case f.Serial != "" && (m.Serial == f.Serial || (m.State == discover.MemberMissing && m.LastSerial == f.Serial)):
+	case f.Serial != "" && (m.Serial == f.Serial || ((m.State == discover.MemberMissing || m.Gone) && m.LastSerial == f.Serial)):
+		// A member whose device has gone is the failed disk's when the inventory remembers
+		// its serial there, even if the disk came back under another name (re-add).
 		return true
 	case m.Disk != nil && *m.Disk == f.Name:
 		// A name matches only while it means the same disk: for a vanished disk, a member

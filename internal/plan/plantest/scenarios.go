@@ -252,3 +252,13 @@ func Names(s *discover.System) string {
 	sort.Strings(out)
 	return fmt.Sprint(out)
 }
+
+// ReturnedStale: WD-OLD came back as vdd while md0 still lists its old member vdb2 as in_sync
+// with the device gone (md had done no I/O to it), remembered in the inventory.
+func ReturnedStale() *discover.System {
+	s := Returned()
+	stale := Member("vdb2", "vdb", "", 1, discover.MemberInSync)
+	stale.Gone, stale.LastSerial = true, Old
+	s.Arrays[1].Members[1] = stale
+	return Finish(s)
+}
