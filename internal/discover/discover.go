@@ -189,7 +189,7 @@ func memberFromSys(m mdadm.SysMember) Member {
 // judgeMemberState gives a member's state from its dev-*/state flags and the warnings they
 // call for. md prints exactly one of faulty, in_sync, journal or spare (faulty may come with
 // in_sync while bad blocks are unacknowledged); anything else cannot be judged.
-func judgeMemberState(d mdadm.DevState, empty, hasSlot bool) (string, []string) {
+func judgeMemberState(d mdadm.DevState, empty, hasSlot bool) (MemberState, []string) {
 	var warn []string
 	state := MemberUnknown
 	switch {
@@ -267,17 +267,17 @@ func withMissingSlots(members []Member, raidDisks, faulty int) []Member {
 }
 
 func buildSync(sa *mdadm.SysArray, st *mdadm.MDStat) *Sync {
-	action := ""
+	var action SyncAction
 	if sa != nil && sa.SyncAction != "" && sa.SyncAction != "idle" && sa.SyncAction != "frozen" {
-		action = sa.SyncAction
+		action = SyncAction(sa.SyncAction)
 	}
 	delayed := st != nil && st.Delayed
 	if action == "" && st != nil {
 		switch st.Action {
 		case "recovery":
-			action = "recover"
+			action = SyncRecover
 		case "resync", "check", "repair", "reshape":
-			action = st.Action
+			action = SyncAction(st.Action)
 		}
 	}
 	if action == "" {
@@ -311,7 +311,7 @@ func buildSync(sa *mdadm.SysArray, st *mdadm.MDStat) *Sync {
 // may catch mid-change: md/array_state and md/degraded in sysfs, the [n/m] [U_] of
 // /proc/mdstat, and the tally of in_sync members. When they disagree the worse wins, and the
 // disagreement is noted.
-func arrayState(a *Array, sa *mdadm.SysArray, st *mdadm.MDStat) string {
+func arrayState(a *Array, sa *mdadm.SysArray, st *mdadm.MDStat) ArrayState {
 	note := func(format string, args ...any) { a.Notes = append(a.Notes, fmt.Sprintf(format, args...)) }
 	inactive, broken, unknown := false, false, false
 	if sa != nil {
@@ -382,7 +382,7 @@ func arrayState(a *Array, sa *mdadm.SysArray, st *mdadm.MDStat) string {
 			faulty++
 		}
 	}
-	recovering := a.Sync != nil && a.Sync.Action == "recover"
+	recovering := a.Sync != nil && a.Sync.Action == SyncRecover
 	switch {
 	case worst > 0 && recovering && rebuilding >= worst && !broken:
 		// Every missing slot is being rebuilt: redundancy is on its way back.
@@ -393,7 +393,7 @@ func arrayState(a *Array, sa *mdadm.SysArray, st *mdadm.MDStat) string {
 		return ArrayUnknown
 	case recovering:
 		return ArrayRecovering
-	case a.Sync != nil && a.Sync.Action == "resync":
+	case a.Sync != nil && a.Sync.Action == SyncResync:
 		return ArrayResyncing
 	}
 	return ArrayClean
@@ -533,7 +533,7 @@ func (s *System) addAbsent(d Disk) *Disk {
 	return &s.Disks[len(s.Disks)-1]
 }
 
-func diskVerdict(d *Disk) string {
+func diskVerdict(d *Disk) DiskState {
 	if !d.Present {
 		return DiskVanished
 	}
@@ -614,7 +614,7 @@ func judge(s *System) (Verdict, string) {
 			}
 			crit = append(crit, line)
 		case DiskFailed, DiskPartiallyFailed:
-			crit = append(crit, fmt.Sprintf("disk %s has %s", d.Label(), strings.ReplaceAll(d.Verdict, "_", " ")))
+			crit = append(crit, fmt.Sprintf("disk %s has %s", d.Label(), strings.ReplaceAll(string(d.Verdict), "_", " ")))
 		}
 	}
 	if len(s.Problems) > 0 {

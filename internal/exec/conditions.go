@@ -211,7 +211,7 @@ func redundant(a *discover.Array) (bool, string) {
 			in++
 		}
 	}
-	if a.Sync != nil && (a.Sync.Action == "recover" || a.Sync.Action == "resync" || a.Sync.Action == "reshape") {
+	if a.Sync != nil && (a.Sync.Action == discover.SyncRecover || a.Sync.Action == discover.SyncResync || a.Sync.Action == discover.SyncReshape) {
 		return false, fmt.Sprintf("%s is in %s (%.1f%%)", a.Name, a.Sync.Action, a.Sync.Percent)
 	}
 	if a.RaidDisks <= 0 || in < a.RaidDisks {
