@@ -172,6 +172,10 @@ type Disk struct {
 	Partitions         []string `json:"partitions"`
 	// Holders are devices stacked on the disk or its partitions (md127, dm-0).
 	Holders []string `json:"holders"`
+	// HeldBy says which of the disk's devices each holder is stacked on (vdb2 -> dm-0). It
+	// is not part of the output, which keeps Holders flat; a disk built without it has its
+	// holders taken as stacked on the whole disk.
+	HeldBy map[string][]string `json:"-"`
 	// Mounted lists "partition on mountpoint".
 	Mounted []string `json:"mounted"`
 	// Swap lists the disk's partitions in use as swap.
