@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -35,64 +33,87 @@ var (
 	arrayHead = regexp.MustCompile(`^(md\S*) : `)
 )
 
-// ReadMDStat reads and parses /proc/mdstat under root.
+// ReadMDStat reads and parses /proc/mdstat under root. procfs reads the file itself, from
+// the Root's /proc, so nothing is written to parse it (discovery runs every half second
+// during a repair). The few things procfs leaves out come from a second read of the same
+// file; when the two reads name different arrays (one appeared or was stopped in between)
+// both are read again. A sync that starts or ends between them is the mid-change discovery
+// already reconciles between sysfs and mdstat.
 func ReadMDStat(root *host.Root) ([]MDStat, error) {
-	data, err := root.ReadFile("/proc/mdstat")
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrNoMD
+	var out []MDStat
+	var err error
+	for range 3 {
+		var same bool
+		out, same, err = readMDStatOnce(root)
+		if err != nil || same {
+			break
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading /proc/mdstat: %w", err)
-	}
-	return ParseMDStat(data)
+	return out, err
 }
 
-// ParseMDStat parses the text of /proc/mdstat. procfs parses only from a file system, so the
-// bytes are handed to it through a private temporary directory. procfs v0.23.0 panics on
-// some malformed input (found by FuzzParseMDStat: "Personalities : 0"); that panic is turned
-// into an error here so a strange kernel never crashes status.
-func ParseMDStat(data []byte) (out []MDStat, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("parsing /proc/mdstat: malformed text (%v)", r)
-		}
-	}()
-	dir, err := os.MkdirTemp("", "raidswap-mdstat-")
+// readMDStatOnce reads /proc/mdstat for its extras and through procfs, and reports whether
+// both reads listed the same arrays.
+func readMDStatOnce(root *host.Root) (out []MDStat, same bool, err error) {
+	data, err := root.ReadFile("/proc/mdstat")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, true, ErrNoMD
+	}
 	if err != nil {
-		return nil, fmt.Errorf("parsing /proc/mdstat: %w", err)
+		return nil, true, fmt.Errorf("reading /proc/mdstat: %w", err)
 	}
-	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "mdstat"), data, 0o600); err != nil {
-		return nil, fmt.Errorf("parsing /proc/mdstat: %w", err)
-	}
-	pfs, err := procfs.NewFS(dir)
+	base, err := parseWithProcfs(root.Path("/proc"))
 	if err != nil {
-		return nil, fmt.Errorf("parsing /proc/mdstat: %w", err)
+		return nil, true, err
 	}
-	base, err := pfs.MDStat()
-	if err != nil {
-		return nil, fmt.Errorf("parsing /proc/mdstat: %w", err)
-	}
-	extra := scanExtras(string(data))
+	extra, names := scanExtras(string(data))
+	same = len(names) == len(base)
 	out = make([]MDStat, 0, len(base))
-	for _, b := range base {
+	for i, b := range base {
+		same = same && names[i] == b.Name
 		m := MDStat{MDStat: b}
 		if e, ok := extra[b.Name]; ok {
 			m.Metadata, m.Delayed, m.Action = e.Metadata, e.Delayed, e.Action
 		}
 		out = append(out, m)
 	}
+	return out, same, nil
+}
+
+// parseWithProcfs has procfs parse the mdstat under proc. procfs v0.23.0 panics on some
+// malformed input (found by FuzzParseMDStat: "Personalities : 0"); that panic is turned into
+// an error here so a strange kernel never crashes status.
+func parseWithProcfs(proc string) (out []procfs.MDStat, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("parsing /proc/mdstat: malformed text (%v)", r)
+		}
+	}()
+	pfs, err := procfs.NewFS(proc)
+	if err != nil {
+		return nil, fmt.Errorf("parsing /proc/mdstat: %w", err)
+	}
+	out, err = pfs.MDStat()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNoMD
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parsing /proc/mdstat: %w", err)
+	}
 	return out, nil
 }
 
-// scanExtras reads, per array block, what procfs does not keep.
-func scanExtras(text string) map[string]MDStat {
+// scanExtras reads, per array block, what procfs does not keep, and the arrays' names in
+// the order they are listed.
+func scanExtras(text string) (map[string]MDStat, []string) {
 	out := map[string]MDStat{}
+	var names []string
 	cur := ""
 	for _, line := range strings.Split(text, "\n") {
 		if m := arrayHead.FindStringSubmatch(line); m != nil {
 			cur = m[1]
 			out[cur] = MDStat{}
+			names = append(names, cur)
 			continue
 		}
 		if cur == "" || !strings.HasPrefix(line, " ") {
@@ -113,5 +134,5 @@ func scanExtras(text string) map[string]MDStat {
 		}
 		out[cur] = e
 	}
-	return out
+	return out, names
 }

@@ -1,9 +1,56 @@
 package mdadm
 
 import (
+	"errors"
 	"os"
+	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/raidswap/raidswap/internal/host"
 )
+
+// parseMDStat reads text as the /proc/mdstat of a fixture root.
+func parseMDStat(t *testing.T, data []byte) ([]MDStat, error) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "proc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "proc", "mdstat"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return ReadMDStat(host.NewRoot(dir))
+}
+
+// TestReadMDStatRoot: procfs reads the Root's /proc, the read is recorded (so `snapshot`
+// captures /proc/mdstat), and a root without it is a kernel without md.
+func TestReadMDStatRoot(t *testing.T) {
+	dir := t.TempDir()
+	root := host.NewRoot(dir)
+	var read []string
+	root.Recorder = func(p string) { read = append(read, p) }
+	if _, err := ReadMDStat(root); !errors.Is(err, ErrNoMD) {
+		t.Errorf("no /proc/mdstat: err %v, want ErrNoMD", err)
+	}
+	seed, err := os.ReadFile("testdata/seed.mdstat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "proc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "proc", "mdstat"), seed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadMDStat(root)
+	if err != nil || len(got) != 2 || got[0].Name != "md1" {
+		t.Fatalf("ReadMDStat = %+v, %v", got, err)
+	}
+	if !slices.Contains(read, "/proc/mdstat") {
+		t.Errorf("recorded %q, want /proc/mdstat among them", read)
+	}
+}
 
 // The seed's /proc/mdstat, verbatim: md0's sdf1 has failed and md1 is recovering onto the
 // new sdf2 at 71696K/sec with 218.2 minutes to go.
@@ -12,7 +59,7 @@ func TestParseMDStatSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ParseMDStat(data)
+	got, err := parseMDStat(t, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +110,7 @@ md127 : inactive vdc1[0](S)
 
 unused devices: <none>
 `
-	got, err := ParseMDStat([]byte(text))
+	got, err := parseMDStat(t, []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +143,7 @@ func FuzzParseMDStat(f *testing.F) {
 	f.Add([]byte("md0 : active raid1 sda1[0]\n      1 blocks super 1.2 [2/1] [U_]\n      [>...]  recovery = 1.0% (1/2) finish=1.0min speed=1K/sec\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Parsing must never panic; errors are fine.
-		got, err := ParseMDStat(data)
+		got, err := parseMDStat(t, data)
 		if err == nil {
 			for _, a := range got {
 				if a.Name == "" {

@@ -31,19 +31,44 @@ func CheckTarget(root *host.Root, id DiskID) error {
 	if ro, err := root.ReadString(sys + "/ro"); err == nil && ro == "1" {
 		return fail("the kernel has it read-only")
 	}
-	devs, err := blockDevs(root, id.Name)
+	uses, err := ReadUses(root, id.Name)
 	if err != nil {
 		return err
 	}
-	byNum := map[string]string{}
-	for _, d := range devs {
-		byNum[d.dev] = d.name
+	if why := InUse(uses...); why != "" {
+		return fail("%s", why)
+	}
+	return nil
+}
+
+// ReadUses reads, fresh from sysfs and /proc under root, what holds the disk and each of its
+// partitions: md arrays that list them (through a holder link, or without one while the
+// array is inactive), device-mapper and other holders, mounts and active swap.
+func ReadUses(root *host.Root, disk string) ([]Use, error) {
+	devs, err := blockDevs(root, disk)
+	if err != nil {
+		return nil, err
+	}
+	uses := make([]Use, len(devs))
+	byNum := map[string]*Use{}
+	for i, d := range devs {
+		u := &uses[i]
+		u.Device = d.name
+		if d.dev != "" {
+			byNum[d.dev] = u
+		}
 		holders, err := root.ReadDir(d.sys + "/holders")
 		if err != nil {
 			continue
 		}
 		for _, h := range holders {
-			return fail("%s", holderReason(root, h.Name(), d.name))
+			if strings.HasPrefix(h.Name(), "md") {
+				state, _ := root.ReadString("/sys/block/" + h.Name() + "/md/dev-" + d.name + "/state")
+				u.Members = append(u.Members, MemberUse{Array: h.Name(), State: state})
+				continue
+			}
+			dm, _ := root.ReadString("/sys/block/" + h.Name() + "/dm/name")
+			u.Holders = append(u.Holders, Holder{Name: h.Name(), DMName: dm})
 		}
 	}
 	members, _ := root.Glob("/sys/block/md*/md/dev-*")
@@ -52,11 +77,11 @@ func CheckTarget(root *host.Root, id DiskID) error {
 		if err != nil {
 			continue
 		}
-		for _, d := range devs {
+		for i, d := range devs {
 			if path.Base(t) == d.name {
 				md := strings.Split(strings.TrimPrefix(m, "/sys/block/"), "/")[0]
 				state, _ := root.ReadString(m + "/state")
-				return fail("it holds %s member %s (%s)", md, d.name, state)
+				uses[i].Members = append(uses[i].Members, MemberUse{Array: md, State: state})
 			}
 		}
 	}
@@ -66,8 +91,8 @@ func CheckTarget(root *host.Root, id DiskID) error {
 			if len(f) < 5 {
 				continue
 			}
-			if name, ok := byNum[f[2]]; ok {
-				return fail("it holds %s, mounted at %s", name, unescapeMount(f[4]))
+			if u, ok := byNum[f[2]]; ok {
+				u.Mounts = append(u.Mounts, unescapeMount(f[4]))
 			}
 		}
 	}
@@ -77,14 +102,14 @@ func CheckTarget(root *host.Root, id DiskID) error {
 			if len(f) == 0 {
 				continue
 			}
-			for _, d := range devs {
+			for i, d := range devs {
 				if path.Base(f[0]) == d.name && strings.HasPrefix(f[0], "/dev/") {
-					return fail("it holds %s, which is active swap", d.name)
+					uses[i].Swap = true
 				}
 			}
 		}
 	}
-	return nil
+	return uses, nil
 }
 
 type blockDev struct {
@@ -109,21 +134,6 @@ func blockDevs(root *host.Root, disk string) ([]blockDev, error) {
 		out = append(out, blockDev{e.Name(), p, dev})
 	}
 	return out, nil
-}
-
-// holderReason explains what holds a disk or partition.
-func holderReason(root *host.Root, holder, held string) string {
-	if strings.HasPrefix(holder, "md") {
-		state, err := root.ReadString("/sys/block/" + holder + "/md/dev-" + held + "/state")
-		if err != nil {
-			state = "member"
-		}
-		return fmt.Sprintf("it holds %s member %s (%s)", holder, held, state)
-	}
-	if name, err := root.ReadString("/sys/block/" + holder + "/dm/name"); err == nil {
-		return fmt.Sprintf("%s is held by device-mapper device %s (%s)", held, holder, name)
-	}
-	return fmt.Sprintf("%s is held by %s", held, holder)
 }
 
 // unescapeMount undoes mountinfo's octal escapes (\040 for a space).

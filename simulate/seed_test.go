@@ -147,7 +147,7 @@ func TestBuildSeedRefusesBusyDisk(t *testing.T) {
 	}
 	must(t, os.WriteFile(root.Path("/proc/self/mounts"), []byte("/dev/vda1 /boot ext4 rw 0 0\n"), 0o644))
 	err = BuildSeed(t.Context(), r, []string{"vda"}, Options{Root: root})
-	if err == nil || !strings.Contains(err.Error(), "refusing /dev/vda: /dev/vda1 is in use") {
+	if err == nil || !strings.Contains(err.Error(), "refusing /dev/vda: it holds vda1, mounted at /boot") {
 		t.Fatalf("err %v", err)
 	}
 }

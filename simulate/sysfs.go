@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // devPath turns "vda" or "/dev/vda" into "/dev/vda".
@@ -128,21 +129,24 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, cond func(
 }
 
 // checkIdle refuses a disk that is mounted, swapped on, or held by md/dm: simulate builds
-// layouts on scratch disks and must never take a live one.
+// layouts on scratch disks and must never take a live one. What it reads it hands to
+// partition.InUse, raidswap's one rule and wording for "in use".
 func checkIdle(root *host.Root, disk string) error {
 	k := kname(disk)
 	if !root.Exists("/sys/block/" + k) {
 		return fmt.Errorf("refusing %s: no /sys/block/%s (not a whole disk?)", disk, k)
 	}
-	devs := []string{k}
+	uses := []partition.Use{{Device: k}}
 	parts, _ := root.Glob("/sys/block/" + k + "/" + k + "*")
 	for _, p := range parts {
-		devs = append(devs, filepath.Base(p))
+		uses = append(uses, partition.Use{Device: filepath.Base(p)})
 	}
-	for _, d := range devs {
-		holders, _ := root.ReadDir("/sys/class/block/" + d + "/holders")
-		if len(holders) > 0 {
-			return fmt.Errorf("refusing %s: %s is held by %s (stop it first)", disk, d, holders[0].Name())
+	at := map[string]int{}
+	for i := range uses {
+		at[uses[i].Device] = i
+		holders, _ := root.ReadDir("/sys/class/block/" + uses[i].Device + "/holders")
+		for _, h := range holders {
+			uses[i].Holders = append(uses[i].Holders, partition.Holder{Name: h.Name()})
 		}
 	}
 	for _, f := range []string{"/proc/self/mounts", "/proc/swaps"} {
@@ -158,10 +162,28 @@ func checkIdle(root *host.Root, disk string) error {
 			if len(fields) == 0 {
 				continue
 			}
-			if d, ok := strings.CutPrefix(fields[0], "/dev/"); ok && (d == k || isPartition(d, k)) {
-				return fmt.Errorf("refusing %s: %s is in use (%s)", disk, fields[0], f)
+			d, ok := strings.CutPrefix(fields[0], "/dev/")
+			if !ok || (d != k && !isPartition(d, k)) {
+				continue
+			}
+			i, ok := at[d]
+			if !ok {
+				i = len(uses)
+				at[d] = i
+				uses = append(uses, partition.Use{Device: d})
+			}
+			switch {
+			case f == "/proc/swaps":
+				uses[i].Swap = true
+			case len(fields) > 1:
+				uses[i].Mounts = append(uses[i].Mounts, fields[1])
+			default:
+				uses[i].Mounts = append(uses[i].Mounts, "(unknown)")
 			}
 		}
+	}
+	if why := partition.InUse(uses...); why != "" {
+		return fmt.Errorf("refusing %s: %s", disk, why)
 	}
 	return nil
 }

@@ -101,7 +101,7 @@ func TestVMStatusAssemble(t *testing.T) {
 		a := s.Array("md0")
 		kind := string(s.Verdict)
 		if a != nil {
-			kind += "/" + a.State
+			kind += "/" + string(a.State)
 		}
 		kinds[kind]++
 		if s.Verdict != discover.OK {

@@ -17,7 +17,7 @@ func TestMemberState(t *testing.T) {
 	tests := []struct {
 		name string
 		in   mdadm.SysMember
-		want string
+		want MemberState
 	}{
 		{"in sync", sysMember("sda1", "sda", 0, "in_sync"), MemberInSync},
 		{"faulty keeps its slot", sysMember("sdb1", "sdb", 1, "faulty"), MemberFaulty},
@@ -44,7 +44,7 @@ func TestBuildArrayStates(t *testing.T) {
 	tests := []struct {
 		name        string
 		sa          *mdadm.SysArray
-		wantState   string
+		wantState   ArrayState
 		wantMissing int
 		wantBar     string
 	}{
@@ -99,7 +99,7 @@ func TestBuildSync(t *testing.T) {
 }
 
 func TestDiskVerdict(t *testing.T) {
-	dm := func(states ...string) []DiskMember {
+	dm := func(states ...MemberState) []DiskMember {
 		var out []DiskMember
 		for i, s := range states {
 			out = append(out, DiskMember{Array: "md" + string(rune('0'+i)), State: s})
@@ -109,7 +109,7 @@ func TestDiskVerdict(t *testing.T) {
 	tests := []struct {
 		name string
 		d    Disk
-		want string
+		want DiskState
 	}{
 		{"healthy", Disk{Present: true, Members: dm(MemberInSync, MemberInSync)}, DiskHealthy},
 		{"failed everywhere", Disk{Present: true, Members: dm(MemberFaulty, MemberFaulty)}, DiskFailed},

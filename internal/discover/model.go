@@ -27,40 +27,62 @@ func (v Verdict) ExitCode() int {
 	}
 }
 
+// ArrayState is what an array's redundancy is, as judged from md's sources.
+type ArrayState string
+
 // Array states.
 const (
-	ArrayClean      = "clean"
-	ArrayDegraded   = "degraded"
-	ArrayRecovering = "recovering"
-	ArrayResyncing  = "resyncing"
-	ArrayInactive   = "inactive"
-	ArrayUnknown    = "unknown"
+	ArrayClean      ArrayState = "clean"
+	ArrayDegraded   ArrayState = "degraded"
+	ArrayRecovering ArrayState = "recovering"
+	ArrayResyncing  ArrayState = "resyncing"
+	ArrayInactive   ArrayState = "inactive"
+	ArrayUnknown    ArrayState = "unknown"
 	// ArrayMissing is an array md lists nowhere that the inventory remembers on a disk that
 	// has vanished: it was lost with the disk.
-	ArrayMissing = "missing"
+	ArrayMissing ArrayState = "missing"
 )
+
+// MemberState is what one member or slot of an array is, judged from its md state flags.
+type MemberState string
 
 // Member states.
 const (
-	MemberInSync     = "in_sync"
-	MemberFaulty     = "faulty"
-	MemberSpare      = "spare"
-	MemberRebuilding = "rebuilding"
-	MemberMissing    = "missing"
+	MemberInSync     MemberState = "in_sync"
+	MemberFaulty     MemberState = "faulty"
+	MemberSpare      MemberState = "spare"
+	MemberRebuilding MemberState = "rebuilding"
+	MemberMissing    MemberState = "missing"
 	// MemberJournal is a raid4/5/6 write journal: it holds no data slot.
-	MemberJournal = "journal"
-	MemberUnknown = "unknown"
+	MemberJournal MemberState = "journal"
+	MemberUnknown MemberState = "unknown"
 )
+
+// DiskState is a disk's verdict: what its members, together, say of it.
+type DiskState string
 
 // Disk verdicts.
 const (
-	DiskHealthy         = "healthy"
-	DiskFailed          = "failed"
-	DiskPartiallyFailed = "partially_failed"
-	DiskVanished        = "vanished"
-	DiskRebuilding      = "rebuilding"
-	DiskSpare           = "spare"
-	DiskUnused          = "unused"
+	DiskHealthy         DiskState = "healthy"
+	DiskFailed          DiskState = "failed"
+	DiskPartiallyFailed DiskState = "partially_failed"
+	DiskVanished        DiskState = "vanished"
+	DiskRebuilding      DiskState = "rebuilding"
+	DiskSpare           DiskState = "spare"
+	DiskUnused          DiskState = "unused"
+)
+
+// SyncAction is what md is doing to an array's members, in sysfs's words (md/sync_action).
+type SyncAction string
+
+// Sync actions. md/sync_action also says "idle" and "frozen", which discovery reports as
+// no Sync at all.
+const (
+	SyncRecover SyncAction = "recover"
+	SyncResync  SyncAction = "resync"
+	SyncCheck   SyncAction = "check"
+	SyncRepair  SyncAction = "repair"
+	SyncReshape SyncAction = "reshape"
 )
 
 // System is everything discovery saw. It is plain data: plans are built from it and bound to
@@ -84,15 +106,15 @@ type System struct {
 
 // Array is one md array.
 type Array struct {
-	Name        string   `json:"name"`
-	UUID        string   `json:"uuid"`
-	Level       string   `json:"level"`
-	Metadata    string   `json:"metadata"`
-	State       string   `json:"state"`
-	RaidDisks   int      `json:"raid_disks"`
-	ActiveDisks int      `json:"active_disks"`
-	Members     []Member `json:"members"`
-	Sync        *Sync    `json:"sync"`
+	Name        string     `json:"name"`
+	UUID        string     `json:"uuid"`
+	Level       string     `json:"level"`
+	Metadata    string     `json:"metadata"`
+	State       ArrayState `json:"state"`
+	RaidDisks   int        `json:"raid_disks"`
+	ActiveDisks int        `json:"active_disks"`
+	Members     []Member   `json:"members"`
+	Sync        *Sync      `json:"sync"`
 	// SizeKiB is the per-member component size.
 	SizeKiB int64 `json:"component_size_kib"`
 	// Bitmap is the write-intent bitmap location ("none" when there is none).
@@ -111,9 +133,9 @@ type Member struct {
 	Device *string `json:"device"`
 	Disk   *string `json:"disk"`
 	// Serial is the serial of Disk, when known.
-	Serial string `json:"serial,omitempty"`
-	Slot   *int   `json:"slot"`
-	State  string `json:"state"`
+	Serial string      `json:"serial,omitempty"`
+	Slot   *int        `json:"slot"`
+	State  MemberState `json:"state"`
 	// Flags are the raw sysfs state words (in_sync, faulty, write_mostly, ...).
 	Flags []string `json:"flags,omitempty"`
 	// Warnings say why a member that md still uses needs attention (write_error,
@@ -130,10 +152,10 @@ type Member struct {
 
 // Sync is a running resync, recovery, check or reshape.
 type Sync struct {
-	Action     string  `json:"action"`
-	Percent    float64 `json:"percent"`
-	SpeedKiB   int64   `json:"speed_kib"`
-	ETASeconds int64   `json:"eta_seconds"`
+	Action     SyncAction `json:"action"`
+	Percent    float64    `json:"percent"`
+	SpeedKiB   int64      `json:"speed_kib"`
+	ETASeconds int64      `json:"eta_seconds"`
 	// Delayed is true while the array waits for another array's sync to finish.
 	Delayed bool `json:"delayed,omitempty"`
 }
@@ -153,12 +175,16 @@ type Disk struct {
 	Partitions         []string `json:"partitions"`
 	// Holders are devices stacked on the disk or its partitions (md127, dm-0).
 	Holders []string `json:"holders"`
+	// HeldBy says which of the disk's devices each holder is stacked on (vdb2 -> dm-0). It
+	// is not part of the output, which keeps Holders flat; a disk built without it has its
+	// holders taken as stacked on the whole disk.
+	HeldBy map[string][]string `json:"-"`
 	// Mounted lists "partition on mountpoint".
 	Mounted []string `json:"mounted"`
 	// Swap lists the disk's partitions in use as swap.
 	Swap    []string     `json:"swap"`
 	Members []DiskMember `json:"members"`
-	Verdict string       `json:"verdict"`
+	Verdict DiskState    `json:"verdict"`
 	// Present is false for a disk known only from an array's record of it.
 	Present bool `json:"present"`
 	// LastSeen is when the inventory last saw a disk that is not present (RFC 3339).
@@ -167,9 +193,9 @@ type Disk struct {
 
 // DiskMember is one md member on a disk.
 type DiskMember struct {
-	Array  string `json:"array"`
-	Device string `json:"device"`
-	State  string `json:"state"`
+	Array  string      `json:"array"`
+	Device string      `json:"device"`
+	State  MemberState `json:"state"`
 }
 
 // Label is how raidswap names a disk to a person: "sdb (WD-X9)".

@@ -65,7 +65,7 @@ func diskBySerial(t *testing.T, s *discover.System, serial string) *discover.Dis
 	return nil
 }
 
-func wantArray(t *testing.T, s *discover.System, name, state string, raid, active int) *discover.Array {
+func wantArray(t *testing.T, s *discover.System, name string, state discover.ArrayState, raid, active int) *discover.Array {
 	t.Helper()
 	a := s.Array(name)
 	if a == nil {
@@ -87,7 +87,7 @@ func memberStates(a *discover.Array) string {
 		if m.Device != nil {
 			d = *m.Device
 		}
-		out = append(out, d+"="+m.State)
+		out = append(out, d+"="+string(m.State))
 	}
 	return strings.Join(out, " ")
 }

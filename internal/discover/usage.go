@@ -3,11 +3,14 @@ package discover
 import (
 	"bufio"
 	"bytes"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // usage is what uses block devices: mounts, swap.
@@ -118,6 +121,10 @@ func diskFrom(root *host.Root, id identify.Disk, u usage) Disk {
 		if ents, err := root.ReadDir(sys + "/holders"); err == nil {
 			for _, e := range ents {
 				d.Holders = append(d.Holders, e.Name())
+				if d.HeldBy == nil {
+					d.HeldBy = map[string][]string{}
+				}
+				d.HeldBy[name] = append(d.HeldBy[name], e.Name())
 			}
 		}
 		dev := id.DevNum
@@ -134,4 +141,71 @@ func diskFrom(root *host.Root, id identify.Disk, u usage) Disk {
 		}
 	}
 	return d
+}
+
+// Uses says what holds d and each of its partitions, for partition.InUse, the one rule for
+// "may this disk be written": its md members (as attached to it), mounts, swap and holders.
+func (d *Disk) Uses() []partition.Use {
+	// Every device a fact names counts, whether it is listed as a partition or not.
+	names := append([]string{d.Name}, d.Partitions...)
+	for _, m := range d.Mounted {
+		if dev, _, ok := strings.Cut(m, " on "); ok {
+			names = append(names, dev)
+		}
+	}
+	names = append(names, d.Swap...)
+	names = append(names, slices.Sorted(maps.Keys(d.HeldBy))...)
+	seen := map[string]bool{}
+	names = slices.DeleteFunc(names, func(n string) bool {
+		dup := seen[n]
+		seen[n] = true
+		return dup
+	})
+	uses := make([]partition.Use, len(names))
+	at := map[string]*partition.Use{}
+	for i, n := range names {
+		uses[i] = deviceUse(d, n)
+		at[n] = &uses[i]
+	}
+	for _, m := range d.Members {
+		if u := at[m.Device]; u != nil {
+			u.Members = append(u.Members, partition.MemberUse{Array: m.Array, State: string(m.State)})
+			continue
+		}
+		// A member stacked over the disk (dm-1 on vdb2) is the whole disk's.
+		uses[0].Members = append(uses[0].Members, partition.MemberUse{Array: m.Array, Device: m.Device, State: string(m.State)})
+	}
+	return uses
+}
+
+// PartitionUse says what holds partition part of d, for partition.InUse: an array that
+// lists it as a member whose device still exists, its mounts, swap and holders.
+func (s *System) PartitionUse(d *Disk, part string) partition.Use {
+	u := deviceUse(d, part)
+	for _, a := range s.Arrays {
+		for _, m := range a.Members {
+			if m.Device != nil && *m.Device == part && !m.Gone {
+				u.Members = append(u.Members, partition.MemberUse{Array: a.Name, State: string(m.State)})
+			}
+		}
+	}
+	return u
+}
+
+// deviceUse is what mounts, swap and holders say of device name on d.
+func deviceUse(d *Disk, name string) partition.Use {
+	u := partition.Use{Device: name, Swap: slices.Contains(d.Swap, name)}
+	for _, m := range d.Mounted {
+		if dev, mp, ok := strings.Cut(m, " on "); ok && dev == name {
+			u.Mounts = append(u.Mounts, mp)
+		}
+	}
+	held := d.HeldBy[name]
+	if d.HeldBy == nil && name == d.Name {
+		held = d.Holders
+	}
+	for _, h := range held {
+		u.Holders = append(u.Holders, partition.Holder{Name: h})
+	}
+	return u
 }

@@ -2,10 +2,10 @@ package exec
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // world is one fresh discovery plus what the run has learned (the new disk's serial).
@@ -211,7 +211,7 @@ func redundant(a *discover.Array) (bool, string) {
 			in++
 		}
 	}
-	if a.Sync != nil && (a.Sync.Action == "recover" || a.Sync.Action == "resync" || a.Sync.Action == "reshape") {
+	if a.Sync != nil && (a.Sync.Action == discover.SyncRecover || a.Sync.Action == discover.SyncResync || a.Sync.Action == discover.SyncReshape) {
 		return false, fmt.Sprintf("%s is in %s (%.1f%%)", a.Name, a.Sync.Action, a.Sync.Percent)
 	}
 	if a.RaidDisks <= 0 || in < a.RaidDisks {
@@ -239,40 +239,15 @@ func label(device, serial string) string {
 	return device + " (" + serial + ")"
 }
 
-// inUse says why a whole disk may not be written, or "".
+// inUse says why a whole disk may not be written, or "": package partition's one rule.
 func inUse(d *discover.Disk) string {
-	switch {
-	case len(d.Members) > 0:
-		m := d.Members[0]
-		return fmt.Sprintf("it holds %s member %s (%s)", m.Array, m.Device, m.State)
-	case len(d.Mounted) > 0:
-		return "it holds " + d.Mounted[0]
-	case len(d.Swap) > 0:
-		return fmt.Sprintf("it holds %s, which is active swap", d.Swap[0])
-	case len(d.Holders) > 0:
-		return "it is held by " + strings.Join(d.Holders, ", ")
-	}
-	return ""
+	return partition.InUse(d.Uses()...)
 }
 
-// partitionInUse says why one partition may not be written, or "".
+// partitionInUse says why one partition may not be written, or "": package partition's
+// one rule.
 func partitionInUse(sys *discover.System, d *discover.Disk, part string) string {
-	for _, a := range sys.Arrays {
-		for _, m := range a.Members {
-			if memberDev(m) == part && !m.Gone {
-				return fmt.Sprintf("it holds %s member %s (%s)", a.Name, part, m.State)
-			}
-		}
-	}
-	for _, mnt := range d.Mounted {
-		if strings.HasPrefix(mnt, part+" on ") {
-			return "it holds " + mnt
-		}
-	}
-	if contains(d.Swap, part) {
-		return fmt.Sprintf("it holds %s, which is active swap", part)
-	}
-	return ""
+	return partition.InUse(sys.PartitionUse(d, part))
 }
 
 func contains(list []string, s string) bool {

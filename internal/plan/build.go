@@ -42,7 +42,7 @@ type arrayRole struct {
 	// failedDev is the failed disk's member in the array (vdb2), "" when md no longer lists
 	// it (vanished and dropped, or removed already).
 	failedDev   string
-	failedState string
+	failedState discover.MemberState
 	failedGone  bool
 	// part is the partition number the array uses on the survivor's layout.
 	part int

@@ -216,7 +216,7 @@ func TestBuildRefusals(t *testing.T) {
 		{"no in_sync member left", noSurvivor, Request{Mode: ReplaceFailed, Failed: plantest.Old, Firmware: bios},
 			"md1 (uuid " + plantest.RootUUID + ") has no in_sync member outside vdb (WD-OLD)", &UnsafeError{}},
 		{"new disk mounted", mountedNew, Request{Mode: ReplaceWorking, Failed: plantest.Old, New: plantest.New, Firmware: bios},
-			"vdc (WD-NEW): it holds vdc1 on /mnt", &InputError{}},
+			"vdc (WD-NEW): it holds vdc1, mounted at /mnt", &InputError{}},
 		{"new disk too small", smallNew, Request{Mode: ReplaceWorking, Failed: plantest.Old, New: "vdc", Firmware: bios},
 			"vdc (WD-NEW): is too small", &InputError{}},
 		{"new disk holds data", usedNew, Request{Mode: ReplaceWorking, Failed: plantest.Old, New: plantest.New, Firmware: bios},

@@ -34,7 +34,7 @@ func PickFailed(sys *discover.System) (string, error) {
 			if key == "" {
 				key = d.Name
 			}
-			seen[key] = fmt.Sprintf("%s, %s", d.Label(), strings.ReplaceAll(d.Verdict, "_", " "))
+			seen[key] = fmt.Sprintf("%s, %s", d.Label(), strings.ReplaceAll(string(d.Verdict), "_", " "))
 		}
 	}
 	for _, a := range sys.Arrays {

@@ -186,40 +186,11 @@ func (b *builder) resolveNew() error {
 	if !d.Present {
 		return nil
 	}
-	if d.Serial == "" {
-		return &InputError{Device: d.Name, Reason: "has no serial: raidswap binds the new disk to its serial"}
-	}
-	if d.Name == b.survivor.Name || d.Serial == b.survivor.Serial {
-		return &InputError{Device: d.Name, Serial: d.Serial, Reason: "is the survivor, which holds the only good copy: it cannot be the new disk"}
-	}
-	if d.Serial == b.failed.Serial {
-		return &InputError{Device: d.Name, Serial: d.Serial, Reason: "is the failed disk itself; to return it to its arrays use re-add"}
-	}
-	if err := diskInUse(b.sys, d); err != nil {
+	disks := Disks{Failed: ref(b.failed), Survivor: ref(b.survivor),
+		New: NewDisk{MinSizeBytes: b.survivor.SizeBytes, Wipe: b.req.Wipe}}
+	if err := CheckNewDisk(d, disks); err != nil {
 		return err
 	}
-	if d.SizeBytes < b.survivor.SizeBytes {
-		return &InputError{Device: d.Name, Serial: d.Serial, Reason: fmt.Sprintf("is too small: %d bytes, the survivor %s has %d", d.SizeBytes, b.survivor.Label(), b.survivor.SizeBytes)}
-	}
-	if len(d.Partitions) > 0 && !b.req.Wipe {
-		return &InputError{Device: d.Name, Serial: d.Serial, Reason: fmt.Sprintf("holds data (partitions %s); check it is the right disk, then give --wipe to erase it", strings.Join(d.Partitions, ", "))}
-	}
 	b.newDisk = d
-	return nil
-}
-
-// diskInUse refuses a disk that holds an md member, a mounted or held partition or swap.
-func diskInUse(sys *discover.System, d *discover.Disk) error {
-	switch {
-	case len(d.Members) > 0:
-		m := d.Members[0]
-		return &InputError{Device: d.Name, Serial: d.Serial, Reason: fmt.Sprintf("it holds %s member %s (%s)", m.Array, m.Device, m.State)}
-	case len(d.Mounted) > 0:
-		return &InputError{Device: d.Name, Serial: d.Serial, Reason: "it holds " + d.Mounted[0]}
-	case len(d.Swap) > 0:
-		return &InputError{Device: d.Name, Serial: d.Serial, Reason: "it holds active swap " + d.Swap[0]}
-	case len(d.Holders) > 0:
-		return &InputError{Device: d.Name, Serial: d.Serial, Reason: "it is held by " + strings.Join(d.Holders, ", ")}
-	}
 	return nil
 }

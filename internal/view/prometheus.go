@@ -28,7 +28,7 @@ func StatusPrometheus(w io.Writer, s *discover.System) error {
 	}
 	metric("raidswap_array_state", "1 for the array's current state.", "gauge")
 	for _, a := range s.Arrays {
-		for _, st := range []string{discover.ArrayClean, discover.ArrayDegraded, discover.ArrayRecovering, discover.ArrayResyncing, discover.ArrayInactive, discover.ArrayMissing, discover.ArrayUnknown} {
+		for _, st := range []discover.ArrayState{discover.ArrayClean, discover.ArrayDegraded, discover.ArrayRecovering, discover.ArrayResyncing, discover.ArrayInactive, discover.ArrayMissing, discover.ArrayUnknown} {
 			fmt.Fprintf(&b, "raidswap_array_state{array=%q,state=%q} %d\n", a.Name, st, boolNum(a.State == st))
 		}
 	}

@@ -32,7 +32,7 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 		b.WriteString("ARRAYS\n")
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, a := range s.Arrays {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, orDash(a.Level), "meta "+orDash(a.Metadata), a.Bar(), strings.ToUpper(a.State), syncText(a.Sync))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, orDash(a.Level), "meta "+orDash(a.Metadata), a.Bar(), strings.ToUpper(string(a.State)), syncText(a.Sync))
 			for _, m := range a.Members {
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t\n", slotText(m.Slot), derefOr(m.Device, "-"), diskText(m), memberText(m), "")
 			}
@@ -106,7 +106,7 @@ func diskText(m discover.Member) string {
 }
 
 func memberText(m discover.Member) string {
-	t := m.State
+	t := string(m.State)
 	switch m.State {
 	case discover.MemberFaulty:
 		t = "FAULTY"
@@ -140,7 +140,7 @@ func syncText(s *discover.Sync) string {
 		return ""
 	}
 	if s.Delayed {
-		return s.Action + " waiting for another array"
+		return string(s.Action) + " waiting for another array"
 	}
 	t := fmt.Sprintf("%s %.1f%%", s.Action, s.Percent)
 	if s.SpeedKiB > 0 {
@@ -178,10 +178,10 @@ func membersText(d discover.Disk) string {
 	return strings.Join(parts, ", ")
 }
 
-func verdictText(v string) string {
+func verdictText(v discover.DiskState) string {
 	switch v {
 	case discover.DiskFailed, discover.DiskPartiallyFailed, discover.DiskVanished:
-		return strings.ToUpper(v) + "  <== replace this disk"
+		return strings.ToUpper(string(v)) + "  <== replace this disk"
 	}
-	return v
+	return string(v)
 }

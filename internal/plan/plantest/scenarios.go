@@ -49,8 +49,8 @@ func BlankDisk(name, serial string) discover.Disk {
 }
 
 // Member is an array member.
-func Member(dev, disk, serial string, slot int, state string) discover.Member {
-	m := discover.Member{Device: sp(dev), Disk: sp(disk), Serial: serial, State: state, Flags: []string{state}}
+func Member(dev, disk, serial string, slot int, state discover.MemberState) discover.Member {
+	m := discover.Member{Device: sp(dev), Disk: sp(disk), Serial: serial, State: state, Flags: []string{string(state)}}
 	if slot >= 0 {
 		m.Slot = ip(slot)
 	}
@@ -129,7 +129,7 @@ func Finish(s *discover.System) *discover.System {
 	return s
 }
 
-func verdict(d *discover.Disk) string {
+func verdict(d *discover.Disk) discover.DiskState {
 	if !d.Present {
 		return discover.DiskVanished
 	}
