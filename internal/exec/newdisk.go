@@ -155,17 +155,18 @@ func (r *run) checkNewDisk(ctx context.Context, s plan.Step) error {
 	refuse := func(format string, a ...any) error {
 		return &RefusedError{Step: s.ID, Device: "/dev/" + d.Name, Serial: d.Serial, Reason: fmt.Sprintf(format, a...)}
 	}
-	const swap = "; put a suitable disk in its place and `raidswap resume` waits for that one"
-	switch {
-	case d.Serial == p.Disks.Survivor.Serial:
-		return refuse("it is the survivor")
-	case d.Serial == p.Disks.Failed.Serial:
-		return refuse("it is the failed disk")
-	case d.SizeBytes < p.Disks.New.MinSizeBytes:
-		return refuse("it is too small: %d bytes, the survivor has %d"+swap, d.SizeBytes, p.Disks.New.MinSizeBytes)
-	}
-	if why := inUse(d); why != "" {
-		return refuse("%s", why)
+	// The one rule for "may this disk be the new disk", the same plan.Build applied when the
+	// disk was attached at plan time.
+	if err := plan.CheckNewDisk(d, p.Disks); err != nil {
+		var ne *plan.NewDiskError
+		if !errors.As(err, &ne) {
+			return err
+		}
+		reason := ne.Sentence()
+		if ne.Rule == plan.NewDiskTooSmall || ne.Rule == plan.NewDiskHoldsData {
+			reason += "; put a suitable disk in its place and `raidswap resume` waits for that one"
+		}
+		return refuse("%s", reason)
 	}
 	if r.o.Cloner == nil {
 		return errors.New("no partition cloner configured to inspect the new disk with")
