@@ -24,6 +24,7 @@ import (
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plankey"
+	"github.com/raidswap/raidswap/mdadm"
 )
 
 // Env is what the engine acts through. The zero values of the paths are the system's.
@@ -182,6 +183,7 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view exe
 	}
 	return exec.Apply(ctx, p, exec.Options{
 		Discover:    e.Discover,
+		MDStat:      func() ([]mdadm.MDStat, error) { return mdadm.ReadMDStat(e.Root) },
 		Runner:      e.Runner,
 		Cloner:      cloner,
 		Speed:       speed,

@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/raidswap/raidswap/internal/host/hosttest"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/mdadm"
 )
 
 // TestAbort stops a run after md's speed limits were raised, aborts it, and checks that the
@@ -95,5 +97,65 @@ func TestAddRacedByUdev(t *testing.T) {
 	var sf *StepFailedError
 	if _, err := Apply(context.Background(), p, o); !errors.As(err, &sf) {
 		t.Fatalf("a failed add with nothing added: %v", err)
+	}
+}
+
+func TestFollowMDStat(t *testing.T) {
+	bars := []ArrayProgress{{Array: "md0", State: "waiting"}, {Array: "md1", State: "rebuilding", Percent: 10}}
+	st := func(name, action string, delayed bool, active, total int, pct float64) mdadm.MDStat {
+		m := mdadm.MDStat{Action: action, Delayed: delayed}
+		m.Name, m.DisksActive, m.DisksTotal, m.BlocksSyncedPct, m.BlocksSyncedSpeed, m.BlocksSyncedFinishTime = name, int64(active), int64(total), pct, 180000, 1.5
+		return m
+	}
+	got, idle := followMDStat(bars, []mdadm.MDStat{st("md0", "", true, 1, 2, 0), st("md1", "recovery", false, 1, 2, 42.5)})
+	if idle || got[0].State != "waiting" || got[1].State != "rebuilding" || got[1].Percent != 42.5 || got[1].SpeedKiB != 180000 || got[1].ETA != 90*time.Second {
+		t.Errorf("recovering: %+v idle %t", got, idle)
+	}
+	if _, idle := followMDStat(bars, []mdadm.MDStat{st("md0", "", false, 2, 2, 0), st("md1", "", false, 2, 2, 0)}); !idle {
+		t.Error("both idle and whole: not idle")
+	}
+	if _, idle := followMDStat(bars, []mdadm.MDStat{st("md0", "", false, 2, 2, 0), st("md1", "", false, 1, 2, 0)}); idle {
+		t.Error("md1 degraded with nothing syncing counted idle")
+	}
+	if _, idle := followMDStat(bars, []mdadm.MDStat{st("md0", "", false, 2, 2, 0)}); idle {
+		t.Error("md1 missing from mdstat counted idle")
+	}
+}
+
+// TestRebuildWaitFollowsMDStat: while /proc/mdstat shows the rebuild running, the rebuild wait
+// does not discover the whole system; when mdstat shows it over, it looks at once.
+func TestRebuildWaitFollowsMDStat(t *testing.T) {
+	w := seedWorld()
+	p := build(t, w.Sys(), seedReq())
+	r := hosttest.NewFakeRunner(t, seedExpect(w)...)
+	o := options(t, w, r, t.TempDir())
+	w.RebuildLooks = 1 << 30 // only the kernel (here: mdstat's 21st read) ends the rebuild
+	calls, looksAtCall := 0, []int{}
+	o.MDStat = func() ([]mdadm.MDStat, error) {
+		calls++
+		looksAtCall = append(looksAtCall, w.Looks)
+		busy := calls <= 20
+		if calls == 21 {
+			w.FinishRebuilds()
+		}
+		var out []mdadm.MDStat
+		for _, name := range []string{"md0", "md1"} {
+			m := mdadm.MDStat{}
+			m.Name, m.DisksActive, m.DisksTotal = name, 2, 2
+			if busy {
+				m.Action, m.DisksActive = "recovery", 1
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
+	if _, err := Apply(context.Background(), p, o); err != nil {
+		t.Fatal(err)
+	}
+	if calls < 20 {
+		t.Fatalf("mdstat read %d times; the wait did not follow it", calls)
+	}
+	if looksAtCall[0] != looksAtCall[19] {
+		t.Errorf("the whole system was discovered %d times while mdstat showed the rebuild running", looksAtCall[19]-looksAtCall[0])
 	}
 }

@@ -101,8 +101,10 @@ func (r *run) command(ctx context.Context, s plan.Step, argv []string) error {
 	return err
 }
 
-// wait polls until ready reports true, the wait times out, or ctx ends.
-func (r *run) wait(ctx context.Context, s plan.Step, what string, ready func() (bool, string, error)) error {
+// wait polls until ready reports true, the wait times out, or ctx ends. Before each look
+// after the first, lookNow (when given) says whether a full discovery and ready are due;
+// when it says no, the wait sleeps another poll.
+func (r *run) wait(ctx context.Context, s plan.Step, what string, ready func() (bool, string, error), lookNow ...func() bool) error {
 	var deadline time.Time
 	if r.o.WaitTimeout > 0 {
 		deadline = time.Now().Add(r.o.WaitTimeout)
@@ -123,10 +125,13 @@ func (r *run) wait(ctx context.Context, s plan.Step, what string, ready func() (
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			return &WaitTimeoutError{Step: s.ID, Waiting: what + " (" + status + ")"}
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(r.poll(s)):
+		for due := false; !due; {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(r.poll(s)):
+			}
+			due = len(lookNow) == 0 || lookNow[0]() || (!deadline.IsZero() && time.Now().After(deadline))
 		}
 		if err := r.refresh(); err != nil {
 			return err

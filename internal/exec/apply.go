@@ -14,6 +14,7 @@ import (
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/mdadm"
 )
 
 // Cloner copies the survivor's partition table onto the new disk, in-process (package
@@ -29,9 +30,13 @@ type Cloner interface {
 type Options struct {
 	// Discover reads the live system; every check uses a fresh result.
 	Discover func() (*discover.System, error)
-	Runner   host.Runner
-	Cloner   Cloner
-	Speed    SpeedWriter
+	// MDStat, when set, reads /proc/mdstat alone: the rebuild wait follows the bars and
+	// notices the end of a rebuild from it each second, and discovers the whole system only
+	// every FullLookEvery and when mdstat says the rebuild may be over.
+	MDStat func() ([]mdadm.MDStat, error)
+	Runner host.Runner
+	Cloner Cloner
+	Speed  SpeedWriter
 	// JournalDir holds the journals (journal.DefaultDir when empty).
 	JournalDir string
 	// LockPath is the lock file (DefaultLockPath when empty).

@@ -11,6 +11,7 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/mdadm"
 )
 
 // SpeedWriter reads and sets md's minimum rebuild speed (KiB/s).
@@ -23,8 +24,15 @@ type SpeedWriter interface {
 	StartRecovery(array string) error
 }
 
+// FullLookEvery is how often the rebuild wait discovers the whole system when it can follow
+// the rebuild in /proc/mdstat: a full discovery is tens of milliseconds (under emulation),
+// reading mdstat well under one, and a rebuild runs for hours.
+const FullLookEvery = 10 * time.Second
+
 // awaitRebuild waits until the arrays are redundant, showing progress, and starts a recovery
-// md left stalled as the step's recovery policy says.
+// md left stalled as the step's recovery policy says. Between full discoveries it follows
+// the rebuild in /proc/mdstat (Options.MDStat); the end of the rebuild there triggers a full
+// discovery at once, so the step ends within a poll of the kernel finishing.
 func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 	uuids := map[string]bool{}
 	for _, c := range s.Postconditions {
@@ -32,8 +40,12 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 	}
 	stalled := map[string]time.Time{}
 	kicks := map[string]int{}
+	lastFull := time.Now()
+	var bars []ArrayProgress
 	return r.wait(ctx, s, "the rebuild", func() (bool, string, error) {
-		r.o.View.Rebuild(Progress(r.w.sys, uuids))
+		lastFull = time.Now()
+		bars = Progress(r.w.sys, uuids)
+		r.o.View.Rebuild(bars)
 		if err := r.kickStalled(s, uuids, stalled, kicks); err != nil {
 			return false, "", err
 		}
@@ -42,7 +54,53 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 			return false, c.Text + ": " + found, nil
 		}
 		return true, "", nil
+	}, func() bool {
+		// Between full looks: follow the bars in mdstat, and look fully when mdstat says
+		// the plan's arrays are idle and whole, or when it cannot be read.
+		if r.o.MDStat == nil || time.Since(lastFull) >= FullLookEvery {
+			return true
+		}
+		stats, err := r.o.MDStat()
+		if err != nil {
+			return true
+		}
+		var idle bool
+		bars, idle = followMDStat(bars, stats)
+		r.o.View.Rebuild(bars)
+		return idle
 	})
+}
+
+// followMDStat updates the bars of the last full look from /proc/mdstat, and reports whether
+// every array of the bars is idle (no sync running or pending) with all its disks active:
+// then the rebuild may be over, which only a full look can tell.
+func followMDStat(bars []ArrayProgress, stats []mdadm.MDStat) ([]ArrayProgress, bool) {
+	byName := map[string]mdadm.MDStat{}
+	for _, st := range stats {
+		byName[st.Name] = st
+	}
+	out := make([]ArrayProgress, len(bars))
+	idle := true
+	for i, b := range bars {
+		out[i] = b
+		st, ok := byName[b.Array]
+		if !ok {
+			idle = false
+			continue
+		}
+		switch {
+		case st.Delayed:
+			out[i].State = "waiting"
+			idle = false
+		case st.Action != "":
+			out[i].State, out[i].Percent, out[i].SpeedKiB = "rebuilding", st.BlocksSyncedPct, int64(st.BlocksSyncedSpeed)
+			out[i].ETA = time.Duration(st.BlocksSyncedFinishTime * float64(time.Minute))
+			idle = false
+		case st.DisksActive < st.DisksTotal:
+			idle = false
+		}
+	}
+	return out, idle
 }
 
 // raiseSpeed raises md's speed limits to the step's rebuild speed: speed_limit_max first when

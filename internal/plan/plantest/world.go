@@ -268,3 +268,13 @@ func (w *World) SetHost(h discover.Host) {
 	defer w.mu.Unlock()
 	w.sys.Host = h
 }
+
+// FinishRebuilds completes every rebuild under way at once, whatever RebuildLooks says.
+func (w *World) FinishRebuilds() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for name := range w.rebuilding {
+		delete(w.rebuilding, name)
+		w.finishRebuild(name)
+	}
+}
