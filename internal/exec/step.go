@@ -126,6 +126,9 @@ func (r *run) settle(ctx context.Context, s plan.Step) error {
 		return nil
 	}
 	deadline := time.Now().Add(r.o.SettleTimeout)
+	// md and udev show most results within tens of milliseconds; look again soon, then less
+	// often, so a slow one costs few discoveries.
+	pause := 25 * time.Millisecond
 	for {
 		if err := r.refresh(); err != nil {
 			return err
@@ -140,8 +143,9 @@ func (r *run) settle(ctx context.Context, s plan.Step) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(min(r.poll(s), 100*time.Millisecond)):
+		case <-time.After(min(r.poll(s), pause)):
 		}
+		pause = min(2*pause, 500*time.Millisecond)
 	}
 }
 
