@@ -1,8 +1,11 @@
-// Package exec applies a plan.Plan to the live system. Before the first step it checks the
-// plan is for this machine and re-discovers to compare the plan's fingerprint ("stale
-// plan"). Then, per step, on a fresh discovery: skip it if its postconditions already hold
-// (resume), check its preconditions and the safety invariants, journal "started", run it
-// through host.Runner (or in-process), check its postconditions, journal "done".
+// Package exec applies a plan.Plan to the live system. A plan file is untrusted input: before
+// the first step it checks the plan's seal (this host's plan key), that every step's stored
+// command is the one plan.Derive gives from its typed operands, that the plan is for this
+// machine (from its own discovery), and re-discovers to compare the plan's fingerprint
+// ("stale plan"). Then, per step, on a fresh discovery: skip it if its postconditions already
+// hold (resume), check its preconditions and the safety invariants, journal "started", run
+// the derived command through host.Runner (or work in-process), check its postconditions,
+// journal "done".
 //
 // The safety invariants are enforced here, from each step's Action, and not in prompts:
 // never write to a disk that holds an in_sync member of any array, a mounted or held

@@ -184,8 +184,9 @@ func restoreLimits(j *journal.Journal, speed SpeedWriter, step string) ([]string
 }
 
 // kickStalled starts recovery on an array of the plan that is degraded, holds a spare and
-// runs no sync for stallGrace: md leaves such an array alone when it was frozen by an mdadm
-// killed mid-operation, or when its sync thread was never woken.
+// runs no sync for the step's RecoverAfterSeconds (at most RecoverTimes per array): md leaves
+// such an array alone when it was frozen by an mdadm killed mid-operation, or when its sync
+// thread was never woken.
 func (r *run) kickStalled(s plan.Step, uuids map[string]bool, stalled map[string]time.Time, kicks map[string]int) error {
 	if r.o.Speed == nil || r.w == nil || r.w.sys == nil {
 		return nil
