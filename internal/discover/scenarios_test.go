@@ -261,6 +261,9 @@ sync || true
 udevadm settle
 mdadm --stop /dev/md0 2>/dev/null || true
 for i in $(seq 50); do [ -e /sys/block/md0 ] || break; sleep 0.2; done
+# md marks md1 broken a moment after its last member's write failed: wait (bounded) until it
+# has, so live status and the capture read the same state.
+for i in $(seq 50); do [ "$(cat /sys/block/md1/md/array_state 2>/dev/null)" = broken ] && break; sleep 0.2; done
 cat /proc/mdstat`,
 		exit: 2,
 		check: func(t *testing.T, s *discover.System) {
