@@ -140,8 +140,7 @@ func (e *Env) Plan(req plan.Request, needKey bool) (*plan.Plan, error) {
 	if e.Now != nil {
 		now = e.Now
 	}
-	return plan.Build(sys, req, plan.Options{Version: e.Version, Now: now(),
-		Host: plan.Host{Hostname: sys.Host.Hostname, MachineID: sys.Host.MachineID}, Key: key})
+	return plan.Build(sys, req, plan.Options{Version: e.Version, Now: now(), Key: key})
 }
 
 // RunOptions are the settings of one run.

@@ -17,8 +17,6 @@ import (
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
-var testHost = plan.Host{Hostname: "db1", MachineID: "0123456789abcdef0123456789abcdef"}
-
 // testKey seals the test plans.
 var testKey = []byte("raidswap exec test plan key 32b!")
 
@@ -27,7 +25,7 @@ func build(t *testing.T, sys *discover.System, req plan.Request) *plan.Plan {
 	if req.Firmware == "" {
 		req.Firmware = plan.FirmwareBIOS
 	}
-	p, err := plan.Build(sys, req, plan.Options{Version: "test", Now: time.Unix(0, 0), Host: testHost, Key: testKey})
+	p, err := plan.Build(sys, req, plan.Options{Version: "test", Now: time.Unix(0, 0), Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,6 @@ const DefaultSpeedKiB = 100000
 type Options struct {
 	Version string
 	Now     time.Time
-	Host    Host
 	// Key seals the plan (the host's plan key, internal/plankey).
 	Key []byte
 }
@@ -82,7 +81,7 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 	b.speedSteps()
 	p := &Plan{
 		Format: FormatVersion, RaidswapVersion: o.Version, CreatedAt: o.Now.UTC().Truncate(time.Second),
-		Host: o.Host, Request: req, Steps: b.steps, Notes: append(b.notes, req.SwapNotes...),
+		Host: Host{Hostname: sys.Host.Hostname, MachineID: sys.Host.MachineID}, Request: req, Steps: b.steps, Notes: append(b.notes, req.SwapNotes...),
 		Disks: Disks{Failed: ref(b.failed), Survivor: ref(b.survivor), New: b.newRef()},
 	}
 	// Every command comes from Derive, the function apply checks the plan against.

@@ -13,8 +13,7 @@ import (
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
-var testOpts = Options{Version: "test", Key: []byte("raidswap plan test key, 32 bytes"), Now: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC),
-	Host: Host{Hostname: "db1", MachineID: "0123456789abcdef0123456789abcdef"}}
+var testOpts = Options{Version: "test", Key: []byte("raidswap plan test key, 32 bytes"), Now: time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)}
 
 func seedSwap() []SwapPartition {
 	return []SwapPartition{{Partition: 4, UUID: plantest.SwapUUID, Active: true}}
