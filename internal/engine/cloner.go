@@ -1,10 +1,8 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/raidswap/raidswap/internal/host"
@@ -37,5 +35,3 @@ func (c PartitionCloner) Clone(_ context.Context, from, to string, wipe bool) (s
 func (c PartitionCloner) Inspect(_ context.Context, target string, wipe bool) error {
 	return partition.InspectTarget(c.Root, c.Runner, target, wipe)
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

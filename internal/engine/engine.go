@@ -10,6 +10,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -234,7 +235,7 @@ func (e *Env) Unfinished() (*plan.Plan, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := plan.Read(bytesReader(recs[0].Plan), key)
+	p, err := plan.Read(bytes.NewReader(recs[0].Plan), key)
 	if err != nil {
 		return nil, "", err
 	}
