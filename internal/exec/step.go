@@ -84,6 +84,7 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 		return err
 	}
 	r.log.Info().Str("event", "started").Str("step", s.ID).Str("action", string(s.Action)).Strs("argv", rec.Argv).Msg("step started")
+	settled := false
 	if err := r.do(ctx, s, argv); err != nil {
 		var re *RefusedError
 		var pe *PreconditionError
@@ -105,9 +106,12 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 		r.o.View.Say(fmt.Sprintf("%s exited %d (%s), but its result holds: the member was added by udev's incremental assembly meanwhile",
 			argv[0], ee.Result.ExitCode, strings.TrimSpace(string(ee.Result.Stderr))))
 		r.log.Warn().Str("event", "raced").Str("step", s.ID).Err(err).Msg("command failed, result holds")
+		settled = true
 	}
-	if err := r.settle(ctx, s); err != nil {
-		return r.failed(s, err)
+	if !settled {
+		if err := r.settle(ctx, s); err != nil {
+			return r.failed(s, err)
+		}
 	}
 	r.res.Ran = append(r.res.Ran, s.ID)
 	r.o.View.StepDone(i, n, s)
