@@ -39,6 +39,11 @@ type Config struct {
 	// ConsoleOut, when set, receives the serial console as it is produced (e.g. os.Stderr
 	// for `vmrun -v`); Result.Console has it in any case.
 	ConsoleOut io.Writer
+	// Firmware is BIOS (SeaBIOS, the default) or UEFI (OVMF; the guest gets efivars).
+	Firmware Firmware
+	// UEFIVars is the OVMF variable store to use (see NewUEFIVars); it is written by the
+	// guest and kept. Empty with UEFI: a fresh store for this run only.
+	UEFIVars string
 }
 
 // Result is what a run left behind.
@@ -100,6 +105,9 @@ func validate(cfg *Config) error {
 	}
 	if cfg.Dir != "" && !filepath.IsAbs(cfg.Dir) {
 		return fmt.Errorf("vmtest: Dir %q must be an absolute guest path", cfg.Dir)
+	}
+	if !cfg.Firmware.valid() {
+		return fmt.Errorf("vmtest: firmware %q: want %q or %q", cfg.Firmware, BIOS, UEFI)
 	}
 	if cfg.Timeout < 0 || cfg.MemoryMB < 0 {
 		return errors.New("vmtest: negative Timeout or MemoryMB")

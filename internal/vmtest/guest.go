@@ -36,6 +36,10 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 %[3]s %[2]s || log "ca
 hostname vmtest
 ip link set lo up 2>/dev/null
 modprobe -q virtio_rng
+if [ -d /sys/firmware/efi ]; then
+	modprobe -q efivarfs
+	mountpoint -q /sys/firmware/efi/efivars || mount -t efivarfs efivarfs /sys/firmware/efi/efivars || log "cannot mount efivarfs"
+fi
 %[4]s
 set -a
 . $C/env

@@ -29,6 +29,9 @@ const guestControl = "/run/vmtest"
 type assets struct {
 	Dir     string // also the guest path, since the host's / is the guest's /
 	Kernel  string
+	// BzImage is the compressed kernel with its EFI stub: what OVMF (and GRUB) can start;
+	// Kernel may be an uncompressed vmlinux, which only the PVH entry of SeaBIOS boots take.
+	BzImage string
 	Initrd  string
 	Release string // uname -r of the guest kernel
 }
@@ -45,7 +48,7 @@ func findAssets() (assets, error) {
 	if err != nil {
 		return assets{}, err
 	}
-	a := assets{Dir: dir, Kernel: filepath.Join(dir, "vmlinuz"), Initrd: filepath.Join(dir, "initrd.img")}
+	a := assets{Dir: dir, Kernel: filepath.Join(dir, "vmlinuz"), BzImage: filepath.Join(dir, "vmlinuz"), Initrd: filepath.Join(dir, "initrd.img")}
 	// An uncompressed vmlinux boots through its PVH entry: no BIOS real-mode path and no
 	// in-guest xz decompression, which is seconds under TCG.
 	if _, err := os.Stat(filepath.Join(dir, "vmlinux")); err == nil {
@@ -93,6 +96,8 @@ type vmPlan struct {
 	QMP      string // QMP unix socket
 	MemoryMB int
 	Disks    []diskPlan
+	Firmware Firmware
+	UEFIVars string // the writable OVMF variable store, with UEFI
 }
 
 func planDisks(disks []Disk, imageDir string) []diskPlan {
@@ -136,11 +141,15 @@ func kernelCmdline(a assets) string {
 
 // qemuArgs builds QEMU's argv (without argv[0]).
 func qemuArgs(p vmPlan) []string {
+	kernel := p.Assets.Kernel
+	if p.Firmware.uefi() {
+		kernel = p.Assets.BzImage
+	}
 	args := []string{
 		"-accel", "tcg", "-machine", "pc", "-smp", "1", "-m", fmt.Sprint(p.MemoryMB),
 		"-nodefaults", "-no-user-config", "-display", "none", "-vga", "none",
 		"-serial", "stdio", "-no-reboot",
-		"-kernel", p.Assets.Kernel, "-initrd", p.Assets.Initrd,
+		"-kernel", kernel, "-initrd", p.Assets.Initrd,
 		"-append", kernelCmdline(p.Assets),
 		"-qmp", "unix:" + qemuOpt(p.QMP) + ",server=on,wait=off",
 		// The host's / read-only; multidevs=remap keeps inode numbers of different host
@@ -153,6 +162,7 @@ func qemuArgs(p vmPlan) []string {
 		"-device", "virtio-9p-pci,fsdev=fsshare,mount_tag=" + tagShare + ",addr=0x6",
 		"-device", "virtio-rng-pci,addr=0x7",
 	}
+	args = append(args, firmwareArgs(p.Firmware, p.UEFIVars)...)
 	for _, d := range p.Disks {
 		args = append(args, "-blockdev",
 			"driver=raw,node-name="+d.Node+",discard=unmap,file.driver=file,file.filename="+qemuOpt(d.Path))

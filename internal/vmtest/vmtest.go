@@ -126,7 +126,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		QEMU: qemu, Assets: a, RunDir: runDir,
 		Control: filepath.Join(runDir, "ctl"), Share: cfg.Share,
 		QMP: filepath.Join(runDir, "qmp.sock"), MemoryMB: cfg.MemoryMB,
-		Disks: planDisks(cfg.Disks, runDir),
+		Disks: planDisks(cfg.Disks, runDir), Firmware: cfg.Firmware,
+	}
+	if p.UEFIVars, err = uefiVarsFor(cfg.Firmware, cfg.UEFIVars, runDir); err != nil {
+		return nil, err
 	}
 	if err := prepare(p, cfg); err != nil {
 		return nil, err
