@@ -113,4 +113,3 @@ func TestVMBootDisk(t *testing.T) {
 		})
 	}
 }
-

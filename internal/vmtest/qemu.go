@@ -27,8 +27,8 @@ const guestControl = "/run/vmtest"
 
 // assets are the files scripts/vm-assets.sh builds.
 type assets struct {
-	Dir     string // also the guest path, since the host's / is the guest's /
-	Kernel  string
+	Dir    string // also the guest path, since the host's / is the guest's /
+	Kernel string
 	// BzImage is the compressed kernel with its EFI stub: what OVMF (and GRUB) can start;
 	// Kernel may be an uncompressed vmlinux, which only the PVH entry of SeaBIOS boots take.
 	BzImage string
