@@ -93,18 +93,11 @@ func BootDisk(ctx context.Context, cfg BootConfig) (*BootResult, error) {
 		"-serial", "stdio", "-no-reboot", "-boot", "strict=on",
 	}
 	args = append(args, firmwareArgs(cfg.Firmware, vars)...)
-	for i, d := range planDisks(cfg.Disks, runDir) {
-		args = append(args, "-drive", "if=none,format=raw,snapshot=on,id="+d.Node+",file="+qemuOpt(d.Path))
-		kv := []string{}
-		for j, pv := range d.deviceProps() {
-			if j == 0 {
-				kv = append(kv, pv[1])
-				continue
-			}
-			kv = append(kv, pv[0]+"="+qemuOpt(pv[1]))
-		}
-		kv = append(kv, fmt.Sprintf("bootindex=%d", i+1))
-		args = append(args, "-device", strings.Join(kv, ","))
+	disks := planDisks(cfg.Disks, runDir)
+	args = append(args, controllerArgs(vmPlan{Disks: disks}.buses())...)
+	for i, d := range disks {
+		args = append(args, "-drive", "if=none,format=raw,snapshot=on,id="+d.Node+",file="+qemuOpt(d.Path),
+			"-device", d.deviceArg(fmt.Sprintf("bootindex=%d", i+1)))
 	}
 
 	release, err := acquireSlot(ctx)

@@ -12,15 +12,15 @@ import (
 // /boot file system and installs GRUB for the firmware: the smallest disk that boots alone.
 // It proves the harness's disk boots, not raidswap's (bootloader/ has those proofs).
 const bootSetupBIOS = `set -e
-sgdisk -Z /dev/vda >/dev/null
-sgdisk -n1:2048:+1M -t1:ef02 -n2:0:0 -t2:8300 /dev/vda >/dev/null
-partx -a /dev/vda 2>/dev/null || partx -u /dev/vda
+sgdisk -Z /dev/$DEV >/dev/null
+sgdisk -n1:2048:+1M -t1:ef02 -n2:0:0 -t2:8300 /dev/$DEV >/dev/null
+partx -a /dev/$DEV 2>/dev/null || partx -u /dev/$DEV
 udevadm settle
-mkfs.ext4 -q -F -L boot /dev/vda2
-mkdir -p /boot.t && mount /dev/vda2 /boot.t
+mkfs.ext4 -q -F -L boot /dev/${DEV}2
+mkdir -p /boot.t && mount /dev/${DEV}2 /boot.t
 cp "$KERNEL" /boot.t/vmlinuz
 cp /mnt/share/marker.img /boot.t/marker.img
-grub-install --target=i386-pc --boot-directory=/boot.t --modules="part_gpt ext2" /dev/vda
+grub-install --target=i386-pc --boot-directory=/boot.t --modules="part_gpt ext2" /dev/$DEV
 cat >/boot.t/grub/grub.cfg <<CFG
 set timeout=0
 search --no-floppy --label boot --set=root
@@ -34,17 +34,17 @@ echo setup-done`
 const bootSetupUEFI = `set -e
 test -d /sys/firmware/efi/efivars && echo efivars-mounted
 efibootmgr >/dev/null && echo efibootmgr-works
-sgdisk -Z /dev/vda >/dev/null
-sgdisk -n1:2048:+64M -t1:ef00 -n2:0:0 -t2:8300 /dev/vda >/dev/null
-partx -a /dev/vda 2>/dev/null || partx -u /dev/vda
+sgdisk -Z /dev/$DEV >/dev/null
+sgdisk -n1:2048:+64M -t1:ef00 -n2:0:0 -t2:8300 /dev/$DEV >/dev/null
+partx -a /dev/$DEV 2>/dev/null || partx -u /dev/$DEV
 udevadm settle
-mkfs.vfat -F 32 -n ESP /dev/vda1 >/dev/null
-mkfs.ext4 -q -F -L boot /dev/vda2
-mkdir -p /boot.t && mount /dev/vda2 /boot.t
-mkdir -p /boot.t/efi && mount /dev/vda1 /boot.t/efi
+mkfs.vfat -F 32 -n ESP /dev/${DEV}1 >/dev/null
+mkfs.ext4 -q -F -L boot /dev/${DEV}2
+mkdir -p /boot.t && mount /dev/${DEV}2 /boot.t
+mkdir -p /boot.t/efi && mount /dev/${DEV}1 /boot.t/efi
 cp "$KERNEL" /boot.t/vmlinuz
 cp /mnt/share/marker.img /boot.t/marker.img
-grub-install --target=x86_64-efi --removable --no-nvram --efi-directory=/boot.t/efi --boot-directory=/boot.t /dev/vda
+grub-install --target=x86_64-efi --removable --no-nvram --efi-directory=/boot.t/efi --boot-directory=/boot.t /dev/$DEV
 cat >/boot.t/grub/grub.cfg <<CFG
 set timeout=0
 search --no-floppy --label boot --set=root
@@ -64,9 +64,11 @@ func TestVMBootDisk(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		fw     Firmware
+		bus    string
+		dev    string
 		script string
-	}{{BIOS, bootSetupBIOS}, {UEFI, bootSetupUEFI}} {
-		t.Run(string(tc.fw), func(t *testing.T) {
+	}{{BIOS, BusVirtio, "vda", bootSetupBIOS}, {UEFI, BusVirtio, "vda", bootSetupUEFI}, {BIOS, BusSATA, "sda", bootSetupBIOS}} {
+		t.Run(string(tc.fw)+"-"+tc.bus, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			share := filepath.Join(dir, "share")
@@ -84,9 +86,9 @@ func TestVMBootDisk(t *testing.T) {
 			if err := os.Truncate(img, 256<<20); err != nil {
 				t.Fatal(err)
 			}
-			disk := Disk{Serial: "BOOT-A", Image: img}
+			disk := Disk{Serial: "BOOT-A", Image: img, Bus: tc.bus}
 			res := RunT(t, Config{Disks: []Disk{disk}, Firmware: tc.fw, Share: share,
-				Env: map[string]string{"KERNEL": kernel}, Script: tc.script})
+				Env: map[string]string{"KERNEL": kernel, "DEV": tc.dev}, Script: tc.script})
 			if res.ExitCode != 0 {
 				t.Fatalf("setup failed (%d):\n%s", res.ExitCode, res.Output)
 			}
