@@ -129,3 +129,17 @@ func (r *Root) Exists(p string) bool {
 	_, err := os.Lstat(r.Path(p))
 	return err == nil
 }
+
+// WriteFile writes a kernel attribute (an LED, a speed limit) under the Root. The file must
+// exist: sysfs and procfs attributes are never created.
+func (r *Root) WriteFile(p string, b []byte) error {
+	f, err := os.OpenFile(r.Path(p), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
