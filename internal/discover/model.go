@@ -192,7 +192,7 @@ type Disk struct {
 	Bay        *identify.Bay `json:"bay,omitempty"`
 	BayProblem string        `json:"bay_problem,omitempty"`
 	Members    []DiskMember  `json:"members"`
-	Verdict DiskState    `json:"verdict"`
+	Verdict    DiskState     `json:"verdict"`
 	// Present is false for a disk known only from an array's record of it.
 	Present bool `json:"present"`
 	// LastSeen is when the inventory last saw a disk that is not present (RFC 3339).
