@@ -228,6 +228,7 @@ func (b *builder) buildReplaceWorking() {
 	b.add(b.verifyStep())
 	b.locateStep()
 	b.awaitRemovalStep()
+	b.ledOffStep()
 }
 
 func (b *builder) buildReAdd() {

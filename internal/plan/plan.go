@@ -203,6 +203,8 @@ type Target struct {
 	// long) by writing "recover" to its sync_action, at most this many times per array.
 	RecoverAfterSeconds int `json:"recover_after_seconds,omitempty"`
 	RecoverTimes        int `json:"recover_times,omitempty"`
+	// LED is the bay LED a locate step lights and a verify or led-off step turns off.
+	LED *LED `json:"led,omitempty"`
 }
 
 // Condition is a fact about the system that apply checks on a fresh discovery. Kind decides
