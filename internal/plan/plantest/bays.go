@@ -40,3 +40,14 @@ func WithBays(s *discover.System, bays map[string]*identify.Bay) *discover.Syste
 	}
 	return s
 }
+
+// SetBay moves the disk with serial to bay b (nil: no bay known).
+func (w *World) SetBay(serial string, b *identify.Bay) {
+	w.change(func(s *discover.System) {
+		for i := range s.Disks {
+			if s.Disks[i].Serial == serial {
+				s.Disks[i].Bay = b
+			}
+		}
+	})
+}
