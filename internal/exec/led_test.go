@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/raidswap/raidswap/identify"
+	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/host/hosttest"
 	"github.com/raidswap/raidswap/internal/journal"
@@ -207,6 +208,43 @@ func TestAbortTurnsOffLedctlLED(t *testing.T) {
 		t.Errorf("said %q", said)
 	}
 	if got := strings.Join(ledNotes(t, res.Journal), " "); got != "locate=on abort=off" {
+		t.Errorf("journalled LED changes: %s", got)
+	}
+}
+
+// --replace locates the old disk after verifying: the led-off step after the pull turns the
+// LED off.
+func TestReplaceWorkingLEDOffAfterPull(t *testing.T) {
+	w := plantest.NewWorld(plantest.WithBays(plantest.Working(), map[string]*identify.Bay{plantest.Old: plantest.EnclosureBay("Slot 02", 2)}))
+	root, locate := ledTree(t)
+	// The operator pulls the old disk once its bay is lit.
+	w.When(func(*discover.System) bool { return locate("Slot 02") == "1" }, func(w *plantest.World) { w.Pull(plantest.Old) })
+	p := build(t, w.Sys(), plan.Request{Mode: plan.ReplaceWorking, Failed: plantest.Old, New: plantest.New,
+		Swap: []plan.SwapPartition{{Partition: 4, UUID: plantest.SwapUUID, Active: true}}})
+	r := hosttest.NewFakeRunner(t,
+		hosttest.Expect{Argv: []string{"/sbin/mdadm", "--zero-superblock", "/dev/vdc2", "/dev/vdc3"}},
+		hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md0", "--add", "/dev/vdc2"}, Do: func() { w.Add("md0", "vdc2", "vdc") }},
+		hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md0", "--replace", "/dev/vdb2", "--with", "/dev/vdc2"}, Do: func() { w.Replace("md0", "vdb2", "vdc2") }},
+		hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md1", "--add", "/dev/vdc3"}, Do: func() { w.Add("md1", "vdc3", "vdc") }},
+		hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md1", "--replace", "/dev/vdb3", "--with", "/dev/vdc3"}, Do: func() { w.Replace("md1", "vdb3", "vdc3") }},
+		hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md0", "--fail", "/dev/vdb2", "--remove", "/dev/vdb2"}, Do: func() { w.FailRemove("md0", "vdb2") }},
+		hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md1", "--fail", "/dev/vdb3", "--remove", "/dev/vdb3"}, Do: func() { w.FailRemove("md1", "vdb3") }},
+		hosttest.Expect{Argv: []string{"/sbin/swapoff", "/dev/vdb4"}, Do: func() { w.SetSwap(plantest.Old, "vdb4", false) }},
+		hosttest.Expect{Argv: []string{"/sbin/mkswap", "-U", plantest.SwapUUID, "/dev/vdc4"}},
+		hosttest.Expect{Argv: []string{"/sbin/swapon", "/dev/vdc4"}, Do: func() { w.SetSwap(plantest.New, "vdc4", true) }},
+		hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vda"}},
+		hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vdc"}},
+	)
+	o := options(t, w, r, t.TempDir())
+	o.LEDs = SysLEDs{Root: root, Runner: r}
+	res, err := Apply(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if locate("Slot 02") != "0" {
+		t.Errorf("Slot 02 %s after the run", locate("Slot 02"))
+	}
+	if got := strings.Join(ledNotes(t, res.Journal), " "); got != "locate=on led-off=off" {
 		t.Errorf("journalled LED changes: %s", got)
 	}
 }
