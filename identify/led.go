@@ -2,9 +2,13 @@ package identify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/raidswap/raidswap/internal/host"
 )
@@ -155,4 +159,86 @@ func SetFault(ctx context.Context, root *host.Root, run host.Runner, name string
 		label = name + " (" + s + ")"
 	}
 	return SetLED(ctx, root, run, b, LampFault, on, name, label)
+}
+
+// BlinkMax bounds a read-activity blink: it stops after this long even when nobody stops it.
+const BlinkMax = 2 * time.Minute
+
+// Blink rhythm: reads for blinkOn, then nothing for blinkOff, so the disk's activity LED
+// blinks in a pattern a person can pick out from other disks' activity.
+const (
+	blinkOn    = time.Second
+	blinkOff   = time.Second
+	blinkChunk = 1 << 20
+)
+
+// Blink reads whole disk name (O_DIRECT, sequentially, wrapping at its end) in bursts of one
+// second separated by one second of rest, until ctx ends or d has passed (at most
+// BlinkMax). It only reads. tick, when set, is told of each burst's start and end. It returns
+// how many bytes it read; a disk whose first read fails does not answer reads and is an
+// error. The caller decides which disk may blink (never the survivor).
+func Blink(ctx context.Context, root *host.Root, name string, d time.Duration, tick func(reading bool)) (int64, error) {
+	if !kernelNameRE.MatchString(name) {
+		return 0, fmt.Errorf("%q is not a disk's kernel name", name)
+	}
+	if d <= 0 || d > BlinkMax {
+		d = BlinkMax
+	}
+	sectors := readInt(root, "/sys/block/"+name+"/size")
+	size := int64(sectors) * 512
+	f, err := root.OpenDirect("/dev/" + name)
+	if err != nil {
+		return 0, fmt.Errorf("opening /dev/%s: %w", name, err)
+	}
+	defer f.Close()
+	chunk := int64(blinkChunk)
+	if size > 0 && size < chunk {
+		chunk = size &^ 4095
+	}
+	if chunk <= 0 {
+		return 0, fmt.Errorf("/dev/%s is too small to read from (%d bytes)", name, size)
+	}
+	// O_DIRECT wants a buffer aligned to the logical block size: an anonymous mapping is
+	// page-aligned.
+	buf, err := syscall.Mmap(-1, 0, int(chunk), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return 0, fmt.Errorf("read buffer: %w", err)
+	}
+	defer syscall.Munmap(buf)
+	deadline := time.Now().Add(d)
+	var total, off int64
+	for {
+		if ctx.Err() != nil || !time.Now().Before(deadline) {
+			return total, nil
+		}
+		if tick != nil {
+			tick(true)
+		}
+		burst := time.Now().Add(blinkOn)
+		for time.Now().Before(burst) && time.Now().Before(deadline) && ctx.Err() == nil {
+			if size > 0 && off+chunk > size {
+				off = 0
+			}
+			n, err := f.ReadAt(buf, off)
+			total += int64(n)
+			switch {
+			case err == nil || n > 0:
+				off += int64(n)
+			case errors.Is(err, io.EOF) && off > 0:
+				off = 0
+			case total == 0:
+				return 0, fmt.Errorf("/dev/%s does not answer reads: %w", name, err)
+			default:
+				return total, fmt.Errorf("/dev/%s stopped answering reads after %d bytes: %w", name, total, err)
+			}
+		}
+		if tick != nil {
+			tick(false)
+		}
+		select {
+		case <-ctx.Done():
+			return total, nil
+		case <-time.After(min(blinkOff, time.Until(deadline))):
+		}
+	}
 }

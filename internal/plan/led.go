@@ -224,8 +224,12 @@ func (b *builder) locateReason(l *LED) string {
 	if !f.Present || f.Serial == "" {
 		pull = "It has vanished: pull the disk whose label shows none of the serials to keep"
 	}
-	return fmt.Sprintf("find %s in the chassis without an LED (%s): %s. %s; keep every disk whose label shows one of: %s. Never pull %s, the survivor.",
-		f.Name, why, what, pull, b.keepText(), b.survivor.Label())
+	blink := ""
+	if f.Present {
+		blink = fmt.Sprintf(" While it still answers reads, `raidswap locate %s --blink` blinks its activity LED (reads only, at most 2 minutes).", f.Name)
+	}
+	return fmt.Sprintf("find %s in the chassis without an LED (%s): %s. %s; keep every disk whose label shows one of: %s. Never pull %s, the survivor.%s",
+		f.Name, why, what, pull, b.keepText(), b.survivor.Label(), blink)
 }
 
 // ledOffStep turns off the locate LED after the old disk is pulled when no verify step
