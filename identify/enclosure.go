@@ -26,8 +26,8 @@ import (
 //   - NPEM or the _DSM interface (drivers/pci/npem.c, Linux 6.12 and later): LED class devices
 //     named "<PCI device>:enclosure:<pattern>" (locate, fail, ok, rebuild, ...) registered
 //     on the PCI device that owns the slot: /sys/class/leds/0000:02:00.0:enclosure:locate.
-//   - ledctl (ledmon), which drives AHCI SGPIO, VMD and the above from user space, when it is
-//     installed and the kernel offers no LED file.
+//   - ledctl (ledmon), when it is installed, the kernel offers no LED file and ledmon has a
+//     way of its own: AHCI SGPIO for a SATA disk, Intel VMD for an NVMe disk.
 //
 // Identification never guesses: a disk that two slots claim, or that the kernel links to a
 // slot whose own device link does not lead back to it, gets no bay and a BayError that names
@@ -242,10 +242,40 @@ func BayOf(root *host.Root, name string, slots []Slot) (*Bay, error) {
 			return b, nil
 		}
 	}
-	if (strings.HasPrefix(name, "sd") || strings.HasPrefix(name, "nvme")) && root.Exists(host.Ledctl) {
+	if dev != "" && ledctlCan(root, name, dev) && root.Exists(host.Ledctl) {
 		return &Bay{LED: LEDLedctl}, nil
 	}
 	return nil, nil
+}
+
+// vmdDomainRE is a PCI domain of Intel VMD (10000 and up), under which NVMe LEDs are driven
+// by ledmon.
+var vmdDomainRE = regexp.MustCompile(`^pci[1-9a-f][0-9a-f]{4}:[0-9a-f]{2}$`)
+
+// ledctlCan reports whether ledctl has a way to drive the disk's LED that the kernel does
+// not offer itself, as ledmon decides it from sysfs: a SATA disk behind an AHCI port with
+// SGPIO enclosure management (scsi_host em_message_type "sgpio"), or an NVMe disk in a VMD
+// domain. Elsewhere (virtio, a SAS HBA without an enclosure) ledctl says "device not
+// supported", so no LED is claimed.
+func ledctlCan(root *host.Root, name, dev string) bool {
+	parts := strings.Split(dev, "/")
+	switch {
+	case strings.HasPrefix(name, "sd"):
+		for _, p := range parts {
+			if !strings.HasPrefix(p, "host") {
+				continue
+			}
+			t, err := root.ReadString("/sys/class/scsi_host/" + p + "/em_message_type")
+			return err == nil && strings.Contains(t, "sgpio")
+		}
+	case strings.HasPrefix(name, "nvme"):
+		for _, p := range parts {
+			if vmdDomainRE.MatchString(p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func slotBay(s Slot) *Bay {

@@ -26,6 +26,9 @@ import (
 //     device, linked from /sys/class/leds. nvme0n1's controller 0000:05:00.0 has its own NPEM
 //     LEDs; nvme1n1's are on its downstream port 0000:00:1d.0, which has no other device;
 //     nvme2n1's port 0000:00:1e.0 also has 0000:07:00.1 below it, so it is not one bay.
+//   - sdf sits behind an AHCI port whose scsi_host host1 offers SGPIO enclosure messages
+//     (em_message_type "sgpio"); host0, the SAS HBA, offers none. nvme3n1 is in an Intel VMD
+//     domain (pci10000:00). These are the cases where ledctl has its own way to the LED.
 //   - vda is a virtio disk with no bay.
 //
 // Tests copy the tree (links kept) before writing LEDs into it.
@@ -81,6 +84,8 @@ func TestBayOf(t *testing.T) {
 		{"sdc", "", "", `sdc: bay unknown: the kernel links it to enclosure slot "Slot 04", but no slot's device link leads to`},
 		{"sdd", "", "", `sdd: bay unknown: 2 enclosure slots claim it (0:0:0:0 slot "Slot 05", 0:0:0:0 slot "Slot 06")`},
 		{"sde", "", "", ""},
+		{"sdf", "", "", ""},
+		{"nvme3n1", "", "", ""},
 		{"nvme0n1", "the PCIe slot of 0000:05:00.0 (NPEM LEDs)", "/sys/class/leds/0000:05:00.0:enclosure:locate/brightness", ""},
 		{"nvme1n1", "the PCIe slot of 0000:00:1d.0 (NPEM LEDs)", "/sys/class/leds/0000:00:1d.0:enclosure:locate/brightness", ""},
 		{"nvme2n1", "", "", ""},
@@ -112,8 +117,9 @@ func TestBayOf(t *testing.T) {
 	}
 }
 
-// With ledctl installed, a SCSI disk in no enclosure gets ledctl; a virtio disk does not, and
-// an enclosure slot is still preferred.
+// With ledctl installed, a SATA disk behind SGPIO and an NVMe disk under VMD get ledctl; a
+// SAS disk in no enclosure, an NVMe disk elsewhere and a virtio disk do not, and an
+// enclosure slot or NPEM is still preferred.
 func TestBayOfLedctl(t *testing.T) {
 	root, dir := fixture(t)
 	if err := os.MkdirAll(filepath.Join(dir, "usr/sbin"), 0o755); err != nil {
@@ -123,7 +129,7 @@ func TestBayOfLedctl(t *testing.T) {
 		t.Fatal(err)
 	}
 	slots, _ := Enclosures(root)
-	for disk, want := range map[string]LEDMethod{"sde": LEDLedctl, "nvme2n1": LEDLedctl, "sda": LEDEnclosure, "nvme0n1": LEDNPEM, "vda": ""} {
+	for disk, want := range map[string]LEDMethod{"sdf": LEDLedctl, "nvme3n1": LEDLedctl, "sde": "", "nvme2n1": "", "sda": LEDEnclosure, "nvme0n1": LEDNPEM, "vda": ""} {
 		b, err := BayOf(root, disk, slots)
 		if err != nil {
 			t.Fatalf("%s: %v", disk, err)
@@ -265,15 +271,15 @@ func TestSetFaultLedctl(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := hosttest.NewFakeRunner(t,
-		hosttest.Expect{Argv: []string{host.Ledctl, "failure=/dev/sde"}},
-		hosttest.Expect{Argv: []string{host.Ledctl, "normal=/dev/sde"}, Exit: 1, Stderr: "ledctl: /dev/sde: device not supported"},
+		hosttest.Expect{Argv: []string{host.Ledctl, "failure=/dev/sdf"}},
+		hosttest.Expect{Argv: []string{host.Ledctl, "normal=/dev/sdf"}, Exit: 1, Stderr: "ledctl: /dev/sdf: device not supported"},
 	)
 	ctx := context.Background()
-	if err := SetFault(ctx, root, r, "sde", true); err != nil {
+	if err := SetFault(ctx, root, r, "sdf", true); err != nil {
 		t.Fatal(err)
 	}
-	err := SetFault(ctx, root, r, "sde", false)
-	if err == nil || !strings.Contains(err.Error(), "sde") || !strings.Contains(err.Error(), "normal=/dev/sde") {
+	err := SetFault(ctx, root, r, "sdf", false)
+	if err == nil || !strings.Contains(err.Error(), "sdf") || !strings.Contains(err.Error(), "normal=/dev/sdf") {
 		t.Errorf("got %v", err)
 	}
 	// The enclosure is preferred over ledctl, and two slots claiming a disk write nothing.
