@@ -151,6 +151,18 @@ func ledOf(d *discover.Disk, whose string) *LED {
 	return l
 }
 
+// bayText is where a disk sits, for DiskRef.Bay: its bay (enclosure or PCIe slot) and its
+// bus path.
+func bayText(d *discover.Disk) string {
+	if d.Bay == nil || d.Bay.LED == identify.LEDLedctl {
+		return d.ByPath
+	}
+	if d.ByPath == "" {
+		return d.Bay.Label()
+	}
+	return d.Bay.Label() + ", " + d.ByPath
+}
+
 // locateLED is the LED the locate step lights: the failed disk's bay, the bay the inventory
 // remembers for a vanished one, or, for a vanished disk with no bay remembered, the
 // survivor's ("pull the OTHER disk"). Nil when no LED can be driven.

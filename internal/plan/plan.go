@@ -76,7 +76,8 @@ type DiskRef struct {
 	Serial    string `json:"serial"`
 	Model     string `json:"model,omitempty"`
 	SizeBytes uint64 `json:"size_bytes,omitempty"`
-	// Bay is where the disk sits (its by-path name until enclosure slots are known).
+	// Bay is where the disk sits: its enclosure or PCIe slot when known (a vanished disk's as
+	// the inventory remembers it), and its by-path name.
 	Bay string `json:"bay,omitempty"`
 	// Present says whether the disk was attached when the plan was built.
 	Present bool `json:"present"`
