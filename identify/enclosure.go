@@ -226,7 +226,10 @@ func BayOf(root *host.Root, name string, slots []Slot) (*Bay, error) {
 		case 0:
 			// The kernel links a disk in an enclosure back to its slot: a back link without
 			// the slot's own link means the enclosure's data disagree.
-			back, _ := root.Glob("/sys/block/" + name + "/device/enclosure_device:*")
+			var back []string
+			if len(slots) > 0 {
+				back, _ = root.Glob("/sys/block/" + name + "/device/enclosure_device:*")
+			}
 			if len(back) > 0 {
 				comp := strings.TrimPrefix(path.Base(back[0]), "enclosure_device:")
 				return nil, &BayError{Disk: name, Reason: fmt.Sprintf("the kernel links it to enclosure slot %q, but no slot's device link leads to %s (the slot's link is missing or points elsewhere)", comp, dev)}
@@ -301,27 +304,31 @@ func npemBay(root *host.Root, name, dev string) *Bay {
 	if !IsPCIName(path.Base(fn)) {
 		return nil
 	}
-	cands := []string{path.Base(fn)}
-	if port := path.Dir(fn); IsPCIName(path.Base(port)) {
-		if ents, err := root.ReadDir(port); err == nil {
-			n := 0
-			for _, e := range ents {
-				if IsPCIName(e.Name()) {
-					n++
-				}
-			}
-			if n == 1 {
-				cands = append(cands, path.Base(port))
-			}
+	has := func(pci string) bool { return root.Exists(LEDsDir + "/" + pci + ":enclosure:locate") }
+	bay := func(pci string) *Bay {
+		b := &Bay{LED: LEDNPEM, PCI: pci}
+		b.Locate, b.Fault = b.file(LampLocate), b.file(LampFault)
+		return b
+	}
+	if has(path.Base(fn)) {
+		return bay(path.Base(fn))
+	}
+	port := path.Dir(fn)
+	if !IsPCIName(path.Base(port)) || !has(path.Base(port)) {
+		return nil
+	}
+	ents, err := root.ReadDir(port)
+	if err != nil {
+		return nil
+	}
+	n := 0
+	for _, e := range ents {
+		if IsPCIName(e.Name()) {
+			n++
 		}
 	}
-	for _, pci := range cands {
-		locate := LEDsDir + "/" + pci + ":enclosure:locate"
-		if root.Exists(locate) {
-			b := &Bay{LED: LEDNPEM, PCI: pci}
-			b.Locate, b.Fault = b.file(LampLocate), b.file(LampFault)
-			return b
-		}
+	if n != 1 {
+		return nil
 	}
-	return nil
+	return bay(path.Base(port))
 }
