@@ -101,3 +101,28 @@ func TestLocateBlinkLoopBound(t *testing.T) {
 		t.Errorf("cancelled blink: %d bytes, %v, after %s", n, err, time.Since(start))
 	}
 }
+
+// locate without --blink finds the bay from discovery (identify's hand-written enclosure
+// tree): an ambiguous bay is refused, a disk without LED is pointed to --blink, and under
+// --root nothing is written.
+func TestLocateLEDDecisions(t *testing.T) {
+	tree := filepath.Join("..", "..", "identify", "testdata", "enclosure", "root")
+	for _, tt := range []struct {
+		disk string
+		code int
+		want string
+	}{
+		{"sda", ExitUsage, "LEDs are driven on the live system only, not under --root"},
+		{"sdd", ExitRefused, "refusing to light an LED for sdd (serial unknown): its bay is unknown: 2 enclosure slots claim it"},
+		{"vda", ExitFailed, "no enclosure, NPEM or ledctl LED is known for vda (serial unknown)'s bay; `raidswap locate vda --blink`"},
+	} {
+		code, _, errOut := run(t, "locate", "--root", tree, tt.disk)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%s: exit %d, stderr %q; want %d and %q", tt.disk, code, errOut, tt.code, tt.want)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(tree, "sys/devices/pci0000:00/0000:00:02.0/0000:03:00.0/host0/target0:0:0/0:0:0:0/enclosure/0:0:0:0/Slot 01/locate"))
+	if err != nil || strings.TrimSpace(string(b)) != "0" {
+		t.Errorf("the fixture's Slot 01 locate is %q (%v): something was written under --root", b, err)
+	}
+}
