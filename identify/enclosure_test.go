@@ -282,8 +282,12 @@ func TestSetFaultLedctl(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "sdf") || !strings.Contains(err.Error(), "normal=/dev/sdf") {
 		t.Errorf("got %v", err)
 	}
-	// The enclosure is preferred over ledctl, and two slots claiming a disk write nothing.
-	if err := SetFault(ctx, root, r, "sda", true); err != nil {
+	// The enclosure is preferred over ledctl, and two slots claiming a disk write nothing. A
+	// member partition (as mdadm names it) lights its disk's bay.
+	if got := WholeDisk(root, "sda1"); got != "sda" {
+		t.Errorf("WholeDisk(sda1) = %q", got)
+	}
+	if err := SetFault(ctx, root, r, "/dev/sda1", true); err != nil {
 		t.Fatal(err)
 	}
 	if got := read(t, dir, "sys/class/enclosure/0:0:0:0/Slot 01/fault"); got != "1" {

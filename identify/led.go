@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"regexp"
 	"strings"
 	"syscall"
@@ -141,11 +142,13 @@ func SetLED(ctx context.Context, root *host.Root, run host.Runner, b *Bay, l Lam
 	return nil
 }
 
-// SetFault turns the fault LED of whole disk name on or off, reading its bay afresh (the mdadm
-// event hook calls it on Fail and on RebuildFinished). A disk with no known LED is an
+// SetFault turns the fault LED of disk name on or off, reading its bay afresh (the mdadm
+// event hook calls it on Fail and on RebuildFinished). name is a kernel name or /dev path of
+// a whole disk or of one of its partitions (an md member such as /dev/sdb3). A disk with no known LED is an
 // *LEDError that says so; a disk whose bay is ambiguous is a *BayError and nothing is
 // written.
 func SetFault(ctx context.Context, root *host.Root, run host.Runner, name string, on bool) error {
+	name = WholeDisk(root, strings.TrimPrefix(name, "/dev/"))
 	if !kernelNameRE.MatchString(name) {
 		return &LEDError{Disk: name, File: "(none)", Err: fmt.Errorf("%q is not a disk's kernel name", name)}
 	}
@@ -241,4 +244,17 @@ func Blink(ctx context.Context, root *host.Root, name string, d time.Duration, t
 		case <-time.After(min(blinkOff, time.Until(deadline))):
 		}
 	}
+}
+
+// WholeDisk is the whole disk holding partition name (sdb3 -> sdb, nvme0n1p2 -> nvme0n1), or
+// name itself when it is not a partition the kernel lists.
+func WholeDisk(root *host.Root, name string) string {
+	if !kernelNameRE.MatchString(name) || root.Exists("/sys/block/"+name) || !root.Exists("/sys/class/block/"+name+"/partition") {
+		return name
+	}
+	p, err := root.ResolveLink("/sys/class/block/" + name)
+	if err != nil {
+		return name
+	}
+	return path.Base(path.Dir(p))
 }
