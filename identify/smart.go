@@ -179,8 +179,12 @@ func unavailable(format string, args ...any) Health {
 // verdict collects reasons by severity and gives the worse state.
 type verdict struct{ failing, warning []string }
 
-func (v *verdict) fail(format string, args ...any) { v.failing = append(v.failing, fmt.Sprintf(format, args...)) }
-func (v *verdict) warn(format string, args ...any) { v.warning = append(v.warning, fmt.Sprintf(format, args...)) }
+func (v *verdict) fail(format string, args ...any) {
+	v.failing = append(v.failing, fmt.Sprintf(format, args...))
+}
+func (v *verdict) warn(format string, args ...any) {
+	v.warning = append(v.warning, fmt.Sprintf(format, args...))
+}
 
 func (v *verdict) apply(h *Health) {
 	h.Reasons = append(v.failing, v.warning...)

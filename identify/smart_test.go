@@ -103,15 +103,15 @@ func nvmePage(l nvmeLog) []byte {
 	p[0] = l.critical
 	binary.LittleEndian.PutUint16(p[1:], l.tempK)
 	p[3], p[4], p[5] = l.spare, l.threshold, l.percentage
-	binary.LittleEndian.PutUint64(p[32:], 0x1a2b3c)  // data units read
-	binary.LittleEndian.PutUint64(p[48:], 0x0f1e2d)  // data units written
-	binary.LittleEndian.PutUint64(p[64:], 98765432)  // host read commands
-	binary.LittleEndian.PutUint64(p[80:], 45678901)  // host write commands
-	binary.LittleEndian.PutUint64(p[112:], 412)      // power cycles
+	binary.LittleEndian.PutUint64(p[32:], 0x1a2b3c) // data units read
+	binary.LittleEndian.PutUint64(p[48:], 0x0f1e2d) // data units written
+	binary.LittleEndian.PutUint64(p[64:], 98765432) // host read commands
+	binary.LittleEndian.PutUint64(p[80:], 45678901) // host write commands
+	binary.LittleEndian.PutUint64(p[112:], 412)     // power cycles
 	binary.LittleEndian.PutUint64(p[128:], l.powerOnHours)
-	binary.LittleEndian.PutUint64(p[144:], 37)       // unsafe shutdowns
+	binary.LittleEndian.PutUint64(p[144:], 37) // unsafe shutdowns
 	binary.LittleEndian.PutUint64(p[160:], l.mediaErrors)
-	binary.LittleEndian.PutUint16(p[200:], l.tempK)  // temperature sensor 1
+	binary.LittleEndian.PutUint16(p[200:], l.tempK) // temperature sensor 1
 	return p
 }
 
