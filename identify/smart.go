@@ -113,7 +113,8 @@ func (h *Health) BadSectors() (uint64, bool) {
 	return n, seen
 }
 
-// SectorSummary names the non-zero sector counters: "8 reallocated, 2 pending".
+// SectorSummary names the non-zero bad-sector counters: "8 reallocated, 2 pending
+// sectors", or for NVMe "12 media errors"; "" when all are zero.
 func (h *Health) SectorSummary() string {
 	if h == nil {
 		return ""
@@ -123,6 +124,12 @@ func (h *Health) SectorSummary() string {
 		if c.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
 		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	if h.NVMe == nil {
+		return strings.Join(parts, ", ") + " sectors"
 	}
 	return strings.Join(parts, ", ")
 }

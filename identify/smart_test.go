@@ -212,7 +212,7 @@ func TestDecodeATA(t *testing.T) {
 			if n, ok := h.BadSectors(); n != 11 || !ok {
 				t.Errorf("BadSectors = %d, %v", n, ok)
 			}
-			if s := h.SectorSummary(); s != "8 reallocated, 2 pending, 1 offline uncorrectable" {
+			if s := h.SectorSummary(); s != "8 reallocated, 2 pending, 1 offline uncorrectable sectors" {
 				t.Errorf("SectorSummary = %q", s)
 			}
 			wantReason(t, h, "2 pending sectors")
