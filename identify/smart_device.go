@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -107,7 +108,15 @@ var unavailableErrnos = []syscall.Errno{syscall.ENOTTY, syscall.EINVAL, syscall.
 func openError(path string, err error) Health {
 	switch {
 	case errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
-		h := unknown("", "%s could not be opened: %v (SMART is read as root)", path, syscall.EACCES)
+		e := syscall.EACCES
+		if errors.Is(err, syscall.EPERM) {
+			e = syscall.EPERM
+		}
+		hint := "SMART is read as root"
+		if os.Geteuid() == 0 {
+			hint = "denied to root: a container or security policy keeps raw device commands out"
+		}
+		h := unknown("", "%s could not be opened: %v (%s)", path, e, hint)
 		h.Denied = true
 		return h
 	case errors.Is(err, syscall.ENOENT):
