@@ -2,6 +2,5 @@
 // by-id and by-path links, and (in later work) enclosure bay and locate LED. It reads through
 // ghw and host.Root only and never writes; identity must be enough for an operator to pull
 // the right drive from a chassis, and for a plan to be bound to serials rather than to
-// /dev/sdX names. It also judges a disk's SMART record (smart*.go): decoding recorded pages
-// is pure; reading a device goes through the SMARTReader seam, read-only, bounded in time.
+// /dev/sdX names.
 package identify
