@@ -37,6 +37,10 @@ func (b *builder) smartNotes() {
 	if n := survivorSMARTNote(b.survivor, b.arrays); n != "" {
 		b.notes = append(b.notes, n)
 	}
+	if f := b.failed; b.req.Mode == ReplaceWorking && f != nil && f.SMART.Judged() && f.SMART.State != identify.SMARTOK {
+		b.notes = append(b.notes, fmt.Sprintf("the disk coming out, %s, says by SMART: %s. mdadm --replace copies it while the arrays stay redundant: a sector it cannot read is still on the survivor",
+			f.Label(), strings.Join(f.SMART.Reasons, "; ")))
+	}
 	if d := b.newDisk; d != nil && b.req.AcceptNewDiskSMART {
 		if why := newDiskSMARTProblem(d.SMART); why != "" {
 			b.notes = append(b.notes, fmt.Sprintf("the new disk %s %s; it is used anyway because the plan was made with --accept-new-disk-smart", d.Label(), why))

@@ -164,3 +164,16 @@ func TestCheckNewDiskSMART(t *testing.T) {
 		t.Errorf("re-add refused by SMART: %v", err)
 	}
 }
+
+// TestSMARTReplaceWorkingNote: replacing a working disk that SMART says is failing says why
+// --replace is the right way.
+func TestSMARTReplaceWorkingNote(t *testing.T) {
+	s := plantest.Working()
+	s.Disk("vdb").SMART = page(t, "ata-threshold")
+	p, err := plan.Build(s, plan.Request{Mode: plan.ReplaceWorking, Failed: plantest.Old, New: plantest.New, Firmware: plan.FirmwareBIOS}, smartOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Contains(t, strings.Join(p.Notes, "\n"), "the disk coming out, vdb (WD-OLD), says by SMART: pre-failure attribute 5 Reallocated_Sector_Ct is at or below its threshold",
+		"mdadm --replace copies it while the arrays stay redundant")
+}
