@@ -131,7 +131,14 @@ func TestRebuildWaitFollowsMDStat(t *testing.T) {
 	o := options(t, w, r, t.TempDir())
 	w.RebuildLooks = 1 << 30 // only the kernel (here: mdstat's 21st read) ends the rebuild
 	calls, looksAtCall := 0, []int{}
+	// Count only the rebuild wait's reads: from the first --add, the view's follower reads
+	// mdstat too (rebuildFollower), and it stops when the wait starts.
+	waiting := false
+	o.View = stepWatch{on: func(s plan.Step) { waiting = waiting || s.Action == plan.ActionAwaitRebuild }}
 	o.MDStat = func() ([]mdadm.MDStat, error) {
+		if !waiting {
+			return nil, errors.New("not in the rebuild wait")
+		}
 		calls++
 		looksAtCall = append(looksAtCall, w.Looks)
 		busy := calls <= 20
@@ -159,3 +166,11 @@ func TestRebuildWaitFollowsMDStat(t *testing.T) {
 		t.Errorf("the whole system was discovered %d times while mdstat showed the rebuild running", looksAtCall[19]-looksAtCall[0])
 	}
 }
+
+// stepWatch is a View that tells on of each step starting.
+type stepWatch struct {
+	nopView
+	on func(plan.Step)
+}
+
+func (w stepWatch) StepStarting(_, _ int, s plan.Step, _ []string) { w.on(s) }

@@ -173,12 +173,21 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		return r.res, err
 	}
 	r.resumeLEDs(ctx)
+	follower := &rebuildFollower{r: r}
+	defer follower.stop()
 	for i, s := range p.Steps {
 		if err := ctx.Err(); err != nil {
 			return r.res, err
 		}
+		if s.Action == plan.ActionAwaitRebuild {
+			follower.stop()
+		}
 		if err := r.step(ctx, i, s); err != nil {
 			return r.res, err
+		}
+		if addsMember(s.Action) || s.Action == plan.ActionReplaceMember {
+			// The rebuild shows from the first member added, not only at await-rebuild.
+			follower.start(ctx)
 		}
 		if o.StopAfter != "" && s.ID == o.StopAfter {
 			return r.res, ErrStopped
