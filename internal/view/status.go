@@ -38,6 +38,7 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 			}
 		}
 		tw.Flush()
+		writeBitmaps(&b, s)
 		b.WriteString("\n")
 	}
 	if len(s.Disks) > 0 {

@@ -1,0 +1,58 @@
+package view
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Wrap breaks each line of s at word boundaries so that none is longer than width
+// characters; a continued line keeps the first line's indent plus two spaces, so a reader
+// sees it belongs to the line above. A word longer than the width stays whole (a device
+// path or a command is never cut). Width 0 or less leaves s as it is.
+func Wrap(s string, width int) string {
+	if width <= 0 {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	var b strings.Builder
+	for i, line := range lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		wrapLine(&b, line, width)
+	}
+	return b.String()
+}
+
+func wrapLine(b *strings.Builder, line string, width int) {
+	if utf8.RuneCountInString(line) <= width {
+		b.WriteString(line)
+		return
+	}
+	indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
+	cont := indent + "  "
+	if utf8.RuneCountInString(cont) >= width/2 {
+		cont = "  "
+	}
+	col := 0
+	for i, word := range strings.Fields(line) {
+		n := utf8.RuneCountInString(word)
+		switch {
+		case i == 0:
+			b.WriteString(indent + word)
+			col = utf8.RuneCountInString(indent) + n
+		case col+1+n > width:
+			b.WriteString("\n" + cont + word)
+			col = utf8.RuneCountInString(cont) + n
+		default:
+			b.WriteString(" " + word)
+			col += 1 + n
+		}
+	}
+}
+
+// HumanBytes is a size as status shows it (128.0 MiB).
+func HumanBytes(n uint64) string { return humanBytes(n) }
+
+// HumanDuration is a duration in seconds as plans show it (1m08s).
+func HumanDuration(sec int64) string { return humanDuration(sec) }
