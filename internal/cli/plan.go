@@ -91,9 +91,13 @@ func addRootPlan(f *Factory, root *cobra.Command) {
 	root.Flags().BoolVar(&want, "plan", false, "print the replacement plan and change nothing (see raidswap plan --help)")
 	addPlanFlags(root.Flags(), o)
 	root.Args = cobra.NoArgs
+	w := &WizardOptions{F: f}
+	root.Flags().BoolVar(&w.Plain, "plain", false, "the wizard asks line by line, with numbered choices and no escape codes (serial consoles)")
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
-		if !want {
-			return cmd.Help()
+		// On a terminal, raidswap (and raidswap --plan without --failed) is the wizard.
+		if !want || (f.IO.Interactive && o.Request.Failed == "" && o.Out == "" && o.Format == view.FormatText) {
+			w.Request, w.PlanOnly = o.Request, want
+			return runWizard(cmd.Context(), w)
 		}
 		return runPlan(o)
 	}

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/raidswap/raidswap/internal/engine"
+	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/view"
+	"github.com/raidswap/raidswap/internal/wizard"
+)
+
+// ExitInterrupted is a session the operator stopped with Ctrl-C (128 + SIGINT).
+const ExitInterrupted = 130
+
+// WizardOptions are the inputs of `raidswap` with no command on a terminal.
+type WizardOptions struct {
+	F       *Factory
+	Request RequestOptions
+	// PlanOnly prints the plan the answers give and stops (raidswap --plan).
+	PlanOnly bool
+	Plain    bool
+	Engine   EngineOptions
+}
+
+// noTerminal is the one line `raidswap` says without a terminal.
+const noTerminal = "the interactive wizard needs a terminal; without one use `raidswap replace --yes` (with --failed SERIAL) to act, or `raidswap --plan` to see the plan"
+
+func runWizard(ctx context.Context, o *WizardOptions) error {
+	f := o.F
+	if !f.IO.Interactive {
+		fmt.Fprintln(f.IO.ErrOut, "raidswap: "+noTerminal)
+		return Silent(ExitUsage)
+	}
+	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	base, err := o.Request.request()
+	if err != nil {
+		return WithCode(ExitUsage, err)
+	}
+	plain := o.Plain || plainTerminal()
+	prompter, enter := f.wizardPrompter(ctx, plain)
+	d := wizard.Deps{Out: f.IO.Out, Width: terminalWidth(), Prompt: prompter, Enter: enter}
+	live := f.RootDir == "" || f.RootDir == "/"
+	var env *engine.Env
+	var lock *exec.Lock
+	if live && !o.PlanOnly {
+		if env, lock, err = actingEnv(f, &o.Engine); err != nil {
+			return err
+		}
+		defer lock.Release()
+	} else {
+		root, cleanup, err := f.DiscoveryRoot()
+		if err != nil {
+			return WithCode(ExitFailed, err)
+		}
+		defer cleanup()
+		env = f.Env(root)
+	}
+	env.Notes = nil // the wizard says which disk it picked itself
+	d.Discover = env.Discover
+	d.Plan = func(r plan.Request) (*plan.Plan, error) { return env.Plan(r, !o.PlanOnly && live) }
+	d.AuditLog = filepath.Join(filepath.Dir(filepath.Clean(orDefault(o.Engine.JournalDir, journal.DefaultDir))), "audit.jsonl")
+	d.Run = func(ctx context.Context, p *plan.Plan, ro engine.RunOptions) (*exec.Result, error) {
+		ro.WaitTimeout = o.Engine.WaitTimeout
+		run := view.NewRunWidth(f.IO.Out, !plain, d.Width)
+		defer run.Close()
+		return env.Apply(ctx, p, lock, run, ro)
+	}
+	planOnly := o.PlanOnly || !live
+	out, err := wizard.Run(ctx, d, base, planOnly)
+	if out != nil && os.Getenv("RAIDSWAP_WIZARD_ANSWERS") != "" {
+		fmt.Fprintf(f.IO.ErrOut, "wizard answers: %d\n", out.Answers)
+	}
+	return wizardError(err)
+}
+
+func wizardError(err error) error {
+	var intr *wizard.InterruptedError
+	var none *wizard.NothingFailedError
+	var declined *wizard.DeclinedError
+	switch {
+	case errors.As(err, &declined):
+		return WithCode(ExitRefused, err)
+	case err == nil:
+		return nil
+	case errors.As(err, &intr):
+		return WithCode(ExitInterrupted, err)
+	case errors.As(err, &none):
+		return WithCode(ExitOK, err)
+	}
+	return engineError(err)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// plainTerminal: a terminal that gets the line prompter with no escape codes: TERM=dumb or
+// unset, or the terminal types a serial console's getty sets.
+func plainTerminal() bool {
+	switch os.Getenv("TERM") {
+	case "", "dumb", "vt100", "vt102", "vt220", "unknown":
+		return true
+	}
+	return false
+}
+
+// terminalWidth is the width of the terminal on stdout (COLUMNS, else 80, when unknown).
+func terminalWidth() int {
+	if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
+		return int(ws.Col)
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 80
+}

@@ -1,0 +1,122 @@
+package wizard
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/raidswap/raidswap/identify"
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/view"
+)
+
+// Show writes what discovery found, as the wizard opens: the arrays, the disks with their
+// identity, bay and SMART, the failed one marked, and the warnings an operator must see
+// before pulling anything.
+func Show(w io.Writer, sys *discover.System, width int) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "raidswap: %s\n\nARRAYS\n", sys.Summary)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, a := range sys.Arrays {
+		use := strings.Join(a.Mountpoints, " ")
+		if a.Swap {
+			use = strings.TrimSpace(use + " swap")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", a.Name, a.Bar(), strings.ToUpper(string(a.State)), orDash(use), "bitmap: "+orDash(a.Bitmap))
+	}
+	tw.Flush()
+	b.WriteString("\nDISKS\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  \tNAME\tSERIAL\tMODEL\tSIZE\tBAY\tSMART\tVERDICT")
+	for _, d := range sys.Disks {
+		mark := " "
+		verdict := string(d.Verdict)
+		switch d.Verdict {
+		case discover.DiskFailed, discover.DiskPartiallyFailed, discover.DiskVanished:
+			mark, verdict = ">", strings.ToUpper(strings.ReplaceAll(verdict, "_", " "))+"  <== this disk"
+		}
+		size := "gone"
+		if d.Present {
+			size = view.HumanBytes(d.SizeBytes)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, d.Name, orDash(d.Serial), orDash(d.Model), size, bayShort(d), smartShort(d.SMART), verdict)
+	}
+	tw.Flush()
+	if warn := Warnings(sys); len(warn) > 0 {
+		b.WriteString("\nWARNINGS\n")
+		for _, x := range warn {
+			b.WriteString("  ! " + x + "\n")
+		}
+	}
+	io.WriteString(w, view.Wrap(b.String(), width))
+}
+
+// Warnings are what the operator must know before pulling a disk: a survivor whose SMART
+// is not clean, /boot on one disk only, and what discovery could not read.
+func Warnings(sys *discover.System) []string {
+	var out []string
+	for _, d := range sys.Disks {
+		if d.Verdict != discover.DiskHealthy || d.SMART == nil {
+			continue
+		}
+		switch d.SMART.State {
+		case identify.SMARTFailing, identify.SMARTWarning:
+			out = append(out, fmt.Sprintf("%s holds the good copy and its SMART says %s: back up what matters before the rebuild reads all of it", d.Label(), d.SMART.Summary()))
+		}
+	}
+	for _, a := range sys.Arrays {
+		for _, m := range a.Mountpoints {
+			if m == "/boot" && a.ActiveDisks < a.RaidDisks {
+				out = append(out, fmt.Sprintf("/boot (%s) is on %d of %d disks: until the rebuild ends, only the survivor boots", a.Name, a.ActiveDisks, a.RaidDisks))
+			}
+		}
+	}
+	for _, p := range sys.Problems {
+		out = append(out, "not read: "+p)
+	}
+	return out
+}
+
+func bayShort(d discover.Disk) string {
+	if d.Bay != nil {
+		return d.Bay.Label()
+	}
+	return "-"
+}
+
+func smartShort(h *identify.Health) string {
+	if h == nil {
+		return "-"
+	}
+	return string(h.State)
+}
+
+// Summary is the end of a session: what was done, how long it took, where the journal
+// and the audit log are, which disks got boot code, how to check later, and the command that
+// makes the next failure cheaper on every array without a write-intent bitmap.
+func Summary(w io.Writer, width int, p *plan.Plan, newDisk *discover.Disk, sys *discover.System, journal, audit string, took time.Duration) {
+	var b strings.Builder
+	var arrays []string
+	for _, a := range sys.Arrays {
+		arrays = append(arrays, fmt.Sprintf("%s %s %s", a.Name, a.Bar(), a.State))
+	}
+	fmt.Fprintf(&b, "\nDONE in %s: %s replaced by %s; %s.\n", took.Round(time.Second), p.Disks.Failed.Label(), newDisk.Label(), strings.Join(arrays, ", "))
+	fmt.Fprintf(&b, "  journal    %s\n", orDash(journal))
+	fmt.Fprintf(&b, "  audit log  %s\n", orDash(audit))
+	if boot := bootDisks(p, newDisk.Label()); len(boot) > 0 {
+		fmt.Fprintf(&b, "  boot code  installed on %s\n", strings.Join(boot, ", "))
+	} else {
+		fmt.Fprintf(&b, "  boot code  none: no array of this plan holds /boot\n")
+	}
+	b.WriteString("  check later: raidswap status (or cat /proc/mdstat); the survivor and the new disk each boot alone\n")
+	if no := view.NoBitmap(sys); len(no) > 0 {
+		b.WriteString("\nNext time could be cheaper: without a write-intent bitmap, a disk that drops out for a moment\ncosts a full rebuild instead of seconds. Add one (online, safe on a redundant array):\n")
+		for _, a := range no {
+			b.WriteString("  " + view.BitmapCommand(a) + "\n")
+		}
+	}
+	io.WriteString(w, view.Wrap(b.String(), width))
+}

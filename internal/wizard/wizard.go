@@ -1,0 +1,487 @@
+package wizard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/engine"
+	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/view"
+)
+
+// Prompter asks the operator; cli's prompters (line, survey) and the tests' fake satisfy it.
+type Prompter interface {
+	ConfirmTyped(question, want string) error
+	Select(question string, options []string, def int) (int, error)
+	YesNo(question string, def bool) (bool, error)
+}
+
+// ErrInterrupted is what a prompter returns when the operator pressed Ctrl-C.
+var ErrInterrupted = errors.New("interrupted")
+
+// Deps are what the wizard acts through.
+type Deps struct {
+	Out io.Writer
+	// Width is the terminal's width; the wizard's text is wrapped to it (0: not wrapped).
+	Width  int
+	Prompt Prompter
+	// Discover reads the system (read-only).
+	Discover func() (*discover.System, error)
+	// Plan builds the plan for a request through the engine.
+	Plan func(plan.Request) (*plan.Plan, error)
+	// Run applies the plan through the executor (engine.Apply), showing its own progress.
+	Run func(ctx context.Context, p *plan.Plan, ro engine.RunOptions) (*exec.Result, error)
+	// Poll is how often the pull and the insertion are looked for (1s when zero).
+	Poll time.Duration
+	// Enter delivers a line the operator typed while the wizard waits (nil: none is read).
+	Enter <-chan string
+	// Now is the clock of the summary's "time taken".
+	Now func() time.Time
+	// AuditLog is the audit log's path, for the summary.
+	AuditLog string
+}
+
+// Outcome is what a session did.
+type Outcome struct {
+	Plan    *plan.Plan
+	Journal string
+	// Answers counts what the operator typed or chose.
+	Answers int
+	// NewSerial is the new disk taken.
+	NewSerial string
+}
+
+// InterruptedError is a session the operator stopped. After the detach, the run is in
+// its journal and `raidswap resume` continues it.
+type InterruptedError struct {
+	Detached bool
+	Journal  string
+}
+
+func (e *InterruptedError) Error() string {
+	if !e.Detached {
+		return "interrupted: nothing was changed"
+	}
+	j := ""
+	if e.Journal != "" {
+		j = " (journal " + e.Journal + ")"
+	}
+	return "interrupted after the failed disk was taken out of its arrays" + j + ": `raidswap resume` continues from where this stopped, `raidswap status` shows the arrays"
+}
+
+// NothingFailedError is a system on which no disk needs replacing.
+type NothingFailedError struct{ Summary string }
+
+func (e *NothingFailedError) Error() string {
+	return "no disk has failed (" + e.Summary + "): nothing to replace. A working disk that SMART says is failing is replaced with: raidswap replace --replace --failed SERIAL --new SERIAL"
+}
+
+type session struct {
+	d       Deps
+	ctx     context.Context
+	answers int
+	start   time.Time
+}
+
+func (s *session) printf(format string, a ...any) {
+	fmt.Fprint(s.d.Out, view.Wrap(fmt.Sprintf(format, a...), s.d.Width))
+}
+
+// counted prompts count every answer, and turn Ctrl-C into a clean stop.
+func (s *session) confirm(q, want string) error {
+	s.answers++
+	return s.d.Prompt.ConfirmTyped(view.Wrap(q, s.d.Width), want)
+}
+
+func (s *session) selectOne(q string, opts []string, def int) (int, error) {
+	s.answers++
+	return s.d.Prompt.Select(view.Wrap(q, s.d.Width), opts, def)
+}
+
+// Run holds the session for base (the request from the command line: --failed, --new,
+// --wipe, ...). With planOnly it prints the plan the answers give and stops.
+func Run(ctx context.Context, d Deps, base plan.Request, planOnly bool) (*Outcome, error) {
+	if d.Poll == 0 {
+		d.Poll = time.Second
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &session{d: d, ctx: ctx, start: d.Now()}
+	out := &Outcome{}
+	sys, err := d.Discover()
+	if err != nil {
+		return out, err
+	}
+	Show(d.Out, sys, d.Width)
+	req := base
+	if req.Failed == "" {
+		if req.Failed, err = s.pickFailed(sys); err != nil {
+			out.Answers = s.answers
+			return out, err
+		}
+	}
+	p, err := d.Plan(req)
+	if err != nil {
+		out.Answers = s.answers
+		return out, err
+	}
+	out.Plan = p
+	if planOnly {
+		out.Answers = s.answers
+		return out, view.PlanText(d.Out, p)
+	}
+	err = s.replace(sys, p, base.New, out)
+	out.Answers = s.answers
+	return out, err
+}
+
+// pickFailed is the disk coming out: the one that failed, or the operator's choice among
+// those that did. The survivor is never offered: only failed, partially failed and vanished
+// disks are candidates.
+func (s *session) pickFailed(sys *discover.System) (string, error) {
+	picked, err := plan.PickFailed(sys)
+	if err == nil {
+		d := failedDisk(sys, picked)
+		s.printf("\nThe disk coming out: %s, the only one that failed.\n", d)
+		return picked, nil
+	}
+	var amb *plan.AmbiguousError
+	if !errors.As(err, &amb) {
+		return "", err
+	}
+	var keys, labels []string
+	for _, d := range sys.Disks {
+		switch d.Verdict {
+		case discover.DiskFailed, discover.DiskPartiallyFailed, discover.DiskVanished:
+			key := d.Serial
+			if key == "" {
+				key = d.Name
+			}
+			keys = append(keys, key)
+			labels = append(labels, fmt.Sprintf("%s, %s", d.Label(), strings.ReplaceAll(string(d.Verdict), "_", " ")))
+		}
+	}
+	if len(keys) == 0 {
+		return "", &NothingFailedError{Summary: sys.Summary}
+	}
+	i, err := s.selectOne("\nSeveral disks have failed; raidswap replaces one at a time. Which one comes out?", labels, 0)
+	if err != nil {
+		return "", err
+	}
+	return keys[i], nil
+}
+
+func failedDisk(sys *discover.System, key string) string {
+	for _, d := range sys.Disks {
+		if d.Serial == key || (d.Serial == "" && d.Name == key) {
+			return d.Label()
+		}
+	}
+	return "serial " + key
+}
+
+// phases splits the plan where the operator's hands are needed: phase 1 ends before the
+// first wait for the pull or the new disk.
+func phases(p *plan.Plan) (one, two []plan.Step) {
+	for i, st := range p.Steps {
+		if st.Action == plan.ActionAwaitRemoval || st.Action == plan.ActionAwaitNewDisk {
+			return p.Steps[:i], p.Steps[i:]
+		}
+	}
+	return nil, p.Steps
+}
+
+// last4 is what the operator types to confirm: the serial's last 4 characters (the whole
+// serial when shorter), or the kernel name of a disk without a serial.
+func last4(serial, device string) string {
+	if serial == "" {
+		return device
+	}
+	if len(serial) <= 4 {
+		return serial
+	}
+	return serial[len(serial)-4:]
+}
+
+func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, out *Outcome) error {
+	f := p.Disks.Failed
+	one, two := phases(p)
+	detached := false
+	if len(one) > 0 {
+		s.printf("\nPhase 1: take %s out of its arrays and light its bay. Nothing is written to any disk.\n", f.Label())
+		s.showSteps(one, 0)
+		q := fmt.Sprintf("\nFind the disk with serial %s on its label. To go ahead, type the last 4 characters of that serial: ", f.Serial)
+		if f.Serial == "" {
+			q = fmt.Sprintf("\nThe disk coming out has no serial raidswap knows. To go ahead, type its kernel name (%s): ", f.Device)
+		}
+		if err := s.confirm(q, last4(f.Serial, f.Device)); err != nil {
+			return s.stopped(err, false, "")
+		}
+		res, err := s.d.Run(s.ctx, p, engine.RunOptions{StopAfter: one[len(one)-1].ID})
+		if res != nil {
+			out.Journal = res.Journal
+		}
+		if err != nil && !errors.Is(err, exec.ErrStopped) {
+			return s.stopped(err, res != nil && len(res.Ran) > 0, out.Journal)
+		}
+		detached = true
+	}
+	if err := s.awaitPull(f); err != nil {
+		return s.stopped(err, detached, out.Journal)
+	}
+	newDisk, err := s.awaitNew(p, wantNew)
+	if err != nil {
+		return s.stopped(err, detached, out.Journal)
+	}
+	out.NewSerial = newDisk.Serial
+	s.printf("\nPhase 2: partition %s, add it to the arrays, install the boot code. This writes to the new disk only (and the survivor's boot code).\n", newDisk.Label())
+	s.showSteps(two, len(one))
+	q := fmt.Sprintf("\nThe new disk's serial is %s. To write to it, type the last 4 characters of that serial: ", newDisk.Serial)
+	if err := s.confirm(q, last4(newDisk.Serial, newDisk.Name)); err != nil {
+		return s.stopped(err, detached, out.Journal)
+	}
+	ro := engine.RunOptions{}
+	if p.Disks.New.Serial == "" {
+		ro.NewSerial = newDisk.Serial
+	}
+	res, err := s.d.Run(s.ctx, p, ro)
+	if res != nil && res.Journal != "" {
+		out.Journal = res.Journal
+	}
+	if err != nil {
+		return s.stopped(err, true, out.Journal)
+	}
+	after, derr := s.d.Discover()
+	if derr != nil {
+		return derr
+	}
+	Summary(s.d.Out, s.d.Width, p, newDisk, after, out.Journal, s.d.AuditLog, s.d.Now().Sub(s.start))
+	return nil
+}
+
+// stopped turns Ctrl-C (at a prompt or during a run) into an InterruptedError that says
+// whether anything was changed and how to go on.
+func (s *session) stopped(err error, detached bool, journal string) error {
+	if errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled) {
+		return &InterruptedError{Detached: detached, Journal: journal}
+	}
+	return err
+}
+
+func (s *session) showSteps(steps []plan.Step, from int) {
+	for i, st := range steps {
+		mark := " "
+		if st.Destructive {
+			mark = "!"
+		}
+		line := fmt.Sprintf("  %s %2d. %s", mark, from+i+1, st.ID)
+		if len(st.Argv) > 0 && !st.InProcess {
+			line += ": " + plan.Command(st.Argv)
+		}
+		s.printf("%s\n", line)
+	}
+}
+
+// wait polls until done says so; a line the operator types makes it look at once.
+func (s *session) wait(done func() (bool, error)) error {
+	for {
+		ok, err := done()
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		case <-time.After(s.d.Poll):
+		case _, open := <-s.d.Enter:
+			if !open {
+				s.d.Enter = nil
+			}
+		}
+	}
+}
+
+func (s *session) awaitPull(f plan.DiskRef) error {
+	sys, err := s.d.Discover()
+	if err != nil {
+		return err
+	}
+	if f.Serial == "" || sys.DiskBySerial(f.Serial) == nil {
+		return nil
+	}
+	bay := ""
+	if d := sys.DiskBySerial(f.Serial); d.Bay != nil {
+		bay = d.Bay.Label() + ", LED blinking"
+	} else if f.Bay != "" {
+		bay = f.Bay
+	}
+	if bay != "" {
+		bay = " (" + bay + ")"
+	}
+	s.printf("\nPull the disk with serial %s%s now. raidswap sees it go by itself; no need to press Enter.\n", f.Serial, bay)
+	err = s.wait(func() (bool, error) {
+		sys, err := s.d.Discover()
+		if err != nil {
+			return false, err
+		}
+		return sys.DiskBySerial(f.Serial) == nil, nil
+	})
+	if err != nil {
+		return err
+	}
+	s.printf("%s is out.\n", f.Label())
+	return nil
+}
+
+// awaitNew waits for the new disk and shows its identity and checks: the one named with
+// --new, or the disk that appears and was not attached when the plan was built. A disk the
+// checks refuse is said once and not taken; several acceptable ones are the operator's pick.
+func (s *session) awaitNew(p *plan.Plan, want string) (*discover.Disk, error) {
+	known := map[string]bool{}
+	for _, k := range p.Disks.New.KnownSerials {
+		known[k] = true
+	}
+	s.printf("\nInsert the new disk (at least %s) in the empty bay. raidswap sees it arrive.\n", view.HumanBytes(p.Disks.New.MinSizeBytes))
+	said := map[string]bool{}
+	var ok []discover.Disk
+	err := s.wait(func() (bool, error) {
+		sys, err := s.d.Discover()
+		if err != nil {
+			return false, err
+		}
+		ok = ok[:0]
+		for _, d := range sys.Disks {
+			if !d.Present || (want != "" && d.Serial != want) || (want == "" && known[d.Serial] && d.Serial != "") {
+				continue
+			}
+			if want == "" && d.Serial == "" && knownName(sys, p, d.Name) {
+				continue
+			}
+			cerr := plan.CheckNewDisk(&d, p.Disks)
+			key := d.Name + "/" + d.Serial
+			if !said[key] {
+				said[key] = true
+				s.showNewDisk(sys, p, d, cerr)
+			}
+			if cerr == nil {
+				ok = append(ok, d)
+			}
+		}
+		return len(ok) > 0, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(ok) == 1 {
+		return &ok[0], nil
+	}
+	var labels []string
+	for _, d := range ok {
+		labels = append(labels, fmt.Sprintf("%s, %s, %s", d.Label(), orDash(d.Model), view.HumanBytes(d.SizeBytes)))
+	}
+	i, err := s.selectOne("\nSeveral new disks appeared. Which one replaces the failed disk?", labels, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &ok[i], nil
+}
+
+// knownName: a disk without a serial whose kernel name was attached when the plan was built.
+func knownName(sys *discover.System, p *plan.Plan, name string) bool {
+	return name == p.Disks.Survivor.Device || name == p.Disks.Failed.Device
+}
+
+func (s *session) showNewDisk(sys *discover.System, p *plan.Plan, d discover.Disk, cerr error) {
+	s.printf("\nNew disk: %s\n", d.Label())
+	s.printf("  model %s, %s, sectors %d/%d (logical/physical)%s\n", orDash(d.Model), view.HumanBytes(d.SizeBytes),
+		d.LogicalSectorSize, d.PhysicalSectorSize, bayText(d))
+	need := p.Disks.New.MinSizeBytes
+	mark := "ok"
+	if d.SizeBytes < need {
+		mark = "TOO SMALL"
+	}
+	s.printf("  size: %s against %s needed for the survivor's layout (%s): %s\n", view.HumanBytes(d.SizeBytes), view.HumanBytes(need), arraysNeed(sys, p), mark)
+	switch {
+	case len(d.Partitions) == 0:
+		s.printf("  existing data: none (no partitions)\n")
+	default:
+		s.printf("  existing data: partitions %s\n", strings.Join(d.Partitions, ", "))
+	}
+	if d.SMART != nil {
+		s.printf("  SMART: %s\n", d.SMART.Summary())
+	} else {
+		s.printf("  SMART: not read\n")
+	}
+	if cerr != nil {
+		s.printf("  NOT TAKEN: %v\n  Swap it for another disk, or press Ctrl-C (`raidswap resume` continues later).\n", cerr)
+		return
+	}
+	s.printf("  checks: ok\n")
+}
+
+// arraysNeed names each array the new disk joins with its member size.
+func arraysNeed(sys *discover.System, p *plan.Plan) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, st := range p.Steps {
+		if st.Target.Array == "" || seen[st.Target.Array] {
+			continue
+		}
+		if st.Action != plan.ActionAddMember && st.Action != plan.ActionAddSpare && st.Action != plan.ActionReplaceMember {
+			continue
+		}
+		seen[st.Target.Array] = true
+		if a := sys.Array(st.Target.Array); a != nil {
+			parts = append(parts, fmt.Sprintf("%s %s", a.Name, view.HumanBytes(uint64(a.SizeKiB)*1024)))
+		}
+	}
+	if len(parts) == 0 {
+		return "no array"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func bayText(d discover.Disk) string {
+	if d.Bay == nil {
+		if d.ByPath != "" {
+			return ", at " + d.ByPath
+		}
+		return ""
+	}
+	return ", bay " + d.Bay.Label()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// bootDisks are the disks the plan installs boot code on.
+func bootDisks(p *plan.Plan, newLabel string) []string {
+	var out []string
+	for _, st := range p.Steps {
+		if st.Action != plan.ActionBootloader {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(st.Target.Device, "{new"):
+			out = append(out, newLabel+" (new)")
+		case st.Target.Device == p.Disks.Survivor.Device:
+			out = append(out, p.Disks.Survivor.Label()+" (survivor)")
+		default:
+			out = append(out, st.Target.Device)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,322 @@
+package wizard
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raidswap/raidswap/internal/capture"
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/engine"
+	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/view"
+)
+
+// fakePrompter answers from a script, counts answers, and records the questions and the
+// options it was offered.
+type fakePrompter struct {
+	typed   []string
+	choose  []int
+	asked   []string
+	offered [][]string
+}
+
+func (f *fakePrompter) ConfirmTyped(q, want string) error {
+	f.asked = append(f.asked, q)
+	if len(f.typed) == 0 {
+		return errors.New("no answer left")
+	}
+	got := f.typed[0]
+	f.typed = f.typed[1:]
+	if got == "^C" {
+		return ErrInterrupted
+	}
+	if got != want {
+		return &DeclinedError{Typed: got, Want: want}
+	}
+	return nil
+}
+
+func (f *fakePrompter) Select(q string, opts []string, def int) (int, error) {
+	f.asked = append(f.asked, q)
+	f.offered = append(f.offered, opts)
+	if len(f.choose) == 0 {
+		return def, nil
+	}
+	c := f.choose[0]
+	f.choose = f.choose[1:]
+	return c, nil
+}
+
+func (f *fakePrompter) YesNo(q string, def bool) (bool, error) {
+	f.asked = append(f.asked, q)
+	return def, nil
+}
+
+// fixtureSystem discovers one of discover's captured fixtures.
+func fixtureSystem(t *testing.T, name string) (*engine.Env, *discover.System) {
+	t.Helper()
+	in, err := os.Open(filepath.Join("..", "discover", "testdata", "fixtures", name+".tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	dir := t.TempDir()
+	if _, err := capture.Unpack(in, dir); err != nil {
+		t.Fatal(err)
+	}
+	env := &engine.Env{Root: host.NewRoot(dir), Runner: host.NoRunner{Reason: "test"}, Version: "test",
+		KeyPath: filepath.Join(t.TempDir(), "key"), Now: func() time.Time { return time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC) }}
+	sys, err := env.Discover()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, sys
+}
+
+// world plays the operator's hands: the failed disk stays for pullAfter looks after the
+// detach, then goes; the new disks appear insertAfter looks later.
+type world struct {
+	t           *testing.T
+	sys         *discover.System
+	failed      string
+	detached    bool
+	looks       int
+	pullAfter   int
+	insertAfter int
+	newDisks    []discover.Disk
+	runs        []engine.RunOptions
+	runOut      *bytes.Buffer
+	stopAt      string // a phase-2 run returns context.Canceled at this step (Ctrl-C)
+}
+
+func (w *world) discover() (*discover.System, error) {
+	if !w.detached {
+		return w.sys, nil
+	}
+	w.looks++
+	s := *w.sys
+	s.Disks = nil
+	for _, d := range w.sys.Disks {
+		if d.Serial == w.failed && w.looks > w.pullAfter {
+			continue
+		}
+		s.Disks = append(s.Disks, d)
+	}
+	if w.looks > w.pullAfter+w.insertAfter {
+		s.Disks = append(s.Disks, w.newDisks...)
+	}
+	return &s, nil
+}
+
+// run stands for engine.Apply: it shows the steps through the run view the CLI uses, in
+// text mode, and stops where it was told to.
+func (w *world) run(ctx context.Context, p *plan.Plan, ro engine.RunOptions) (*exec.Result, error) {
+	w.runs = append(w.runs, ro)
+	v := view.NewRun(w.runOut, false)
+	res := &exec.Result{Journal: "/var/lib/raidswap/journal/" + p.ID() + ".jsonl"}
+	start := 0
+	if ro.StopAfter == "" {
+		for i, s := range p.Steps {
+			if s.Action == plan.ActionAwaitRemoval || s.Action == plan.ActionAwaitNewDisk {
+				start = i
+				break
+			}
+		}
+	}
+	for i := start; i < len(p.Steps); i++ {
+		s := p.Steps[i]
+		if s.ID == w.stopAt {
+			return res, context.Canceled
+		}
+		v.StepStarting(i, len(p.Steps), s, s.Argv)
+		res.Ran = append(res.Ran, s.ID)
+		if s.ID == ro.StopAfter {
+			w.detached = true
+			return res, exec.ErrStopped
+		}
+	}
+	v.Say("done: every step of plan " + p.ID() + " holds")
+	return res, nil
+}
+
+func newDisk(name, serial string, size uint64) discover.Disk {
+	return discover.Disk{Name: name, Serial: serial, Model: "QEMU HARDDISK", SizeBytes: size, LogicalSectorSize: 512,
+		PhysicalSectorSize: 512, Present: true, Verdict: discover.DiskUnused}
+}
+
+func newSession(t *testing.T, fixture string, fp *fakePrompter) (*world, Deps, *bytes.Buffer) {
+	env, sys := fixtureSystem(t, fixture)
+	var out bytes.Buffer
+	w := &world{t: t, sys: sys, pullAfter: 2, insertAfter: 2, runOut: &out}
+	w.failed, _ = plan.PickFailed(sys)
+	w.newDisks = []discover.Disk{newDisk("vdc", "QM-NEW-7Q3Z", 128<<20)}
+	clock := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	d := Deps{Out: &out, Width: 100, Prompt: fp, Discover: w.discover, Run: w.run, Poll: time.Millisecond,
+		Plan: func(r plan.Request) (*plan.Plan, error) { return env.Plan(r, false) },
+		Now:  func() time.Time { clock = clock.Add(90 * time.Second); return clock }, AuditLog: "/var/lib/raidswap/audit.jsonl"}
+	return w, d, &out
+}
+
+// maxAnswers is the operator's effort the wizard promises for a swap: the seed's manual
+// session took about 60 inputs across fdisk, mdadm and the GRUB shell.
+const maxAnswers = 4
+
+// TestSeedSwapAnswers: the seed's swap (one failed disk, one new disk appearing) takes two
+// answers, the two typed confirmations; this fails when the count grows.
+func TestSeedSwapAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		fixture string
+		typed   []string
+		want    int
+	}{
+		{"failed", []string{"B002", "7Q3Z"}, 2},
+		{"vanished", []string{"B002", "7Q3Z"}, 2},
+	} {
+		t.Run(tc.fixture, func(t *testing.T) {
+			fp := &fakePrompter{typed: tc.typed}
+			w, d, out := newSession(t, tc.fixture, fp)
+			o, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if o.Answers != tc.want || o.Answers > maxAnswers {
+				t.Errorf("%d answers, want %d (at most %d): asked %q", o.Answers, tc.want, maxAnswers, fp.asked)
+			}
+			t.Logf("%s: %d answers", tc.fixture, o.Answers)
+			if len(w.runs) != 2 || w.runs[0].StopAfter == "" || w.runs[1].NewSerial != "QM-NEW-7Q3Z" {
+				t.Errorf("runs %+v: want phase 1 stopping before the pull, then phase 2 naming the new disk", w.runs)
+			}
+			for _, s := range []string{"The disk coming out: vdb (WD-WCC4N1KPB002)", "Pull the disk with serial WD-WCC4N1KPB002",
+				"New disk: vdc (QM-NEW-7Q3Z)", "checks: ok", "DONE in", "mdadm --grow --bitmap=internal /dev/md0", "raidswap status"} {
+				if tc.fixture == "vanished" && strings.HasPrefix(s, "Pull") {
+					continue
+				}
+				if !strings.Contains(out.String(), s) {
+					t.Errorf("output lacks %q:\n%s", s, out)
+				}
+			}
+		})
+	}
+}
+
+// TestWrongConfirmationRefused: a wrong last-4 stops the session before anything runs.
+func TestWrongConfirmationRefused(t *testing.T) {
+	fp := &fakePrompter{typed: []string{"A001"}} // the survivor's serial ends in A001
+	w, d, _ := newSession(t, "failed", fp)
+	if _, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false); err == nil || !strings.Contains(err.Error(), "nothing was done") {
+		t.Fatalf("wrong confirmation: %v", err)
+	}
+	if len(w.runs) != 0 {
+		t.Errorf("a run started after a wrong confirmation: %+v", w.runs)
+	}
+}
+
+// TestSeveralNewDisks: two disks appear; the operator picks, and neither the survivor nor
+// the failed disk is offered.
+func TestSeveralNewDisks(t *testing.T) {
+	fp := &fakePrompter{typed: []string{"B002", "8888"}, choose: []int{1}}
+	w, d, out := newSession(t, "failed", fp)
+	w.newDisks = []discover.Disk{newDisk("vdc", "QM-NEW-7Q3Z", 128<<20), newDisk("vdd", "QM-TWO-8888", 128<<20), newDisk("vde", "QM-SMALL-1", 1<<20)}
+	o, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(fp.offered) != 1 || len(fp.offered[0]) != 2 || o.NewSerial != "QM-TWO-8888" || o.Answers != 3 {
+		t.Fatalf("offered %q, took %s, %d answers", fp.offered, o.NewSerial, o.Answers)
+	}
+	for _, opt := range fp.offered[0] {
+		if strings.Contains(opt, "WD-WCC4N1KPA001") || strings.Contains(opt, "WD-WCC4N1KPB002") || strings.Contains(opt, "QM-SMALL-1") {
+			t.Errorf("offered %q", opt)
+		}
+	}
+	if !strings.Contains(out.String(), "NOT TAKEN") || !strings.Contains(out.String(), "too small") {
+		t.Errorf("the small disk's refusal is not shown:\n%s", out)
+	}
+}
+
+// TestSeveralFailedSurvivorNeverOffered: with two failed disks the operator picks one; the
+// healthy disk is never among the options.
+func TestSeveralFailedSurvivorNeverOffered(t *testing.T) {
+	fp := &fakePrompter{choose: []int{0}}
+	_, d, _ := newSession(t, "failed", fp)
+	_, sys := fixtureSystem(t, "failed")
+	extra := newDisk("vdx", "WD-OTHER-FAIL", 128<<20)
+	extra.Verdict = discover.DiskFailed
+	sys.Disks = append(sys.Disks, extra)
+	d.Discover = func() (*discover.System, error) { return sys, nil }
+	d.Plan = func(plan.Request) (*plan.Plan, error) { return nil, errors.New("stop here") }
+	_, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
+	if err == nil || len(fp.offered) != 1 || len(fp.offered[0]) != 2 {
+		t.Fatalf("err %v, offered %q", err, fp.offered)
+	}
+	for _, o := range fp.offered[0] {
+		if strings.Contains(o, "WD-WCC4N1KPA001") {
+			t.Errorf("the survivor was offered: %q", o)
+		}
+	}
+}
+
+// TestCtrlCAfterDetach: Ctrl-C at the phase-2 confirmation stops cleanly and says how to
+// resume; before the detach it says nothing was changed.
+func TestCtrlCAfterDetach(t *testing.T) {
+	fp := &fakePrompter{typed: []string{"B002", "^C"}}
+	w, d, _ := newSession(t, "failed", fp)
+	_, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
+	var ie *InterruptedError
+	if !errors.As(err, &ie) || !ie.Detached || !strings.Contains(err.Error(), "raidswap resume") || len(w.runs) != 1 {
+		t.Fatalf("Ctrl-C after detach: %v (runs %d)", err, len(w.runs))
+	}
+	fp = &fakePrompter{typed: []string{"^C"}}
+	w, d, _ = newSession(t, "failed", fp)
+	_, err = Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
+	if !errors.As(err, &ie) || ie.Detached || !strings.Contains(err.Error(), "nothing was changed") || len(w.runs) != 0 {
+		t.Fatalf("Ctrl-C before detach: %v (runs %d)", err, len(w.runs))
+	}
+	// Ctrl-C during the pull wait (the context ends).
+	fp = &fakePrompter{typed: []string{"B002"}}
+	w, d, _ = newSession(t, "failed", fp)
+	w.pullAfter = 1 << 30
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel) // Ctrl-C: signal.NotifyContext cancels
+	_, err = Run(ctx, d, plan.Request{Mode: plan.ReplaceFailed}, false)
+	if !errors.As(err, &ie) || !ie.Detached {
+		t.Fatalf("Ctrl-C while waiting for the pull: %v", err)
+	}
+}
+
+// TestPlanOnly: raidswap --plan through the wizard prints the plan and runs nothing.
+func TestPlanOnly(t *testing.T) {
+	fp := &fakePrompter{}
+	w, d, out := newSession(t, "failed", fp)
+	o, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, true)
+	if err != nil || o.Answers != 0 || len(w.runs) != 0 || !strings.Contains(out.String(), "PLAN: Replace failed disk vdb (WD-WCC4N1KPB002)") {
+		t.Fatalf("err %v, %d answers, %d runs:\n%s", err, o.Answers, len(w.runs), out)
+	}
+}
+
+// TestEnterDuringPull: a line typed while the disk is still in makes the wizard look at once,
+// and is not taken as an answer.
+func TestEnterDuringPull(t *testing.T) {
+	fp := &fakePrompter{typed: []string{"B002", "7Q3Z"}}
+	w, d, out := newSession(t, "failed", fp)
+	d.Poll = time.Hour // only Enter makes it look again
+	enter := make(chan string, 8)
+	for range 8 {
+		enter <- ""
+	}
+	d.Enter = enter
+	if _, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if w.looks < w.pullAfter+w.insertAfter {
+		t.Errorf("%d looks", w.looks)
+	}
+}
