@@ -204,3 +204,22 @@ func TestDeriveUEFIRefusesForgedOperands(t *testing.T) {
 		}
 	}
 }
+
+func TestUEFIStepsSystemdBoot(t *testing.T) {
+	f := uefiFacts()
+	f.Loader, f.EFILoader = bootloader.LoaderSystemdBoot, "EFI/systemd/systemd-bootx64.efi"
+	p, err := uefiPlan(t, plantest.Seed(), uefiSeedReq, f, bootloader.UEFIESPEveryDisk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"efi-boot-entry-vda", "efi-boot-entry-new"} {
+		s, _ := stepNamed(p, id)
+		if got := Command(s.Argv); !strings.Contains(got, `--loader '\EFI\systemd\systemd-bootx64.efi'`) {
+			t.Errorf("%s: %s", id, got)
+		}
+	}
+	fb, _ := stepNamed(p, "esp-fallback-vda1")
+	if !strings.Contains(fb.Reason, "copy EFI/systemd/systemd-bootx64.efi there as EFI/BOOT/BOOTX64.EFI") {
+		t.Errorf("fallback: %s", fb.Reason)
+	}
+}
