@@ -183,6 +183,8 @@ blkid -p -o value -s PART_ENTRY_UUID /dev/vda1 > /mnt/share/surv.partuuid
 blkid -p -o value -s PART_ENTRY_UUID /dev/vdb1 > /mnt/share/old.partuuid
 efibootmgr -v
 sync
+# The survivor as it was: the negative control of the fallback boot.
+dd if=/dev/vda of=/mnt/share/surv-before.img bs=4M status=none && echo "SURVIVOR IMAGE SAVED"
 say "fail and replace"
 mdadm /dev/md0 --fail /dev/vdb2 >/dev/null
 $RS --plan --failed WD-OLD --new WD-NEW --out /run/bios.plan >/dev/null
@@ -251,7 +253,7 @@ func TestVMUEFIBootAlone(t *testing.T) {
 	if res.ExitCode != 0 {
 		t.Fatalf("setup and replacement failed (%d)", res.ExitCode)
 	}
-	golden.Contains(t, res.Output, "SURVIVOR HAS NO FALLBACK", "wrote EFI/BOOT/BOOTX64.EFI on the survivor's ESP", "each verified by SHA-256",
+	golden.Contains(t, res.Output, "SURVIVOR HAS NO FALLBACK", "SURVIVOR IMAGE SAVED", "wrote EFI/BOOT/BOOTX64.EFI on the survivor's ESP", "each verified by SHA-256",
 		"SURVIVOR HAS FALLBACK", "ESP TREES IDENTICAL", "REDUNDANT OK", "done: every step of plan")
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(share, name))
@@ -265,6 +267,19 @@ func TestVMUEFIBootAlone(t *testing.T) {
 		t.Fatalf("PARTUUIDs: survivor %q, old %q, new %q", survID, oldID, newID)
 	}
 	nw.Unplugged = false
+
+	// The harness's negative: before raidswap, the survivor's ESP had no fallback path, and
+	// with fresh variables it did not boot alone.
+	t.Run("WD-SURV-before/fallback", func(t *testing.T) {
+		before := vmtest.Disk{Serial: "WD-SURV", Image: filepath.Join(share, "surv-before.img")}
+		boot, err := vmtest.BootDisk(t.Context(), vmtest.BootConfig{Disks: []vmtest.Disk{before}, Firmware: vmtest.UEFI, Marker: marker, Timeout: 30 * time.Second})
+		if !errors.Is(err, vmtest.ErrNoMarker) {
+			t.Errorf("the survivor without a fallback path booted alone with fresh variables: %v", err)
+		} else {
+			t.Logf("without the fallback path: no marker after %.1fs", boot.Duration.Seconds())
+		}
+		os.Remove(before.Image)
+	})
 
 	// The next boot, with the same variables, reads the entries back.
 	next := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, nw}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
