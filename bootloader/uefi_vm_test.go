@@ -43,9 +43,14 @@ func TestMain(m *testing.M) {
 }
 
 func splice(arg string) error {
-	in, out, ok := strings.Cut(arg, ":")
-	if !ok {
-		return fmt.Errorf("%s=%q: want IN:OUT", spliceEnv, arg)
+	parts := strings.Split(arg, ":")
+	if len(parts) != 3 || (parts[2] != "every-disk" && parts[2] != "rescue") {
+		return fmt.Errorf("%s=%q: want IN:OUT:every-disk or IN:OUT:rescue", spliceEnv, arg)
+	}
+	in, out := parts[0], parts[1]
+	kind, firmware := bootloader.UEFIESPEveryDisk, bootloader.FirmwareUEFI
+	if parts[2] == "rescue" {
+		kind, firmware = bootloader.UEFIFromRescue, bootloader.FirmwareBIOS
 	}
 	key, err := plankey.Load(plankey.DefaultPath)
 	if err != nil {
@@ -66,7 +71,7 @@ func splice(arg string) error {
 	if err != nil {
 		return err
 	}
-	facts := bootloader.Facts{Firmware: bootloader.FirmwareUEFI, Loader: bootloader.LoaderGrub2, Boot: bootloader.BootDir{Array: "md0", Mountpoint: "/boot"}}
+	facts := bootloader.Facts{Firmware: firmware, Loader: bootloader.LoaderGrub2, Boot: bootloader.BootDir{Array: "md0", Mountpoint: "/boot"}}
 	for _, ref := range []plan.DiskRef{p.Disks.Survivor, p.Disks.Failed} {
 		d := sys.DiskBySerial(ref.Serial)
 		if d == nil || !d.Present {
@@ -93,7 +98,7 @@ func splice(arg string) error {
 		}
 		facts.Disks = append(facts.Disks, disk)
 	}
-	steps, notes, err := plan.UEFISteps(facts, bootloader.Decision{Kind: bootloader.UEFIESPEveryDisk}, sys.DiskBySerial(p.Disks.Survivor.Serial), p.Disks.New.Serial)
+	steps, notes, err := plan.UEFISteps(facts, bootloader.Decision{Kind: kind}, sys.DiskBySerial(p.Disks.Survivor.Serial), p.Disks.New.Serial)
 	if err != nil {
 		return err
 	}
@@ -101,14 +106,18 @@ func splice(arg string) error {
 	found := false
 	for _, s := range p.Steps {
 		_, s.ID, _ = strings.Cut(s.ID, "-")
-		if s.Action == plan.ActionBootloader && s.Target.Device == "" {
-			all, found = append(all, steps...), true
+		// The boot steps Decide chose without the ESP facts: a by-hand note under UEFI, GRUB's
+		// BIOS boot code under BIOS (which fails on a disk without a BIOS boot partition).
+		if s.Action == plan.ActionBootloader {
+			if !found {
+				all, found = append(all, steps...), true
+			}
 			continue
 		}
 		all = append(all, s)
 	}
 	if !found {
-		return errors.New("the plan has no by-hand boot note to replace: is this a UEFI system?")
+		return errors.New("the plan has no boot steps to replace")
 	}
 	p.Steps, p.Notes, p.Checksum = all, append(p.Notes, notes...), ""
 	for i := range p.Steps {
@@ -129,13 +138,13 @@ func splice(arg string) error {
 	return os.WriteFile(out, b.Bytes(), 0o600)
 }
 
-// uefiSetup builds a two-disk RAID1 server booting by UEFI: on each disk an ESP (partition
+// uefiPrelude and uefiLayout build a two-disk RAID1 server booting by UEFI: on each disk an ESP (partition
 // 1, FAT32) and partition 2 of md0 (RAID1, metadata 1.0) holding /boot with the kernel and
 // the marker initramfs. GRUB x86_64-efi is installed on each ESP as Debian does
 // (EFI/debian/grubx64.efi, boot entries made by efibootmgr); the survivor's ESP lacks the
 // removable fallback path, which only the failed disk's has. The survivor's ESP is mounted
 // at /boot/efi, as on a Debian server. Then vdb fails, and raidswap replaces it with WD-NEW.
-const uefiSetup = `
+const uefiPrelude = `
 set -eu
 say() { echo "== $*"; }
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
@@ -146,6 +155,9 @@ await_journal() {
 		sleep 0.1
 	done
 }
+`
+
+const uefiLayout = `
 for d in vda vdb; do
 	sgdisk -Z /dev/$d >/dev/null
 	sgdisk -n1:2048:+64M -t1:ef00 -n2:0:0 -t2:fd00 /dev/$d >/dev/null
@@ -185,10 +197,16 @@ efibootmgr -v
 sync
 # The survivor as it was: the negative control of the fallback boot.
 dd if=/dev/vda of=/mnt/share/surv-before.img bs=4M status=none && echo "SURVIVOR IMAGE SAVED"
+`
+
+// uefiReplace fails vdb and replaces it with WD-NEW through raidswap apply of a plan whose
+// boot steps are the UEFI steps for $UEFI_KIND (every-disk, or rescue: the running system
+// booted by BIOS).
+const uefiReplace = `
 say "fail and replace"
 mdadm /dev/md0 --fail /dev/vdb2 >/dev/null
 $RS --plan --failed WD-OLD --new WD-NEW --out /run/bios.plan >/dev/null
-RAIDSWAP_UEFI_SPLICE=/run/bios.plan:/run/uefi.plan $SPLICE
+RAIDSWAP_UEFI_SPLICE=/run/bios.plan:/run/uefi.plan:$UEFI_KIND $SPLICE
 ( await_journal started await-removal; /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null; sleep 1; /run/vmtest/bin/vmtest-hotplug plug WD-NEW >/dev/null ) &
 $RS apply /run/uefi.plan --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 || { cat /run/rs.out; exit 1; }
 cat /run/rs.out
@@ -246,7 +264,8 @@ func TestVMUEFIBootAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
-		Timeout: 8 * time.Minute, Env: map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t), "SPLICE": self}, Script: uefiSetup})
+		Timeout: 8 * time.Minute, Env: map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t), "SPLICE": self, "UEFI_KIND": "every-disk"},
+		Script: uefiPrelude + uefiLayout + uefiReplace})
 	if testing.Verbose() || res.ExitCode != 0 {
 		t.Logf("guest output:\n%s", res.Output)
 	}
@@ -349,5 +368,84 @@ func TestVMUEFIBootAlone(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestVMUEFIRescueFromBIOS: the same server, but the replacement runs in a system started by
+// BIOS (a rescue system): the disks say UEFI, the firmware cannot show it. raidswap syncs the
+// ESPs anyway, writes no boot entry and prints the efibootmgr commands for the next UEFI
+// boot; each disk then boots alone by the fallback path under OVMF.
+func TestVMUEFIRescueFromBIOS(t *testing.T) {
+	vmtest.Require(t)
+	kernel, err := vmtest.Assets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	share := filepath.Join(dir, "share")
+	if err := os.Mkdir(share, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const marker = "raidswap-uefi-marker: rescued disk booted alone"
+	if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
+		t.Fatal(err)
+	}
+	image := func(name string) string {
+		p := filepath.Join(dir, name+".img")
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 256<<20); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	surv := vmtest.Disk{Serial: "WD-SURV", Image: image("surv")}
+	old := vmtest.Disk{Serial: "WD-OLD", Image: image("old")}
+	nw := vmtest.Disk{Serial: "WD-NEW", Image: image("new"), Unplugged: true}
+	vars := filepath.Join(dir, "vars.fd")
+	if err := vmtest.NewUEFIVars(vars); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t), "SPLICE": self, "UEFI_KIND": "rescue"}
+	setup := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
+		Timeout: 5 * time.Minute, Env: env, Script: uefiPrelude + uefiLayout + "umount /boot/efi /boot\nmdadm --stop /dev/md0\nsync\necho LAYOUT DONE\n"})
+	if setup.ExitCode != 0 || !strings.Contains(setup.Output, "LAYOUT DONE") {
+		t.Fatalf("setup failed (%d):\n%s", setup.ExitCode, setup.Output)
+	}
+	os.Remove(filepath.Join(share, "surv-before.img"))
+	// The rescue system: SeaBIOS, no efivars.
+	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Firmware: vmtest.BIOS, Share: share,
+		Timeout: 8 * time.Minute, Env: env, Script: uefiPrelude + `
+test -d /sys/firmware/efi || echo "BOOTED BY BIOS"
+mdadm --stop --scan >/dev/null 2>&1 || true
+mdadm --assemble /dev/md0 /dev/vda2 /dev/vdb2 >/dev/null
+mkdir -p /boot && mount /dev/md0 /boot && mkdir -p /boot/efi && mount /dev/vda1 /boot/efi
+` + uefiReplace})
+	if testing.Verbose() || res.ExitCode != 0 {
+		t.Logf("guest output:\n%s", res.Output)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("the replacement from the rescue system failed (%d)", res.ExitCode)
+	}
+	golden.Contains(t, res.Output, "BOOTED BY BIOS", "wrote EFI/BOOT/BOOTX64.EFI on the survivor's ESP", "each verified by SHA-256",
+		"the firmware's boot entries cannot be written now", "efibootmgr --create --disk /dev/vda --part 1 --label 'raidswap WD-SURV'",
+		"boots by the fallback path", "SURVIVOR HAS FALLBACK", "ESP TREES IDENTICAL", "REDUNDANT OK", "done: every step of plan")
+	if strings.Contains(res.Output, "efi-boot-entry") {
+		t.Error("a boot entry step ran in a system booted by BIOS")
+	}
+	nw.Unplugged = false
+	for _, d := range []vmtest.Disk{surv, nw} {
+		t.Run(d.Serial+"/fallback", func(t *testing.T) {
+			boot, err := vmtest.BootDiskT(t, vmtest.BootConfig{Disks: []vmtest.Disk{d}, Firmware: vmtest.UEFI, Marker: marker})
+			if err != nil {
+				t.Fatalf("%s did not boot alone by the fallback path: %v", d.Serial, err)
+			}
+			t.Logf("%s: marker after %.1fs", d.Serial, boot.Duration.Seconds())
+		})
 	}
 }
