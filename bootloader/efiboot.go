@@ -170,7 +170,7 @@ func (v BootVars) Stale(attached map[string]bool, loader string) []BootEntry {
 	return out
 }
 
-// Order is BootOrder with first in front (in that order), then the rest of the current
+// NewOrder is BootOrder with first in front (in that order), then the rest of the current
 // order without the removed entries and without numbers that have no entry.
 func (v BootVars) NewOrder(first []string, removed []string) []string {
 	out := slices.Clone(first)

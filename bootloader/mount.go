@@ -48,11 +48,11 @@ func mountpointOf(mounts []byte, dev string) string {
 
 // MountESP mounts the ESP at its private directory under ESPMountBase (through root, so a
 // test's root holds it) and returns the directory as root maps it and a release that
-// unmounts it. Read-only: when the ESP is already mounted elsewhere (/boot/efi) it is
+// unmounts it and says why when it could not (the next MountESP unmounts a leftover). Read-only: when the ESP is already mounted elsewhere (/boot/efi) it is
 // bind-mounted read-only from there (the kernel refuses a second mount of the same device
 // with another read-only state); otherwise mounted -o ro. Read-write: mounted again (the
 // kernel shares the one file system). A mount left by an interrupted run is unmounted first.
-func MountESP(ctx context.Context, r host.Runner, root *host.Root, e ESPRef, readOnly bool) (string, func(), error) {
+func MountESP(ctx context.Context, r host.Runner, root *host.Root, e ESPRef, readOnly bool) (string, func() error, error) {
 	part := e.Dev[strings.LastIndexByte(e.Dev, '/')+1:]
 	dir := ESPMountDir(e.Serial, part)
 	path := root.Path(dir)
@@ -79,10 +79,13 @@ func MountESP(ctx context.Context, r host.Runner, root *host.Root, e ESPRef, rea
 		os.Remove(path)
 		return "", nil, &MountError{ESP: e, Err: err}
 	}
-	release := func() {
+	release := func() error {
 		// A fresh context: the unmount must happen also when ctx was cancelled.
-		r.Run(context.Background(), host.Umount, path)
+		if _, err := r.Run(context.Background(), host.Umount, path); err != nil {
+			return fmt.Errorf("unmounting %s's ESP from %s: %w", e.Label(), path, err)
+		}
 		os.Remove(path)
+		return nil
 	}
 	return path, release, nil
 }

@@ -91,7 +91,9 @@ func splice(arg string) error {
 				return err
 			}
 			facts.EFILoader, err = bootloader.FindLoader(dir, bootloader.LoaderGrub2, false)
-			release()
+			if rerr := release(); err == nil {
+				err = rerr
+			}
 			if err != nil {
 				return err
 			}

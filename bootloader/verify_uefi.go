@@ -71,7 +71,9 @@ func VerifyUEFI(ctx context.Context, r host.Runner, root *host.Root, esps []ESPR
 			continue
 		}
 		trees[i], err = ReadTree(dir)
-		release()
+		if rerr := release(); rerr != nil && err == nil {
+			err = rerr
+		}
 		if err != nil {
 			trees[i] = nil
 			out[i].Reason = fmt.Sprintf("reading its ESP %s: %v", e.Dev, err)

@@ -85,5 +85,7 @@ func TestMountESPBindsAMountedESPReadOnly(t *testing.T) {
 	if err != nil || got != dir {
 		t.Fatalf("%q %v", got, err)
 	}
-	release()
+	if err := release(); err != nil {
+		t.Error(err)
+	}
 }

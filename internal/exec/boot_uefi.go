@@ -56,6 +56,15 @@ func (r *run) output(ctx context.Context, s plan.Step, argv []string) (host.Resu
 	return res, err
 }
 
+// unmount releases a private ESP mount, saying so when it could not (the next mount of it
+// unmounts the leftover first).
+func (r *run) unmount(release func() error) {
+	if err := release(); err != nil {
+		r.o.View.Say(err.Error())
+		r.log.Warn().Err(err).Msg("unmount")
+	}
+}
+
 func (r *run) note(s plan.Step, data map[string]string) error {
 	return r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: data})
 }
@@ -121,7 +130,7 @@ func (r *run) espFallback(ctx context.Context, s plan.Step, u *plan.UEFITarget) 
 	if err != nil {
 		return &RefusedError{Step: s.ID, Device: e.Dev, Serial: e.Serial, Reason: err.Error()}
 	}
-	defer release()
+	defer r.unmount(release)
 	res, err := bootloader.EnsureFallback(dir, u.Loader, u.Shim)
 	if err != nil {
 		return fmt.Errorf("the fallback path on the survivor's ESP %s (%s): %w", e.Dev, e.Serial, err)
@@ -191,12 +200,12 @@ func (r *run) espSync(ctx context.Context, s plan.Step, u *plan.UEFITarget) erro
 	if err != nil {
 		return &RefusedError{Step: s.ID, Device: src.Dev, Serial: src.Serial, Reason: err.Error()}
 	}
-	defer releaseFrom()
+	defer r.unmount(releaseFrom)
 	to, releaseTo, err := bootloader.MountESP(ctx, r.o.Runner, uefiRoot, dst, false)
 	if err != nil {
 		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: dst.Serial, Reason: err.Error()}
 	}
-	defer releaseTo()
+	defer r.unmount(releaseTo)
 	res, err := bootloader.SyncTree(from, to)
 	if err != nil {
 		var full *bootloader.FullError
