@@ -47,6 +47,9 @@ type Partition struct {
 	FSType    string `json:"fstype,omitempty"` // vfat, linux_raid_member, ...
 	FSLabel   string `json:"fslabel,omitempty"`
 	FSUUID    string `json:"fsuuid,omitempty"`
+	// FSVersion is blkid's VERSION of the file system: FAT12, FAT16 or FAT32 for an ESP (the
+	// new disk's ESP is made of the same type).
+	FSVersion string `json:"fsversion,omitempty"`
 	// MDArray is the md array the partition is a member of (an ESP on RAID1 metadata 1.0).
 	MDArray string `json:"md_array,omitempty"`
 }
@@ -92,6 +95,10 @@ type Facts struct {
 	// Shim says Secure Boot's shim is on the ESP (EFI/<distro>/shimx64.efi): boot entries
 	// point at it, not at grubx64.efi.
 	Shim bool `json:"shim,omitempty"`
+	// EFILoader is the ESP path of the loader the firmware boot entries name, as FindLoader
+	// finds it on the survivor's ESP: EFI/debian/grubx64.efi, EFI/debian/shimx64.efi with
+	// shim, EFI/systemd/systemd-bootx64.efi with systemd-boot.
+	EFILoader string `json:"efi_loader,omitempty"`
 	// InstallDevices is Debian's debconf grub-pc/install_devices (nil when not a Debian
 	// family system or not set).
 	InstallDevices []string `json:"install_devices,omitempty"`

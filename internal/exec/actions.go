@@ -80,6 +80,13 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 			return nil
 		}
 		return r.command(ctx, s, argv)
+	case plan.ActionESPFallback, plan.ActionESPSync:
+		if err := r.w.checkSafety(r.p, s); err != nil {
+			return err
+		}
+		return r.doUEFI(ctx, s, argv)
+	case plan.ActionESPFormat, plan.ActionEFIEntry, plan.ActionEFIBootOrder, plan.ActionVerifyUEFI:
+		return r.doUEFI(ctx, s, argv)
 	case plan.ActionRaiseSpeed:
 		return r.raiseSpeed(s)
 	case plan.ActionRestoreSpeed:

@@ -24,8 +24,9 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 	if err != nil {
 		return refuse(t.Device, w.newSerial, "%v", err)
 	}
-	// Whatever the action: the survivor receives nothing but boot code.
-	if s.Action != plan.ActionBootloader {
+	// Whatever the action: the survivor receives nothing but boot code (its ESP's fallback
+	// path is boot code).
+	if s.Action != plan.ActionBootloader && s.Action != plan.ActionESPFallback {
 		for _, dev := range devs {
 			if d, _ := w.owner(dev); d != nil && d.Serial == survivor {
 				return refuse("/dev/"+dev, d.Serial, "it is the survivor, which holds the good copy; only boot code is ever written to it")
@@ -45,7 +46,45 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 	}
 	switch s.Action {
 	case plan.ActionLocate, plan.ActionAwaitRemoval, plan.ActionAwaitNewDisk, plan.ActionAwaitRebuild,
-		plan.ActionVerify, plan.ActionCheckNewDisk, plan.ActionRaiseSpeed, plan.ActionRestoreSpeed:
+		plan.ActionVerify, plan.ActionCheckNewDisk, plan.ActionRaiseSpeed, plan.ActionRestoreSpeed,
+		plan.ActionEFIBootOrder, plan.ActionVerifyUEFI:
+		return nil
+	case plan.ActionESPFormat, plan.ActionESPSync:
+		// The new disk's ESP partition: the new disk's, in no array, not mounted, not swap.
+		return w.partitionsWritable(s, devs, w.newSerial, survivor)
+	case plan.ActionESPFallback:
+		// The survivor's ESP (mounted at /boot/efi is fine): the survivor's, and no md member.
+		if err := w.serialIs(s, devs[0], survivor); err != nil {
+			return err
+		}
+		d, part := w.owner(devs[0])
+		if part == "" {
+			return refuse("/dev/"+devs[0], d.Serial, "the fallback path goes to the survivor's ESP partition, not a whole disk")
+		}
+		for _, a := range w.sys.Arrays {
+			for _, m := range a.Members {
+				if memberDev(m) == part {
+					return refuse("/dev/"+part, d.Serial, "it is a member of %s: an ESP on md is written through the array", a.Name)
+				}
+			}
+		}
+		return nil
+	case plan.ActionEFIEntry:
+		// An EFI variable naming the disk's ESP: the disk must be the survivor or the new disk.
+		want := t.Serial
+		if _, ok := plan.ParsePlaceholder(t.Device); ok {
+			want = w.newSerial
+		}
+		dev, err := w.resolveName(t.Device)
+		if err != nil {
+			return refuse(t.Device, want, "%v", err)
+		}
+		if err := w.serialIs(s, dev, want); err != nil {
+			return err
+		}
+		if want != survivor && want != w.newSerial {
+			return refuse("/dev/"+dev, want, "the plan makes boot entries for the survivor and the new disk only")
+		}
 		return nil
 	case plan.ActionSwapOff:
 		return w.serialIs(s, devs[0], t.Serial)
@@ -173,6 +212,9 @@ func (w *world) writes(s plan.Step) ([]string, error) {
 		if t.Device == "" {
 			return nil, nil
 		}
+		dev, err := w.resolveName(t.Device)
+		return []string{dev}, err
+	case plan.ActionESPFallback, plan.ActionESPFormat, plan.ActionESPSync:
 		dev, err := w.resolveName(t.Device)
 		return []string{dev}, err
 	}

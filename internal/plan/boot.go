@@ -41,6 +41,9 @@ func (b *builder) bootSteps() {
 		b.add(Step{ID: "bootloader", Action: ActionBootloader, Reason: why})
 		return
 	case bootloader.GrubBIOSEveryDisk:
+	case bootloader.UEFIESPEveryDisk, bootloader.UEFIESPOnMD, bootloader.UEFIFromRescue:
+		b.uefiBootSteps(f, d)
+		return
 	default:
 		b.err = fmt.Errorf("unreachable: boot decision %d", d.Kind)
 		return

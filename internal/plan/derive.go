@@ -33,6 +33,8 @@ func InProcessAction(a Action, t Target) bool {
 		return true
 	case ActionBootloader:
 		return t.Device == ""
+	case ActionESPFallback, ActionESPSync, ActionEFIBootOrder, ActionVerifyUEFI:
+		return true
 	}
 	return false
 }
@@ -155,6 +157,8 @@ func Derive(p *Plan, s Step) ([]string, error) {
 			return bad("%v", err)
 		}
 		return bootloader.GrubBIOSInstall(disk), nil
+	case ActionESPFallback, ActionESPFormat, ActionESPSync, ActionEFIEntry, ActionEFIBootOrder, ActionVerifyUEFI:
+		return deriveUEFI(s, bad)
 	case ActionPartitionClone:
 		if t.Device != NewDiskToken {
 			return bad("the clone's target must be the new disk %s, not %q", NewDiskToken, t.Device)

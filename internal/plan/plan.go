@@ -142,6 +142,15 @@ const (
 	ActionAwaitRebuild   Action = "await-rebuild"
 	ActionRestoreSpeed   Action = "restore-speed-limits"
 	ActionVerify         Action = "verify"
+	// UEFI (boot_uefi.go): the removable fallback path on the survivor's ESP, the new
+	// disk's ESP file system and its verified copy of the survivor's tree, a firmware boot
+	// entry per disk, stale entries removed and BootOrder survivor first, then a check.
+	ActionESPFallback  Action = "esp-fallback"
+	ActionESPFormat    Action = "esp-mkfs"
+	ActionESPSync      Action = "esp-sync"
+	ActionEFIEntry     Action = "efi-boot-entry"
+	ActionEFIBootOrder Action = "efi-boot-order"
+	ActionVerifyUEFI   Action = "verify-uefi"
 )
 
 // Step is one thing apply does.
@@ -209,6 +218,8 @@ type Target struct {
 	RecoverTimes        int `json:"recover_times,omitempty"`
 	// LED is the bay LED a locate step lights and a verify or led-off step turns off.
 	LED *LED `json:"led,omitempty"`
+	// UEFI are the operands of the UEFI steps (boot_uefi.go).
+	UEFI *UEFITarget `json:"uefi,omitempty"`
 }
 
 // Condition is a fact about the system that apply checks on a fresh discovery. Kind decides

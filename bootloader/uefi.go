@@ -1,0 +1,109 @@
+package bootloader
+
+import (
+	"fmt"
+	"strings"
+)
+
+// UEFIError refuses a UEFI setup raidswap cannot carry over, naming the disk and serial.
+type UEFIError struct {
+	Disk   string
+	Serial string
+	Reason string
+}
+
+func (e *UEFIError) Error() string {
+	if e.Disk == "" {
+		return "UEFI: " + e.Reason
+	}
+	return fmt.Sprintf("UEFI: %s (%s): %s", e.Disk, orUnknown(e.Serial), e.Reason)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "serial unknown"
+	}
+	return s
+}
+
+// UEFISurvivor is the survivor of f with its ESP, checked for what the UEFI steps need:
+// an ESP on the survivor (an ESP on the failed disk only is refused: the new disk, whose
+// partitions are cloned from the survivor, would get none either), a FAT file system of
+// a known type, and a loader path for the boot entries.
+func (f Facts) UEFISurvivor() (*Disk, error) {
+	var surv *Disk
+	failedHadESP := ""
+	for i := range f.Disks {
+		d := &f.Disks[i]
+		switch {
+		case d.Survivor:
+			surv = d
+		case !d.New && d.ESP != nil:
+			failedHadESP = d.Name + " (" + orUnknown(d.Serial) + ")"
+		}
+	}
+	if surv == nil {
+		return nil, &UEFIError{Reason: "the boot facts name no survivor"}
+	}
+	if surv.ESP == nil {
+		r := "it has no EFI System Partition, so neither it nor the new disk (cloned from it) can boot by UEFI alone"
+		if failedHadESP != "" {
+			r = "it has no EFI System Partition; only " + failedHadESP + " had one: the ESP was on one disk only. Create an ESP on the survivor by hand (docs/runbook.md section 8) before replacing"
+		}
+		return nil, &UEFIError{Disk: surv.Name, Serial: surv.Serial, Reason: r}
+	}
+	e := surv.ESP
+	if e.MDArray != "" {
+		return surv, nil
+	}
+	switch {
+	case e.FSType != "vfat":
+		what := e.FSType
+		if what == "" {
+			what = "no file system"
+		}
+		return nil, &UEFIError{Disk: surv.Name, Serial: surv.Serial, Reason: fmt.Sprintf("its ESP %s holds %s, not FAT: the firmware cannot read it, and raidswap does not copy it", e.Name, what)}
+	case e.FATBits() == 0:
+		return nil, &UEFIError{Disk: surv.Name, Serial: surv.Serial, Reason: fmt.Sprintf("its ESP %s is FAT of an unknown type %q: raidswap makes the new ESP of the survivor's type and will not guess", e.Name, e.FSVersion)}
+	case e.Number <= 0:
+		return nil, &UEFIError{Disk: surv.Name, Serial: surv.Serial, Reason: fmt.Sprintf("its ESP %s has no partition number", e.Name)}
+	}
+	if f.EFILoader == "" || !ValidLoaderPath(LoaderPathEFI(f.EFILoader)) {
+		return nil, &UEFIError{Disk: surv.Name, Serial: surv.Serial, Reason: fmt.Sprintf("no loader found on its ESP %s (%q): the boot entries would name nothing", e.Name, f.EFILoader)}
+	}
+	return surv, nil
+}
+
+// FATBits is the ESP's FAT type: 12, 16 or 32 (0 when unknown).
+func (p Partition) FATBits() int { return ESPFS{Version: p.FSVersion}.FATBits() }
+
+// RescueCommands are the efibootmgr commands that give each disk its boot entry, for an
+// operator whose running system booted by BIOS (UEFIFromRescue): to run after the next UEFI
+// boot. newDisk is the new disk's kernel name ("" when not known yet: the command then says
+// /dev/<new disk>).
+func RescueCommands(f Facts, newDisk, newSerial string) []string {
+	surv, err := f.UEFISurvivor()
+	if err != nil {
+		return nil
+	}
+	loader := LoaderPathEFI(f.EFILoader)
+	dev := "/dev/" + newDisk
+	if newDisk == "" {
+		dev = "/dev/<new disk " + orUnknown(newSerial) + ">"
+	}
+	q := func(argv []string) string {
+		out := make([]string, len(argv))
+		for i, a := range argv {
+			if strings.ContainsAny(a, ` \<>`) {
+				a = "'" + a + "'"
+			}
+			out[i] = a
+		}
+		return strings.Join(out, " ")
+	}
+	return []string{
+		q(CreateEntryArgv("/dev/"+surv.Name, surv.ESP.Number, surv.Serial, loader)),
+		q(CreateEntryArgv(dev, surv.ESP.Number, newSerial, loader)),
+		"efibootmgr -v   # then: efibootmgr --bootorder <survivor's entry>,<new disk's entry>,...",
+	}
+}

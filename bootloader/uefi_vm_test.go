@@ -1,0 +1,453 @@
+package bootloader_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/golden"
+	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/plankey"
+	"github.com/raidswap/raidswap/internal/testbin"
+	"github.com/raidswap/raidswap/internal/vmtest"
+)
+
+// spliceEnv, when set in the environment ("IN:OUT"), makes this test binary the guest-side
+// helper of TestVMUEFIBootAlone instead of running tests: it reads the plan IN that
+// `raidswap --plan` saved on a UEFI system, reads the boot facts of its ESPs (blkid, the
+// loader found on the survivor's ESP), puts the UEFI steps of plan.UEFISteps in place of the
+// plan's by-hand boot note, seals it with the host's plan key and writes OUT for `raidswap
+// apply`. Boot detection (bootloader/detect.go) is not in this branch yet: once it feeds
+// plan.Build, `raidswap replace --yes` makes these steps itself and the helper goes.
+const spliceEnv = "RAIDSWAP_UEFI_SPLICE"
+
+func TestMain(m *testing.M) {
+	if arg := os.Getenv(spliceEnv); arg != "" {
+		if err := splice(arg); err != nil {
+			fmt.Fprintln(os.Stderr, "splice:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func splice(arg string) error {
+	parts := strings.Split(arg, ":")
+	if len(parts) != 3 || (parts[2] != "every-disk" && parts[2] != "rescue") {
+		return fmt.Errorf("%s=%q: want IN:OUT:every-disk or IN:OUT:rescue", spliceEnv, arg)
+	}
+	in, out := parts[0], parts[1]
+	kind, firmware := bootloader.UEFIESPEveryDisk, bootloader.FirmwareUEFI
+	if parts[2] == "rescue" {
+		kind, firmware = bootloader.UEFIFromRescue, bootloader.FirmwareBIOS
+	}
+	key, err := plankey.Load(plankey.DefaultPath)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	p, err := plan.Read(f, key)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	root, runner := host.NewRoot("/"), host.ExecRunner{}
+	sys, err := discover.Discover(root)
+	if err != nil {
+		return err
+	}
+	facts := bootloader.Facts{Firmware: firmware, Loader: bootloader.LoaderGrub2, Boot: bootloader.BootDir{Array: "md0", Mountpoint: "/boot"}}
+	for _, ref := range []plan.DiskRef{p.Disks.Survivor, p.Disks.Failed} {
+		d := sys.DiskBySerial(ref.Serial)
+		if d == nil || !d.Present {
+			continue
+		}
+		dev := "/dev/" + plan.PartitionName(d.Name, 1)
+		fs, err := bootloader.ProbeESP(ctx, runner, dev)
+		if err != nil {
+			return err
+		}
+		disk := bootloader.Disk{Name: d.Name, Serial: d.Serial, Label: "gpt", Survivor: ref.Serial == p.Disks.Survivor.Serial,
+			ESP: &bootloader.Partition{Name: plan.PartitionName(d.Name, 1), Number: fs.PartNum, PARTUUID: fs.PARTUUID, Type: fs.PartType,
+				SizeBytes: fs.SizeSectors * 512, FSType: fs.Type, FSVersion: fs.Version, FSLabel: fs.Label, FSUUID: fs.UUID}}
+		if disk.Survivor {
+			dir, release, err := bootloader.MountESP(ctx, runner, root, bootloader.ESPRef{Disk: d.Name, Serial: d.Serial, Dev: dev}, true)
+			if err != nil {
+				return err
+			}
+			facts.EFILoader, err = bootloader.FindLoader(dir, bootloader.LoaderGrub2, false)
+			if rerr := release(); err == nil {
+				err = rerr
+			}
+			if err != nil {
+				return err
+			}
+		}
+		facts.Disks = append(facts.Disks, disk)
+	}
+	steps, notes, err := plan.UEFISteps(facts, bootloader.Decision{Kind: kind}, sys.DiskBySerial(p.Disks.Survivor.Serial), p.Disks.New.Serial)
+	if err != nil {
+		return err
+	}
+	var all []plan.Step
+	found := false
+	for _, s := range p.Steps {
+		_, s.ID, _ = strings.Cut(s.ID, "-")
+		// The boot steps Decide chose without the ESP facts: a by-hand note under UEFI, GRUB's
+		// BIOS boot code under BIOS (which fails on a disk without a BIOS boot partition).
+		if s.Action == plan.ActionBootloader {
+			if !found {
+				all, found = append(all, steps...), true
+			}
+			continue
+		}
+		all = append(all, s)
+	}
+	if !found {
+		return errors.New("the plan has no boot steps to replace")
+	}
+	p.Steps, p.Notes, p.Checksum = all, append(p.Notes, notes...), ""
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		s.ID = fmt.Sprintf("%02d-%s", i+1, s.ID)
+		if s.Argv, err = plan.Derive(p, *s); err != nil {
+			return err
+		}
+		s.InProcess = plan.InProcessAction(s.Action, s.Target)
+	}
+	if err := p.Seal(key); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := p.Write(&b); err != nil {
+		return err
+	}
+	return os.WriteFile(out, b.Bytes(), 0o600)
+}
+
+// uefiPrelude and uefiLayout build a two-disk RAID1 server booting by UEFI: on each disk an ESP (partition
+// 1, FAT32) and partition 2 of md0 (RAID1, metadata 1.0) holding /boot with the kernel and
+// the marker initramfs. GRUB x86_64-efi is installed on each ESP as Debian does
+// (EFI/debian/grubx64.efi, boot entries made by efibootmgr); the survivor's ESP lacks the
+// removable fallback path, which only the failed disk's has. The survivor's ESP is mounted
+// at /boot/efi, as on a Debian server. Then vdb fails, and raidswap replaces it with WD-NEW.
+const uefiPrelude = `
+set -eu
+say() { echo "== $*"; }
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+await_journal() {
+	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
+	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
+		[ $(( SECONDS - start )) -ge "$limit" ] && { echo "TIMEOUT waiting for $event $action" >&2; kill -TERM $$; exit 1; }
+		sleep 0.1
+	done
+}
+`
+
+const uefiLayout = `
+for d in vda vdb; do
+	sgdisk -Z /dev/$d >/dev/null
+	sgdisk -n1:2048:+64M -t1:ef00 -n2:0:0 -t2:fd00 /dev/$d >/dev/null
+	partx -a /dev/$d 2>/dev/null || partx -u /dev/$d
+done
+udevadm settle
+mdadm --create /dev/md0 --run --level=1 --raid-devices=2 --metadata=1.0 /dev/vda2 /dev/vdb2 >/dev/null 2>&1
+mdadm --wait /dev/md0 || true
+mkfs.ext4 -q -F -L boot /dev/md0
+mkdir -p /boot && mount /dev/md0 /boot
+cp "$KERNEL" /boot/vmlinuz
+cp /mnt/share/marker.img /boot/marker.img
+cat >/boot/grub.cfg.in <<CFG
+set timeout=0
+search --no-floppy --label boot --set=root
+linux /vmlinuz console=ttyS0 panic=-1 loglevel=3
+initrd /marker.img
+boot
+CFG
+mkdir -p /boot/efi
+for d in vda vdb; do
+	mkfs.vfat -F 32 -n ESP /dev/${d}1 >/dev/null
+	mount /dev/${d}1 /boot/efi
+	grub-install --target=x86_64-efi --efi-directory=/boot/efi --boot-directory=/boot --bootloader-id=debian --no-nvram \
+		--modules="part_gpt mdraid1x ext2" /dev/$d >/dev/null 2>&1
+	[ $d = vdb ] && grub-install --target=x86_64-efi --efi-directory=/boot/efi --boot-directory=/boot --removable --no-nvram \
+		--modules="part_gpt mdraid1x ext2" /dev/$d >/dev/null 2>&1
+	umount /boot/efi
+	efibootmgr --create --disk /dev/$d --part 1 --label debian --loader '\EFI\debian\grubx64.efi' >/dev/null
+done
+cp /boot/grub.cfg.in /boot/grub/grub.cfg
+mount /dev/vda1 /boot/efi
+test ! -e /boot/efi/EFI/BOOT/BOOTX64.EFI && echo "SURVIVOR HAS NO FALLBACK"
+blkid -p -o value -s PART_ENTRY_UUID /dev/vda1 > /mnt/share/surv.partuuid
+blkid -p -o value -s PART_ENTRY_UUID /dev/vdb1 > /mnt/share/old.partuuid
+efibootmgr -v
+sync
+# The survivor as it was: the negative control of the fallback boot.
+dd if=/dev/vda of=/mnt/share/surv-before.img bs=4M status=none && echo "SURVIVOR IMAGE SAVED"
+`
+
+// uefiReplace fails vdb and replaces it with WD-NEW through raidswap apply of a plan whose
+// boot steps are the UEFI steps for $UEFI_KIND (every-disk, or rescue: the running system
+// booted by BIOS).
+const uefiReplace = `
+say "fail and replace"
+mdadm /dev/md0 --fail /dev/vdb2 >/dev/null
+$RS --plan --failed WD-OLD --new WD-NEW --out /run/bios.plan >/dev/null
+RAIDSWAP_UEFI_SPLICE=/run/bios.plan:/run/uefi.plan:$UEFI_KIND $SPLICE
+( await_journal started await-removal; /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null; sleep 1; /run/vmtest/bin/vmtest-hotplug plug WD-NEW >/dev/null ) &
+$RS apply /run/uefi.plan --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 || { cat /run/rs.out; exit 1; }
+cat /run/rs.out
+wait
+NEW=$(for f in /sys/block/*/serial; do [ "$(cat $f)" = WD-NEW ] && basename $(dirname $f); done)
+blkid -p -o value -s PART_ENTRY_UUID /dev/${NEW}1 > /mnt/share/new.partuuid
+test -e /boot/efi/EFI/BOOT/BOOTX64.EFI && echo "SURVIVOR HAS FALLBACK"
+mkdir -p /mnt/newesp && mount -o ro /dev/${NEW}1 /mnt/newesp
+diff -r /boot/efi /mnt/newesp && echo "ESP TREES IDENTICAL"
+umount /mnt/newesp
+mdadm --wait /dev/md0 || true
+grep -q '\[UU\]' /proc/mdstat && echo "REDUNDANT OK"
+umount /boot/efi /boot
+sync
+`
+
+// TestVMUEFIBootAlone is the UEFI proof: after raidswap replaced the failed disk, the next
+// boot with the same firmware variables reads back one boot entry per disk (and none for
+// the failed disk's ESP), and each disk boots alone under OVMF, both by its own boot entry
+// (a copy of the variables) and by the removable fallback path (fresh variables).
+func TestVMUEFIBootAlone(t *testing.T) {
+	vmtest.Require(t)
+	kernel, err := vmtest.Assets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	share := filepath.Join(dir, "share")
+	if err := os.Mkdir(share, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const marker = "raidswap-uefi-marker: booted alone"
+	if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
+		t.Fatal(err)
+	}
+	image := func(name string) string {
+		p := filepath.Join(dir, name+".img")
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 256<<20); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	surv := vmtest.Disk{Serial: "WD-SURV", Image: image("surv")}
+	old := vmtest.Disk{Serial: "WD-OLD", Image: image("old")}
+	nw := vmtest.Disk{Serial: "WD-NEW", Image: image("new"), Unplugged: true}
+	vars := filepath.Join(dir, "vars.fd")
+	if err := vmtest.NewUEFIVars(vars); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
+		Timeout: 8 * time.Minute, Env: map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t), "SPLICE": self, "UEFI_KIND": "every-disk"},
+		Script: uefiPrelude + uefiLayout + uefiReplace})
+	if testing.Verbose() || res.ExitCode != 0 {
+		t.Logf("guest output:\n%s", res.Output)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("setup and replacement failed (%d)", res.ExitCode)
+	}
+	golden.Contains(t, res.Output, "SURVIVOR HAS NO FALLBACK", "SURVIVOR IMAGE SAVED", "wrote EFI/BOOT/BOOTX64.EFI on the survivor's ESP", "each verified by SHA-256",
+		"SURVIVOR HAS FALLBACK", "ESP TREES IDENTICAL", "REDUNDANT OK", "done: every step of plan")
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(share, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	survID, oldID, newID := read("surv.partuuid"), read("old.partuuid"), read("new.partuuid")
+	if survID == "" || newID == "" || survID == newID || oldID == newID {
+		t.Fatalf("PARTUUIDs: survivor %q, old %q, new %q", survID, oldID, newID)
+	}
+	nw.Unplugged = false
+
+	// The harness's negative: before raidswap, the survivor's ESP had no fallback path, and
+	// with fresh variables it did not boot alone.
+	t.Run("WD-SURV-before/fallback", func(t *testing.T) {
+		before := vmtest.Disk{Serial: "WD-SURV", Image: filepath.Join(share, "surv-before.img")}
+		boot, err := vmtest.BootDisk(t.Context(), vmtest.BootConfig{Disks: []vmtest.Disk{before}, Firmware: vmtest.UEFI, Marker: marker, Timeout: 30 * time.Second})
+		if !errors.Is(err, vmtest.ErrNoMarker) {
+			t.Errorf("the survivor without a fallback path booted alone with fresh variables: %v", err)
+		} else {
+			t.Logf("without the fallback path: no marker after %.1fs", boot.Duration.Seconds())
+		}
+		os.Remove(before.Image)
+	})
+
+	// The next boot, with the same variables, reads the entries back.
+	next := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, nw}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
+		Script: "efibootmgr -v"})
+	if next.ExitCode != 0 {
+		t.Fatalf("efibootmgr -v in the next boot: %d\n%s", next.ExitCode, next.Output)
+	}
+	t.Logf("boot entries read back in the next boot:\n%s", next.Output)
+	bv, err := bootloader.ParseBootVars([]byte(next.Output))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader := `\EFI\debian\grubx64.efi`
+	se, ne := bv.EntryFor(survID, loader), bv.EntryFor(newID, loader)
+	if se == nil || ne == nil {
+		t.Fatalf("entries: survivor %v, new disk %v in\n%s", se, ne, next.Output)
+	}
+	if ne.Label != "raidswap WD-NEW" {
+		t.Errorf("new disk's entry is labelled %q", ne.Label)
+	}
+	if len(bv.Order) < 2 || bv.Order[0] != se.Num || bv.Order[1] != ne.Num {
+		t.Errorf("BootOrder %v, want %s (survivor), %s (new disk) first", bv.Order, se.Num, ne.Num)
+	}
+	for _, e := range bv.Entries {
+		if e.PARTUUID == oldID {
+			t.Errorf("the failed disk's entry Boot%s is still there", e.Num)
+		}
+	}
+
+	// Each disk alone: by its own entry (a copy of the variables per run), and by the
+	// fallback path (fresh variables).
+	for _, tc := range []struct {
+		disk  vmtest.Disk
+		entry *bootloader.BootEntry
+	}{{surv, se}, {nw, ne}} {
+		for _, byEntry := range []bool{true, false} {
+			name := tc.disk.Serial + "/fallback"
+			cfg := vmtest.BootConfig{Disks: []vmtest.Disk{tc.disk}, Firmware: vmtest.UEFI, Marker: marker}
+			if byEntry {
+				name = tc.disk.Serial + "/entry"
+				cfg.UEFIVars = filepath.Join(dir, "vars-"+tc.disk.Serial+".fd")
+				if err := vmtest.CopyFile(cfg.UEFIVars, vars); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Run(name, func(t *testing.T) {
+				boot, err := vmtest.BootDiskT(t, cfg)
+				if err != nil {
+					t.Fatalf("%s did not boot alone: %v", name, err)
+				}
+				// OVMF says which boot option it starts: `BdsDxe: starting Boot0001 "debian" from
+				// HD(1,GPT,<PARTUUID>,...)/\EFI\debian\grubx64.efi` for an entry, and for the
+				// removable path an option it made itself for the device, with no file node.
+				started := regexp.MustCompile(`BdsDxe: starting (Boot[0-9A-F]{4}) "([^"]*)" from (\S+)`).FindAllStringSubmatch(boot.Console, -1)
+				if len(started) == 0 {
+					t.Fatalf("OVMF did not say which boot option it started:\n%s", boot.Console)
+				}
+				last := started[len(started)-1]
+				t.Logf("%s: marker after %.1fs; OVMF started %s %q from %s", name, boot.Duration.Seconds(), last[1], last[2], last[3])
+				path := strings.ToLower(last[3])
+				ownEntry := strings.Contains(path, strings.ToLower(tc.entry.PARTUUID)) && strings.Contains(path, strings.ToLower(loader))
+				if byEntry && (last[1] != "Boot"+tc.entry.Num || !ownEntry) {
+					t.Errorf("booted by %s %q from %s, not by the disk's own entry Boot%s", last[1], last[2], last[3], tc.entry.Num)
+				}
+				if !byEntry && (strings.Contains(path, "hd(") || strings.Contains(path, ".efi")) {
+					t.Errorf("fresh variables, yet it booted a file by a partition's device path: %s %q from %s", last[1], last[2], last[3])
+				}
+			})
+		}
+	}
+}
+
+// TestVMUEFIRescueFromBIOS: the same server, but the replacement runs in a system started by
+// BIOS (a rescue system): the disks say UEFI, the firmware cannot show it. raidswap syncs the
+// ESPs anyway, writes no boot entry and prints the efibootmgr commands for the next UEFI
+// boot; each disk then boots alone by the fallback path under OVMF.
+func TestVMUEFIRescueFromBIOS(t *testing.T) {
+	vmtest.Require(t)
+	kernel, err := vmtest.Assets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	share := filepath.Join(dir, "share")
+	if err := os.Mkdir(share, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const marker = "raidswap-uefi-marker: rescued disk booted alone"
+	if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
+		t.Fatal(err)
+	}
+	image := func(name string) string {
+		p := filepath.Join(dir, name+".img")
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 256<<20); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	surv := vmtest.Disk{Serial: "WD-SURV", Image: image("surv")}
+	old := vmtest.Disk{Serial: "WD-OLD", Image: image("old")}
+	nw := vmtest.Disk{Serial: "WD-NEW", Image: image("new"), Unplugged: true}
+	vars := filepath.Join(dir, "vars.fd")
+	if err := vmtest.NewUEFIVars(vars); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t), "SPLICE": self, "UEFI_KIND": "rescue"}
+	setup := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
+		Timeout: 5 * time.Minute, Env: env, Script: uefiPrelude + uefiLayout + "umount /boot/efi /boot\nmdadm --stop /dev/md0\nsync\necho LAYOUT DONE\n"})
+	if setup.ExitCode != 0 || !strings.Contains(setup.Output, "LAYOUT DONE") {
+		t.Fatalf("setup failed (%d):\n%s", setup.ExitCode, setup.Output)
+	}
+	os.Remove(filepath.Join(share, "surv-before.img"))
+	// The rescue system: SeaBIOS, no efivars.
+	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Firmware: vmtest.BIOS, Share: share,
+		Timeout: 8 * time.Minute, Env: env, Script: uefiPrelude + `
+test -d /sys/firmware/efi || echo "BOOTED BY BIOS"
+mdadm --stop --scan >/dev/null 2>&1 || true
+mdadm --assemble /dev/md0 /dev/vda2 /dev/vdb2 >/dev/null
+mkdir -p /boot && mount /dev/md0 /boot && mkdir -p /boot/efi && mount /dev/vda1 /boot/efi
+` + uefiReplace})
+	if testing.Verbose() || res.ExitCode != 0 {
+		t.Logf("guest output:\n%s", res.Output)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("the replacement from the rescue system failed (%d)", res.ExitCode)
+	}
+	golden.Contains(t, res.Output, "BOOTED BY BIOS", "wrote EFI/BOOT/BOOTX64.EFI on the survivor's ESP", "each verified by SHA-256",
+		"the firmware's boot entries cannot be written now", "efibootmgr --create --disk /dev/vda --part 1 --label 'raidswap WD-SURV'",
+		"boots by the fallback path", "SURVIVOR HAS FALLBACK", "ESP TREES IDENTICAL", "REDUNDANT OK", "done: every step of plan")
+	if strings.Contains(res.Output, "efi-boot-entry") {
+		t.Error("a boot entry step ran in a system booted by BIOS")
+	}
+	nw.Unplugged = false
+	for _, d := range []vmtest.Disk{surv, nw} {
+		t.Run(d.Serial+"/fallback", func(t *testing.T) {
+			boot, err := vmtest.BootDiskT(t, vmtest.BootConfig{Disks: []vmtest.Disk{d}, Firmware: vmtest.UEFI, Marker: marker})
+			if err != nil {
+				t.Fatalf("%s did not boot alone by the fallback path: %v", d.Serial, err)
+			}
+			t.Logf("%s: marker after %.1fs", d.Serial, boot.Duration.Seconds())
+		})
+	}
+}

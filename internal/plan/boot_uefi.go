@@ -1,0 +1,266 @@
+package plan
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/discover"
+)
+
+// UEFITarget are the typed operands of the UEFI steps. Each step uses the fields its
+// action names; Derive refuses an operand that is not of its kind.
+type UEFITarget struct {
+	// Part is the ESP's partition number: the survivor's, and the new disk's (its table is
+	// the survivor's clone).
+	Part int `json:"part"`
+	// From and FromSerial are the survivor's ESP partition (vda1) and disk serial: what a
+	// sync copies from.
+	From       string `json:"from,omitempty"`
+	FromSerial string `json:"from_serial,omitempty"`
+	// FATBits, Label and VolumeID make the new ESP's file system (esp-mkfs): the survivor's.
+	FATBits  int    `json:"fat_bits,omitempty"`
+	Label    string `json:"label,omitempty"`
+	VolumeID string `json:"volume_id,omitempty"`
+	// PARTUUID is the survivor's ESP partition GUID when the plan was built (the new disk's
+	// is read when the step runs: the clone gives it a GUID of its own).
+	PARTUUID string `json:"partuuid,omitempty"`
+	// Loader is the ESP path of the loader the entries boot (EFI/debian/grubx64.efi), Shim
+	// says it is shim.
+	Loader string `json:"loader,omitempty"`
+	Shim   bool   `json:"shim,omitempty"`
+	// Serials are the disks in boot order, survivor first ("" for a new disk whose serial
+	// the plan does not know: the executor fills in the disk it chose).
+	Serials []string `json:"serials,omitempty"`
+	// Rescue says the running system booted by BIOS: verify-uefi checks the ESPs only.
+	Rescue bool `json:"rescue,omitempty"`
+	// MDArray is the md array holding the ESP (UEFIESPOnMD).
+	MDArray string `json:"md_array,omitempty"`
+}
+
+// NewSerialToken stands in an efibootmgr --label for the new disk's serial when the plan
+// does not know it; the executor fills in the serial of the disk it chose. It must not
+// contain "{new", which Expand takes for a device placeholder.
+const NewSerialToken = "{serial:new}"
+
+// UEFISteps are the steps uefiBootSteps adds for survivor and the new disk's serial (""
+// when the plan does not know it), and the plan notes that go with them, unnumbered and
+// without their commands (Build numbers and derives them). It is what a plan for the UEFI
+// decisions holds in place of the boot steps.
+func UEFISteps(f bootloader.Facts, d bootloader.Decision, survivor *discover.Disk, newSerial string) ([]Step, []string, error) {
+	b := &builder{survivor: survivor, req: Request{New: newSerial}}
+	b.uefiBootSteps(f, d)
+	return b.steps, b.notes, b.err
+}
+
+// uefiBootSteps are the steps for the UEFI decisions (bootloader.UEFIESPEveryDisk,
+// UEFIESPOnMD, UEFIFromRescue). A setup the steps cannot carry over is refused with the
+// disk and serial (bootloader.UEFIError, as an *InputError).
+func (b *builder) uefiBootSteps(f bootloader.Facts, d bootloader.Decision) {
+	surv, err := f.UEFISurvivor()
+	if err != nil {
+		b.err = &InputError{Reason: err.Error()}
+		return
+	}
+	s := b.survivor
+	if surv.Serial != s.Serial {
+		b.err = fmt.Errorf("unreachable: the boot facts' survivor %s is not the plan's %s", surv.Serial, s.Serial)
+		return
+	}
+	esp := surv.ESP
+	n := esp.Number
+	loader := f.EFILoader
+	t := UEFITarget{Part: n, Loader: loader, Shim: f.Shim, PARTUUID: esp.PARTUUID, Serials: []string{s.Serial, b.req.New}}
+	newESP := NewPart(n)
+	newLabel := b.newEntryLabel()
+	survESP := esp.Name
+	efiLoader := bootloader.LoaderPathEFI(loader)
+
+	if d.Kind == bootloader.UEFIESPOnMD {
+		t.MDArray = esp.MDArray
+		b.notes = append(b.notes, fmt.Sprintf("the ESP is md array %s (RAID1, metadata 1.0): adding the new disk's member copies it; raidswap checks the fallback path on it and writes a boot entry per disk", esp.MDArray))
+		b.uefiEntrySteps(t, survESP, newLabel, efiLoader)
+		b.add(b.verifyUEFIStep(t))
+		return
+	}
+	fb := t
+	fb.Serials = nil
+	fallbackFiles := bootloader.FallbackPath
+	if f.Shim {
+		fallbackFiles = bootloader.FallbackPath + " (shimx64.efi), with grubx64.efi and mmx64.efi beside it"
+	}
+	b.add(Step{ID: "esp-fallback-" + survESP, Action: ActionESPFallback, Destructive: true,
+		Target:        Target{Device: survESP, Serial: s.Serial, UEFI: &fb},
+		Preconditions: []Condition{b.survivorSerialCond()},
+		Reason: fmt.Sprintf("a write to the survivor %s: when its ESP %s has no removable fallback path, copy %s there as %s, so the firmware boots it even without a boot entry; it writes that file only (under a temporary name, renamed into place) and nothing when the path exists",
+			s.Label(), survESP, loader, fallbackFiles),
+		Undo: "delete " + bootloader.FallbackPath + " on " + survESP + " if raidswap added it (the journal says so)"})
+
+	mk := UEFITarget{Part: n, FATBits: esp.FATBits(), Label: esp.FSLabel, VolumeID: esp.FSUUID}
+	if !bootloader.ValidFATLabel(mk.Label) {
+		if mk.Label != "" {
+			b.notes = append(b.notes, fmt.Sprintf("the survivor's ESP label %q is not a plain FAT label: the new ESP gets none", mk.Label))
+		}
+		mk.Label = ""
+	}
+	if !bootloader.ValidVolumeID(mk.VolumeID) {
+		mk.VolumeID = ""
+	}
+	b.add(Step{ID: "esp-mkfs-new", Action: ActionESPFormat, Destructive: true,
+		Target: Target{Device: newESP, Serial: b.req.New, UEFI: &mk},
+		Preconditions: []Condition{{Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"},
+			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: n, Text: fmt.Sprintf("new partition %d is in no array, not mounted, not swap", n)}},
+		Reason: fmt.Sprintf("make the new disk's ESP (partition %d) a FAT%d file system like the survivor's %s (label %q, volume id %s); it writes only that partition, and refuses one that holds a file system raidswap did not just make",
+			n, mk.FATBits, survESP, mk.Label, orUnknown(mk.VolumeID)),
+		Undo: "wipefs -a the new ESP partition"})
+	b.add(Step{ID: "esp-sync-new", Action: ActionESPSync, Destructive: true,
+		Target: Target{Device: newESP, Serial: b.req.New, UEFI: &UEFITarget{Part: n, From: survESP, FromSerial: s.Serial, VolumeID: mk.VolumeID}},
+		Preconditions: []Condition{b.survivorSerialCond(),
+			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: n, Text: fmt.Sprintf("new partition %d is in no array, not mounted, not swap", n)}},
+		Reason: fmt.Sprintf("copy the survivor's ESP %s (mounted read-only at a private directory under %s) onto the new ESP: every file under a temporary name, each verified by SHA-256, then renamed into place; a full ESP is refused before anything is written",
+			survESP, bootloader.ESPMountBase),
+		Undo: "none needed: the new ESP held nothing before"})
+	if d.Kind == bootloader.UEFIFromRescue {
+		t.Rescue = true
+		cmds := bootloader.RescueCommands(f, "", b.req.New)
+		b.add(Step{ID: "efi-boot-entries-later", Action: ActionBootloader,
+			Reason: "this system booted by BIOS, so the firmware's boot entries cannot be written now (the ESPs are synced, and each disk boots by its fallback path); after the next UEFI boot run:\n  " + strings.Join(cmds, "\n  ")})
+		b.add(b.verifyUEFIStep(t))
+		return
+	}
+	b.uefiEntrySteps(t, survESP, newLabel, efiLoader)
+	b.add(b.verifyUEFIStep(t))
+}
+
+// newEntryLabel is the new disk's boot entry label: its serial when the plan knows it.
+func (b *builder) newEntryLabel() string {
+	if b.req.New != "" {
+		return bootloader.EntryLabel(b.req.New)
+	}
+	return bootloader.EntryLabelPrefix + NewSerialToken
+}
+
+func (b *builder) uefiEntrySteps(t UEFITarget, survESP, newLabel, efiLoader string) {
+	s := b.survivor
+	et := UEFITarget{Part: t.Part, Loader: t.Loader, Shim: t.Shim, PARTUUID: t.PARTUUID}
+	b.add(Step{ID: "efi-boot-entry-" + s.Name, Action: ActionEFIEntry, Destructive: true,
+		Target:        Target{Device: s.Name, Serial: s.Serial, UEFI: &et},
+		Preconditions: []Condition{b.survivorSerialCond()},
+		Reason: fmt.Sprintf("a firmware boot entry %q for the survivor's ESP %s (PARTUUID %s) booting %s; it writes an EFI variable (NVRAM), nothing on the disk, and nothing when that entry exists",
+			bootloader.EntryLabel(s.Serial), survESP, orUnknown(t.PARTUUID), efiLoader),
+		Undo: "efibootmgr --bootnum NNNN --delete-bootnum (the journal names the entry)"})
+	nt := UEFITarget{Part: t.Part, Loader: t.Loader, Shim: t.Shim}
+	b.add(Step{ID: "efi-boot-entry-new", Action: ActionEFIEntry, Destructive: true,
+		Target:        Target{Device: NewDiskToken, Serial: b.req.New, UEFI: &nt},
+		Preconditions: []Condition{{Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"}},
+		Reason: fmt.Sprintf("a firmware boot entry %q for the new disk's ESP (partition %d, its PARTUUID read when the step runs) booting %s; an EFI variable only",
+			newLabel, t.Part, efiLoader),
+		Undo: "efibootmgr --bootnum NNNN --delete-bootnum (the journal names the entry)"})
+	ot := t
+	ot.PARTUUID = ""
+	b.add(Step{ID: "efi-boot-order", Action: ActionEFIBootOrder, Destructive: true,
+		Target:        Target{UEFI: &ot},
+		Preconditions: []Condition{b.survivorSerialCond()},
+		Reason: fmt.Sprintf("remove the boot entries that point at a partition no attached disk has and are raidswap's or boot %s (the failed disk's), and set BootOrder to the survivor's entry, the new disk's, then the rest as they were; EFI variables only",
+			efiLoader),
+		Undo: "efibootmgr --bootorder with the order the journal records"})
+}
+
+func (b *builder) verifyUEFIStep(t UEFITarget) Step {
+	what := "the loader files on the new ESP identical to the survivor's, the fallback path on each ESP, and a boot entry per disk"
+	if t.Rescue {
+		what = "the loader files on the new ESP identical to the survivor's and the fallback path on each ESP (boot entries cannot be read after a BIOS boot)"
+	}
+	if t.MDArray != "" {
+		what = "the fallback path on the ESP array " + t.MDArray + " and a boot entry per disk"
+	}
+	return Step{ID: "verify-uefi", Action: ActionVerifyUEFI, Target: Target{UEFI: &t},
+		Reason: "check that each disk boots alone by UEFI: " + what}
+}
+
+// deriveUEFI is Derive for the UEFI actions.
+func deriveUEFI(s Step, bad func(string, ...any) ([]string, error)) ([]string, error) {
+	t := s.Target
+	u := t.UEFI
+	if u == nil {
+		return bad("no UEFI operands")
+	}
+	if u.Part <= 0 || u.Part > 128 {
+		return bad("ESP partition number %d is out of range", u.Part)
+	}
+	checkLoader := func() error {
+		if !bootloader.ValidLoaderPath(bootloader.LoaderPathEFI(u.Loader)) {
+			return fmt.Errorf("loader %q is not a plain path on the ESP", u.Loader)
+		}
+		return nil
+	}
+	switch s.Action {
+	case ActionESPFallback:
+		if err := checkLoader(); err != nil {
+			return bad("%v", err)
+		}
+		if _, err := partitionPath(t.Device, false); err != nil {
+			return bad("%v", err)
+		}
+		return nil, nil
+	case ActionESPFormat:
+		dev, err := partitionPath(t.Device, true)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if p, ok := ParsePlaceholder(t.Device); !ok || p != u.Part {
+			return bad("the new ESP must be partition %d of the new disk, not %q", u.Part, t.Device)
+		}
+		argv, err := bootloader.MkfsESP(dev, u.FATBits, u.Label, u.VolumeID)
+		if err != nil {
+			return bad("%v", err)
+		}
+		return argv, nil
+	case ActionESPSync:
+		if p, ok := ParsePlaceholder(t.Device); !ok || p != u.Part {
+			return bad("the copy's target must be partition %d of the new disk, not %q", u.Part, t.Device)
+		}
+		if _, err := partitionPath(u.From, false); err != nil {
+			return bad("source: %v", err)
+		}
+		if u.VolumeID != "" && !bootloader.ValidVolumeID(u.VolumeID) {
+			return bad("volume id %q", u.VolumeID)
+		}
+		return nil, nil
+	case ActionEFIEntry:
+		if err := checkLoader(); err != nil {
+			return bad("%v", err)
+		}
+		disk, err := diskPath(t.Device)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if u.PARTUUID != "" && !swapUUIDRE.MatchString(u.PARTUUID) {
+			return bad("PARTUUID %q is not a GUID", u.PARTUUID)
+		}
+		label := bootloader.EntryLabel(t.Serial)
+		switch {
+		case t.Serial == "" && disk == NewDiskToken:
+			label = bootloader.EntryLabelPrefix + NewSerialToken
+		case !serialLabelRE.MatchString(t.Serial):
+			return bad("serial %q cannot label a boot entry", t.Serial)
+		}
+		return bootloader.CreateEntryArgv(disk, u.Part, strings.TrimPrefix(label, bootloader.EntryLabelPrefix), bootloader.LoaderPathEFI(u.Loader)), nil
+	case ActionEFIBootOrder, ActionVerifyUEFI:
+		if err := checkLoader(); err != nil {
+			return bad("%v", err)
+		}
+		if u.MDArray != "" && !arrayNameRE.MatchString(u.MDArray) {
+			return bad("array %q", u.MDArray)
+		}
+		if len(u.Serials) != 2 || u.Serials[0] == "" {
+			return bad("boot order needs the survivor and the new disk")
+		}
+		return nil, nil
+	}
+	return bad("unreachable: %q is not a UEFI action", s.Action)
+}
+
+// serialLabelRE is a serial raidswap writes into a boot entry's label.
+var serialLabelRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)

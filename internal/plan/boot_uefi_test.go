@@ -1,0 +1,225 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/plan/plantest"
+)
+
+// uefiFacts are the seed layout's boot facts on a UEFI server, built by hand (detection is
+// bootloader/detect.go's): an ESP as partition 1 of each disk, /boot on md0, GRUB.
+func uefiFacts() bootloader.Facts {
+	esp := func(name, partuuid string) *bootloader.Partition {
+		return &bootloader.Partition{Name: name, Number: 1, PARTUUID: partuuid, Type: bootloader.ESPTypeGUID, SizeBytes: 64 << 20,
+			FSType: "vfat", FSVersion: "FAT32", FSLabel: "ESP", FSUUID: "EEA3-787A"}
+	}
+	return bootloader.Facts{Firmware: bootloader.FirmwareUEFI, Loader: bootloader.LoaderGrub2, EFILoader: "EFI/debian/grubx64.efi",
+		Boot: bootloader.BootDir{Array: "md0", Mountpoint: "/boot"},
+		Disks: []bootloader.Disk{
+			{Name: "vda", Serial: plantest.Survivor, Label: "gpt", ESP: esp("vda1", "c9f42866-ee88-4004-a032-2dbf3696c113"), Survivor: true},
+			{Name: "vdb", Serial: plantest.Old, Label: "gpt", ESP: esp("vdb1", "7a4006c6-5042-4cf5-b2e5-f5a86e21c793")},
+		}}
+}
+
+// uefiPlan is the plan Build makes for req once the boot facts say kind: until detection
+// feeds Build, the plan is built for UEFI (a by-hand note in place of the boot steps) and
+// the note is replaced by uefiBootSteps' steps, numbered, derived and sealed as Build does.
+func uefiPlan(t testing.TB, sys *discover.System, req Request, f bootloader.Facts, kind bootloader.Kind) (*Plan, error) {
+	t.Helper()
+	req.Firmware = FirmwareUEFI
+	p, err := Build(sys, req, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &builder{sys: sys, req: req}
+	if err := b.resolveFailed(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.resolveArrays(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.resolveNew(); err != nil {
+		t.Fatal(err)
+	}
+	b.uefiBootSteps(f, bootloader.Decision{Kind: kind})
+	if b.err != nil {
+		return nil, b.err
+	}
+	var steps []Step
+	for _, s := range p.Steps {
+		if s.Action == ActionBootloader && s.Target.Device == "" {
+			steps = append(steps, b.steps...)
+			continue
+		}
+		_, s.ID, _ = strings.Cut(s.ID, "-")
+		steps = append(steps, s)
+	}
+	p.Steps, p.Notes = steps, append(p.Notes, b.notes...)
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		s.ID = fmt.Sprintf("%02d-%s", i+1, s.ID)
+		if s.Argv, err = Derive(p, *s); err != nil {
+			t.Fatalf("the plan's own step does not derive: %v", err)
+		}
+		s.InProcess = InProcessAction(s.Action, s.Target)
+	}
+	if err := p.CheckSteps(); err != nil {
+		t.Fatal(err)
+	}
+	return p, p.Seal(testOpts.Key)
+}
+
+// stepNamed finds a step by its ID without the number.
+func stepNamed(p *Plan, name string) (Step, bool) {
+	for _, s := range p.Steps {
+		if _, rest, _ := strings.Cut(s.ID, "-"); rest == name {
+			return s, true
+		}
+	}
+	return Step{}, false
+}
+
+var uefiSeedReq = Request{Mode: ReplaceFailed, Failed: plantest.Old, New: plantest.New, Swap: seedSwap()}
+
+func TestUEFIStepsEveryDisk(t *testing.T) {
+	p, err := uefiPlan(t, plantest.Seed(), uefiSeedReq, uefiFacts(), bootloader.UEFIESPEveryDisk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range p.Steps {
+		if strings.HasPrefix(string(s.Action), "esp-") || strings.HasPrefix(string(s.Action), "efi-") || s.Action == ActionVerifyUEFI {
+			_, id, _ := strings.Cut(s.ID, "-")
+			got = append(got, id+" "+Command(s.Argv))
+		}
+	}
+	want := []string{
+		"esp-fallback-vda1 ",
+		"esp-mkfs-new /sbin/mkfs.vfat -F 32 -n ESP -i EEA3787A {new:1}",
+		"esp-sync-new ",
+		"efi-boot-entry-vda /bin/efibootmgr --create --disk /dev/vda --part 1 --label 'raidswap " + plantest.Survivor + `' --loader '\EFI\debian\grubx64.efi'`,
+		"efi-boot-entry-new /bin/efibootmgr --create --disk {new} --part 1 --label 'raidswap " + plantest.New + `' --loader '\EFI\debian\grubx64.efi'`,
+		"efi-boot-order ",
+		"verify-uefi ",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("UEFI steps:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestUEFIStepsShimAndUnknownNewSerial(t *testing.T) {
+	f := uefiFacts()
+	f.Shim, f.EFILoader = true, "EFI/debian/shimx64.efi"
+	req := uefiSeedReq
+	req.New = ""
+	p, err := uefiPlan(t, plantest.Seed(), req, f, bootloader.UEFIESPEveryDisk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := stepNamed(p, "efi-boot-entry-new")
+	if got := Command(s.Argv); !strings.Contains(got, "--label 'raidswap "+NewSerialToken+"'") || !strings.Contains(got, `shimx64.efi`) {
+		t.Errorf("new disk's entry: %s", got)
+	}
+	fb, _ := stepNamed(p, "esp-fallback-vda1")
+	if !strings.Contains(fb.Reason, "shimx64.efi), with grubx64.efi and mmx64.efi beside it") {
+		t.Errorf("fallback reason: %s", fb.Reason)
+	}
+}
+
+func TestUEFIStepsRescueAndMD(t *testing.T) {
+	p, err := uefiPlan(t, plantest.Seed(), uefiSeedReq, uefiFacts(), bootloader.UEFIFromRescue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, ok := stepNamed(p, "efi-boot-entries-later")
+	if !ok || !strings.Contains(later.Reason, "booted by BIOS") || !strings.Contains(later.Reason, "--create --disk /dev/vda --part 1") {
+		t.Errorf("rescue: %+v", later)
+	}
+	for _, s := range p.Steps {
+		if s.Action == ActionEFIEntry || s.Action == ActionEFIBootOrder {
+			t.Errorf("rescue plan writes boot entries: %s", s.ID)
+		}
+	}
+	f := uefiFacts()
+	for i := range f.Disks {
+		f.Disks[i].ESP.MDArray = "md127"
+		f.Disks[i].ESP.FSType = "linux_raid_member"
+	}
+	p, err = uefiPlan(t, plantest.Seed(), uefiSeedReq, f, bootloader.UEFIESPOnMD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Steps {
+		if s.Action == ActionESPFormat || s.Action == ActionESPSync || s.Action == ActionESPFallback {
+			t.Errorf("ESP on md: %s writes the ESP", s.ID)
+		}
+	}
+	if _, ok := stepNamed(p, "efi-boot-order"); !ok {
+		t.Errorf("ESP on md: no boot order step")
+	}
+}
+
+func TestUEFIStepsRefuse(t *testing.T) {
+	f := uefiFacts()
+	f.Disks[0].ESP = nil
+	_, err := uefiPlan(t, plantest.Seed(), uefiSeedReq, f, bootloader.UEFIESPEveryDisk)
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "vda ("+plantest.Survivor+")") || !strings.Contains(err.Error(), "ESP was on one disk only") {
+		t.Errorf("ESP on one disk: %v", err)
+	}
+}
+
+func TestDeriveUEFIRefusesForgedOperands(t *testing.T) {
+	p, err := uefiPlan(t, plantest.Seed(), uefiSeedReq, uefiFacts(), bootloader.UEFIESPEveryDisk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]func(*Step){
+		"mkfs on the survivor":      func(s *Step) { s.Target.Device = "vda1" },
+		"mkfs on another partition": func(s *Step) { s.Target.Device = "{new:2}" },
+		"loader path escapes":       func(s *Step) { s.Target.UEFI.Loader = "EFI/../../etc/x.efi" },
+		"label with a shell":        func(s *Step) { s.Target.UEFI.Label = "$(reboot)" },
+		"entry serial":              func(s *Step) { s.Target.Serial = "a b" },
+		"no operands":               func(s *Step) { s.Target.UEFI = nil },
+		"partition number":          func(s *Step) { s.Target.UEFI.Part = 0 },
+	} {
+		ids := map[string]string{"mkfs on the survivor": "esp-mkfs-new", "mkfs on another partition": "esp-mkfs-new", "loader path escapes": "efi-boot-entry-vda",
+			"label with a shell": "esp-mkfs-new", "entry serial": "efi-boot-entry-vda", "no operands": "esp-sync-new", "partition number": "verify-uefi"}
+		s, ok := stepNamed(p, ids[name])
+		if !ok {
+			t.Fatalf("%s: no step %s", name, ids[name])
+		}
+		if s.Target.UEFI != nil {
+			u := *s.Target.UEFI
+			s.Target.UEFI = &u
+		}
+		edit(&s)
+		if _, err := Derive(p, s); err == nil {
+			t.Errorf("%s: derived", name)
+		}
+	}
+}
+
+func TestUEFIStepsSystemdBoot(t *testing.T) {
+	f := uefiFacts()
+	f.Loader, f.EFILoader = bootloader.LoaderSystemdBoot, "EFI/systemd/systemd-bootx64.efi"
+	p, err := uefiPlan(t, plantest.Seed(), uefiSeedReq, f, bootloader.UEFIESPEveryDisk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"efi-boot-entry-vda", "efi-boot-entry-new"} {
+		s, _ := stepNamed(p, id)
+		if got := Command(s.Argv); !strings.Contains(got, `--loader '\EFI\systemd\systemd-bootx64.efi'`) {
+			t.Errorf("%s: %s", id, got)
+		}
+	}
+	fb, _ := stepNamed(p, "esp-fallback-vda1")
+	if !strings.Contains(fb.Reason, "copy EFI/systemd/systemd-bootx64.efi there as EFI/BOOT/BOOTX64.EFI") {
+		t.Errorf("fallback: %s", fb.Reason)
+	}
+}
