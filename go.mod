@@ -3,6 +3,7 @@ module github.com/raidswap/raidswap
 go 1.26.8
 
 require (
+	github.com/AlecAivazis/survey/v2 v2.3.7
 	github.com/anatol/smart.go v0.0.0-20260723175002-53b369c3973c
 	github.com/diskfs/go-diskfs v1.9.4
 	github.com/mattn/go-isatty v0.0.20
@@ -15,7 +16,6 @@ require (
 )
 
 require (
-	github.com/AlecAivazis/survey/v2 v2.3.7 // indirect
 	github.com/VividCortex/ewma v1.2.0 // indirect
 	github.com/acarl005/stripansi v0.0.0-20180116102854-5a71ef0e047d // indirect
 	github.com/cpuguy83/go-md2man/v2 v2.0.6 // indirect

@@ -30,15 +30,29 @@ func NewRun(w io.Writer, bars bool) Run {
 
 // RunText writes one line per event: for logs, scripts and terminals without bars.
 type RunText struct {
-	W    io.Writer
-	mu   sync.Mutex
-	last string
+	W io.Writer
+	// Width, when set, wraps each line at word boundaries to the terminal's width.
+	Width int
+	mu    sync.Mutex
+	last  string
 }
 
 func (v *RunText) printf(format string, a ...any) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	fmt.Fprintf(v.W, format, a...)
+	fmt.Fprint(v.W, Wrap(fmt.Sprintf(format, a...), v.Width))
+}
+
+// NewRunWidth is NewRun with its lines wrapped at word boundaries to width (a terminal's).
+func NewRunWidth(w io.Writer, bars bool, width int) Run {
+	r := NewRun(w, bars)
+	switch v := r.(type) {
+	case *RunText:
+		v.Width = width
+	case *runBars:
+		v.text.Width = width
+	}
+	return r
 }
 
 // StepStarting prints the step and its command.

@@ -34,14 +34,18 @@ func wrapLine(b *strings.Builder, line string, width int) {
 	if utf8.RuneCountInString(cont) >= width/2 {
 		cont = "  "
 	}
-	col := 0
-	for i, word := range strings.Fields(line) {
+	col := utf8.RuneCountInString(indent)
+	b.WriteString(indent)
+	// Split on single spaces so runs of spaces (table columns) stay as they are.
+	first := true
+	for _, word := range strings.Split(line[len(indent):], " ") {
 		n := utf8.RuneCountInString(word)
 		switch {
-		case i == 0:
-			b.WriteString(indent + word)
-			col = utf8.RuneCountInString(indent) + n
-		case col+1+n > width:
+		case first:
+			b.WriteString(word)
+			col += n
+			first = false
+		case word != "" && col+1+n > width:
 			b.WriteString("\n" + cont + word)
 			col = utf8.RuneCountInString(cont) + n
 		default:

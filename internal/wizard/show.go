@@ -106,12 +106,10 @@ func Summary(w io.Writer, width int, p *plan.Plan, newDisk *discover.Disk, sys *
 	fmt.Fprintf(&b, "\nDONE in %s: %s replaced by %s; %s.\n", took.Round(time.Second), p.Disks.Failed.Label(), newDisk.Label(), strings.Join(arrays, ", "))
 	fmt.Fprintf(&b, "  journal    %s\n", orDash(journal))
 	fmt.Fprintf(&b, "  audit log  %s\n", orDash(audit))
-	if boot := bootDisks(p, newDisk.Label()); len(boot) > 0 {
-		fmt.Fprintf(&b, "  boot code  installed on %s\n", strings.Join(boot, ", "))
-	} else {
-		fmt.Fprintf(&b, "  boot code  none: no array of this plan holds /boot\n")
+	for _, l := range bootLines(p, newDisk.Label()) {
+		fmt.Fprintf(&b, "  boot       %s\n", l)
 	}
-	b.WriteString("  check later: raidswap status (or cat /proc/mdstat); the survivor and the new disk each boot alone\n")
+	b.WriteString("  check later: raidswap status (or cat /proc/mdstat), and the journal above\n")
 	if no := view.NoBitmap(sys); len(no) > 0 {
 		b.WriteString("\nNext time could be cheaper: without a write-intent bitmap, a disk that drops out for a moment\ncosts a full rebuild instead of seconds. Add one (online, safe on a redundant array):\n")
 		for _, a := range no {

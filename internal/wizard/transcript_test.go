@@ -3,6 +3,8 @@ package wizard
 import (
 	"context"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -34,7 +36,7 @@ func TestTranscript(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	plain := NewPlain(ctx, strings.NewReader("B002\n7Q3Z\n"), out)
-	d.Prompt = plain
+	d.Prompt = echo{plain, out}
 	d.Width = 100
 	o, err := Run(ctx, d, plan.Request{Mode: plan.ReplaceFailed}, false)
 	if err != nil {
@@ -67,4 +69,18 @@ func TestTranscript(t *testing.T) {
 	if string(want) != got {
 		t.Errorf("docs/wizard-transcript.txt is not what the wizard prints (regenerate with -update):\n%s", got)
 	}
+}
+
+// echo shows a typed answer as the terminal's echo would.
+type echo struct {
+	*Plain
+	out io.Writer
+}
+
+func (e echo) ConfirmTyped(q, want string) error {
+	err := e.Plain.ConfirmTyped(q, want)
+	if err == nil {
+		fmt.Fprintln(e.out, want)
+	}
+	return err
 }

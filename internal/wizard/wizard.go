@@ -216,9 +216,9 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 	one, two := phases(p)
 	detached := false
 	if len(one) > 0 {
-		s.printf("\nPhase 1: take %s out of its arrays and light its bay. Nothing is written to any disk.\n", f.Label())
+		s.printf("\nPhase 1: take %s out of its arrays and light its bay (no partition table or data is written).\n", f.Label())
 		s.showSteps(one, 0)
-		q := fmt.Sprintf("\nFind the disk with serial %s on its label. To go ahead, type the last 4 characters of that serial: ", f.Serial)
+		q := fmt.Sprintf("\nFind the disk with serial %s on its label. Type its last 4 characters to go ahead: ", f.Serial)
 		if f.Serial == "" {
 			q = fmt.Sprintf("\nThe disk coming out has no serial raidswap knows. To go ahead, type its kernel name (%s): ", f.Device)
 		}
@@ -244,7 +244,7 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 	out.NewSerial = newDisk.Serial
 	s.printf("\nPhase 2: partition %s, add it to the arrays, install the boot code. This writes to the new disk only (and the survivor's boot code).\n", newDisk.Label())
 	s.showSteps(two, len(one))
-	q := fmt.Sprintf("\nThe new disk's serial is %s. To write to it, type the last 4 characters of that serial: ", newDisk.Serial)
+	q := fmt.Sprintf("\nThe new disk's serial is %s. Type its last 4 characters to write to it: ", newDisk.Serial)
 	if err := s.confirm(q, last4(newDisk.Serial, newDisk.Name)); err != nil {
 		return s.stopped(err, detached, out.Journal)
 	}
@@ -466,20 +466,23 @@ func orDash(s string) string {
 	return s
 }
 
-// bootDisks are the disks the plan installs boot code on.
-func bootDisks(p *plan.Plan, newLabel string) []string {
+// bootLines say, disk by disk, what boot code the plan installed: the survivor's and the
+// new disk's steps, or why no boot code was needed.
+func bootLines(p *plan.Plan, newLabel string) []string {
 	var out []string
 	for _, st := range p.Steps {
 		if st.Action != plan.ActionBootloader {
 			continue
 		}
 		switch {
+		case st.Target.Device == "":
+			out = append(out, "none needed: "+st.Reason)
 		case strings.HasPrefix(st.Target.Device, "{new"):
-			out = append(out, newLabel+" (new)")
+			out = append(out, fmt.Sprintf("%s (new): boot code installed (step %s)", newLabel, st.ID))
 		case st.Target.Device == p.Disks.Survivor.Device:
-			out = append(out, p.Disks.Survivor.Label()+" (survivor)")
+			out = append(out, fmt.Sprintf("%s (survivor): boot code installed (step %s)", p.Disks.Survivor.Label(), st.ID))
 		default:
-			out = append(out, st.Target.Device)
+			out = append(out, fmt.Sprintf("%s: step %s", st.Target.Device, st.ID))
 		}
 	}
 	sort.Strings(out)

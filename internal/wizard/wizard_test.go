@@ -95,11 +95,16 @@ type world struct {
 	runs        []engine.RunOptions
 	runOut      *bytes.Buffer
 	stopAt      string // a phase-2 run returns context.Canceled at this step (Ctrl-C)
+	// final is the system after the run (redundant again); nil keeps sys.
+	final *discover.System
 }
 
 func (w *world) discover() (*discover.System, error) {
 	if !w.detached {
 		return w.sys, nil
+	}
+	if w.final != nil && len(w.runs) == 2 {
+		return w.final, nil
 	}
 	w.looks++
 	s := *w.sys
@@ -158,6 +163,7 @@ func newSession(t *testing.T, fixture string, fp *fakePrompter) (*world, Deps, *
 	w := &world{t: t, sys: sys, pullAfter: 2, insertAfter: 2, runOut: &out}
 	w.failed, _ = plan.PickFailed(sys)
 	w.newDisks = []discover.Disk{newDisk("vdc", "QM-NEW-7Q3Z", 128<<20)}
+	_, w.final = fixtureSystem(t, "clean")
 	clock := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
 	d := Deps{Out: &out, Width: 100, Prompt: fp, Discover: w.discover, Run: w.run, Poll: time.Millisecond,
 		Plan: func(r plan.Request) (*plan.Plan, error) { return env.Plan(r, false) },
