@@ -78,10 +78,7 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 		return env.Apply(ctx, p, lock, run, ro)
 	}
 	planOnly := o.PlanOnly || !live
-	out, err := wizard.Run(ctx, d, base, planOnly)
-	if out != nil && os.Getenv("RAIDSWAP_WIZARD_ANSWERS") != "" {
-		fmt.Fprintf(f.IO.ErrOut, "wizard answers: %d\n", out.Answers)
-	}
+	_, err = wizard.Run(ctx, d, base, planOnly)
 	return wizardError(err)
 }
 
