@@ -79,7 +79,14 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 	}
 	planOnly := o.PlanOnly || !live
 	_, err = wizard.Run(ctx, d, base, planOnly)
-	return wizardError(err)
+	err = wizardError(err)
+	var ec *ExitCodeError
+	if errors.As(err, &ec) && ec.Err != nil {
+		// Said here, wrapped to the terminal, rather than as one long line by Run.
+		fmt.Fprintln(f.IO.ErrOut, view.Wrap("raidswap: "+ec.Err.Error(), d.Width))
+		return Silent(ec.Code)
+	}
+	return err
 }
 
 func wizardError(err error) error {

@@ -115,6 +115,7 @@ wizard xterm-256color ""
 await_screen "Type its last 4 characters to go ahead"
 type_keys "-NEW"
 await_screen "Pull the disk with serial WD-NEW"
+screen | grep -qF "? Find the disk with serial WD-NEW" && echo "SURVEY PROMPT"
 tmux send-keys -t w C-c
 await_rc
 screen | tail -n 8
@@ -139,7 +140,7 @@ checks WD-NEW2
 		"SURVIVOR NOT MARKED", `you typed "XOLD", not "-OLD": nothing was done`, "RC=65", "NO JOURNAL: NOTHING RAN",
 		"Pull the disk with serial WD-OLD", "New disk: ", "checks: ok", "DONE in", "RC=0", "PLAIN: NO ESCAPE CODE",
 		"REDUNDANT OK", "CANARY OK", "SWAP UUID KEPT on WD-NEW", "GRUB ON WD-NEW",
-		"raidswap resume", "RC=130", "done: every step of plan", "SWAP UUID KEPT on WD-NEW2", "GRUB ON WD-NEW2")
+		"SURVEY PROMPT", "raidswap resume", "RC=130", "done: every step of plan", "SWAP UUID KEPT on WD-NEW2", "GRUB ON WD-NEW2")
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
