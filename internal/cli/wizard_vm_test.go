@@ -78,7 +78,8 @@ checks() {
 // boot: a wrong confirmation is refused and nothing runs; the seed's swap with TERM=dumb
 // (the plain prompter: no escape code), the disk hot-unplugged and the new one hot-plugged
 // through QMP as the screen asks, typed confirmations, the rebuild to the end; then, on a
-// capable terminal (survey), Ctrl-C after the detach and `raidswap resume` finishing it.
+// capable terminal (survey), Ctrl-C after the detach and `raidswap resume` finishing it; and
+// a whole survey session whose rebuild shows as mpb bars.
 func TestVMWizard(t *testing.T) {
 	vmtest.Require(t)
 	script := wizardPrologue + `
@@ -125,12 +126,29 @@ $RS resume --yes --plain --wait-timeout 3m > /run/resume.out 2>&1 || { cat /run/
 tail -n 3 /run/resume.out
 wait
 checks WD-NEW2
+
+say "a whole session on a capable terminal (survey, mpb bars)"
+$RS simulate fail --disk $(disk_of WD-NEW2) >/dev/null
+wizard xterm-256color ""
+await_screen "Type its last 4 characters to go ahead"
+type_keys "NEW2"
+await_screen "Pull the disk with serial WD-NEW2"
+/run/vmtest/bin/vmtest-hotplug unplug WD-NEW2 >/dev/null
+await_screen "Insert the new disk"
+/run/vmtest/bin/vmtest-hotplug plug WD-NEW3 >/dev/null
+await_screen "Type its last 4 characters to write to it"
+type_keys "NEW3"
+await_rc
+screen | grep -E "^md[01] " | sed 's/^/BAR: /'
+screen | grep -F "DONE in" | sed 's/^/SURVEY: /'
+checks WD-NEW3
 `
 	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{
 		{Serial: "WD-SURV", SizeBytes: 256 << 20},
 		{Serial: "WD-OLD", SizeBytes: 256 << 20},
 		{Serial: "WD-NEW", SizeBytes: 256 << 20, Unplugged: true},
 		{Serial: "WD-NEW2", SizeBytes: 256 << 20, Unplugged: true},
+		{Serial: "WD-NEW3", SizeBytes: 256 << 20, Unplugged: true},
 	}, Timeout: 12 * time.Minute, MemoryMB: 1024, Env: map[string]string{"RS": testbin.Raidswap(t)}, Script: script})
 	t.Logf("guest output:\n%s", res.Output)
 	if dir := os.Getenv("RAIDSWAP_WIZARD_SCREEN"); dir != "" {
@@ -140,11 +158,12 @@ checks WD-NEW2
 		"SURVIVOR NOT MARKED", `you typed "XOLD", not "-OLD": nothing was done`, "RC=65", "NO JOURNAL: NOTHING RAN",
 		"Pull the disk with serial WD-OLD", "New disk: ", "checks: ok", "DONE in", "RC=0", "PLAIN: NO ESCAPE CODE",
 		"REDUNDANT OK", "CANARY OK", "SWAP UUID KEPT on WD-NEW", "GRUB ON WD-NEW",
-		"SURVEY PROMPT", "raidswap resume", "RC=130", "done: every step of plan", "SWAP UUID KEPT on WD-NEW2", "GRUB ON WD-NEW2")
+		"SURVEY PROMPT", "raidswap resume", "RC=130", "done: every step of plan", "SWAP UUID KEPT on WD-NEW2", "GRUB ON WD-NEW2",
+		"BAR: md0", "BAR: md1", "SURVEY: DONE in", "SWAP UUID KEPT on WD-NEW3", "GRUB ON WD-NEW3")
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}
-	if strings.Count(res.Output, "REDUNDANT OK") != 2 {
-		t.Errorf("the arrays were not redundant after both swaps")
+	if strings.Count(res.Output, "REDUNDANT OK") != 3 {
+		t.Errorf("the arrays were not redundant after all three swaps")
 	}
 }
