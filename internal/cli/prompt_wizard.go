@@ -8,6 +8,7 @@ import (
 
 	"github.com/AlecAivazis/survey/v2"
 	"github.com/AlecAivazis/survey/v2/terminal"
+	"golang.org/x/sys/unix"
 
 	"github.com/raidswap/raidswap/internal/wizard"
 )
@@ -39,8 +40,13 @@ func surveyErr(err error) error {
 
 var stdio = survey.WithStdio(os.Stdin, os.Stdout, os.Stderr)
 
+// flushInput drops what was typed before the question (an Enter pressed while the wizard
+// waited for the pull), so that it cannot answer it.
+func flushInput() { _ = unix.IoctlSetInt(int(os.Stdin.Fd()), unix.TCFLSH, unix.TCIFLUSH) }
+
 func (surveyPrompter) ConfirmTyped(question, want string) error {
 	var s string
+	flushInput()
 	if err := survey.AskOne(&survey.Input{Message: strings.TrimSpace(question)}, &s, stdio); err != nil {
 		return surveyErr(err)
 	}
@@ -52,6 +58,7 @@ func (surveyPrompter) ConfirmTyped(question, want string) error {
 
 func (surveyPrompter) Select(question string, options []string, def int) (int, error) {
 	var i int
+	flushInput()
 	q := &survey.Select{Message: strings.TrimSpace(question), Options: options, Default: options[def]}
 	if err := survey.AskOne(q, &i, stdio); err != nil {
 		return 0, surveyErr(err)
@@ -61,6 +68,7 @@ func (surveyPrompter) Select(question string, options []string, def int) (int, e
 
 func (surveyPrompter) YesNo(question string, def bool) (bool, error) {
 	var b bool
+	flushInput()
 	if err := survey.AskOne(&survey.Confirm{Message: strings.TrimSpace(question), Default: def}, &b, stdio); err != nil {
 		return false, surveyErr(err)
 	}

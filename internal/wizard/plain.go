@@ -11,9 +11,17 @@ import (
 )
 
 // DeclinedError is a typed confirmation that does not match: nothing goes ahead.
-type DeclinedError struct{ Typed, Want string }
+type DeclinedError struct {
+	Typed, Want string
+	// Detached says the failed disk was already taken out of its arrays (the phase-2
+	// confirmation): the run waits in its journal.
+	Detached bool
+}
 
 func (e *DeclinedError) Error() string {
+	if e.Detached {
+		return fmt.Sprintf("you typed %q, not %q: nothing was written to the new disk. The failed disk is already out of its arrays; `raidswap resume` continues from there", e.Typed, e.Want)
+	}
 	return fmt.Sprintf("you typed %q, not %q: nothing was done", e.Typed, e.Want)
 }
 

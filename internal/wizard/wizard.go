@@ -273,6 +273,10 @@ func (s *session) stopped(err error, detached bool, journal string) error {
 	if errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled) {
 		return &InterruptedError{Detached: detached, Journal: journal}
 	}
+	var de *DeclinedError
+	if errors.As(err, &de) && detached {
+		return &DeclinedError{Typed: de.Typed, Want: de.Want, Detached: true}
+	}
 	return err
 }
 

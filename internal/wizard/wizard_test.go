@@ -326,3 +326,15 @@ func TestEnterDuringPull(t *testing.T) {
 		t.Errorf("%d looks", w.looks)
 	}
 }
+
+// TestWrongSecondConfirmation: a wrong last-4 of the new disk writes nothing to it and says
+// the failed disk is already out, and how to go on.
+func TestWrongSecondConfirmation(t *testing.T) {
+	fp := &fakePrompter{typed: []string{"B002", "A001"}}
+	w, d, _ := newSession(t, "failed", fp)
+	_, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
+	var de *DeclinedError
+	if !errors.As(err, &de) || !de.Detached || !strings.Contains(err.Error(), "raidswap resume") || len(w.runs) != 1 {
+		t.Fatalf("wrong second confirmation: %v (runs %d)", err, len(w.runs))
+	}
+}
