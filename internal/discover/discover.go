@@ -66,6 +66,7 @@ func Discover(root *host.Root) (*System, error) {
 		s.Arrays[i].Mountpoints = u.mountsByName[s.Arrays[i].Name]
 		s.Arrays[i].Swap = u.swap[s.Arrays[i].Name]
 	}
+	s.Host.Boot = detectBoot(root, s)
 
 	switch {
 	case errors.Is(mdErr, mdadm.ErrNoMD):

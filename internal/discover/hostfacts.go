@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -31,6 +32,9 @@ type Host struct {
 	NoFstab   bool
 	// UUIDLinks maps each /dev/disk/by-uuid name to the kernel name it points at.
 	UUIDLinks map[string]string
+	// Boot are the boot facts (bootloader.Detect): firmware, each disk's boot code and boot
+	// partitions, where /boot lives, the loader, debconf's grub-pc/install_devices.
+	Boot bootloader.Facts
 }
 
 // readHost reads the machine's identity, firmware mode and fstab swap entries through the
@@ -92,4 +96,30 @@ func FstabSwapUUIDs(b []byte) []string {
 		}
 	}
 	return out
+}
+
+// detectBoot reads the boot facts once the disks, arrays and mounts are known.
+func detectBoot(root *host.Root, s *System) bootloader.Facts {
+	in := bootloader.Input{Members: map[string]string{}, Arrays: map[string]string{}, Mounts: map[string][]string{}}
+	for _, a := range s.Arrays {
+		in.Arrays[a.Name] = a.Metadata
+		in.Mounts[a.Name] = a.Mountpoints
+		for _, m := range a.Members {
+			if m.Device != nil {
+				in.Members[*m.Device] = a.Name
+			}
+		}
+	}
+	for _, d := range s.Disks {
+		if !d.Present {
+			continue
+		}
+		in.Disks = append(in.Disks, bootloader.DiskIn{Name: d.Name, Serial: d.Serial, SectorSize: d.LogicalSectorSize, Partitions: d.Partitions})
+		for _, m := range d.Mounted {
+			if part, mp, ok := strings.Cut(m, " on "); ok {
+				in.Mounts[part] = append(in.Mounts[part], mp)
+			}
+		}
+	}
+	return bootloader.Detect(root, in)
 }
