@@ -13,6 +13,8 @@ const (
 	Swapon      = "/sbin/swapon"
 	Swapoff     = "/sbin/swapoff"
 	GrubInstall = "/usr/sbin/grub-install"
+	// DebconfSetSelections sets grub-pc/install_devices (debconf is essential on Debian).
+	DebconfSetSelections = "/usr/bin/debconf-set-selections"
 	Efibootmgr  = "/bin/efibootmgr"
 	Udevadm     = "/bin/udevadm"
 	Ledctl      = "/usr/sbin/ledctl"
