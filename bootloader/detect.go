@@ -69,6 +69,7 @@ func Detect(root *host.Root, in Input) Facts {
 	if f.Loader == LoaderGrubLegacy {
 		biosDrives(root, &f)
 	}
+	verifyDisks(root, &f)
 	f.Shim = detectShim(root)
 	if b, err := root.ReadFile("/var/cache/debconf/config.dat"); err == nil {
 		f.InstallDevices, f.DebconfGrubPC = DebconfValue(b, "grub-pc/install_devices")

@@ -79,6 +79,9 @@ type Disk struct {
 	BIOSDriveFrom string `json:"bios_drive_from,omitempty"`
 	// BootMember is the disk's partition in /boot's array (vda2), "" when it has none.
 	BootMember string `json:"boot_member,omitempty"`
+	// Ready says whether the disk can boot alone (VerifyBIOS, or the UEFI verifier), judged
+	// for the disks holding a member of /boot's array; State "" for the others.
+	Ready Readiness `json:"ready"`
 	// ReadError says why the disk's first sectors could not be read or parsed (then MBRCode
 	// is unknown and Label empty).
 	ReadError string `json:"read_error,omitempty"`
@@ -150,4 +153,19 @@ const (
 	GrubLegacyByHand
 	// UnknownLoader: a loader raidswap does not know: refuse to guess, say what was found.
 	UnknownLoader
+)
+
+// Readiness is whether a disk can boot by itself.
+type Readiness struct {
+	// State is ReadyOK, ReadyMissing or ReadyUnknown ("" when not judged: the disk holds no
+	// member of /boot's array).
+	State  string `json:"state,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Readiness states.
+const (
+	ReadyOK      = "ok"
+	ReadyMissing = "missing"
+	ReadyUnknown = "unknown"
 )
