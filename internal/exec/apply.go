@@ -37,6 +37,9 @@ type Options struct {
 	Runner host.Runner
 	Cloner Cloner
 	Speed  SpeedWriter
+	// Disks reads the disks for the boot steps' proofs (boot_bios.go); nil reads the live
+	// devices under the discovered root.
+	Disks DiskReader
 	// JournalDir holds the journals (journal.DefaultDir when empty).
 	JournalDir string
 	// LockPath is the lock file (DefaultLockPath when empty).

@@ -92,7 +92,7 @@ func (f *fakeSpeed) SetMinSpeed(k int64) error {
 func options(t *testing.T, w *plantest.World, r *hosttest.FakeRunner, dir string) Options {
 	return Options{Discover: w.Discover, Runner: r, Cloner: &fakeCloner{w: w}, JournalDir: filepath.Join(dir, "journal"),
 		LockPath: filepath.Join(dir, "lock"), Key: testKey, Poll: time.Millisecond, SettleTimeout: 50 * time.Millisecond,
-		WaitTimeout: 5 * time.Second, Audit: &bytes.Buffer{}}
+		WaitTimeout: 5 * time.Second, Audit: &bytes.Buffer{}, Disks: newFakeDisks()}
 }
 
 // seedWorld is the seed scenario with the operator's hands: once the failed disk is out of

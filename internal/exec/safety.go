@@ -45,7 +45,11 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 	}
 	switch s.Action {
 	case plan.ActionLocate, plan.ActionAwaitRemoval, plan.ActionAwaitNewDisk, plan.ActionAwaitRebuild,
-		plan.ActionVerify, plan.ActionCheckNewDisk, plan.ActionRaiseSpeed, plan.ActionRestoreSpeed:
+		plan.ActionVerify, plan.ActionCheckNewDisk, plan.ActionRaiseSpeed, plan.ActionRestoreSpeed, plan.ActionBootByHand:
+		return nil
+	case plan.ActionMountBoot, plan.ActionUnmountBoot, plan.ActionDebconfDevices:
+		// No disk is written: the mount names the array, checked by UUID above; debconf's
+		// names are the survivor's and the new disk's, found by serial when it runs.
 		return nil
 	case plan.ActionSwapOff:
 		return w.serialIs(s, devs[0], t.Serial)
