@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -122,4 +123,17 @@ func detectBoot(root *host.Root, s *System) bootloader.Facts {
 		}
 	}
 	return bootloader.Detect(root, in)
+}
+
+// bootWarnings name each disk of a mirrored /boot that cannot boot alone: the failure nobody
+// notices until the other disk dies. A disk whose boot code could not be judged is shown as
+// unknown in status, not warned about.
+func bootWarnings(s *System) []string {
+	var out []string
+	for _, d := range s.Disks {
+		if d.Boot != nil && d.Boot.State == bootloader.ReadyMissing && d.Present {
+			out = append(out, fmt.Sprintf("disk %s cannot boot alone (%s): %s", d.Label(), s.Host.Boot.Boot.Array, d.Boot.Reason))
+		}
+	}
+	return out
 }

@@ -1,6 +1,9 @@
 package discover
 
-import "github.com/raidswap/raidswap/internal/inventory"
+import (
+	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/inventory"
+)
 
 // Verdict is the monitoring verdict for the whole system.
 type Verdict string
@@ -189,6 +192,9 @@ type Disk struct {
 	Present bool `json:"present"`
 	// LastSeen is when the inventory last saw a disk that is not present (RFC 3339).
 	LastSeen string `json:"last_seen,omitempty"`
+	// Boot says whether the disk boots alone (bootloader.VerifyBIOS, or the UEFI
+	// verifier), for a disk holding a member of /boot's array; nil for the others.
+	Boot *bootloader.Readiness `json:"boot,omitempty"`
 }
 
 // DiskMember is one md member on a disk.
