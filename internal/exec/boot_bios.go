@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"slices"
@@ -67,7 +68,9 @@ func (l liveDisks) ReadAt(dev string, off int64, n int) ([]byte, error) {
 		pad = 0
 	}
 	buf := raw[pad : pad+int(end-start)]
-	if _, err := f.ReadAt(buf, start); err != nil {
+	// The aligned read may run past the device's end (a partition whose size is not a
+	// multiple of 4 KiB): what was asked for must have been read.
+	if got, err := f.ReadAt(buf, start); err != nil && !(errors.Is(err, io.EOF) && int64(got) >= off-start+int64(n)) {
 		return nil, fmt.Errorf("reading %s: %w", dev, err)
 	}
 	return slices.Clone(buf[off-start : off-start+int64(n)]), nil
