@@ -129,7 +129,13 @@ func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e
 	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	run := view.NewRun(f.IO.Out, f.IO.Interactive && !e.Plain)
-	res, err := env.Apply(ctx, p, lock, run, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial})
+	var shown view.Run = run
+	if f.IO.Interactive {
+		// A manual step (GRUB 0.97's commands) asks the operator on the terminal; without
+		// one the run stops there and says what to do.
+		shown = confirmingRun{Run: run, p: f.Prompter()}
+	}
+	res, err := env.Apply(ctx, p, lock, shown, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial})
 	run.Close()
 	if err != nil {
 		return engineError(err)
@@ -205,3 +211,11 @@ func engineError(err error) error {
 	}
 	return WithCode(ExitFailed, err)
 }
+
+// confirmingRun is a run view that asks the operator through the prompter (exec.Confirmer).
+type confirmingRun struct {
+	view.Run
+	p Prompter
+}
+
+func (c confirmingRun) ConfirmTyped(question, want string) error { return c.p.ConfirmTyped(question, want) }
