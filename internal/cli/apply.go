@@ -218,4 +218,6 @@ type confirmingRun struct {
 	p Prompter
 }
 
-func (c confirmingRun) ConfirmTyped(question, want string) error { return c.p.ConfirmTyped(question, want) }
+func (c confirmingRun) ConfirmTyped(question, want string) error {
+	return c.p.ConfirmTyped(question, want)
+}

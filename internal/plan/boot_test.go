@@ -61,8 +61,12 @@ func TestBootDecisionsInPlans(t *testing.T) {
 			f.Disks[0].ESP = &bootloader.Partition{Name: "vda1", Number: 1, Type: bootloader.TypeESP}
 		}, "does not build the UEFI steps yet", true},
 		{"no BIOS boot partition", func(f *bootloader.Facts) { f.Disks[0].BIOSBoot = nil }, "no BIOS boot partition", true},
-		{"small gap", func(f *bootloader.Facts) { f.Disks[0].Label, f.Disks[0].BIOSBoot, f.Disks[0].GapSectors = "dos", nil, 30 }, "too small", true},
-		{"no loader", func(f *bootloader.Facts) { f.Loader, f.LoaderFrom = bootloader.LoaderNone, "/boot holds no boot loader files" }, "no boot loader found", false},
+		{"small gap", func(f *bootloader.Facts) {
+			f.Disks[0].Label, f.Disks[0].BIOSBoot, f.Disks[0].GapSectors = "dos", nil, 30
+		}, "too small", true},
+		{"no loader", func(f *bootloader.Facts) {
+			f.Loader, f.LoaderFrom = bootloader.LoaderNone, "/boot holds no boot loader files"
+		}, "no boot loader found", false},
 		{"not detected", func(f *bootloader.Facts) { *f = bootloader.Facts{} }, "were not read", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
