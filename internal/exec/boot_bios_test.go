@@ -9,7 +9,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host/hosttest"
+	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
 // fakeDisks are in-memory devices for the boot steps' proofs: every whole disk vdX a GPT
@@ -139,4 +142,76 @@ func TestBootloaderVerifies(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "vdb (WD-NEW) cannot boot alone: no boot code in the MBR") {
 		t.Fatalf("apply: %v", err)
 	}
+}
+
+type confirmView struct {
+	nopView
+	said  []string
+	asked []string
+}
+
+func (v *confirmView) Say(s string) { v.said = append(v.said, s) }
+func (v *confirmView) ConfirmTyped(q, want string) error {
+	v.asked = append(v.asked, want)
+	return nil
+}
+
+type sayView struct {
+	nopView
+	said []string
+}
+
+func (v *sayView) Say(s string) { v.said = append(v.said, s) }
+
+// TestGrubLegacyByHand: GRUB 0.97 runs nothing; each disk's grub commands are printed and the
+// operator confirms with the disk's serial; without a terminal the run stops there, resumable.
+func TestGrubLegacyByHand(t *testing.T) {
+	legacy := func() *plantest.World {
+		w := seedWorld()
+		sys := w.Sys()
+		f := &sys.Host.Boot
+		f.Loader, f.LoaderFrom = bootloader.LoaderGrubLegacy, "/boot/grub holds GRUB 0.97's stage1 and grub.conf"
+		for i := range f.Disks {
+			f.Disks[i].Label, f.Disks[i].BIOSBoot, f.Disks[i].MBRCode = "dos", nil, bootloader.MBRGrubLegacy
+			f.Disks[i].BIOSDrive, f.Disks[i].BIOSDriveFrom = fmt.Sprintf("hd%d", i), "/boot/grub/device.map"
+		}
+		nw := plantest.NewWorld(sys)
+		nw.When(func(s *discover.System) bool { d := s.DiskBySerial(plantest.Old); return d != nil && len(d.Members) == 0 },
+			func(w *plantest.World) { w.Pull(plantest.Old) })
+		nw.When(func(s *discover.System) bool { return s.DiskBySerial(plantest.Old) == nil },
+			func(w *plantest.World) { w.Insert(plantest.BlankDisk("vdb", plantest.New)) })
+		return nw
+	}
+	t.Run("confirmed", func(t *testing.T) {
+		w := legacy()
+		p := build(t, w.Sys(), seedReq())
+		r := hosttest.NewFakeRunner(t, seedExpect(w)[:8]...)
+		o := options(t, w, r, t.TempDir())
+		v := &confirmView{}
+		o.View = v
+		if _, err := Apply(t.Context(), p, o); err != nil {
+			t.Fatal(err)
+		}
+		said := strings.Join(v.said, "\n")
+		for _, want := range []string{"vda is hd0 (from /boot/grub/device.map)", "root (hd0,1)\n    setup (hd0)", "vdb is hd1", "root (hd1,1)\n    setup (hd1)"} {
+			if !strings.Contains(said, want) {
+				t.Errorf("said %q, want %q", said, want)
+			}
+		}
+		if strings.Join(v.asked, " ") != plantest.Survivor+" "+plantest.New {
+			t.Errorf("asked for %q", v.asked)
+		}
+	})
+	t.Run("no terminal", func(t *testing.T) {
+		w := legacy()
+		p := build(t, w.Sys(), seedReq())
+		r := hosttest.NewFakeRunner(t, seedExpect(w)[:8]...)
+		o := options(t, w, r, t.TempDir())
+		o.View = &sayView{}
+		_, err := Apply(t.Context(), p, o)
+		var wt *WaitTimeoutError
+		if !errors.As(err, &wt) || !strings.Contains(err.Error(), "run them, then `raidswap resume` on a terminal") {
+			t.Fatalf("apply: %v", err)
+		}
+	})
 }
