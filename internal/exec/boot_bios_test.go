@@ -176,7 +176,10 @@ func TestGrubLegacyByHand(t *testing.T) {
 			f.Disks[i].BIOSDrive, f.Disks[i].BIOSDriveFrom = fmt.Sprintf("hd%d", i), "/boot/grub/device.map"
 		}
 		nw := plantest.NewWorld(sys)
-		nw.When(func(s *discover.System) bool { d := s.DiskBySerial(plantest.Old); return d != nil && len(d.Members) == 0 },
+		nw.When(func(s *discover.System) bool {
+			d := s.DiskBySerial(plantest.Old)
+			return d != nil && len(d.Members) == 0
+		},
 			func(w *plantest.World) { w.Pull(plantest.Old) })
 		nw.When(func(s *discover.System) bool { return s.DiskBySerial(plantest.Old) == nil },
 			func(w *plantest.World) { w.Insert(plantest.BlankDisk("vdb", plantest.New)) })
