@@ -11,6 +11,9 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 step "Building the seed layout on vda and vdb: GPT, BIOS boot, md0 (1.0, /boot), swap, md1 (1.2, /)"
 "$raidswap" simulate build --canary vda vdb || exit 1
 cat /proc/mdstat
+# A real server's fstab names /boot (here not mounted, as after a rescue boot): the plan then
+# mounts it privately to reinstall GRUB on both disks.
+echo "/dev/md0 /boot ext4 defaults 0 2" >> /etc/fstab
 
 step "raidswap status on the healthy server"
 "$raidswap" status; echo "(exit code $?)"
