@@ -53,6 +53,9 @@ echo "grub-pc grub-pc/install_devices multiselect /dev/disk/by-id/virtio-WD-OLD"
 SWAP=$(for p in /dev/vdb?; do [ "$(blkid -o value -s TYPE $p || true)" = swap ] && echo $p; done || true)
 printf '/dev/md0 /boot ext4 defaults 0 2\nUUID=%s none swap sw 0 0\n' "$(blkid -o value -s UUID $SWAP)" > /etc/fstab
 [ "$BOOT_MOUNTED" = yes ] || umount /boot
+say "status before"
+$RS status > /run/st0.txt || echo "status before: exit $?"
+grep -E '^(WARNING|OK|CRITICAL)|^vd[ab] ' /run/st0.txt
 $RS simulate fail --disk vdb >/dev/null
 ( await_journal started await-removal; /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null; sleep 1; /run/vmtest/bin/vmtest-hotplug plug WD-NEW >/dev/null ) &
 say "plan"
@@ -127,7 +130,11 @@ func TestVMBootAloneBIOS(t *testing.T) {
 				want = append(want, "BOOT MOUNTED AFTER: no", "mount-boot", "--boot-directory=/run/raidswap/boot-md0")
 			}
 			if tc.grubOn == "vdb" {
-				want = append(want, "vda mbr: none")
+				// Status saw the failure nobody notices: the survivor cannot boot alone.
+				want = append(want, "vda mbr: none", "WARNING: disk vda (WD-SURV) cannot boot alone (md0): no boot code in the MBR", "status before: exit 1")
+			}
+			if n := strings.Count(res.Output, "healthy  ok\n"); n != 2 {
+				t.Errorf("status after the replacement shows %d disks with BOOT ok, want 2", n)
 			}
 			golden.Contains(t, res.Output, want...)
 			if strings.Contains(res.Output, "PRIVATE MOUNT LEFT BEHIND") {
