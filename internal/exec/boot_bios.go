@@ -264,17 +264,20 @@ func compareRegion(dr DiskReader, b region) (same bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("reading %s again: %w", b.what, err)
 	}
-	if bytes.Equal(after, b.data) {
+	if b.data != nil && bytes.Equal(after, b.data) {
 		return true, nil
 	}
 	changed := func(at int64) error { return &SurvivorChangedError{Region: b.what, At: at} }
+	if b.data == nil && b.array == "" {
+		return false, changed(b.off)
+	}
 	for i := 0; i < len(after); i += block {
 		j := min(i+block, len(after))
-		if bytes.Equal(after[i:j], b.data[i:j]) {
+		if b.data != nil && bytes.Equal(after[i:j], b.data[i:j]) {
 			continue
 		}
 		at := b.off + int64(i)
-		if b.array == "" {
+		if b.array == "" && b.data != nil {
 			for k := i; k < j; k++ {
 				if after[k] != b.data[k] {
 					return false, changed(b.off + int64(k))
@@ -294,6 +297,21 @@ func compareRegion(dr DiskReader, b region) (same bool, err error) {
 		}
 	}
 	return false, nil
+}
+
+// firstHashes are the survivor's region hashes the first run of step journalled, or nil.
+func (r *run) firstHashes(step string) map[string]string {
+	for _, rec := range r.j.Records {
+		if rec.Step != step || rec.Event != journal.EventNote {
+			continue
+		}
+		for k := range rec.Data {
+			if strings.HasPrefix(k, "survivor_sha256 ") {
+				return rec.Data
+			}
+		}
+	}
+	return nil
 }
 
 func hashRegions(rs []region) map[string]string {
@@ -339,7 +357,17 @@ func (r *run) bootloaderStep(ctx context.Context, s plan.Step, argv []string) er
 		if before, err = r.survivorRegions(d); err != nil {
 			return &RefusedError{Step: s.ID, Device: "/dev/" + d.Name, Serial: d.Serial, Reason: "cannot read the survivor's regions to prove them unchanged: " + err.Error()}
 		}
-		if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: hashRegions(before)}); err != nil {
+		if first := r.firstHashes(s.ID); first != nil {
+			// An earlier run of this step was interrupted (after its hashes, maybe inside
+			// grub-install): the proof holds against what the survivor was before that run.
+			// A region that differs from then keeps no "before" bytes: only md's own
+			// changes may explain it.
+			for i := range before {
+				if first["survivor_sha256 "+before[i].what] != fmt.Sprintf("%x", sha256.Sum256(before[i].data)) {
+					before[i].data = nil
+				}
+			}
+		} else if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: hashRegions(before)}); err != nil {
 			return err
 		}
 	}

@@ -218,3 +218,25 @@ func TestGrubLegacyByHand(t *testing.T) {
 		}
 	})
 }
+
+// TestSurvivorProofAcrossResume: a survivor changed by a bootloader step stays refused when
+// the run is resumed: the proof holds against the hashes the first run journalled, not
+// against the survivor as the resumed run finds it.
+func TestSurvivorProofAcrossResume(t *testing.T) {
+	w := seedWorld()
+	p := build(t, w.Sys(), seedReq())
+	disks := newFakeDisks()
+	dir := t.TempDir()
+	ex := seedExpect(w)[:9]
+	ex[8].Do = func() { disks.dev("/dev/vda")[1024+40] ^= 1 } // the GPT's first entry
+	o := options(t, w, hosttest.NewFakeRunner(t, ex...), dir)
+	o.Disks = disks
+	var ce *SurvivorChangedError
+	if _, err := Apply(t.Context(), p, o); !errors.As(err, &ce) || ce.Region != "GPT entries" {
+		t.Fatalf("first run: %v", err)
+	}
+	o.Runner = hosttest.NewFakeRunner(t, hosttest.Expect{Argv: seedExpect(w)[8].Argv})
+	if _, err := Apply(t.Context(), p, o); !errors.As(err, &ce) || ce.Region != "GPT entries" || !strings.Contains(err.Error(), "WD-SURV") {
+		t.Fatalf("resumed run: %v", err)
+	}
+}
