@@ -59,6 +59,9 @@ func (b *builder) bootSteps() {
 		note("the boot facts of this system were not read (no discovery of its disks' boot code): no boot code is installed; check each disk by hand (docs/runbook.md section 8)", true)
 		return
 	}
+	for _, n := range f.Notes {
+		b.notes = append(b.notes, "boot facts: "+n)
+	}
 	if f.Boot.Array != "" && b.role(f.Boot.Array) == nil {
 		where := "/boot"
 		if f.Boot.OnRoot {
