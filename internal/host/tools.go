@@ -13,21 +13,23 @@ const (
 	Swapon      = "/sbin/swapon"
 	Swapoff     = "/sbin/swapoff"
 	GrubInstall = "/usr/sbin/grub-install"
-	// DebconfSetSelections sets grub-pc/install_devices (debconf is essential on Debian).
-	DebconfSetSelections = "/usr/bin/debconf-set-selections"
-	Efibootmgr           = "/bin/efibootmgr"
-	Udevadm              = "/bin/udevadm"
-	Ledctl               = "/usr/sbin/ledctl"
-	Losetup              = "/sbin/losetup"
-	Dmsetup              = "/sbin/dmsetup"
-	MkfsExt4             = "/sbin/mkfs.ext4"
-	MkfsVfat             = "/sbin/mkfs.vfat"
-	Mount                = "/bin/mount"
-	Umount               = "/bin/umount"
-	Lsblk                = "/bin/lsblk"
-	Dd                   = "/bin/dd"
-	Flock                = "/usr/bin/flock"
+	Efibootmgr  = "/bin/efibootmgr"
+	Udevadm     = "/bin/udevadm"
+	Ledctl      = "/usr/sbin/ledctl"
+	Losetup     = "/sbin/losetup"
+	Dmsetup     = "/sbin/dmsetup"
+	MkfsExt4    = "/sbin/mkfs.ext4"
+	MkfsVfat    = "/sbin/mkfs.vfat"
+	Mount       = "/bin/mount"
+	Umount      = "/bin/umount"
+	Lsblk       = "/bin/lsblk"
+	Dd          = "/bin/dd"
+	Flock       = "/usr/bin/flock"
 	// VMTestHotplug exists only inside an internal/vmtest VM: it asks the host to unplug or
 	// plug a virtio disk through QMP (package simulate uses it to make a disk vanish).
 	VMTestHotplug = "/run/vmtest/bin/vmtest-hotplug"
 )
+
+// DebconfSetSelections sets debconf answers (grub-pc/install_devices); debconf is installed on
+// every Debian system.
+const DebconfSetSelections = "/usr/bin/debconf-set-selections"
