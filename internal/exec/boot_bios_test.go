@@ -240,3 +240,24 @@ func TestSurvivorProofAcrossResume(t *testing.T) {
 		t.Fatalf("resumed run: %v", err)
 	}
 }
+
+// TestBootloaderRefusesUnmountedBoot: a plan built with /boot mounted refuses its bootloader
+// step when /boot's array is no longer mounted (grub-install would write into the empty
+// mount point on the root file system).
+func TestBootloaderRefusesUnmountedBoot(t *testing.T) {
+	w := seedWorld()
+	p := build(t, w.Sys(), seedReq())
+	sys := w.Sys()
+	sys.Array("md0").Mountpoints = nil
+	w2 := plantest.NewWorld(sys)
+	w2.When(func(s *discover.System) bool { d := s.DiskBySerial(plantest.Old); return d != nil && len(d.Members) == 0 },
+		func(w *plantest.World) { w.Pull(plantest.Old) })
+	w2.When(func(s *discover.System) bool { return s.DiskBySerial(plantest.Old) == nil },
+		func(w *plantest.World) { w.Insert(plantest.BlankDisk("vdb", plantest.New)) })
+	o := options(t, w2, hosttest.NewFakeRunner(t, seedExpect(w2)[:8]...), t.TempDir())
+	_, err := Apply(t.Context(), p, o)
+	var re *RefusedError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "md0 is no longer mounted at /boot") {
+		t.Fatalf("apply: %v", err)
+	}
+}
