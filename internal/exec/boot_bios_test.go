@@ -250,7 +250,10 @@ func TestBootloaderRefusesUnmountedBoot(t *testing.T) {
 	sys := w.Sys()
 	sys.Array("md0").Mountpoints = nil
 	w2 := plantest.NewWorld(sys)
-	w2.When(func(s *discover.System) bool { d := s.DiskBySerial(plantest.Old); return d != nil && len(d.Members) == 0 },
+	w2.When(func(s *discover.System) bool {
+		d := s.DiskBySerial(plantest.Old)
+		return d != nil && len(d.Members) == 0
+	},
 		func(w *plantest.World) { w.Pull(plantest.Old) })
 	w2.When(func(s *discover.System) bool { return s.DiskBySerial(plantest.Old) == nil },
 		func(w *plantest.World) { w.Insert(plantest.BlankDisk("vdb", plantest.New)) })
