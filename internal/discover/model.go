@@ -1,8 +1,8 @@
 package discover
 
 import (
-	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/inventory"
 )
 
