@@ -69,9 +69,9 @@ func Detect(root *host.Root, in Input) Facts {
 	if f.Loader == LoaderGrubLegacy {
 		biosDrives(root, &f)
 	}
-	verifyDisks(root, &f)
 	f.Shim = detectShim(root)
 	detectEFILoader(root, &f, ParseFstab(mounts))
+	verifyDisks(root, &f)
 	if b, err := root.ReadFile("/var/cache/debconf/config.dat"); err == nil {
 		f.InstallDevices, f.DebconfGrubPC = DebconfValue(b, "grub-pc/install_devices")
 	} else if !errors.Is(err, fs.ErrNotExist) {
