@@ -39,11 +39,10 @@ func newEventCmd(f *Factory) *cobra.Command {
 for every event it notices, with the event, the array and sometimes the member. raidswap,
 run as that PROGRAM (through a link named raidswap-event; --install makes it), does:
 
-  Fail, FailSpare, DegradedArray  write the Prometheus textfile at once, save the inventory,
-                                  light the fault LED of the failed member's disk, and log
-  RebuildFinished, SpareActive    clear the fault LED of disks no longer failed, rewrite the
-                                  textfile, and log
-  any other mdadm event           rewrite the textfile, and log
+  every event                     write the Prometheus textfile at once, save the inventory
+                                  when it changed, and log one line
+  Fail, FailSpare, DegradedArray  also light the fault LED of the failed member's disk
+  RebuildFinished, SpareActive    also clear the fault LED of the disks no longer failed
 
 The textfile holds the metrics of "status --format prometheus", written to a temporary file
 in the same directory and renamed (mode 0644). The log line goes to the audit log

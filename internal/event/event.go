@@ -35,9 +35,9 @@ type Action int
 
 // Actions.
 const (
-	// Report rewrites the textfile and logs.
+	// Report rewrites the textfile, saves the inventory when it changed, and logs.
 	Report Action = iota
-	// Alarm also saves the inventory and lights the failed disk's fault LED.
+	// Alarm also lights the failed disk's fault LED.
 	Alarm
 	// Recovered also clears the fault LED of the array's disks that are no longer failed.
 	Recovered
@@ -211,7 +211,9 @@ func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 			o.Textfile = ""
 		}
 	}
-	if sys != nil && ev.action == Alarm {
+	// Every event saves the inventory when it changed, not only an alarm: the slot a disk
+	// held is known only if it was recorded while the disk was in sync (NewArray, SpareActive).
+	if sys != nil {
 		inv, changed := sys.Remember(cfg.Now())
 		o.Inventory = "unchanged"
 		if changed {
@@ -248,8 +250,8 @@ func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 }
 
 // ledDisks are the present disks whose fault LED the event concerns. On an alarm: the named
-// member's disk, and every disk with a faulty member in the array (DegradedArray names no
-// member). On a recovery: the array's disks that are no longer failed in any array.
+// member's disk, every disk with a faulty member in the array (DegradedArray names no
+// member), and a present disk the inventory remembers in an empty slot of it. On a recovery: the array's disks that are no longer failed in any array.
 func ledDisks(sys *discover.System, ev Event) []discover.Disk {
 	arr := arrayOf(sys, ev.Array)
 	member := strings.TrimPrefix(ev.Member, "/dev/")
@@ -264,17 +266,25 @@ func ledDisks(sys *discover.System, ev Event) []discover.Disk {
 			}
 		}
 	}
+	lastSerials := map[string]bool{}
 	if arr != nil {
 		for _, m := range arr.Members {
-			if m.Disk == nil {
-				continue
-			}
 			switch {
+			case m.Disk == nil && ev.action == Alarm && m.LastSerial != "":
+				// An empty slot whose last holder is still plugged in (failed and removed
+				// from the array): its bay is the one to look at.
+				lastSerials[m.LastSerial] = true
+			case m.Disk == nil:
 			case ev.action == Alarm && m.State == discover.MemberFaulty:
 				want[*m.Disk] = true
 			case ev.action == Recovered && ev.Member == "":
 				want[*m.Disk] = true
 			}
+		}
+	}
+	for _, d := range sys.Disks {
+		if d.Present && d.Serial != "" && lastSerials[d.Serial] {
+			want[d.Name] = true
 		}
 	}
 	var out []discover.Disk
