@@ -36,8 +36,8 @@ func TestSystemdUnits(t *testing.T) {
 		}
 		s := string(b)
 		if strings.HasSuffix(name, ".service") {
-			if !strings.Contains(s, "ExecStart=/usr/local/sbin/raidswap inventory save\n") {
-				t.Fatalf("%s does not run /usr/local/sbin/raidswap inventory save", name)
+			if !strings.Contains(s, "ExecStart=/usr/local/sbin/raidswap inventory save --textfile /var/lib/prometheus/node-exporter/raidswap.prom\n") {
+				t.Fatalf("%s does not run /usr/local/sbin/raidswap inventory save --textfile ...", name)
 			}
 			s = strings.ReplaceAll(s, "/usr/local/sbin/raidswap", rs)
 		}
@@ -51,9 +51,24 @@ func TestSystemdUnits(t *testing.T) {
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
-	// The command the service runs exists and takes no further argument.
-	out, err = exec.Command(rs, "inventory", "save", "--help").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "writes the inventory atomically") {
-		t.Errorf("raidswap inventory save --help: %v\n%s", err, out)
+	// The service's command line runs: on a captured tree (--root) it saves the inventory
+	// and writes the textfile there.
+	b, err := os.ReadFile(filepath.Join("systemd", "raidswap-inventory.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var argv []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
+			argv = strings.Fields(v)
+		}
+	}
+	root := unpack(t, "failed")
+	out, err = exec.Command(rs, append(argv[1:], "--root", root)...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "inventory updated") {
+		t.Errorf("%q: %v\n%s", argv, err, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "var/lib/prometheus/node-exporter/raidswap.prom")); err != nil || !strings.Contains(string(b), "raidswap_status_verdict 2\n") {
+		t.Errorf("the service's command wrote no textfile: %v", err)
 	}
 }

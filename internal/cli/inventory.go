@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/event"
 	"github.com/raidswap/raidswap/internal/inventory"
 )
 
@@ -19,6 +20,9 @@ func init() { register(newInventoryCmd) }
 type InventoryOptions struct {
 	F   *Factory
 	Now func() time.Time
+	// Textfile, when set, is also written with the metrics of `status --format prometheus`
+	// (atomically, as the event hook writes it).
+	Textfile string
 }
 
 func newInventoryCmd(f *Factory) *cobra.Command {
@@ -33,18 +37,23 @@ from the systemd timer in contrib/systemd (raidswap-inventory.timer) or the mdad
 		Args: cobra.NoArgs,
 	}
 	o := &InventoryOptions{F: f, Now: time.Now}
-	cmd.AddCommand(&cobra.Command{
+	save := &cobra.Command{
 		Use:   "save",
 		Short: "Discover the system and save the inventory now",
 		Long: `save discovers the live system (read-only) and writes the inventory atomically. A disk
 recorded before keeps the slots it held in arrays it is no longer part of, so that a failed
-or pulled disk is still named. With --root DIR it reads DIR and writes DIR's inventory
-(a test tree); a capture file is refused, since nothing written into it would last.`,
+or pulled disk is still named. --textfile also writes the Prometheus textfile from the same
+discovery (the timer's backstop to the mdadm event hook, which writes it on every event).
+With --root DIR it reads DIR and writes below DIR (a test tree); a capture file is refused,
+since nothing written into it would last.`,
 		Example: `  raidswap inventory save
+  raidswap inventory save --textfile /var/lib/prometheus/node-exporter/raidswap.prom
   systemctl enable --now raidswap-inventory.timer`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error { return runInventorySave(o) },
-	})
+	}
+	save.Flags().StringVar(&o.Textfile, "textfile", "", "also write the metrics of status --format prometheus to this `file`, atomically")
+	cmd.AddCommand(save)
 	return cmd
 }
 
@@ -67,6 +76,11 @@ func runInventorySave(o *InventoryOptions) error {
 	}
 	if sys.Verdict == discover.Unknown && len(sys.Arrays) == 0 && len(sys.Disks) == 0 {
 		return WithCode(ExitUnknown, errors.New("nothing to remember: "+sys.Summary))
+	}
+	if o.Textfile != "" {
+		if err := event.WriteTextfile(root.Path(o.Textfile), sys); err != nil {
+			return WithCode(ExitFailed, err)
+		}
 	}
 	inv, changed := sys.Remember(o.Now())
 	if err := inv.Save(dir); err != nil {

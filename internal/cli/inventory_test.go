@@ -49,10 +49,15 @@ func TestInventorySave(t *testing.T) {
 	if _, ok := inv.Disks["WD-WCC4N1KPB002"]; !ok {
 		t.Errorf("failed disk not remembered: %s", b)
 	}
-	// A second save within the hour changes nothing and says so.
-	code, out, _ = run(t, "inventory", "save", "--root", dir)
+	// A second save within the hour changes nothing and says so; --textfile writes the
+	// metrics too.
+	code, out, _ = run(t, "inventory", "save", "--root", dir, "--textfile", "/var/lib/prometheus/node-exporter/raidswap.prom")
 	if code != ExitOK || !strings.Contains(out, "inventory unchanged") {
 		t.Errorf("second save: exit %d, %q", code, out)
+	}
+	prom, err := os.ReadFile(filepath.Join(dir, "var/lib/prometheus/node-exporter/raidswap.prom"))
+	if err != nil || !strings.Contains(string(prom), "raidswap_status_verdict 2\n") {
+		t.Errorf("textfile: %v\n%s", err, prom)
 	}
 }
 
