@@ -70,7 +70,8 @@ await_verdict 0 10
 // TestVMEventHook: mdadm's monitor, started as mdmonitor.service starts it, runs raidswap on
 // a real `mdadm --fail` (textfile verdict 2 within 5 s, audit and syslog lines), on the
 // recovery (verdict 0 again), and `mdadm --monitor --scan --oneshot` reports the degraded
-// array (DegradedArray). The raidswap-event link refuses an event word mdadm never sends.
+// array (DegradedArray), and with --test calls it with TestMessage. The raidswap-event link
+// refuses an event word mdadm never sends.
 func TestVMEventHook(t *testing.T) {
 	vmtest.Require(t)
 	res := vmtest.RunT(t, vmtest.Config{
@@ -94,6 +95,8 @@ mdadm /dev/md0 --remove /dev/vdb
 rm -f $T
 mdadm --monitor --scan --oneshot
 grep -qx 'raidswap_status_verdict 2' $T && echo "ONESHOT VERDICT 2"
+mdadm --monitor --scan --oneshot --test >/dev/null 2>&1 || true
+audit_has TestMessage && echo "AUDIT HAS TestMessage"
 set +e
 /usr/local/sbin/raidswap-event Failed /dev/md0 /dev/vdb; echo "UNKNOWN EVENT EXIT $?"
 /usr/local/sbin/raidswap-event Fail /dev/vdb; echo "BAD ARRAY EXIT $?"
@@ -106,7 +109,7 @@ cp $A $T /run/syslog.txt /run/monitor.out /mnt/share/
 		t.Fatalf("guest script exit %d", res.ExitCode)
 	}
 	golden.Contains(t, res.Output, "PROGRAM LINE ONCE: 1", "BACKUPS: 1", "MONITOR: /sbin/mdadm --monitor --scan",
-		"AUDIT HAS Fail", "SYSLOG HAS Fail", "AUDIT HAS SpareActive", "ONESHOT VERDICT 2",
+		"AUDIT HAS Fail", "SYSLOG HAS Fail", "AUDIT HAS SpareActive", "ONESHOT VERDICT 2", "AUDIT HAS TestMessage",
 		"UNKNOWN EVENT EXIT 64", "BAD ARRAY EXIT 64")
 	m := regexp.MustCompile(`FAIL TO VERDICT 2: ([0-9.]+)`).FindStringSubmatch(res.Output)
 	if m == nil {
