@@ -189,7 +189,7 @@ func Handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 		d.o.Took = time.Since(start)
 		return d.o, d.err
 	case <-ctx.Done():
-		return &Outcome{Event: ev, Took: time.Since(start)}, fmt.Errorf("%s event on %s: gave up after %s (%w); the textfile may be stale",
+		return &Outcome{Event: ev, Verdict: discover.Unknown, Took: time.Since(start)}, fmt.Errorf("%s event on %s: gave up after %s (%w); the textfile may be stale",
 			ev.Name, ev.Array, time.Since(start).Round(time.Millisecond), context.Cause(ctx))
 	}
 }
