@@ -2,17 +2,6 @@ package bootloader
 
 import "fmt"
 
-// Facts are what the boot decision looks at: how the machine booted and where /boot lives.
-// Issue "bootloader/: every disk boots alone" widens them (MBR boot code, BIOS boot and EFI
-// system partitions, the loader found); the decision stays this one table.
-type Facts struct {
-	// UEFI says the machine booted by UEFI (/sys/firmware/efi).
-	UEFI bool
-	// BootArray is the md array holding /boot, or / when /boot is no file system of its
-	// own; "" when no array of the replacement holds either.
-	BootArray string
-}
-
 // Kind is what a replacement does about boot code.
 type Kind int
 
@@ -43,12 +32,12 @@ type Decision struct {
 //	UEFI      no                                          ->  no boot code
 func Decide(f Facts) (Decision, error) {
 	switch {
-	case f.BootArray == "":
+	case f.Boot.Array == "":
 		return Decision{Kind: NoBootCode, Why: "no array of the replacement holds /boot or /: no boot code to install"}, nil
-	case f.UEFI:
+	case f.Firmware == FirmwareUEFI:
 		return Decision{Kind: UEFIByHand, Why: "UEFI: each disk needs its own ESP and boot entry; raidswap does not automate this yet: follow docs/runbook.md section 8 (UEFI) for the new disk"}, nil
-	case !f.UEFI:
-		return Decision{Kind: GrubBIOSEveryDisk, Why: f.BootArray + " holds /boot"}, nil
+	case f.Firmware != FirmwareUEFI:
+		return Decision{Kind: GrubBIOSEveryDisk, Why: f.Boot.Array + " holds /boot"}, nil
 	}
 	return Decision{}, fmt.Errorf("unreachable: boot facts %+v fit no row of the decision table", f)
 }

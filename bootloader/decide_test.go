@@ -7,10 +7,10 @@ func TestDecide(t *testing.T) {
 		f    Facts
 		want Kind
 	}{
-		{Facts{UEFI: false, BootArray: "md0"}, GrubBIOSEveryDisk},
-		{Facts{UEFI: false}, NoBootCode},
-		{Facts{UEFI: true, BootArray: "md0"}, UEFIByHand},
-		{Facts{UEFI: true}, NoBootCode},
+		{Facts{Firmware: FirmwareBIOS, Boot: BootDir{Array: "md0"}}, GrubBIOSEveryDisk},
+		{Facts{Firmware: FirmwareBIOS}, NoBootCode},
+		{Facts{Firmware: FirmwareUEFI, Boot: BootDir{Array: "md0"}}, UEFIByHand},
+		{Facts{Firmware: FirmwareUEFI}, NoBootCode},
 	}
 	for _, tt := range tests {
 		d, err := Decide(tt.f)

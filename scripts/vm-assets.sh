@@ -1,7 +1,7 @@
 #!/bin/bash
 # vm-assets.sh — prepare what internal/vmtest needs to boot a real Debian kernel under QEMU:
 # a vmlinuz, the subset of its modules the guest uses (virtio, 9p, overlay, md, dm, loop,
-# ext4, vfat, scsi/nvme and everything they depend on) and a busybox initramfs whose /init
+# ext4, vfat, sata/scsi/sas/nvme and everything they depend on) and a busybox initramfs whose /init
 # mounts the host's / read-only over virtio-9p with a tmpfs overlay as the guest root.
 #
 # Idempotent: a stamp records the kernel package and this script's hash; a second run with
@@ -133,7 +133,9 @@ show_deps() {
 # Boot-time modules: what /init needs to reach the 9p root and see the disks.
 BOOT_MODS=(virtio_pci virtio_blk 9pnet_virtio 9p overlay)
 # Guest modules: loaded later with the guest's own modprobe.
-GUEST_MODS=("${BOOT_MODS[@]}" virtio_rng virtio_scsi sd_mod nvme loop ext4 vfat
+# Real disk buses (vmtest Disk.Bus): ahci for sata, virtio_scsi and mptsas (LSI SAS HBA) for
+# scsi/sas, nvme; sg for SCSI pass-through (smartctl, sg_inq).
+GUEST_MODS=("${BOOT_MODS[@]}" virtio_rng virtio_scsi mptsas ahci sd_mod sg nvme loop ext4 vfat
 	nls_cp437 nls_ascii nls_iso8859-1 nls_utf8 crc32c_generic crc32c-intel efivarfs)
 while IFS= read -r ko; do
 	m=${ko##*/}

@@ -1,6 +1,9 @@
 package discover
 
-import "github.com/raidswap/raidswap/internal/inventory"
+import (
+	"github.com/raidswap/raidswap/identify"
+	"github.com/raidswap/raidswap/internal/inventory"
+)
 
 // Verdict is the monitoring verdict for the whole system.
 type Verdict string
@@ -182,9 +185,14 @@ type Disk struct {
 	// Mounted lists "partition on mountpoint".
 	Mounted []string `json:"mounted"`
 	// Swap lists the disk's partitions in use as swap.
-	Swap    []string     `json:"swap"`
-	Members []DiskMember `json:"members"`
-	Verdict DiskState    `json:"verdict"`
+	Swap []string `json:"swap"`
+	// Bay is the enclosure slot (or PCIe slot) holding the disk and how its LEDs are driven,
+	// from the kernel or, for a disk that is not present, as the inventory remembers it.
+	// BayProblem says why no bay is given when the kernel's enclosure data disagree.
+	Bay        *identify.Bay `json:"bay,omitempty"`
+	BayProblem string        `json:"bay_problem,omitempty"`
+	Members    []DiskMember  `json:"members"`
+	Verdict    DiskState     `json:"verdict"`
 	// Present is false for a disk known only from an array's record of it.
 	Present bool `json:"present"`
 	// LastSeen is when the inventory last saw a disk that is not present (RFC 3339).

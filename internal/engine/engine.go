@@ -187,6 +187,7 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view exe
 		Runner:      e.Runner,
 		Cloner:      cloner,
 		Speed:       speed,
+		LEDs:        exec.SysLEDs{Root: e.Root, Runner: e.Runner},
 		JournalDir:  dir,
 		Lock:        lock,
 		Key:         key,
@@ -248,5 +249,5 @@ func (e *Env) Abort(path string) ([]string, error) {
 	if speed == nil {
 		speed = exec.ProcSpeed{Root: e.Root}
 	}
-	return exec.Abort(path, speed)
+	return exec.Abort(path, speed, exec.SysLEDs{Root: e.Root, Runner: e.Runner})
 }

@@ -11,8 +11,9 @@ import (
 // Abort closes the unfinished run journalled at path, under the lock the caller holds: md's
 // speed limits that the run raised and did not restore are set back, then the journal gets its
 // "aborted" record, after which neither resume nor apply continues that plan. It changes no
-// array and no disk. It returns what it did, for the operator.
-func Abort(path string, speed SpeedWriter) ([]string, error) {
+// array and no disk. The bay LEDs the run left lit are turned off through leds (its first,
+// when given). It returns what it did, for the operator.
+func Abort(path string, speed SpeedWriter, leds ...LEDDriver) ([]string, error) {
 	j, err := journal.Open(filepath.Dir(path), strings.TrimSuffix(filepath.Base(path), ".jsonl"))
 	if err != nil {
 		return nil, err
@@ -25,5 +26,10 @@ func Abort(path string, speed SpeedWriter) ([]string, error) {
 	if err != nil {
 		return said, err
 	}
+	var led LEDDriver
+	if len(leds) > 0 {
+		led = leds[0]
+	}
+	said = append(said, abortLEDs(j, led)...)
 	return said, j.Append(journal.Record{Event: journal.EventAborted})
 }

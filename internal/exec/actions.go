@@ -23,7 +23,9 @@ func (r *run) resolve(argv []string) ([]string, error) {
 func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 	switch s.Action {
 	case plan.ActionLocate:
-		r.o.View.Say(s.Reason)
+		return r.locate(ctx, s)
+	case plan.ActionLEDOff:
+		r.ledOff(ctx, s.ID, s.Target.LED, "led-off")
 		return nil
 	case plan.ActionAwaitRemoval:
 		f := r.p.Disks.Failed
@@ -70,6 +72,7 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 		if ok, c, found := r.allHold(s.Postconditions); !ok {
 			return fmt.Errorf("verification failed: %q does not hold: %s", c.Text, found)
 		}
+		r.ledOff(ctx, s.ID, s.Target.LED, "verify")
 		return nil
 	case plan.ActionBootloader:
 		if len(argv) == 0 {

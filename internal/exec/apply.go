@@ -37,6 +37,9 @@ type Options struct {
 	Runner host.Runner
 	Cloner Cloner
 	Speed  SpeedWriter
+	// LEDs drives bay LEDs (locate, verify, led-off and resume steps); nil drives none and
+	// says so.
+	LEDs LEDDriver
 	// JournalDir holds the journals (journal.DefaultDir when empty).
 	JournalDir string
 	// LockPath is the lock file (DefaultLockPath when empty).
@@ -165,6 +168,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err := r.chooseNewDisk(); err != nil {
 		return r.res, err
 	}
+	r.resumeLEDs(ctx)
 	for i, s := range p.Steps {
 		if err := ctx.Err(); err != nil {
 			return r.res, err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Root is the directory that stands for "/" when reading kernel and udev state. The live
@@ -128,4 +129,25 @@ func (r *Root) Exists(p string) bool {
 	r.record(p)
 	_, err := os.Lstat(r.Path(p))
 	return err == nil
+}
+
+// WriteFile writes a kernel attribute (an LED, a speed limit) under the Root. The file must
+// exist: sysfs and procfs attributes are never created.
+func (r *Root) WriteFile(p string, b []byte) error {
+	f, err := os.OpenFile(r.Path(p), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// OpenDirect opens a block device under the Root for reading with O_DIRECT, so reads reach
+// the disk instead of the page cache (a read-activity blink). It never opens for writing.
+func (r *Root) OpenDirect(p string) (*os.File, error) {
+	r.record(p)
+	return os.OpenFile(r.Path(p), os.O_RDONLY|syscall.O_DIRECT, 0)
 }

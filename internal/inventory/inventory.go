@@ -15,6 +15,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -38,6 +39,9 @@ type Entry struct {
 	Name      string    `json:"name"`
 	LastSeen  time.Time `json:"last_seen"`
 	Members   []Slot    `json:"members,omitempty"`
+	// Bay is the enclosure or PCIe slot the disk was last seen in, so a vanished disk is
+	// named with its bay and its bay's LED can still be lit.
+	Bay *identify.Bay `json:"bay,omitempty"`
 }
 
 // Slot is one array member the disk held.
@@ -102,8 +106,8 @@ func (inv *Inventory) Record(e Entry) bool {
 }
 
 func sameIdentity(a, b Entry) bool {
-	ja, _ := json.Marshal(Entry{Serial: a.Serial, Model: a.Model, WWN: a.WWN, ByPath: a.ByPath, ByID: a.ByID, SizeBytes: a.SizeBytes, Name: a.Name, Members: a.Members})
-	jb, _ := json.Marshal(Entry{Serial: b.Serial, Model: b.Model, WWN: b.WWN, ByPath: b.ByPath, ByID: b.ByID, SizeBytes: b.SizeBytes, Name: b.Name, Members: b.Members})
+	ja, _ := json.Marshal(Entry{Serial: a.Serial, Model: a.Model, WWN: a.WWN, ByPath: a.ByPath, ByID: a.ByID, SizeBytes: a.SizeBytes, Name: a.Name, Members: a.Members, Bay: a.Bay})
+	jb, _ := json.Marshal(Entry{Serial: b.Serial, Model: b.Model, WWN: b.WWN, ByPath: b.ByPath, ByID: b.ByID, SizeBytes: b.SizeBytes, Name: b.Name, Members: b.Members, Bay: b.Bay})
 	return string(ja) == string(jb)
 }
 

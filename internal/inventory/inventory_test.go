@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -94,5 +95,34 @@ func TestForget(t *testing.T) {
 	}
 	if n := inv.Forget("u0"); n != 0 {
 		t.Errorf("second forget dropped %d", n)
+	}
+}
+
+// The bay a disk was seen in is remembered, and a disk that moved bays is recorded again.
+func TestRecordRemembersTheBay(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	inv := &Inventory{Format: 1, Disks: map[string]Entry{}}
+	slot := &identify.Bay{LED: identify.LEDEnclosure, Enclosure: "0:0:0:0", EnclosureID: "0x5001438012345678", Slot: "Slot 01"}
+	if !inv.Record(Entry{Serial: "WD-B", Name: "sdb", LastSeen: t0, Bay: slot}) {
+		t.Fatal("first record not a change")
+	}
+	if inv.Record(Entry{Serial: "WD-B", Name: "sdb", LastSeen: t0.Add(time.Minute), Bay: slot}) {
+		t.Error("the same bay a minute later counts as a change")
+	}
+	moved := *slot
+	moved.Slot = "Slot 02"
+	if !inv.Record(Entry{Serial: "WD-B", Name: "sdb", LastSeen: t0.Add(2 * time.Minute), Bay: &moved}) {
+		t.Error("a disk that moved to another bay is not recorded")
+	}
+	if err := inv.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(host.NewRoot(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := got.Disks["WD-B"].Bay; b == nil || b.Slot != "Slot 02" || b.EnclosureID != "0x5001438012345678" {
+		t.Errorf("bay after load: %+v", b)
 	}
 }

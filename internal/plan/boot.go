@@ -20,9 +20,12 @@ func (b *builder) bootSteps() {
 			}
 		}
 	}
-	f := bootloader.Facts{UEFI: b.req.Firmware == FirmwareUEFI}
+	f := bootloader.Facts{Firmware: bootloader.FirmwareBIOS}
+	if b.req.Firmware == FirmwareUEFI {
+		f.Firmware = bootloader.FirmwareUEFI
+	}
 	if boot != nil {
-		f.BootArray = boot.Name
+		f.Boot.Array = boot.Name
 	}
 	d, err := bootloader.Decide(f)
 	if err != nil {

@@ -149,7 +149,7 @@ func ref(d *discover.Disk) DiskRef {
 	if d == nil {
 		return DiskRef{}
 	}
-	return DiskRef{Device: d.Name, Serial: d.Serial, Model: d.Model, SizeBytes: d.SizeBytes, Bay: d.ByPath, Present: d.Present}
+	return DiskRef{Device: d.Name, Serial: d.Serial, Model: d.Model, SizeBytes: d.SizeBytes, Bay: bayText(d), Present: d.Present}
 }
 
 func (b *builder) newRef() NewDisk {
@@ -228,6 +228,7 @@ func (b *builder) buildReplaceWorking() {
 	b.add(b.verifyStep())
 	b.locateStep()
 	b.awaitRemovalStep()
+	b.ledOffStep()
 }
 
 func (b *builder) buildReAdd() {

@@ -29,7 +29,7 @@ var (
 func InProcessAction(a Action, t Target) bool {
 	switch a {
 	case ActionLocate, ActionAwaitRemoval, ActionAwaitNewDisk, ActionCheckNewDisk, ActionAwaitRebuild,
-		ActionVerify, ActionPartitionClone, ActionRaiseSpeed, ActionRestoreSpeed:
+		ActionVerify, ActionPartitionClone, ActionRaiseSpeed, ActionRestoreSpeed, ActionLEDOff:
 		return true
 	case ActionBootloader:
 		return t.Device == ""
@@ -53,8 +53,22 @@ func Derive(p *Plan, s Step) ([]string, error) {
 		return mdadm.ArrayDevice(t.Array), nil
 	}
 	switch s.Action {
-	case ActionLocate, ActionAwaitRemoval, ActionAwaitNewDisk, ActionCheckNewDisk, ActionVerify, ActionRestoreSpeed:
+	case ActionAwaitRemoval, ActionAwaitNewDisk, ActionCheckNewDisk, ActionRestoreSpeed:
 		return nil, nil
+	case ActionLocate, ActionVerify, ActionLEDOff:
+		// The bay LED is driven in-process: a kernel file raidswap writes, or ledctl, whose
+		// command is shown and run as derived here.
+		if s.Action == ActionLEDOff && t.LED == nil {
+			return bad("no LED to turn off")
+		}
+		argv, err := deriveLED(t.LED, s.Action == ActionLocate)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if s.Action == ActionVerify {
+			return nil, nil
+		}
+		return argv, nil
 	case ActionAwaitRebuild:
 		if t.RecoverAfterSeconds < 0 || t.RecoverAfterSeconds > 3600 || t.RecoverTimes < 0 || t.RecoverTimes > 10 {
 			return bad("recovery policy %d s × %d is out of range", t.RecoverAfterSeconds, t.RecoverTimes)

@@ -76,7 +76,8 @@ type DiskRef struct {
 	Serial    string `json:"serial"`
 	Model     string `json:"model,omitempty"`
 	SizeBytes uint64 `json:"size_bytes,omitempty"`
-	// Bay is where the disk sits (its by-path name until enclosure slots are known).
+	// Bay is where the disk sits: its enclosure or PCIe slot when known (a vanished disk's as
+	// the inventory remembers it), and its by-path name.
 	Bay string `json:"bay,omitempty"`
 	// Present says whether the disk was attached when the plan was built.
 	Present bool `json:"present"`
@@ -203,6 +204,8 @@ type Target struct {
 	// long) by writing "recover" to its sync_action, at most this many times per array.
 	RecoverAfterSeconds int `json:"recover_after_seconds,omitempty"`
 	RecoverTimes        int `json:"recover_times,omitempty"`
+	// LED is the bay LED a locate step lights and a verify or led-off step turns off.
+	LED *LED `json:"led,omitempty"`
 }
 
 // Condition is a fact about the system that apply checks on a fresh discovery. Kind decides

@@ -65,17 +65,9 @@ func (b *builder) detachStep(r arrayRole) {
 
 func (b *builder) locateStep() {
 	f := b.failed
-	where := "its bay is not known"
-	if f.ByPath != "" {
-		where = "bus path " + f.ByPath
-	}
-	what := fmt.Sprintf("serial %s, model %s, %s", orUnknown(f.Serial), orUnknown(f.Model), where)
-	if !f.Present {
-		what += "; it has vanished, so it is the disk whose serial is not " + b.survivor.Serial
-	}
-	b.add(Step{ID: "locate", Action: ActionLocate, Target: Target{Device: f.Name, Serial: f.Serial},
-		Reason: fmt.Sprintf("find %s in the chassis: %s. Match the serial on the drive's label before pulling it; never pull %s (the survivor). (Lighting the bay LED comes with enclosure support.)",
-			f.Name, what, b.survivor.Label())})
+	l := b.locateLED()
+	b.add(Step{ID: "locate", Action: ActionLocate, Target: Target{Device: f.Name, Serial: f.Serial, LED: l},
+		Reason: b.locateReason(l)})
 }
 
 func orUnknown(s string) string {
@@ -242,6 +234,10 @@ func (b *builder) verifyStep() Step {
 		}
 	}
 	conds = append(conds, b.survivorSerialCond())
-	return Step{ID: "verify", Action: ActionVerify, Postconditions: conds,
-		Reason: "check every array is redundant with its member on the right disk"}
+	reason := "check every array is redundant with its member on the right disk"
+	l := b.lit()
+	if l != nil {
+		reason += "; then turn off the locate LED of " + l.Place()
+	}
+	return Step{ID: "verify", Action: ActionVerify, Postconditions: conds, Target: Target{LED: l}, Reason: reason}
 }

@@ -48,6 +48,7 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, orDash(d.Serial), orDash(d.Model), sizeText(d), sectorText(d), membersText(d), verdictText(d.Verdict))
 		}
 		tw.Flush()
+		writeBays(&b, s)
 	}
 	for _, d := range s.Disks {
 		if !d.Present {

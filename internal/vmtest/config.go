@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// Disk is one virtio-blk disk of the guest.
+// Disk is one disk of the guest, on the bus Bus (virtio-blk unless said otherwise).
 type Disk struct {
-	Serial            string // qemu serial= ; shows as /sys/block/vdX/serial and /dev/disk/by-id/virtio-SERIAL
+	Serial            string // qemu serial= ; /sys/block/vdX/serial, /dev/disk/by-id/virtio-SERIAL (other buses: see Bus)
 	SizeBytes         int64  // image created sparse (in /dev/shm by default) when Image == ""
 	Image             string // existing image file to attach instead (kept; not deleted)
 	LogicalBlockSize  int    // 0 => 512
@@ -22,11 +22,43 @@ type Disk struct {
 	// the guest plugs it in with `vmtest-hotplug plug SERIAL`, the way a replacement drive
 	// is slid into a bay.
 	Unplugged bool
+
+	// Bus is how the disk is attached (see the package doc for names, serial sources and
+	// hot-plug per bus): BusVirtio ("" means virtio), BusSATA, BusSCSI, BusSAS or BusNVMe.
+	Bus string
+	// Model is the ATA model (sata, up to 40 characters) or the SCSI product (scsi and sas,
+	// up to 16). virtio-blk has no model, and QEMU's nvme always says "QEMU NVMe Ctrl".
+	Model string
+	// Vendor is the SCSI vendor (scsi and sas, up to 8 characters); ATA disks show "ATA".
+	Vendor string
+	// WWN is the disk's world wide name, "0x" and 16 hex digits as Linux prints it
+	// (ID_WWN): the ATA IDENTIFY WWN for sata (NAA 5), the NAA designator of VPD page 0x83
+	// for scsi and sas. virtio-blk and QEMU's nvme controller carry none.
+	WWN string
+	// RotationRate is the reported medium rotation rate (sata, scsi, sas): 0 not reported
+	// (Linux then assumes a spinning disk), 1 a non-rotating medium (SSD), else RPM.
+	RotationRate int
 }
+
+// Disk buses.
+const (
+	BusVirtio = "virtio" // virtio-blk-pci: vdX
+	BusSATA   = "sata"   // ide-hd on an ich9-ahci controller: sdX
+	BusSCSI   = "scsi"   // scsi-hd on virtio-scsi-pci: sdX
+	BusSAS    = "sas"    // scsi-hd on an emulated LSI SAS1068 HBA (mptsas1068): sdX
+	BusNVMe   = "nvme"   // nvme controller with one namespace: nvmeNn1
+)
+
+// Per-controller limits of the emulated hardware.
+const (
+	ahciPorts  = 6   // ich9-ahci
+	sasTargets = 8   // mptsas1068: MPTSAS_NUM_PORTS
+	scsiIDMax  = 255 // virtio-scsi targets per channel
+)
 
 // Config describes one VM run.
 type Config struct {
-	Disks    []Disk            // attached in order: vda, vdb, ...
+	Disks    []Disk            // attached in order: vda, vdb, ... (per bus; see Disk.Bus)
 	Script   string            // /bin/bash script run as root in the guest after udevd has settled; set -e is NOT implied
 	Env      map[string]string // exported to Script
 	Timeout  time.Duration     // whole VM, default 120s; QEMU is always killed at the end
@@ -39,6 +71,11 @@ type Config struct {
 	// ConsoleOut, when set, receives the serial console as it is produced (e.g. os.Stderr
 	// for `vmrun -v`); Result.Console has it in any case.
 	ConsoleOut io.Writer
+	// Firmware is BIOS (SeaBIOS, the default) or UEFI (OVMF; the guest gets efivars).
+	Firmware Firmware
+	// UEFIVars is the OVMF variable store to use (see NewUEFIVars); it is written by the
+	// guest and kept. Empty with UEFI: a fresh store for this run only.
+	UEFIVars string
 }
 
 // Result is what a run left behind.
@@ -55,8 +92,9 @@ type Result struct {
 const (
 	defaultTimeout  = 120 * time.Second
 	defaultMemoryMB = 1024
-	// maxDisks keeps every disk on its own slot of the i440fx root bus (0x08..0x1f).
-	maxDisks      = 24
+	// maxDisks keeps every disk on its own slot of the i440fx root bus (0x08..0x1e; 0x1f
+	// is the SAS HBA's).
+	maxDisks      = 23
 	firstDiskSlot = 0x08
 	// serialMax is VIRTIO_BLK_ID_BYTES: longer serials are cut by the device.
 	serialMax = 20
@@ -73,7 +111,12 @@ func validate(cfg *Config) error {
 		return fmt.Errorf("vmtest: %d disks; at most %d fit on the root PCI bus", len(cfg.Disks), maxDisks)
 	}
 	seen := map[string]bool{}
+	perBus := map[string]int{}
 	for i, d := range cfg.Disks {
+		if err := validateBus(d, i); err != nil {
+			return err
+		}
+		perBus[bus(d)]++
 		if d.Serial == "" || len(d.Serial) > serialMax || !serialRe.MatchString(d.Serial) {
 			return fmt.Errorf("vmtest: disk %d: serial %q must be 1-%d characters of [A-Za-z0-9._-]", i, d.Serial, serialMax)
 		}
@@ -93,6 +136,12 @@ func validate(cfg *Config) error {
 			return fmt.Errorf("vmtest: disk %s: %w", d.Serial, err)
 		}
 	}
+	if n := perBus[BusSATA]; n > ahciPorts {
+		return fmt.Errorf("vmtest: %d sata disks; the ich9-ahci controller has %d ports", n, ahciPorts)
+	}
+	if n := perBus[BusSAS]; n > sasTargets {
+		return fmt.Errorf("vmtest: %d sas disks; the mptsas1068 HBA has %d ports", n, sasTargets)
+	}
 	for k := range cfg.Env {
 		if !envKeyRe.MatchString(k) {
 			return fmt.Errorf("vmtest: environment name %q is not a shell identifier", k)
@@ -101,8 +150,94 @@ func validate(cfg *Config) error {
 	if cfg.Dir != "" && !filepath.IsAbs(cfg.Dir) {
 		return fmt.Errorf("vmtest: Dir %q must be an absolute guest path", cfg.Dir)
 	}
+	if !cfg.Firmware.valid() {
+		return fmt.Errorf("vmtest: firmware %q: want %q or %q", cfg.Firmware, BIOS, UEFI)
+	}
 	if cfg.Timeout < 0 || cfg.MemoryMB < 0 {
 		return errors.New("vmtest: negative Timeout or MemoryMB")
+	}
+	return nil
+}
+
+var (
+	wwnRe   = regexp.MustCompile(`^0x[0-9a-f]{16}$`)
+	asciiRe = regexp.MustCompile(`^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$`) // printable, no edge blanks
+)
+
+// bus is d.Bus with the default filled in.
+func bus(d Disk) string {
+	if d.Bus == "" {
+		return BusVirtio
+	}
+	return d.Bus
+}
+
+// validateBus refuses what the disk's bus cannot carry: QEMU would drop it silently or
+// refuse to start, and a test would then prove something about a disk it did not get.
+func validateBus(d Disk, i int) error {
+	b := bus(d)
+	name := fmt.Sprintf("disk %d (%s)", i, d.Serial)
+	refuse := func(what string) error {
+		return fmt.Errorf("vmtest: %s: bus %s cannot carry %s", name, b, what)
+	}
+	textField := func(what, v string, max int) error {
+		if v != "" && (len(v) > max || !asciiRe.MatchString(v) || strings.Contains(v, ",")) {
+			return fmt.Errorf("vmtest: %s: %s %q must be 1-%d printable ASCII characters without commas or edge blanks", name, what, v, max)
+		}
+		return nil
+	}
+	switch b {
+	case BusVirtio, BusSATA, BusSCSI, BusSAS, BusNVMe:
+	default:
+		return fmt.Errorf("vmtest: %s: unknown bus %q (want %s, %s, %s, %s or %s)", name, d.Bus, BusVirtio, BusSATA, BusSCSI, BusSAS, BusNVMe)
+	}
+	if d.WWN != "" && !wwnRe.MatchString(d.WWN) {
+		return fmt.Errorf("vmtest: %s: WWN %q must be 0x and 16 lower-case hex digits", name, d.WWN)
+	}
+	if d.RotationRate < 0 || d.RotationRate > 0xfffe || (d.RotationRate > 1 && d.RotationRate < 0x401) {
+		return fmt.Errorf("vmtest: %s: rotation rate %d: want 0, 1 (SSD) or 1025-65534 RPM", name, d.RotationRate)
+	}
+	switch b {
+	case BusVirtio, BusNVMe:
+		switch {
+		case d.Model != "":
+			return refuse("a model")
+		case d.Vendor != "":
+			return refuse("a vendor")
+		case d.WWN != "":
+			return refuse("a WWN")
+		case d.RotationRate != 0:
+			return refuse("a rotation rate")
+		}
+	case BusSATA:
+		if d.Vendor != "" {
+			return refuse("a vendor (ATA disks show vendor \"ATA\")")
+		}
+		if d.WWN != "" && d.WWN[2] != '5' {
+			return fmt.Errorf("vmtest: %s: an ATA WWN is NAA 5 (0x5...), not %s", name, d.WWN)
+		}
+		if lbs, _ := blockSizes(d); lbs != 512 {
+			return refuse(fmt.Sprintf("a %d-byte logical block (ide-hd is 512 only)", lbs))
+		}
+		if d.Unplugged {
+			return refuse("an unplugged disk: QEMU's AHCI ports do not hot-plug")
+		}
+		return textField("model", d.Model, 40)
+	case BusSCSI, BusSAS:
+		if d.WWN == "0x0000000000000000" {
+			return fmt.Errorf("vmtest: %s: WWN 0 means none to QEMU; leave WWN empty", name)
+		}
+		if b == BusSAS && d.WWN == "" {
+			// Measured: mptsas1068 does not report a target without one (no sdX appears).
+			return fmt.Errorf("vmtest: %s: a sas disk needs a WWN (its SAS address)", name)
+		}
+		if b == BusSAS && d.Unplugged {
+			return refuse("an unplugged disk: QEMU's mptsas1068 does not hot-plug")
+		}
+		if err := textField("vendor", d.Vendor, 8); err != nil {
+			return err
+		}
+		return textField("model (SCSI product)", d.Model, 16)
 	}
 	return nil
 }

@@ -7,9 +7,43 @@
 //
 // It owns: the QEMU command line (one VM per Run, killed through its process group on timeout
 // or cancel), the guest's PID 1 (stage2: mounts, udevd, script, power-off), the disks (sparse
-// images in a per-run dir under /dev/shm, virtio-blk with serials and block sizes), hot-plug
-// through QMP on the guest's request (vmtest-hotplug), and a machine-wide limit on concurrent
-// VMs. It must not know anything about RAID: scenarios live in package simulate.
+// images in a per-run dir under /dev/shm, on virtio-blk, SATA, SCSI, SAS or NVMe with serials,
+// models, WWNs and block sizes), hot-plug through QMP on the guest's request (vmtest-hotplug),
+// and a machine-wide limit on concurrent VMs. It must not know anything about RAID: scenarios live in package simulate.
+//
+// Disk buses (Disk.Bus). Each disk attached at boot is waited for by serial before udevd
+// replays the block devices; `vmtest-disk SERIAL` prints its kernel name in the guest (and
+// `vmtest-disk --serial NAME` the reverse), because sdX names follow probe order across
+// controllers. The controllers sit on fixed PCI slots (ahci0 0x02, scsi0 0x03, sas0 0x1f), each
+// disk on a fixed port, target or slot, so by-path names are stable across a re-plug.
+//
+//	bus     QEMU device                    guest name  serial read from            hot-plug (QMP)
+//	virtio  virtio-blk-pci                 vdX         /sys/block/vdX/serial       unplug + plug
+//	sata    ide-hd on ich9-ahci (6 ports)  sdX         VPD 0x80 (libata), ATA id   none: device_del fails
+//	scsi    scsi-hd on virtio-scsi-pci     sdX         VPD 0x80                    unplug + plug
+//	sas     scsi-hd on mptsas1068 (8)      sdX         VPD 0x80                    unplug only, unseen
+//	nvme    nvme (one namespace, nsid 1)   nvmeNn1     /sys/class/nvme/nvmeN/serial unplug + plug
+//
+// Measured (TestVMBuses, TestVMBusHotplug, QEMU 7.2, Debian 6.1 kernel):
+//   - sata: Model is the ATA model, WWN the IDENTIFY WWN (NAA 5, udev ID_WWN and by-id/wwn-*),
+//     vendor shows "ATA"; by-path pci-0000:00:02.0-ata-N.0. Logical blocks are 512 only.
+//     AHCI does not hot-plug in QEMU: device_del answers "Bus 'ahci0.0' does not support
+//     hotplugging", and an Unplugged sata disk is refused by the config check.
+//   - scsi/sas: Model is the SCSI product, Vendor the vendor, WWN the NAA designator of VPD
+//     0x83. udev's scsi_id then makes the WWN the disk's ID_SERIAL_SHORT (and by-id scsi-3WWN);
+//     the drive's own serial is ID_SCSI_SERIAL / VPD 0x80. by-path: scsi
+//     pci-0000:00:03.0-scsi-0:0:T:0, sas pci-0000:00:1f.0-sas-phyT-lun-0.
+//   - sas: mptsas1068 reports no target without a WWN (its SAS address), so WWN is required.
+//     device_del succeeds in QEMU but the HBA sends the guest no event: the sdX entry stays and
+//     its I/O fails with DID_NO_CONNECT, like a dead drive behind an HBA; vmtest-hotplug says so
+//     instead of waiting. A plug would be just as unseen, so it is refused.
+//   - nvme: QEMU's controller has no model option ("QEMU NVMe Ctrl") and no EUI-64/NGUID, so
+//     the kernel's wwid (ID_WWN) is the synthetic nvme.1b36-<serial hex>-<model hex>-00000001;
+//     Model and WWN are refused. Partitions are nvme0n1p1. A re-plugged controller may get
+//     another nvmeN number; by-path (its PCI slot) stays.
+//   - The drivers (ahci, virtio_scsi, mptsas, sd_mod, sg, nvme) are loaded by stage2 with
+//     modprobe, as udev does not load them here; Run refuses to start when the asset tree
+//     lacks one (assets built by an older scripts/vm-assets.sh).
 //
 // Kernel, modules and initramfs come from scripts/vm-assets.sh ($RAIDSWAP_VM_DIR, default
 // /var/cache/raidswap/vm). Available reports what is missing; Require skips (or, under CI=true,

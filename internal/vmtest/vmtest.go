@@ -126,7 +126,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		QEMU: qemu, Assets: a, RunDir: runDir,
 		Control: filepath.Join(runDir, "ctl"), Share: cfg.Share,
 		QMP: filepath.Join(runDir, "qmp.sock"), MemoryMB: cfg.MemoryMB,
-		Disks: planDisks(cfg.Disks, runDir),
+		Disks: planDisks(cfg.Disks, runDir), Firmware: cfg.Firmware,
+	}
+	if p.UEFIVars, err = uefiVarsFor(cfg.Firmware, cfg.UEFIVars, runDir); err != nil {
+		return nil, err
+	}
+	if err := checkModules(a, p.guestModules()); err != nil {
+		return nil, err
 	}
 	if err := prepare(p, cfg); err != nil {
 		return nil, err
@@ -177,7 +183,9 @@ func prepare(p vmPlan, cfg Config) error {
 		body string
 		mode os.FileMode
 	}{
-		{"stage2", stage2(!cfg.NoUdev, cfg.Dir), 0o755},
+		{"stage2", stage2(!cfg.NoUdev, cfg.Dir, p.guestModules()), 0o755},
+		{"disks", bootSerials(p.Disks), 0o644},
+		{"bin/vmtest-disk", diskHelper, 0o755},
 		{"script", cfg.Script, 0o644},
 		{"env", envFile(env), 0o644},
 		{"bin/vmtest-hotplug", hotplugHelper, 0o755},
@@ -321,4 +329,16 @@ func consoleTail(c string) string {
 		lines = lines[len(lines)-15:]
 	}
 	return "\nconsole tail:\n" + strings.Join(lines, "\n")
+}
+
+// bootSerials lists the serials of the disks attached at boot, one a line: stage2 waits
+// for each of them.
+func bootSerials(disks []diskPlan) string {
+	var b strings.Builder
+	for _, d := range disks {
+		if !d.Unplugged {
+			b.WriteString(d.Serial + "\n")
+		}
+	}
+	return b.String()
 }

@@ -35,10 +35,38 @@ func (d *diskFlags) Set(s string) error {
 	return nil
 }
 
-// parseDisk parses SERIAL:SIZE[:LBS[:PBS]], or SERIAL:@IMAGE[:LBS[:PBS]] for an existing image.
+// parseDisk parses SERIAL:SIZE[:LBS[:PBS]], or SERIAL:@IMAGE[:LBS[:PBS]] for an existing image,
+// then optional ",bus=sata|scsi|sas|nvme", ",model=M", ",vendor=V", ",wwn=0x...", ",rot=N".
 // A trailing "+unplugged" leaves the disk out at boot (plug it with vmtest-hotplug).
 func parseDisk(s string) (vmtest.Disk, error) {
 	var d vmtest.Disk
+	if rest, ok := strings.CutSuffix(s, "+unplugged"); ok {
+		d.Unplugged, s = true, rest
+	}
+	s, opts, _ := strings.Cut(s, ",")
+	if opts != "" {
+		for _, kv := range strings.Split(opts, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "bus":
+				d.Bus = v
+			case "model":
+				d.Model = v
+			case "vendor":
+				d.Vendor = v
+			case "wwn":
+				d.WWN = v
+			case "rot":
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					return d, fmt.Errorf("disk %q: rot: %w", s, err)
+				}
+				d.RotationRate = n
+			default:
+				return d, fmt.Errorf("disk %q: unknown option %q (want bus, model, vendor, wwn, rot)", s, k)
+			}
+		}
+	}
 	if rest, ok := strings.CutSuffix(s, "+unplugged"); ok {
 		d.Unplugged, s = true, rest
 	}

@@ -1,0 +1,119 @@
+package bootloader
+
+// This file is the contract between boot detection (detect.go), the decision table
+// (decide.go), the BIOS path (grub_bios.go, grub_legacy.go) and the UEFI path (esp.go,
+// efiboot.go): plain data read from the disks and the running system, with no behaviour.
+
+// Firmware is how the running system booted (/sys/firmware/efi present or not).
+type Firmware string
+
+// Firmware modes.
+const (
+	FirmwareBIOS Firmware = "bios"
+	FirmwareUEFI Firmware = "uefi"
+)
+
+// MBRCode is what the boot code area of sector 0 (bytes 0–439) holds.
+type MBRCode string
+
+// MBR boot code kinds.
+const (
+	MBRGrub2      MBRCode = "grub2"       // GRUB 2's boot.img
+	MBRGrubLegacy MBRCode = "grub-legacy" // GRUB 0.97's stage1
+	MBROther      MBRCode = "other"       // some other boot code (syslinux, Windows, ...)
+	MBRNone       MBRCode = "none"        // all zero
+	MBRUnknown    MBRCode = "unknown"     // could not be read
+)
+
+// Loader is the boot loader the system's /boot (and ESP) say is in use.
+type Loader string
+
+// Loaders.
+const (
+	LoaderGrub2       Loader = "grub2"        // /boot/grub/i386-pc and/or /boot/grub/x86_64-efi, grub-install
+	LoaderSystemdBoot Loader = "systemd-boot" // loader/loader.conf and EFI/systemd on the ESP
+	LoaderGrubLegacy  Loader = "grub-legacy"  // GRUB 0.97: /boot/grub/stage1 and grub.conf or menu.lst
+	LoaderNone        Loader = "none"         // nothing found
+	LoaderUnknown     Loader = "unknown"      // something found that raidswap does not know
+)
+
+// Partition is one partition that matters for booting: a BIOS boot partition or an ESP.
+type Partition struct {
+	Name      string `json:"name"` // kernel name: sda1, nvme0n1p1
+	Number    int    `json:"number"`
+	PARTUUID  string `json:"partuuid,omitempty"`
+	Type      string `json:"type"` // GPT type GUID (lower case) or MBR type byte as "0xef"
+	SizeBytes int64  `json:"size_bytes"`
+	FSType    string `json:"fstype,omitempty"` // vfat, linux_raid_member, ...
+	FSLabel   string `json:"fslabel,omitempty"`
+	FSUUID    string `json:"fsuuid,omitempty"`
+	// MDArray is the md array the partition is a member of (an ESP on RAID1 metadata 1.0).
+	MDArray string `json:"md_array,omitempty"`
+}
+
+// Disk is one disk of the mirror as the boot decision sees it.
+type Disk struct {
+	Name   string `json:"name"`
+	Serial string `json:"serial"`
+	// Label is the partition table: "gpt" or "dos".
+	Label    string     `json:"label"`
+	MBRCode  MBRCode    `json:"mbr_code"`
+	BIOSBoot *Partition `json:"bios_boot,omitempty"`
+	ESP      *Partition `json:"esp,omitempty"`
+	// GapSectors is the free space between the MBR and the first partition (DOS labels: where
+	// core.img goes), in logical sectors.
+	GapSectors int64 `json:"gap_sectors,omitempty"`
+	// Survivor and New say the disk's role in the replacement.
+	Survivor bool `json:"survivor,omitempty"`
+	New      bool `json:"new,omitempty"`
+}
+
+// BootDir is where /boot lives.
+type BootDir struct {
+	// Array is the md array whose file system holds /boot: its own (/boot mounted from it or
+	// in fstab) or the root array with /boot a directory on it. "" when no array does.
+	Array string `json:"array,omitempty"`
+	// OnRoot says /boot is a directory on the root array, not a file system of its own.
+	OnRoot bool `json:"on_root,omitempty"`
+	// Mountpoint is where /boot's file system is mounted now; "" when it is not mounted
+	// (the install then mounts it at a private directory and passes --boot-directory).
+	Mountpoint string `json:"mountpoint,omitempty"`
+	// Partition is set when /boot is a plain partition of one disk: the mirror does not
+	// cover it.
+	Partition string `json:"partition,omitempty"`
+}
+
+// Facts are everything the boot decision looks at.
+type Facts struct {
+	Firmware Firmware `json:"firmware"`
+	Disks    []Disk   `json:"disks"`
+	Boot     BootDir  `json:"boot"`
+	Loader   Loader   `json:"loader"`
+	// Shim says Secure Boot's shim is on the ESP (EFI/<distro>/shimx64.efi): boot entries
+	// point at it, not at grubx64.efi.
+	Shim bool `json:"shim,omitempty"`
+	// InstallDevices is Debian's debconf grub-pc/install_devices (nil when not a Debian
+	// family system or not set).
+	InstallDevices []string `json:"install_devices,omitempty"`
+}
+
+// Decision kinds beyond those in decide.go; the table in decide.go returns each.
+const (
+	// BootNotMirrored: /boot is a plain partition of one disk; the mirror does not cover it.
+	BootNotMirrored Kind = iota + 100
+	// UEFIESPEveryDisk: one ESP per disk: make the new disk's ESP, copy and verify the
+	// survivor's, fallback path on each, one firmware boot entry per disk.
+	UEFIESPEveryDisk
+	// UEFIESPOnMD: the ESP is an md RAID1 (metadata 1.0): the re-add copies it; check the
+	// fallback path and the boot entries for both disks.
+	UEFIESPOnMD
+	// UEFIFromRescue: the disks are set up for UEFI (an ESP on each, no BIOS boot
+	// partition) but the running system booted by BIOS: sync the ESPs, and say that the boot
+	// entries could not be written and how to add them.
+	UEFIFromRescue
+	// GrubLegacyByHand: GRUB 0.97: run nothing, print the grub shell commands per disk and
+	// wait for the operator's confirmation.
+	GrubLegacyByHand
+	// UnknownLoader: a loader raidswap does not know: refuse to guess, say what was found.
+	UnknownLoader
+)
