@@ -117,7 +117,7 @@ func runEvent(o *EventOptions) error {
 	defer cancel()
 	root := o.F.Root()
 	out, err := event.Handle(ctx, event.Config{Root: root, Textfile: o.Textfile, AuditLog: o.AuditLog,
-		Syslog: o.Syslog, LED: faultLED(o.F), Now: o.Now}, ev)
+		Syslog: o.Syslog, LED: faultLED(o.F, root), Now: o.Now}, ev)
 	if err != nil {
 		return WithCode(ExitFailed, fmt.Errorf("%s: %w", out.Line(), err))
 	}

@@ -133,10 +133,10 @@ type FaultLED interface {
 // Root's directory ("/" on the live system), so a test runs the hook in a temporary tree.
 type Config struct {
 	Root     *host.Root
-	Textfile string // DefaultTextfile when empty
-	AuditLog string // DefaultAuditLog when empty
-	Syslog   string // DefaultSyslog when empty; "-" sends nothing to syslog
-	LED      FaultLED
+	Textfile string   // DefaultTextfile when empty
+	AuditLog string   // DefaultAuditLog when empty
+	Syslog   string   // DefaultSyslog when empty; "-" sends nothing to syslog
+	LED      FaultLED // nil: no LED is driven
 	Now      func() time.Time
 }
 
