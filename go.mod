@@ -3,6 +3,7 @@ module github.com/raidswap/raidswap
 go 1.26.8
 
 require (
+	github.com/anatol/smart.go v0.0.0-20260723175002-53b369c3973c
 	github.com/diskfs/go-diskfs v1.9.4
 	github.com/mattn/go-isatty v0.0.20
 	github.com/prometheus/procfs v0.23.0

@@ -14,7 +14,7 @@ TEST_TOOLS=(
 	qemu-system-x86_64 busybox cpio gzip zstd depmod modprobe udevadm pgrep timeout
 	mdadm sgdisk sfdisk fdisk partx losetup blockdev wipefs blkid dmsetup
 	mkfs.ext4 mkfs.vfat mkfs.minix mkfs.f2fs mkswap swapon swapoff mount umount
-	grub-install sha256sum dd flock tmux curl unzip make git
+	grub-install sha256sum dd flock tmux curl unzip make git smartctl
 )
 
 # The package names the set-up installs: the words of its PKGS=(...) arrays.

@@ -34,6 +34,8 @@ type EngineOptions struct {
 	Plain     bool
 	// NewSerial names the new disk on a resume (resume --new).
 	NewSerial string
+	// AcceptNewDiskSMART takes a new disk whose SMART reports bad sectors on a resume.
+	AcceptNewDiskSMART bool
 }
 
 func addEngineFlags(cmd *cobra.Command, e *EngineOptions) {
@@ -129,7 +131,7 @@ func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e
 	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	run := view.NewRun(f.IO.Out, f.IO.Interactive && !e.Plain)
-	res, err := env.Apply(ctx, p, lock, run, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial})
+	res, err := env.Apply(ctx, p, lock, run, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial, AcceptSMART: e.AcceptNewDiskSMART})
 	run.Close()
 	if err != nil {
 		return engineError(err)

@@ -24,6 +24,8 @@ type RequestOptions struct {
 	ReAdd        bool
 	Wipe         bool
 	RebuildSpeed int64
+	// AcceptNewDiskSMART takes a new disk whose SMART reports bad sectors.
+	AcceptNewDiskSMART bool
 }
 
 func addRequestFlags(fl *pflag.FlagSet, r *RequestOptions) {
@@ -32,11 +34,12 @@ func addRequestFlags(fl *pflag.FlagSet, r *RequestOptions) {
 	fl.BoolVar(&r.Replace, "replace", false, "the disk still works: copy it with mdadm --replace --with, keeping redundancy")
 	fl.BoolVar(&r.ReAdd, "re-add", false, "the failed disk came back: return it to its arrays (--re-add where there is a bitmap)")
 	fl.BoolVar(&r.Wipe, "wipe", false, "allow erasing a new disk that holds a partition table or data")
+	fl.BoolVar(&r.AcceptNewDiskSMART, "accept-new-disk-smart", false, "take a new disk although its SMART reports reallocated, pending or uncorrectable sectors (sealed into the plan)")
 	fl.Int64Var(&r.RebuildSpeed, "rebuild-speed", 0, "raise md's minimum rebuild speed to `KiB/s` during the rebuild, and restore it after")
 }
 
 func (r *RequestOptions) request() (plan.Request, error) {
-	req := plan.Request{Mode: plan.ReplaceFailed, Failed: r.Failed, New: r.New, Wipe: r.Wipe, RebuildSpeedKiB: r.RebuildSpeed}
+	req := plan.Request{Mode: plan.ReplaceFailed, Failed: r.Failed, New: r.New, Wipe: r.Wipe, RebuildSpeedKiB: r.RebuildSpeed, AcceptNewDiskSMART: r.AcceptNewDiskSMART}
 	switch {
 	case r.Replace && r.ReAdd:
 		return req, errors.New("--replace and --re-add exclude each other")

@@ -49,6 +49,7 @@ the new disk when the earlier one cannot come back; 'raidswap abort' closes the 
 		},
 	}
 	cmd.Flags().StringVar(&o.New, "new", "", "the new disk's `SERIAL`, when it is not the one an earlier run chose")
+	cmd.Flags().BoolVar(&o.Engine.AcceptNewDiskSMART, "accept-new-disk-smart", false, "take the new disk although its SMART reports reallocated, pending or uncorrectable sectors (journalled)")
 	addEngineFlags(cmd, &o.Engine)
 	return cmd
 }

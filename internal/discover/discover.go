@@ -15,8 +15,12 @@ var ErrNotARoot = errors.New("not a system root or a raidswap capture")
 
 // Discover reads the system under root. Errors are returned only when nothing can be judged
 // (not a root at all); a kernel without md yields a System with Verdict Unknown and a
-// Summary that says so.
-func Discover(root *host.Root) (*System, error) {
+// Summary that says so. SMART is read as DefaultOptions says.
+func Discover(root *host.Root) (*System, error) { return DiscoverWith(root, DefaultOptions(root)) }
+
+// DiscoverWith is Discover with the options given (tests pass a SMART reader of recorded
+// pages).
+func DiscoverWith(root *host.Root, o Options) (*System, error) {
 	if !root.Exists("/sys/block") {
 		return nil, fmt.Errorf("%s: %w (no sys/block under it)", root.Dir(), ErrNotARoot)
 	}
@@ -63,6 +67,7 @@ func Discover(root *host.Root) (*System, error) {
 	}
 	s.addBays(root)
 	s.attachMembers()
+	s.readSMART(o)
 	for i := range s.Arrays {
 		s.Arrays[i].Mountpoints = u.mountsByName[s.Arrays[i].Name]
 		s.Arrays[i].Swap = u.swap[s.Arrays[i].Name]

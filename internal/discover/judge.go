@@ -224,6 +224,7 @@ func judge(s *System) (Verdict, string) {
 		case DiskFailed, DiskPartiallyFailed:
 			crit = append(crit, fmt.Sprintf("disk %s has %s", d.Label(), strings.ReplaceAll(string(d.Verdict), "_", " ")))
 		}
+		warn = append(warn, smartWarnings(d)...)
 	}
 	if len(s.Problems) > 0 {
 		warn = append(warn, fmt.Sprintf("could not read %d thing(s), first: %s", len(s.Problems), s.Problems[0]))

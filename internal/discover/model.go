@@ -197,6 +197,13 @@ type Disk struct {
 	Present bool `json:"present"`
 	// LastSeen is when the inventory last saw a disk that is not present (RFC 3339).
 	LastSeen string `json:"last_seen,omitempty"`
+
+	// SMART is the disk's own health record, read for present disks of the live system
+	// (Options.SMART); nil when not read (a capture, a vanished disk).
+	SMART *identify.Health `json:"smart,omitempty"`
+	// SMARTReplaceCandidate: SMART says failing while every md member on the disk is still
+	// in sync, so `raidswap replace --replace` can copy it with redundancy kept.
+	SMARTReplaceCandidate bool `json:"smart_replace_candidate,omitempty"`
 }
 
 // DiskMember is one md member on a disk.

@@ -66,6 +66,7 @@ exit 0
 				maskSync(&live)
 				maskSync(&captured)
 			}
+			dropLiveSMART(t, &live)
 			lj, _ := json.MarshalIndent(live, "", " ")
 			cj, _ := json.MarshalIndent(captured, "", " ")
 			if string(lj) != string(cj) {

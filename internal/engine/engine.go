@@ -152,6 +152,9 @@ type RunOptions struct {
 	StopAfter string
 	// NewSerial names the new disk on a resume (resume --new).
 	NewSerial string
+	// AcceptSMART takes a new disk whose SMART reports bad sectors on a resume (resume
+	// --accept-new-disk-smart).
+	AcceptSMART bool
 }
 
 // Apply runs a plan through the executor under the lock the caller holds, showing progress
@@ -196,6 +199,7 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view exe
 		WaitTimeout: ro.WaitTimeout,
 		StopAfter:   ro.StopAfter,
 		NewSerial:   ro.NewSerial,
+		AcceptSMART: ro.AcceptSMART,
 	})
 }
 

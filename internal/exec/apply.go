@@ -64,6 +64,10 @@ type Options struct {
 	// NewSerial, when set, names the new disk for a resumed run whose plan did not name one:
 	// the operator swapped the disk an earlier run had chosen (resume --new).
 	NewSerial string
+	// AcceptSMART, when set, takes a new disk whose SMART reports bad sectors although
+	// the plan does not accept it (resume --accept-new-disk-smart); the acceptance is
+	// journalled.
+	AcceptSMART bool
 	// StopAfter, when set, makes Apply return ErrStopped right after the step with this ID
 	// is journalled done (tests and drills use it to interrupt a run at a step boundary).
 	StopAfter string

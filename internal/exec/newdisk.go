@@ -157,14 +157,30 @@ func (r *run) checkNewDisk(ctx context.Context, s plan.Step) error {
 	}
 	// The one rule for "may this disk be the new disk", the same plan.Build applied when the
 	// disk was attached at plan time.
-	if err := plan.CheckNewDisk(d, p.Disks); err != nil {
-		var ne *plan.NewDiskError
+	err := plan.CheckNewDisk(d, p.Disks)
+	var ne *plan.NewDiskError
+	if errors.As(err, &ne) && ne.Rule == plan.NewDiskSMART && r.o.AcceptSMART {
+		// The operator took this disk despite its SMART when resuming: journalled, then the
+		// rule is applied again with the acceptance.
+		if jerr := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{
+			"new_disk_smart_accepted": d.Serial, "new_disk_smart_accepted_by": "resume --accept-new-disk-smart", "new_disk_smart": ne.Reason}}); jerr != nil {
+			return jerr
+		}
+		r.o.View.Say(fmt.Sprintf("the new disk %s %s; taken anyway (--accept-new-disk-smart)", d.Label(), ne.Reason))
+		disks := p.Disks
+		disks.New.AcceptSMART = true
+		err = plan.CheckNewDisk(d, disks)
+	}
+	if err != nil {
 		if !errors.As(err, &ne) {
 			return err
 		}
 		reason := ne.Sentence()
-		if ne.Rule == plan.NewDiskTooSmall || ne.Rule == plan.NewDiskHoldsData {
+		switch ne.Rule {
+		case plan.NewDiskTooSmall, plan.NewDiskHoldsData:
 			reason += "; put a suitable disk in its place and `raidswap resume` waits for that one"
+		case plan.NewDiskSMART:
+			reason += "; put another disk in its place and `raidswap resume` waits for that one, or take this one with `raidswap resume --accept-new-disk-smart`"
 		}
 		return refuse("%s", reason)
 	}

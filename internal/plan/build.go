@@ -79,6 +79,7 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 		return nil, b.err
 	}
 	b.speedSteps()
+	b.smartNotes()
 	p := &Plan{
 		Format: FormatVersion, RaidswapVersion: o.Version, CreatedAt: o.Now.UTC().Truncate(time.Second),
 		Host: Host{Hostname: sys.Host.Hostname, MachineID: sys.Host.MachineID}, Request: req, Steps: b.steps, Notes: append(b.notes, req.SwapNotes...),
@@ -153,7 +154,7 @@ func ref(d *discover.Disk) DiskRef {
 }
 
 func (b *builder) newRef() NewDisk {
-	n := NewDisk{Wipe: b.req.Wipe, MinSizeBytes: b.survivor.SizeBytes, KnownSerials: []string{}}
+	n := NewDisk{Wipe: b.req.Wipe, AcceptSMART: b.req.AcceptNewDiskSMART, MinSizeBytes: b.survivor.SizeBytes, KnownSerials: []string{}}
 	if b.req.Mode == ReAdd {
 		n.Serial, n.Device = b.failed.Serial, b.failed.Name
 	}

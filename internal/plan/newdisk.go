@@ -19,6 +19,7 @@ const (
 	NewDiskInUse     NewDiskRule = "in-use"
 	NewDiskTooSmall  NewDiskRule = "too-small"
 	NewDiskHoldsData NewDiskRule = "holds-data"
+	NewDiskSMART     NewDiskRule = "smart"
 )
 
 // NewDiskError is a disk refused as the new disk: which rule refused it, and why. It is an
@@ -59,7 +60,8 @@ func (e *NewDiskError) Sentence() string {
 // replacement between disks: it has a serial, is neither the survivor nor the failed disk
 // (unless the plan returns the failed disk itself, a re-add), is not in use
 // (partition.InUse), is as large as disks.New.MinSizeBytes, and holds no partitions unless
-// disks.New.Wipe. Plan calls it while resolving the request; exec again before writing,
+// disks.New.Wipe, and reports no bad sectors or predicted failure by its own SMART unless
+// disks.New.AcceptSMART (a re-add's returning disk is not judged by it). Plan calls it while resolving the request; exec again before writing,
 // where libblkid's deeper look (partition's Inspect) follows it.
 func CheckNewDisk(d *discover.Disk, disks Disks) error {
 	refuse := func(rule NewDiskRule, format string, args ...any) error {
@@ -83,6 +85,9 @@ func CheckNewDisk(d *discover.Disk, disks Disks) error {
 	}
 	if len(d.Partitions) > 0 && !disks.New.Wipe && !reAdd {
 		return refuse(NewDiskHoldsData, "holds data (partitions %s); check it is the right disk, then give --wipe to erase it", strings.Join(d.Partitions, ", "))
+	}
+	if why := newDiskSMARTProblem(d.SMART); why != "" && !disks.New.AcceptSMART && !reAdd {
+		return refuse(NewDiskSMART, "%s: a new disk should start with none; use another disk, or accept this one with --accept-new-disk-smart", why)
 	}
 	return nil
 }

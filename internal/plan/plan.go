@@ -111,6 +111,9 @@ type NewDisk struct {
 	KnownSerials []string `json:"known_serials"`
 	// Wipe allows erasing a new disk that holds a partition table or signatures.
 	Wipe bool `json:"wipe,omitempty"`
+	// AcceptSMART allows a new disk whose SMART reports bad sectors or predicts its failure
+	// (CheckNewDisk). Influences apply.
+	AcceptSMART bool `json:"accept_smart,omitempty"`
 }
 
 // Action is what a step does. The executor switches on it; an action it does not know is an

@@ -35,6 +35,9 @@ type Request struct {
 	New string `json:"new,omitempty"`
 	// Wipe allows erasing a new disk that holds data.
 	Wipe bool `json:"wipe,omitempty"`
+	// AcceptNewDiskSMART allows a new disk whose SMART reports bad sectors or a predicted
+	// failure (--accept-new-disk-smart).
+	AcceptNewDiskSMART bool `json:"accept_new_disk_smart,omitempty"`
 	// RebuildSpeedKiB, when set, raises /proc/sys/dev/raid/speed_limit_min to it during the
 	// rebuild and restores the old value afterwards.
 	RebuildSpeedKiB int64 `json:"rebuild_speed_kib,omitempty"`

@@ -187,7 +187,7 @@ func (b *builder) resolveNew() error {
 		return nil
 	}
 	disks := Disks{Failed: ref(b.failed), Survivor: ref(b.survivor),
-		New: NewDisk{MinSizeBytes: b.survivor.SizeBytes, Wipe: b.req.Wipe}}
+		New: NewDisk{MinSizeBytes: b.survivor.SizeBytes, Wipe: b.req.Wipe, AcceptSMART: b.req.AcceptNewDiskSMART}}
 	if err := CheckNewDisk(d, disks); err != nil {
 		return err
 	}

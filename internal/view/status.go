@@ -50,6 +50,7 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 		tw.Flush()
 		writeBays(&b, s)
 	}
+	writeSMART(&b, s)
 	for _, d := range s.Disks {
 		if !d.Present {
 			fmt.Fprintf(&b, "\n%s is gone from the system; last seen %s", d.Label(), orDash(d.LastSeen))
