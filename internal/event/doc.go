@@ -10,5 +10,9 @@
 // own files (the textfile, the inventory, the audit log; the fault LED through FaultLED) and
 // runs in bounded time: mdadm waits for its PROGRAM before it looks at the arrays again.
 //
+// On an alarm the textfile is written twice: first from a discovery without SMART (md's state,
+// in tens of milliseconds), then whole, with the SMART health a second discovery reads (up
+// to seconds a disk, and a failing disk is the slow one).
+//
 // It decides nothing about the arrays and never runs mdadm: it reports.
 package event

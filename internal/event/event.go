@@ -138,6 +138,9 @@ type Config struct {
 	Syslog   string   // DefaultSyslog when empty; "-" sends nothing to syslog
 	LED      FaultLED // nil: no LED is driven
 	Now      func() time.Time
+	// Options are discovery's (discover.DefaultOptions when nil: SMART read from the live
+	// system's devices, nothing from a tree).
+	Options func(*host.Root) discover.Options
 }
 
 // Outcome is what the hook did, for the caller's one line and the audit log.
@@ -166,6 +169,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Options == nil {
+		c.Options = discover.DefaultOptions
 	}
 }
 
@@ -197,7 +203,20 @@ func Handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 	o := &Outcome{Event: ev, Textfile: cfg.Textfile}
 	start := time.Now()
-	sys, err := discover.Discover(cfg.Root)
+	opts := cfg.Options(cfg.Root)
+	// On an alarm the md state goes out first: SMART (up to seconds a disk, and a failing
+	// disk is the slow one) is read in a second discovery, which rewrites the textfile whole.
+	first := discover.Options{}
+	if ev.action != Alarm {
+		first = opts
+	}
+	sys, err := discover.DiscoverWith(cfg.Root, first)
+	if err == nil && ev.action == Alarm && opts.SMART != nil {
+		if err := WriteTextfile(cfg.path(cfg.Textfile), sys); err != nil {
+			o.Problems = append(o.Problems, err.Error())
+		}
+		sys, err = discover.DiscoverWith(cfg.Root, opts)
+	}
 	if err != nil {
 		o.Problems = append(o.Problems, "discovery: "+err.Error())
 		o.Verdict = discover.Unknown
@@ -210,6 +229,8 @@ func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 			o.Problems = append(o.Problems, err.Error())
 			o.Textfile = ""
 		}
+	} else {
+		o.Textfile = ""
 	}
 	// Every event saves the inventory when it changed, not only an alarm: the slot a disk
 	// held is known only if it was recorded while the disk was in sync (NewArray, SpareActive).

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
@@ -315,5 +316,48 @@ func TestSyslog(t *testing.T) {
 	msg := string(buf[:n])
 	if !strings.HasPrefix(msg, "<26>") || !strings.Contains(msg, " raidswap[") || !strings.Contains(msg, "mdadm Fail on /dev/md0 (/dev/vdb2): status critical") {
 		t.Errorf("syslog message %q", msg)
+	}
+}
+
+// slowSMART answers once released, as a failing disk answers SMART late.
+type slowSMART struct{ release chan struct{} }
+
+func (s slowSMART) ReadSMART(ctx context.Context, name string) identify.Health {
+	<-s.release
+	return identify.Health{State: identify.SMARTUnavailable}
+}
+
+// An alarm's textfile does not wait for SMART: the md state is written first, and rewritten
+// with SMART when it comes.
+func TestAlarmTextfileBeforeSMART(t *testing.T) {
+	dir := tree(t, "failed")
+	smart := slowSMART{release: make(chan struct{})}
+	cfg := Config{Root: host.NewRoot(dir), Syslog: "-", Options: func(*host.Root) discover.Options { return discover.Options{SMART: smart} }}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Handle(context.Background(), cfg, mustParse(t, "Fail", "/dev/md0", "/dev/vdb2"))
+		done <- err
+	}()
+	prom := filepath.Join(dir, DefaultTextfile)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(prom)
+		if strings.Contains(string(b), "raidswap_status_verdict 2\n") {
+			if strings.Contains(string(b), "raidswap_disk_smart_state") {
+				t.Errorf("the first textfile already has SMART, which was not read yet")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no textfile while SMART is being read")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(smart.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(prom); !strings.Contains(string(b), `raidswap_disk_smart_state{disk="vdb",serial="WD-WCC4N1KPB002",state="unavailable"} 1`) {
+		t.Errorf("the final textfile lacks SMART:\n%s", b)
 	}
 }
