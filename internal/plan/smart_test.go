@@ -49,7 +49,7 @@ func seedWithNew(survivor, newDisk *identify.Health) *discover.System {
 	return s
 }
 
-func seedReq(accept bool) plan.Request {
+func smartSeedReq(accept bool) plan.Request {
 	return plan.Request{Mode: plan.ReplaceFailed, Failed: plantest.Old, New: plantest.New, Firmware: plan.FirmwareBIOS, AcceptNewDiskSMART: accept}
 }
 
@@ -67,7 +67,7 @@ func render(t *testing.T, p *plan.Plan, name string) {
 // TestSMARTSurvivorNote: a survivor with reallocated and pending sectors gets a loud note
 // naming its arrays to back up; a healthy or SMART-less one gets none.
 func TestSMARTSurvivorNote(t *testing.T) {
-	p, err := plan.Build(seedWithNew(page(t, "ata-sectors"), page(t, "ata-healthy")), seedReq(false), smartOpts)
+	p, err := plan.Build(seedWithNew(page(t, "ata-sectors"), page(t, "ata-healthy")), smartSeedReq(false), smartOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestSMARTSurvivorNote(t *testing.T) {
 
 	for _, h := range []*identify.Health{nil, page(t, "ata-healthy"), {State: identify.SMARTUnavailable, Reasons: []string{"no SMART"}},
 		{State: identify.SMARTUnknown, Denied: true, Reasons: []string{"denied"}}} {
-		p, err := plan.Build(seedWithNew(h, nil), seedReq(false), smartOpts)
+		p, err := plan.Build(seedWithNew(h, nil), smartSeedReq(false), smartOpts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,12 +88,12 @@ func TestSMARTSurvivorNote(t *testing.T) {
 			}
 		}
 	}
-	p, err = plan.Build(seedWithNew(page(t, "ata-garbage"), nil), seedReq(false), smartOpts)
+	p, err = plan.Build(seedWithNew(page(t, "ata-garbage"), nil), smartSeedReq(false), smartOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden.Contains(t, strings.Join(p.Notes, "\n"), "the survivor vda (WD-SURV)'s SMART could not be judged (the SMART data page fails its checksum")
-	p, err = plan.Build(seedWithNew(page(t, "nvme-critical"), nil), seedReq(false), smartOpts)
+	p, err = plan.Build(seedWithNew(page(t, "nvme-critical"), nil), smartSeedReq(false), smartOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,23 +103,23 @@ func TestSMARTSurvivorNote(t *testing.T) {
 // TestSMARTNewDiskRefused: a new disk with bad sectors is refused by plan.Build unless the
 // request accepts it; the acceptance is sealed into the plan and said in a note.
 func TestSMARTNewDiskRefused(t *testing.T) {
-	_, err := plan.Build(seedWithNew(page(t, "ata-healthy"), page(t, "ata-sectors")), seedReq(false), smartOpts)
+	_, err := plan.Build(seedWithNew(page(t, "ata-healthy"), page(t, "ata-sectors")), smartSeedReq(false), smartOpts)
 	var ne *plan.NewDiskError
 	if !errors.As(err, &ne) || ne.Rule != plan.NewDiskSMART ||
 		!strings.Contains(err.Error(), "vdc (WD-NEW): reports 8 reallocated, 2 pending, 1 offline uncorrectable sectors by its own SMART: a new disk should start with none; use another disk, or accept this one with --accept-new-disk-smart") {
 		t.Fatalf("got %v", err)
 	}
-	_, err = plan.Build(seedWithNew(nil, page(t, "nvme-spare")), seedReq(false), smartOpts)
+	_, err = plan.Build(seedWithNew(nil, page(t, "nvme-spare")), smartSeedReq(false), smartOpts)
 	if !errors.As(err, &ne) || ne.Rule != plan.NewDiskSMART || !strings.Contains(err.Error(), "its SMART predicts its failure") {
 		t.Fatalf("a new disk predicting its failure: %v", err)
 	}
 	for _, ok := range []string{"ata-healthy", "ata-crc", "nvme-healthy", "ata-garbage"} {
-		if _, err := plan.Build(seedWithNew(nil, page(t, ok)), seedReq(false), smartOpts); err != nil {
+		if _, err := plan.Build(seedWithNew(nil, page(t, ok)), smartSeedReq(false), smartOpts); err != nil {
 			t.Errorf("new disk with %s refused: %v", ok, err)
 		}
 	}
 
-	p, err := plan.Build(seedWithNew(page(t, "ata-healthy"), page(t, "ata-sectors")), seedReq(true), smartOpts)
+	p, err := plan.Build(seedWithNew(page(t, "ata-healthy"), page(t, "ata-sectors")), smartSeedReq(true), smartOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
