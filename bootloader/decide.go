@@ -1,20 +1,27 @@
 package bootloader
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Kind is what a replacement does about boot code.
 type Kind int
 
 // Decisions.
 const (
-	// NoBootCode: no array of the replacement holds /boot or /; nothing to install.
+	// NoBootCode: no array of the replacement holds /boot or /, or no boot loader was found
+	// on them; nothing to install (the plan says why).
 	NoBootCode Kind = iota
 	// GrubBIOSEveryDisk: reinstall GRUB 2's BIOS boot code on the survivor and install it on
 	// the new disk, so each boots alone.
 	GrubBIOSEveryDisk
-	// UEFIByHand: UEFI with /boot on the arrays; raidswap does not set up ESPs yet and says
-	// how in the runbook.
+	// UEFIByHand: UEFI with /boot on the arrays but no ESP on the survivor: the ESP lives
+	// elsewhere; the runbook (section 8) says what to check.
 	UEFIByHand
+	// GrubInstallMissing: GRUB 2 boots the disks but grub-install is not installed: refuse,
+	// and say which package brings it.
+	GrubInstallMissing
 )
 
 // Decision is what to do, and why, for the plan's reason text.
@@ -23,21 +30,100 @@ type Decision struct {
 	Why  string
 }
 
-// Decide is the boot decision table (the same table is in doc.go and docs/runbook.md):
+// Decide is the boot decision table; the same table is in doc.go and docs/runbook.md
+// section 8. f.Disks are the disks that stay (the survivor first; the new disk is blank
+// when the plan is built). The first row that matches decides:
 //
-//	firmware  /boot or / on an array of the replacement  ->  decision
-//	BIOS      yes                                         ->  GRUB 2 BIOS boot code on every disk
-//	BIOS      no                                          ->  no boot code
-//	UEFI      yes                                         ->  by hand (runbook section 8)
-//	UEFI      no                                          ->  no boot code
+//	 #  facts                                                    decision
+//	 1  /boot is a plain partition, not an array                 BootNotMirrored (note: the mirror does not cover /boot)
+//	 2  no array of the replacement holds /boot or /             NoBootCode
+//	 3  loader GRUB 0.97                                         GrubLegacyByHand (print grub shell commands, confirm)
+//	 4  loader unknown                                           UnknownLoader (refuse to guess)
+//	 5  UEFI, an ESP that is an md member                        UEFIESPOnMD
+//	 6  UEFI, an ESP on the survivor                             UEFIESPEveryDisk
+//	 7  UEFI, no ESP on the survivor                             UEFIByHand
+//	 8  BIOS, survivor has an ESP and no BIOS boot partition     UEFIFromRescue (disks set up for UEFI)
+//	    (GPT), or the loader is systemd-boot
+//	 9  BIOS, no loader found                                    NoBootCode (note: nothing to reinstall)
+//	10  BIOS, GRUB 2, grub-install missing                       GrubInstallMissing (refuse)
+//	11  BIOS, GRUB 2                                             GrubBIOSEveryDisk
 func Decide(f Facts) (Decision, error) {
+	var surv Disk
+	if len(f.Disks) > 0 {
+		surv = f.Disks[0]
+	}
+	espOnMD := ""
+	for _, d := range f.Disks {
+		if d.ESP != nil && d.ESP.MDArray != "" {
+			espOnMD = d.ESP.MDArray
+		}
+	}
+	uefiDisks := surv.ESP != nil && surv.BIOSBoot == nil && surv.Label == "gpt"
 	switch {
+	case f.Boot.Partition != "":
+		return Decision{Kind: BootNotMirrored, Why: fmt.Sprintf("/boot is the plain partition %s of one disk: the mirror does not cover it, and no other disk can boot when that one fails; move /boot onto an md RAID1 (metadata 1.0) across both disks (docs/runbook.md section 8)", f.Boot.Partition)}, nil
 	case f.Boot.Array == "":
 		return Decision{Kind: NoBootCode, Why: "no array of the replacement holds /boot or /: no boot code to install"}, nil
+	case f.Loader == LoaderGrubLegacy:
+		return Decision{Kind: GrubLegacyByHand, Why: "GRUB 0.97 (legacy) boots these disks (" + f.LoaderFrom + "): raidswap runs nothing and prints the grub shell commands for each disk"}, nil
+	case f.Loader == LoaderUnknown:
+		return Decision{Kind: UnknownLoader, Why: "the boot loader is not one raidswap knows (" + f.LoaderFrom + "): it installs nothing rather than guess; reinstall it on every disk by hand"}, nil
+	case f.Firmware == FirmwareUEFI && espOnMD != "":
+		return Decision{Kind: UEFIESPOnMD, Why: "the ESP is the md array " + espOnMD + ": the re-add copies it; the fallback path and a boot entry per disk still need checking"}, nil
+	case f.Firmware == FirmwareUEFI && surv.ESP != nil:
+		return Decision{Kind: UEFIESPEveryDisk, Why: "UEFI with an ESP on each disk (" + surv.ESP.Name + " on the survivor): the new disk gets its own ESP, a copy of the survivor's, and a boot entry"}, nil
 	case f.Firmware == FirmwareUEFI:
-		return Decision{Kind: UEFIByHand, Why: "UEFI: each disk needs its own ESP and boot entry; raidswap does not automate this yet: follow docs/runbook.md section 8 (UEFI) for the new disk"}, nil
-	case f.Firmware != FirmwareUEFI:
-		return Decision{Kind: GrubBIOSEveryDisk, Why: f.Boot.Array + " holds /boot"}, nil
+		return Decision{Kind: UEFIByHand, Why: fmt.Sprintf("UEFI, but the survivor %s has no ESP: the ESP this system boots from is not on the mirror (was it on the failed disk only?), and raidswap has none to copy; follow docs/runbook.md section 8 (UEFI)", diskLabel(surv))}, nil
+	case uefiDisks || f.Loader == LoaderSystemdBoot:
+		return Decision{Kind: UEFIFromRescue, Why: "the disks are set up for UEFI (an ESP, no BIOS boot partition, or systemd-boot) but this system booted by BIOS: the ESPs are synced; the firmware boot entries cannot be written from here"}, nil
+	case f.Loader == LoaderNone || f.Loader == "":
+		return Decision{Kind: NoBootCode, Why: "no boot loader found for " + f.Boot.Array + " (" + orWhy(f.LoaderFrom) + "): raidswap installs none; if these disks should boot, install one by hand on every disk"}, nil
+	case f.Loader == LoaderGrub2 && !f.GrubInstall:
+		return Decision{Kind: GrubInstallMissing, Why: "GRUB 2 boots these disks (" + f.LoaderFrom + ") but grub-install is not installed: install grub2-common and grub-pc-bin (Debian, Ubuntu) or grub2-tools (RHEL family) and build the plan again"}, nil
+	case f.Loader == LoaderGrub2:
+		return Decision{Kind: GrubBIOSEveryDisk, Why: fmt.Sprintf("%s holds /boot (%s) and GRUB 2 boots the disks by BIOS", f.Boot.Array, strings.TrimSpace(f.Boot.From+" "+f.Boot.Mountpoint))}, nil
 	}
-	return Decision{}, fmt.Errorf("unreachable: boot facts %+v fit no row of the decision table", f)
+	return Decision{}, fmt.Errorf("unreachable: boot facts (firmware %q, loader %q, boot %+v) fit no row of the decision table", f.Firmware, f.Loader, f.Boot)
+}
+
+func orWhy(s string) string {
+	if s == "" {
+		return "nothing to judge it from"
+	}
+	return s
+}
+
+// String names a decision for plans and logs.
+func (k Kind) String() string {
+	switch k {
+	case NoBootCode:
+		return "no-boot-code"
+	case GrubBIOSEveryDisk:
+		return "grub-bios-every-disk"
+	case UEFIByHand:
+		return "uefi-by-hand"
+	case GrubInstallMissing:
+		return "grub-install-missing"
+	case BootNotMirrored:
+		return "boot-not-mirrored"
+	case UEFIESPEveryDisk:
+		return "uefi-esp-every-disk"
+	case UEFIESPOnMD:
+		return "uefi-esp-on-md"
+	case UEFIFromRescue:
+		return "uefi-from-rescue"
+	case GrubLegacyByHand:
+		return "grub-legacy-by-hand"
+	case UnknownLoader:
+		return "unknown-loader"
+	}
+	return fmt.Sprintf("kind-%d", int(k))
+}
+
+// diskLabel names a disk as raidswap names disks to a person: "sdb (WD-X9)".
+func diskLabel(d Disk) string {
+	if d.Serial == "" {
+		return d.Name + " (serial unknown)"
+	}
+	return d.Name + " (" + d.Serial + ")"
 }

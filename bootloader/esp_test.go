@@ -14,7 +14,7 @@ import (
 )
 
 // writeTree writes files under dir (t nil: from a fake command, where a failure shows later).
-func writeTree(t *testing.T, dir string, files map[string]string) {
+func writeESPTree(t *testing.T, dir string, files map[string]string) {
 	for p, content := range files {
 		full := filepath.Join(dir, filepath.FromSlash(p))
 		err := os.MkdirAll(filepath.Dir(full), 0o755)
@@ -35,7 +35,7 @@ var debianESP = map[string]string{
 
 func TestSyncTreeCopiesVerifiesAndIsIdempotent(t *testing.T) {
 	src, dst := t.TempDir(), t.TempDir()
-	writeTree(t, src, debianESP)
+	writeESPTree(t, src, debianESP)
 	res, err := SyncTree(src, dst)
 	if err != nil {
 		t.Fatal(err)
@@ -59,10 +59,10 @@ func TestSyncTreeCopiesVerifiesAndIsIdempotent(t *testing.T) {
 
 func TestSyncTreeReplacesADifferentTreeWhole(t *testing.T) {
 	src, dst := t.TempDir(), t.TempDir()
-	writeTree(t, src, debianESP)
-	writeTree(t, dst, map[string]string{"EFI/debian/grubx64.efi": "old grub", "EFI/old/x.efi": "x"})
+	writeESPTree(t, src, debianESP)
+	writeESPTree(t, dst, map[string]string{"EFI/debian/grubx64.efi": "old grub", "EFI/old/x.efi": "x"})
 	// An interrupted earlier copy.
-	writeTree(t, dst, map[string]string{tmpPrefix + "/EFI/debian/grubx64.efi": "half"})
+	writeESPTree(t, dst, map[string]string{tmpPrefix + "/EFI/debian/grubx64.efi": "half"})
 	if _, err := SyncTree(src, dst); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestSyncTreeReplacesADifferentTreeWhole(t *testing.T) {
 
 func TestSyncTreeRefusesAFullESPBeforeWriting(t *testing.T) {
 	src, dst := t.TempDir(), t.TempDir()
-	writeTree(t, src, map[string]string{"EFI/debian/grubx64.efi": strings.Repeat("g", 5000)})
+	writeESPTree(t, src, map[string]string{"EFI/debian/grubx64.efi": strings.Repeat("g", 5000)})
 	defer func(f func(string) (int64, int64, error)) { freeBytes = f }(freeBytes)
 	freeBytes = func(string) (int64, int64, error) { return 8192, 4096, nil }
 	_, err := SyncTree(src, dst)
@@ -128,7 +128,7 @@ func TestMismatch(t *testing.T) {
 
 func TestReadTreeRefusesSymlinks(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{"EFI/a": "a"})
+	writeESPTree(t, dir, map[string]string{"EFI/a": "a"})
 	os.Symlink("/etc/passwd", filepath.Join(dir, "EFI", "link"))
 	if _, err := ReadTree(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("err = %v", err)
@@ -138,7 +138,7 @@ func TestReadTreeRefusesSymlinks(t *testing.T) {
 func TestEnsureFallback(t *testing.T) {
 	t.Run("added from the loader", func(t *testing.T) {
 		dir := t.TempDir()
-		writeTree(t, dir, map[string]string{"EFI/debian/grubx64.efi": "grub"})
+		writeESPTree(t, dir, map[string]string{"EFI/debian/grubx64.efi": "grub"})
 		res, err := EnsureFallback(dir, "EFI/debian/grubx64.efi", false)
 		if err != nil || !slices.Equal(res.Wrote, []string{FallbackPath}) {
 			t.Fatalf("res %+v err %v", res, err)
@@ -158,7 +158,7 @@ func TestEnsureFallback(t *testing.T) {
 	})
 	t.Run("shim", func(t *testing.T) {
 		dir := t.TempDir()
-		writeTree(t, dir, map[string]string{"EFI/debian/shimx64.efi": "shim", "EFI/debian/grubx64.efi": "grub", "EFI/debian/mmx64.efi": "mm"})
+		writeESPTree(t, dir, map[string]string{"EFI/debian/shimx64.efi": "shim", "EFI/debian/grubx64.efi": "grub", "EFI/debian/mmx64.efi": "mm"})
 		res, err := EnsureFallback(dir, "EFI/debian/shimx64.efi", true)
 		if err != nil {
 			t.Fatal(err)
@@ -174,7 +174,7 @@ func TestEnsureFallback(t *testing.T) {
 	})
 	t.Run("present in other case is kept", func(t *testing.T) {
 		dir := t.TempDir()
-		writeTree(t, dir, map[string]string{"efi/boot/bootx64.efi": "someone's", "efi/debian/grubx64.efi": "grub"})
+		writeESPTree(t, dir, map[string]string{"efi/boot/bootx64.efi": "someone's", "efi/debian/grubx64.efi": "grub"})
 		res, err := EnsureFallback(dir, "efi/debian/grubx64.efi", false)
 		if err != nil || !res.Present {
 			t.Errorf("%+v %v", res, err)
@@ -182,7 +182,7 @@ func TestEnsureFallback(t *testing.T) {
 	})
 	t.Run("no loader", func(t *testing.T) {
 		dir := t.TempDir()
-		writeTree(t, dir, map[string]string{"EFI/debian/grub.cfg": "x"})
+		writeESPTree(t, dir, map[string]string{"EFI/debian/grub.cfg": "x"})
 		if _, err := EnsureFallback(dir, "EFI/debian/grubx64.efi", false); err == nil {
 			t.Error("no error without a loader")
 		}
@@ -191,7 +191,7 @@ func TestEnsureFallback(t *testing.T) {
 
 func TestFindLoader(t *testing.T) {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{"EFI/debian/grubx64.efi": "g", "EFI/debian/shimx64.efi": "s", "EFI/BOOT/grubx64.efi": "g"})
+	writeESPTree(t, dir, map[string]string{"EFI/debian/grubx64.efi": "g", "EFI/debian/shimx64.efi": "s", "EFI/BOOT/grubx64.efi": "g"})
 	if p, err := FindLoader(dir, LoaderGrub2, false); err != nil || p != "EFI/debian/grubx64.efi" {
 		t.Errorf("grub: %q %v", p, err)
 	}
@@ -201,7 +201,7 @@ func TestFindLoader(t *testing.T) {
 	if LoaderPathEFI("EFI/debian/shimx64.efi") != `\EFI\debian\shimx64.efi` {
 		t.Error(LoaderPathEFI("EFI/debian/shimx64.efi"))
 	}
-	writeTree(t, dir, map[string]string{"EFI/ubuntu/grubx64.efi": "g"})
+	writeESPTree(t, dir, map[string]string{"EFI/ubuntu/grubx64.efi": "g"})
 	if _, err := FindLoader(dir, LoaderGrub2, false); err == nil || !strings.Contains(err.Error(), "more than one") {
 		t.Errorf("two distributions: %v", err)
 	}

@@ -69,6 +69,25 @@ type Disk struct {
 	// Survivor and New say the disk's role in the replacement.
 	Survivor bool `json:"survivor,omitempty"`
 	New      bool `json:"new,omitempty"`
+
+	// Added by detection (bootloader/detect.go), additively:
+
+	// SectorSize is the logical sector size the table was read with.
+	SectorSize int `json:"sector_size,omitempty"`
+	// FirstPartitionLBA is where the first partition starts (the post-MBR gap ends there).
+	FirstPartitionLBA int64 `json:"first_partition_lba,omitempty"`
+	// BIOSDrive is GRUB legacy's name of the disk ("hd0") and BIOSDriveFrom where it came
+	// from (/boot/grub/device.map or /sys/firmware/edd); "" when neither says.
+	BIOSDrive     string `json:"bios_drive,omitempty"`
+	BIOSDriveFrom string `json:"bios_drive_from,omitempty"`
+	// BootMember is the disk's partition in /boot's array (vda2), "" when it has none.
+	BootMember string `json:"boot_member,omitempty"`
+	// Ready says whether the disk can boot alone (VerifyBIOS, or the UEFI verifier), judged
+	// for the disks holding a member of /boot's array; State "" for the others.
+	Ready Readiness `json:"ready"`
+	// ReadError says why the disk's first sectors could not be read or parsed (then MBRCode
+	// is unknown and Label empty).
+	ReadError string `json:"read_error,omitempty"`
 }
 
 // BootDir is where /boot lives.
@@ -84,6 +103,12 @@ type BootDir struct {
 	// Partition is set when /boot is a plain partition of one disk: the mirror does not
 	// cover it.
 	Partition string `json:"partition,omitempty"`
+	// FSType is /boot's file system type (ext4, xfs, ...) and Metadata the md metadata
+	// version of Array: they choose GRUB's modules. Added by detection.
+	FSType   string `json:"fstype,omitempty"`
+	Metadata string `json:"metadata,omitempty"`
+	// From says how Array was found: "mounted", "fstab" or "root".
+	From string `json:"from,omitempty"`
 }
 
 // Facts are everything the boot decision looks at.
@@ -102,6 +127,18 @@ type Facts struct {
 	// InstallDevices is Debian's debconf grub-pc/install_devices (nil when not a Debian
 	// family system or not set).
 	InstallDevices []string `json:"install_devices,omitempty"`
+
+	// Added by detection, additively:
+
+	// DebconfGrubPC says debconf holds the grub-pc/install_devices question (Debian family
+	// with grub-pc installed), so a replacement must set it to the current disks.
+	DebconfGrubPC bool `json:"debconf_grub_pc,omitempty"`
+	// GrubInstall says grub-install (host.GrubInstall) exists on the system.
+	GrubInstall bool `json:"grub_install,omitempty"`
+	// LoaderFrom says what the Loader was judged from.
+	LoaderFrom string `json:"loader_from,omitempty"`
+	// Notes are what detection could not read or judge; each is shown to the operator.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Decision kinds beyond those in decide.go; the table in decide.go returns each.
@@ -123,4 +160,19 @@ const (
 	GrubLegacyByHand
 	// UnknownLoader: a loader raidswap does not know: refuse to guess, say what was found.
 	UnknownLoader
+)
+
+// Readiness is whether a disk can boot by itself.
+type Readiness struct {
+	// State is ReadyOK, ReadyMissing or ReadyUnknown ("" when not judged: the disk holds no
+	// member of /boot's array).
+	State  string `json:"state,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Readiness states.
+const (
+	ReadyOK      = "ok"
+	ReadyMissing = "missing"
+	ReadyUnknown = "unknown"
 )

@@ -1,10 +1,7 @@
 package bootloader_test
 
 import (
-	"bytes"
-	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,132 +10,10 @@ import (
 	"time"
 
 	"github.com/raidswap/raidswap/bootloader"
-	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/golden"
-	"github.com/raidswap/raidswap/internal/host"
-	"github.com/raidswap/raidswap/internal/plan"
-	"github.com/raidswap/raidswap/internal/plankey"
 	"github.com/raidswap/raidswap/internal/testbin"
 	"github.com/raidswap/raidswap/internal/vmtest"
 )
-
-// spliceEnv, when set in the environment ("IN:OUT"), makes this test binary the guest-side
-// helper of TestVMUEFIBootAlone instead of running tests: it reads the plan IN that
-// `raidswap --plan` saved on a UEFI system, reads the boot facts of its ESPs (blkid, the
-// loader found on the survivor's ESP), puts the UEFI steps of plan.UEFISteps in place of the
-// plan's by-hand boot note, seals it with the host's plan key and writes OUT for `raidswap
-// apply`. Boot detection (bootloader/detect.go) is not in this branch yet: once it feeds
-// plan.Build, `raidswap replace --yes` makes these steps itself and the helper goes.
-const spliceEnv = "RAIDSWAP_UEFI_SPLICE"
-
-func TestMain(m *testing.M) {
-	if arg := os.Getenv(spliceEnv); arg != "" {
-		if err := splice(arg); err != nil {
-			fmt.Fprintln(os.Stderr, "splice:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-func splice(arg string) error {
-	parts := strings.Split(arg, ":")
-	if len(parts) != 3 || (parts[2] != "every-disk" && parts[2] != "rescue") {
-		return fmt.Errorf("%s=%q: want IN:OUT:every-disk or IN:OUT:rescue", spliceEnv, arg)
-	}
-	in, out := parts[0], parts[1]
-	kind, firmware := bootloader.UEFIESPEveryDisk, bootloader.FirmwareUEFI
-	if parts[2] == "rescue" {
-		kind, firmware = bootloader.UEFIFromRescue, bootloader.FirmwareBIOS
-	}
-	key, err := plankey.Load(plankey.DefaultPath)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(in)
-	if err != nil {
-		return err
-	}
-	p, err := plan.Read(f, key)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	root, runner := host.NewRoot("/"), host.ExecRunner{}
-	sys, err := discover.Discover(root)
-	if err != nil {
-		return err
-	}
-	facts := bootloader.Facts{Firmware: firmware, Loader: bootloader.LoaderGrub2, Boot: bootloader.BootDir{Array: "md0", Mountpoint: "/boot"}}
-	for _, ref := range []plan.DiskRef{p.Disks.Survivor, p.Disks.Failed} {
-		d := sys.DiskBySerial(ref.Serial)
-		if d == nil || !d.Present {
-			continue
-		}
-		dev := "/dev/" + plan.PartitionName(d.Name, 1)
-		fs, err := bootloader.ProbeESP(ctx, runner, dev)
-		if err != nil {
-			return err
-		}
-		disk := bootloader.Disk{Name: d.Name, Serial: d.Serial, Label: "gpt", Survivor: ref.Serial == p.Disks.Survivor.Serial,
-			ESP: &bootloader.Partition{Name: plan.PartitionName(d.Name, 1), Number: fs.PartNum, PARTUUID: fs.PARTUUID, Type: fs.PartType,
-				SizeBytes: fs.SizeSectors * 512, FSType: fs.Type, FSVersion: fs.Version, FSLabel: fs.Label, FSUUID: fs.UUID}}
-		if disk.Survivor {
-			dir, release, err := bootloader.MountESP(ctx, runner, root, bootloader.ESPRef{Disk: d.Name, Serial: d.Serial, Dev: dev}, true)
-			if err != nil {
-				return err
-			}
-			facts.EFILoader, err = bootloader.FindLoader(dir, bootloader.LoaderGrub2, false)
-			if rerr := release(); err == nil {
-				err = rerr
-			}
-			if err != nil {
-				return err
-			}
-		}
-		facts.Disks = append(facts.Disks, disk)
-	}
-	steps, notes, err := plan.UEFISteps(facts, bootloader.Decision{Kind: kind}, sys.DiskBySerial(p.Disks.Survivor.Serial), p.Disks.New.Serial)
-	if err != nil {
-		return err
-	}
-	var all []plan.Step
-	found := false
-	for _, s := range p.Steps {
-		_, s.ID, _ = strings.Cut(s.ID, "-")
-		// The boot steps Decide chose without the ESP facts: a by-hand note under UEFI, GRUB's
-		// BIOS boot code under BIOS (which fails on a disk without a BIOS boot partition).
-		if s.Action == plan.ActionBootloader {
-			if !found {
-				all, found = append(all, steps...), true
-			}
-			continue
-		}
-		all = append(all, s)
-	}
-	if !found {
-		return errors.New("the plan has no boot steps to replace")
-	}
-	p.Steps, p.Notes, p.Checksum = all, append(p.Notes, notes...), ""
-	for i := range p.Steps {
-		s := &p.Steps[i]
-		s.ID = fmt.Sprintf("%02d-%s", i+1, s.ID)
-		if s.Argv, err = plan.Derive(p, *s); err != nil {
-			return err
-		}
-		s.InProcess = plan.InProcessAction(s.Action, s.Target)
-	}
-	if err := p.Seal(key); err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	if err := p.Write(&b); err != nil {
-		return err
-	}
-	return os.WriteFile(out, b.Bytes(), 0o600)
-}
 
 // uefiPrelude and uefiLayout build a two-disk RAID1 server booting by UEFI: on each disk an ESP (partition
 // 1, FAT32) and partition 2 of md0 (RAID1, metadata 1.0) holding /boot with the kernel and
@@ -201,16 +76,17 @@ sync
 dd if=/dev/vda of=/mnt/share/surv-before.img bs=4M status=none && echo "SURVIVOR IMAGE SAVED"
 `
 
-// uefiReplace fails vdb and replaces it with WD-NEW through raidswap apply of a plan whose
-// boot steps are the UEFI steps for $UEFI_KIND (every-disk, or rescue: the running system
-// booted by BIOS).
+// uefiReplace fails vdb and replaces it with WD-NEW by `raidswap replace --yes`: the boot
+// steps come from what raidswap detects (an ESP per disk; UEFI or, from a rescue system
+// started by BIOS, the rescue variant).
 const uefiReplace = `
 say "fail and replace"
 mdadm /dev/md0 --fail /dev/vdb2 >/dev/null
-$RS --plan --failed WD-OLD --new WD-NEW --out /run/bios.plan >/dev/null
-RAIDSWAP_UEFI_SPLICE=/run/bios.plan:/run/uefi.plan:$UEFI_KIND $SPLICE
+# udev re-reads the file systems, as a booted server's udev knows them (FAT version, label).
+udevadm trigger --action=change --subsystem-match=block; udevadm settle
+$RS --plan --failed WD-OLD --new WD-NEW
 ( await_journal started await-removal; /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null; sleep 1; /run/vmtest/bin/vmtest-hotplug plug WD-NEW >/dev/null ) &
-$RS apply /run/uefi.plan --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 || { cat /run/rs.out; exit 1; }
+$RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 || { cat /run/rs.out; exit 1; }
 cat /run/rs.out
 wait
 NEW=$(for f in /sys/block/*/serial; do [ "$(cat $f)" = WD-NEW ] && basename $(dirname $f); done)
@@ -261,12 +137,8 @@ func TestVMUEFIBootAlone(t *testing.T) {
 	if err := vmtest.NewUEFIVars(vars); err != nil {
 		t.Fatal(err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
-		Timeout: 8 * time.Minute, Env: map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t), "SPLICE": self, "UEFI_KIND": "every-disk"},
+		Timeout: 8 * time.Minute, Env: map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t)},
 		Script: uefiPrelude + uefiLayout + uefiReplace})
 	if testing.Verbose() || res.ExitCode != 0 {
 		t.Logf("guest output:\n%s", res.Output)
@@ -409,11 +281,7 @@ func TestVMUEFIRescueFromBIOS(t *testing.T) {
 	if err := vmtest.NewUEFIVars(vars); err != nil {
 		t.Fatal(err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t), "SPLICE": self, "UEFI_KIND": "rescue"}
+	env := map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t)}
 	setup := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
 		Timeout: 5 * time.Minute, Env: env, Script: uefiPrelude + uefiLayout + "umount /boot/efi /boot\nmdadm --stop /dev/md0\nsync\necho LAYOUT DONE\n"})
 	if setup.ExitCode != 0 || !strings.Contains(setup.Output, "LAYOUT DONE") {

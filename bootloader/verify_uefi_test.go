@@ -22,7 +22,7 @@ func verifyFixture(t *testing.T, mounts string) (*host.Root, string) {
 func mountExpect(root *host.Root, e ESPRef, files map[string]string) []hosttest.Expect {
 	dir := root.Path(ESPMountDir(e.Serial, strings.TrimPrefix(e.Dev, "/dev/")))
 	return []hosttest.Expect{
-		{Argv: []string{host.Mount, "-t", "vfat", "-o", "ro,nodev,nosuid,noexec", e.Dev, dir}, Do: func() { writeTree(nil, dir, files) }},
+		{Argv: []string{host.Mount, "-t", "vfat", "-o", "ro,nodev,nosuid,noexec", e.Dev, dir}, Do: func() { writeESPTree(nil, dir, files) }},
 		{Argv: []string{host.Umount, dir}, Do: func() { os.RemoveAll(filepath.Join(dir, "EFI")) }},
 	}
 }

@@ -11,6 +11,12 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 step "Building the seed layout on vda and vdb: GPT, BIOS boot, md0 (1.0, /boot), swap, md1 (1.2, /)"
 "$raidswap" simulate build --canary vda vdb || exit 1
 cat /proc/mdstat
+# A real server has GRUB on both disks and names /boot in its fstab (here /boot is not
+# mounted, as after a rescue boot: the plan mounts it privately to reinstall GRUB on both).
+mkdir -p /run/demo-boot && mount /dev/md0 /run/demo-boot &&
+	for d in vda vdb; do grub-install --target=i386-pc --boot-directory=/run/demo-boot /dev/$d >/dev/null 2>&1 || echo "grub-install $d failed"; done
+umount /run/demo-boot 2>/dev/null
+echo "/dev/md0 /boot ext4 defaults 0 2" >> /etc/fstab
 
 step "raidswap status on the healthy server"
 "$raidswap" status; echo "(exit code $?)"

@@ -9,7 +9,8 @@ say() { printf 'install-deps: %s\n' "$*"; }
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root (sudo make ...)" >&2; exit 1; }
 
 PKGS=(ca-certificates curl unzip make git tmux util-linux mount fdisk gdisk mdadm e2fsprogs dosfstools procps
-	grub2-common grub-pc-bin grub-efi-amd64-bin ovmf efibootmgr ledmon f2fs-tools smartmontools)
+	grub2-common grub-pc-bin grub-efi-amd64-bin ovmf efibootmgr ledmon f2fs-tools smartmontools debconf
+	systemd prometheus ansible-core)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")

@@ -131,7 +131,13 @@ func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e
 	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	run := view.NewRun(f.IO.Out, f.IO.Interactive && !e.Plain)
-	res, err := env.Apply(ctx, p, lock, run, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial, AcceptSMART: e.AcceptNewDiskSMART})
+	var shown view.Run = run
+	if f.IO.Interactive {
+		// A manual step (GRUB 0.97's commands) asks the operator on the terminal; without
+		// one the run stops there and says what to do.
+		shown = confirmingRun{Run: run, p: f.Prompter()}
+	}
+	res, err := env.Apply(ctx, p, lock, shown, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial, AcceptSMART: e.AcceptNewDiskSMART})
 	run.Close()
 	if err != nil {
 		return engineError(err)
@@ -206,4 +212,14 @@ func engineError(err error) error {
 		return WithCode(ExitFailed, errors.New("interrupted: anything already started (a rebuild) continues in the kernel; `raidswap watch` shows it and `raidswap resume` finishes the plan"))
 	}
 	return WithCode(ExitFailed, err)
+}
+
+// confirmingRun is a run view that asks the operator through the prompter (exec.Confirmer).
+type confirmingRun struct {
+	view.Run
+	p Prompter
+}
+
+func (c confirmingRun) ConfirmTyped(question, want string) error {
+	return c.p.ConfirmTyped(question, want)
 }

@@ -1,8 +1,18 @@
 package cli
 
-import "os"
+import (
+	"os"
+	"path/filepath"
 
-// Main runs raidswap with the process's arguments and streams.
+	"github.com/raidswap/raidswap/internal/event"
+)
+
+// Main runs raidswap with the process's arguments and streams. Run through a link named
+// raidswap-event (mdadm.conf's PROGRAM), it is `raidswap event` with mdadm's arguments.
 func Main() int {
-	return Run(&Factory{IO: SystemIO()}, os.Args[1:])
+	args := os.Args[1:]
+	if filepath.Base(os.Args[0]) == event.ProgramName {
+		args = append([]string{"event"}, args...)
+	}
+	return Run(&Factory{IO: SystemIO()}, args)
 }

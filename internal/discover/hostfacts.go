@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
 
+	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -31,6 +33,9 @@ type Host struct {
 	NoFstab   bool
 	// UUIDLinks maps each /dev/disk/by-uuid name to the kernel name it points at.
 	UUIDLinks map[string]string
+	// Boot are the boot facts (bootloader.Detect): firmware, each disk's boot code and boot
+	// partitions, where /boot lives, the loader, debconf's grub-pc/install_devices.
+	Boot bootloader.Facts
 }
 
 // readHost reads the machine's identity, firmware mode and fstab swap entries through the
@@ -89,6 +94,45 @@ func FstabSwapUUIDs(b []byte) []string {
 			out = append(out, strings.Trim(strings.TrimPrefix(spec, "UUID="), `"`))
 		case strings.HasPrefix(spec, "/dev/disk/by-uuid/"):
 			out = append(out, strings.TrimPrefix(spec, "/dev/disk/by-uuid/"))
+		}
+	}
+	return out
+}
+
+// detectBoot reads the boot facts once the disks, arrays and mounts are known.
+func detectBoot(root *host.Root, s *System) bootloader.Facts {
+	in := bootloader.Input{Members: map[string]string{}, Arrays: map[string]string{}, Mounts: map[string][]string{}}
+	for _, a := range s.Arrays {
+		in.Arrays[a.Name] = a.Metadata
+		in.Mounts[a.Name] = a.Mountpoints
+		for _, m := range a.Members {
+			if m.Device != nil {
+				in.Members[*m.Device] = a.Name
+			}
+		}
+	}
+	for _, d := range s.Disks {
+		if !d.Present {
+			continue
+		}
+		in.Disks = append(in.Disks, bootloader.DiskIn{Name: d.Name, Serial: d.Serial, SectorSize: d.LogicalSectorSize, Partitions: d.Partitions})
+		for _, m := range d.Mounted {
+			if part, mp, ok := strings.Cut(m, " on "); ok {
+				in.Mounts[part] = append(in.Mounts[part], mp)
+			}
+		}
+	}
+	return bootloader.Detect(root, in)
+}
+
+// bootWarnings name each disk of a mirrored /boot that cannot boot alone: the failure nobody
+// notices until the other disk dies. A disk whose boot code could not be judged is shown as
+// unknown in status, not warned about.
+func bootWarnings(s *System) []string {
+	var out []string
+	for _, d := range s.Disks {
+		if d.Boot != nil && d.Boot.State == bootloader.ReadyMissing && d.Present {
+			out = append(out, fmt.Sprintf("disk %s cannot boot alone (%s): %s", d.Label(), s.Host.Boot.Boot.Array, d.Boot.Reason))
 		}
 	}
 	return out

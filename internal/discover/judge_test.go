@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/procfs"
 
+	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -261,5 +262,19 @@ func TestListedBySourceAlone(t *testing.T) {
 				t.Errorf("got %s (%s), want %s", got, why, tt.want)
 			}
 		})
+	}
+}
+
+// TestJudgeBootAlone: a disk of a mirrored /boot that cannot boot alone makes the verdict a
+// warning; one that could not be judged does not.
+func TestJudgeBootAlone(t *testing.T) {
+	s := &System{Disks: []Disk{
+		{Name: "vda", Serial: "A", Present: true, Boot: &bootloader.Readiness{State: bootloader.ReadyMissing, Reason: "no boot code in the MBR"}},
+		{Name: "vdb", Serial: "B", Present: true, Boot: &bootloader.Readiness{State: bootloader.ReadyUnknown, Reason: "x"}},
+	}}
+	s.Host.Boot.Boot.Array = "md0"
+	v, sum := judge(s)
+	if v != Warning || !strings.Contains(sum, "disk vda (A) cannot boot alone (md0): no boot code in the MBR") || strings.Contains(sum, "vdb") {
+		t.Errorf("got %s %q", v, sum)
 	}
 }

@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/inventory"
 )
@@ -204,6 +205,9 @@ type Disk struct {
 	// SMARTReplaceCandidate: SMART says failing while every md member on the disk is still
 	// in sync, so `raidswap replace --replace` can copy it with redundancy kept.
 	SMARTReplaceCandidate bool `json:"smart_replace_candidate,omitempty"`
+	// Boot says whether the disk boots alone (bootloader.VerifyBIOS, or the UEFI
+	// verifier), for a disk holding a member of /boot's array; nil for the others.
+	Boot *bootloader.Readiness `json:"boot,omitempty"`
 }
 
 // DiskMember is one md member on a disk.

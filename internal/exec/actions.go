@@ -79,7 +79,7 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 			r.o.View.Say(s.Reason)
 			return nil
 		}
-		return r.command(ctx, s, argv)
+		return r.bootloaderStep(ctx, s, argv)
 	case plan.ActionESPFallback, plan.ActionESPSync:
 		if err := r.w.checkSafety(r.p, s); err != nil {
 			return err
@@ -87,6 +87,12 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 		return r.doUEFI(ctx, s, argv)
 	case plan.ActionESPFormat, plan.ActionEFIEntry, plan.ActionEFIBootOrder, plan.ActionVerifyUEFI:
 		return r.doUEFI(ctx, s, argv)
+	case plan.ActionMountBoot, plan.ActionUnmountBoot:
+		return r.mountBootStep(ctx, s, argv, s.Action == plan.ActionMountBoot)
+	case plan.ActionDebconfDevices:
+		return r.debconfStep(ctx, s, argv)
+	case plan.ActionBootByHand:
+		return r.bootByHandStep(s)
 	case plan.ActionRaiseSpeed:
 		return r.raiseSpeed(s)
 	case plan.ActionRestoreSpeed:

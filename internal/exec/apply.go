@@ -40,6 +40,9 @@ type Options struct {
 	// LEDs drives bay LEDs (locate, verify, led-off and resume steps); nil drives none and
 	// says so.
 	LEDs LEDDriver
+	// Disks reads the disks for the boot steps' proofs (boot_bios.go); nil reads the live
+	// devices under the discovered root.
+	Disks DiskReader
 	// JournalDir holds the journals (journal.DefaultDir when empty).
 	JournalDir string
 	// LockPath is the lock file (DefaultLockPath when empty).

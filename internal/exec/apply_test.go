@@ -92,7 +92,7 @@ func (f *fakeSpeed) SetMinSpeed(k int64) error {
 func options(t *testing.T, w *plantest.World, r *hosttest.FakeRunner, dir string) Options {
 	return Options{Discover: w.Discover, Runner: r, Cloner: &fakeCloner{w: w}, JournalDir: filepath.Join(dir, "journal"),
 		LockPath: filepath.Join(dir, "lock"), Key: testKey, Poll: time.Millisecond, SettleTimeout: 50 * time.Millisecond,
-		WaitTimeout: 5 * time.Second, Audit: &bytes.Buffer{}}
+		WaitTimeout: 5 * time.Second, Audit: &bytes.Buffer{}, Disks: newFakeDisks()}
 }
 
 // seedWorld is the seed scenario with the operator's hands: once the failed disk is out of
@@ -126,8 +126,8 @@ func seedExpect(w *plantest.World) []hosttest.Expect {
 		{Argv: []string{"/sbin/mdadm", "/dev/md1", "--add", "/dev/vdb3"}, Do: func() { w.Add("md1", "vdb3", "vdb") }},
 		{Argv: []string{"/sbin/mkswap", "-U", plantest.SwapUUID, "/dev/vdb4"}},
 		{Argv: []string{"/sbin/swapon", "/dev/vdb4"}, Do: func() { w.SetSwap(plantest.New, "vdb4", true) }},
-		{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vda"}},
-		{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vdb"}},
+		{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "--modules=part_gpt mdraid1x ext2", "/dev/vda"}},
+		{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "--modules=part_gpt mdraid1x ext2", "/dev/vdb"}},
 	}
 }
 
@@ -353,8 +353,8 @@ func TestApplyScenarios(t *testing.T) {
 			hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md1", "--add", "/dev/vdb3"}, Do: func() { w.Add("md1", "vdb3", "vdb") }},
 			hosttest.Expect{Argv: []string{"/sbin/mkswap", "-U", plantest.SwapUUID, "/dev/vdb4"}},
 			hosttest.Expect{Argv: []string{"/sbin/swapon", "/dev/vdb4"}, Do: func() { w.SetSwap(plantest.New, "vdb4", true) }},
-			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vda"}},
-			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vdb"}},
+			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "--modules=part_gpt mdraid1x ext2", "/dev/vda"}},
+			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "--modules=part_gpt mdraid1x ext2", "/dev/vdb"}},
 		)
 		if _, err := Apply(context.Background(), p, options(t, w, r, t.TempDir())); err != nil {
 			t.Fatal(err)
@@ -377,8 +377,8 @@ func TestApplyScenarios(t *testing.T) {
 			hosttest.Expect{Argv: []string{"/sbin/mdadm", "--zero-superblock", "/dev/vdd2", "/dev/vdd3"}},
 			hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md0", "--add", "/dev/vdd2"}, Do: func() { w.Add("md0", "vdd2", "vdd") }},
 			hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md1", "--add", "/dev/vdd3"}, Do: func() { w.Add("md1", "vdd3", "vdd") }},
-			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vda"}},
-			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vdd"}},
+			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "--modules=part_gpt mdraid1x ext2", "/dev/vda"}},
+			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "--modules=part_gpt mdraid1x ext2", "/dev/vdd"}},
 		)
 		if _, err := Apply(context.Background(), p, options(t, w, r, t.TempDir())); err != nil {
 			t.Fatal(err)
@@ -404,8 +404,8 @@ func TestApplyScenarios(t *testing.T) {
 			hosttest.Expect{Argv: []string{"/sbin/swapoff", "/dev/vdb4"}, Do: func() { w.SetSwap(plantest.Old, "vdb4", false) }},
 			hosttest.Expect{Argv: []string{"/sbin/mkswap", "-U", plantest.SwapUUID, "/dev/vdc4"}},
 			hosttest.Expect{Argv: []string{"/sbin/swapon", "/dev/vdc4"}, Do: func() { w.SetSwap(plantest.New, "vdc4", true) }},
-			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vda"}},
-			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vdc"}},
+			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "--modules=part_gpt mdraid1x ext2", "/dev/vda"}},
+			hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "--modules=part_gpt mdraid1x ext2", "/dev/vdc"}},
 		)
 		o := options(t, w, r, t.TempDir())
 		sp := &fakeSpeed{max: 200000}

@@ -36,12 +36,12 @@ type uefiFixture struct {
 	say  *[]string
 }
 
-type sayView struct {
+type uefiSayView struct {
 	nopView
 	said *[]string
 }
 
-func (v sayView) Say(s string) { *v.said = append(*v.said, s) }
+func (v uefiSayView) Say(s string) { *v.said = append(*v.said, s) }
 
 func newUEFIFixture(t *testing.T, efivars string) *uefiFixture {
 	root := t.TempDir()
@@ -61,7 +61,7 @@ func newUEFIFixture(t *testing.T, efivars string) *uefiFixture {
 	fake := hosttest.NewFakeRunner(t)
 	said := &[]string{}
 	p := &plan.Plan{Disks: plan.Disks{Survivor: plan.DiskRef{Device: "vda", Serial: plantest.Survivor}, New: plan.NewDisk{Serial: plantest.New}}}
-	r := &run{p: p, o: Options{Runner: fake, View: sayView{said: said}}, j: j, log: zerolog.Nop(), res: &Result{},
+	r := &run{p: p, o: Options{Runner: fake, View: uefiSayView{said: said}}, j: j, log: zerolog.Nop(), res: &Result{},
 		w: &world{sys: sys, newSerial: plantest.New}}
 	return &uefiFixture{t: t, root: root, fake: fake, r: r, say: said}
 }

@@ -10,11 +10,16 @@
 // The safety invariants are enforced here, from each step's Action, and not in prompts:
 // never write to a disk that holds an in_sync member of any array, a mounted or held
 // partition or active swap (the one exception: GRUB's boot code on a disk of the /boot
-// array, which touches neither the partition table nor a member); never act on a disk whose
+// array, which touches neither the partition table nor a member: boot_bios.go reads the
+// survivor's partition table and the first and last MiB of its md members before
+// grub-install and proves them unchanged after, md's own writes through the array
+// excepted); never act on a disk whose
 // serial differs from the plan; never remove the last in_sync member of an array. A lock
 // keeps two raidswaps from running at once.
 //
 // The package runs commands and writes only through its Options: the Runner, the partition
-// Cloner, the SpeedWriter, the journal and audit log. It never decides what to do beyond the
+// Cloner, the SpeedWriter, the journal and audit log (and, for the boot steps, /boot's
+// private mount point and debconf's selection file under /run/raidswap); it reads the disks
+// for the boot proofs through Options.Disks. It never decides what to do beyond the
 // plan's steps.
 package exec

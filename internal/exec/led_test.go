@@ -232,8 +232,8 @@ func TestReplaceWorkingLEDOffAfterPull(t *testing.T) {
 		hosttest.Expect{Argv: []string{"/sbin/swapoff", "/dev/vdb4"}, Do: func() { w.SetSwap(plantest.Old, "vdb4", false) }},
 		hosttest.Expect{Argv: []string{"/sbin/mkswap", "-U", plantest.SwapUUID, "/dev/vdc4"}},
 		hosttest.Expect{Argv: []string{"/sbin/swapon", "/dev/vdc4"}, Do: func() { w.SetSwap(plantest.New, "vdc4", true) }},
-		hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vda"}},
-		hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "/dev/vdc"}},
+		hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "--modules=part_gpt mdraid1x ext2", "/dev/vda"}},
+		hosttest.Expect{Argv: []string{"/usr/sbin/grub-install", "--target=i386-pc", "--modules=part_gpt mdraid1x ext2", "/dev/vdc"}},
 	)
 	o := options(t, w, r, t.TempDir())
 	o.LEDs = SysLEDs{Root: root, Runner: r}

@@ -47,7 +47,11 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 	switch s.Action {
 	case plan.ActionLocate, plan.ActionAwaitRemoval, plan.ActionAwaitNewDisk, plan.ActionAwaitRebuild,
 		plan.ActionVerify, plan.ActionCheckNewDisk, plan.ActionRaiseSpeed, plan.ActionRestoreSpeed,
-		plan.ActionEFIBootOrder, plan.ActionVerifyUEFI:
+		plan.ActionEFIBootOrder, plan.ActionVerifyUEFI, plan.ActionBootByHand:
+		return nil
+	case plan.ActionMountBoot, plan.ActionUnmountBoot, plan.ActionDebconfDevices:
+		// No disk is written: the mount names the array, checked by UUID above; debconf's
+		// names are the survivor's and the new disk's, found by serial when it runs.
 		return nil
 	case plan.ActionESPFormat, plan.ActionESPSync:
 		// The new disk's ESP partition: the new disk's, in no array, not mounted, not swap.

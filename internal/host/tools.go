@@ -29,3 +29,7 @@ const (
 	// plug a virtio disk through QMP (package simulate uses it to make a disk vanish).
 	VMTestHotplug = "/run/vmtest/bin/vmtest-hotplug"
 )
+
+// DebconfSetSelections sets debconf answers (grub-pc/install_devices); debconf is installed on
+// every Debian system.
+const DebconfSetSelections = "/usr/bin/debconf-set-selections"

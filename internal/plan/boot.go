@@ -2,30 +2,73 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/raidswap/raidswap/bootloader"
-
-	"github.com/raidswap/raidswap/internal/discover"
 )
 
-// bootSteps install boot code on every member disk of the array holding /boot (or /).
-func (b *builder) bootSteps() {
-	var boot *discover.Array
-	for _, mp := range []string{"/boot", "/"} {
-		for _, r := range b.arrays {
-			for _, m := range r.a.Mountpoints {
-				if m == mp && boot == nil {
-					boot = r.a
-				}
+// DebconfSelectionsFile is where the debconf step writes the selection it hands to
+// debconf-set-selections (the executor writes it, from the disks' by-id names as they are
+// when the step runs).
+const DebconfSelectionsFile = "/run/raidswap/debconf-grub-pc-install-devices"
+
+// bootFacts are the boot facts discovery read, restricted to the disks that stay: the
+// survivor first, then the new disk when it is attached.
+func (b *builder) bootFacts() (bootloader.Facts, bool) {
+	f := b.sys.Host.Boot
+	if f.Firmware == "" {
+		return f, false
+	}
+	disks := f.Disks
+	f.Disks = nil
+	for _, want := range []string{b.survivor.Name, newName(b)} {
+		for _, d := range disks {
+			if d.Name == want && want != "" {
+				d.Survivor = want == b.survivor.Name
+				d.New = !d.Survivor
+				f.Disks = append(f.Disks, d)
 			}
 		}
 	}
-	f := bootloader.Facts{Firmware: bootloader.FirmwareBIOS}
-	if b.req.Firmware == FirmwareUEFI {
-		f.Firmware = bootloader.FirmwareUEFI
+	if len(f.Disks) == 0 || f.Disks[0].Name != b.survivor.Name {
+		f.Disks = append([]bootloader.Disk{{Name: b.survivor.Name, Serial: b.survivor.Serial, Survivor: true, MBRCode: bootloader.MBRUnknown,
+			ReadError: "discovery read no boot facts of this disk"}}, f.Disks...)
 	}
-	if boot != nil {
-		f.Boot.Array = boot.Name
+	return f, true
+}
+
+func newName(b *builder) string {
+	if b.newDisk != nil {
+		return b.newDisk.Name
+	}
+	return ""
+}
+
+// bootSteps decide, from the boot facts (bootloader.Decide), what the replacement does about
+// boot code, and add the steps: GRUB 2 on every disk of /boot's array (BIOS), the GRUB 0.97
+// commands for the operator, or a note that says why nothing is installed.
+func (b *builder) bootSteps() {
+	note := func(why string, alsoNote bool) {
+		b.add(Step{ID: "bootloader", Action: ActionBootloader, Reason: why})
+		if alsoNote {
+			b.notes = append(b.notes, "boot: "+why)
+		}
+	}
+	f, ok := b.bootFacts()
+	if !ok {
+		note("the boot facts of this system were not read (no discovery of its disks' boot code): no boot code is installed; check each disk by hand (docs/runbook.md section 8)", true)
+		return
+	}
+	for _, n := range f.Notes {
+		b.notes = append(b.notes, "boot facts: "+n)
+	}
+	if f.Boot.Array != "" && b.role(f.Boot.Array) == nil {
+		where := "/boot"
+		if f.Boot.OnRoot {
+			where = "/ (and /boot on it)"
+		}
+		note(fmt.Sprintf("%s holds %s but is not an array of %s: no boot code to install", f.Boot.Array, where, b.failed.Label()), false)
+		return
 	}
 	d, err := bootloader.Decide(f)
 	if err != nil {
@@ -33,31 +76,153 @@ func (b *builder) bootSteps() {
 		return
 	}
 	switch d.Kind {
-	case bootloader.NoBootCode, bootloader.UEFIByHand:
+	case bootloader.NoBootCode:
 		why := d.Why
-		if d.Kind == bootloader.NoBootCode {
+		if f.Boot.Array == "" {
 			why = fmt.Sprintf("no array of %s holds /boot or /: no boot code to install", b.failed.Label())
 		}
-		b.add(Step{ID: "bootloader", Action: ActionBootloader, Reason: why})
-		return
-	case bootloader.GrubBIOSEveryDisk:
+		note(why, false)
+	case bootloader.BootNotMirrored, bootloader.UnknownLoader, bootloader.UEFIByHand, bootloader.GrubInstallMissing:
+		note(d.Why, true)
 	case bootloader.UEFIESPEveryDisk, bootloader.UEFIESPOnMD, bootloader.UEFIFromRescue:
 		b.uefiBootSteps(f, d)
-		return
+	case bootloader.GrubLegacyByHand:
+		b.grubLegacySteps(f, d)
+	case bootloader.GrubBIOSEveryDisk:
+		b.grubBIOSSteps(f, d)
 	default:
-		b.err = fmt.Errorf("unreachable: boot decision %d", d.Kind)
+		b.err = fmt.Errorf("unreachable: boot decision %v", d.Kind)
+	}
+}
+
+// role is the replacement's array with the given name.
+func (b *builder) role(array string) *arrayRole {
+	for i := range b.arrays {
+		if b.arrays[i].a.Name == array {
+			return &b.arrays[i]
+		}
+	}
+	return nil
+}
+
+// biosWrites says what grub-install writes on a disk of this layout, or why it cannot
+// install there.
+func biosWrites(d bootloader.Disk, disk string) (string, error) {
+	part := PartitionName
+	if disk == NewDiskToken {
+		part = func(_ string, n int) string { return NewPart(n) }
+	}
+	switch {
+	case d.Label == "gpt" && d.BIOSBoot != nil:
+		return fmt.Sprintf("boot.img into the MBR's boot code area (bytes 0–439) and core.img into the BIOS boot partition %s (%d KiB)",
+			part(disk, d.BIOSBoot.Number), d.BIOSBoot.SizeBytes/1024), nil
+	case d.Label == "gpt":
+		return "", fmt.Errorf("its GPT has no BIOS boot partition (type ef02): grub-install cannot embed core.img there")
+	case d.Label == "dos" && d.GapSectors >= 62:
+		return fmt.Sprintf("boot.img into the MBR's boot code area (bytes 0–439) and core.img into the gap after the MBR (sectors 1–%d)", d.GapSectors), nil
+	case d.Label == "dos":
+		return "", fmt.Errorf("the gap after its MBR is %d sectors: too small for GRUB's core.img (it needs about 62)", d.GapSectors)
+	case d.ReadError != "":
+		return "", fmt.Errorf("its first sectors could not be read: %s", d.ReadError)
+	}
+	return "", fmt.Errorf("it has no partition table raidswap can read")
+}
+
+// grubBIOSSteps install GRUB 2's BIOS boot code on every disk of /boot's array, the survivor
+// included: its boot code may never have been written, or may predate the GRUB in /boot/grub.
+// /boot's array is mounted at a private directory for the installs when it is not mounted.
+func (b *builder) grubBIOSSteps(f bootloader.Facts, d bootloader.Decision) {
+	s := b.survivor
+	sf := f.Disks[0]
+	r := b.role(f.Boot.Array)
+	writes, err := biosWrites(sf, s.Name)
+	if err != nil {
+		why := fmt.Sprintf("%s: GRUB cannot be installed on the survivor %s: %v; raidswap installs no boot code (docs/runbook.md section 8)", d.Why, s.Label(), err)
+		b.add(Step{ID: "bootloader", Action: ActionBootloader, Reason: why})
+		b.notes = append(b.notes, "boot: "+why)
 		return
 	}
-	s := b.survivor
+	mods, unknown := bootloader.GrubBIOSModules(sf.Label, f.Boot.Metadata, f.Boot.FSType)
+	if len(unknown) > 0 {
+		b.notes = append(b.notes, fmt.Sprintf("boot: GRUB modules for %s: raidswap could not tell %s; grub-install probes them itself", strings.Join(unknown, ", "), f.Boot.Array))
+	}
+	private := f.Boot.Mountpoint == ""
+	t := func(dev, serial string) Target {
+		return Target{Device: dev, Serial: serial, Array: r.a.Name, ArrayUUID: r.a.UUID, GrubModules: mods, PrivateBoot: private}
+	}
+	dir := "/boot"
+	if private {
+		dir = bootloader.PrivateBootDir(r.a.Name)
+		b.add(Step{ID: "mount-boot", Action: ActionMountBoot, Target: Target{Array: r.a.Name, ArrayUUID: r.a.UUID, PrivateBoot: true},
+			Preconditions: []Condition{arrayCond(r.a)},
+			Reason: fmt.Sprintf("/boot (%s, from %s) is not mounted; grub-install writes its modules and core.img into /boot/grub, so %s is mounted at %s for the installs (a no-op when it already is) and unmounted after them",
+				r.a.Name, f.Boot.From, r.a.Name, dir),
+			Undo: "umount " + dir})
+	}
 	b.add(Step{ID: "bootloader-" + s.Name, Action: ActionBootloader, Destructive: true,
-		Target:        Target{Device: s.Name, Serial: s.Serial},
-		Preconditions: []Condition{b.survivorSerialCond()},
-		Reason: fmt.Sprintf("%s holds /boot: reinstall GRUB's boot code on the survivor %s too, so both disks boot alone with the same GRUB; it writes only the MBR boot code area and the BIOS boot partition, never the partition table or an md member",
-			boot.Name, s.Label()),
-		Undo: "reinstall: grub-install --target=i386-pc /dev/" + s.Name})
+		Target:        t(s.Name, s.Serial),
+		Preconditions: []Condition{b.survivorSerialCond(), arrayCond(r.a)},
+		Reason: fmt.Sprintf("%s: reinstall GRUB on the survivor %s too (its MBR holds %s now), so both disks boot alone with the GRUB in %s/grub. On %s it writes %s, and files under %s/grub; nothing else: the partition table and the first and last MiB of each md member are hashed before and proven byte-identical after (changes md itself wrote through the array excepted), and the boot code is verified",
+			d.Why, s.Label(), sf.MBRCode, dir, s.Name, writes, dir),
+		Undo: "reinstall: the same command"})
+	newWrites, _ := biosWrites(sf, NewDiskToken)
 	b.add(Step{ID: "bootloader-new", Action: ActionBootloader, Destructive: true,
-		Target:        Target{Device: NewDiskToken, Serial: b.req.New},
+		Target:        t(NewDiskToken, b.req.New),
+		Preconditions: []Condition{{Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"}, arrayCond(r.a)},
+		Reason:        fmt.Sprintf("install GRUB on the new disk, so it boots alone if %s fails next: on its copy of the survivor's partition table it writes %s, and files under %s/grub; the boot code is verified after", s.Label(), newWrites, dir),
+		Undo:          "none needed"})
+	if private {
+		b.add(Step{ID: "unmount-boot", Action: ActionUnmountBoot, Target: Target{Array: r.a.Name, ArrayUUID: r.a.UUID, PrivateBoot: true},
+			Reason: fmt.Sprintf("unmount %s from %s again: /boot stays as the system had it (not mounted)", r.a.Name, dir),
+			Undo:   "none needed"})
+	}
+	if f.DebconfGrubPC {
+		was := "unset"
+		if len(f.InstallDevices) > 0 {
+			was = strings.Join(f.InstallDevices, ", ")
+		}
+		b.add(Step{ID: "debconf-install-devices", Action: ActionDebconfDevices, Destructive: true,
+			Preconditions: []Condition{b.survivorSerialCond(), {Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"}},
+			Reason: fmt.Sprintf("Debian's grub-pc/install_devices is %s; it is set to the /dev/disk/by-id names of the survivor %s (%s) and of the new disk (found by serial when the step runs), so a later grub-pc upgrade installs on both and does not fail on the dead disk's name",
+				was, s.Label(), strings.Join(byIDNames(s.ByID), " or ")),
+			Undo: "debconf-set-selections with the old value: grub-pc grub-pc/install_devices multiselect " + was})
+	}
+}
+
+// byIDNames keeps the whole-disk by-id names that name a disk by its model and serial.
+func byIDNames(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if strings.Contains(id, "-part") {
+			continue
+		}
+		out = append(out, id)
+	}
+	if len(out) == 0 {
+		return []string{"(none known yet)"}
+	}
+	return out
+}
+
+// grubLegacySteps print, for each disk, the GRUB 0.97 shell commands that install its boot
+// code, and wait for the operator to confirm having run them. raidswap runs nothing: GRUB
+// legacy names disks by BIOS order (hdN), which only device.map or the BIOS's EDD can tell.
+func (b *builder) grubLegacySteps(f bootloader.Facts, d bootloader.Decision) {
+	s := b.survivor
+	sf := f.Disks[0]
+	cmds, err := bootloader.GrubLegacyCommands(sf)
+	reason := d.Why + ". "
+	if err != nil {
+		reason += fmt.Sprintf("On the survivor %s: %v.", s.Label(), err)
+	} else {
+		reason += fmt.Sprintf("On the survivor %s (%s is %s, from %s), in `grub`: %s.", s.Label(), s.Name, sf.BIOSDrive, sf.BIOSDriveFrom, strings.Join(cmds, "; "))
+	}
+	b.add(Step{ID: "bootloader-by-hand-" + s.Name, Action: ActionBootByHand, Target: Target{Device: s.Name, Serial: s.Serial},
+		Preconditions: []Condition{b.survivorSerialCond()},
+		Reason:        reason + " raidswap waits until you confirm by typing the disk's serial.",
+		Undo:          "none needed"})
+	b.add(Step{ID: "bootloader-by-hand-new", Action: ActionBootByHand, Target: Target{Device: NewDiskToken, Serial: b.req.New},
 		Preconditions: []Condition{{Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"}},
-		Reason:        fmt.Sprintf("install GRUB's boot code on the new disk, so it boots if %s fails next", s.Label()),
+		Reason:        "the same for the new disk: its hdN is read from /boot/grub/device.map (or /sys/firmware/edd) when the step runs and the commands are printed then; without either, raidswap says so and prints no guess. raidswap waits until you confirm by typing the disk's serial.",
 		Undo:          "none needed"})
 }

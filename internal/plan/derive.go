@@ -33,7 +33,7 @@ func InProcessAction(a Action, t Target) bool {
 		return true
 	case ActionBootloader:
 		return t.Device == ""
-	case ActionESPFallback, ActionESPSync, ActionEFIBootOrder, ActionVerifyUEFI:
+	case ActionESPFallback, ActionESPSync, ActionEFIBootOrder, ActionVerifyUEFI, ActionBootByHand:
 		return true
 	}
 	return false
@@ -156,7 +156,33 @@ func Derive(p *Plan, s Step) ([]string, error) {
 		if err != nil {
 			return bad("%v", err)
 		}
-		return bootloader.GrubBIOSInstall(disk), nil
+		if err := bootloader.CheckGrubModules(t.GrubModules); err != nil {
+			return bad("%v", err)
+		}
+		dir := ""
+		if t.PrivateBoot {
+			if _, err := array(); err != nil {
+				return bad("%v", err)
+			}
+			dir = bootloader.PrivateBootDir(t.Array)
+		}
+		return bootloader.GrubBIOSInstall(disk, dir, t.GrubModules), nil
+	case ActionMountBoot, ActionUnmountBoot:
+		md, err := array()
+		if err != nil || !t.PrivateBoot {
+			return bad("a private /boot mount needs an md array: %v", err)
+		}
+		if s.Action == ActionMountBoot {
+			return []string{host.Mount, md, bootloader.PrivateBootDir(t.Array)}, nil
+		}
+		return []string{host.Umount, bootloader.PrivateBootDir(t.Array)}, nil
+	case ActionDebconfDevices:
+		return []string{host.DebconfSetSelections, DebconfSelectionsFile}, nil
+	case ActionBootByHand:
+		if _, err := diskPath(t.Device); err != nil {
+			return bad("%v", err)
+		}
+		return nil, nil
 	case ActionESPFallback, ActionESPFormat, ActionESPSync, ActionEFIEntry, ActionEFIBootOrder, ActionVerifyUEFI:
 		return deriveUEFI(s, bad)
 	case ActionPartitionClone:

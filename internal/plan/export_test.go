@@ -15,3 +15,17 @@ func ScenarioPlans(t *testing.T) (names []string, plans []*Plan) {
 	}
 	return names, plans
 }
+
+// BootPlans builds the seed's plan under boot layouts other than the scenarios' (GPT with
+// /boot mounted): for boot_render_test.go's goldens.
+func BootPlans(t *testing.T) (names []string, plans []*Plan) {
+	t.Helper()
+	for _, bc := range bootCases() {
+		p, err := Build(bc.sys(), scenarios[0].req, testOpts)
+		if err != nil {
+			t.Fatalf("%s: %v", bc.name, err)
+		}
+		names, plans = append(names, bc.name), append(plans, p)
+	}
+	return names, plans
+}

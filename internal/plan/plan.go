@@ -138,6 +138,14 @@ const (
 	ActionMkswap         Action = "mkswap"
 	ActionSwapOn         Action = "swapon"
 	ActionBootloader     Action = "bootloader"
+	// Boot steps of the BIOS path (internal/plan/boot.go): mount /boot's array at a private
+	// directory when it is not mounted, and unmount it after the installs; set Debian's
+	// grub-pc/install_devices to the current disks; a manual GRUB 0.97 step the operator
+	// confirms.
+	ActionMountBoot      Action = "mount-boot"
+	ActionUnmountBoot    Action = "unmount-boot"
+	ActionDebconfDevices Action = "debconf-install-devices"
+	ActionBootByHand     Action = "bootloader-by-hand"
 	ActionRaiseSpeed     Action = "raise-speed-limits"
 	ActionAwaitRebuild   Action = "await-rebuild"
 	ActionRestoreSpeed   Action = "restore-speed-limits"
@@ -220,6 +228,11 @@ type Target struct {
 	LED *LED `json:"led,omitempty"`
 	// UEFI are the operands of the UEFI steps (boot_uefi.go).
 	UEFI *UEFITarget `json:"uefi,omitempty"`
+	// GrubModules are the modules a bootloader step preloads into GRUB's core.img
+	// (bootloader.GrubBIOSModules); PrivateBoot says /boot's array (Array) is mounted at
+	// bootloader.PrivateBootDir(Array) for the step, which passes it as --boot-directory.
+	GrubModules []string `json:"grub_modules,omitempty"`
+	PrivateBoot bool     `json:"private_boot,omitempty"`
 }
 
 // Condition is a fact about the system that apply checks on a fresh discovery. Kind decides

@@ -44,9 +44,9 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 	if len(s.Disks) > 0 {
 		b.WriteString("DISKS\n")
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSERIAL\tMODEL\tSIZE\tSECTOR\tMEMBERS\tVERDICT")
+		fmt.Fprintln(tw, "NAME\tSERIAL\tMODEL\tSIZE\tSECTOR\tMEMBERS\tVERDICT\tBOOT")
 		for _, d := range s.Disks {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, orDash(d.Serial), orDash(d.Model), sizeText(d), sectorText(d), membersText(d), verdictText(d.Verdict))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, orDash(d.Serial), orDash(d.Model), sizeText(d), sectorText(d), membersText(d), verdictText(d.Verdict), bootText(d))
 		}
 		tw.Flush()
 		writeBays(&b, s)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/inventory"
 )
@@ -126,7 +127,37 @@ func Finish(s *discover.System) *discover.System {
 		d.Verdict = verdict(d)
 	}
 	s.Verdict = discover.OK
+	if s.Host.Boot.Firmware == "" {
+		s.Host.Boot = BootFacts(s)
+	}
 	return s
+}
+
+// BootFacts are the boot facts discovery reads from the scenario layout: BIOS, each present
+// disk with partitions a GPT with its BIOS boot partition 1 and GRUB 2's boot.img in the MBR,
+// /boot on md0 mounted, grub-install installed.
+func BootFacts(s *discover.System) bootloader.Facts {
+	f := bootloader.Facts{Firmware: bootloader.FirmwareBIOS, Loader: bootloader.LoaderGrub2, LoaderFrom: "/boot/grub holds GRUB 2's modules", GrubInstall: true}
+	for _, a := range s.Arrays {
+		for _, mp := range a.Mountpoints {
+			if mp == "/boot" {
+				f.Boot = bootloader.BootDir{Array: a.Name, Mountpoint: "/boot", FSType: "ext4", Metadata: "1.0", From: "mounted"}
+			}
+		}
+	}
+	for _, d := range s.Disks {
+		if !d.Present {
+			continue
+		}
+		bd := bootloader.Disk{Name: d.Name, Serial: d.Serial, MBRCode: bootloader.MBRNone, SectorSize: 512}
+		if len(d.Partitions) > 0 {
+			bd.Label, bd.MBRCode, bd.FirstPartitionLBA = "gpt", bootloader.MBRGrub2, 2048
+			bd.BIOSBoot = &bootloader.Partition{Name: d.Name + "1", Number: 1, Type: bootloader.TypeBIOSBoot, SizeBytes: 1 << 20}
+			bd.BootMember = d.Name + "2"
+		}
+		f.Disks = append(f.Disks, bd)
+	}
+	return f
 }
 
 func verdict(d *discover.Disk) discover.DiskState {

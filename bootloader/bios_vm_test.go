@@ -1,0 +1,154 @@
+package bootloader_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raidswap/raidswap/internal/golden"
+	"github.com/raidswap/raidswap/internal/testbin"
+	"github.com/raidswap/raidswap/internal/vmtest"
+)
+
+// The BIOS boot-alone proof: a bootable two-disk RAID1 (/boot on md0, metadata 1.0, ext4,
+// the VM kernel and a marker initramfs in it, a grub.cfg that loads them), one disk failed
+// and replaced with `raidswap replace --yes`, then each remaining disk booted ALONE under
+// SeaBIOS from its image (no -kernel, -boot strict=on, snapshot=on): the new disk and the
+// survivor must both reach the marker.
+const biosSetup = `
+set -eu
+RS=$RS
+say() { echo "== $*"; }
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+await_journal() {
+	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
+	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
+		if [ $(( SECONDS - start )) -ge "$limit" ]; then echo "TIMEOUT waiting for $event $action" >&2; kill -TERM $$; exit 1; fi
+		sleep 0.1
+	done
+}
+$RS simulate build --table $TABLE /dev/vda /dev/vdb >/dev/null
+udevadm trigger --action=change --subsystem-match=block >/dev/null 2>&1 || true
+udevadm settle || true
+mkdir -p /boot
+mount /dev/md0 /boot
+cp "$KERNEL" /boot/vmlinuz
+cp /mnt/share/marker.img /boot/marker.img
+MODS="part_gpt mdraid1x ext2"; [ $TABLE = mbr ] && MODS="part_msdos mdraid1x ext2"
+for d in $GRUB_ON; do grub-install --target=i386-pc --modules="$MODS" /dev/$d >/dev/null 2>&1; done
+mkdir -p /boot/grub
+cat >/boot/grub/grub.cfg <<CFG
+set timeout=0
+insmod mdraid1x
+search --no-floppy --label boot --set=root
+linux /vmlinuz console=ttyS0 panic=-1 loglevel=3
+initrd /marker.img
+boot
+CFG
+sync
+for d in vda vdb; do printf '%s mbr: ' $d; dd if=/dev/$d bs=440 count=1 status=none | grep -qa GRUB && echo grub || echo none; done
+echo "grub-pc grub-pc/install_devices multiselect /dev/disk/by-id/virtio-WD-OLD" | debconf-set-selections
+SWAP=$(for p in /dev/vdb?; do [ "$(blkid -o value -s TYPE $p || true)" = swap ] && echo $p; done || true)
+printf '/dev/md0 /boot ext4 defaults 0 2\nUUID=%s none swap sw 0 0\n' "$(blkid -o value -s UUID $SWAP)" > /etc/fstab
+[ "$BOOT_MOUNTED" = yes ] || umount /boot
+say "status before"
+$RS status > /run/st0.txt || echo "status before: exit $?"
+grep -E '^(WARNING|OK|CRITICAL)|^vd[ab] ' /run/st0.txt
+$RS simulate fail --disk vdb >/dev/null
+( await_journal started await-removal; /run/vmtest/bin/vmtest-hotplug unplug WD-OLD >/dev/null; sleep 1; /run/vmtest/bin/vmtest-hotplug plug WD-NEW >/dev/null ) &
+say "plan"
+$RS --plan --failed WD-OLD --new WD-NEW --format text | sed -n '/bootloader\|mount-boot\|debconf/,/^ *[0-9]*\. /p' | head -60
+say "replace"
+start=$(date +%s)
+$RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 || { cat /run/rs.out; exit 1; }
+echo "replace took $(( $(date +%s) - start )) s"
+grep -E 'bootloader|boots alone|survivor|mount|install_devices|grub' /run/rs.out || true
+wait
+mdadm --wait /dev/md0 /dev/md1 >/dev/null 2>&1 || true
+grep -c '\[UU\]' /proc/mdstat | grep -qx 2 && echo "REDUNDANT OK"
+grep -q ' /run/raidswap/boot-md0 ' /proc/self/mounts && echo "PRIVATE MOUNT LEFT BEHIND"
+grep -q ' /boot ' /proc/self/mounts && echo "BOOT MOUNTED AFTER: yes" || echo "BOOT MOUNTED AFTER: no"
+debconf-show grub-pc 2>/dev/null | grep install_devices || grep -A2 'Name: grub-pc/install_devices' /var/cache/debconf/config.dat
+$RS status | sed -n '/DISK\|BOOT/,$p' | head -12
+sync
+grep -q ' /boot ' /proc/self/mounts && umount /boot
+mdadm --stop /dev/md0 /dev/md1 >/dev/null
+sync
+echo SETUP-DONE
+`
+
+func TestVMBootAloneBIOS(t *testing.T) {
+	vmtest.Require(t)
+	kernel, err := vmtest.Assets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := testbin.Raidswap(t)
+	for _, tc := range []struct {
+		name, table, grubOn, mounted string
+	}{
+		{"gpt", "gpt", "vda vdb", "yes"},
+		{"dos", "mbr", "vda vdb", "yes"},
+		{"survivor-without-boot-code", "gpt", "vdb", "yes"},
+		{"boot-not-mounted", "gpt", "vda vdb", "no"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			share := filepath.Join(dir, "share")
+			if err := os.Mkdir(share, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			marker := "raidswap-boot-proof: " + tc.name + " booted alone"
+			if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
+				t.Fatal(err)
+			}
+			img := func(serial string, unplugged bool) vmtest.Disk {
+				p := filepath.Join(dir, serial+".img")
+				if err := os.WriteFile(p, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Truncate(p, 256<<20); err != nil {
+					t.Fatal(err)
+				}
+				return vmtest.Disk{Serial: serial, Image: p, Unplugged: unplugged}
+			}
+			surv, old, nw := img("WD-SURV", false), img("WD-OLD", false), img("WD-NEW", true)
+			res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Share: share, Timeout: 8 * time.Minute,
+				Env:    map[string]string{"RS": rs, "KERNEL": kernel, "TABLE": tc.table, "GRUB_ON": tc.grubOn, "BOOT_MOUNTED": tc.mounted},
+				Script: biosSetup})
+			t.Logf("guest output:\n%s", res.Output)
+			if res.ExitCode != 0 {
+				t.Fatalf("guest script exit %d", res.ExitCode)
+			}
+			want := []string{"REDUNDANT OK", "SETUP-DONE", "virtio-WD-SURV, /dev/disk/by-id/virtio-WD-NEW", "boots alone: GRUB 2", "survivor vda (WD-SURV): "}
+			if tc.mounted == "yes" {
+				want = append(want, "BOOT MOUNTED AFTER: yes")
+			} else {
+				want = append(want, "BOOT MOUNTED AFTER: no", "mount-boot", "--boot-directory=/run/raidswap/boot-md0")
+			}
+			if tc.grubOn == "vdb" {
+				// Status saw the failure nobody notices: the survivor cannot boot alone.
+				want = append(want, "vda mbr: none", "WARNING: disk vda (WD-SURV) cannot boot alone (md0): no boot code in the MBR", "status before: exit 1")
+			}
+			after := res.Output[max(strings.Index(res.Output, "== replace"), 0):]
+			if n := strings.Count(after, "healthy  ok\n"); n != 2 {
+				t.Errorf("status after the replacement shows %d disks with BOOT ok, want 2", n)
+			}
+			golden.Contains(t, res.Output, want...)
+			if strings.Contains(res.Output, "PRIVATE MOUNT LEFT BEHIND") {
+				t.Error("the private /boot mount was left behind")
+			}
+			for _, d := range []vmtest.Disk{nw, surv} {
+				boot, err := vmtest.BootDiskT(t, vmtest.BootConfig{Disks: []vmtest.Disk{{Serial: d.Serial, Image: d.Image}}, Firmware: vmtest.BIOS, Marker: marker})
+				if err != nil {
+					t.Errorf("%s did not boot alone: %v\n%s", d.Serial, err, boot.Console)
+					continue
+				}
+				t.Logf("%s booted alone (SeaBIOS) in %s", d.Serial, boot.Duration.Round(100*time.Millisecond))
+			}
+		})
+	}
+}

@@ -1,0 +1,503 @@
+package bootloader
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/raidswap/raidswap/internal/host"
+)
+
+// DiskIn is a disk as discovery already knows it.
+type DiskIn struct {
+	Name       string
+	Serial     string
+	SectorSize int // logical; 0 means 512
+	Partitions []string
+}
+
+// Input is what discovery already knows and detection builds on; Detect reads the rest
+// (the disks' first sectors, /etc/fstab, /boot, debconf) through the Root.
+type Input struct {
+	Disks []DiskIn
+	// Members maps a partition's kernel name to the md array it is a member of.
+	Members map[string]string
+	// Arrays maps each md array's kernel name to its metadata version ("1.0").
+	Arrays map[string]string
+	// Mounts maps a block device's kernel name (md0, sda1) to its mount points.
+	Mounts map[string][]string
+}
+
+// Detect reads the boot facts of the system under root. It never fails: what it cannot read
+// is an unknown field and a line in Facts.Notes, never a guess.
+func Detect(root *host.Root, in Input) Facts {
+	f := Facts{Firmware: FirmwareBIOS, Loader: LoaderNone}
+	if root.Exists("/sys/firmware/efi") {
+		f.Firmware = FirmwareUEFI
+	}
+	f.GrubInstall = root.Exists(host.GrubInstall)
+	fstab, err := root.ReadFile("/etc/fstab")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		f.Notes = append(f.Notes, "reading /etc/fstab: "+err.Error())
+	}
+	mounts, err := root.ReadFile("/proc/self/mounts")
+	if err != nil {
+		f.Notes = append(f.Notes, "reading /proc/self/mounts: "+err.Error())
+	}
+	f.Boot = findBoot(root, in, ParseFstab(fstab), ParseFstab(mounts))
+	for _, d := range in.Disks {
+		f.Disks = append(f.Disks, detectDisk(root, d, in))
+	}
+	for i, d := range f.Disks {
+		if f.Boot.Array != "" {
+			for _, p := range partitionsOf(in, d.Name) {
+				if in.Members[p] == f.Boot.Array {
+					f.Disks[i].BootMember = p
+				}
+			}
+		}
+	}
+	f.Loader, f.LoaderFrom = detectLoader(root, f)
+	if f.Loader == LoaderGrubLegacy {
+		biosDrives(root, &f)
+	}
+	f.Shim = detectShim(root)
+	detectEFILoader(root, &f, ParseFstab(mounts))
+	verifyDisks(root, &f)
+	if b, err := root.ReadFile("/var/cache/debconf/config.dat"); err == nil {
+		f.InstallDevices, f.DebconfGrubPC = DebconfValue(b, "grub-pc/install_devices")
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		f.Notes = append(f.Notes, "reading /var/cache/debconf/config.dat: "+err.Error())
+	}
+	return f
+}
+
+func partitionsOf(in Input, disk string) []string {
+	for _, d := range in.Disks {
+		if d.Name == disk {
+			return d.Partitions
+		}
+	}
+	return nil
+}
+
+// FstabEntry is one line of /etc/fstab or /proc/self/mounts.
+type FstabEntry struct {
+	Spec, Mountpoint, FSType string
+}
+
+// ParseFstab parses fstab-format lines (also /proc/self/mounts); octal escapes in the
+// mount point (\040) are decoded.
+func ParseFstab(b []byte) []FstabEntry {
+	var out []FstabEntry
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		out = append(out, FstabEntry{Spec: f[0], Mountpoint: unescape(f[1]), FSType: f[2]})
+	}
+	return out
+}
+
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// resolveSpec names the block device an fstab spec means (UUID=, LABEL=, PARTUUID=, a /dev
+// path or link), or "".
+func resolveSpec(root *host.Root, spec string) string {
+	link := ""
+	switch {
+	case strings.HasPrefix(spec, "UUID="):
+		link = "/dev/disk/by-uuid/" + strings.Trim(strings.TrimPrefix(spec, "UUID="), `"`)
+	case strings.HasPrefix(spec, "LABEL="):
+		link = "/dev/disk/by-label/" + strings.Trim(strings.TrimPrefix(spec, "LABEL="), `"`)
+	case strings.HasPrefix(spec, "PARTUUID="):
+		link = "/dev/disk/by-partuuid/" + strings.Trim(strings.TrimPrefix(spec, "PARTUUID="), `"`)
+	case strings.HasPrefix(spec, "/dev/"):
+		link = spec
+	default:
+		return ""
+	}
+	for i := 0; i < 8; i++ {
+		t, err := root.ReadLink(link)
+		if err != nil {
+			break
+		}
+		if !path.IsAbs(t) {
+			t = path.Join(path.Dir(link), t)
+		}
+		link = t
+	}
+	if !strings.HasPrefix(link, "/dev/") || strings.HasPrefix(link, "/dev/disk/") {
+		return ""
+	}
+	return path.Base(link)
+}
+
+// findBoot says where /boot lives: the array mounted at /boot, else the one /etc/fstab
+// mounts there, else the array mounted at / (then /boot is a directory on it).
+func findBoot(root *host.Root, in Input, fstab, mounts []FstabEntry) BootDir {
+	fsType := func(entries []FstabEntry, mp string) string {
+		for _, e := range entries {
+			if e.Mountpoint == mp {
+				return e.FSType
+			}
+		}
+		return ""
+	}
+	mountedAt := func(mp string) string {
+		names := make([]string, 0, len(in.Mounts))
+		for n := range in.Mounts {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			for _, m := range in.Mounts[n] {
+				if m == mp {
+					return n
+				}
+			}
+		}
+		return ""
+	}
+	isArray := func(n string) bool { _, ok := in.Arrays[n]; return ok }
+	bd := func(dev, mp, from string, onRoot bool, fst string) BootDir {
+		if !isArray(dev) {
+			return BootDir{Partition: dev, Mountpoint: mp, From: from, FSType: fst}
+		}
+		return BootDir{Array: dev, OnRoot: onRoot, Mountpoint: mp, From: from, FSType: fst, Metadata: in.Arrays[dev]}
+	}
+	if dev := mountedAt("/boot"); dev != "" {
+		return bd(dev, "/boot", "mounted", false, fsType(mounts, "/boot"))
+	}
+	for _, e := range fstab {
+		if e.Mountpoint != "/boot" {
+			continue
+		}
+		if dev := resolveSpec(root, e.Spec); dev != "" {
+			return bd(dev, "", "fstab", false, e.FSType)
+		}
+	}
+	if dev := mountedAt("/"); dev != "" && isArray(dev) {
+		return bd(dev, "/", "root", true, fsType(mounts, "/"))
+	}
+	return BootDir{}
+}
+
+// readAt reads n bytes at off of a device (or a disk image in a fixture tree) through the
+// Root's path mapping.
+func readAt(root *host.Root, dev string, off int64, n int) ([]byte, error) {
+	f, err := os.Open(root.Path(dev))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	got, err := f.ReadAt(b, off)
+	if err != nil && !(errors.Is(err, io.EOF) && got == n) {
+		return nil, fmt.Errorf("reading %d bytes at %d of %s: %w", n, off, dev, err)
+	}
+	return b, nil
+}
+
+// ReadLabel reads and parses the partition table of /dev/NAME.
+func ReadLabel(root *host.Root, name string, ss int) (sector0 []byte, l Label, err error) {
+	if ss <= 0 {
+		ss = 512
+	}
+	dev := "/dev/" + name
+	if sector0, err = readAt(root, dev, 0, 512); err != nil {
+		return nil, Label{}, err
+	}
+	if l, err = ParseMBR(sector0); err != nil || l.Kind == "dos" {
+		return sector0, l, err
+	}
+	hdr, err := readAt(root, dev, int64(ss), 512)
+	if err != nil {
+		return sector0, l, err
+	}
+	if err := ParseGPTHeader(hdr, &l); err != nil {
+		return sector0, l, err
+	}
+	ents, err := readAt(root, dev, l.EntriesLBA*int64(ss), l.NumEntries*l.EntrySize)
+	if err != nil {
+		return sector0, l, err
+	}
+	return sector0, l, ParseGPTEntries(ents, &l)
+}
+
+func partName(disk string, n int) string {
+	if disk != "" && disk[len(disk)-1] >= '0' && disk[len(disk)-1] <= '9' {
+		return fmt.Sprintf("%sp%d", disk, n)
+	}
+	return fmt.Sprintf("%s%d", disk, n)
+}
+
+func detectDisk(root *host.Root, in DiskIn, all Input) Disk {
+	d := Disk{Name: in.Name, Serial: in.Serial, MBRCode: MBRUnknown, SectorSize: in.SectorSize}
+	if d.SectorSize <= 0 {
+		d.SectorSize = 512
+	}
+	sector0, l, err := ReadLabel(root, in.Name, d.SectorSize)
+	if sector0 != nil {
+		d.MBRCode = ParseMBRCode(sector0)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrNoLabel) {
+			d.ReadError = err.Error()
+		}
+		return d
+	}
+	d.Label = l.Kind
+	d.FirstPartitionLBA = l.FirstStart
+	if l.Kind == "dos" && l.FirstStart > 1 {
+		d.GapSectors = l.FirstStart - 1
+	}
+	for _, p := range l.Parts {
+		part := &Partition{Name: partName(in.Name, p.Number), Number: p.Number, PARTUUID: p.PARTUUID, Type: p.Type,
+			SizeBytes: p.Sectors * int64(d.SectorSize)}
+		part.MDArray = all.Members[part.Name]
+		fillFS(root, part)
+		switch {
+		case l.Kind == "gpt" && p.Type == TypeBIOSBoot && d.BIOSBoot == nil:
+			d.BIOSBoot = part
+		case (p.Type == TypeESP || p.Type == TypeMBRESP) && d.ESP == nil:
+			d.ESP = part
+		}
+	}
+	return d
+}
+
+// fillFS fills a partition's file system type, label and UUID from udev's database, when
+// udev knows the partition.
+func fillFS(root *host.Root, p *Partition) {
+	dev, err := root.ReadString("/sys/class/block/" + p.Name + "/dev")
+	if err != nil {
+		return
+	}
+	b, err := root.ReadFile("/run/udev/data/b" + dev)
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "E:"), "=")
+		if !ok || !strings.HasPrefix(line, "E:") {
+			continue
+		}
+		switch k {
+		case "ID_FS_TYPE":
+			p.FSType = v
+		case "ID_FS_LABEL":
+			p.FSLabel = v
+		case "ID_FS_UUID":
+			p.FSUUID = v
+		case "ID_FS_VERSION":
+			p.FSVersion = v
+		}
+	}
+}
+
+// bootPath is where /boot's files are seen now, "" when /boot is not mounted.
+func bootPath(b BootDir) string {
+	switch {
+	case b.Mountpoint == "":
+		return ""
+	case b.OnRoot:
+		return path.Join(b.Mountpoint, "boot")
+	}
+	return b.Mountpoint
+}
+
+// detectLoader judges the boot loader from /boot's files when /boot is mounted, else from
+// the disks' boot code.
+func detectLoader(root *host.Root, f Facts) (Loader, string) {
+	if bp := bootPath(f.Boot); bp != "" {
+		has := func(p string) bool { return root.Exists(path.Join(bp, p)) }
+		switch {
+		case has("grub/i386-pc") || has("grub/x86_64-efi") || has("grub2/i386-pc") || has("grub2/x86_64-efi"):
+			return LoaderGrub2, bp + "/grub holds GRUB 2's modules"
+		case has("grub/stage1") && (has("grub/grub.conf") || has("grub/menu.lst")):
+			return LoaderGrubLegacy, bp + "/grub holds GRUB 0.97's stage1 and grub.conf or menu.lst"
+		case has("loader/loader.conf") || has("efi/loader/loader.conf"):
+			return LoaderSystemdBoot, bp + "/loader/loader.conf (systemd-boot)"
+		case has("syslinux") || has("extlinux") || has("grub"):
+			return LoaderUnknown, bp + " holds a boot loader raidswap does not know (syslinux, extlinux or an unrecognised grub directory)"
+		}
+		if root.Exists("/efi/loader/loader.conf") {
+			return LoaderSystemdBoot, "/efi/loader/loader.conf (systemd-boot)"
+		}
+		return LoaderNone, bp + " holds no boot loader files"
+	}
+	var grub2, legacy, bbp bool
+	for _, d := range f.Disks {
+		switch d.MBRCode {
+		case MBRGrub2:
+			grub2 = true
+		case MBRGrubLegacy:
+			legacy = true
+		}
+		bbp = bbp || d.BIOSBoot != nil
+	}
+	why := "/boot is not mounted: "
+	switch {
+	case grub2 && !legacy:
+		return LoaderGrub2, why + "a disk's MBR holds GRUB 2's boot.img"
+	case legacy && !grub2:
+		return LoaderGrubLegacy, why + "a disk's MBR holds GRUB 0.97's stage1"
+	case legacy && grub2:
+		return LoaderUnknown, why + "the disks' MBRs hold both GRUB 2 and GRUB 0.97 boot code"
+	case bbp:
+		return LoaderGrub2, why + "the disks carry a BIOS boot partition, which only GRUB 2 uses"
+	}
+	return LoaderNone, why + "no disk's MBR holds GRUB boot code"
+}
+
+// ParseDeviceMap parses GRUB's device.map ("(hd0) /dev/sda") into device path -> drive.
+func ParseDeviceMap(b []byte) map[string]string {
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") || !strings.HasPrefix(f[0], "(hd") || !strings.HasSuffix(f[0], ")") {
+			continue
+		}
+		out[f[1]] = strings.Trim(f[0], "()")
+	}
+	return out
+}
+
+// biosDrives names each disk's GRUB legacy drive (hdN) from /boot/grub/device.map, else from
+// the BIOS's disk order in /sys/firmware/edd (matched by MBR signature); never by guessing.
+func biosDrives(root *host.Root, f *Facts) {
+	if bp := bootPath(f.Boot); bp != "" {
+		if b, err := root.ReadFile(path.Join(bp, "grub/device.map")); err == nil {
+			m := ParseDeviceMap(b)
+			for i := range f.Disks {
+				d := &f.Disks[i]
+				for dev, hd := range m {
+					if resolveSpec(root, dev) == d.Name {
+						d.BIOSDrive, d.BIOSDriveFrom = hd, path.Join(bp, "grub/device.map")
+					}
+				}
+			}
+		}
+	}
+	edd, _ := root.Glob("/sys/firmware/edd/int13_dev*/mbr_signature")
+	for _, p := range edd {
+		sig, err := root.ReadString(p)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimPrefix(path.Base(path.Dir(p)), "int13_dev"), 16, 8)
+		if err != nil || n < 0x80 {
+			continue
+		}
+		for i := range f.Disks {
+			d := &f.Disks[i]
+			if d.BIOSDrive != "" {
+				continue
+			}
+			s0, err := readAt(root, "/dev/"+d.Name, 0, 512)
+			if err != nil {
+				continue
+			}
+			if fmt.Sprintf("0x%08x", uint32(s0[440])|uint32(s0[441])<<8|uint32(s0[442])<<16|uint32(s0[443])<<24) == sig {
+				d.BIOSDrive, d.BIOSDriveFrom = fmt.Sprintf("hd%d", n-0x80), "/sys/firmware/edd"
+			}
+		}
+	}
+}
+
+// detectEFILoader finds, on the ESP mounted now (any disk's: the ESPs of a mirror carry the
+// same tree), the loader the firmware boot entries name (FindLoader). An ESP that is not
+// mounted cannot be read without a mount, which discovery never does: the fact stays empty,
+// and the UEFI steps refuse with that reason rather than guess a path.
+func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry) {
+	esps := map[string]bool{}
+	for _, d := range f.Disks {
+		if d.ESP != nil {
+			esps[d.ESP.Name] = true
+		}
+	}
+	if len(esps) == 0 {
+		return
+	}
+	for _, m := range mounts {
+		if !esps[strings.TrimPrefix(m.Spec, "/dev/")] {
+			continue
+		}
+		p, err := FindLoader(root.Path(m.Mountpoint), f.Loader, f.Shim)
+		if err != nil {
+			f.Notes = append(f.Notes, fmt.Sprintf("the ESP %s mounted at %s: %v", m.Spec, m.Mountpoint, err))
+			return
+		}
+		f.EFILoader = p
+		return
+	}
+	if f.Firmware == FirmwareUEFI {
+		f.Notes = append(f.Notes, "no ESP is mounted (/boot/efi in fstab): the loader the boot entries name cannot be read; mount it and plan again")
+	}
+}
+
+// detectShim reports Secure Boot's shim on a mounted ESP.
+func detectShim(root *host.Root) bool {
+	for _, esp := range []string{"/boot/efi", "/efi"} {
+		if m, _ := root.Glob(esp + "/EFI/*/shimx64.efi"); len(m) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// DebconfValue reads one question's value from debconf's config.dat (RFC 822-style stanzas:
+// "Name:", "Value:", ...). A multiselect value is split at ", ". found says the question
+// exists.
+func DebconfValue(b []byte, name string) (values []string, found bool) {
+	for _, stanza := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n\n") {
+		fields := map[string]string{}
+		for _, line := range strings.Split(stanza, "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, " ") {
+				fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+		if fields["Name"] != name {
+			continue
+		}
+		for _, v := range strings.Split(fields["Value"], ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				values = append(values, v)
+			}
+		}
+		return values, true
+	}
+	return nil, false
+}

@@ -1,0 +1,39 @@
+package view
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/discover"
+)
+
+// bootText is a disk's BOOT column: ok, missing or unknown with the reason; "-" for a disk
+// that holds no member of /boot's array.
+func bootText(d discover.Disk) string {
+	if d.Boot == nil || d.Boot.State == "" {
+		return "-"
+	}
+	if d.Boot.State == bootloader.ReadyOK {
+		return "ok"
+	}
+	return d.Boot.State + ": " + d.Boot.Reason
+}
+
+// bootMetrics are raidswap_disk_boot_ready (1: boots alone, 0: cannot) for each judged
+// disk and, for a disk that could not be judged, no boot_ready sample but
+// raidswap_disk_boot_unknown with the reason: an unknown is never counted as ready or not.
+func bootMetrics(b *strings.Builder, s *discover.System, metric func(name, help, typ string)) {
+	metric("raidswap_disk_boot_ready", "1 if the disk boots alone (boot code and core image verified), 0 if it cannot; no sample when it could not be judged (see raidswap_disk_boot_unknown).", "gauge")
+	for _, d := range s.Disks {
+		if d.Boot != nil && (d.Boot.State == bootloader.ReadyOK || d.Boot.State == bootloader.ReadyMissing) {
+			fmt.Fprintf(b, "raidswap_disk_boot_ready{disk=%q,serial=%q} %d\n", d.Name, d.Serial, boolNum(d.Boot.State == bootloader.ReadyOK))
+		}
+	}
+	metric("raidswap_disk_boot_unknown", "1 for a disk of /boot's array whose boot readiness could not be judged, with the reason.", "gauge")
+	for _, d := range s.Disks {
+		if d.Boot != nil && d.Boot.State == bootloader.ReadyUnknown {
+			fmt.Fprintf(b, "raidswap_disk_boot_unknown{disk=%q,serial=%q,reason=%q} 1\n", d.Name, d.Serial, d.Boot.Reason)
+		}
+	}
+}
