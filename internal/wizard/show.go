@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/plan"
@@ -30,7 +31,7 @@ func Show(w io.Writer, sys *discover.System, width int) {
 	tw.Flush()
 	b.WriteString("\nDISKS\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  \tNAME\tSERIAL\tMODEL\tSIZE\tBAY\tSMART\tVERDICT")
+	fmt.Fprintln(tw, "  \tNAME\tSERIAL\tMODEL\tSIZE\tBAY\tSMART\tBOOT\tVERDICT")
 	for _, d := range sys.Disks {
 		mark := " "
 		verdict := string(d.Verdict)
@@ -42,7 +43,7 @@ func Show(w io.Writer, sys *discover.System, width int) {
 		if d.Present {
 			size = view.HumanBytes(d.SizeBytes)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, d.Name, orDash(d.Serial), orDash(d.Model), size, bayShort(d), smartShort(d.SMART), verdict)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, d.Name, orDash(d.Serial), orDash(d.Model), size, bayShort(d), smartShort(d.SMART), bootShort(d.Boot), verdict)
 	}
 	tw.Flush()
 	if warn := Warnings(sys); len(warn) > 0 {
@@ -67,6 +68,11 @@ func Warnings(sys *discover.System) []string {
 			out = append(out, fmt.Sprintf("%s holds the good copy and its SMART says %s: back up what matters before the rebuild reads all of it", d.Label(), d.SMART.Summary()))
 		}
 	}
+	for _, d := range sys.Disks {
+		if d.Verdict == discover.DiskHealthy && d.Boot != nil && d.Boot.State != "" && d.Boot.State != bootloader.ReadyOK {
+			out = append(out, fmt.Sprintf("%s does not boot alone (boot %s: %s); the plan reinstalls its boot code", d.Label(), d.Boot.State, d.Boot.Reason))
+		}
+	}
 	for _, a := range sys.Arrays {
 		for _, m := range a.Mountpoints {
 			if m == "/boot" && a.ActiveDisks < a.RaidDisks {
@@ -85,6 +91,15 @@ func bayShort(d discover.Disk) string {
 		return d.Bay.Label()
 	}
 	return "-"
+}
+
+// bootShort is a disk's boot readiness as discovery judged it: ok, missing or unknown; "-"
+// for a disk holding no member of /boot's array (or not judged, as in a capture).
+func bootShort(r *bootloader.Readiness) string {
+	if r == nil || r.State == "" {
+		return "-"
+	}
+	return r.State
 }
 
 func smartShort(h *identify.Health) string {
@@ -108,6 +123,15 @@ func Summary(w io.Writer, width int, p *plan.Plan, newDisk *discover.Disk, sys *
 	fmt.Fprintf(&b, "  audit log  %s\n", orDash(audit))
 	for _, l := range bootLines(p, newDisk.Label()) {
 		fmt.Fprintf(&b, "  boot       %s\n", l)
+	}
+	for _, d := range sys.Disks {
+		if d.Present && d.Boot != nil && d.Boot.State != "" {
+			line := d.Boot.State
+			if d.Boot.Reason != "" && d.Boot.State != bootloader.ReadyOK {
+				line += ": " + d.Boot.Reason
+			}
+			fmt.Fprintf(&b, "  boots alone  %s: %s\n", d.Label(), line)
+		}
 	}
 	b.WriteString("  check later: raidswap status (or cat /proc/mdstat), and the journal above\n")
 	if no := view.NoBitmap(sys); len(no) > 0 {

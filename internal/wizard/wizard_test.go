@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/engine"
@@ -336,5 +337,24 @@ func TestWrongSecondConfirmation(t *testing.T) {
 	var de *DeclinedError
 	if !errors.As(err, &de) || !de.Detached || !strings.Contains(err.Error(), "raidswap resume") || len(w.runs) != 1 {
 		t.Fatalf("wrong second confirmation: %v (runs %d)", err, len(w.runs))
+	}
+}
+
+// TestBootReadinessShown: discovery's boot readiness shows in the disk table, a survivor that
+// does not boot alone is a warning, and the summary gives every disk's readiness after the run.
+func TestBootReadinessShown(t *testing.T) {
+	fp := &fakePrompter{typed: []string{"B002", "7Q3Z"}}
+	w, d, out := newSession(t, "failed", fp)
+	w.sys.Disks[0].Boot = &bootloader.Readiness{State: bootloader.ReadyMissing, Reason: "no GRUB boot code in the MBR"}
+	w.final.Disks[0].Boot = &bootloader.Readiness{State: bootloader.ReadyOK}
+	w.final.Disks[1].Boot = &bootloader.Readiness{State: bootloader.ReadyOK}
+	if _, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, s := range []string{"BOOT", "missing", "vda (WD-WCC4N1KPA001) does not boot alone (boot missing: no GRUB boot code in the MBR)",
+		"boots alone  vda (WD-WCC4N1KPA001): ok", "boots alone  vdb (WD-WCC4N1KPB002): ok"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
 	}
 }
