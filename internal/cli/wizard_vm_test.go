@@ -161,7 +161,7 @@ checks WD-NEW3
 	}
 	golden.Contains(t, res.Output,
 		"SURVIVOR NOT MARKED", `you typed "XOLD", not "-OLD": nothing was done`, "RC=65", "NO JOURNAL: NOTHING RAN",
-		"Pull the disk with serial WD-OLD", "New disk: ", "checks: ok", "DONE in", "RC=0", "PLAIN: NO ESCAPE CODE",
+		"Pull the disk with serial WD-OLD", "New disk: ", "checks: ok", "DONE in", "RC=0", "boots alone  vdb (WD-NEW): ok", "PLAIN: NO ESCAPE CODE",
 		"REDUNDANT OK", "CANARY OK", "SWAP UUID KEPT on WD-NEW", "GRUB ON WD-NEW",
 		"SURVEY PROMPT", "raidswap resume", "RC=130", "done: every step of plan", "SWAP UUID KEPT on WD-NEW2", "GRUB ON WD-NEW2",
 		"BAR: md0", "BAR: md1", "SURVEY: DONE in", "SWAP UUID KEPT on WD-NEW3", "GRUB ON WD-NEW3")
