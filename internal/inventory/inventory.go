@@ -38,6 +38,12 @@ type Entry struct {
 	Name      string    `json:"name"`
 	LastSeen  time.Time `json:"last_seen"`
 	Members   []Slot    `json:"members,omitempty"`
+	// What else tells the disk apart, and where it sat (identify.Disk).
+	Vendor     string `json:"vendor,omitempty"`
+	Firmware   string `json:"firmware,omitempty"`
+	Transport  string `json:"transport,omitempty"`
+	HCTL       string `json:"hctl,omitempty"`
+	Controller string `json:"controller,omitempty"`
 }
 
 // Slot is one array member the disk held.
@@ -101,9 +107,11 @@ func (inv *Inventory) Record(e Entry) bool {
 	return false
 }
 
+// sameIdentity compares everything but the time last seen.
 func sameIdentity(a, b Entry) bool {
-	ja, _ := json.Marshal(Entry{Serial: a.Serial, Model: a.Model, WWN: a.WWN, ByPath: a.ByPath, ByID: a.ByID, SizeBytes: a.SizeBytes, Name: a.Name, Members: a.Members})
-	jb, _ := json.Marshal(Entry{Serial: b.Serial, Model: b.Model, WWN: b.WWN, ByPath: b.ByPath, ByID: b.ByID, SizeBytes: b.SizeBytes, Name: b.Name, Members: b.Members})
+	a.LastSeen, b.LastSeen = time.Time{}, time.Time{}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
 
