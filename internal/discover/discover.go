@@ -61,6 +61,7 @@ func Discover(root *host.Root) (*System, error) {
 	for _, id := range ids {
 		s.Disks = append(s.Disks, diskFrom(root, id, u))
 	}
+	s.judgeIdentities()
 	s.attachMembers()
 	for i := range s.Arrays {
 		s.Arrays[i].Mountpoints = u.mountsByName[s.Arrays[i].Name]

@@ -217,6 +217,9 @@ func (w *world) partitionsWritable(s plan.Step, devs []string, want, survivor st
 		if d.Serial == survivor {
 			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: "it is the survivor"}
 		}
+		if why := w.sys.IdentityProblem(d); why != "" {
+			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
+		}
 		if why := partitionInUse(w.sys, d, part); why != "" {
 			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
 		}
@@ -236,6 +239,10 @@ func (w *world) serialIs(s plan.Step, dev, want string) error {
 	}
 	if d.Serial != want || want == "" {
 		return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: fmt.Sprintf("the plan expects serial %s here: the disk is not the one the plan was built for", orNone(want))}
+	}
+	if why := w.sys.IdentityProblem(d); why != "" {
+		// The serial matches, but another disk carries it too: it proves nothing.
+		return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
 	}
 	return nil
 }
