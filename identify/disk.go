@@ -178,12 +178,20 @@ func readDisk(root *host.Root, name string) (Disk, bool) {
 		d.Model, _ = root.ReadString(sys + "/device/model")
 	}
 	d.Vendor = u.first("ID_VENDOR")
+	switch d.Transport {
+	case TransportSCSI, TransportSAS, TransportUSB:
+		// The SCSI INQUIRY vendor. Not for sata: libata's is always "ATA", which names no
+		// vendor (udev leaves it out too); not for virtio, whose device/vendor is a PCI id.
+		if d.Vendor == "" {
+			d.Vendor, _ = root.ReadString(sys + "/device/vendor")
+		}
+	}
 	d.WWN = u.first("ID_WWN_WITH_EXTENSION", "ID_WWN")
 	if d.WWN == "" {
 		if w, err := root.ReadString(sys + "/device/wwid"); err == nil {
-			d.WWN = w
+			d.WWN = sysfsWWN(w)
 		} else if w, err := root.ReadString(sys + "/wwid"); err == nil {
-			d.WWN = w
+			d.WWN = sysfsWWN(w)
 		}
 	}
 	for _, l := range u.Links {
@@ -257,6 +265,21 @@ func transport(name string) string {
 		}
 	}
 	return ""
+}
+
+// sysfsWWN turns a kernel wwid into the form udev's ID_WWN has, so a disk read with and
+// without udev (and the inventory) agree: a SCSI NAA designator "naa.5000c500a1b2c3d4" is
+// "0x5000c500a1b2c3d4"; a T10 vendor identification ("t10.ATA     <model> <serial>", what
+// libata reports for a drive without WWN) is no world wide name; NVMe's eui./nguid./nvme.
+// forms are ID_WWN verbatim.
+func sysfsWWN(w string) string {
+	switch {
+	case strings.HasPrefix(w, "naa."):
+		return "0x" + strings.ToLower(w[len("naa."):])
+	case strings.HasPrefix(w, "t10."):
+		return ""
+	}
+	return w
 }
 
 // Serial is the serial of whole disk name, read the way Disks reads it: every part of
