@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/golden"
+	"github.com/raidswap/raidswap/internal/testbin"
 	"github.com/raidswap/raidswap/internal/vmtest"
 )
 
@@ -172,4 +174,70 @@ func TestVMReplaceSeedNVMe(t *testing.T) {
 		"WD-NEW":  {"nvme", "QEMU NVMe Ctrl", "nvme.1b36-", "/dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_WD-NEW", "/dev/disk/by-path/pci-0000:00:0a.0-nvme-1"},
 	})
 	golden.Contains(t, res.Output, "disks: survivor nvme0n1, failed nvme1n1", "mdadm /dev/md0 --fail /dev/nvme1n1p")
+}
+
+// TestVMTwinSerialsRefused: two new disks report the same serial (one on SCSI, one on NVMe,
+// as behind a cheap bridge): status says which, and --plan and replace refuse to write,
+// naming both disks and what tells them apart; neither twin is touched.
+func TestVMTwinSerialsRefused(t *testing.T) {
+	vmtest.Require(t)
+	disks := []vmtest.Disk{
+		{Serial: "WD-SURV", SizeBytes: 256 << 20},
+		{Serial: "WD-OLD", SizeBytes: 256 << 20},
+		{Bus: vmtest.BusSCSI, Serial: "WD-NEW", WWN: "0x5000c500000000e1", SizeBytes: 256 << 20},
+		{Bus: vmtest.BusNVMe, Serial: "WD-NEW", SizeBytes: 256 << 20},
+	}
+	res := vmtest.RunT(t, vmtest.Config{Disks: disks, DuplicateSerials: true, Timeout: 8 * time.Minute,
+		Env: map[string]string{"RS": testbin.Raidswap(t)}, Script: prologue + `
+$RS simulate fail --disk vdb >/dev/null
+twins=$(vmtest-disk --all WD-NEW | sort | tr '\n' ' ')
+echo "twins: $twins"
+sums() { for d in $twins; do dd if=/dev/$d bs=1M count=4 status=none | sha256sum; dd if=/dev/$d bs=1M skip=252 status=none | sha256sum; done; }
+sums > /run/twins.before
+set +e
+$RS status > /run/st.txt; grep -A1 '^IDENTITY' /run/st.txt
+$RS status --json > /mnt/share/status-twins.json
+$RS --plan --failed WD-OLD --new WD-NEW > /run/plan.out 2>&1; echo "plan exit $?"; cat /run/plan.out
+$RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 1m > /run/rs.out 2>&1; echo "replace exit $?"; cat /run/rs.out
+nv=$(for d in $twins; do case $d in nvme*) echo $d ;; esac; done)
+$RS replace --failed WD-OLD --new /dev/$nv --yes --plain --wait-timeout 1m > /run/rs2.out 2>&1; echo "replace by name exit $?"; cat /run/rs2.out
+set -e
+sums > /run/twins.after
+cmp -s /run/twins.before /run/twins.after && echo "TWINS UNTOUCHED"
+grep -q 'vdb2\[' /proc/mdstat && grep -q 'vdb4\[' /proc/mdstat && echo "FAILED DISK NOT DETACHED"
+`})
+	if testing.Verbose() {
+		t.Logf("guest output:\n%s", res.Output)
+	}
+	if res.ExitCode != 0 {
+		t.Errorf("guest script exit %d", res.ExitCode)
+	}
+	golden.Contains(t, res.Output, "twins: nvme0n1 sd",
+		`IDENTITY: 2 disks report serial "WD-NEW" (`,
+		"plan exit 65\n", `WD-NEW: names more than one disk: 2 disks report serial "WD-NEW"`,
+		"tell them apart by WWN (", "0x5000c500000000e1", "by-path (", "pci-0000:00:03.0-scsi-0:0:0:0", "or size (",
+		"replace exit 65\n", "replace by name exit 65\n", "refusing to write to a disk that cannot be identified",
+		"TWINS UNTOUCHED", "FAILED DISK NOT DETACHED")
+	b, err := os.ReadFile(filepath.Join(res.Share, "status-twins.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s discover.System
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range s.Disks {
+		if d.Serial == "WD-NEW" {
+			n++
+			if !strings.Contains(d.IdentityProblem, `2 disks report serial "WD-NEW"`) {
+				t.Errorf("%s: identity_problem %q", d.Name, d.IdentityProblem)
+			}
+		} else if d.IdentityProblem != "" {
+			t.Errorf("%s (%s): identity_problem %q", d.Name, d.Serial, d.IdentityProblem)
+		}
+	}
+	if n != 2 {
+		t.Errorf("status --json lists %d disks with serial WD-NEW, want 2", n)
+	}
 }
