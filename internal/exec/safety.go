@@ -81,6 +81,9 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		if d == nil || part == "" || d.Serial != w.newSerial || d.Serial == survivor {
 			return refuse("/dev/"+with, "", "the copy's target must be a partition of the new disk %s", orNone(w.newSerial))
 		}
+		if why := w.sys.IdentityProblem(d); why != "" {
+			return refuse("/dev/"+with, d.Serial, "%s", why)
+		}
 		for _, a := range w.sys.Arrays {
 			for _, m := range a.Members {
 				if memberDev(m) == part && (a.UUID != t.ArrayUUID || m.State != discover.MemberSpare) {
@@ -111,6 +114,9 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		if d.Serial == survivor {
 			return refuse("/dev/"+d.Name, d.Serial, "it is the survivor")
 		}
+		if why := w.sys.IdentityProblem(d); why != "" {
+			return refuse("/dev/"+d.Name, d.Serial, "%s", why)
+		}
 		if why := inUse(d); why != "" {
 			return refuse("/dev/"+d.Name, d.Serial, "%s", why)
 		}
@@ -129,6 +135,9 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		}
 		if d.Serial != want || (want != survivor && want != w.newSerial) {
 			return refuse("/dev/"+devs[0], d.Serial, "the plan installs boot code on %s, not on this disk", orNone(want))
+		}
+		if why := w.sys.IdentityProblem(d); why != "" {
+			return refuse("/dev/"+devs[0], d.Serial, "%s", why)
 		}
 		return nil
 	default:

@@ -28,6 +28,8 @@ func TestSafetyInvariants(t *testing.T) {
 	twinOld.Disks = append(twinOld.Disks, plantest.BlankDisk("vdd", plantest.Old))
 	twinNew := plantest.Seed()
 	twinNew.Disks = append(twinNew.Disks, plantest.Disk("vdc", plantest.New), plantest.BlankDisk("vdd", plantest.New))
+	twinSurv := plantest.Seed()
+	twinSurv.Disks = append(twinSurv.Disks, plantest.BlankDisk("vdd", plantest.Survivor))
 	md0 := plantest.Boot()
 	tests := []struct {
 		name string
@@ -64,6 +66,10 @@ func TestSafetyInvariants(t *testing.T) {
 			`refusing to write /dev/vdb2 (WD-OLD): 2 disks report serial "WD-OLD" (vdb, vdd), so raidswap cannot tell them apart by serial; tell them apart by WWN`},
 		{"zero the new disk while its serial is on two disks", twinNew, plan.Step{ID: "x", Action: plan.ActionZeroSuperblock, Target: plan.Target{Device: "{new}", Partitions: []int{2}}},
 			`refusing to write /dev/vdc2 (WD-NEW): 2 disks report serial "WD-NEW" (vdc, vdd)`},
+		{"clone onto the new disk while its serial is on two disks", twinNew, plan.Step{ID: "x", Action: plan.ActionPartitionClone, Target: plan.Target{Device: "{new}"}},
+			`refusing to write /dev/vdc (WD-NEW): 2 disks report serial "WD-NEW" (vdc, vdd)`},
+		{"boot code on the survivor while its serial is on two disks", twinSurv, plan.Step{ID: "x", Action: plan.ActionBootloader, Target: plan.Target{Device: "vda", Serial: plantest.Survivor}},
+			`refusing to write /dev/vda (WD-SURV): 2 disks report serial "WD-SURV" (vda, vdd)`},
 		{"unknown action", seed, plan.Step{ID: "x", Action: "format-everything"}, "unreachable"},
 	}
 	for _, tt := range tests {
