@@ -215,8 +215,8 @@ func readDisk(root *host.Root, name string) (Disk, bool) {
 	return d, true
 }
 
-// hctlRe is a SCSI device's sysfs name, host:channel:target:lun.
 var (
+	// hctlRe is a SCSI device's sysfs name, host:channel:target:lun.
 	hctlRe = regexp.MustCompile(`^[0-9]+:[0-9]+:[0-9]+:[0-9]+$`)
 	// Components of an sdX device path in /sys/devices naming the transport under SCSI.
 	ataDirRe = regexp.MustCompile(`/ata[0-9]+/`)
