@@ -157,8 +157,10 @@ func ReadBootEntries(root *host.Root) (v BootVars, bad []string, err error) {
 	return v, bad, nil
 }
 
-// FATKind says which FAT a boot sector describes (12, 16 or 32), by its cluster count as
-// the FAT specification does, after checking that the layout fits in size bytes.
+// FATKind says which FAT a boot sector describes (12, 16 or 32), after checking that the
+// layout fits in size bytes. As Linux's vfat does, a 16-bit FAT size of zero means FAT32
+// (mkfs.fat -F 32 makes small FAT32 file systems too); otherwise the cluster count tells
+// FAT12 from FAT16, as the FAT specification says.
 func FATKind(bs []byte, size int64) (int, error) {
 	if len(bs) < 512 || bs[510] != 0x55 || bs[511] != 0xaa {
 		return 0, errors.New("no FAT boot sector (signature 55aa missing)")
@@ -167,6 +169,7 @@ func FATKind(bs []byte, size int64) (int, error) {
 	le32 := func(o int) int64 { return int64(binary.LittleEndian.Uint32(bs[o:])) }
 	bps, spc, res, nfat, rootEnt := le16(11), int64(bs[13]), le16(14), int64(bs[16]), le16(17)
 	tot, fatsz := le16(19), le16(22)
+	is32 := fatsz == 0
 	if tot == 0 {
 		tot = le32(32)
 	}
@@ -189,12 +192,12 @@ func FATKind(bs []byte, size int64) (int, error) {
 		return 0, errors.New("FAT boot sector: the FATs fill the whole file system")
 	}
 	switch c := (tot - meta) / spc; {
+	case is32:
+		return 32, nil
 	case c < 4085:
 		return 12, nil
-	case c < 65525:
-		return 16, nil
 	}
-	return 32, nil
+	return 16, nil
 }
 
 // espFiles is what status needs of one ESP.
@@ -256,13 +259,22 @@ func readESPFiles(root *host.Root, dev, loader string) (out espFiles) {
 		out.Err = fmt.Errorf("FAT%d ESP not readable by raidswap's status: %w", kind, err)
 		return out
 	}
+	// FAT names are case-insensitive; go-diskfs's Stat compares the base name with case.
 	isFile := func(p string) bool {
-		st, err := fs.Stat("/" + p)
-		return err == nil && !st.IsDir()
+		es, err := fs.ReadDir(path.Dir(p))
+		if err != nil {
+			return false
+		}
+		for _, e := range es {
+			if strings.EqualFold(e.Name(), path.Base(p)) {
+				return !e.IsDir()
+			}
+		}
+		return false
 	}
 	out.Fallback = isFile(FallbackPath)
 	if out.Loader = isFile(loader); out.Loader {
-		data, err := fs.ReadFile("/" + loader)
+		data, err := fs.ReadFile(loader)
 		if err != nil {
 			out.Err = fmt.Errorf("reading %s: %w", loader, err)
 			return out
@@ -297,6 +309,7 @@ func StatusUEFI(root *host.Root, f Facts, d Disk) Readiness {
 		}
 	}
 	if d.ESP == nil || in.Loader == "" {
+		in.HasESP = d.ESP != nil
 		return judgeUEFIStatus(in)
 	}
 	in.HasESP, in.PARTUUID = true, d.ESP.PARTUUID
