@@ -200,6 +200,68 @@ func FATKind(bs []byte, size int64) (int, error) {
 	return 16, nil
 }
 
+// maxFATBytes bounds the file allocation table status reads: an ESP's is a few MiB at most.
+const maxFATBytes = 64 << 20
+
+// FATChains checks that every cluster chain of a file allocation table ends: go-diskfs
+// follows a chain until its end-of-chain mark, and a damaged table whose chain loops back
+// would never end. kind is 12, 16 or 32.
+func FATChains(fat []byte, kind int) error {
+	var n int
+	var eoc uint32
+	switch kind {
+	case 12:
+		n, eoc = len(fat)*2/3, 0xff8
+	case 16:
+		n, eoc = len(fat)/2, 0xfff8
+	case 32:
+		n, eoc = len(fat)/4, 0x0ffffff8
+	default:
+		return fmt.Errorf("FAT%d is not a FAT", kind)
+	}
+	next := func(c int) uint32 {
+		switch kind {
+		case 12:
+			v := uint32(binary.LittleEndian.Uint16(fat[c*3/2:]))
+			if c%2 == 1 {
+				return v >> 4
+			}
+			return v & 0xfff
+		case 16:
+			return uint32(binary.LittleEndian.Uint16(fat[2*c:]))
+		}
+		return binary.LittleEndian.Uint32(fat[4*c:]) & 0x0fffffff
+	}
+	if kind == 12 && len(fat)%3 == 1 && n > 0 {
+		n-- // the last entry's second byte is missing
+	}
+	// state: 0 not seen, 1 on the chain being followed, 2 known to end.
+	state := make([]uint8, n)
+	for start := 2; start < n; start++ {
+		c := start
+		for c >= 2 && c < n && state[c] == 0 {
+			state[c] = 1
+			v := next(c)
+			if v >= eoc || v < 2 || int(v) >= n {
+				break
+			}
+			if state[v] == 1 {
+				return fmt.Errorf("the FAT's cluster chain through cluster %d loops back", v)
+			}
+			c = int(v)
+		}
+		for c := start; c >= 2 && c < n && state[c] == 1; {
+			state[c] = 2
+			v := next(c)
+			if v < 2 || int(v) >= n {
+				break
+			}
+			c = int(v)
+		}
+	}
+	return nil
+}
+
 // espFiles is what status needs of one ESP.
 type espFiles struct {
 	Dev      string
@@ -236,6 +298,26 @@ func readESPFiles(root *host.Root, dev, loader string) (out espFiles) {
 	}
 	kind, err := FATKind(bs, size)
 	if err != nil {
+		out.Err = err
+		return out
+	}
+	// The FAT itself, checked before go-diskfs follows its chains.
+	res := int64(binary.LittleEndian.Uint16(bs[14:])) * int64(binary.LittleEndian.Uint16(bs[11:]))
+	fatBytes := int64(binary.LittleEndian.Uint16(bs[22:]))
+	if fatBytes == 0 {
+		fatBytes = int64(binary.LittleEndian.Uint32(bs[36:]))
+	}
+	fatBytes *= int64(binary.LittleEndian.Uint16(bs[11:]))
+	if fatBytes > maxFATBytes {
+		out.Err = fmt.Errorf("its FAT is %d bytes, more than an ESP's", fatBytes)
+		return out
+	}
+	fat := make([]byte, fatBytes)
+	if _, err := f.ReadAt(fat, res); err != nil {
+		out.Err = fmt.Errorf("reading its FAT: %w", err)
+		return out
+	}
+	if err := FATChains(fat, kind); err != nil {
 		out.Err = err
 		return out
 	}

@@ -193,6 +193,7 @@ func TestStatusUEFIFixture(t *testing.T) {
 		wantB    string
 		reasonB  string
 		noImageB bool
+		loopB    bool // B's root directory's cluster chain loops
 	}{
 		"both ok": {b: good, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB, "BootOrder": {7, 0, 0, 0, 1, 0, 2, 0}},
 			wantA: ReadyOK, wantB: ReadyOK, reasonB: `boot entry Boot0002 "raidswap WD-B"`},
@@ -214,6 +215,8 @@ func TestStatusUEFIFixture(t *testing.T) {
 			wantA: ReadyOK, wantB: ReadyUnknown, reasonB: "could not be read: no FAT boot sector"},
 		"B has no ESP": {b: good, vars: map[string][]byte{"Boot0001": entryA}, facts: func(f *Facts) { f.Disks[1].ESP = nil },
 			wantA: ReadyOK, wantB: ReadyMissing, reasonB: "no EFI System Partition on this disk"},
+		"B's FAT loops": {b: good, loopB: true, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB},
+			wantA: ReadyOK, wantB: ReadyUnknown, reasonB: "could not be read: the FAT's cluster chain through cluster 2 loops back"},
 		"loader not known": {b: good, facts: func(f *Facts) { f.EFILoader = "" }, wantA: ReadyUnknown, wantB: ReadyUnknown, reasonB: "the loader is not known"},
 		"a damaged entry is left out": {b: good, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB[:30]},
 			wantA: ReadyOK, wantB: ReadyMissing, reasonB: "no firmware boot entry"},
@@ -226,6 +229,17 @@ func TestStatusUEFIFixture(t *testing.T) {
 				os.WriteFile(filepath.Join(dir, "dev/vdb1"), make([]byte, 1<<20), 0o644)
 			} else {
 				espImage(t, dir, "/dev/vdb1", fat, tc.b)
+			}
+			if tc.loopB {
+				img, err := os.OpenFile(filepath.Join(dir, "dev/vdb1"), os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bs := make([]byte, 512)
+				img.ReadAt(bs, 0)
+				res := int64(binary.LittleEndian.Uint16(bs[14:])) * 512
+				img.WriteAt([]byte{2, 0, 0, 0}, res+8) // FAT entry 2 (the root directory) -> 2
+				img.Close()
 			}
 			if tc.vars != nil {
 				os.MkdirAll(filepath.Join(dir, EFIVarsDir), 0o755)
@@ -336,4 +350,49 @@ func TestFATKind(t *testing.T) {
 	if _, err := FATKind(bs, 2880*512); err == nil {
 		t.Error("no signature accepted")
 	}
+}
+
+func TestFATChains(t *testing.T) {
+	fat32 := func(v ...uint32) []byte {
+		var b []byte
+		for _, x := range v {
+			b = binary.LittleEndian.AppendUint32(b, x)
+		}
+		return b
+	}
+	fat16 := func(v ...uint16) []byte {
+		var b []byte
+		for _, x := range v {
+			b = binary.LittleEndian.AppendUint16(b, x)
+		}
+		return b
+	}
+	for name, tc := range map[string]struct {
+		fat  []byte
+		kind int
+		loop bool
+	}{
+		"FAT32 chains end":        {fat32(0x0ffffff8, 0xffffffff, 0x0fffffff, 4, 5, 0x0fffffff, 0, 5), 32, false},
+		"FAT32 loop":              {fat32(0x0ffffff8, 0xffffffff, 0x0fffffff, 4, 5, 3), 32, true},
+		"FAT32 self loop":         {fat32(0x0ffffff8, 0xffffffff, 2), 32, true},
+		"FAT32 past the end":      {fat32(0x0ffffff8, 0xffffffff, 99), 32, false},
+		"FAT16 chains end":        {fat16(0xfff8, 0xffff, 3, 0xffff), 16, false},
+		"FAT16 loop":              {fat16(0xfff8, 0xffff, 3, 4, 2), 16, true},
+		"FAT12 loop (2->3->2)":    {[]byte{0xf8, 0xff, 0xff, 0x03, 0x20, 0x00}, 12, true},
+		"FAT12 chains end (2->3)": {[]byte{0xf8, 0xff, 0xff, 0x03, 0xf0, 0xff}, 12, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := FATChains(tc.fat, tc.kind)
+			if (err != nil) != tc.loop || (err != nil && !strings.Contains(err.Error(), "loops back")) {
+				t.Errorf("err %v, want loop %v", err, tc.loop)
+			}
+		})
+	}
+}
+
+func FuzzFATChains(f *testing.F) {
+	f.Add([]byte{0xf8, 0xff, 0xff, 0x0f, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0}, uint8(32))
+	f.Fuzz(func(t *testing.T, b []byte, k uint8) {
+		FATChains(b, []int{12, 16, 32}[int(k)%3])
+	})
 }
