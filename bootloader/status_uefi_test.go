@@ -396,3 +396,43 @@ func FuzzFATChains(f *testing.F) {
 		FATChains(b, []int{12, 16, 32}[int(k)%3])
 	})
 }
+
+// TestParseLoadOptionRecordedOVMF parses Boot#### variables recorded from an OVMF guest
+// after a replacement (TestVMUEFIBootAlone -update): one entry per disk, by PARTUUID.
+func TestParseLoadOptionRecordedOVMF(t *testing.T) {
+	const dir = "testdata/efivars/ovmf"
+	read := func(n string) string {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	surv, nw := read("surv.partuuid"), read("new.partuuid")
+	files, _ := filepath.Glob(filepath.Join(dir, "Boot*-"+EFIGlobalVariable))
+	if len(files) == 0 {
+		t.Fatal("no recorded Boot#### variables")
+	}
+	root := t.TempDir()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseLoadOption(b); err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+		}
+		writeEFIVar(t, root, strings.TrimSuffix(filepath.Base(f), "-"+EFIGlobalVariable), b)
+	}
+	v, bad, err := ReadBootEntries(host.NewRoot(root))
+	if err != nil || len(bad) > 0 {
+		t.Fatalf("%v %v", err, bad)
+	}
+	for _, e := range v.Entries {
+		t.Logf("Boot%s active=%v %q PARTUUID %s part %d %s", e.Num, e.Active, e.Label, e.PARTUUID, e.Part, e.Loader)
+	}
+	se, ne := v.EntryFor(surv, `\EFI\debian\grubx64.efi`), v.EntryFor(nw, `\EFI\debian\grubx64.efi`)
+	if se == nil || ne == nil || ne.Label != "raidswap WD-NEW" || se.Part != 1 || !se.Active {
+		t.Errorf("survivor's entry %+v, new disk's %+v", se, ne)
+	}
+}
