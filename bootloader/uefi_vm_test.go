@@ -1,6 +1,7 @@
 package bootloader_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -101,6 +102,19 @@ umount /boot/efi /boot
 sync
 `
 
+// uefiStatus runs status after the replacement with /boot and the survivor's ESP mounted
+// as on the server (status finds the loader there), and records the firmware's Boot####
+// variables as efivarfs shows them.
+const uefiStatus = `
+say "status"
+mount /dev/md0 /boot && mount /dev/vda1 /boot/efi
+$RS status --json > /mnt/share/status.json || echo "status --json exit $?"
+$RS status || echo "status exit $?"
+mkdir -p /mnt/share/efivars && cp /sys/firmware/efi/efivars/Boot[0-9A-F][0-9A-F][0-9A-F][0-9A-F]-8be4df61-93ca-11d2-aa0d-00e098032b8c /mnt/share/efivars/
+umount /boot/efi /boot
+sync
+`
+
 // TestVMUEFIBootAlone is the UEFI proof: after raidswap replaced the failed disk, the next
 // boot with the same firmware variables reads back one boot entry per disk (and none for
 // the failed disk's ESP), and each disk boots alone under OVMF, both by its own boot entry
@@ -139,13 +153,14 @@ func TestVMUEFIBootAlone(t *testing.T) {
 	}
 	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
 		Timeout: 8 * time.Minute, Env: map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t)},
-		Script: uefiPrelude + uefiLayout + uefiReplace})
+		Script: uefiPrelude + uefiLayout + uefiReplace + uefiStatus})
 	if testing.Verbose() || res.ExitCode != 0 {
 		t.Logf("guest output:\n%s", res.Output)
 	}
 	if res.ExitCode != 0 {
 		t.Fatalf("setup and replacement failed (%d)", res.ExitCode)
 	}
+	checkStatusBoot(t, share, "WD-SURV", "WD-NEW")
 	golden.Contains(t, res.Output, "SURVIVOR HAS NO FALLBACK", "SURVIVOR IMAGE SAVED", "wrote EFI/BOOT/BOOTX64.EFI on the survivor's ESP", "each verified by SHA-256",
 		"SURVIVOR HAS FALLBACK", "ESP TREES IDENTICAL", "REDUNDANT OK", "done: every step of plan")
 	read := func(name string) string {
@@ -317,5 +332,63 @@ mkdir -p /boot && mount /dev/md0 /boot && mkdir -p /boot/efi && mount /dev/vda1 
 			}
 			t.Logf("%s: marker after %.1fs", d.Serial, boot.Duration.Seconds())
 		})
+	}
+}
+
+// checkStatusBoot reads the status --json the guest wrote and wants each serial's BOOT
+// state ok, judged from its own ESP and a boot entry; with -update it keeps the recorded
+// Boot#### variables as fixtures (testdata/efivars/ovmf).
+func checkStatusBoot(t *testing.T, share string, serials ...string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(share, "status.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Disks []struct {
+			Name   string                `json:"name"`
+			Serial string                `json:"serial"`
+			Boot   *bootloader.Readiness `json:"boot"`
+		} `json:"disks"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, b)
+	}
+	for _, want := range serials {
+		found := false
+		for _, d := range st.Disks {
+			if d.Serial != want {
+				continue
+			}
+			found = true
+			t.Logf("status: %s (%s) boot %+v", d.Name, d.Serial, d.Boot)
+			if d.Boot == nil || d.Boot.State != bootloader.ReadyOK || !strings.Contains(d.Boot.Reason, "boot entry Boot") {
+				t.Errorf("status says %s (%s) boot %+v, want ok by a boot entry", d.Name, d.Serial, d.Boot)
+			}
+		}
+		if !found {
+			t.Errorf("status lists no disk %s:\n%s", want, b)
+		}
+	}
+	if golden.Update() {
+		vars, _ := filepath.Glob(filepath.Join(share, "efivars", "Boot*"))
+		if len(vars) == 0 {
+			t.Fatal("the guest recorded no Boot#### variables")
+		}
+		os.RemoveAll("testdata/efivars/ovmf")
+		if err := os.MkdirAll("testdata/efivars/ovmf", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vars {
+			if err := vmtest.CopyFile(filepath.Join("testdata/efivars/ovmf", filepath.Base(v)), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The PARTUUIDs the entries name, for the unit test of the recorded bytes.
+		for _, n := range []string{"surv.partuuid", "new.partuuid"} {
+			if err := vmtest.CopyFile(filepath.Join("testdata/efivars/ovmf", n), filepath.Join(share, n)); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

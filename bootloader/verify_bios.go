@@ -82,7 +82,7 @@ func VerifyBIOS(read ReadFunc, ss int) Readiness {
 	return Readiness{State: ReadyOK, Reason: fmt.Sprintf("GRUB 2: boot.img in the MBR, core.img at sector %d (%s)", core, where)}
 }
 
-// UEFIVerifier judges a disk of a UEFI system (bootloader/verify_uefi.go fills it in); nil
+// UEFIVerifier judges a disk of a UEFI system (bootloader/status_uefi.go fills it in); nil
 // leaves UEFI disks unknown.
 var UEFIVerifier func(root *host.Root, f Facts, d Disk) Readiness
 

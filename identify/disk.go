@@ -2,6 +2,8 @@ package identify
 
 import (
 	"fmt"
+	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,7 +31,23 @@ type Disk struct {
 	DevNum string `json:"devnum,omitempty"`
 	// SerialSource says where Serial came from: udev, sysfs, vpd_pg80.
 	SerialSource string `json:"serial_source,omitempty"`
+	// Firmware is the drive's firmware revision (ATA/SCSI revision, NVMe firmware_rev).
+	Firmware string `json:"firmware,omitempty"`
+	// HCTL is the SCSI address host:channel:target:lun of an sdX disk (SATA, SAS, SCSI, USB).
+	HCTL string `json:"hctl,omitempty"`
+	// Controller is the NVMe controller (nvme0) a namespace (nvme0n1) belongs to.
+	Controller string `json:"controller,omitempty"`
 }
+
+// Transports a disk can report (Disk.Transport).
+const (
+	TransportSATA   = "sata"
+	TransportSAS    = "sas"
+	TransportSCSI   = "scsi"
+	TransportNVMe   = "nvme"
+	TransportVirtio = "virtio"
+	TransportUSB    = "usb"
+)
 
 // wholeDiskPrefixes are the kernel names of devices that are physical (or virtual) disks.
 // Loop and device-mapper devices are disks only when they hold md members (drills, tests).
@@ -145,17 +163,35 @@ func readDisk(root *host.Root, name string) (Disk, bool) {
 		u = ParseUdev(b)
 	}
 	d.Serial, d.SerialSource = serialOf(root, name, u)
+	d.Transport, d.HCTL, d.Controller = busOf(root, name, u)
+	d.Firmware = u.first("ID_REVISION")
+	if d.Firmware == "" {
+		for _, p := range []string{sys + "/device/rev", sys + "/device/firmware_rev"} {
+			if f, err := root.ReadString(p); err == nil && f != "" {
+				d.Firmware = f
+				break
+			}
+		}
+	}
 	d.Model = strings.ReplaceAll(u.first("ID_MODEL"), "_", " ")
 	if d.Model == "" {
 		d.Model, _ = root.ReadString(sys + "/device/model")
 	}
 	d.Vendor = u.first("ID_VENDOR")
+	switch d.Transport {
+	case TransportSCSI, TransportSAS, TransportUSB:
+		// The SCSI INQUIRY vendor. Not for sata: libata's is always "ATA", which names no
+		// vendor (udev leaves it out too); not for virtio, whose device/vendor is a PCI id.
+		if d.Vendor == "" {
+			d.Vendor, _ = root.ReadString(sys + "/device/vendor")
+		}
+	}
 	d.WWN = u.first("ID_WWN_WITH_EXTENSION", "ID_WWN")
 	if d.WWN == "" {
 		if w, err := root.ReadString(sys + "/device/wwid"); err == nil {
-			d.WWN = w
+			d.WWN = sysfsWWN(w)
 		} else if w, err := root.ReadString(sys + "/wwid"); err == nil {
-			d.WWN = w
+			d.WWN = sysfsWWN(w)
 		}
 	}
 	for _, l := range u.Links {
@@ -179,6 +215,46 @@ func readDisk(root *host.Root, name string) (Disk, bool) {
 	return d, true
 }
 
+var (
+	// hctlRe is a SCSI device's sysfs name, host:channel:target:lun.
+	hctlRe = regexp.MustCompile(`^[0-9]+:[0-9]+:[0-9]+:[0-9]+$`)
+	// Components of an sdX device path in /sys/devices naming the transport under SCSI.
+	ataDirRe = regexp.MustCompile(`/ata[0-9]+/`)
+	usbDirRe = regexp.MustCompile(`/usb[0-9]+/`)
+	sasDirRe = regexp.MustCompile(`/end_device-[0-9:]+/`)
+)
+
+// busOf tells the transport of a disk and its address on it: for sdX the SCSI HCTL and
+// whether it sits behind libata (sata), a SAS transport (sas) or USB (usb), from the sysfs
+// device path, which the kernel always has, then udev's ID_BUS/ID_PATH; for nvmeXnY the
+// controller. A name without sysfs device link keeps the name's transport.
+func busOf(root *host.Root, name string, u Udev) (t, hctl, ctrl string) {
+	t = transport(name)
+	dev, _ := root.ResolveLink("/sys/block/" + name + "/device")
+	switch t {
+	case TransportNVMe:
+		if dev != "" && strings.HasPrefix(path.Base(dev), "nvme") {
+			ctrl = path.Base(dev)
+		}
+		return t, "", ctrl
+	case TransportSCSI:
+		if b := path.Base(dev); hctlRe.MatchString(b) {
+			hctl = b
+		}
+		idPath := u.first("ID_PATH")
+		switch {
+		case usbDirRe.MatchString(dev) || u.first("ID_BUS") == "usb" || strings.Contains(idPath, "-usb-"):
+			t = TransportUSB
+		case ataDirRe.MatchString(dev) || u.first("ID_BUS") == "ata" || strings.Contains(idPath, "-ata-"):
+			t = TransportSATA
+		case sasDirRe.MatchString(dev) || strings.Contains(idPath, "-sas-"):
+			t = TransportSAS
+		}
+		return t, hctl, ""
+	}
+	return t, "", ""
+}
+
 func transport(name string) string {
 	for _, p := range []struct{ prefix, t string }{
 		{"nvme", "nvme"}, {"vd", "virtio"}, {"xvd", "xen"}, {"sd", "scsi"}, {"hd", "ide"},
@@ -189,6 +265,21 @@ func transport(name string) string {
 		}
 	}
 	return ""
+}
+
+// sysfsWWN turns a kernel wwid into the form udev's ID_WWN has, so a disk read with and
+// without udev (and the inventory) agree: a SCSI NAA designator "naa.5000c500a1b2c3d4" is
+// "0x5000c500a1b2c3d4"; a T10 vendor identification ("t10.ATA     <model> <serial>", what
+// libata reports for a drive without WWN) is no world wide name; NVMe's eui./nguid./nvme.
+// forms are ID_WWN verbatim.
+func sysfsWWN(w string) string {
+	switch {
+	case strings.HasPrefix(w, "naa."):
+		return "0x" + strings.ToLower(w[len("naa."):])
+	case strings.HasPrefix(w, "t10."):
+		return ""
+	}
+	return w
 }
 
 // Serial is the serial of whole disk name, read the way Disks reads it: every part of

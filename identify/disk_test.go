@@ -99,3 +99,16 @@ func TestDisksSerialSources(t *testing.T) {
 		}
 	}
 }
+
+func TestSysfsWWN(t *testing.T) {
+	for in, want := range map[string]string{
+		"naa.5000C500A1B2C3D4": "0x5000c500a1b2c3d4",
+		"t10.ATA     Samsung SSD 870 EVO 1TB                 S4X-SSD02": "",
+		"eui.0025388b91b2c3d4": "eui.0025388b91b2c3d4",
+		"nvme.1b36-4e564d452d30303035-51454d55204e564d65204374726c-00000001": "nvme.1b36-4e564d452d30303035-51454d55204e564d65204374726c-00000001",
+	} {
+		if got := sysfsWWN(in); got != want {
+			t.Errorf("sysfsWWN(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -124,6 +124,7 @@ func (s *System) remember(a *Array, m *Member) {
 	}
 	d.Serial, d.Model, d.WWN, d.SizeBytes, d.ByPath = e.Serial, e.Model, e.WWN, e.SizeBytes, e.ByPath
 	d.Bay = e.Bay
+	d.Vendor, d.Firmware, d.Transport, d.HCTL, d.Controller = e.Vendor, e.Firmware, e.Transport, e.HCTL, e.Controller
 	if e.ByID != nil {
 		d.ByID = e.ByID
 	}

@@ -66,6 +66,7 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 		s.Disks = append(s.Disks, diskFrom(root, id, u))
 	}
 	s.addBays(root)
+	s.judgeIdentities()
 	s.attachMembers()
 	s.readSMART(o)
 	for i := range s.Arrays {

@@ -176,7 +176,18 @@ type Disk struct {
 	Rotational         bool     `json:"rotational"`
 	ByID               []string `json:"by_id"`
 	ByPath             string   `json:"by_path"`
-	Partitions         []string `json:"partitions"`
+	// Identity beyond serial, model and WWN (identify.Disk), for telling disks apart and
+	// finding the bay; a vanished disk has what the inventory remembered.
+	Vendor       string `json:"vendor,omitempty"`
+	Firmware     string `json:"firmware,omitempty"`
+	Transport    string `json:"transport,omitempty"`  // sata, sas, scsi, nvme, virtio, usb
+	HCTL         string `json:"hctl,omitempty"`       // SCSI host:channel:target:lun (sdX)
+	Controller   string `json:"controller,omitempty"` // NVMe controller (nvme0 of nvme0n1)
+	SerialSource string `json:"serial_source,omitempty"`
+	// IdentityProblem says why the disk cannot be told apart from the others by its serial
+	// (none, shared with another disk, unprintable bytes); raidswap writes to no such disk.
+	IdentityProblem string   `json:"identity_problem,omitempty"`
+	Partitions      []string `json:"partitions"`
 	// Holders are devices stacked on the disk or its partitions (md127, dm-0).
 	Holders []string `json:"holders"`
 	// HeldBy says which of the disk's devices each holder is stacked on (vdb2 -> dm-0). It

@@ -19,7 +19,8 @@ func (s *System) Remember(now time.Time) (*inventory.Inventory, bool) {
 			continue
 		}
 		e := inventory.Entry{Serial: d.Serial, Model: d.Model, WWN: d.WWN, ByPath: d.ByPath, ByID: d.ByID,
-			SizeBytes: d.SizeBytes, Name: d.Name, LastSeen: now.UTC(), Bay: d.Bay}
+			SizeBytes: d.SizeBytes, Name: d.Name, LastSeen: now.UTC(), Bay: d.Bay,
+			Vendor: d.Vendor, Firmware: d.Firmware, Transport: d.Transport, HCTL: d.HCTL, Controller: d.Controller}
 		for _, a := range s.Arrays {
 			for _, m := range a.Members {
 				if m.Disk != nil && *m.Disk == d.Name && m.Slot != nil && m.Device != nil &&

@@ -124,6 +124,9 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		if d == nil || part == "" || d.Serial != w.newSerial || d.Serial == survivor {
 			return refuse("/dev/"+with, "", "the copy's target must be a partition of the new disk %s", orNone(w.newSerial))
 		}
+		if why := w.sys.IdentityProblem(d); why != "" {
+			return refuse("/dev/"+with, d.Serial, "%s", why)
+		}
 		for _, a := range w.sys.Arrays {
 			for _, m := range a.Members {
 				if memberDev(m) == part && (a.UUID != t.ArrayUUID || m.State != discover.MemberSpare) {
@@ -154,6 +157,9 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		if d.Serial == survivor {
 			return refuse("/dev/"+d.Name, d.Serial, "it is the survivor")
 		}
+		if why := w.sys.IdentityProblem(d); why != "" {
+			return refuse("/dev/"+d.Name, d.Serial, "%s", why)
+		}
 		if why := inUse(d); why != "" {
 			return refuse("/dev/"+d.Name, d.Serial, "%s", why)
 		}
@@ -172,6 +178,9 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		}
 		if d.Serial != want || (want != survivor && want != w.newSerial) {
 			return refuse("/dev/"+devs[0], d.Serial, "the plan installs boot code on %s, not on this disk", orNone(want))
+		}
+		if why := w.sys.IdentityProblem(d); why != "" {
+			return refuse("/dev/"+devs[0], d.Serial, "%s", why)
 		}
 		return nil
 	default:
@@ -263,6 +272,9 @@ func (w *world) partitionsWritable(s plan.Step, devs []string, want, survivor st
 		if d.Serial == survivor {
 			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: "it is the survivor"}
 		}
+		if why := w.sys.IdentityProblem(d); why != "" {
+			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
+		}
 		if why := partitionInUse(w.sys, d, part); why != "" {
 			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
 		}
@@ -282,6 +294,10 @@ func (w *world) serialIs(s plan.Step, dev, want string) error {
 	}
 	if d.Serial != want || want == "" {
 		return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: fmt.Sprintf("the plan expects serial %s here: the disk is not the one the plan was built for", orNone(want))}
+	}
+	if why := w.sys.IdentityProblem(d); why != "" {
+		// The serial matches, but another disk carries it too: it proves nothing.
+		return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
 	}
 	return nil
 }

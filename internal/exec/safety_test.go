@@ -22,6 +22,14 @@ func TestSafetyInvariants(t *testing.T) {
 	withNew.Disks = append(withNew.Disks, plantest.Disk("vdc", plantest.New))
 	withNew.Arrays[1].Members = append(withNew.Arrays[1].Members, plantest.Member("vdc2", "vdc", "", 2, discover.MemberSpare))
 	plantest.Finish(withNew)
+	// A second disk carrying the serial the plan is bound to (a USB bridge, a cloned disk):
+	// the serial check proves nothing then.
+	twinOld := plantest.Seed()
+	twinOld.Disks = append(twinOld.Disks, plantest.BlankDisk("vdd", plantest.Old))
+	twinNew := plantest.Seed()
+	twinNew.Disks = append(twinNew.Disks, plantest.Disk("vdc", plantest.New), plantest.BlankDisk("vdd", plantest.New))
+	twinSurv := plantest.Seed()
+	twinSurv.Disks = append(twinSurv.Disks, plantest.BlankDisk("vdd", plantest.Survivor))
 	md0 := plantest.Boot()
 	tests := []struct {
 		name string
@@ -53,6 +61,15 @@ func TestSafetyInvariants(t *testing.T) {
 			"refusing to write /dev/vdb (WD-OLD): the plan installs boot code on WD-SURV"},
 		{"partition clone onto a disk in use", withNew, plan.Step{ID: "x", Action: plan.ActionPartitionClone, Target: plan.Target{Device: "{new}"}},
 			"refusing to write /dev/vdc (WD-NEW): it holds md0 member vdc2 (spare)"},
+		{"detach from a disk whose serial another disk carries", twinOld, plan.Step{ID: "x", Action: plan.ActionDetach,
+			Target: plan.Target{Device: "vdb2", Serial: plantest.Old, Array: "md0", ArrayUUID: md0.UUID}},
+			`refusing to write /dev/vdb2 (WD-OLD): 2 disks report serial "WD-OLD" (vdb, vdd), so raidswap cannot tell them apart by serial; tell them apart by WWN`},
+		{"zero the new disk while its serial is on two disks", twinNew, plan.Step{ID: "x", Action: plan.ActionZeroSuperblock, Target: plan.Target{Device: "{new}", Partitions: []int{2}}},
+			`refusing to write /dev/vdc2 (WD-NEW): 2 disks report serial "WD-NEW" (vdc, vdd)`},
+		{"clone onto the new disk while its serial is on two disks", twinNew, plan.Step{ID: "x", Action: plan.ActionPartitionClone, Target: plan.Target{Device: "{new}"}},
+			`refusing to write /dev/vdc (WD-NEW): 2 disks report serial "WD-NEW" (vdc, vdd)`},
+		{"boot code on the survivor while its serial is on two disks", twinSurv, plan.Step{ID: "x", Action: plan.ActionBootloader, Target: plan.Target{Device: "vda", Serial: plantest.Survivor}},
+			`refusing to write /dev/vda (WD-SURV): 2 disks report serial "WD-SURV" (vda, vdd)`},
 		{"unknown action", seed, plan.Step{ID: "x", Action: "format-everything"}, "unreachable"},
 	}
 	for _, tt := range tests {

@@ -42,6 +42,12 @@ type Entry struct {
 	// Bay is the enclosure or PCIe slot the disk was last seen in, so a vanished disk is
 	// named with its bay and its bay's LED can still be lit.
 	Bay *identify.Bay `json:"bay,omitempty"`
+	// What else tells the disk apart, and where it sat (identify.Disk).
+	Vendor     string `json:"vendor,omitempty"`
+	Firmware   string `json:"firmware,omitempty"`
+	Transport  string `json:"transport,omitempty"`
+	HCTL       string `json:"hctl,omitempty"`
+	Controller string `json:"controller,omitempty"`
 }
 
 // Slot is one array member the disk held.
@@ -105,9 +111,11 @@ func (inv *Inventory) Record(e Entry) bool {
 	return false
 }
 
+// sameIdentity compares everything but the time last seen.
 func sameIdentity(a, b Entry) bool {
-	ja, _ := json.Marshal(Entry{Serial: a.Serial, Model: a.Model, WWN: a.WWN, ByPath: a.ByPath, ByID: a.ByID, SizeBytes: a.SizeBytes, Name: a.Name, Members: a.Members, Bay: a.Bay})
-	jb, _ := json.Marshal(Entry{Serial: b.Serial, Model: b.Model, WWN: b.WWN, ByPath: b.ByPath, ByID: b.ByID, SizeBytes: b.SizeBytes, Name: b.Name, Members: b.Members, Bay: b.Bay})
+	a.LastSeen, b.LastSeen = time.Time{}, time.Time{}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
 

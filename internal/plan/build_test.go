@@ -194,6 +194,35 @@ func TestBuildRefusals(t *testing.T) {
 		s.Disks[2].Partitions = []string{"vdc1"}
 		return s
 	}
+	// Ambiguous identity: two disks with one serial (a cheap USB bridge, a cloned virtual
+	// disk), a disk without serial, a serial of garbage bytes.
+	withDisk := func(base func() *discover.System, d discover.Disk) func() *discover.System {
+		return func() *discover.System {
+			s := base()
+			s.Disks = append(s.Disks, d)
+			return s
+		}
+	}
+	twin := func(name, serial string, wwn string) discover.Disk {
+		d := plantest.BlankDisk(name, serial)
+		d.WWN = wwn
+		return d
+	}
+	twinNew := withDisk(withDisk(plantest.Seed, twin("vdc", plantest.New, "0x5000c500000000c1")), twin("vdd", plantest.New, ""))
+	twinSurvivor := withDisk(plantest.Seed, twin("vdd", plantest.Survivor, ""))
+	noSerialFailed := func() *discover.System {
+		s := plantest.Seed()
+		s.Disks[1].Serial = ""
+		for ai := range s.Arrays {
+			for mi := range s.Arrays[ai].Members {
+				if m := &s.Arrays[ai].Members[mi]; m.Disk != nil && *m.Disk == "vdb" {
+					m.Serial = ""
+				}
+			}
+		}
+		return s
+	}
+	garbageNew := withDisk(plantest.Seed, twin("vdc", "WD\x01\xff7", ""))
 	bios := FirmwareBIOS
 	tests := []struct {
 		name string
@@ -229,6 +258,16 @@ func TestBuildRefusals(t *testing.T) {
 		{"re-add of an absent disk", plantest.Vanished, Request{Mode: ReAdd, Failed: plantest.Old, Firmware: bios},
 			"vdb (WD-OLD): is not attached", &InputError{}},
 		{"no mode", plantest.Seed, Request{Failed: plantest.Old, Firmware: bios}, "no mode", &InputError{}},
+		{"new serial on two disks", twinNew, Request{Mode: ReplaceFailed, Failed: plantest.Old, New: plantest.New, Firmware: bios},
+			`WD-NEW: names more than one disk: 2 disks report serial "WD-NEW" (vdc, vdd), so raidswap cannot tell them apart by serial; tell them apart by WWN (vdc 0x5000c500000000c1, vdd none), by-path (vdc pci-0000:00:0c.0, vdd pci-0000:00:0d.0) or size (vdc 8589934592 bytes, vdd 8589934592 bytes)`, &InputError{}},
+		{"new disk by name, serial on two disks", twinNew, Request{Mode: ReplaceFailed, Failed: plantest.Old, New: "/dev/vdd", Firmware: bios},
+			`vdd (WD-NEW): refusing to write to a disk that cannot be identified: 2 disks report serial "WD-NEW" (vdc, vdd)`, &InputError{}},
+		{"survivor serial on two disks", twinSurvivor, Request{Mode: ReplaceFailed, Failed: plantest.Old, Firmware: bios},
+			`refusing to plan: the survivor cannot be identified: 2 disks report serial "WD-SURV" (vda, vdd)`, &UnsafeError{}},
+		{"failed disk without serial", noSerialFailed, Request{Mode: ReplaceFailed, Failed: "vdb", Firmware: bios},
+			"vdb: refusing to plan on a disk that cannot be identified: vdb reports no serial, so raidswap cannot confirm which drive it is; tell it apart by WWN (none), by-path (pci-0000:00:0b.0) or size", &InputError{}},
+		{"new disk with a garbage serial", garbageNew, Request{Mode: ReplaceFailed, Failed: plantest.Old, New: "vdc", Firmware: bios},
+			`refusing to write to a disk that cannot be identified: the serial of vdc, "WD\x01\xff7", holds bytes that are not printable text`, &InputError{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

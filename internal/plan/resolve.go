@@ -11,6 +11,9 @@ import (
 // lookup finds a disk by serial or kernel name and refuses partitions and md devices.
 func (b *builder) lookup(what, s string) (*discover.Disk, error) {
 	name := strings.TrimPrefix(s, "/dev/")
+	if hs := b.sys.SerialHolders(s); len(hs) > 1 {
+		return nil, &InputError{Serial: s, Reason: "names more than one disk: " + b.sys.IdentityProblem(hs[0])}
+	}
 	if d := b.sys.DiskBySerial(s); d != nil {
 		return d, nil
 	}
@@ -45,6 +48,9 @@ func (b *builder) resolveFailed() error {
 		return &InputError{Device: b.req.Failed, Reason: "no disk with this serial or name is attached or remembered (run `raidswap status` to list disks)"}
 	}
 	b.failed = d
+	if why := b.sys.IdentityProblem(d); why != "" {
+		return &InputError{Device: d.Name, Serial: d.Serial, Reason: "refusing to plan on a disk that cannot be identified: " + why}
+	}
 	if b.req.Mode == ReAdd && !d.Present {
 		return &InputError{Device: d.Name, Serial: d.Serial, Reason: "is not attached: re-add needs the disk back in its bay"}
 	}
@@ -113,6 +119,9 @@ func (b *builder) resolveArrays() error {
 	}
 	if b.survivor.Serial == "" {
 		return &UnsafeError{Reason: fmt.Sprintf("the survivor %s has no serial: raidswap binds plans to serials", b.survivor.Name)}
+	}
+	if why := b.sys.IdentityProblem(b.survivor); why != "" {
+		return &UnsafeError{Reason: "the survivor cannot be identified: " + why}
 	}
 	for i := range b.arrays {
 		r := &b.arrays[i]
@@ -185,6 +194,9 @@ func (b *builder) resolveNew() error {
 	}
 	if !d.Present {
 		return nil
+	}
+	if why := b.sys.IdentityProblem(d); why != "" {
+		return &InputError{Device: d.Name, Serial: d.Serial, Reason: "refusing to write to a disk that cannot be identified: " + why}
 	}
 	disks := Disks{Failed: ref(b.failed), Survivor: ref(b.survivor),
 		New: NewDisk{MinSizeBytes: b.survivor.SizeBytes, Wipe: b.req.Wipe, AcceptSMART: b.req.AcceptNewDiskSMART}}

@@ -64,6 +64,11 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 			b.WriteString(".\n")
 		}
 	}
+	for _, d := range s.Disks {
+		if d.IdentityProblem != "" {
+			fmt.Fprintf(&b, "\nIDENTITY: %s; raidswap will not write to it.\n", d.IdentityProblem)
+		}
+	}
 	for _, a := range s.Arrays {
 		for _, n := range a.Notes {
 			fmt.Fprintf(&b, "\n%s: %s.", a.Name, n)

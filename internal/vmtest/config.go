@@ -68,6 +68,10 @@ type Config struct {
 	NoUdev   bool              // no udevd: no by-id links, no /run/udev/data, nothing runs mdadm -If (Udev itself is not read)
 	// Dir is the guest working directory of Script (default /mnt/share).
 	Dir string
+	// DuplicateSerials lets disks share a serial, as drives behind cheap USB bridges or
+	// cloned virtual disks do. Such twins cannot be Unplugged or hot-plugged: vmtest-hotplug
+	// names disks by serial.
+	DuplicateSerials bool
 	// ConsoleOut, when set, receives the serial console as it is produced (e.g. os.Stderr
 	// for `vmrun -v`); Result.Console has it in any case.
 	ConsoleOut io.Writer
@@ -120,8 +124,8 @@ func validate(cfg *Config) error {
 		if d.Serial == "" || len(d.Serial) > serialMax || !serialRe.MatchString(d.Serial) {
 			return fmt.Errorf("vmtest: disk %d: serial %q must be 1-%d characters of [A-Za-z0-9._-]", i, d.Serial, serialMax)
 		}
-		if seen[d.Serial] {
-			return fmt.Errorf("vmtest: disk %d: serial %q used twice", i, d.Serial)
+		if seen[d.Serial] && !cfg.DuplicateSerials {
+			return fmt.Errorf("vmtest: disk %d: serial %q used twice (Config.DuplicateSerials allows it)", i, d.Serial)
 		}
 		seen[d.Serial] = true
 		lbs, pbs := blockSizes(d)
@@ -134,6 +138,17 @@ func validate(cfg *Config) error {
 			}
 		} else if _, err := os.Stat(d.Image); err != nil {
 			return fmt.Errorf("vmtest: disk %s: %w", d.Serial, err)
+		}
+	}
+	if cfg.DuplicateSerials {
+		count := map[string]int{}
+		for _, d := range cfg.Disks {
+			count[d.Serial]++
+		}
+		for _, d := range cfg.Disks {
+			if count[d.Serial] > 1 && d.Unplugged {
+				return fmt.Errorf("vmtest: disk %s: a serial two disks share cannot be Unplugged (vmtest-hotplug names disks by serial)", d.Serial)
+			}
 		}
 	}
 	if n := perBus[BusSATA]; n > ahciPorts {

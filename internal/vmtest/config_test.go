@@ -19,6 +19,8 @@ func TestValidate(t *testing.T) {
 		{"serial too long", Config{Disks: []Disk{{Serial: strings.Repeat("x", 21), SizeBytes: 1 << 20}}}, "serial"},
 		{"serial with comma", Config{Disks: []Disk{{Serial: "a,b", SizeBytes: 1 << 20}}}, "serial"},
 		{"serial twice", Config{Disks: []Disk{ok, ok}}, "used twice"},
+		{"twins allowed", Config{DuplicateSerials: true, Disks: []Disk{ok, {Bus: BusNVMe, Serial: "WD-A", SizeBytes: 1 << 20}}}, ""},
+		{"twins unplugged", Config{DuplicateSerials: true, Disks: []Disk{ok, {Serial: "WD-A", SizeBytes: 1 << 20, Unplugged: true}}}, "cannot be Unplugged"},
 		{"no size", Config{Disks: []Disk{{Serial: "A"}}}, "size"},
 		{"size not multiple of 4K", Config{Disks: []Disk{{Serial: "A", SizeBytes: 512 * 9, LogicalBlockSize: 4096}}}, "size"},
 		{"odd block size", Config{Disks: []Disk{{Serial: "A", SizeBytes: 1 << 20, LogicalBlockSize: 1000}}}, "block sizes"},
@@ -211,5 +213,15 @@ func TestStage2(t *testing.T) {
 	}
 	if s := stage2(false, "/", nil); strings.Contains(s, "udevd") {
 		t.Errorf("stage2 without udev starts udevd:\n%s", s)
+	}
+}
+
+// Twins (Config.DuplicateSerials) are refused by vmtest-hotplug before QMP is asked.
+func TestHotplugRefusesTwins(t *testing.T) {
+	h := newHotplug(vmPlan{Disks: planDisks([]Disk{
+		{Serial: "TWIN", SizeBytes: 1 << 20}, {Bus: BusNVMe, Serial: "TWIN", SizeBytes: 1 << 20},
+	}, "/r")})
+	if _, err := h.do([]string{"unplug", "TWIN"}); err == nil || !strings.Contains(err.Error(), "names 2 disks") {
+		t.Errorf("unplug of a twin: %v", err)
 	}
 }

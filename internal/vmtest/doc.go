@@ -12,9 +12,9 @@
 // and a machine-wide limit on concurrent VMs. It must not know anything about RAID: scenarios live in package simulate.
 //
 // Disk buses (Disk.Bus). Each disk attached at boot is waited for by serial before udevd
-// replays the block devices; `vmtest-disk SERIAL` prints its kernel name in the guest (and
-// `vmtest-disk --serial NAME` the reverse), because sdX names follow probe order across
-// controllers. The controllers sit on fixed PCI slots (ahci0 0x02, scsi0 0x03, sas0 0x1f), each
+// replays the block devices; `vmtest-disk SERIAL` prints its kernel name in the guest (`--all`
+// every disk with it, `--serial NAME` the reverse), because sdX names follow probe order across
+// controllers. Config.DuplicateSerials allows twins (one serial on two disks), never hot-plugged. The controllers sit on fixed PCI slots (ahci0 0x02, scsi0 0x03, sas0 0x1f), each
 // disk on a fixed port, target or slot, so by-path names are stable across a re-plug.
 //
 //	bus     QEMU device                    guest name  serial read from            hot-plug (QMP)

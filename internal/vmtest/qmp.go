@@ -193,13 +193,18 @@ func (h *hotplug) do(f []string) (note string, err error) {
 		return "", fmt.Errorf("bad request %q", strings.Join(f, " "))
 	}
 	var d *diskPlan
+	n := 0
 	for i := range h.disks {
 		if h.disks[i].Serial == f[1] {
 			d = &h.disks[i]
+			n++
 		}
 	}
 	if d == nil {
 		return "", fmt.Errorf("no disk with serial %s in Config.Disks", f[1])
+	}
+	if n > 1 {
+		return "", fmt.Errorf("serial %s names %d disks (Config.DuplicateSerials); twins cannot be hot-plugged", f[1], n)
 	}
 	if f[0] == "plug" && d.Bus == BusSAS {
 		// A device_add would succeed but the guest would never see the disk (no event).
