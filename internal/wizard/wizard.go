@@ -407,6 +407,9 @@ func (s *session) showNewDisk(sys *discover.System, p *plan.Plan, d discover.Dis
 	s.printf("\nNew disk: %s\n", d.Label())
 	s.printf("  model %s, %s, sectors %d/%d (logical/physical)%s\n", orDash(d.Model), view.HumanBytes(d.SizeBytes),
 		d.LogicalSectorSize, d.PhysicalSectorSize, bayText(d))
+	if id := identityText(d); id != "" {
+		s.printf("  %s\n", id)
+	}
 	need := p.Disks.New.MinSizeBytes
 	mark := "ok"
 	if d.SizeBytes < need {
@@ -491,4 +494,20 @@ func bootLines(p *plan.Plan, newLabel string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// identityText is what the bus says of the disk (transport, SCSI address, firmware), as far as
+// discovery read it.
+func identityText(d discover.Disk) string {
+	var parts []string
+	if d.Transport != "" {
+		parts = append(parts, "bus "+d.Transport)
+	}
+	if d.HCTL != "" {
+		parts = append(parts, "HCTL "+d.HCTL)
+	}
+	if d.Firmware != "" {
+		parts = append(parts, "firmware "+d.Firmware)
+	}
+	return strings.Join(parts, ", ")
 }

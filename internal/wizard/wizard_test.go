@@ -340,7 +340,7 @@ func TestWrongSecondConfirmation(t *testing.T) {
 	}
 }
 
-// TestBootReadinessShown: discovery's boot readiness shows in the disk table, a survivor that
+// TestBootReadinessShown: the new disk's bus identity shows, discovery's boot readiness shows in the disk table, a survivor that
 // does not boot alone is a warning, and the summary gives every disk's readiness after the run.
 func TestBootReadinessShown(t *testing.T) {
 	fp := &fakePrompter{typed: []string{"B002", "7Q3Z"}}
@@ -348,11 +348,13 @@ func TestBootReadinessShown(t *testing.T) {
 	w.sys.Disks[0].Boot = &bootloader.Readiness{State: bootloader.ReadyMissing, Reason: "no GRUB boot code in the MBR"}
 	w.final.Disks[0].Boot = &bootloader.Readiness{State: bootloader.ReadyOK}
 	w.final.Disks[1].Boot = &bootloader.Readiness{State: bootloader.ReadyOK}
+	w.newDisks[0].Transport, w.newDisks[0].HCTL, w.newDisks[0].Firmware = "sata", "2:0:0:0", "2.5+"
 	if _, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, s := range []string{"BOOT", "missing", "vda (WD-WCC4N1KPA001) does not boot alone (boot missing: no GRUB boot code in the MBR)",
-		"boots alone  vda (WD-WCC4N1KPA001): ok", "boots alone  vdb (WD-WCC4N1KPB002): ok"} {
+		"boots alone  vda (WD-WCC4N1KPA001): ok", "boots alone  vdb (WD-WCC4N1KPB002): ok",
+		"bus sata, HCTL 2:0:0:0, firmware 2.5+"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("output lacks %q:\n%s", s, out)
 		}
