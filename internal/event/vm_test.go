@@ -87,7 +87,11 @@ grep -q 'daemon.crit raidswap\[[0-9]*\]: mdadm Fail on /dev/md0 (/dev/vdb): stat
 mdadm /dev/md0 --remove /dev/vdb
 mdadm /dev/md0 --re-add /dev/vdb
 await_verdict 0 60
-audit_has SpareActive && echo "AUDIT HAS SpareActive"
+# The textfile says 0 as soon as md's state is redundant (RebuildFinished may come first);
+# mdadm reports SpareActive on its own schedule: wait for it before stopping the monitor.
+start=$SECONDS
+until audit_has SpareActive || [ $(( SECONDS - start )) -ge 30 ]; do sleep 0.1; done
+audit_has SpareActive && echo "AUDIT HAS SpareActive" || { echo "events seen:"; grep -o '"mdadm_event":"[A-Za-z]*"' $A | sort | uniq -c; cat /run/monitor.out; }
 kill %2
 wait %2 2>/dev/null || true
 mdadm /dev/md0 --fail /dev/vdb
