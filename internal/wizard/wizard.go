@@ -129,6 +129,21 @@ func Run(ctx context.Context, d Deps, base plan.Request, planOnly bool) (*Outcom
 		}
 	}
 	p, err := d.Plan(req)
+	if err != nil && !req.Wipe {
+		// A new disk named up front that holds data: erased only if the operator says so.
+		var held *plan.NewDiskError
+		if errors.As(err, &held) && held.Rule == plan.NewDiskHoldsData {
+			wipe, werr := s.askWipe(held)
+			if werr != nil {
+				out.Answers = s.answers
+				return out, werr
+			}
+			if wipe {
+				req.Wipe = true
+				p, err = d.Plan(req)
+			}
+		}
+	}
 	if err != nil {
 		out.Answers = s.answers
 		return out, err
@@ -141,6 +156,16 @@ func Run(ctx context.Context, d Deps, base plan.Request, planOnly bool) (*Outcom
 	err = s.replace(sys, p, base.New, out)
 	out.Answers = s.answers
 	return out, err
+}
+
+// askWipe tells the operator that the new disk holds data and asks whether to erase it
+// (the --wipe of `raidswap replace`); the default is no.
+func (s *session) askWipe(e *plan.NewDiskError) (bool, error) {
+	what, _, _ := strings.Cut(e.Reason, ";")
+	s.printf("\nThe new disk /dev/%s (serial %s) %s: an old partition table or md superblock from another machine.\n", e.Device, e.Serial, what)
+	s.answers++
+	q := fmt.Sprintf("Erase everything on the new disk with serial %s (its partition table, md superblocks and file systems) and use it?", e.Serial)
+	return s.d.Prompt.YesNo(view.Wrap(q, s.d.Width), false)
 }
 
 // pickFailed is the disk coming out: the one that failed, or the operator's choice among
