@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/raidswap/raidswap/internal/drill"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/journal"
@@ -36,6 +37,9 @@ type EngineOptions struct {
 	NewSerial string
 	// AcceptNewDiskSMART takes a new disk whose SMART reports bad sectors on a resume.
 	AcceptNewDiskSMART bool
+	// DrillLab confines the command to a drill's lab (hidden: the drill's interrupted
+	// scenario runs `raidswap replace` and `resume` in it).
+	DrillLab string
 }
 
 func addEngineFlags(cmd *cobra.Command, e *EngineOptions) {
@@ -49,6 +53,8 @@ func addEngineFlags(cmd *cobra.Command, e *EngineOptions) {
 	_ = fl.MarkHidden("stop-after")
 	_ = fl.MarkHidden("journal-dir")
 	_ = fl.MarkHidden("lock")
+	fl.StringVar(&e.DrillLab, "drill-lab", "", "confine the run to the drill lab in `DIR`: its disks, journal, lock and key")
+	_ = fl.MarkHidden("drill-lab")
 }
 
 // ApplyOptions are the inputs of `raidswap apply`.
@@ -115,6 +121,11 @@ func actingEnv(f *Factory, e *EngineOptions) (*engine.Env, *exec.Lock, error) {
 	}
 	env := f.Env(f.Root())
 	env.JournalDir, env.LockPath = e.JournalDir, e.LockPath
+	if e.DrillLab != "" {
+		if err := drill.Confine(env, e.DrillLab); err != nil {
+			return nil, nil, WithCode(ExitUsage, err)
+		}
+	}
 	lock, err := env.Lock()
 	if err != nil {
 		return nil, nil, engineError(err)

@@ -139,7 +139,9 @@ func (cs Cards) WriteJSON(w io.Writer) error {
 	return e.Encode(doc)
 }
 
-func roundSeconds(d time.Duration) float64 { return float64(d.Round(100*time.Millisecond)) / float64(time.Second) }
+func roundSeconds(d time.Duration) float64 {
+	return float64(d.Round(100*time.Millisecond)) / float64(time.Second)
+}
 
 // WriteText writes the score card for a person.
 func (cs Cards) WriteText(w io.Writer) error {
