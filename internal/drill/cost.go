@@ -1,0 +1,63 @@
+package drill
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/raidswap/raidswap/identify"
+	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/view"
+)
+
+// RealCost is what the rebuild of a real replacement on this host would take: every RAID1
+// array on physical disks is rebuilt in full (md recovers the arrays that share disks one
+// after the other, so the times add up) at bytesPerSec, the speed measured in the drill,
+// capped by md's speed_limit_max (limitKiB, 0 when unknown) which bounds a real rebuild
+// whatever the disks can do. The text says what the figure rests on; a host without such
+// arrays costs nothing and says so.
+func RealCost(sys *discover.System, bytesPerSec float64, limitKiB int64) (time.Duration, string) {
+	if sys == nil || bytesPerSec <= 0 {
+		return 0, "no rebuild speed was measured in this drill: no estimate"
+	}
+	speed := bytesPerSec
+	capped := false
+	if limitKiB > 0 && float64(limitKiB)*1024 < speed {
+		speed, capped = float64(limitKiB)*1024, true
+	}
+	var total int64
+	var parts []string
+	arrays := append([]discover.Array(nil), sys.Arrays...)
+	sort.Slice(arrays, func(i, j int) bool { return arrays[i].Name < arrays[j].Name })
+	for _, a := range arrays {
+		if a.Level != "raid1" || a.SizeKiB <= 0 || !onPhysicalDisks(a) {
+			continue
+		}
+		total += a.SizeKiB * 1024
+		parts = append(parts, fmt.Sprintf("%s %s", a.Name, view.HumanBytes(uint64(a.SizeKiB)*1024)))
+	}
+	if total == 0 {
+		return 0, "this host has no RAID1 array on physical disks: a real replacement here rebuilds nothing"
+	}
+	d := time.Duration(float64(total) / speed * float64(time.Second)).Round(time.Second)
+	how := fmt.Sprintf("at %s/s measured in this drill", view.HumanBytes(uint64(bytesPerSec)))
+	if capped {
+		how = fmt.Sprintf("at %s/s, md's speed_limit_max (the drill measured %s/s)", view.HumanBytes(uint64(speed)), view.HumanBytes(uint64(bytesPerSec)))
+	}
+	return d, fmt.Sprintf("rebuilding %s %s ≈ %s; the drill's disks are files in memory or on the page cache, so real disks (about 100–200 MB/s for a rotating one) take longer", strings.Join(parts, " + "), how, view.HumanDuration(int64(d/time.Second)))
+}
+
+func onPhysicalDisks(a discover.Array) bool {
+	n := 0
+	for _, m := range a.Members {
+		if m.Disk == nil {
+			continue
+		}
+		if !identify.IsPhysicalName(*m.Disk) {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
