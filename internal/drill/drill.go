@@ -57,31 +57,6 @@ type Lab interface {
 	Close(ctx context.Context) (Cleanup, error)
 }
 
-// Layout is the RAID1 a drill builds on its two disks: the seed's by default, or this host's
-// scaled down (--like-host).
-type Layout struct {
-	// Table is simulate.GPT or simulate.MBR.
-	Table string
-	// Arrays in partition order; their names are given by the drill (free md numbers).
-	Arrays []simulate.ArraySpec
-	// SwapSize is the swap partition's size (0: 32 MiB, negative: none).
-	SwapSize int64
-	// DiskSize is each drill disk's size in bytes.
-	DiskSize int64
-	// Boot is the index in Arrays of /boot's array (mounted at <lab>/boot); -1: none.
-	Boot int
-	// Root is the index in Arrays of the array mounted at <lab>/root (-1: none).
-	Root int
-	// From says where the layout came from ("the seed", "this host's, scaled down").
-	From string
-}
-
-// SeedLayout is the default drill layout: GPT, BIOS boot, md 1.0 64 MiB ext4 for /boot,
-// 32 MiB swap, md 1.2 ext4 for / on the rest of a 256 MiB disk.
-func SeedLayout() Layout {
-	return Layout{Table: simulate.GPT, Arrays: simulate.SeedArrays(), SwapSize: 32 << 20, DiskSize: 256 << 20, Boot: 0, Root: 1, From: "the seed"}
-}
-
 // Config is what a drill acts through.
 type Config struct {
 	Out   io.Writer
@@ -123,7 +98,7 @@ func (c *Config) now() time.Time {
 // A cancelled ctx (Ctrl-C, SIGTERM) ends the scenario running, whose lab is still torn down
 // (unless Keep), and skips the others.
 func Run(ctx context.Context, c Config, scenarios []Scenario) Cards {
-	if c.Layout.DiskSize == 0 {
+	if c.Layout.DiskSize == 0 || len(c.Layout.Options.Arrays) == 0 {
 		c.Layout = SeedLayout()
 	}
 	if c.WaitTimeout == 0 {
@@ -152,6 +127,7 @@ type scene struct {
 	survivorDev, failedDev      string // /dev/loopN
 	shelf                       DiskSpec
 	arrays                      []string // md names of the lab's arrays
+	bootArray, rootArray        string   // the arrays mounted at <lab>/boot and <lab>/root
 	sums                        map[string]string
 	card                        *Card
 
@@ -235,23 +211,40 @@ func runScenario(ctx context.Context, c Config, sc Scenario) (card *Card) {
 // setup makes the two disks, the layout, the mounts, canaries and GRUB.
 func (s *scene) setup(ctx context.Context) error {
 	l := s.c.Layout
+	sector := l.SectorSize
+	if sector == 0 {
+		sector = 512
+	}
 	s.survivor, s.failed = s.lab.NewSerial(), s.lab.NewSerial()
 	var err error
-	if s.survivorDev, err = s.lab.Insert(ctx, DiskSpec{Serial: s.survivor, Size: l.DiskSize, SectorSize: 512}); err != nil {
+	if s.survivorDev, err = s.lab.Insert(ctx, DiskSpec{Serial: s.survivor, Size: l.DiskSize, SectorSize: sector}); err != nil {
 		return err
 	}
-	if s.failedDev, err = s.lab.Insert(ctx, DiskSpec{Serial: s.failed, Size: l.DiskSize, SectorSize: 512}); err != nil {
+	if s.failedDev, err = s.lab.Insert(ctx, DiskSpec{Serial: s.failed, Size: l.DiskSize, SectorSize: sector}); err != nil {
 		return err
 	}
-	s.say("disks: %s (%s) and %s (%s), %s each", s.survivor, s.survivorDev, s.failed, s.failedDev, view.HumanBytes(uint64(l.DiskSize)))
-	names, err := freeArrayNames(s.c.Root, len(l.Arrays))
+	s.say("disks: %s (%s) and %s (%s), %s each, layout of %s", s.survivor, s.survivorDev, s.failed, s.failedDev, view.HumanBytes(uint64(l.DiskSize)), l.Source)
+	// The drill's arrays get md names no array uses, so they never take a host array's.
+	names, err := freeArrayNames(s.c.Root, len(l.Options.Arrays))
 	if err != nil {
 		return err
 	}
-	for i := range l.Arrays {
-		l.Arrays[i].Name = names[i]
+	arrays := append([]simulate.ArraySpec(nil), l.Options.Arrays...)
+	s.bootArray, s.rootArray = "", ""
+	for i := range arrays {
+		if arrays[i].Name == l.BootArray || "md"+strings.TrimPrefix(arrays[i].Name, "md") == l.BootArray {
+			s.bootArray = names[i]
+		}
+		if arrays[i].FS == "ext4" || arrays[i].FS == "" {
+			s.rootArray = names[i] // the last ext4 array holds / (and the random canary)
+		}
+		arrays[i].Name = names[i]
 	}
-	l.Arrays = append([]simulate.ArraySpec(nil), l.Arrays...)
+	if s.rootArray == s.bootArray && !l.BootOnRoot {
+		s.rootArray = ""
+	}
+	l.Options.Arrays = arrays
+	l.Options.Canary = true
 	s.c.Layout = l
 	s.arrays = names
 	var dm []string
@@ -261,13 +254,13 @@ func (s *scene) setup(ctx context.Context) error {
 	if err := s.lab.Seed(ctx, l, []string{s.survivorDev, s.failedDev}, dm); err != nil {
 		return err
 	}
-	if l.Boot >= 0 {
-		if err := s.lab.MountArray(ctx, names[l.Boot], s.bootDir()); err != nil {
+	if s.bootArray != "" && !l.BootOnRoot {
+		if err := s.lab.MountArray(ctx, s.bootArray, s.bootDir()); err != nil {
 			return err
 		}
 	}
-	if l.Root >= 0 {
-		if err := s.lab.MountArray(ctx, names[l.Root], s.rootDir()); err != nil {
+	if s.rootArray != "" {
+		if err := s.lab.MountArray(ctx, s.rootArray, s.rootDir()); err != nil {
 			return err
 		}
 		if err := writeRandom(filepath.Join(s.rootDir(), "random.bin"), 4<<20); err != nil {
@@ -277,17 +270,26 @@ func (s *scene) setup(ctx context.Context) error {
 	if err := s.recordSums(); err != nil {
 		return err
 	}
-	if l.Boot >= 0 {
-		if err := s.lab.InstallGRUB(ctx, s.bootDir(), s.survivorDev, s.failedDev); err != nil {
+	if s.bootArray != "" {
+		if err := s.lab.InstallGRUB(ctx, s.bootMount(), s.survivorDev, s.failedDev); err != nil {
 			return err
 		}
 	}
-	s.shelf = DiskSpec{Serial: s.lab.NewSerial(), Size: l.DiskSize * int64(max(1, s.sc.Shelf.SizeFactor)), SectorSize: 512}
+	s.shelf = DiskSpec{Serial: s.lab.NewSerial(), Size: l.DiskSize * int64(max(1, s.sc.Shelf.SizeFactor)), SectorSize: sector}
 	if s.sc.Shelf.SectorSize != 0 {
 		s.shelf.SectorSize = s.sc.Shelf.SectorSize
 	}
 	s.newSerial = s.shelf.Serial
 	return s.lab.Prepare(ctx, s.shelf, s.sc.Shelf.Dirty)
+}
+
+// bootMount is where /boot's file system is mounted: <lab>/boot, or <lab>/root/boot when
+// /boot is a directory on the root array.
+func (s *scene) bootMount() string {
+	if s.c.Layout.BootOnRoot {
+		return filepath.Join(s.rootDir(), "boot")
+	}
+	return s.bootDir()
 }
 
 func (s *scene) bootDir() string { return filepath.Join(s.lab.Dir(), "boot") }
@@ -340,10 +342,10 @@ func writeRandom(path string, n int64) error {
 // canaries are the files whose checksums a scenario must find unchanged.
 func (s *scene) canaries() []string {
 	var out []string
-	if s.c.Layout.Boot >= 0 {
+	if s.bootArray != "" && !s.c.Layout.BootOnRoot {
 		out = append(out, filepath.Join(s.bootDir(), simulate.CanaryFile))
 	}
-	if s.c.Layout.Root >= 0 {
+	if s.rootArray != "" {
 		out = append(out, filepath.Join(s.rootDir(), simulate.CanaryFile), filepath.Join(s.rootDir(), "random.bin"))
 	}
 	return out
@@ -725,7 +727,13 @@ func (s *scene) realCost() {
 	}
 	cost := s.c.RealCost
 	if cost == nil {
-		cost = plainCost
+		cost = func(sys *discover.System, bps float64) (time.Duration, string) {
+			var limit int64
+			if v, err := s.c.Root.ReadString("/proc/sys/dev/raid/speed_limit_max"); err == nil {
+				_, _ = fmt.Sscan(v, &limit)
+			}
+			return RealCost(sys, bps, limit)
+		}
 	}
 	d, text := cost(sys, bps)
 	s.card.RealCost, s.card.RealCostSeconds = text, d.Seconds()

@@ -149,8 +149,8 @@ func (s *scene) vanish(ctx context.Context) error {
 // failRootMember fails only the failed disk's member of the root array.
 func (s *scene) failRootMember(ctx context.Context) error {
 	md := s.arrays[len(s.arrays)-1]
-	if s.c.Layout.Root >= 0 {
-		md = s.arrays[s.c.Layout.Root]
+	if s.rootArray != "" {
+		md = s.rootArray
 	}
 	ms, err := simulate.Members(s.c.Root)
 	if err != nil {
