@@ -13,6 +13,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/drill"
+	"github.com/raidswap/raidswap/internal/host"
 )
 
 func init() { register(newDrillCmd) }
@@ -42,6 +43,8 @@ type DrillOptions struct {
 	WaitTimeout time.Duration
 	// IsRoot says whether this process may act (os.Geteuid() == 0 when nil; tests set it).
 	IsRoot func() bool
+	// Root is the live system to read (f.Root() when nil; tests give a fixture tree).
+	Root *host.Root
 }
 
 // DefaultDrillDir is where labs are made.
@@ -99,7 +102,10 @@ func runDrill(ctx context.Context, o *DrillOptions) error {
 		fmt.Fprintln(f.IO.ErrOut, "raidswap: the drill asks you questions and needs a terminal; without one add --auto")
 		return Silent(ExitUsage)
 	}
-	root := f.Root()
+	root := o.Root
+	if root == nil {
+		root = f.Root()
+	}
 	if !root.Exists("/proc/mdstat") {
 		fmt.Fprintln(f.IO.ErrOut, "raidswap: "+noMD)
 		return Silent(ExitNoMD)

@@ -17,7 +17,7 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
-	"github.com/raidswap/raidswap/internal/host"
+	seam "github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/view"
@@ -63,8 +63,8 @@ type Config struct {
 	Width int
 	// Plain shows the run one line per event (no progress bars).
 	Plain  bool
-	Root   *host.Root
-	Runner host.Runner
+	Root   *seam.Root
+	Runner seam.Runner
 	// NewLab makes a fresh lab.
 	NewLab func(ctx context.Context) (Lab, error)
 	// Trainee is the interactive trainee's prompter; nil: --auto.
@@ -304,7 +304,7 @@ func (s *scene) serialOf(r Role) string {
 
 // freeArrayNames are n md names no array uses, from md100 up, so a drill never takes the
 // name of one of the host's arrays.
-func freeArrayNames(root *host.Root, n int) ([]string, error) {
+func freeArrayNames(root *seam.Root, n int) ([]string, error) {
 	var out []string
 	for i := 100; i < 127 && len(out) < n; i++ {
 		name := fmt.Sprintf("md%d", i)
@@ -546,7 +546,7 @@ func (s *scene) insertShelf(ctx context.Context) error {
 }
 
 // holdsMember says whether any md array has a member on dev (or on a dm table over it).
-func holdsMember(root *host.Root, dev string) (bool, error) {
+func holdsMember(root *seam.Root, dev string) (bool, error) {
 	ms, err := simulate.Members(root)
 	if err != nil {
 		return false, err
@@ -638,7 +638,7 @@ func (s *scene) verifyChecks(ctx context.Context, newSerial string) []Check {
 		ok := a.State == discover.ArrayClean && inSync == 2 && len(a.Members) == 2 && strings.Join(on, " ") == strings.Join(want, " ")
 		add("array "+name, ok, "%s, %d in_sync members on %s", a.State, inSync, strings.Join(on, " "))
 	}
-	res, err := s.c.Runner.Run(ctx, host.Sgdisk, "-v", "/dev/"+nd.Name)
+	res, err := s.c.Runner.Run(ctx, seam.Sgdisk, "-v", "/dev/"+nd.Name)
 	add("partition table", err == nil && strings.Contains(string(res.Stdout), "No problems found"), "sgdisk -v /dev/%s: %s", nd.Name, firstLine(string(res.Stdout), err))
 	add("alignment", true, "")
 	out[len(out)-1] = alignment(s.c.Root, nd)
@@ -669,7 +669,7 @@ func firstLine(s string, err error) string {
 }
 
 // alignment: every partition of the new disk starts on a 1 MiB boundary.
-func alignment(root *host.Root, d *discover.Disk) Check {
+func alignment(root *seam.Root, d *discover.Disk) Check {
 	var bad []string
 	for _, p := range d.Partitions {
 		start, err := root.ReadString("/sys/class/block/" + p + "/start")

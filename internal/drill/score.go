@@ -156,8 +156,8 @@ func (cs Cards) WriteText(w io.Writer) error {
 		if c.Reason != "" {
 			fmt.Fprintf(&b, "  %s\n", c.Reason)
 		}
-		fmt.Fprintf(&b, "  answers given     %d\n", c.Answers)
-		fmt.Fprintf(&b, "  mistakes refused  %d\n", len(c.Mistakes))
+		fmt.Fprintf(&b, "  %-17s %d\n", "answers given", c.Answers)
+		fmt.Fprintf(&b, "  %-17s %d\n", "mistakes refused", len(c.Mistakes))
 		for _, m := range c.Mistakes {
 			fmt.Fprintf(&b, "    - %s: refused by the %s: %s\n", m.Tried, m.RefusedBy, m.Reason)
 		}
@@ -173,15 +173,15 @@ func (cs Cards) WriteText(w io.Writer) error {
 			b.WriteString("\n")
 		}
 		if c.RealCost != "" {
-			fmt.Fprintf(&b, "  a real run         %s\n", c.RealCost)
+			fmt.Fprintf(&b, "  %-17s %s\n", "a real run", c.RealCost)
 		}
 		switch {
 		case c.Kept:
-			fmt.Fprintf(&b, "  kept (--keep)      %s, devices %s; `raidswap drill --cleanup` removes it\n", c.Lab, strings.Join(c.Devices, " "))
+			fmt.Fprintf(&b, "  %-17s %s, devices %s; `raidswap drill --cleanup` removes it\n", "kept (--keep)", c.Lab, strings.Join(c.Devices, " "))
 		case c.CleanupError != "":
-			fmt.Fprintf(&b, "  cleanup FAILED     %s; removed %s\n", c.CleanupError, c.Cleanup.Summary())
+			fmt.Fprintf(&b, "  %-17s %s; removed %s\n", "cleanup FAILED", c.CleanupError, c.Cleanup.Summary())
 		default:
-			fmt.Fprintf(&b, "  cleanup            %s\n", c.Cleanup.Summary())
+			fmt.Fprintf(&b, "  %-17s %s\n", "cleanup", c.Cleanup.Summary())
 		}
 	}
 	met := 0
