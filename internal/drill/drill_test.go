@@ -61,8 +61,8 @@ func TestScenarioTable(t *testing.T) {
 func sampleCards() Cards {
 	return Cards{
 		{Scenario: "failed-member", Result: Pass, Expected: Pass, Took: 8312 * time.Millisecond, Answers: 3,
-			Mistakes: []Mistake{{Tried: `typed "1234" where the serial's last characters were asked`, RefusedBy: "wizard", Reason: `you typed "1234", not "2F3A": nothing was done`}},
-			Checks: []Check{{Name: "canaries", OK: true, Detail: "3 files, sha256 unchanged"}, {Name: "array md100", OK: true, Detail: "clean, 2 in_sync members on loop0 loop2"}},
+			Mistakes:           []Mistake{{Tried: `typed "1234" where the serial's last characters were asked`, RefusedBy: "wizard", Reason: `you typed "1234", not "2F3A": nothing was done`}},
+			Checks:             []Check{{Name: "canaries", OK: true, Detail: "3 files, sha256 unchanged"}, {Name: "array md100", OK: true, Detail: "clean, 2 in_sync members on loop0 loop2"}},
 			RebuildBytesPerSec: 150e6, RealCost: "rebuilding md0 1.0 GiB ≈ 7s", RealCostSeconds: 7,
 			Lab: "/var/lib/raidswap/drill/drill-20261201-180000-abcd", Cleanup: Cleanup{Unmounted: []string{"/dev/md100", "/dev/md101"}, Arrays: []string{"md100", "md101"}, Loops: []string{"loop0", "loop2"}, Files: []string{"raidswap-drill-DRILL-A1B2C.img"}}},
 		{Scenario: "survivor-read-errors", Result: FailedAsExpected, Expected: FailedAsExpected, Took: 21 * time.Second, Answers: 2,
