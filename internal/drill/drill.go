@@ -168,7 +168,9 @@ func runScenario(ctx context.Context, c Config, sc Scenario) (card *Card) {
 		// Torn down with a context of its own: Ctrl-C must not stop the cleanup.
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
+		own := removeOwn(lab.Dir())
 		cl, err := lab.Close(cctx)
+		cl.Files = append(own, cl.Files...)
 		card.Cleanup = cl
 		if err != nil {
 			card.CleanupError = err.Error()
@@ -407,6 +409,25 @@ func Confine(env *engine.Env, dir string) error {
 	env.LockPath = filepath.Join(dir, "raidswap.lock")
 	env.KeyPath = filepath.Join(dir, "plan.key")
 	return confineScope(env, dir)
+}
+
+// ownFiles are what the drill's engine keeps in the lab (Confine), which the lab's Close
+// leaves alone because simulate did not make them.
+var ownFiles = []string{"journal", "audit.jsonl", "plan.key", "raidswap.lock", "inventory.json"}
+
+// removeOwn removes the drill's own files from the lab and says which it removed.
+func removeOwn(dir string) []string {
+	var out []string
+	for _, name := range ownFiles {
+		p := filepath.Join(dir, name)
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		if err := os.RemoveAll(p); err == nil {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // trainee is the prompter the wizard asks: the interactive trainee's or --auto's, counted.
