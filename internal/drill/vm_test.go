@@ -98,3 +98,97 @@ func TestVMDrillAuto(t *testing.T) {
 		})
 	}
 }
+
+// TestVMDrillKillCleanup: a drill ended by SIGTERM mid-scenario tears its lab down (exit
+// 143); one killed with SIGKILL leaves it, and `raidswap drill --cleanup` removes it.
+func TestVMDrillKillCleanup(t *testing.T) {
+	vmtest.Require(t)
+	script := drillPrologue + `
+mid_drill() { # start a drill and wait until its arrays exist
+	$RS drill --auto --scenario failed-member > /run/$1.out 2>&1 &
+	P=$!
+	local start=$SECONDS
+	until grep -qE '^md1[0-9][0-9] :' /proc/mdstat 2>/dev/null; do
+		[ $(( SECONDS - start )) -ge 120 ] && { echo "TIMEOUT: no drill array"; cat /run/$1.out; exit 1; }
+		sleep 0.1
+	done
+	sleep 1
+}
+mid_drill term
+kill -TERM $P; wait $P; echo "RC TERM=$?"
+tail -n 3 /run/term.out
+check_clean TERM
+mid_drill kill
+kill -KILL $P; wait $P; echo "RC KILL=$?"
+leftovers | sed 's/^/KILLED LEFT: /'
+$RS drill --cleanup; echo "RC CLEANUP=$?"
+check_clean KILL
+`
+	res := vmtest.RunT(t, vmtest.Config{Timeout: 8 * time.Minute, MemoryMB: 1024, Script: script,
+		Env: map[string]string{"RS": testbin.Raidswap(t)}})
+	t.Logf("guest output:\n%s", res.Output)
+	golden.Contains(t, res.Output, "RC TERM=143", "CLEAN after TERM", "RC KILL=137", "KILLED LEFT: ", "RC CLEANUP=0", "leftovers of earlier drills: ", "CLEAN after KILL")
+}
+
+// TestVMDrillAllowlist: with a real array on the guest's own disks (vda, vdb; vdb's members
+// failed), a drill never lists or touches them: their mdstat lines are unchanged, the score
+// card never names them, and the drill passes.
+func TestVMDrillAllowlist(t *testing.T) {
+	vmtest.Require(t)
+	script := drillPrologue + `
+set -e
+$RS simulate build /dev/vda /dev/vdb >/dev/null
+$RS simulate fail --disk vdb >/dev/null
+HOSTMD="md0|md1"
+grep -A2 -E '^md[01] :' /proc/mdstat > /run/before
+set +e
+drill_auto failed-member
+grep -A2 -E '^md[01] :' /proc/mdstat > /run/after
+cmp -s /run/before /run/after && echo "HOST ARRAYS UNCHANGED"
+cat /run/after
+grep -qE 'vd[ab]|WD-HOST' /mnt/share/failed-member.json /mnt/share/failed-member.err || echo "HOST DISKS NEVER NAMED"
+`
+	res := vmtest.RunT(t, vmtest.Config{Timeout: 8 * time.Minute, MemoryMB: 1024, Script: script,
+		Disks: []vmtest.Disk{{Serial: "WD-HOSTA", SizeBytes: 256 << 20}, {Serial: "WD-HOSTB", SizeBytes: 256 << 20}},
+		Env:   map[string]string{"RS": testbin.Raidswap(t)}})
+	t.Logf("guest output:\n%s", res.Output)
+	golden.Contains(t, res.Output, "RC failed-member=0 in", "CLEAN after failed-member", "HOST ARRAYS UNCHANGED", "HOST DISKS NEVER NAMED")
+	card(t, res.Share, "failed-member")
+}
+
+// TestVMDrillInteractive drives `raidswap drill` in a real pseudo-terminal (tmux, TERM=dumb:
+// the plain prompter) with typed answers: one wrong serial, refused and counted, then the
+// right ones read off the screen as an operator reads the labels.
+func TestVMDrillInteractive(t *testing.T) {
+	vmtest.Require(t)
+	script := drillPrologue + `
+screen() { tmux capture-pane -p -J -S -5000 -t d; }
+await_screen() {
+	local start=$SECONDS
+	until screen | grep -qF -- "$1"; do
+		[ $(( SECONDS - start )) -ge 180 ] && { echo "TIMEOUT: the screen does not show: $1"; screen; exit 1; }
+		sleep 0.2
+	done
+}
+type_keys() { tmux send-keys -t d -l -- "$1"; tmux send-keys -t d Enter; }
+tmux new-session -d -s d -x 120 -y 40 "env TERM=dumb $RS drill --scenario failed-member; echo RC=\$? > /run/d.rc; sleep 3600"
+await_screen "Type its last 4 characters to go ahead"
+FAILED=$(screen | grep -oE 'Find the disk with serial DRILL-[A-Z0-9]+' | tail -n 1 | awk '{print $NF}')
+type_keys "XXXX"
+await_screen "try 2 of 3"
+type_keys "${FAILED: -4}"
+await_screen "Type its last 4 characters to write to it"
+NEW=$(screen | grep -oE "new disk's serial is DRILL-[A-Z0-9]+" | tail -n 1 | awk '{print $NF}')
+type_keys "${NEW: -4}"
+start=$SECONDS
+until [ -s /run/d.rc ]; do [ $(( SECONDS - start )) -ge 300 ] && { echo "TIMEOUT: the drill did not end"; screen; exit 1; }; sleep 0.2; done
+screen
+cat /run/d.rc
+check_clean interactive
+`
+	res := vmtest.RunT(t, vmtest.Config{Timeout: 8 * time.Minute, MemoryMB: 1024, Script: script,
+		Env: map[string]string{"RS": testbin.Raidswap(t)}})
+	t.Logf("guest output:\n%s", res.Output)
+	golden.Contains(t, res.Output, `refused: "XXXX" is not what the disk's label says`, "failed-member          PASS",
+		"answers given     3", "mistakes refused  1", `typed "XXXX"`, "RC=0", "CLEAN after interactive")
+}
