@@ -563,6 +563,44 @@ func (s *scene) insertShelf(ctx context.Context) error {
 		return fmt.Errorf("inserting %s: %w", s.shelf.Serial, err)
 	}
 	s.say("inserted %s (%s, %s, %d-byte sectors%s) in the empty bay", s.shelf.Serial, dev, view.HumanBytes(uint64(s.shelf.Size)), s.shelf.SectorSize, map[bool]string{true: ", from another server: it holds an old array", false: ""}[s.sc.Shelf.Dirty])
+	if s.sc.Shelf.Dirty {
+		return s.stopForeign(ctx, dev)
+	}
+	return nil
+}
+
+// stopForeign stops an old array udev assembled from a dirty new disk (mdadm -I on the
+// disk's arrival, as on a real server), as the operator must before the disk can be used:
+// only an array whose every member is on that disk.
+func (s *scene) stopForeign(ctx context.Context, dev string) error {
+	k := filepath.Base(dev)
+	for i := 0; i < 15; i++ {
+		ms, err := simulate.Members(s.c.Root)
+		if err != nil {
+			return err
+		}
+		arrays := map[string]bool{}
+		for _, m := range ms {
+			if m.Disk == k {
+				arrays[m.Array] = true
+			}
+		}
+		for _, m := range ms {
+			if m.Disk != k {
+				delete(arrays, m.Array)
+			}
+		}
+		for a := range arrays {
+			if _, err := s.c.Runner.Run(ctx, seam.Mdadm, "--stop", "/dev/"+a); err != nil {
+				return fmt.Errorf("stopping the old array %s assembled from %s: %w", a, dev, err)
+			}
+			s.say("udev assembled the old array %s from %s; stopped it (mdadm --stop /dev/%s), as you would before using the disk", a, dev, a)
+			return nil
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
