@@ -320,6 +320,12 @@ func (s *scene) predictive(ctx context.Context) error {
 	if err := s.trainee().ConfirmTyped(view.Wrap(q, s.c.Width), Last4(s.failed)); err != nil {
 		return err
 	}
+	// The hands pull the old disk once the copy is done and it holds no member.
+	s.markPlanned()
+	pulled := make(chan error, 1)
+	pctx, unpull := context.WithCancel(ctx)
+	defer unpull()
+	go func() { pulled <- s.pullWhenFree(pctx, s.failed, s.failedDev, "the replaced disk") }()
 	smp := &sampler{}
 	sctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -332,10 +338,15 @@ func (s *scene) predictive(ctx context.Context) error {
 	wg.Wait()
 	s.card.Checks = append(s.card.Checks, Check{Name: "redundancy kept throughout", OK: smp.samples > 0 && len(smp.lost) == 0,
 		Detail: fmt.Sprintf("%d samples every 0.2 s; without two members: %s", smp.samples, orNone(smp.lost))})
+	unpull()
+	perr := <-pulled
 	if err != nil {
 		return err
 	}
-	return s.pullWhenFree(ctx, s.failed, s.failedDev, "the replaced disk")
+	if perr != nil && !errors.Is(perr, context.Canceled) {
+		return perr
+	}
+	return nil
 }
 
 func (s *scene) judgePredictive(ctx context.Context, runErr error) { s.judgeSuccess(ctx, runErr) }
