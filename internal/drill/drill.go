@@ -506,6 +506,14 @@ func (s *scene) hands(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	// An operator pulls the disk when raidswap says so: once its phase 1 (detach, then the
+	// bay's LED) is done, not between two of its steps.
+	if err := s.awaitJournal(ctx, func(r journal.Record) bool {
+		return (r.Event == journal.EventDone || r.Event == journal.EventSkipped) && strings.HasSuffix(r.Step, "-locate") ||
+			r.Event == journal.EventStarted && strings.HasSuffix(r.Step, "-await-removal")
+	}); err != nil {
+		return err
+	}
 	if err := s.pullWhenFree(ctx, s.failed, s.failedDev, "the failed disk"); err != nil {
 		return err
 	}
@@ -521,6 +529,21 @@ func (s *scene) hands(ctx context.Context) error {
 		return err
 	}
 	return s.insertShelf(ctx)
+}
+
+// awaitJournal waits until a record of the lab's journals matches.
+func (s *scene) awaitJournal(ctx context.Context, match func(journal.Record) bool) error {
+	for {
+		recs, _ := s.journalRecords()
+		for _, r := range recs {
+			if match(r) {
+				return nil
+			}
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
