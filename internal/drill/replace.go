@@ -325,7 +325,16 @@ func (s *scene) predictive(ctx context.Context) error {
 	pulled := make(chan error, 1)
 	pctx, unpull := context.WithCancel(ctx)
 	defer unpull()
-	go func() { pulled <- s.pullWhenFree(pctx, s.failed, s.failedDev, "the replaced disk") }()
+	go func() {
+		// Pulled when raidswap waits for it, after the copy and the bay's LED.
+		if err := s.awaitJournal(pctx, func(r journal.Record) bool {
+			return r.Event == journal.EventStarted && strings.HasSuffix(r.Step, "-await-removal")
+		}); err != nil {
+			pulled <- err
+			return
+		}
+		pulled <- s.pullWhenFree(pctx, s.failed, s.failedDev, "the replaced disk")
+	}()
 	smp := &sampler{}
 	sctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
