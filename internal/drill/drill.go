@@ -487,12 +487,15 @@ func (s *scene) startHands(ctx context.Context) func() error {
 	hctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- s.hands(hctx) }()
+	var once sync.Once
+	var err error
 	return func() error {
-		cancel()
-		err := <-done
-		if errors.Is(err, context.Canceled) {
-			return nil
-		}
+		once.Do(func() {
+			cancel()
+			if err = <-done; errors.Is(err, context.Canceled) {
+				err = nil
+			}
+		})
 		return err
 	}
 }
