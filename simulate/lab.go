@@ -495,6 +495,8 @@ func (l *Lab) Vanish(ctx context.Context, serial string) ([]Member, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Named now: under an error table a dm device no longer lists the partition as its slave.
+	over := l.dmOver(kname(dev))
 	for i, m := range ms {
 		sectors, err := l.root.ReadString("/sys/block/" + m.Device + "/size")
 		if err != nil {
@@ -528,7 +530,7 @@ func (l *Lab) Vanish(ctx context.Context, serial string) ([]Member, error) {
 			return ms, err
 		}
 	}
-	for _, name := range l.dmOver(kname(dev)) {
+	for _, name := range over {
 		if _, err := run(ctx, l.r, "removing dm "+name, host.Dmsetup, "remove", "--retry", name); err != nil {
 			return ms, err
 		}
@@ -917,6 +919,20 @@ func labSet(root *host.Root, loops []string) deviceSet {
 					changed = true
 				}
 			}
+		}
+	}
+	// A dm device simulate made over a lab partition ("rs-loop0p2") whose table no longer
+	// names it (an error table, after a Vanish cut short) belongs to the lab too.
+	ds, _ := root.Glob("/sys/block/dm-*/dm/name")
+	for _, d := range ds {
+		x := strings.Split(strings.TrimPrefix(d, "/sys/block/"), "/")[0]
+		name, err := root.ReadString(d)
+		part, ok := strings.CutPrefix(name, "rs-")
+		if err != nil || !ok || !s.in[part] || s.in[x] {
+			continue
+		}
+		if ents, err := root.ReadDir("/sys/block/" + x + "/slaves"); err == nil && len(ents) == 0 {
+			s.in[x] = true
 		}
 	}
 	for k := range s.in {
