@@ -612,10 +612,14 @@ func (l *Lab) dmOver(k string) []string {
 	return out
 }
 
-// Flaky makes reads in the middle of the data area of each of the disk's dm members fail:
-// a linear table with a 1 MiB error range where md's recovery must read, while md's
-// superblocks (at either end) and the rest of the data still work, so the array stays up.
-// Restore puts the linear tables back.
+// Flaky makes reads of the disk's dm members fail in the middle of their data area, so a
+// recovery that reads from this disk fails while the array stays up (its superblocks, at
+// either end, and the rest of the data still work). Restore puts the linear tables back.
+//
+// The unreadable sectors are stripes (see flakyTable), not one range: md records an
+// unreadable block in the bad block log of every member and carries on, so over one range a
+// recovery "completes" [UU] with bad blocks listed (measured: TestVMLabFlaky). More stripes
+// than the log's 512 entries fill it, and then md interrupts the recovery and disables it.
 func (l *Lab) Flaky(ctx context.Context, serial string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -651,16 +655,31 @@ func (l *Lab) Flaky(ctx context.Context, serial string) error {
 	return nil
 }
 
-// flakyTable is a linear table over part (sectors long) with an error range of up to 1 MiB
-// in the middle of the data area [off, off+data), 4 KiB aligned.
+// flakyStripes is how many unreadable stripes Flaky puts in a member: more than the 512
+// entries of md's bad block log (each stripe is one entry: they are never adjacent).
+const flakyStripes = 640
+
+// flakyTable is a dm table over part (sectors long) that reads like part except for
+// flakyStripes unreadable 4 KiB stripes, 4 KiB apart, centred in the data area
+// [off, off+data). A data area too small for them all gets as many as fit.
 func flakyTable(part string, sectors, off, data int64) (string, error) {
-	n := min(int64(2048), data/4) &^ 7
-	start := (off + data/2) &^ 7
-	if n <= 0 || start+n > sectors || off+data > sectors {
+	if off < 0 || data <= 0 || off+data > sectors {
 		return "", fmt.Errorf("data area %d+%d does not fit %d sectors", off, data, sectors)
 	}
-	return fmt.Sprintf("0 %d linear %s 0\n%d %d error\n%d %d linear %s %d",
-		start, part, start, n, start+n, sectors-start-n, part, start+n), nil
+	n := min(int64(flakyStripes), data/32)
+	if n == 0 {
+		return "", fmt.Errorf("data area of %d sectors is too small for unreadable stripes", data)
+	}
+	start := (off + data/2 - n*8) &^ 7
+	var b strings.Builder
+	fmt.Fprintf(&b, "0 %d linear %s 0\n", start, part)
+	at := start
+	for range n {
+		fmt.Fprintf(&b, "%d 8 error\n%d 8 linear %s %d\n", at, at+8, part, at+8)
+		at += 16
+	}
+	fmt.Fprintf(&b, "%d %d linear %s %d", at, sectors-at, part, at)
+	return b.String(), nil
 }
 
 // Restore puts the linear tables back under the disk's dm members (after Flaky).
