@@ -463,3 +463,50 @@ func TestPlanSeedDMDisks(t *testing.T) {
 		t.Errorf("md1 members %q", got)
 	}
 }
+
+// TestLabVanish: error table, a write through the mounted filesystem, md fails the member,
+// mdadm --remove, dmsetup remove, losetup -d — in that order.
+func TestLabVanish(t *testing.T) {
+	root, l, r := labOnLoops(t)
+	must(t, os.WriteFile(root.Path("/sys/block/dm-0/size"), []byte("131072\n"), 0o644))
+	must(t, os.WriteFile(root.Path("/sys/block/md0/md/dev-dm-0/state"), []byte("in_sync\n"), 0o644))
+	var table string
+	r.Add(
+		hosttest.Expect{Argv: []string{host.Dmsetup, "suspend", "rs-loop0p2"}},
+		hosttest.Expect{Argv: []string{host.Dmsetup, "load", "rs-loop0p2", filepath.Join(l.Dir, "rs-loop0p2.table")}, Do: func() {
+			b, _ := os.ReadFile(filepath.Join(l.Dir, "rs-loop0p2.table"))
+			table = string(b)
+			must(t, os.RemoveAll(root.Path("/sys/block/dm-0/slaves/loop0p2"))) // an error table has no slave
+		}},
+		hosttest.Expect{Argv: []string{host.Dmsetup, "resume", "rs-loop0p2"}, Do: func() {
+			// md fails the member at the poke's write; the test sets it here, before the wait.
+			must(t, os.WriteFile(root.Path("/sys/block/md0/md/dev-dm-0/state"), []byte("faulty\n"), 0o644))
+		}},
+		hosttest.Expect{Argv: []string{host.Mdadm, "/dev/md0", "--remove", "/dev/dm-0"}, Do: func() {
+			must(t, os.RemoveAll(root.Path("/sys/block/md0/md/dev-dm-0")))
+			must(t, os.RemoveAll(root.Path("/sys/class/block/dm-0/holders/md0")))
+		}},
+		hosttest.Expect{Argv: []string{host.Dmsetup, "remove", "--retry", "rs-loop0p2"}, Do: func() {
+			must(t, os.RemoveAll(root.Path("/sys/block/dm-0")))
+			must(t, os.RemoveAll(root.Path("/sys/class/block/loop0p2/holders/dm-0")))
+		}},
+		hosttest.Expect{Argv: []string{host.Udevadm, "control", "--ping", "--timeout=5"}, Exit: 1},
+		hosttest.Expect{Argv: []string{host.Losetup, "--detach", "/dev/loop0"}, Do: detachLoop(t, root, "loop0")},
+	)
+	ms, err := l.Vanish(t.Context(), "DRILL-A0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Array != "md0" || ms[0].Device != "dm-0" || ms[0].State != "removed" {
+		t.Errorf("Vanish = %+v", ms)
+	}
+	if table != "0 131072 error\n" {
+		t.Errorf("table %q", table)
+	}
+	if _, ok := l.Device("DRILL-A0001"); ok {
+		t.Error("the vanished disk is still attached")
+	}
+	if ents, _ := os.ReadDir(filepath.Join(l.Dir, "boot")); len(ents) != 0 {
+		t.Errorf("the poke left %v in the mounted array", ents)
+	}
+}
