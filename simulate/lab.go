@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/raidswap/raidswap/internal/host"
@@ -143,7 +144,19 @@ func (l *Lab) saveMarker() error {
 func readMarker(dir string) (labMarker, error) {
 	var m labMarker
 	p := filepath.Join(dir, LabMarker)
-	f, err := os.Open(p)
+	// Only a real directory holding a regular file: a link could point the teardown at
+	// another directory, and a FIFO would block the read forever.
+	if fi, err := os.Lstat(dir); err != nil {
+		return m, err
+	} else if !fi.IsDir() {
+		return m, fmt.Errorf("drill lab %s is not a directory (%s)", dir, fi.Mode().Type())
+	}
+	if fi, err := os.Lstat(p); err != nil {
+		return m, err
+	} else if !fi.Mode().IsRegular() {
+		return m, fmt.Errorf("drill marker %s is not a regular file (%s)", p, fi.Mode().Type())
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return m, err
 	}

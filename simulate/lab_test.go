@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/raidswap/raidswap/internal/host"
@@ -392,6 +393,34 @@ func TestCleanupLeftoversHostileMarker(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(d, LabMarker)); err != nil {
 				t.Errorf("marker removed: %v", err)
+			}
+		})
+	}
+}
+
+// A marker that is a FIFO or a link, or a lab that is a link, is refused without reading it.
+func TestCleanupLeftoversMarkerNotAFile(t *testing.T) {
+	id := "drill-20261201-100000-ffff"
+	for name, setup := range map[string]func(d string){
+		"fifo":     func(d string) { must(t, syscall.Mkfifo(filepath.Join(d, LabMarker), 0o600)) },
+		"link":     func(d string) { must(t, os.Symlink("/etc/hostname", filepath.Join(d, LabMarker))) },
+		"dir link": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			root, base := labFixture(t)
+			d := filepath.Join(base, id)
+			if setup == nil {
+				other := t.TempDir()
+				must(t, os.WriteFile(filepath.Join(other, LabMarker), []byte(`{"id":"`+id+`","pid":7}`), 0o600))
+				must(t, os.MkdirAll(base, 0o700))
+				must(t, os.Symlink(other, d))
+			} else {
+				must(t, os.MkdirAll(d, 0o700))
+				setup(d)
+			}
+			_, err := CleanupLeftovers(t.Context(), hosttest.NewFakeRunner(t), root, base)
+			if err == nil || !strings.Contains(err.Error(), "skipping lab "+d) {
+				t.Fatalf("err %v", err)
 			}
 		})
 	}
