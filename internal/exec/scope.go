@@ -76,14 +76,6 @@ func (w *world) checkScope(p *plan.Plan, s plan.Step) error {
 		} else if !readOnly {
 			return refuse(t.Device, w.newSerial, "the new disk is not attached")
 		}
-		if src := p.Disks.Survivor.Device; src != "" {
-			if sd := w.sys.DiskBySerial(p.Disks.Survivor.Serial); sd != nil {
-				src = sd.Name
-			}
-			if err := onLab(src, false, ""); err != nil {
-				return err
-			}
-		}
 	}
 	for _, dev := range writes {
 		if err := onLab(dev, true, ""); err != nil {
@@ -91,6 +83,13 @@ func (w *world) checkScope(p *plan.Plan, s plan.Step) error {
 		}
 	}
 	named := []string{t.Device, t.With}
+	if s.Action == plan.ActionPartitionClone {
+		src := p.Disks.Survivor.Device
+		if sd := w.sys.DiskBySerial(p.Disks.Survivor.Serial); sd != nil {
+			src = sd.Name
+		}
+		named = append(named, src)
+	}
 	for _, c := range append(append([]plan.Condition{}, s.Preconditions...), s.Postconditions...) {
 		named = append(named, c.Device)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -246,5 +247,59 @@ func TestScopeAllowsLab(t *testing.T) {
 		Target: plan.Target{Device: "loop1p3", Serial: "DRILL-B0002", Array: "md125", ArrayUUID: "55555555:66666666:77777777:88888888"}}
 	if err := w.checkScope(p, mixed); err == nil || !strings.Contains(err.Error(), "/dev/vda1 ("+plantest.Survivor+")") || !strings.Contains(err.Error(), "md125's member vda1") {
 		t.Errorf("mixed array: %v", err)
+	}
+}
+
+// TestScopeApplyRefusesEachAction: a plan that starts at a detach, an add, the partition
+// clone or a bootloader step (re-sealed with the host's key, as root could) is refused under
+// the drill's scope at that step, naming the host device and its serial; nothing runs.
+func TestScopeApplyRefusesEachAction(t *testing.T) {
+	for _, tt := range []struct {
+		action plan.Action
+		device string
+		serial string
+	}{
+		{plan.ActionDetach, "/dev/vdb2", plantest.Old},
+		{plan.ActionAddMember, "/dev/vdc2", plantest.New},
+		{plan.ActionPartitionClone, "/dev/vdc", plantest.New},
+		{plan.ActionBootloader, "/dev/vda", plantest.Survivor},
+	} {
+		t.Run(string(tt.action), func(t *testing.T) {
+			sys := plantest.Seed()
+			sys.Root = hostTree(t)
+			nd := plantest.BlankDisk("vdc", plantest.New)
+			if tt.action != plan.ActionPartitionClone {
+				// Partitioned already (a resumed run), so the later steps are reached.
+				nd.Partitions = []string{"vdc1", "vdc2", "vdc3", "vdc4"}
+			}
+			sys.Disks = append(sys.Disks, nd)
+			w := plantest.NewWorld(sys)
+			req := seedReq()
+			req.Wipe = true
+			p := build(t, w.Sys(), req)
+			i := slices.IndexFunc(p.Steps, func(s plan.Step) bool { return s.Action == tt.action })
+			if i < 0 {
+				t.Fatalf("no %s step", tt.action)
+			}
+			p.Steps = p.Steps[i:]
+			if err := p.Seal(testKey); err != nil {
+				t.Fatal(err)
+			}
+			r := hosttest.NewFakeRunner(t) // any command fails the test
+			o := options(t, w, r, t.TempDir())
+			o.Scope = &discover.Scope{Lab: testLab}
+			res, err := Apply(context.Background(), p, o)
+			var re *RefusedError
+			if !errors.As(err, &re) || re.Step != p.Steps[0].ID || re.Device != tt.device || re.Serial != tt.serial ||
+				re.Reason != "not one of this drill's disks (lab "+testLab+")" {
+				t.Fatalf("err = %v, want step %s refused on %s (%s)", err, p.Steps[0].ID, tt.device, tt.serial)
+			}
+			if res != nil && len(res.Ran) != 0 {
+				t.Errorf("ran %v", res.Ran)
+			}
+			if c := o.Cloner.(*fakeCloner); len(c.calls) != 0 {
+				t.Errorf("cloner called: %v", c.calls)
+			}
+		})
 	}
 }
