@@ -19,6 +19,7 @@ func TestVMScopeRefusesHostDisk(t *testing.T) {
 	scope := testbin.Build(t, "./internal/exec/testdata/scopeapply", "scopeapply")
 	res := runVMEnv(t, vmDisks(), map[string]string{"SCOPE": scope}, prologue+`
 $RS simulate fail --disk vdb >/dev/null
+modprobe loop
 LAB=/var/lib/raidswap/drill/drill-20261201-180000-ab12
 mkdir -p -m 0700 $LAB
 printf '{"id":"drill-20261201-180000-ab12","pid":%d,"created":"2026-12-01T18:00:00Z","disks":[]}\n' $$ > $LAB/raidswap-drill.json
