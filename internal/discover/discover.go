@@ -56,6 +56,10 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 		s.addRememberedArrays()
 	}
 	s.Host = readHost(root, &s.Problems)
+	if o.Scope != nil {
+		// The drill's layout boots by BIOS whatever the host's firmware is.
+		s.Host.Firmware = FirmwareBIOS
+	}
 	u := readUsage(root, &s.Problems)
 	s.markDrillMembers(root)
 	memberDisks := map[string]bool{}

@@ -219,6 +219,12 @@ func TestScopedDiscovery(t *testing.T) {
 		t.Errorf("verdict %s (%s): under its scope the drill is judged", s.Verdict, s.Summary)
 	}
 	b := s.Host.Boot
+	if s.Host.Firmware != discover.FirmwareBIOS {
+		t.Errorf("host firmware %q under the scope, want bios", s.Host.Firmware)
+	}
+	if h, _ := discover.Discover(root); h.Host.Firmware != discover.FirmwareUEFI {
+		t.Errorf("the fixture's host firmware is %q, want uefi (the test proves nothing)", h.Host.Firmware)
+	}
 	if b.Firmware != bootloader.FirmwareBIOS || b.Boot.Array != "md126" || b.Boot.Mountpoint != drillLab+"/boot" || b.DebconfGrubPC || len(b.InstallDevices) > 0 {
 		t.Errorf("boot facts %+v", b)
 	}
