@@ -34,12 +34,20 @@ type Input struct {
 	Arrays map[string]string
 	// Mounts maps a block device's kernel name (md0, sda1) to its mount points.
 	Mounts map[string][]string
+	// BootMount, when set, makes Detect read a drill's boot facts instead of the host's
+	// (discover.Scope): firmware BIOS (the drill's layout is a BIOS/GPT one), /boot is the
+	// array mounted at BootMount, and neither /etc/fstab, debconf nor EFI variables and ESPs
+	// are the drill's, so none is read.
+	BootMount string
 }
 
 // Detect reads the boot facts of the system under root. It never fails: what it cannot read
 // is an unknown field and a line in Facts.Notes, never a guess.
 func Detect(root *host.Root, in Input) Facts {
 	f := Facts{Firmware: FirmwareBIOS, Loader: LoaderNone}
+	if in.BootMount != "" {
+		return detectLab(root, in)
+	}
 	if root.Exists("/sys/firmware/efi") {
 		f.Firmware = FirmwareUEFI
 	}
@@ -78,6 +86,63 @@ func Detect(root *host.Root, in Input) Facts {
 		f.Notes = append(f.Notes, "reading /var/cache/debconf/config.dat: "+err.Error())
 	}
 	return f
+}
+
+// detectLab is Detect for a drill: the host's firmware, fstab, debconf and ESP say nothing
+// of the drill's disks.
+func detectLab(root *host.Root, in Input) Facts {
+	f := Facts{Firmware: FirmwareBIOS, Loader: LoaderNone}
+	f.GrubInstall = root.Exists(host.GrubInstall)
+	mounts, err := root.ReadFile("/proc/self/mounts")
+	if err != nil {
+		f.Notes = append(f.Notes, "reading /proc/self/mounts: "+err.Error())
+	}
+	f.Boot = findLabBoot(in, ParseFstab(mounts))
+	if f.Boot.Array == "" {
+		f.Notes = append(f.Notes, "no array of the drill is mounted at "+in.BootMount)
+	}
+	for _, d := range in.Disks {
+		f.Disks = append(f.Disks, detectDisk(root, d, in))
+	}
+	for i, d := range f.Disks {
+		if f.Boot.Array != "" {
+			for _, p := range partitionsOf(in, d.Name) {
+				if in.Members[p] == f.Boot.Array {
+					f.Disks[i].BootMember = p
+				}
+			}
+		}
+	}
+	f.Loader, f.LoaderFrom = detectLoader(root, f)
+	verifyDisks(root, &f)
+	return f
+}
+
+// findLabBoot is the array mounted at the drill's BootMount.
+func findLabBoot(in Input, mounts []FstabEntry) BootDir {
+	names := make([]string, 0, len(in.Mounts))
+	for n := range in.Mounts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, isArray := in.Arrays[n]; !isArray {
+			continue
+		}
+		for _, m := range in.Mounts[n] {
+			if m != in.BootMount {
+				continue
+			}
+			fst := ""
+			for _, e := range mounts {
+				if e.Mountpoint == m {
+					fst = e.FSType
+				}
+			}
+			return BootDir{Array: n, Mountpoint: m, From: "mounted", FSType: fst, Metadata: in.Arrays[n]}
+		}
+	}
+	return BootDir{}
 }
 
 func partitionsOf(in Input, disk string) []string {

@@ -37,6 +37,8 @@ type Disk struct {
 	HCTL string `json:"hctl,omitempty"`
 	// Controller is the NVMe controller (nvme0) a namespace (nvme0n1) belongs to.
 	Controller string `json:"controller,omitempty"`
+	// Drill is the lab directory of a drill disk (DrillDisk), "" for every other disk.
+	Drill string `json:"drill,omitempty"`
 }
 
 // Transports a disk can report (Disk.Transport).
@@ -50,7 +52,8 @@ const (
 )
 
 // wholeDiskPrefixes are the kernel names of devices that are physical (or virtual) disks.
-// Loop and device-mapper devices are disks only when they hold md members (drills, tests).
+// Loop and device-mapper devices are disks only when they hold md members (tests), and a
+// drill's loop devices (DrillDisk) always are.
 var wholeDiskPrefixes = []string{"sd", "vd", "hd", "xvd", "nvme", "mmcblk"}
 
 // IsPhysicalName reports whether a kernel name is that of a disk rather than a loop,
@@ -82,7 +85,9 @@ func Disks(root *host.Root, keep func(name string) bool) ([]Disk, error) {
 	var out []Disk
 	for _, name := range names {
 		if !keep(name) {
-			continue
+			if _, _, drill := DrillDisk(root, name); !drill {
+				continue
+			}
 		}
 		d, ok := readDisk(root, name)
 		if ok {
@@ -164,6 +169,7 @@ func readDisk(root *host.Root, name string) (Disk, bool) {
 	}
 	d.Serial, d.SerialSource = serialOf(root, name, u)
 	d.Transport, d.HCTL, d.Controller = busOf(root, name, u)
+
 	d.Firmware = u.first("ID_REVISION")
 	if d.Firmware == "" {
 		for _, p := range []string{sys + "/device/rev", sys + "/device/firmware_rev"} {
@@ -212,6 +218,9 @@ func readDisk(root *host.Root, name string) (Disk, bool) {
 		}
 	}
 	sort.Slice(d.Partitions, func(i, j int) bool { return nameLess(d.Partitions[i], d.Partitions[j]) })
+	if _, lab, ok := DrillDisk(root, name); ok {
+		d.Drill, d.Transport, d.Model, d.Vendor, d.WWN = lab, TransportLoop, DrillModel, "", ""
+	}
 	return d, true
 }
 
@@ -296,8 +305,12 @@ func Serial(root *host.Root, name string) string {
 }
 
 // serialOf prefers udev's serial (what /dev/disk/by-id and lsblk show) and falls back to
-// what the kernel exposes itself when there is no udev database.
+// what the kernel exposes itself when there is no udev database. A drill disk's serial is
+// the one its backing file names, whatever else says.
 func serialOf(root *host.Root, name string, u Udev) (string, string) {
+	if s, _, ok := DrillDisk(root, name); ok {
+		return s, SerialSourceDrill
+	}
 	if s := u.first("SCSI_IDENT_SERIAL", "ID_SCSI_SERIAL", "ID_SERIAL_SHORT", "ID_SERIAL"); s != "" {
 		return s, "udev"
 	}

@@ -50,6 +50,9 @@ type Options struct {
 	// DMMembers builds every RAID member on a dm linear device "rs-<partition>" over the
 	// partition, so KillDM can later make every I/O to the disk fail.
 	DMMembers bool
+	// DMDisks builds the members of only these disks on dm linear devices, as DMMembers
+	// does for every disk (a drill's disk that must later vanish or fail reads).
+	DMDisks []string
 	// Root is where kernel state is read (default the live "/").
 	Root *host.Root
 
@@ -181,7 +184,7 @@ func PlanSeed(disks []string, opts Options) (*Seed, error) {
 		arr := Array{Spec: a, Device: "/dev/" + a.Name}
 		for _, d := range s.Disks {
 			m := partDev(d, len(s.Parts))
-			if opts.DMMembers {
+			if s.dmOn(d) {
 				m = "/dev/mapper/" + dmName(m)
 			}
 			arr.Members = append(arr.Members, m)
@@ -208,6 +211,19 @@ func (s *Seed) mbrID(disk string) string {
 	var b [4]byte
 	rand.Read(b[:])
 	return fmt.Sprintf("0x%02x%02x%02x%02x", b[0], b[1], b[2], b[3])
+}
+
+// dmOn reports whether disk's members go on dm linear devices (DMMembers or DMDisks).
+func (s *Seed) dmOn(disk string) bool {
+	if s.opts.DMMembers {
+		return true
+	}
+	for _, d := range s.opts.DMDisks {
+		if devPath(d) == devPath(disk) {
+			return true
+		}
+	}
+	return false
 }
 
 // dmName is the dm device simulate puts over a member partition.
@@ -334,7 +350,7 @@ func (s *Seed) partition(ctx context.Context, r host.Runner, root *host.Root, di
 		if _, err := run(ctx, r, "wiping "+dev, host.Wipefs, "--all", "--quiet", dev); err != nil {
 			return err
 		}
-		if s.opts.DMMembers && p.Kind == "raid" {
+		if s.dmOn(disk) && p.Kind == "raid" {
 			if err := dmLinear(ctx, r, root, dev); err != nil {
 				return err
 			}

@@ -63,6 +63,8 @@ func helper(args []string) int {
 	case "recover":
 		kbps, _ := strconv.Atoi(a[2])
 		err = StartRecovery(ctx, r, root, a[0], a[1], kbps)
+	case "lab", "lab-orphan", "lab-cleanup", "lab-flaky":
+		err = labHelper(op, a)
 	default:
 		err = fmt.Errorf("unknown op %q", op)
 	}

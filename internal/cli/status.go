@@ -32,7 +32,11 @@ Exit codes follow the monitoring-plugin convention:
   0 OK        all arrays clean
   1 WARNING   a resync or recovery is running
   2 CRITICAL  an array is degraded or inactive, or a member is faulty
-  3 UNKNOWN   md state cannot be read (e.g. the kernel has no md driver)`,
+  3 UNKNOWN   md state cannot be read (e.g. the kernel has no md driver)
+
+A running raidswap drill's arrays (all members on its loop devices) are shown, marked
+"drill, not judged", and left out of the verdict, the exit code, the Prometheus output
+and the inventory.`,
 		Example: `  raidswap status
   raidswap status --json | jq .disks
   raidswap status --format prometheus > /var/lib/prometheus/node-exporter/raidswap.prom

@@ -24,7 +24,12 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 	if !root.Exists("/sys/block") {
 		return nil, fmt.Errorf("%s: %w (no sys/block under it)", root.Dir(), ErrNotARoot)
 	}
-	s := &System{Root: root.Dir(), Arrays: []Array{}, Disks: []Disk{}}
+	s := &System{Root: root.Dir(), Arrays: []Array{}, Disks: []Disk{}, Scope: o.Scope}
+	if o.Scope != nil {
+		if err := o.Scope.Check(); err != nil {
+			return nil, err
+		}
+	}
 
 	stats, mdErr := mdadm.ReadMDStat(root)
 	sysArrays, err := mdadm.ReadSysArrays(root)
@@ -38,7 +43,11 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 		s.Arrays = mergeArrays(sysArrays, stats)
 	}
 
-	inv, err := inventory.Load(root)
+	invPath := inventory.Path
+	if o.Scope != nil {
+		invPath = o.Scope.InventoryPath()
+	}
+	inv, err := inventory.LoadFile(root, invPath)
 	if err != nil {
 		s.Problems = append(s.Problems, err.Error())
 	}
@@ -47,7 +56,12 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 		s.addRememberedArrays()
 	}
 	s.Host = readHost(root, &s.Problems)
+	if o.Scope != nil {
+		// The drill's layout boots by BIOS whatever the host's firmware is.
+		s.Host.Firmware = FirmwareBIOS
+	}
 	u := readUsage(root, &s.Problems)
+	s.markDrillMembers(root)
 	memberDisks := map[string]bool{}
 	for _, a := range s.Arrays {
 		for _, m := range a.Members {
@@ -65,9 +79,15 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 	for _, id := range ids {
 		s.Disks = append(s.Disks, diskFrom(root, id, u))
 	}
+	if o.Scope != nil {
+		s.applyScope(o.Scope)
+	}
 	s.addBays(root)
 	s.judgeIdentities()
 	s.attachMembers()
+	if o.Scope != nil {
+		s.keepRemembered()
+	}
 	s.readSMART(o)
 	for i := range s.Arrays {
 		s.Arrays[i].Mountpoints = u.mountsByName[s.Arrays[i].Name]

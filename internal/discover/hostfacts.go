@@ -102,6 +102,13 @@ func FstabSwapUUIDs(b []byte) []string {
 // detectBoot reads the boot facts once the disks, arrays and mounts are known.
 func detectBoot(root *host.Root, s *System) bootloader.Facts {
 	in := bootloader.Input{Members: map[string]string{}, Arrays: map[string]string{}, Mounts: map[string][]string{}}
+	if s.Scope != nil {
+		in.BootMount = s.Scope.BootMount
+		if in.BootMount == "" {
+			// A drill without a boot mount has no /boot to find: not the host's either.
+			in.BootMount = path.Join(s.Scope.Lab, "boot")
+		}
+	}
 	for _, a := range s.Arrays {
 		in.Arrays[a.Name] = a.Metadata
 		in.Mounts[a.Name] = a.Mountpoints
@@ -131,6 +138,9 @@ func detectBoot(root *host.Root, s *System) bootloader.Facts {
 func bootWarnings(s *System) []string {
 	var out []string
 	for _, d := range s.Disks {
+		if d.Drill != "" && s.Scope == nil {
+			continue
+		}
 		if d.Boot != nil && d.Boot.State == bootloader.ReadyMissing && d.Present {
 			out = append(out, fmt.Sprintf("disk %s cannot boot alone (%s): %s", d.Label(), s.Host.Boot.Boot.Array, d.Boot.Reason))
 		}

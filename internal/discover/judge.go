@@ -179,7 +179,12 @@ func diskVerdict(d *Disk) DiskState {
 // first, then what needs attention. Whatever could not be read makes it at least a warning.
 func judge(s *System) (Verdict, string) {
 	var crit, warn []string
+	judged := 0
 	for _, a := range s.Arrays {
+		if a.Drill != "" && s.Scope == nil {
+			continue // a drill's array: shown, never the host's alarm
+		}
+		judged++
 		why := ""
 		if len(a.Notes) > 0 {
 			why = " (" + strings.Join(a.Notes, "; ") + ")"
@@ -214,6 +219,9 @@ func judge(s *System) (Verdict, string) {
 		}
 	}
 	for _, d := range s.Disks {
+		if d.Drill != "" && s.Scope == nil {
+			continue
+		}
 		switch d.Verdict {
 		case DiskVanished:
 			line := fmt.Sprintf("disk %s has vanished", d.Label())
@@ -230,16 +238,19 @@ func judge(s *System) (Verdict, string) {
 	if len(s.Problems) > 0 {
 		warn = append(warn, fmt.Sprintf("could not read %d thing(s), first: %s", len(s.Problems), s.Problems[0]))
 	}
+	v, line := OK, fmt.Sprintf("%d array(s) clean", judged)
 	switch {
 	case len(crit) > 0:
-		return Critical, strings.Join(append(crit, warn...), "; ")
+		v, line = Critical, strings.Join(append(crit, warn...), "; ")
 	case len(warn) > 0:
-		return Warning, strings.Join(warn, "; ")
-	case len(s.Arrays) == 0:
-		return OK, "no md arrays"
-	default:
-		return OK, fmt.Sprintf("%d array(s) clean", len(s.Arrays))
+		v, line = Warning, strings.Join(warn, "; ")
+	case judged == 0:
+		line = "no md arrays"
 	}
+	if n := drillNote(s); n != "" {
+		line += "; " + n
+	}
+	return v, line
 }
 
 // memberName is "vdb2 on vdb (WD-X9)", or what is known of it.

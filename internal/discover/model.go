@@ -106,6 +106,8 @@ type System struct {
 	// Host is the machine's identity, firmware mode and fstab swap entries (not part of the
 	// output).
 	Host Host `json:"-"`
+	// Scope is the drill this system was discovered for (Options.Scope), nil for the host.
+	Scope *Scope `json:"-"`
 }
 
 // Array is one md array.
@@ -129,6 +131,9 @@ type Array struct {
 	// Notes say what is wrong with the array beyond its State: values md gave that could not
 	// be read or that disagree with each other. Each makes the verdict at least a warning.
 	Notes []string `json:"notes,omitempty"`
+	// Drill is the lab directory when every present member is on a drill disk of that lab
+	// (raidswap drill): shown, but left out of the host's verdict, textfile and inventory.
+	Drill string `json:"drill,omitempty"`
 }
 
 // Member is one slot or member of an array. An empty slot is a member with State "missing"
@@ -184,6 +189,8 @@ type Disk struct {
 	HCTL         string `json:"hctl,omitempty"`       // SCSI host:channel:target:lun (sdX)
 	Controller   string `json:"controller,omitempty"` // NVMe controller (nvme0 of nvme0n1)
 	SerialSource string `json:"serial_source,omitempty"`
+	// Drill is the lab directory of a drill disk (identify.DrillDisk), "" for the others.
+	Drill string `json:"drill,omitempty"`
 	// IdentityProblem says why the disk cannot be told apart from the others by its serial
 	// (none, shared with another disk, unprintable bytes); raidswap writes to no such disk.
 	IdentityProblem string   `json:"identity_problem,omitempty"`

@@ -18,6 +18,11 @@ func (s *System) Remember(now time.Time) (*inventory.Inventory, bool) {
 		if !d.Present || d.Serial == "" {
 			continue
 		}
+		if d.Drill != "" && (s.Scope == nil || !s.Scope.Allows(&d)) {
+			// A drill's disk goes into its own lab's inventory only (Scope.InventoryPath),
+			// never the host's: a cleaned-up drill is never reported missing.
+			continue
+		}
 		e := inventory.Entry{Serial: d.Serial, Model: d.Model, WWN: d.WWN, ByPath: d.ByPath, ByID: d.ByID,
 			SizeBytes: d.SizeBytes, Name: d.Name, LastSeen: now.UTC(), Bay: d.Bay,
 			Vendor: d.Vendor, Firmware: d.Firmware, Transport: d.Transport, HCTL: d.HCTL, Controller: d.Controller}

@@ -19,6 +19,9 @@ import (
 type Options struct {
 	// SMART reads each present disk's SMART health; nil reads none (Disk.SMART stays nil).
 	SMART identify.SMARTReader
+	// Scope, when set, is a drill's view (scope.go): only its lab's disks and arrays, its own
+	// inventory and its boot facts.
+	Scope *Scope
 }
 
 // DefaultOptions are discovery's options for root: on the live system SMART is read from

@@ -110,8 +110,8 @@ func diskFrom(root *host.Root, id identify.Disk, u usage) Disk {
 	if len(id.ByPath) > 0 {
 		d.ByPath = id.ByPath[0]
 	}
-	d.Vendor, d.Firmware, d.Transport, d.HCTL, d.Controller, d.SerialSource =
-		id.Vendor, id.Firmware, id.Transport, id.HCTL, id.Controller, id.SerialSource
+	d.Vendor, d.Firmware, d.Transport, d.HCTL, d.Controller, d.SerialSource, d.Drill =
+		id.Vendor, id.Firmware, id.Transport, id.HCTL, id.Controller, id.SerialSource, id.Drill
 	devs := append([]string{""}, id.Partitions...)
 	for _, p := range devs {
 		sys := "/sys/block/" + id.Name

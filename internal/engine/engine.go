@@ -48,6 +48,9 @@ type Env struct {
 	// Cloner and Speed default to package partition's in-process clone and /proc/sys/dev/raid.
 	Cloner exec.Cloner
 	Speed  exec.SpeedWriter
+	// Scope, when set, confines everything to a drill's lab: discovery sees only its disks
+	// and arrays (discover.Scope), and the executor refuses any step outside it.
+	Scope *discover.Scope
 }
 
 // CannotPlanError is a system raidswap cannot plan for at all (no md driver, nothing to read).
@@ -105,8 +108,20 @@ func (e *Env) Key(need bool) ([]byte, error) {
 	return key, nil
 }
 
-// Discover reads the system through the Root.
-func (e *Env) Discover() (*discover.System, error) { return discover.Discover(e.Root) }
+// Discover reads the system through the Root (a drill's lab only, under a Scope).
+func (e *Env) Discover() (*discover.System, error) {
+	o := discover.DefaultOptions(e.Root)
+	o.Scope = e.Scope
+	return discover.DiscoverWith(e.Root, o)
+}
+
+// leds drives bay LEDs; a drill's disks sit in no bay, so under a scope nothing is driven.
+func (e *Env) leds() exec.LEDDriver {
+	if e.Scope != nil {
+		return nil
+	}
+	return exec.SysLEDs{Root: e.Root, Runner: e.Runner}
+}
 
 // Plan discovers the system and builds the plan for a request; a request without a failed
 // disk gets the one disk that failed (plan.PickFailed). A plan that will be applied or saved
@@ -190,7 +205,7 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view exe
 		Runner:      e.Runner,
 		Cloner:      cloner,
 		Speed:       speed,
-		LEDs:        exec.SysLEDs{Root: e.Root, Runner: e.Runner},
+		LEDs:        e.leds(),
 		JournalDir:  dir,
 		Lock:        lock,
 		Key:         key,
@@ -200,6 +215,7 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view exe
 		StopAfter:   ro.StopAfter,
 		NewSerial:   ro.NewSerial,
 		AcceptSMART: ro.AcceptSMART,
+		Scope:       e.Scope,
 	})
 }
 
@@ -253,5 +269,8 @@ func (e *Env) Abort(path string) ([]string, error) {
 	if speed == nil {
 		speed = exec.ProcSpeed{Root: e.Root}
 	}
-	return exec.Abort(path, speed, exec.SysLEDs{Root: e.Root, Runner: e.Runner})
+	if l := e.leds(); l != nil {
+		return exec.Abort(path, speed, l)
+	}
+	return exec.Abort(path, speed)
 }

@@ -71,6 +71,10 @@ type Options struct {
 	// the plan does not accept it (resume --accept-new-disk-smart); the acceptance is
 	// journalled.
 	AcceptSMART bool
+	// Scope, when set, confines the run to a drill's lab: every step that writes to, or names
+	// an array with a member on, a device that is not one of the lab's drill disks is
+	// refused right before it runs (scope.go), judged from the live sysfs.
+	Scope *discover.Scope
 	// StopAfter, when set, makes Apply return ErrStopped right after the step with this ID
 	// is journalled done (tests and drills use it to interrupt a run at a step boundary).
 	StopAfter string
@@ -171,7 +175,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		o.View.Say(fmt.Sprintf("resuming plan %s from its journal %s", p.ID(), j.File()))
 		r.log.Info().Str("event", "resume").Str("journal", j.File()).Msg("resuming")
 	}
-	r.w = &world{sys: sys}
+	r.w = &world{sys: sys, scope: o.Scope}
 	if err := r.chooseNewDisk(); err != nil {
 		return r.res, err
 	}

@@ -341,7 +341,13 @@ func (r *run) bootloaderStep(ctx context.Context, s plan.Step, argv []string) er
 			return &RefusedError{Step: s.ID, Device: "/dev/" + t.Array, Reason: fmt.Sprintf("%s is not mounted at %s (the mount-boot step's mount is gone, e.g. after a reboot): mount it there (mount /dev/%s %s) and resume", t.Array, dir, t.Array, dir)}
 		}
 	}
-	if !t.PrivateBoot && t.Array != "" {
+	if t.BootDir != "" {
+		// /boot's array is mounted elsewhere (a drill's lab): it must still be mounted there.
+		if a := r.w.arrayByUUID(t.ArrayUUID); a == nil || !slices.Contains(a.Mountpoints, t.BootDir) {
+			return &RefusedError{Step: s.ID, Device: "/dev/" + t.Array, Reason: fmt.Sprintf("%s is no longer mounted at %s, as it was when the plan was built: mount it again and resume, or build a new plan", t.Array, t.BootDir)}
+		}
+	}
+	if !t.PrivateBoot && t.BootDir == "" && t.Array != "" {
 		// The plan found /boot mounted (or on /): grub-install writes into /boot/grub, which
 		// must still be the array's, not an empty mount point on another file system.
 		if a := r.w.arrayByUUID(t.ArrayUUID); a == nil || !(slices.Contains(a.Mountpoints, "/boot") || slices.Contains(a.Mountpoints, "/")) {

@@ -12,6 +12,8 @@ import (
 type world struct {
 	sys       *discover.System
 	newSerial string
+	// scope is Options.Scope: a drill's run is confined to its lab (scope.go).
+	scope *discover.Scope
 }
 
 // newDisk is the new disk as attached now, or nil.

@@ -15,7 +15,8 @@
 // grub-install and proves them unchanged after, md's own writes through the array
 // excepted); never act on a disk whose
 // serial differs from the plan; never remove the last in_sync member of an array. A lock
-// keeps two raidswaps from running at once.
+// keeps two raidswaps from running at once. A drill's run (Options.Scope) is also confined
+// to its lab: scope.go refuses, from the live sysfs, any step outside the lab's drill disks.
 //
 // The package runs commands and writes only through its Options: the Runner, the partition
 // Cloner, the SpeedWriter, the journal and audit log (and, for the boot steps, /boot's

@@ -139,6 +139,9 @@ func litLEDs(j *journal.Journal) []*plan.LED {
 // may have rebooted and the bay may hold another disk by now), and lights the locate LED
 // again, re-checked, when the locate step is done but the disk is still to be pulled.
 func (r *run) resumeLEDs(ctx context.Context) {
+	if r.w.scope != nil {
+		return // a drill's disks sit in no bay
+	}
 	for _, l := range litLEDs(r.j) {
 		r.ledOff(ctx, "", l, "resume")
 	}

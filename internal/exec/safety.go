@@ -18,6 +18,10 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 	refuse := func(dev, serial, format string, args ...any) error {
 		return &RefusedError{Step: s.ID, Device: dev, Serial: serial, Reason: fmt.Sprintf(format, args...)}
 	}
+	// A drill's run first: nothing outside its lab, whatever the step.
+	if err := w.checkScope(p, s); err != nil {
+		return err
+	}
 	t := s.Target
 	survivor := p.Disks.Survivor.Serial
 	devs, err := w.writes(s)

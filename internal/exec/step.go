@@ -56,6 +56,10 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 			return r.j.Append(journal.Record{Event: journal.EventSkipped, Step: s.ID})
 		}
 	}
+	// Every step of a drill's run, in-process or not, is confined to its lab.
+	if err := r.w.checkScope(r.p, s); err != nil {
+		return r.refused(s, err)
+	}
 	if ok, c, found := r.allHold(s.Preconditions); !ok {
 		err := &PreconditionError{Step: s.ID, Condition: c.Text, Found: found}
 		return r.refused(s, err)

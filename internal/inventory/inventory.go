@@ -59,17 +59,21 @@ type Slot struct {
 }
 
 // Load reads the inventory under root; a missing file is an empty inventory.
-func Load(root *host.Root) (*Inventory, error) {
+func Load(root *host.Root) (*Inventory, error) { return LoadFile(root, Path) }
+
+// LoadFile reads an inventory kept at system path p under root (a drill keeps its own in its
+// lab directory); a missing file is an empty inventory.
+func LoadFile(root *host.Root, p string) (*Inventory, error) {
 	inv := &Inventory{Format: 1, Disks: map[string]Entry{}}
-	b, err := root.ReadFile(Path)
+	b, err := root.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return inv, nil
 	}
 	if err != nil {
-		return inv, fmt.Errorf("reading %s: %w", Path, err)
+		return inv, fmt.Errorf("reading %s: %w", p, err)
 	}
 	if err := json.Unmarshal(b, inv); err != nil {
-		return &Inventory{Format: 1, Disks: map[string]Entry{}}, fmt.Errorf("reading %s: %w", Path, err)
+		return &Inventory{Format: 1, Disks: map[string]Entry{}}, fmt.Errorf("reading %s: %w", p, err)
 	}
 	if inv.Disks == nil {
 		inv.Disks = map[string]Entry{}
@@ -137,8 +141,10 @@ func (inv *Inventory) Holder(arrayUUID string, slot int, device string) (Entry, 
 }
 
 // Save writes the inventory atomically to dir+Path ("" or "/" for the live system).
-func (inv *Inventory) Save(dir string) error {
-	p := filepath.Join(dir, Path)
+func (inv *Inventory) Save(dir string) error { return inv.SaveFile(filepath.Join(dir, Path)) }
+
+// SaveFile writes the inventory atomically to the file p.
+func (inv *Inventory) SaveFile(p string) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("saving inventory: %w", err)
 	}

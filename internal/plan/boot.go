@@ -147,10 +147,18 @@ func (b *builder) grubBIOSSteps(f bootloader.Facts, d bootloader.Decision) {
 		b.notes = append(b.notes, fmt.Sprintf("boot: GRUB modules for %s: raidswap could not tell %s; grub-install probes them itself", strings.Join(unknown, ", "), f.Boot.Array))
 	}
 	private := f.Boot.Mountpoint == ""
+	bootDir := ""
+	if !private && !f.Boot.OnRoot && f.Boot.Mountpoint != "/boot" {
+		// Mounted elsewhere (a drill's <lab>/boot): grub-install is told where.
+		bootDir = f.Boot.Mountpoint
+	}
 	t := func(dev, serial string) Target {
-		return Target{Device: dev, Serial: serial, Array: r.a.Name, ArrayUUID: r.a.UUID, GrubModules: mods, PrivateBoot: private}
+		return Target{Device: dev, Serial: serial, Array: r.a.Name, ArrayUUID: r.a.UUID, GrubModules: mods, PrivateBoot: private, BootDir: bootDir}
 	}
 	dir := "/boot"
+	if bootDir != "" {
+		dir = bootDir
+	}
 	if private {
 		dir = bootloader.PrivateBootDir(r.a.Name)
 		b.add(Step{ID: "mount-boot", Action: ActionMountBoot, Target: Target{Array: r.a.Name, ArrayUUID: r.a.UUID, PrivateBoot: true},

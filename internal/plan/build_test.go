@@ -339,3 +339,30 @@ func TestReAddDetachesStaleMember(t *testing.T) {
 		t.Errorf("commands:\n%s\nwant %q before md0's add", got, want)
 	}
 }
+
+// Where /boot lives is part of what a plan is bound to: /boot mounted after the plan was
+// made (or unmounted, or moved to another array) makes the plan stale.
+func TestBootPlacementMakesPlanStale(t *testing.T) {
+	sys := plantest.Seed()
+	sys.Host.Boot.Boot.Array, sys.Host.Boot.Boot.From = "md0", "fstab"
+	p, err := Build(sys, Request{Mode: ReplaceFailed, Failed: plantest.Old, New: plantest.New, Firmware: FirmwareBIOS, Swap: seedSwap()}, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CheckFresh(sys); err != nil {
+		t.Fatalf("unchanged system: %v", err)
+	}
+	for name, change := range map[string]func(s *discover.System){
+		"mounted": func(s *discover.System) { s.Host.Boot.Boot.From, s.Host.Boot.Boot.Mountpoint = "mounted", "/boot" },
+		"moved":   func(s *discover.System) { s.Host.Boot.Boot.Array, s.Host.Boot.Boot.OnRoot = "md1", true },
+		"gone":    func(s *discover.System) { s.Host.Boot.Boot = sys.Host.Boot.Boot; s.Host.Boot.Boot.Array = "" },
+	} {
+		now := plantest.Seed()
+		now.Host.Boot.Boot = sys.Host.Boot.Boot
+		change(now)
+		var se *StaleError
+		if err := p.CheckFresh(now); !errors.As(err, &se) || !strings.Contains(err.Error(), "boot array=") {
+			t.Errorf("%s: err = %v, want a stale plan naming the boot line", name, err)
+		}
+	}
+}

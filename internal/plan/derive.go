@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 
@@ -21,6 +22,8 @@ var (
 	// arrayNameRE is an md array's kernel name (md0, md127, md_d0).
 	arrayNameRE = regexp.MustCompile(`^md[a-z0-9_]{0,16}$`)
 	swapUUIDRE  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	// bootDirRE is a bootloader step's --boot-directory: an absolute path of plain characters.
+	bootDirRE = regexp.MustCompile(`^/[A-Za-z0-9._/+-]{1,255}$`)
 )
 
 // InProcessAction reports whether raidswap does a step of action a itself (waits, checks,
@@ -165,6 +168,12 @@ func Derive(p *Plan, s Step) ([]string, error) {
 				return bad("%v", err)
 			}
 			dir = bootloader.PrivateBootDir(t.Array)
+		}
+		if t.BootDir != "" {
+			if _, err := array(); err != nil || t.PrivateBoot || !bootDirRE.MatchString(t.BootDir) || path.Clean(t.BootDir) != t.BootDir || t.BootDir == "/boot" {
+				return bad("the boot directory %q is not a plain absolute path of /boot's array's mount", t.BootDir)
+			}
+			dir = t.BootDir
 		}
 		return bootloader.GrubBIOSInstall(disk, dir, t.GrubModules), nil
 	case ActionMountBoot, ActionUnmountBoot:

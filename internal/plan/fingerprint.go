@@ -12,7 +12,7 @@ import (
 
 // Observe lists the facts a plan is bound to, one line each, sorted: every array's UUID,
 // name, level and size, each member's disk (by serial) and state, and whether each of the
-// given disks is attached. Kernel names of disks appear only for a disk without a serial.
+// given disks is attached, and where /boot lives. Kernel names of disks appear only for a disk without a serial.
 func Observe(sys *discover.System, serials ...string) []string {
 	var lines []string
 	for _, a := range sys.Arrays {
@@ -41,6 +41,12 @@ func Observe(sys *discover.System, serials ...string) []string {
 	}
 	if sys.Host.Firmware != "" {
 		lines = append(lines, "firmware "+sys.Host.Firmware)
+	}
+	// Where /boot lives decides the boot steps (which array to mount, whether a mount step is
+	// needed at all): a plan made while /boot was in fstab only is stale once /boot is
+	// mounted, and the other way round.
+	if b := sys.Host.Boot.Boot; b.Array != "" || b.Partition != "" {
+		lines = append(lines, fmt.Sprintf("boot array=%s partition=%s on_root=%t from=%s", b.Array, b.Partition, b.OnRoot, b.From))
 	}
 	for _, u := range sys.Host.FstabSwap {
 		lines = append(lines, "fstab swap uuid="+u)

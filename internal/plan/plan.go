@@ -233,6 +233,10 @@ type Target struct {
 	// bootloader.PrivateBootDir(Array) for the step, which passes it as --boot-directory.
 	GrubModules []string `json:"grub_modules,omitempty"`
 	PrivateBoot bool     `json:"private_boot,omitempty"`
+	// BootDir is where /boot's array is mounted when that is neither /boot nor / (a drill's
+	// <lab>/boot): a bootloader step passes it as --boot-directory and the executor checks
+	// the array is mounted there right before.
+	BootDir string `json:"boot_dir,omitempty"`
 }
 
 // Condition is a fact about the system that apply checks on a fresh discovery. Kind decides

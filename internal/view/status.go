@@ -32,7 +32,11 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 		b.WriteString("ARRAYS\n")
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, a := range s.Arrays {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, orDash(a.Level), "meta "+orDash(a.Metadata), a.Bar(), strings.ToUpper(string(a.State)), syncText(a.Sync))
+			st := strings.ToUpper(string(a.State))
+			if a.Drill != "" && s.Scope == nil {
+				st += " (drill, not judged)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, orDash(a.Level), "meta "+orDash(a.Metadata), a.Bar(), st, syncText(a.Sync))
 			for _, m := range a.Members {
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t\n", slotText(m.Slot), derefOr(m.Device, "-"), diskText(m), memberText(m), "")
 			}

@@ -12,7 +12,7 @@ import (
 // comes back, instead of the seconds a --re-add takes.
 func writeBitmaps(b *strings.Builder, s *discover.System) {
 	for _, a := range s.Arrays {
-		if a.Bitmap == "none" {
+		if a.Bitmap == "none" && (a.Drill == "" || s.Scope != nil) {
 			fmt.Fprintf(b, "%s: bitmap: none (a disk that drops out for a moment costs a full rebuild): %s\n", a.Name, BitmapCommand(a.Name))
 		}
 	}

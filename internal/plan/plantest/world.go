@@ -88,6 +88,7 @@ func (w *World) copy() *discover.System {
 	}
 	out.Inventory = w.sys.Inventory
 	out.Host = w.sys.Host
+	out.Root = w.sys.Root // a fixture tree standing for the live sysfs (exec's scope check)
 	return &out
 }
 
