@@ -180,6 +180,10 @@ func runScenario(ctx context.Context, c Config, sc Scenario) (card *Card) {
 		card.Reason = "building the lab: " + err.Error()
 		return card
 	}
+	if err := s.remember(); err != nil {
+		card.Reason = "recording the lab's inventory: " + err.Error()
+		return card
+	}
 	if sc.Break != nil {
 		if err := sc.Break(s, ctx); err != nil {
 			card.Reason = "breaking it: " + err.Error()
