@@ -52,7 +52,7 @@ func (s *simLab) Vanish(ctx context.Context, serial string) error {
 }
 func (s *simLab) Flaky(ctx context.Context, serial string) error   { return s.l.Flaky(ctx, serial) }
 func (s *simLab) Restore(ctx context.Context, serial string) error { return s.l.Restore(ctx, serial) }
-func (s *simLab) Device(serial string) (string, bool)            { return s.l.Device(serial) }
+func (s *simLab) Device(serial string) (string, bool)              { return s.l.Device(serial) }
 func (s *simLab) MountArray(ctx context.Context, md, dir string) error {
 	return s.l.MountArray(ctx, md, dir)
 }
