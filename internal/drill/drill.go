@@ -157,6 +157,12 @@ func runScenario(ctx context.Context, c Config, sc Scenario) (card *Card) {
 	}
 	card.Lab = lab.Dir()
 	s := &scene{c: c, sc: sc, lab: lab, tally: &Tally{}, out: c.Out, card: card, planned: make(chan struct{}), sums: map[string]string{}}
+	mark := start
+	phase := func(name string) {
+		now := c.now()
+		card.Phases = append(card.Phases, Phase{Name: name, Seconds: roundSeconds(now.Sub(mark))})
+		mark = now
+	}
 	defer func() {
 		card.Answers = s.tally.Answers()
 		card.Mistakes = append(s.tally.Mistakes(), card.Mistakes...)
@@ -175,6 +181,7 @@ func runScenario(ctx context.Context, c Config, sc Scenario) (card *Card) {
 		if err != nil {
 			card.CleanupError = err.Error()
 		}
+		phase("cleanup")
 	}()
 	if err := s.setup(ctx); err != nil {
 		card.Reason = "building the lab: " + err.Error()
@@ -184,12 +191,14 @@ func runScenario(ctx context.Context, c Config, sc Scenario) (card *Card) {
 		card.Reason = "recording the lab's inventory: " + err.Error()
 		return card
 	}
+	phase("build")
 	if sc.Break != nil {
 		if err := sc.Break(s, ctx); err != nil {
 			card.Reason = "breaking it: " + err.Error()
 			return card
 		}
 	}
+	phase("break")
 	if sc.NewFirst {
 		if err := s.insertShelf(ctx); err != nil {
 			card.Reason = err.Error()
@@ -201,6 +210,7 @@ func runScenario(ctx context.Context, c Config, sc Scenario) (card *Card) {
 		replace = (*scene).wizard
 	}
 	err = replace(s, ctx)
+	phase("replace")
 	if ctx.Err() != nil {
 		card.Reason = "interrupted: " + ctx.Err().Error()
 		return card
@@ -211,6 +221,7 @@ func runScenario(ctx context.Context, c Config, sc Scenario) (card *Card) {
 	}
 	judge(s, ctx, err)
 	s.realCost()
+	phase("verify")
 	return card
 }
 

@@ -89,8 +89,17 @@ type Card struct {
 	Kept    bool     `json:"kept,omitempty"`
 	Devices []string `json:"devices,omitempty"`
 	Cleanup Cleanup  `json:"cleanup"`
+	// Phases are how long each part of the scenario took, in seconds (build, break, replace,
+	// verify, cleanup), for the benchmark.
+	Phases []Phase `json:"phases,omitempty"`
 	// CleanupError is what could not be removed.
 	CleanupError string `json:"cleanup_error,omitempty"`
+}
+
+// Phase is one part of a scenario and how long it took.
+type Phase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Met says the scenario ended as it must.
