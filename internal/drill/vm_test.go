@@ -92,7 +92,7 @@ func TestVMDrillAuto(t *testing.T) {
 			for _, sc := range g {
 				golden.Contains(t, res.Output, "RC "+sc+"=0 in", "CLEAN after "+sc)
 				if c := card(t, res.Share, sc); c != nil {
-					t.Logf("%s: %s in %.1fs, %d answers, %d mistakes refused; %s", sc, c.Result, c.Seconds, c.Answers, len(c.Mistakes), c.RealCost)
+					t.Logf("%s: %s in %.1fs (%v), %d answers, %d mistakes refused; %s", sc, c.Result, c.Seconds, c.Phases, c.Answers, len(c.Mistakes), c.RealCost)
 				}
 			}
 		})
