@@ -2,6 +2,14 @@ package drill
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	seam "github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/simulate"
@@ -45,10 +53,52 @@ func (s *simLab) Insert(ctx context.Context, d DiskSpec) (string, error) {
 func (s *simLab) Prepare(ctx context.Context, d DiskSpec, dirty bool) error {
 	return s.l.Prepare(ctx, spec(d), dirty)
 }
-func (s *simLab) Pull(ctx context.Context, serial string) error { return s.l.Pull(ctx, serial) }
+
+// Pull detaches the disk and removes its loop device, so that like a pulled drive it leaves
+// no node in /sys/block (a detached loop device would otherwise stay there, size 0).
+func (s *simLab) Pull(ctx context.Context, serial string) error {
+	dev, _ := s.l.Device(serial)
+	if err := s.l.Pull(ctx, serial); err != nil {
+		return err
+	}
+	return removeLoopNode(ctx, dev)
+}
+
+// Vanish makes the disk vanish (simulate.Lab.Vanish) and removes its loop device, as Pull.
 func (s *simLab) Vanish(ctx context.Context, serial string) error {
-	_, err := s.l.Vanish(ctx, serial)
-	return err
+	dev, _ := s.l.Device(serial)
+	if _, err := s.l.Vanish(ctx, serial); err != nil {
+		return err
+	}
+	return removeLoopNode(ctx, dev)
+}
+
+// removeLoopNode removes the detached loop device dev (/dev/loopN) through
+// /dev/loop-control (LOOP_CTL_REMOVE); udev may hold it for a moment after the detach.
+func removeLoopNode(ctx context.Context, dev string) error {
+	n, err := strconv.Atoi(strings.TrimPrefix(dev, "/dev/loop"))
+	if err != nil || !strings.HasPrefix(dev, "/dev/loop") {
+		return fmt.Errorf("removing the loop device of a pulled disk: %q is not /dev/loopN", dev)
+	}
+	f, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("removing %s: %w", dev, err)
+	}
+	defer f.Close()
+	for try := 0; ; try++ {
+		err = unix.IoctlSetInt(int(f.Fd()), unix.LOOP_CTL_REMOVE, n)
+		if err == nil || errors.Is(err, unix.ENODEV) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) || try >= 50 {
+			return fmt.Errorf("removing %s after its detach: %w", dev, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 func (s *simLab) Flaky(ctx context.Context, serial string) error   { return s.l.Flaky(ctx, serial) }
 func (s *simLab) Restore(ctx context.Context, serial string) error { return s.l.Restore(ctx, serial) }
