@@ -2,7 +2,6 @@ package drill
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -247,4 +246,3 @@ func (s *scene) judgeDirty(ctx context.Context, runErr error) {
 	s.judgeSuccess(ctx, runErr)
 }
 
-var errNotRefused = errors.New("not refused")
