@@ -245,4 +245,3 @@ func (s *scene) judgeDirty(ctx context.Context, runErr error) {
 		Detail: map[bool]string{true: "the plan that ran erases the new disk (--wipe), built after the question", false: "no plan with --wipe ran"}[wiped]})
 	s.judgeSuccess(ctx, runErr)
 }
-
