@@ -4,7 +4,7 @@ export CGO_ENABLED := 0
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/raidswap/raidswap/internal/cli.Version=$(VERSION)
 
-.PHONY: all build deps test unit vm-test bench lint man demo completion clean
+.PHONY: all build deps test unit vm-test bench lint man demo completion deb drill clean
 
 all: build
 
@@ -39,6 +39,12 @@ completion: build
 	mkdir -p bin/completion
 	bin/raidswap completion bash > bin/completion/raidswap.bash
 	bin/raidswap completion zsh > bin/completion/_raidswap
+
+# deb builds bin/raidswap_<version>_amd64.deb with dpkg-deb (part of dpkg, Essential on every
+# Debian and Ubuntu: no packaging tool to install); packaging/README.md says what it holds.
+# Install it with `sudo apt install ./bin/raidswap_*.deb`, which also installs its Depends.
+deb:
+	bash packaging/build-deb.sh
 
 # demo boots the VM, builds a two-disk RAID1 like the seed's, fails one disk and runs status.
 demo: deps build
