@@ -50,5 +50,11 @@ deb:
 demo: deps build
 	go run ./internal/vmtest/vmrun --disk WD-DEMO-A:1G --disk WD-DEMO-B:1G --timeout 5m --script scripts/demo.sh --env RAIDSWAP=$(CURDIR)/bin/raidswap
 
+# drill boots the VM and runs `raidswap drill --auto` in it (this machine's kernel may lack md):
+# throw-away RAID1 disks on loop devices, a disk replaced, verified, scored, cleaned up. The
+# exit code is the drill's. DRILL_ARGS="--scenario all" runs every scenario.
+drill: deps build
+	go run ./internal/vmtest/vmrun --mem 2048 --timeout 15m --script scripts/drill.sh --env RAIDSWAP=$(CURDIR)/bin/raidswap --env DRILL_ARGS="$(DRILL_ARGS)"
+
 clean:
 	rm -rf bin man .cache

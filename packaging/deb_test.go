@@ -62,6 +62,16 @@ func buildDeb(t testing.TB) string {
 	return debBuild.path
 }
 
+// debField is a field of the package's control file.
+func debField(t testing.TB, deb, name string) string {
+	t.Helper()
+	out, err := exec.Command("dpkg-deb", "-f", deb, name).Output()
+	if err != nil {
+		t.Fatalf("dpkg-deb -f %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // TestDebLintian builds the package and runs Debian's package checker on it: no error may be
 // reported (the overrides in packaging/lintian-overrides each say why).
 func TestDebLintian(t *testing.T) {
@@ -87,13 +97,7 @@ func TestDebContents(t *testing.T) {
 	if out, err := exec.Command("dpkg-deb", "-x", deb, root).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg-deb -x: %v\n%s", err, out)
 	}
-	field := func(name string) string {
-		out, err := exec.Command("dpkg-deb", "-f", deb, name).Output()
-		if err != nil {
-			t.Fatalf("dpkg-deb -f %s: %v", name, err)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	field := func(name string) string { return debField(t, deb, name) }
 	version := field("Version")
 	upstream, rev, ok := strings.Cut(version, "-")
 	if !ok || rev != "1" || !regexp.MustCompile(`^[0-9][A-Za-z0-9.+~]*$`).MatchString(upstream) {
