@@ -133,6 +133,8 @@ chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
 
 find "$root" -depth -exec touch -h -d "@$epoch" {} +
 mkdir -p "$out"
+# Only this build's package stays in DIR: `apt install ./bin/raidswap_*.deb` must match one file.
+rm -f "$out"/raidswap_*_amd64.deb
 deb="$out/raidswap_${debversion}_amd64.deb"
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
 echo "$deb"
