@@ -17,7 +17,7 @@ set -u
 say() { echo "== $*"; }
 fail() { echo "FAILED: $*"; exit 1; }
 say "dpkg -i"
-dpkg -i "$DEB" || fail "dpkg -i exited $?"
+dpkg -i "$DEB" || fail "dpkg -i failed"
 [ "$(dpkg-query -W -f='${Status} ${Version}' raidswap)" = "install ok installed $VERSION" ] && echo "INSTALLED $VERSION"
 say "the installed binary"
 [ "$(/usr/sbin/raidswap --version)" = "raidswap version $UPSTREAM" ] && echo "VERSION OK"
@@ -52,17 +52,23 @@ grep -q '^md' /proc/mdstat 2>/dev/null || echo "NO ARRAY LEFT"
 [ "$(dmsetup ls 2>&1)" = "No devices found" ] && echo "NO DM TABLE LEFT"
 say "dpkg --purge"
 files=$(dpkg -L raidswap | while read -r f; do [ -d "$f" ] || echo "$f"; done)
-dpkg --purge raidswap || fail "dpkg --purge exited $?"
+dpkg --purge raidswap || fail "dpkg --purge failed"
 left=0
 for f in $files; do [ -e "$f" ] || [ -L "$f" ] && { echo "left behind: $f"; left=1; }; done
 [ $left = 0 ] && ! dpkg-query -W raidswap 2>/dev/null | grep -q . && echo "PURGED CLEAN"
+say "apt install, as README says (Depends and Recommends are met here: nothing to download)"
+DEBIAN_FRONTEND=noninteractive apt-get install -y "$DEB" >/run/apt.log 2>&1 || { rc=$?; cat /run/apt.log; fail "apt-get install exited $rc"; }
+grep -E '^(Setting up|E:|W:)' /run/apt.log
+[ "$(dpkg-query -W -f='${Status}' raidswap)" = "install ok installed" ] && echo "APT INSTALLED"
+DEBIAN_FRONTEND=noninteractive apt-get purge -y raidswap >/dev/null 2>&1 && [ ! -e /usr/sbin/raidswap ] && echo "APT PURGED"
 exit $drc
 `
 
 // TestVMDebInstall builds the package, installs it with dpkg -i in a VM, checks what it
 // installed (binary, man page, units with systemd-analyze, completion, the event hook's
 // PROGRAM naming the packaged link), runs `raidswap drill --auto` from the installed package
-// on the guest's real md and loop drivers, checks the drill left nothing behind, and purges.
+// on the guest's real md and loop drivers, checks the drill left nothing behind, purges, and
+// installs it once more with apt, as README says (offline: the host has every dependency).
 func TestVMDebInstall(t *testing.T) {
 	vmtest.Require(t)
 	deb := buildDeb(t)
@@ -76,7 +82,7 @@ func TestVMDebInstall(t *testing.T) {
 	for _, want := range []string{
 		"INSTALLED " + version, "VERSION OK", "MAN OK", "UNITS VERIFY OK", "COMPLETION OK",
 		"PROGRAM IS THE PACKAGED LINK", "PACKAGED LINK KEPT", "DPKG VERIFY OK", "EVENT LINK EXIT 64",
-		"DRILL EXIT 0", "NO LOOP DEVICE LEFT", "NO ARRAY LEFT", "NO DM TABLE LEFT", "PURGED CLEAN",
+		"DRILL EXIT 0", "NO LOOP DEVICE LEFT", "NO ARRAY LEFT", "NO DM TABLE LEFT", "PURGED CLEAN", "APT INSTALLED", "APT PURGED",
 	} {
 		if !strings.Contains(res.Output, want) {
 			t.Errorf("the guest did not report %q", want)
