@@ -18,6 +18,7 @@ const drillMemoryMB = 2048
 
 // drillBenchScript runs the default scenario's --auto drill and times it inside the guest.
 const drillBenchScript = `
+modprobe -a md_mod raid1 loop dm_mod
 start=$(date +%s.%N)
 "$RS" drill --auto
 rc=$?
