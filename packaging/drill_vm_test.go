@@ -29,8 +29,9 @@ exit $rc
 var nativeDrill = regexp.MustCompile(`NATIVE DRILL ([0-9.]+) s, exit (\d+)`)
 
 // BenchmarkVMDrill times the full `raidswap drill --auto` of the default scenario as
-// `make drill` runs it: s/vm-drill is from QEMU's start to its end (boot, udev, the drill,
-// power-off), s/native-drill the drill alone, measured inside the guest. Goals on 2 cores:
+// `make drill` runs it: s/vm-drill is from QEMU's start to its end (kernel boot, udev, the
+// drill, power-off; not the wait for a free VM slot), s/native-drill the drill alone, measured
+// inside the guest. Goals on 2 cores:
 // under 60 s and under 10 s.
 func BenchmarkVMDrill(b *testing.B) {
 	vmtest.Require(b)
@@ -56,12 +57,13 @@ func BenchmarkVMDrill(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		vm += wall
+		// QEMU start to QEMU gone: the wait for a VM slot (other VMs on the machine) is not the drill's.
+		vm += res.Duration
 		native += time.Duration(secs * float64(time.Second))
 		if i == 0 {
 			b.Logf("%s", lastLines(res.Output, 30))
 		}
-		b.Logf("run %d: VM %.1f s (boot %.1f s), drill in the guest %.1f s", i+1, wall.Seconds(), res.Boot.Seconds(), secs)
+		b.Logf("run %d: VM %.1f s (boot %.1f s), drill in the guest %.1f s; %.1f s with the wait for a VM slot", i+1, res.Duration.Seconds(), res.Boot.Seconds(), secs, wall.Seconds())
 	}
 	b.ReportMetric(vm.Seconds()/float64(b.N), "s/vm-drill")
 	b.ReportMetric(native.Seconds()/float64(b.N), "s/native-drill")
