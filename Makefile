@@ -4,7 +4,7 @@ export CGO_ENABLED := 0
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/raidswap/raidswap/internal/cli.Version=$(VERSION)
 
-.PHONY: all build deps test unit vm-test bench lint man demo completion clean
+.PHONY: all build deps test unit vm-test bench lint man demo completion deb drill clean
 
 all: build
 
@@ -40,9 +40,21 @@ completion: build
 	bin/raidswap completion bash > bin/completion/raidswap.bash
 	bin/raidswap completion zsh > bin/completion/_raidswap
 
+# deb builds bin/raidswap_<version>_amd64.deb with dpkg-deb (part of dpkg, Essential on every
+# Debian and Ubuntu: no packaging tool to install); packaging/README.md says what it holds.
+# Install it with `sudo apt install ./bin/raidswap_*.deb`, which also installs its Depends.
+deb:
+	bash packaging/build-deb.sh
+
 # demo boots the VM, builds a two-disk RAID1 like the seed's, fails one disk and runs status.
 demo: deps build
 	go run ./internal/vmtest/vmrun --disk WD-DEMO-A:1G --disk WD-DEMO-B:1G --timeout 5m --script scripts/demo.sh --env RAIDSWAP=$(CURDIR)/bin/raidswap
+
+# drill boots the VM and runs `raidswap drill --auto` in it (this machine's kernel may lack md):
+# throw-away RAID1 disks on loop devices, a disk replaced, verified, scored, cleaned up. The
+# exit code is the drill's. DRILL_ARGS="--scenario all" runs every scenario.
+drill: deps build
+	go run ./internal/vmtest/vmrun --mem 2048 --timeout 15m --script scripts/drill.sh --env RAIDSWAP=$(CURDIR)/bin/raidswap --env DRILL_ARGS="$(DRILL_ARGS)"
 
 clean:
 	rm -rf bin man .cache

@@ -3,6 +3,11 @@
 # machine, as root: Debian packages, the Go toolchain named in go.mod (from the Go module
 # proxy when the machine's is missing or older), the Go modules, and the VM kernel and
 # initramfs (scripts/vm-assets.sh). Idempotent: a second run only checks.
+#
+#   install-deps.sh           everything (make deps)
+#   install-deps.sh --build   only what building bin/raidswap and its package needs (make deb
+#                             on a server): git, make, Go and the Go modules; dpkg-deb is in
+#                             dpkg, which is Essential
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf 'install-deps: %s\n' "$*"; }
@@ -10,7 +15,15 @@ say() { printf 'install-deps: %s\n' "$*"; }
 
 PKGS=(ca-certificates curl unzip make git tmux util-linux mount fdisk gdisk mdadm e2fsprogs dosfstools procps
 	grub2-common grub-pc-bin grub-efi-amd64-bin ovmf efibootmgr ledmon f2fs-tools smartmontools debconf
-	systemd prometheus ansible-core)
+	systemd prometheus ansible-core
+	lintian dmsetup udev)
+BUILD_PKGS=(ca-certificates curl unzip make git)
+build_only=false
+case "${1:-}" in
+--build) build_only=true; PKGS=("${BUILD_PKGS[@]}") ;;
+"") ;;
+*) echo "usage: install-deps.sh [--build]" >&2; exit 64 ;;
+esac
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
@@ -39,4 +52,5 @@ if [ -z "$have" ] || older "$have" "$want"; then
 fi
 say "$(go version)"
 go mod download
+$build_only && exit 0
 bash scripts/vm-assets.sh

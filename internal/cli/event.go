@@ -51,7 +51,8 @@ does not send, or a name that is no md device, is refused with exit 64 and nothi
 The whole event is bounded by --timeout: mdadm waits for its PROGRAM.
 
 --install adds "PROGRAM /usr/local/sbin/raidswap-event" to mdadm.conf (after a backup copy,
-mdadm.conf.raidswap-bak.TIMESTAMP) and makes that link to this raidswap. Run again, it
+mdadm.conf.raidswap-bak.TIMESTAMP) and makes that link to this raidswap; the Debian
+package's /usr/sbin/raidswap names the link the package ships, /usr/sbin/raidswap-event. Run again, it
 changes nothing. It refuses an mdadm.conf whose PROGRAM names another program (mdadm runs
 only one: chain them with a script). Restart mdmonitor afterwards so it reads the file.
 
@@ -72,7 +73,8 @@ With --root DIR every file is read and written below DIR (a test tree).`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&o.Install, "install", false, "make mdadm's monitor run raidswap: add the PROGRAM line to mdadm.conf")
-	fl.StringVar(&o.Program, "program", event.DefaultProgram, "the PROGRAM `path` --install links to raidswap and names in mdadm.conf")
+	fl.StringVar(&o.Program, "program", "", "the PROGRAM `path` --install links to raidswap and names in mdadm.conf (default "+
+		event.PackagedProgram+" for the packaged /usr/sbin/raidswap, else "+event.DefaultProgram+")")
 	fl.StringVar(&o.Textfile, "textfile", event.DefaultTextfile, "the Prometheus textfile to write (env RAIDSWAP_TEXTFILE)")
 	fl.StringVar(&o.AuditLog, "audit-log", event.DefaultAuditLog, "the JSON audit log to append to")
 	fl.StringVar(&o.Syslog, "syslog", event.DefaultSyslog, "the syslog `socket` (\"-\": none)")
@@ -135,6 +137,9 @@ func runEventInstall(o *EventOptions, dir string) error {
 		if target, err = filepath.EvalSymlinks(exe); err != nil {
 			return WithCode(ExitFailed, err)
 		}
+	}
+	if o.Program == "" {
+		o.Program = event.ProgramFor(target)
 	}
 	res, err := event.Install(event.InstallOptions{Root: dir, Program: o.Program, Target: target, Now: o.Now()})
 	var conflict *event.ConflictError

@@ -18,9 +18,23 @@ const (
 	// of this name, raidswap runs `raidswap event` with mdadm's arguments (mdadm passes no
 	// arguments of its own choosing, so the PROGRAM cannot be "raidswap event").
 	ProgramName = "raidswap-event"
-	// DefaultProgram is the link --install makes and names in mdadm.conf.
+	// DefaultProgram is the link --install makes and names in mdadm.conf for a raidswap
+	// installed by hand (in /usr/local/sbin, as README's manual install does).
 	DefaultProgram = "/usr/local/sbin/" + ProgramName
+	// PackagedProgram is the link the Debian package ships beside its /usr/sbin/raidswap
+	// (packaging/build-deb.sh); --install names it for the packaged binary.
+	PackagedProgram = "/usr/sbin/" + ProgramName
 )
+
+// ProgramFor is the PROGRAM --install names for the raidswap binary target (a resolved,
+// absolute path): the package's own link for the packaged binary, so that mdadm.conf names a
+// file the package owns and removes, else DefaultProgram.
+func ProgramFor(target string) string {
+	if filepath.Dir(target) == filepath.Dir(PackagedProgram) {
+		return PackagedProgram
+	}
+	return DefaultProgram
+}
 
 // mdadm reads the first of these that exists (Debian's first, then the upstream default).
 var confFiles = []string{"/etc/mdadm/mdadm.conf", "/etc/mdadm.conf"}
@@ -95,7 +109,7 @@ func Install(o InstallOptions) (*Installed, error) {
 	default:
 		return nil, &ConflictError{Conf: res.Conf, Line: line, LineNo: n, Program: prog, Want: o.Program}
 	}
-	if res.Link, err = link(in(o.Program), o.Target); err != nil {
+	if res.Link, err = link(in(o.Program), o.Target, in(o.Target)); err != nil {
 		return nil, err
 	}
 	if prog != "" {
@@ -175,8 +189,10 @@ func sameFile(a, b string) bool {
 }
 
 // link points path at target: a missing link is created, a link elsewhere is replaced, and
-// anything else at path is refused.
-func link(path, target string) (string, error) {
+// anything else at path is refused. A link that already leads to target (the package's
+// relative raidswap-event -> raidswap) is kept: it is the package's file, not ours to rewrite.
+// rootedTarget is target below Root, where the link resolves.
+func link(path, target, rootedTarget string) (string, error) {
 	if !filepath.IsAbs(target) {
 		return "", fmt.Errorf("the raidswap binary %q is not an absolute path", target)
 	}
@@ -199,7 +215,7 @@ func link(path, target string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if old == target {
+	if old == target || sameFile(path, rootedTarget) {
 		return "kept", nil
 	}
 	tmp := path + ".raidswap-new"

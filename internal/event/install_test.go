@@ -148,3 +148,47 @@ func TestInstallUpstreamConfAndComments(t *testing.T) {
 }
 
 func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
+
+func TestProgramFor(t *testing.T) {
+	for target, want := range map[string]string{
+		"/usr/sbin/raidswap":           PackagedProgram,
+		"/usr/local/sbin/raidswap":     DefaultProgram,
+		"/usr/bin/raidswap":            DefaultProgram,
+		"/tmp/raidswap-bin-1/raidswap": DefaultProgram,
+	} {
+		if got := ProgramFor(target); got != want {
+			t.Errorf("ProgramFor(%s) = %s, want %s", target, got, want)
+		}
+	}
+}
+
+// The Debian package ships /usr/sbin/raidswap-event as a relative link to raidswap: --install
+// from the packaged binary names it in mdadm.conf and leaves the package's link as it is.
+func TestInstallKeepsPackagedLink(t *testing.T) {
+	dir := confRoot(t, debianConf)
+	sbin := filepath.Join(dir, "usr", "sbin")
+	if err := os.MkdirAll(sbin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sbin, "raidswap"), []byte("\x7fELF"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("raidswap", filepath.Join(sbin, ProgramName)); err != nil {
+		t.Fatal(err)
+	}
+	target := "/usr/sbin/raidswap"
+	res, err := Install(InstallOptions{Root: dir, Program: ProgramFor(target), Target: target, Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Changed || res.Link != "kept" {
+		t.Errorf("result %+v, want the package's link kept", res)
+	}
+	if l, err := os.Readlink(filepath.Join(sbin, ProgramName)); err != nil || l != "raidswap" {
+		t.Errorf("the package's link now reads %q (%v)", l, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, res.Conf))
+	if p, _, _ := programLine(b); p != PackagedProgram {
+		t.Errorf("mdadm.conf names %q, want %s:\n%s", p, PackagedProgram, b)
+	}
+}
