@@ -142,9 +142,12 @@ type Member struct {
 	Device *string `json:"device"`
 	Disk   *string `json:"disk"`
 	// Serial is the serial of Disk, when known.
-	Serial string      `json:"serial,omitempty"`
-	Slot   *int        `json:"slot"`
-	State  MemberState `json:"state"`
+	Serial string `json:"serial,omitempty"`
+	// Partition is the partition of Disk under a stacked member (a dm table over vdb3 gives
+	// vdb3); "" when the member is the partition itself.
+	Partition string      `json:"partition,omitempty"`
+	Slot      *int        `json:"slot"`
+	State     MemberState `json:"state"`
 	// Flags are the raw sysfs state words (in_sync, faulty, write_mostly, ...).
 	Flags []string `json:"flags,omitempty"`
 	// Warnings say why a member that md still uses needs attention (write_error,

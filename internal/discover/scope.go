@@ -110,6 +110,31 @@ func drillOf(root *host.Root, dev string) (disk, lab string) {
 	return "", ""
 }
 
+// stackedPartition is the one partition under a stacked device (a dm table whose only slave
+// is a partition, directly or through further single-slave tables); "" for a device that is
+// not stacked, or stacked over several devices or a whole disk.
+func stackedPartition(root *host.Root, dev string) string {
+	n := dev
+	for depth := 0; depth < 8; depth++ {
+		if strings.ContainsAny(n, "/\x00") || n == "" || n == "." || n == ".." {
+			return ""
+		}
+		base := "/sys/class/block/" + n
+		if root.Exists(base + "/partition") {
+			if n == dev {
+				return ""
+			}
+			return n
+		}
+		ents, _ := root.ReadDir(base + "/slaves")
+		if len(ents) != 1 {
+			return ""
+		}
+		n = ents[0].Name()
+	}
+	return ""
+}
+
 // markDrillMembers puts each member stacked over a drill disk (a dm table over a lab
 // partition) on that drill disk, and marks Array.Drill on the arrays whose present members
 // all lie on drill disks of one lab.
@@ -131,6 +156,9 @@ func (s *System) markDrillMembers(root *host.Root) {
 			lab = l
 			if m.Disk == nil || *m.Disk != disk {
 				m.Disk = strp(disk)
+			}
+			if p := stackedPartition(root, *m.Device); p != "" {
+				m.Partition = p
 			}
 		}
 		if present > 0 && !outside {

@@ -170,6 +170,16 @@ func TestDrillNotJudgedOnHost(t *testing.T) {
 	if d := s.Disk("dm-0"); d != nil {
 		t.Errorf("dm-0 listed as a disk: %+v", d)
 	}
+	// ...and it names the partition under it, which a plan clones the layout from.
+	for _, m := range s.Array("md127").Members {
+		want := ""
+		if *m.Device == "dm-0" {
+			want = "loop1p3"
+		}
+		if m.Partition != want {
+			t.Errorf("md127 member %s: Partition %q, want %q", *m.Device, m.Partition, want)
+		}
+	}
 	var prom, human bytes.Buffer
 	if err := view.StatusPrometheus(&prom, s); err != nil {
 		t.Fatal(err)

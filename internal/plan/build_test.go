@@ -366,3 +366,36 @@ func TestBootPlacementMakesPlanStale(t *testing.T) {
 		}
 	}
 }
+
+// A survivor member stacked on its partition (a drill's dm table over vda3) is planned from
+// that partition; without it named, the plan refuses: it cannot clone a layout it cannot see.
+func TestSurvivorMemberOnDM(t *testing.T) {
+	req := Request{Mode: ReplaceFailed, Failed: plantest.Old, New: plantest.New, Firmware: FirmwareBIOS, Swap: seedSwap()}
+	want, err := Build(plantest.Seed(), req, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := func(partition string) *discover.System {
+		sys := plantest.Seed()
+		for ai := range sys.Arrays {
+			for mi := range sys.Arrays[ai].Members {
+				m := &sys.Arrays[ai].Members[mi]
+				if m.Device != nil && *m.Device == "vda3" {
+					dm := "dm-0"
+					m.Device, m.Partition = &dm, partition
+				}
+			}
+		}
+		return sys
+	}
+	got, err := Build(stack("vda3"), req, testOpts)
+	if err != nil {
+		t.Fatalf("stacked member: %v", err)
+	}
+	if g, w := strings.Join(commands(got), "\n"), strings.Join(commands(want), "\n"); g != w {
+		t.Errorf("stacked member's plan:\n%s\nwant:\n%s", g, w)
+	}
+	if _, err := Build(stack(""), req, testOpts); err == nil || !strings.Contains(err.Error(), "is not a partition of it") {
+		t.Errorf("unnamed stacked member: err = %v", err)
+	}
+}

@@ -129,6 +129,11 @@ func (b *builder) resolveArrays() error {
 			if m.Disk != nil && *m.Disk == b.survivor.Name && m.State == discover.MemberInSync && m.Device != nil {
 				r.survivorDev = *m.Device
 				r.part = PartitionNumber(b.survivor.Name, *m.Device)
+				if r.part == 0 && m.Partition != "" {
+					// A member stacked on a partition (a drill's dm table over loop0p3):
+					// the layout is the partition's.
+					r.part = PartitionNumber(b.survivor.Name, m.Partition)
+				}
 			}
 		}
 		if r.part == 0 {
