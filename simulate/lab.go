@@ -633,7 +633,10 @@ func (l *Lab) dmOver(k string) []string {
 // unreadable block in the bad block log of every member and carries on, so over one range a
 // recovery "completes" [UU] with bad blocks listed (measured: TestVMLabFlaky). More stripes
 // than the log's 512 entries fill it, and then md interrupts the recovery and disables it.
-func (l *Lab) Flaky(ctx context.Context, serial string) error {
+//
+// With arrays named, only the disk's members of those arrays turn flaky (the drill keeps
+// /boot readable, so it is the rebuild that meets the errors, not the boot code's install).
+func (l *Lab) Flaky(ctx context.Context, serial string, arrays ...string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	dev, err := l.labDevice(serial, "make flaky")
@@ -647,7 +650,12 @@ func (l *Lab) Flaky(ctx context.Context, serial string) error {
 	if len(ms) == 0 {
 		return fmt.Errorf("%s (%s) holds no md member", dev, serial)
 	}
+	flaky := 0
 	for i, m := range ms {
+		if len(arrays) > 0 && !slices.Contains(arrays, m.Array) && !slices.Contains(arrays, "/dev/"+m.Array) {
+			continue
+		}
+		flaky++
 		part, sectors, err := l.dmSlave(m.Device)
 		if err != nil {
 			return err
@@ -664,6 +672,9 @@ func (l *Lab) Flaky(ctx context.Context, serial string) error {
 		if err := l.loadTable(ctx, names[i], table); err != nil {
 			return err
 		}
+	}
+	if flaky == 0 {
+		return fmt.Errorf("%s (%s) holds no dm member of %s", dev, serial, strings.Join(arrays, ", "))
 	}
 	return nil
 }

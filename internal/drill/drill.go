@@ -43,7 +43,7 @@ type Lab interface {
 	Prepare(ctx context.Context, d DiskSpec, dirty bool) error
 	Pull(ctx context.Context, serial string) error
 	Vanish(ctx context.Context, serial string) error
-	Flaky(ctx context.Context, serial string) error
+	Flaky(ctx context.Context, serial string, arrays ...string) error
 	Restore(ctx context.Context, serial string) error
 	// Device is the disk's device, when attached.
 	Device(serial string) (string, bool)
@@ -409,7 +409,7 @@ func (s *scene) confined() (*engine.Env, error) {
 // Marker is the lab's marker file (simulate's).
 const Marker = "raidswap-drill.json"
 
-// Confine points env at the lab in dir: its own journal, lock, plan key and audit log under
+// Confine points env at the lab in dir: its own journal, lock, plan key, audit log and table backups under
 // the lab, and a Scope that confines discovery and the executor to the lab's disks. It
 // refuses a directory that is not a lab (no marker file).
 func Confine(env *engine.Env, dir string) error {
@@ -423,12 +423,13 @@ func Confine(env *engine.Env, dir string) error {
 	env.JournalDir = filepath.Join(dir, "journal")
 	env.LockPath = filepath.Join(dir, "raidswap.lock")
 	env.KeyPath = filepath.Join(dir, "plan.key")
+	env.BackupDir = filepath.Join(dir, "backups")
 	return confineScope(env, dir)
 }
 
 // ownFiles are what the drill's engine keeps in the lab (Confine), which the lab's Close
 // leaves alone because simulate did not make them.
-var ownFiles = []string{"journal", "audit.jsonl", "plan.key", "raidswap.lock", "inventory.json"}
+var ownFiles = []string{"journal", "audit.jsonl", "plan.key", "raidswap.lock", "inventory.json", "backups"}
 
 // removeOwn removes the drill's own files from the lab and says which it removed.
 func removeOwn(dir string) []string {

@@ -167,11 +167,17 @@ func (s *scene) failRootMember(ctx context.Context) error {
 	return fmt.Errorf("%s has no member on %s", md, s.failedDev)
 }
 
+// flakySurvivor makes the survivor's member of the root array (the data, not /boot) fail
+// reads in the middle, so the rebuild meets the errors.
 func (s *scene) flakySurvivor(ctx context.Context) error {
-	if err := s.lab.Flaky(ctx, s.survivor); err != nil {
+	md := s.arrays[len(s.arrays)-1]
+	if s.rootArray != "" {
+		md = s.rootArray
+	}
+	if err := s.lab.Flaky(ctx, s.survivor, md); err != nil {
 		return err
 	}
-	s.say("the survivor %s now fails reads in the middle of its data", s.survivor)
+	s.say("the survivor %s now fails reads in the middle of its %s data", s.survivor, md)
 	return nil
 }
 

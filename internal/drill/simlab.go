@@ -100,7 +100,9 @@ func removeLoopNode(ctx context.Context, dev string) error {
 		}
 	}
 }
-func (s *simLab) Flaky(ctx context.Context, serial string) error   { return s.l.Flaky(ctx, serial) }
+func (s *simLab) Flaky(ctx context.Context, serial string, arrays ...string) error {
+	return s.l.Flaky(ctx, serial, arrays...)
+}
 func (s *simLab) Restore(ctx context.Context, serial string) error { return s.l.Restore(ctx, serial) }
 func (s *simLab) Device(serial string) (string, bool)              { return s.l.Device(serial) }
 func (s *simLab) MountArray(ctx context.Context, md, dir string) error {

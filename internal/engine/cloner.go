@@ -15,11 +15,13 @@ import (
 type PartitionCloner struct {
 	Root   *host.Root
 	Runner host.Runner
+	// BackupDir is where both tables are backed up (partition.DefaultBackupDir when empty).
+	BackupDir string
 }
 
 // Clone copies the source's table onto the target.
 func (c PartitionCloner) Clone(_ context.Context, from, to string, wipe bool) (string, error) {
-	res, err := partition.Clone(c.Root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe, Runner: c.Runner})
+	res, err := partition.Clone(c.Root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe, Runner: c.Runner, BackupDir: c.BackupDir})
 	if err != nil {
 		return "", err
 	}

@@ -43,6 +43,9 @@ type Env struct {
 	// JournalDir and LockPath: journal.DefaultDir and exec.DefaultLockPath when empty.
 	JournalDir string
 	LockPath   string
+	// BackupDir is where the partition clone backs up both tables
+	// (partition.DefaultBackupDir when empty; a drill's lies in its lab).
+	BackupDir string
 	// Notes receives what the engine tells the operator on the side (which disk it picked).
 	Notes io.Writer
 	// Cloner and Speed default to package partition's in-process clone and /proc/sys/dev/raid.
@@ -193,7 +196,7 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view exe
 	defer audit.Close()
 	cloner := e.Cloner
 	if cloner == nil {
-		cloner = PartitionCloner{Root: e.Root, Runner: e.Runner}
+		cloner = PartitionCloner{Root: e.Root, Runner: e.Runner, BackupDir: e.BackupDir}
 	}
 	speed := e.Speed
 	if speed == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/raidswap/raidswap/internal/discover"
@@ -210,6 +211,12 @@ func (r *run) kickStalled(s plan.Step, uuids map[string]bool, stalled map[string
 			continue
 		}
 		grace := time.Duration(s.Target.RecoverAfterSeconds) * time.Second
+		if s.Target.RecoverTimes > 0 && kicks[a.Name] >= s.Target.RecoverTimes && time.Since(since) >= grace {
+			// md stopped the recovery and would not go on after every restart: it cannot
+			// read what it copies (a survivor's unreadable sectors fill the bad block log).
+			// Waiting longer changes nothing, so the step fails, loudly, now.
+			return &RebuildStoppedError{Array: a.Name, Spares: spareNames(a), Tries: kicks[a.Name]}
+		}
 		if s.Target.RecoverTimes == 0 || time.Since(since) < grace || kicks[a.Name] >= s.Target.RecoverTimes {
 			continue
 		}
@@ -225,6 +232,34 @@ func (r *run) kickStalled(s plan.Step, uuids map[string]bool, stalled map[string
 		}
 	}
 	return nil
+}
+
+// RebuildStoppedError is a recovery md stopped and did not resume after every restart the
+// plan allows: the array stays degraded with the new member a spare.
+type RebuildStoppedError struct {
+	Array  string
+	Spares []string
+	Tries  int
+}
+
+func (e *RebuildStoppedError) Error() string {
+	return fmt.Sprintf("the rebuild of %s stopped and did not resume after %d restarts: %s stays a spare and %s is still degraded. "+
+		"md stops a recovery it cannot read from: the survivor probably has unreadable sectors (see dmesg and `raidswap status`). "+
+		"Nothing more is written; back up what %s holds now, then replace or ddrescue the survivor",
+		e.Array, e.Tries, strings.Join(e.Spares, ", "), e.Array, e.Array)
+}
+
+func spareNames(a discover.Array) []string {
+	var out []string
+	for _, m := range a.Members {
+		if (m.State == discover.MemberSpare || m.State == discover.MemberRebuilding) && m.Device != nil {
+			out = append(out, "/dev/"+*m.Device)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{"the new member"}
+	}
+	return out
 }
 
 // ArrayProgress is one array's rebuild, for a view.
