@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -68,7 +69,7 @@ what the same replacement would cost on this host's real arrays. The lab is torn
 every exit path (Ctrl-C included); --keep leaves it for inspection and --cleanup removes what
 an earlier drill left behind.
 
-Scenarios: ` + fmt.Sprint(drill.Names()) + `; all runs every one. On a kernel without md (a
+Scenarios: ` + strings.Join(drill.Names(), ", ") + `; all runs every one. On a kernel without md (a
 development machine), run it inside the VM harness: sudo make drill.`,
 		Example: `  sudo raidswap drill
   sudo raidswap drill --scenario all --auto
