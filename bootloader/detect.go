@@ -173,27 +173,9 @@ func ParseFstab(b []byte) []FstabEntry {
 		if len(f) < 3 {
 			continue
 		}
-		out = append(out, FstabEntry{Spec: f[0], Mountpoint: unescape(f[1]), FSType: f[2]})
+		out = append(out, FstabEntry{Spec: f[0], Mountpoint: host.UnescapeMount(f[1]), FSType: f[2]})
 	}
 	return out
-}
-
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // resolveSpec names the block device an fstab spec means (UUID=, LABEL=, PARTUUID=, a /dev

@@ -92,7 +92,7 @@ func ReadUses(root *host.Root, disk string) ([]Use, error) {
 				continue
 			}
 			if u, ok := byNum[f[2]]; ok {
-				u.Mounts = append(u.Mounts, unescapeMount(f[4]))
+				u.Mounts = append(u.Mounts, host.UnescapeMount(f[4]))
 			}
 		}
 	}
@@ -134,12 +134,6 @@ func blockDevs(root *host.Root, disk string) ([]blockDev, error) {
 		out = append(out, blockDev{e.Name(), p, dev})
 	}
 	return out, nil
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	return r.Replace(s)
 }
 
 // checkImage refuses an image file attached to a loop device: writing under a loop device

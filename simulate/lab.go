@@ -1013,7 +1013,7 @@ func readMounts(root *host.Root) []mountEntry {
 		if len(f) < 2 {
 			continue
 		}
-		out = append(out, mountEntry{dev: blockName(root, unescapeMount(f[0])), dir: unescapeMount(f[1])})
+		out = append(out, mountEntry{dev: blockName(root, host.UnescapeMount(f[0])), dir: host.UnescapeMount(f[1])})
 	}
 	return out
 }
@@ -1032,25 +1032,6 @@ func mountsOf(root *host.Root, s deviceSet, dirs []string) []mountEntry {
 	}
 	slices.Reverse(out)
 	return out
-}
-
-// unescapeMount undoes /proc/self/mounts' octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // blockName is the kernel name of a device path from mounts or swaps: /dev/md0 -> md0,
@@ -1088,8 +1069,8 @@ func swapsOf(root *host.Root, s deviceSet) []string {
 		if len(f) == 0 || !strings.HasPrefix(f[0], "/dev/") {
 			continue
 		}
-		if k := blockName(root, unescapeMount(f[0])); s.in[k] {
-			out = append(out, unescapeMount(f[0]))
+		if k := blockName(root, host.UnescapeMount(f[0])); s.in[k] {
+			out = append(out, host.UnescapeMount(f[0]))
 		}
 	}
 	return out

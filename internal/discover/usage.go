@@ -66,13 +66,9 @@ func ParseMountinfo(b []byte) map[string][]string {
 		if len(f) < 5 {
 			continue
 		}
-		out[f[2]] = append(out[f[2]], unescapeMount(f[4]))
+		out[f[2]] = append(out[f[2]], host.UnescapeMount(f[4]))
 	}
 	return out
-}
-
-func unescapeMount(s string) string {
-	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
 }
 
 // ParseSwaps returns the kernel names of the block devices in /proc/swaps.
@@ -89,7 +85,7 @@ func ParseSwaps(b []byte) []string {
 		if len(f) < 2 || f[1] != "partition" {
 			continue
 		}
-		out = append(out, filepath.Base(unescapeMount(f[0])))
+		out = append(out, filepath.Base(host.UnescapeMount(f[0])))
 	}
 	return out
 }
