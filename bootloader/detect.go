@@ -142,6 +142,28 @@ func findLabBoot(in Input, mounts []FstabEntry) BootDir {
 			return BootDir{Array: n, Mountpoint: m, From: "mounted", FSType: fst, Metadata: in.Arrays[n]}
 		}
 	}
+	// /boot a directory on the drill's root array (a host whose /boot is on /, copied by
+	// --like-host): BootMount is <mount>/boot with the array mounted at <mount>.
+	if path.Base(in.BootMount) == "boot" {
+		parent := path.Dir(in.BootMount)
+		for _, n := range names {
+			if _, isArray := in.Arrays[n]; !isArray {
+				continue
+			}
+			for _, m := range in.Mounts[n] {
+				if m != parent {
+					continue
+				}
+				fst := ""
+				for _, e := range mounts {
+					if e.Mountpoint == m {
+						fst = e.FSType
+					}
+				}
+				return BootDir{Array: n, OnRoot: true, Mountpoint: m, From: "mounted", FSType: fst, Metadata: in.Arrays[n]}
+			}
+		}
+	}
 	return BootDir{}
 }
 

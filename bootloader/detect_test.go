@@ -237,3 +237,17 @@ func TestSignaturesOfDebiansGrub(t *testing.T) {
 		t.Error("boot.img taken for core.img")
 	}
 }
+
+// A drill's /boot on its root array: BootMount <lab>/root/boot, the array mounted at
+// <lab>/root.
+func TestFindLabBootOnRoot(t *testing.T) {
+	in := Input{BootMount: "/lab/root/boot", Arrays: map[string]string{"md101": "1.2"}, Mounts: map[string][]string{"md101": {"/lab/root"}}}
+	b := findLabBoot(in, []FstabEntry{{Spec: "/dev/md101", Mountpoint: "/lab/root", FSType: "ext4"}})
+	if b.Array != "md101" || !b.OnRoot || b.Mountpoint != "/lab/root" || b.FSType != "ext4" || bootPath(b) != "/lab/root/boot" {
+		t.Fatalf("boot = %+v", b)
+	}
+	in.BootMount = "/lab/root/efi"
+	if b := findLabBoot(in, nil); b.Array != "" {
+		t.Fatalf("not a boot dir: %+v", b)
+	}
+}

@@ -147,12 +147,20 @@ grep -A2 -E '^md[01] :' /proc/mdstat > /run/after
 cmp -s /run/before /run/after && echo "HOST ARRAYS UNCHANGED"
 cat /run/after
 grep -qE 'vd[ab]|WD-HOST' /mnt/share/failed-member.json /mnt/share/failed-member.err || echo "HOST DISKS NEVER NAMED"
+# --like-host copies the host's layout (GPT, md0 1.0, swap, md1 1.2) onto the drill's disks.
+$RS drill --auto --like-host --scenario failed-member --json > /mnt/share/like-host.json 2> /mnt/share/like-host.err
+echo "RC like-host=$?"
+check_clean like-host
+grep -m1 -o 'layout of host: vd[ab] (serial WD-HOST[AB])' /mnt/share/like-host.err
+grep -A2 -E '^md[01] :' /proc/mdstat > /run/after2
+cmp -s /run/before /run/after2 && echo "HOST ARRAYS STILL UNCHANGED"
 `
-	res := vmtest.RunT(t, vmtest.Config{Timeout: 8 * time.Minute, MemoryMB: 1024, Script: script,
+	res := vmtest.RunT(t, vmtest.Config{Timeout: 12 * time.Minute, MemoryMB: 1024, Script: script,
 		Disks: []vmtest.Disk{{Serial: "WD-HOSTA", SizeBytes: 256 << 20}, {Serial: "WD-HOSTB", SizeBytes: 256 << 20}},
 		Env:   map[string]string{"RS": testbin.Raidswap(t)}})
 	t.Logf("guest output:\n%s", res.Output)
-	golden.Contains(t, res.Output, "RC failed-member=0 in", "CLEAN after failed-member", "HOST ARRAYS UNCHANGED", "HOST DISKS NEVER NAMED")
+	golden.Contains(t, res.Output, "RC failed-member=0 in", "CLEAN after failed-member", "HOST ARRAYS UNCHANGED", "HOST DISKS NEVER NAMED",
+		"RC like-host=0", "CLEAN after like-host", "layout of host: vda (serial WD-HOSTA)", "HOST ARRAYS STILL UNCHANGED")
 	card(t, res.Share, "failed-member")
 }
 

@@ -343,7 +343,8 @@ func (r *run) bootloaderStep(ctx context.Context, s plan.Step, argv []string) er
 	}
 	if t.BootDir != "" {
 		// /boot's array is mounted elsewhere (a drill's lab): it must still be mounted there.
-		if a := r.w.arrayByUUID(t.ArrayUUID); a == nil || !slices.Contains(a.Mountpoints, t.BootDir) {
+		if a := r.w.arrayByUUID(t.ArrayUUID); a == nil || !(slices.Contains(a.Mountpoints, t.BootDir) ||
+			(path.Base(t.BootDir) == "boot" && slices.Contains(a.Mountpoints, path.Dir(t.BootDir)))) {
 			return &RefusedError{Step: s.ID, Device: "/dev/" + t.Array, Reason: fmt.Sprintf("%s is no longer mounted at %s, as it was when the plan was built: mount it again and resume, or build a new plan", t.Array, t.BootDir)}
 		}
 	}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/raidswap/raidswap/bootloader"
@@ -148,9 +149,14 @@ func (b *builder) grubBIOSSteps(f bootloader.Facts, d bootloader.Decision) {
 	}
 	private := f.Boot.Mountpoint == ""
 	bootDir := ""
-	if !private && !f.Boot.OnRoot && f.Boot.Mountpoint != "/boot" {
+	switch {
+	case private:
+	case !f.Boot.OnRoot && f.Boot.Mountpoint != "/boot":
 		// Mounted elsewhere (a drill's <lab>/boot): grub-install is told where.
 		bootDir = f.Boot.Mountpoint
+	case f.Boot.OnRoot && f.Boot.Mountpoint != "/":
+		// A directory on a root array mounted elsewhere (a drill's <lab>/root/boot).
+		bootDir = path.Join(f.Boot.Mountpoint, "boot")
 	}
 	t := func(dev, serial string) Target {
 		return Target{Device: dev, Serial: serial, Array: r.a.Name, ArrayUUID: r.a.UUID, GrubModules: mods, PrivateBoot: private, BootDir: bootDir}

@@ -54,3 +54,38 @@ func TestDrillBootSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestDrillBootOnRoot: a drill copied from a host whose /boot is a directory on its root
+// array (--like-host) has that array mounted at <lab>/root: GRUB goes in with
+// --boot-directory=<lab>/root/boot; a host's own root array at / keeps the plain command.
+func TestDrillBootOnRoot(t *testing.T) {
+	const root = "/var/lib/raidswap/drill/drill-20261201-180000-ab12/root"
+	for mp, want := range map[string]string{root: "--boot-directory=" + root + "/boot", "/": ""} {
+		s := seedWith(func(f *bootloader.Facts) {
+			f.Boot.Mountpoint, f.Boot.OnRoot = mp, true
+			f.DebconfGrubPC, f.InstallDevices = false, nil
+		})()
+		p, err := Build(s, scenarios[0].req, testOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, st := range p.Steps {
+			if st.Action != ActionBootloader {
+				continue
+			}
+			n++
+			argv, err := Derive(p, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			has := want == "" && !strings.Contains(strings.Join(argv, " "), "--boot-directory") || want != "" && slices.Contains(argv, want)
+			if !has {
+				t.Errorf("/ at %s: %s: %q, want %q", mp, st.ID, argv, want)
+			}
+		}
+		if n != 2 {
+			t.Errorf("/ at %s: %d bootloader steps", mp, n)
+		}
+	}
+}
