@@ -803,6 +803,37 @@ func InstallGRUB(ctx context.Context, r host.Runner, bootMount string, disks ...
 	return nil
 }
 
+// CopyBootCode copies GRUB's BIOS boot code from one disk of a seed layout onto another
+// disk with the same layout, where grub-install would write the same bytes: boot.img (the
+// first 440 bytes of the MBR: its pointer to core.img is the same LBA on both) and core.img
+// (GPT: the BIOS boot partition, partition 1; MBR: the gap after the MBR up to the first
+// partition at 1 MiB), whose block list and prefix (the md UUID of /boot) are the same too.
+// It saves the drill a grub-install (4–6 s under TCG) when it builds the lab; the
+// replacement itself always runs grub-install.
+func CopyBootCode(ctx context.Context, r host.Runner, table string, sectorSize int, from, to string) error {
+	from, to = devPath(from), devPath(to)
+	if from == to {
+		return fmt.Errorf("copying boot code from %s onto itself", from)
+	}
+	if _, err := run(ctx, r, "copying boot.img from "+from+" to "+to, host.Dd, "if="+from, "of="+to, "bs=440", "count=1", "conv=notrunc,fsync", "status=none"); err != nil {
+		return err
+	}
+	switch table {
+	case GPT, "":
+		_, err := run(ctx, r, "copying core.img (the BIOS boot partition) from "+from+" to "+to, host.Dd,
+			"if="+partDev(from, 1), "of="+partDev(to, 1), "bs=1M", "conv=notrunc,fsync", "status=none")
+		return err
+	case MBR:
+		if sectorSize != 512 && sectorSize != 4096 {
+			return fmt.Errorf("sector size %d: want 512 or 4096", sectorSize)
+		}
+		_, err := run(ctx, r, "copying core.img (the gap after the MBR) from "+from+" to "+to, host.Dd,
+			"if="+from, "of="+to, fmt.Sprintf("bs=%d", sectorSize), "skip=1", "seek=1", fmt.Sprintf("count=%d", mib/sectorSize-1), "conv=notrunc,fsync", "status=none")
+		return err
+	}
+	return fmt.Errorf("unknown partition table %q", table)
+}
+
 // loops are the loops attached to this lab's files now.
 func (l *Lab) loops() []string {
 	return loopsUnder(l.root, func(f string) bool { return filepath.Dir(f) == l.Dir && isLabFile(filepath.Base(f)) })

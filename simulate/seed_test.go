@@ -241,3 +241,46 @@ func TestIsPartition(t *testing.T) {
 		}
 	}
 }
+
+// AssumeClean: arrays over fresh (all-zero) disks are created --assume-clean, and there is
+// no resync to wait for.
+func TestBuildSeedAssumeClean(t *testing.T) {
+	root := fixture(t, "vda", "vdb")
+	var exp []hosttest.Expect
+	for _, d := range []string{"/dev/vda", "/dev/vdb"} {
+		exp = append(exp,
+			hosttest.Expect{Argv: []string{host.Flock, d, host.Wipefs, "--all", "--quiet", d}},
+			hosttest.Expect{Argv: []string{host.Flock, d, host.Sgdisk, "--clear",
+				"--new=1:1M:+1M", "--typecode=1:ef02", "--change-name=1:bios",
+				"--new=2:2M:0", "--typecode=2:fd00", "--change-name=2:md0", d}},
+			hosttest.Expect{Argv: []string{host.Flock, d, host.Partx, "--update", d}, Do: mkParts(t, root, d, 2)},
+			hosttest.Expect{Argv: []string{host.Udevadm, "settle", "--timeout=60"}},
+			hosttest.Expect{Argv: []string{host.Wipefs, "--all", "--quiet", partDev(d, 1)}},
+			hosttest.Expect{Argv: []string{host.Wipefs, "--all", "--quiet", partDev(d, 2)}},
+		)
+	}
+	exp = append(exp,
+		hosttest.Expect{Argv: []string{host.Mdadm, "--create", "/dev/md0", "--run", "--level=1", "--raid-devices=2", "--metadata=1.2", "--bitmap=none", "--assume-clean", "/dev/vda2", "/dev/vdb2"}},
+		hosttest.Expect{Argv: []string{host.MkfsExt4, "-q", "-F", "-L", "md0", "/dev/md0"}},
+	)
+	r := hosttest.NewFakeRunner(t, exp...)
+	o := Options{Root: root, Arrays: []ArraySpec{{Name: "md0"}}, SwapSize: -1, AssumeClean: true}
+	if err := BuildSeed(t.Context(), r, []string{"vda", "vdb"}, o); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CopyBootCode copies boot.img and core.img (GPT: partition 1; MBR: the gap to 1 MiB).
+func TestCopyBootCode(t *testing.T) {
+	gpt := hosttest.NewFakeRunner(t,
+		hosttest.Expect{Argv: []string{host.Dd, "if=/dev/loop0", "of=/dev/loop1", "bs=440", "count=1", "conv=notrunc,fsync", "status=none"}},
+		hosttest.Expect{Argv: []string{host.Dd, "if=/dev/loop0p1", "of=/dev/loop1p1", "bs=1M", "conv=notrunc,fsync", "status=none"}})
+	must(t, CopyBootCode(t.Context(), gpt, GPT, 512, "loop0", "/dev/loop1"))
+	mbr := hosttest.NewFakeRunner(t,
+		hosttest.Expect{Argv: []string{host.Dd, "if=/dev/vda", "of=/dev/vdb", "bs=440", "count=1", "conv=notrunc,fsync", "status=none"}},
+		hosttest.Expect{Argv: []string{host.Dd, "if=/dev/vda", "of=/dev/vdb", "bs=4096", "skip=1", "seek=1", "count=255", "conv=notrunc,fsync", "status=none"}})
+	must(t, CopyBootCode(t.Context(), mbr, MBR, 4096, "vda", "vdb"))
+	if err := CopyBootCode(t.Context(), hosttest.NewFakeRunner(t), GPT, 512, "vda", "/dev/vda"); err == nil {
+		t.Error("copying onto itself was not refused")
+	}
+}

@@ -52,6 +52,8 @@ type Lab interface {
 	Seed(ctx context.Context, l Layout, disks []string, dm []string) error
 	MountArray(ctx context.Context, md, dir string) error
 	InstallGRUB(ctx context.Context, bootMount string, disks ...string) error
+	// CopyBootCode copies the BIOS boot code of one disk onto another of the same layout.
+	CopyBootCode(ctx context.Context, table string, sectorSize int, from, to string) error
 	// Devices are the lab's attached devices, for --keep.
 	Devices() []string
 	Close(ctx context.Context) (Cleanup, error)
@@ -288,7 +290,12 @@ func (s *scene) setup(ctx context.Context) error {
 		return err
 	}
 	if s.bootArray != "" {
-		if err := s.lab.InstallGRUB(ctx, s.bootMount(), s.survivorDev, s.failedDev); err != nil {
+		// GRUB on both disks, as on the server: grub-install on one, and the same bytes
+		// copied to the other (the replacement runs grub-install on every disk itself).
+		if err := s.lab.InstallGRUB(ctx, s.bootMount(), s.survivorDev); err != nil {
+			return err
+		}
+		if err := s.lab.CopyBootCode(ctx, l.Options.Table, sector, s.survivorDev, s.failedDev); err != nil {
 			return err
 		}
 	}
