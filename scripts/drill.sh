@@ -7,7 +7,7 @@ set -u
 raidswap=${RAIDSWAP:-$(dirname "$0")/../bin/raidswap}
 [ -x "$raidswap" ] || raidswap=$(cd "$(dirname "$0")/.." && pwd)/bin/raidswap
 # The guest boots with md, loop and dm as modules, unloaded (a server with arrays has them loaded).
-modprobe -a md_mod raid1 loop dm_mod || echo "drill.sh: modprobe md_mod raid1 loop dm_mod failed"
+# raidswap drill loads md_mod, raid1, loop and dm_mod itself when they are modules not yet loaded.
 # shellcheck disable=SC2086 # DRILL_ARGS is a list of words
 "$raidswap" drill --auto ${DRILL_ARGS:-}
 rc=$?

@@ -107,13 +107,19 @@ func runDrill(ctx context.Context, o *DrillOptions) error {
 	if root == nil {
 		root = f.Root()
 	}
-	if !root.Exists("/proc/mdstat") {
-		fmt.Fprintln(f.IO.ErrOut, "raidswap: "+noMD)
-		return Silent(ExitNoMD)
-	}
 	isRoot := o.IsRoot
 	if isRoot == nil {
 		isRoot = func() bool { return os.Geteuid() == 0 }
+	}
+	if !root.Exists("/proc/mdstat") && isRoot() {
+		// md, raid1, loop and dm are modules on most kernels, loaded on first use: a server
+		// without arrays has no /proc/mdstat until md is loaded. A kernel without them stays
+		// without, and is refused below.
+		_, _ = f.Runner().Run(orBackground(ctx), host.Modprobe, "-q", "-a", "md_mod", "raid1", "loop", "dm_mod")
+	}
+	if !root.Exists("/proc/mdstat") {
+		fmt.Fprintln(f.IO.ErrOut, "raidswap: "+noMD)
+		return Silent(ExitNoMD)
 	}
 	if !isRoot() {
 		fmt.Fprintln(f.IO.ErrOut, "raidswap: the drill attaches loop devices and builds md arrays, which needs root: sudo raidswap drill")

@@ -18,6 +18,7 @@ const (
 	Ledctl      = "/usr/sbin/ledctl"
 	Losetup     = "/sbin/losetup"
 	Dmsetup     = "/sbin/dmsetup"
+	Modprobe    = "/sbin/modprobe"
 	MkfsExt4    = "/sbin/mkfs.ext4"
 	MkfsVfat    = "/sbin/mkfs.vfat"
 	Mount       = "/bin/mount"
