@@ -465,14 +465,24 @@ func (s *scene) trainee() *Counting {
 // run is the executor's progress view for this drill.
 func (s *scene) runView() view.Run { return view.NewRunWidth(s.out, !s.c.Plain, s.c.Width) }
 
+// lockedEnv is the lab's confined engine with the lab's raidswap lock taken, first, as
+// every front end that writes takes it.
+func (s *scene) lockedEnv() (*engine.Env, *exec.Lock, error) {
+	env, err := s.confined()
+	if err != nil {
+		return nil, nil, err
+	}
+	lock, err := env.Lock()
+	if err != nil {
+		return nil, nil, err
+	}
+	return env, lock, nil
+}
+
 // wizard runs the same wizard as a real replacement, against the lab, with the hands
 // pulling and inserting disks.
 func (s *scene) wizard(ctx context.Context) error {
-	env, err := s.confined()
-	if err != nil {
-		return err
-	}
-	lock, err := env.Lock()
+	env, lock, err := s.lockedEnv()
 	if err != nil {
 		return err
 	}

@@ -19,11 +19,7 @@ import (
 
 // resume continues the lab's unfinished run in-process, as `raidswap resume` does.
 func (s *scene) resume(ctx context.Context, newSerial string) error {
-	env, err := s.confined()
-	if err != nil {
-		return err
-	}
-	lock, err := env.Lock()
+	env, lock, err := s.lockedEnv()
 	if err != nil {
 		return err
 	}
@@ -300,11 +296,7 @@ func (s *scene) judgeWrongDisk(ctx context.Context, runErr error) {
 // predictive copies the working failed disk onto the new one (inserted first) with
 // mdadm --replace, while a sampler checks every 0.2 s that no array loses redundancy.
 func (s *scene) predictive(ctx context.Context) error {
-	env, err := s.confined()
-	if err != nil {
-		return err
-	}
-	lock, err := env.Lock()
+	env, lock, err := s.lockedEnv()
 	if err != nil {
 		return err
 	}
