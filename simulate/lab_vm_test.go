@@ -72,6 +72,8 @@ func labHelper(op string, a []string) error {
 		return nil
 	case "lab-flaky":
 		return labFlaky(ctx, r, root, a[0])
+	case "lab-bootcopy":
+		return labBootCopy(ctx, r, root, a[0])
 	case "lab-cleanup":
 		c, err := CleanupLeftovers(ctx, r, root, a[0])
 		fmt.Printf("cleanup unmounted=%q swapoff=%q arrays=%q dm=%q loops=%q files=%d\n", c.Unmounted, c.Swapoff, c.Arrays, c.DM, c.Loops, len(c.Files))
@@ -162,6 +164,90 @@ func labLife(ctx context.Context, r host.Runner, root *host.Root, base string) e
 	cl, err = l.Close(ctx)
 	fmt.Printf("close again: %d loops, %v\n", len(cl.Loops), err)
 	return err
+}
+
+// labBootCopy is TestVMLabBootCopy's guest side: arrays made --assume-clean on fresh disks
+// have no mismatch when md checks them, and the boot code CopyBootCode copies is the bytes
+// grub-install itself wrote on the second disk.
+func labBootCopy(ctx context.Context, r host.Runner, root *host.Root, base string) error {
+	l, err := NewLab(ctx, r, root, base)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		c, err := l.Close(ctx)
+		fmt.Printf("close arrays=%q loops=%q err=%v\n", c.Arrays, c.Loops, err)
+	}()
+	var devs []string
+	for range 2 {
+		d, err := l.Insert(ctx, DiskSpec{Serial: l.NewSerial(), Size: labDiskSize})
+		if err != nil {
+			return err
+		}
+		devs = append(devs, d)
+	}
+	if err := BuildSeed(ctx, r, devs, Options{Root: root, AssumeClean: true}); err != nil {
+		return err
+	}
+	for _, md := range []string{"md0", "md1"} {
+		if err := os.WriteFile("/sys/block/"+md+"/md/sync_action", []byte("check\n"), 0o644); err != nil {
+			return err
+		}
+		_, _ = r.Run(ctx, host.Mdadm, "--wait", "/dev/"+md)
+		mm, err := root.ReadString("/sys/block/" + md + "/md/mismatch_cnt")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s mismatch_cnt=%s\n", md, mm)
+	}
+	boot := filepath.Join(l.Dir, "boot")
+	if err := l.MountArray(ctx, "md0", boot); err != nil {
+		return err
+	}
+	if err := InstallGRUB(ctx, r, boot, devs...); err != nil {
+		return err
+	}
+	code := func(dev string) ([]byte, error) {
+		f, err := os.Open(dev)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		mbr := make([]byte, 440)
+		if _, err := f.ReadAt(mbr, 0); err != nil {
+			return nil, err
+		}
+		p1, err := os.ReadFile(partDev(dev, 1))
+		if err != nil {
+			return nil, err
+		}
+		return append(mbr, p1...), nil
+	}
+	installed, err := code(devs[1])
+	if err != nil {
+		return err
+	}
+	// Wipe the second disk's boot code, then copy the first's over it.
+	for _, argv := range [][]string{
+		{host.Dd, "if=/dev/zero", "of=" + devs[1], "bs=440", "count=1", "conv=notrunc,fsync", "status=none"},
+		{host.Dd, "if=/dev/zero", "of=" + partDev(devs[1], 1), "bs=1M", "conv=notrunc,fsync", "status=none"},
+	} {
+		if _, err := run(ctx, r, "wiping boot code", argv...); err != nil && !strings.Contains(err.Error(), "No space left") {
+			return err
+		}
+	}
+	if wiped, _ := code(devs[1]); string(wiped) == string(installed) {
+		return fmt.Errorf("the wipe left the boot code of %s in place", devs[1])
+	}
+	if err := CopyBootCode(ctx, r, GPT, 512, devs[0], devs[1]); err != nil {
+		return err
+	}
+	copied, err := code(devs[1])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("bootcopy bytes=%d identical=%t\n", len(installed), string(copied) == string(installed))
+	return nil
 }
 
 // labFlaky is TestVMLabFlaky's guest side: the survivor's reads fail while a dirty new disk
@@ -365,6 +451,14 @@ $SIM lab-cleanup $BASE
 // members stay spares (md interrupted and disabled the recovery once the bad block log was
 // full), and Restore puts the linear table back. udev assembles the dirty disk's old array
 // as soon as it is inserted (md127): the drill meets that on a real server too.
+// TestVMLabBootCopy: --assume-clean arrays on fresh disks check with no mismatch, and
+// CopyBootCode writes exactly what grub-install wrote on the second disk.
+func TestVMLabBootCopy(t *testing.T) {
+	res := runLabVM(t, `$SIM lab-bootcopy ""
+`)
+	golden.Contains(t, res.Output, "md0 mismatch_cnt=0\n", "md1 mismatch_cnt=0\n", "identical=true", "loops: 0\n", "md: 0\n")
+}
+
 func TestVMLabFlaky(t *testing.T) {
 	res := runLabVM(t, `$SIM lab-flaky ""
 `)
