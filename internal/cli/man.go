@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -17,6 +18,10 @@ func newManCmd(root *cobra.Command) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			hdr := &doc.GenManHeader{Title: "RAIDSWAP", Section: "8", Source: "raidswap " + Version, Manual: "raidswap manual"}
 			root.DisableAutoGenTag = true
+			// A fresh clone has no man/ directory; cobra's GenManTree does not make it.
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("writing man pages to %s: %w", dir, err)
+			}
 			if err := doc.GenManTree(root, hdr, dir); err != nil {
 				return fmt.Errorf("writing man pages to %s: %w", dir, err)
 			}
