@@ -10,15 +10,46 @@ import (
 	"github.com/raidswap/raidswap/internal/host"
 )
 
-// Firmware boot entries: one per disk, labelled "raidswap <serial>", pointing at that
-// disk's ESP by PARTUUID and at the loader on it. Entries that point at a partition no
-// attached disk has (the dead disk's) are removed, and BootOrder starts with the survivor.
+// Firmware boot entries: one per disk, labelled EntryLabel(serial), pointing at that disk's
+// ESP by PARTUUID and at the loader on it. The efi-boot-order step removes only the failed
+// disk's entries (FailedEntries) and keeps the administrator's BootOrder, the new disk's entry
+// taking the failed disk's place (ReplaceOrder).
 
 // EntryLabelPrefix starts the label of every entry raidswap creates.
 const EntryLabelPrefix = "raidswap "
 
-// EntryLabel is the label of the boot entry for the disk with serial.
-func EntryLabel(serial string) string { return EntryLabelPrefix + serial }
+// EntryLabel is the label of the boot entry for the disk with serial: EntryLabelPrefix and
+// the serial's safe form, in which every byte outside [A-Za-z0-9._:-] is written %XX (upper
+// case hex), so that a serial with a space, '/', '+' or '%' gives a label that firmware
+// menus, efibootmgr and a pasted shell line all take, and no two serials share a label.
+// Build, Derive and the executor make and match raidswap's entries by this one function.
+func EntryLabel(serial string) string {
+	var b strings.Builder
+	b.WriteString(EntryLabelPrefix)
+	for i := 0; i < len(serial); i++ {
+		c := serial[i]
+		if c < 0x80 && labelSafe[c] {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// labelSafe are the bytes a serial keeps in its label.
+var labelSafe = func() (t [128]bool) {
+	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-" {
+		t[c] = true
+	}
+	return t
+}()
+
+// ValidEntryLabel reports whether label is one EntryLabel makes: the prefix, then 1 to 192
+// bytes of [A-Za-z0-9._:-] and %XX escapes.
+func ValidEntryLabel(label string) bool { return entryLabelRE.MatchString(label) }
+
+var entryLabelRE = regexp.MustCompile(`^raidswap (?:[A-Za-z0-9._:-]|%[0-9A-F]{2}){1,192}$`)
 
 // BootEntry is one Boot#### variable as `efibootmgr -v` shows it.
 type BootEntry struct {
@@ -153,33 +184,67 @@ func (v BootVars) EntryFor(partuuid, loader string) *BootEntry {
 	return nil
 }
 
-// Stale are the entries that point at a partition no attached disk has (attached holds
-// every attached partition's PARTUUID, lower case) and are raidswap's or boot the same
-// loader path: the dead disk's entry. Another system's entry for a disk that is unplugged
-// for now is not raidswap's to delete, so an entry with another label and loader stays.
-func (v BootVars) Stale(attached map[string]bool, loader string) []BootEntry {
+// FailedEntries are the boot entries that were the failed disk's: those that boot from a
+// partition whose PARTUUID is one of failedPARTUUIDs (its ESP, as the plan recorded it) and
+// raidswap's own for failedSerial (labelled EntryLabel(failedSerial)). The entries numbered
+// in keep (the survivor's and the new disk's) are never among them. Any other entry, also
+// one for a partition no attached disk has (another system's, on a disk unplugged for
+// now), is not raidswap's to delete.
+func (v BootVars) FailedEntries(failedPARTUUIDs []string, failedSerial string, keep ...string) []BootEntry {
 	var out []BootEntry
 	for _, e := range v.Entries {
-		if e.PARTUUID == "" || attached[e.PARTUUID] {
+		if slices.Contains(keep, e.Num) {
 			continue
 		}
-		if strings.HasPrefix(e.Label, EntryLabelPrefix) || sameLoader(e.Loader, loader) {
+		byPart := e.PARTUUID != "" && slices.ContainsFunc(failedPARTUUIDs, func(p string) bool { return strings.EqualFold(p, e.PARTUUID) })
+		byLabel := failedSerial != "" && e.Label == EntryLabel(failedSerial)
+		if byPart || byLabel {
 			out = append(out, e)
 		}
 	}
 	return out
 }
 
-// NewOrder is BootOrder with first in front (in that order), then the rest of the current
-// order without the removed entries and without numbers that have no entry.
-func (v BootVars) NewOrder(first []string, removed []string) []string {
-	out := slices.Clone(first)
-	for _, n := range v.Order {
-		if slices.Contains(out, n) || slices.Contains(removed, n) || v.Entry(n) == nil {
-			continue
+// ReplaceOrder is BootOrder for the replacement: the administrator's order as it is, without
+// the removed entries (the failed disk's), numbers that have no entry and repeats, with the
+// new disk's entry nw in the place of the failed disk's first entry. The survivor's entry
+// surv keeps its place; when the order does not hold it, it goes just before the new disk's.
+// With no failed disk's entry in the order, the new disk's entry stays where the order has
+// it, or goes just after the survivor's, and both, when the order holds neither, at its end:
+// raidswap never puts its entries ahead of an entry the administrator placed before the
+// failed disk's. Applied to its own result it changes nothing (a resumed step).
+func (v BootVars) ReplaceOrder(surv, nw string, removed []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
 		}
-		out = append(out, n)
 	}
+	survIn, nwIn := slices.Contains(v.Order, surv), slices.Contains(v.Order, nw)
+	anchor := slices.ContainsFunc(v.Order, func(n string) bool { return slices.Contains(removed, n) })
+	for _, n := range v.Order {
+		switch {
+		case slices.Contains(removed, n):
+			if !survIn {
+				add(surv)
+			}
+			add(nw)
+		case n == nw && anchor:
+			// It goes to the failed disk's place.
+		case n == surv:
+			add(surv)
+			if !anchor && !nwIn {
+				add(nw)
+			}
+		case v.Entry(n) == nil:
+		default:
+			add(n)
+		}
+	}
+	add(surv)
+	add(nw)
 	return out
 }
 
@@ -187,10 +252,12 @@ func (v BootVars) NewOrder(first []string, removed []string) []string {
 func ListArgv() []string { return []string{host.Efibootmgr, "-v"} }
 
 // CreateEntryArgv creates a boot entry for partition part of disk (a /dev path), labelled
-// with the disk's serial, booting loader (\EFI\debian\grubx64.efi).
-func CreateEntryArgv(disk string, part int, serial, loader string) []string {
-	return []string{host.Efibootmgr, "--create", "--disk", disk, "--part", fmt.Sprint(part),
-		"--label", EntryLabel(serial), "--loader", loader}
+// label (EntryLabel of the disk's serial), booting loader (\EFI\debian\grubx64.efi). It is
+// --create-only: the entry is not put into BootOrder (efibootmgr --create would put it first,
+// ahead of the administrator's first choice); the efi-boot-order step places it.
+func CreateEntryArgv(disk string, part int, label, loader string) []string {
+	return []string{host.Efibootmgr, "--create-only", "--disk", disk, "--part", fmt.Sprint(part),
+		"--label", label, "--loader", loader}
 }
 
 // DeleteEntryArgv deletes Boot<num>.

@@ -74,18 +74,125 @@ func TestParseBootVarsDebian12ShimStale(t *testing.T) {
 	if dead.PARTUUID != "deadbeef-0000-4000-8000-00000000dead" || dead.Loader != `\EFI\debian\shimx64.efi` {
 		t.Errorf("optional data after the file node: %+v", dead)
 	}
-	attached := map[string]bool{"0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9": true, "11111111-2222-4333-8444-555555555555": true}
-	stale := v.Stale(attached, `\EFI\debian\shimx64.efi`)
-	if len(stale) != 1 || stale[0].Num != "0005" {
-		t.Errorf("stale = %+v", stale)
+	// The failed disk's entry is known by its ESP's PARTUUID; the order keeps its shape.
+	failed := v.FailedEntries([]string{"deadbeef-0000-4000-8000-00000000dead"}, "WD-OLD", "0004", "0007")
+	if len(failed) != 1 || failed[0].Num != "0005" {
+		t.Errorf("failed = %+v", failed)
 	}
-	// An entry of another loader for a disk not attached now is not raidswap's.
-	if s := v.Stale(attached, `\EFI\other\x.efi`); len(s) != 0 {
-		t.Errorf("deleting another system's entry: %+v", s)
-	}
-	order := v.NewOrder([]string{"0004", "0007"}, []string{"0005"})
-	if !slices.Equal(order, []string{"0004", "0007", "0000", "0001"}) {
+	if order := v.ReplaceOrder("0004", "0007", []string{"0005"}); !slices.Equal(order, []string{"0004", "0007", "0000", "0001"}) {
 		t.Errorf("order = %v", order)
+	}
+}
+
+// otherSystems is issue 18's firmware: the administrator's first choice is another OS, the
+// failed disk's entry (0001, debian on PARTUUID f...f) comes next, then the survivor's, and
+// another system's Debian on a disk unplugged for now (PARTUUID d...d, the same loader path).
+var otherSystems = BootVars{Order: []string{"0003", "0001", "0000", "0004"}, Entries: []BootEntry{
+	{Num: "0000", Label: "debian", PARTUUID: "aaaaaaaa-0000-4000-8000-00000000aaaa", Loader: `\EFI\debian\grubx64.efi`},
+	{Num: "0001", Label: "debian", PARTUUID: "ffffffff-0000-4000-8000-00000000ffff", Loader: `\EFI\debian\grubx64.efi`},
+	{Num: "0002", Label: "raidswap WD-NEW", PARTUUID: "eeeeeeee-0000-4000-8000-00000000eeee", Loader: `\EFI\debian\grubx64.efi`},
+	{Num: "0003", Label: "Other OS", PARTUUID: "cccccccc-0000-4000-8000-00000000cccc", Loader: `\EFI\otheroot.efi`},
+	{Num: "0004", Label: "Other Debian", PARTUUID: "dddddddd-0000-4000-8000-00000000dddd", Loader: `\EFI\debian\grubx64.efi`},
+	{Num: "0005", Label: "raidswap WD-OLD", PARTUUID: "bbbbbbbb-0000-4000-8000-00000000bbbb", Loader: `\EFI\debian\grubx64.efi`},
+	{Num: "0006", Label: "raidswap WD%20OLD", PARTUUID: "99999999-0000-4000-8000-000000009999", Loader: `\EFI\debian\grubx64.efi`},
+}}
+
+func TestFailedEntries(t *testing.T) {
+	const failedESP = "ffffffff-0000-4000-8000-00000000ffff"
+	for _, tc := range []struct {
+		name   string
+		ids    []string
+		serial string
+		keep   []string
+		want   []string
+	}{
+		{"by the failed ESP and raidswap's label", []string{failedESP}, "WD-OLD", []string{"0000", "0002"}, []string{"0001", "0005"}},
+		{"PARTUUID compared without case", []string{strings.ToUpper(failedESP)}, "", nil, []string{"0001"}},
+		{"ESP not known: raidswap's own only", nil, "WD-OLD", []string{"0000", "0002"}, []string{"0005"}},
+		{"a serial's safe label", nil, "WD OLD", nil, []string{"0006"}},
+		{"never the survivor's or the new disk's", []string{failedESP, "aaaaaaaa-0000-4000-8000-00000000aaaa"}, "WD-NEW", []string{"0000", "0002"}, []string{"0001"}},
+		{"nothing known: nothing removed", nil, "", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, e := range otherSystems.FailedEntries(tc.ids, tc.serial, tc.keep...) {
+				got = append(got, e.Num)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("FailedEntries = %v, want %v", got, tc.want)
+			}
+			for _, n := range got {
+				if n == "0003" || n == "0004" {
+					t.Errorf("another system's entry Boot%s would be deleted", n)
+				}
+			}
+		})
+	}
+}
+
+func TestReplaceOrder(t *testing.T) {
+	entries := func(order ...string) BootVars {
+		v := otherSystems
+		v.Order = order
+		return v
+	}
+	for _, tc := range []struct {
+		name          string
+		order         []string
+		surv, nw      string
+		removed, want []string
+	}{
+		// Issue 18: Other OS first stays first; the new disk's entry takes the failed one's place.
+		{"admin's first choice stays first", []string{"0003", "0001", "0000", "0004"}, "0000", "0002", []string{"0001"}, []string{"0003", "0002", "0000", "0004"}},
+		{"failed disk first: new disk first", []string{"0001", "0003", "0000"}, "0000", "0002", []string{"0001"}, []string{"0002", "0003", "0000"}},
+		{"survivor's entry made now goes beside the new one", []string{"0003", "0001", "0004"}, "0005", "0002", []string{"0001"}, []string{"0003", "0005", "0002", "0004"}},
+		{"two failed entries: the first one's place", []string{"0003", "0006", "0004", "0001"}, "0000", "0002", []string{"0001", "0006"}, []string{"0003", "0000", "0002", "0004"}},
+		{"no failed entry: new after the survivor", []string{"0003", "0000", "0004"}, "0000", "0002", nil, []string{"0003", "0000", "0002", "0004"}},
+		{"neither in the order: both at the end", []string{"0003", "0004"}, "0000", "0002", nil, []string{"0003", "0004", "0000", "0002"}},
+		{"resumed: its own order again", []string{"0003", "0002", "0000", "0004"}, "0000", "0002", nil, []string{"0003", "0002", "0000", "0004"}},
+		{"numbers without entries and repeats dropped", []string{"0003", "00AA", "0001", "0003", "0000"}, "0000", "0002", []string{"0001"}, []string{"0003", "0002", "0000"}},
+		{"empty order", nil, "0000", "0002", nil, []string{"0000", "0002"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := entries(tc.order...)
+			got := v.ReplaceOrder(tc.surv, tc.nw, tc.removed)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("ReplaceOrder(%v) = %v, want %v", tc.order, got, tc.want)
+			}
+			// Idempotent: a resumed step with the failed entries gone sets nothing new.
+			v.Order = got
+			if again := v.ReplaceOrder(tc.surv, tc.nw, nil); !slices.Equal(again, got) {
+				t.Errorf("applied twice: %v, then %v", got, again)
+			}
+		})
+	}
+}
+
+func TestEntryLabel(t *testing.T) {
+	for serial, want := range map[string]string{
+		"WD-WCC4N1234567": "raidswap WD-WCC4N1234567",
+		"S3Z9NB0K_1.2:x":  "raidswap S3Z9NB0K_1.2:x",
+		"WD X/Y+Z":        "raidswap WD%20X%2FY%2BZ",
+		"50%":             "raidswap 50%25",
+		"Z1X2\\'\"$(id)":  "raidswap Z1X2%5C%27%22%24%28id%29",
+		"é":               "raidswap %C3%A9",
+	} {
+		got := EntryLabel(serial)
+		if got != want {
+			t.Errorf("EntryLabel(%q) = %q, want %q", serial, got, want)
+		}
+		if !ValidEntryLabel(got) {
+			t.Errorf("EntryLabel(%q) = %q is not a ValidEntryLabel", serial, got)
+		}
+	}
+	// No two serials share a label: % is escaped too.
+	if EntryLabel("A B") == EntryLabel("A%20B") {
+		t.Error("two serials share a label")
+	}
+	for _, bad := range []string{"raidswap ", "raidswap a b", "raidswap a%2f", "other WD", "raidswap " + strings.Repeat("a", 193)} {
+		if ValidEntryLabel(bad) {
+			t.Errorf("ValidEntryLabel(%q)", bad)
+		}
 	}
 }
 
@@ -117,8 +224,8 @@ func TestParseBootVarsBadInput(t *testing.T) {
 }
 
 func TestEntryArgv(t *testing.T) {
-	got := strings.Join(CreateEntryArgv("/dev/vda", 1, "WD-A", `\EFI\debian\grubx64.efi`), " ")
-	if got != host.Efibootmgr+` --create --disk /dev/vda --part 1 --label raidswap WD-A --loader \EFI\debian\grubx64.efi` {
+	got := strings.Join(CreateEntryArgv("/dev/vda", 1, EntryLabel("WD-A"), `\EFI\debian\grubx64.efi`), " ")
+	if got != host.Efibootmgr+` --create-only --disk /dev/vda --part 1 --label raidswap WD-A --loader \EFI\debian\grubx64.efi` {
 		t.Error(got)
 	}
 	if !slices.Equal(BootOrderArgv([]string{"0001", "0002"}), []string{host.Efibootmgr, "--bootorder", "0001,0002"}) {

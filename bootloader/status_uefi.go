@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
+	"github.com/diskfs/go-diskfs/backend"
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/fat12"
 	"github.com/diskfs/go-diskfs/filesystem/fat16"
@@ -291,6 +292,13 @@ func readESPFiles(root *host.Root, dev, loader string) (out espFiles) {
 		out.Err = err
 		return out
 	}
+	return readESPImage(f, size, dev, loader)
+}
+
+// readESPImage is readESPFiles on an open device of size bytes: every byte of it is
+// untrusted (FuzzReadESPImage feeds it damaged file systems).
+func readESPImage(f backend.File, size int64, dev, loader string) (out espFiles) {
+	out.Dev = dev
 	bs := make([]byte, 512)
 	if _, err := f.ReadAt(bs, 0); err != nil {
 		out.Err = fmt.Errorf("reading its boot sector: %w", err)

@@ -102,8 +102,8 @@ func RescueCommands(f Facts, newDisk, newSerial string) []string {
 		return strings.Join(out, " ")
 	}
 	return []string{
-		q(CreateEntryArgv("/dev/"+surv.Name, surv.ESP.Number, surv.Serial, loader)),
-		q(CreateEntryArgv(dev, surv.ESP.Number, newSerial, loader)),
-		"efibootmgr -v   # then: efibootmgr --bootorder <survivor's entry>,<new disk's entry>,...",
+		q(CreateEntryArgv("/dev/"+surv.Name, surv.ESP.Number, EntryLabel(surv.Serial), loader)),
+		q(CreateEntryArgv(dev, surv.ESP.Number, EntryLabel(newSerial), loader)),
+		"efibootmgr -v   # then: efibootmgr --bootorder with the new disk's entry where the failed disk's was, and the survivor's beside it",
 	}
 }

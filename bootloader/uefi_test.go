@@ -43,7 +43,7 @@ func TestUEFISurvivorRefusals(t *testing.T) {
 func TestRescueCommands(t *testing.T) {
 	got := strings.Join(RescueCommands(uefiFacts(), "", "WD-NEW"), "\n")
 	for _, want := range []string{
-		`/bin/efibootmgr --create --disk /dev/vda --part 1 --label 'raidswap WD-A' --loader '\EFI\debian\grubx64.efi'`,
+		`/bin/efibootmgr --create-only --disk /dev/vda --part 1 --label 'raidswap WD-A' --loader '\EFI\debian\grubx64.efi'`,
 		`--disk '/dev/<new disk WD-NEW>' --part 1 --label 'raidswap WD-NEW'`,
 		"--bootorder",
 	} {

@@ -208,8 +208,10 @@ func TestVMUEFIBootAlone(t *testing.T) {
 	if ne.Label != "raidswap WD-NEW" {
 		t.Errorf("new disk's entry is labelled %q", ne.Label)
 	}
-	if len(bv.Order) < 2 || bv.Order[0] != se.Num || bv.Order[1] != ne.Num {
-		t.Errorf("BootOrder %v, want %s (survivor), %s (new disk) first", bv.Order, se.Num, ne.Num)
+	// The layout made the failed disk's entry last, so BootOrder put it first: the new disk's
+	// entry takes its place, and the survivor's keeps its own (issue 18, item 4).
+	if len(bv.Order) < 2 || bv.Order[0] != ne.Num || bv.Order[1] != se.Num {
+		t.Errorf("BootOrder %v, want %s (new disk, in the failed disk's place), %s (survivor) first", bv.Order, ne.Num, se.Num)
 	}
 	for _, e := range bv.Entries {
 		if e.PARTUUID == oldID {
@@ -318,7 +320,7 @@ mkdir -p /boot && mount /dev/md0 /boot && mkdir -p /boot/efi && mount /dev/vda1 
 		t.Fatalf("the replacement from the rescue system failed (%d)", res.ExitCode)
 	}
 	golden.Contains(t, res.Output, "BOOTED BY BIOS", "wrote EFI/BOOT/BOOTX64.EFI on the survivor's ESP", "each verified by SHA-256",
-		"the firmware's boot entries cannot be written now", "efibootmgr --create --disk /dev/vda --part 1 --label 'raidswap WD-SURV'",
+		"the firmware's boot entries cannot be written now", "efibootmgr --create-only --disk /dev/vda --part 1 --label 'raidswap WD-SURV'",
 		"boots by the fallback path", "SURVIVOR HAS FALLBACK", "ESP TREES IDENTICAL", "REDUNDANT OK", "done: every step of plan")
 	if strings.Contains(res.Output, "efi-boot-entry") {
 		t.Error("a boot entry step ran in a system booted by BIOS")

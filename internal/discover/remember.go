@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"strings"
 	"time"
 
 	"github.com/raidswap/raidswap/internal/inventory"
@@ -26,6 +27,11 @@ func (s *System) Remember(now time.Time) (*inventory.Inventory, bool) {
 		e := inventory.Entry{Serial: d.Serial, Model: d.Model, WWN: d.WWN, ByPath: d.ByPath, ByID: d.ByID,
 			SizeBytes: d.SizeBytes, Name: d.Name, LastSeen: now.UTC(), Bay: d.Bay,
 			Vendor: d.Vendor, Firmware: d.Firmware, Transport: d.Transport, HCTL: d.HCTL, Controller: d.Controller}
+		for _, bd := range s.Host.Boot.Disks {
+			if bd.Name == d.Name && bd.ESP != nil {
+				e.ESPPARTUUID = strings.ToLower(bd.ESP.PARTUUID)
+			}
+		}
 		for _, a := range s.Arrays {
 			for _, m := range a.Members {
 				if m.Disk != nil && *m.Disk == d.Name && m.Slot != nil && m.Device != nil &&

@@ -283,7 +283,7 @@ func (r *run) efiEntry(ctx context.Context, s plan.Step, u *plan.UEFITarget, arg
 	}
 	argv = slices.Clone(argv)
 	for i, a := range argv {
-		if a == bootloader.EntryLabelPrefix+plan.NewSerialToken {
+		if a == plan.NewEntryLabelToken {
 			argv[i] = bootloader.EntryLabel(e.Serial)
 		}
 	}
@@ -300,26 +300,6 @@ func (r *run) efiEntry(ctx context.Context, s plan.Step, u *plan.UEFITarget, arg
 	}
 	r.o.View.Say(fmt.Sprintf("Boot%s %q boots %s from %s (%s)", en.Num, en.Label, loader, e.Dev, e.Serial))
 	return r.note(s, map[string]string{"entry": en.Num, "partuuid": e.PARTUUID, "label": en.Label})
-}
-
-// attachedPARTUUIDs are the PARTUUIDs of every partition of every attached disk.
-func (r *run) attachedPARTUUIDs(ctx context.Context, s plan.Step) (map[string]bool, error) {
-	out := map[string]bool{}
-	for _, d := range r.w.sys.Disks {
-		if !d.Present {
-			continue
-		}
-		for _, p := range d.Partitions {
-			fs, err := bootloader.ProbeESP(ctx, r.o.Runner, "/dev/"+p)
-			if err != nil && !errors.Is(err, bootloader.ErrNoFS) {
-				return nil, &RefusedError{Step: s.ID, Device: "/dev/" + p, Serial: d.Serial, Reason: "blkid could not read its PARTUUID, so no entry is judged stale: " + err.Error()}
-			}
-			if fs.PARTUUID != "" {
-				out[fs.PARTUUID] = true
-			}
-		}
-	}
-	return out, nil
 }
 
 func (r *run) efiBootOrder(ctx context.Context, s plan.Step, u *plan.UEFITarget) error {
@@ -340,25 +320,34 @@ func (r *run) efiBootOrder(ctx context.Context, s plan.Step, u *plan.UEFITarget)
 	if se == nil || ne == nil {
 		return fmt.Errorf("a boot entry is missing (survivor %s: %v, new disk %s: %v): the efi-boot-entry steps should have made them", surv.Dev, se != nil, nw.Dev, ne != nil)
 	}
-	attached, err := r.attachedPARTUUIDs(ctx, s)
-	if err != nil {
-		return err
+	var failedIDs []string
+	if u.FailedPARTUUID != "" && u.FailedPARTUUID != surv.PARTUUID && u.FailedPARTUUID != nw.PARTUUID {
+		failedIDs = append(failedIDs, u.FailedPARTUUID)
 	}
+	failed := v.FailedEntries(failedIDs, u.Failed, se.Num, ne.Num)
 	var removed []string
-	for _, e := range v.Stale(attached, loader) {
-		if _, err := r.output(ctx, s, bootloader.DeleteEntryArgv(e.Num)); err != nil {
-			return err
-		}
-		r.o.View.Say(fmt.Sprintf("removed Boot%s %q: it points at PARTUUID %s, which no attached disk has", e.Num, e.Label, e.PARTUUID))
+	for _, e := range failed {
 		removed = append(removed, e.Num)
 	}
-	order := v.NewOrder([]string{se.Num, ne.Num}, removed)
+	// BootOrder first, then the deletions: a resumed step finds the order it set and the
+	// entries it has still to delete.
+	order := v.ReplaceOrder(se.Num, ne.Num, removed)
 	if !slices.Equal(order, v.Order) {
 		if _, err := r.output(ctx, s, bootloader.BootOrderArgv(order)); err != nil {
 			return err
 		}
 	}
-	r.o.View.Say(fmt.Sprintf("BootOrder %s (survivor %s, new disk %s)", strings.Join(order, ","), se.Num, ne.Num))
+	for _, e := range failed {
+		if _, err := r.output(ctx, s, bootloader.DeleteEntryArgv(e.Num)); err != nil {
+			return err
+		}
+		why := fmt.Sprintf("raidswap's entry for the failed disk %s", u.Failed)
+		if e.PARTUUID != "" && strings.EqualFold(e.PARTUUID, u.FailedPARTUUID) {
+			why = fmt.Sprintf("it boots from the failed disk's ESP (PARTUUID %s)", e.PARTUUID)
+		}
+		r.o.View.Say(fmt.Sprintf("removed Boot%s %q: %s", e.Num, e.Label, why))
+	}
+	r.o.View.Say(fmt.Sprintf("BootOrder %s (was %s; survivor %s, new disk %s)", strings.Join(order, ","), strings.Join(v.Order, ","), se.Num, ne.Num))
 	return r.note(s, map[string]string{"old_order": strings.Join(v.Order, ","), "order": strings.Join(order, ","), "removed": strings.Join(removed, ",")})
 }
 

@@ -194,40 +194,58 @@ func TestUEFIEntriesAndOrder(t *testing.T) {
 	argv, _ = plan.Expand(argv, "vdc")
 	f.fake.Add(hosttest.Expect{Argv: bootloader.ProbeESPArgv("/dev/vdc1"), Stdout: blkid("FAT32", newUUID)},
 		hosttest.Expect{Argv: bootloader.ListArgv(), Stdout: before},
-		hosttest.Expect{Argv: bootloader.CreateEntryArgv("/dev/vdc", 1, plantest.New, loader)},
+		hosttest.Expect{Argv: bootloader.CreateEntryArgv("/dev/vdc", 1, bootloader.EntryLabel(plantest.New), loader)},
 		hosttest.Expect{Argv: bootloader.ListArgv(), Stdout: withNew})
 	if err := f.r.doUEFI(context.Background(), newEntry, argv); err != nil {
 		t.Fatal(err)
 	}
 	order := plan.Step{ID: "15-efi-boot-order", Action: plan.ActionEFIBootOrder, Target: plan.Target{
-		UEFI: &plan.UEFITarget{Part: 1, Loader: "EFI/debian/grubx64.efi", Serials: []string{plantest.Survivor, plantest.New}}}}
+		UEFI: &plan.UEFITarget{Part: 1, Loader: "EFI/debian/grubx64.efi", Serials: []string{plantest.Survivor, plantest.New}, Failed: plantest.Old, FailedPARTUUID: deadUUID}}}
 	f.fake.Add(hosttest.Expect{Argv: bootloader.ProbeESPArgv("/dev/vda1"), Stdout: blkid("FAT32", survUUID)},
 		hosttest.Expect{Argv: bootloader.ProbeESPArgv("/dev/vdc1"), Stdout: blkid("FAT32", newUUID)},
 		hosttest.Expect{Argv: bootloader.ListArgv(), Stdout: withNew})
-	for _, d := range f.r.w.sys.Disks {
-		if !d.Present {
-			continue
-		}
-		for i, p := range d.Partitions {
-			out := ""
-			switch {
-			case p == "vda1":
-				out = blkid("FAT32", survUUID)
-			case p == "vdc1":
-				out = blkid("FAT32", newUUID)
-			default:
-				out = "PART_ENTRY_UUID=00000000-0000-4000-8000-0000000000" + string(rune('a'+i)) + string(rune('a'+len(d.Name))) + "\n"
-			}
-			f.fake.Add(hosttest.Expect{Argv: bootloader.ProbeESPArgv("/dev/" + p), Stdout: out})
-		}
-	}
-	f.fake.Add(hosttest.Expect{Argv: bootloader.DeleteEntryArgv("0002")},
-		hosttest.Expect{Argv: bootloader.BootOrderArgv([]string{"0001", "0003", "0000"})})
+	f.fake.Add(hosttest.Expect{Argv: bootloader.BootOrderArgv([]string{"0001", "0003", "0000"})},
+		hosttest.Expect{Argv: bootloader.DeleteEntryArgv("0002")})
 	if err := f.r.doUEFI(context.Background(), order, nil); err != nil {
 		t.Fatal(err)
 	}
 	said := strings.Join(*f.say, "\n")
-	for _, want := range []string{`Boot0001 "debian" already boots`, `Boot0003 "raidswap WD-NEW" boots`, "removed Boot0002", "BootOrder 0001,0003,0000"} {
+	for _, want := range []string{`Boot0001 "debian" already boots`, `Boot0003 "raidswap WD-NEW" boots`, "removed Boot0002", "BootOrder 0001,0003,0000 (was 0001,0002,0000"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("missing %q in\n%s", want, said)
+		}
+	}
+}
+
+// TestUEFIBootOrderKeepsOtherSystems: issue 18, item 4. The administrator boots "Other OS"
+// first; "Other Debian" boots the same loader path from a disk unplugged for now. Only the
+// failed disk's entries go (the one on its ESP and raidswap's own for its serial), and the
+// new disk's entry takes the failed one's place: Other OS stays first.
+func TestUEFIBootOrderKeepsOtherSystems(t *testing.T) {
+	const loader = `\EFI\debian\grubx64.efi`
+	const otherDebian = "0dddd000-0000-4000-8000-00000000dddd"
+	vars := "BootCurrent: 0001\nBootOrder: 0004,0002,0001,0005,0006\n" +
+		"Boot0001* debian\tHD(1,GPT," + survUUID + ",0x800,0x20000)/File(" + loader + ")\n" +
+		"Boot0002* debian\tHD(1,GPT," + deadUUID + ",0x800,0x20000)/File(" + loader + ")\n" +
+		"Boot0003* raidswap WD-NEW\tHD(1,GPT," + newUUID + ",0x800,0x20000)/File(" + loader + ")\n" +
+		"Boot0004* Other OS\tHD(2,GPT,0cccc000-0000-4000-8000-00000000cccc,0x800,0x20000)/File(\\EFI\\other\\boot.efi)\n" +
+		"Boot0005* Other Debian\tHD(1,GPT," + otherDebian + ",0x800,0x20000)/File(" + loader + ")\n" +
+		"Boot0006* " + bootloader.EntryLabel(plantest.Old) + "\tHD(1,GPT,0bbbb000-0000-4000-8000-00000000bbbb,0x800,0x20000)/File(" + loader + ")\n"
+	order := plan.Step{ID: "15-efi-boot-order", Action: plan.ActionEFIBootOrder, Target: plan.Target{
+		UEFI: &plan.UEFITarget{Part: 1, Loader: "EFI/debian/grubx64.efi", Serials: []string{plantest.Survivor, plantest.New}, Failed: plantest.Old, FailedPARTUUID: deadUUID}}}
+	f := newUEFIFixture(t, rwEFIVars)
+	f.fake.Add(hosttest.Expect{Argv: bootloader.ProbeESPArgv("/dev/vda1"), Stdout: blkid("FAT32", survUUID)},
+		hosttest.Expect{Argv: bootloader.ProbeESPArgv("/dev/vdc1"), Stdout: blkid("FAT32", newUUID)},
+		hosttest.Expect{Argv: bootloader.ListArgv(), Stdout: vars},
+		// The fake Runner fails the test on any other command: no deletion of 0005 or 0004.
+		hosttest.Expect{Argv: bootloader.BootOrderArgv([]string{"0004", "0003", "0001", "0005"})},
+		hosttest.Expect{Argv: bootloader.DeleteEntryArgv("0002")},
+		hosttest.Expect{Argv: bootloader.DeleteEntryArgv("0006")})
+	if err := f.r.doUEFI(context.Background(), order, nil); err != nil {
+		t.Fatal(err)
+	}
+	said := strings.Join(*f.say, "\n")
+	for _, want := range []string{`removed Boot0002 "debian": it boots from the failed disk's ESP`, `removed Boot0006 "raidswap WD-OLD": raidswap's entry for the failed disk`} {
 		if !strings.Contains(said, want) {
 			t.Errorf("missing %q in\n%s", want, said)
 		}

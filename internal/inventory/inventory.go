@@ -48,6 +48,9 @@ type Entry struct {
 	Transport  string `json:"transport,omitempty"`
 	HCTL       string `json:"hctl,omitempty"`
 	Controller string `json:"controller,omitempty"`
+	// ESPPARTUUID is the PARTUUID of the disk's EFI System Partition (lower case), so that
+	// once the disk has vanished the replacement still knows which boot entries were its.
+	ESPPARTUUID string `json:"esp_partuuid,omitempty"`
 }
 
 // Slot is one array member the disk held.

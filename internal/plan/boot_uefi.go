@@ -37,6 +37,12 @@ type UEFITarget struct {
 	Rescue bool `json:"rescue,omitempty"`
 	// MDArray is the md array holding the ESP (UEFIESPOnMD).
 	MDArray string `json:"md_array,omitempty"`
+	// Failed and FailedPARTUUID are the failed disk's serial and its ESP's PARTUUID (from the
+	// boot facts when it was attached, else the inventory; "" when neither knew it):
+	// efi-boot-order removes the boot entries of that partition and raidswap's own entries
+	// for that serial, and no other.
+	Failed         string `json:"failed,omitempty"`
+	FailedPARTUUID string `json:"failed_partuuid,omitempty"`
 }
 
 // NewSerialToken stands in an efibootmgr --label for the new disk's serial when the plan
@@ -133,12 +139,45 @@ func (b *builder) uefiBootSteps(f bootloader.Facts, d bootloader.Decision) {
 	b.add(b.verifyUEFIStep(t))
 }
 
-// newEntryLabel is the new disk's boot entry label: its serial when the plan knows it.
+// newEntryLabel is the new disk's boot entry label: its serial's (bootloader.EntryLabel) when
+// the plan knows it.
 func (b *builder) newEntryLabel() string {
 	if b.req.New != "" {
 		return bootloader.EntryLabel(b.req.New)
 	}
-	return bootloader.EntryLabelPrefix + NewSerialToken
+	return NewEntryLabelToken
+}
+
+// NewEntryLabelToken is the new disk's boot entry label in a plan that does not know its
+// serial: the executor puts bootloader.EntryLabel of the chosen disk's serial in its place.
+const NewEntryLabelToken = bootloader.EntryLabelPrefix + NewSerialToken
+
+// labelNote says which label a serial's boot entry gets when it is not the serial as is.
+func labelNote(serial string) string {
+	if l := bootloader.EntryLabel(serial); l != bootloader.EntryLabelPrefix+serial {
+		return fmt.Sprintf(" (the serial %q in the form a boot entry label takes: bytes other than letters, digits and ._:- written %%XX)", serial)
+	}
+	return ""
+}
+
+// failedESP is the PARTUUID of the failed disk's ESP and where it is known from: the boot
+// facts when the disk is attached, else what the inventory last saw; "" when neither knows.
+func (b *builder) failedESP() (partuuid, from string) {
+	f := b.failed
+	if f == nil || f.Serial == "" {
+		return "", ""
+	}
+	for _, d := range b.sys.Host.Boot.Disks {
+		if d.Serial == f.Serial && d.ESP != nil && d.ESP.PARTUUID != "" {
+			return strings.ToLower(d.ESP.PARTUUID), "as discovery read it"
+		}
+	}
+	if b.sys.Inventory != nil {
+		if e, ok := b.sys.Inventory.Disks[f.Serial]; ok && e.ESPPARTUUID != "" {
+			return strings.ToLower(e.ESPPARTUUID), "as the inventory last saw it"
+		}
+	}
+	return "", ""
 }
 
 func (b *builder) uefiEntrySteps(t UEFITarget, survESP, newLabel, efiLoader string) {
@@ -147,23 +186,34 @@ func (b *builder) uefiEntrySteps(t UEFITarget, survESP, newLabel, efiLoader stri
 	b.add(Step{ID: "efi-boot-entry-" + s.Name, Action: ActionEFIEntry, Destructive: true,
 		Target:        Target{Device: s.Name, Serial: s.Serial, UEFI: &et},
 		Preconditions: []Condition{b.survivorSerialCond()},
-		Reason: fmt.Sprintf("a firmware boot entry %q for the survivor's ESP %s (PARTUUID %s) booting %s; it writes an EFI variable (NVRAM), nothing on the disk, and nothing when that entry exists",
-			bootloader.EntryLabel(s.Serial), survESP, orUnknown(t.PARTUUID), efiLoader),
+		Reason: fmt.Sprintf("a firmware boot entry %q%s for the survivor's ESP %s (PARTUUID %s) booting %s, not put into BootOrder (efi-boot-order places it); it writes an EFI variable (NVRAM), nothing on the disk, and nothing when an entry booting that loader from that partition exists",
+			bootloader.EntryLabel(s.Serial), labelNote(s.Serial), survESP, orUnknown(t.PARTUUID), efiLoader),
 		Undo: "efibootmgr --bootnum NNNN --delete-bootnum (the journal names the entry)"})
 	nt := UEFITarget{Part: t.Part, Loader: t.Loader, Shim: t.Shim}
 	b.add(Step{ID: "efi-boot-entry-new", Action: ActionEFIEntry, Destructive: true,
 		Target:        Target{Device: NewDiskToken, Serial: b.req.New, UEFI: &nt},
 		Preconditions: []Condition{{Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"}},
-		Reason: fmt.Sprintf("a firmware boot entry %q for the new disk's ESP (partition %d, its PARTUUID read when the step runs) booting %s; an EFI variable only",
-			newLabel, t.Part, efiLoader),
+		Reason: fmt.Sprintf("a firmware boot entry %q%s for the new disk's ESP (partition %d, its PARTUUID read when the step runs) booting %s, not put into BootOrder; an EFI variable only",
+			newLabel, labelNote(b.req.New), t.Part, efiLoader),
 		Undo: "efibootmgr --bootnum NNNN --delete-bootnum (the journal names the entry)"})
 	ot := t
 	ot.PARTUUID = ""
+	remove := "raidswap's own entries for the failed disk"
+	if b.failed != nil {
+		ot.Failed = b.failed.Serial
+		remove = fmt.Sprintf("raidswap's own entries for the failed disk %s (labelled %q)", b.failed.Label(), bootloader.EntryLabel(b.failed.Serial))
+		if id, from := b.failedESP(); id != "" {
+			ot.FailedPARTUUID = id
+			remove = fmt.Sprintf("the boot entries of the failed disk's ESP (PARTUUID %s, %s) and %s", id, from, remove)
+		} else {
+			b.notes = append(b.notes, fmt.Sprintf("the PARTUUID of the ESP of %s is not known (neither discovery nor the inventory saw it): efi-boot-order removes only raidswap's own entries for it; remove any other entry of that disk by hand (efibootmgr -v shows them)", b.failed.Label()))
+		}
+	}
 	b.add(Step{ID: "efi-boot-order", Action: ActionEFIBootOrder, Destructive: true,
 		Target:        Target{UEFI: &ot},
 		Preconditions: []Condition{b.survivorSerialCond()},
-		Reason: fmt.Sprintf("remove the boot entries that point at a partition no attached disk has and are raidswap's or boot %s (the failed disk's), and set BootOrder to the survivor's entry, the new disk's, then the rest as they were; EFI variables only",
-			efiLoader),
+		Reason: fmt.Sprintf("remove %s, and no other entry (another system's stays, also for a disk not attached now); keep BootOrder as the administrator set it, the new disk's entry taking the failed disk's place (the survivor's beside it when the order lacked it); EFI variables only",
+			remove),
 		Undo: "efibootmgr --bootorder with the order the journal records"})
 }
 
@@ -242,11 +292,11 @@ func deriveUEFI(s Step, bad func(string, ...any) ([]string, error)) ([]string, e
 		label := bootloader.EntryLabel(t.Serial)
 		switch {
 		case t.Serial == "" && disk == NewDiskToken:
-			label = bootloader.EntryLabelPrefix + NewSerialToken
-		case !serialLabelRE.MatchString(t.Serial):
+			label = NewEntryLabelToken
+		case t.Serial == "" || !bootloader.ValidEntryLabel(label):
 			return bad("serial %q cannot label a boot entry", t.Serial)
 		}
-		return bootloader.CreateEntryArgv(disk, u.Part, strings.TrimPrefix(label, bootloader.EntryLabelPrefix), bootloader.LoaderPathEFI(u.Loader)), nil
+		return bootloader.CreateEntryArgv(disk, u.Part, label, bootloader.LoaderPathEFI(u.Loader)), nil
 	case ActionEFIBootOrder, ActionVerifyUEFI:
 		if err := checkLoader(); err != nil {
 			return bad("%v", err)
@@ -257,10 +307,14 @@ func deriveUEFI(s Step, bad func(string, ...any) ([]string, error)) ([]string, e
 		if len(u.Serials) != 2 || u.Serials[0] == "" {
 			return bad("boot order needs the survivor and the new disk")
 		}
+		if u.FailedPARTUUID != "" && !partUUIDRE.MatchString(u.FailedPARTUUID) {
+			return bad("the failed disk's ESP PARTUUID %q is not a GPT GUID or a DOS disk signature and partition", u.FailedPARTUUID)
+		}
 		return nil, nil
 	}
 	return bad("unreachable: %q is not a UEFI action", s.Action)
 }
 
-// serialLabelRE is a serial raidswap writes into a boot entry's label.
-var serialLabelRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+// partUUIDRE is a PARTUUID as blkid shows it: a GPT partition GUID, or a DOS label's disk
+// signature and partition number.
+var partUUIDRE = regexp.MustCompile(`^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{8}-[0-9a-f]{2})$`)

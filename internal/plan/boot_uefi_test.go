@@ -70,8 +70,8 @@ func TestUEFIStepsEveryDisk(t *testing.T) {
 		"esp-fallback-vda1 ",
 		"esp-mkfs-new /sbin/mkfs.vfat -F 32 -n ESP -i EEA3787A {new:1}",
 		"esp-sync-new ",
-		"efi-boot-entry-vda /bin/efibootmgr --create --disk /dev/vda --part 1 --label 'raidswap " + plantest.Survivor + `' --loader '\EFI\debian\grubx64.efi'`,
-		"efi-boot-entry-new /bin/efibootmgr --create --disk {new} --part 1 --label 'raidswap " + plantest.New + `' --loader '\EFI\debian\grubx64.efi'`,
+		"efi-boot-entry-vda /bin/efibootmgr --create-only --disk /dev/vda --part 1 --label 'raidswap " + plantest.Survivor + `' --loader '\EFI\debian\grubx64.efi'`,
+		"efi-boot-entry-new /bin/efibootmgr --create-only --disk {new} --part 1 --label 'raidswap " + plantest.New + `' --loader '\EFI\debian\grubx64.efi'`,
 		"efi-boot-order ",
 		"verify-uefi ",
 	}
@@ -105,7 +105,7 @@ func TestUEFIStepsRescueAndMD(t *testing.T) {
 		t.Fatal(err)
 	}
 	later, ok := stepNamed(p, "efi-boot-entries-later")
-	if !ok || !strings.Contains(later.Reason, "booted by BIOS") || !strings.Contains(later.Reason, "--create --disk /dev/vda --part 1") {
+	if !ok || !strings.Contains(later.Reason, "booted by BIOS") || !strings.Contains(later.Reason, "--create-only --disk /dev/vda --part 1") {
 		t.Errorf("rescue: %+v", later)
 	}
 	for _, s := range p.Steps {
@@ -156,12 +156,13 @@ func TestDeriveUEFIRefusesForgedOperands(t *testing.T) {
 		"mkfs on another partition": func(s *Step) { s.Target.Device = "{new:2}" },
 		"loader path escapes":       func(s *Step) { s.Target.UEFI.Loader = "EFI/../../etc/x.efi" },
 		"label with a shell":        func(s *Step) { s.Target.UEFI.Label = "$(reboot)" },
-		"entry serial":              func(s *Step) { s.Target.Serial = "a b" },
+		"entry without a serial":    func(s *Step) { s.Target.Serial = "" },
+		"failed ESP forged":         func(s *Step) { s.Target.UEFI.FailedPARTUUID = "$(reboot)" },
 		"no operands":               func(s *Step) { s.Target.UEFI = nil },
 		"partition number":          func(s *Step) { s.Target.UEFI.Part = 0 },
 	} {
 		ids := map[string]string{"mkfs on the survivor": "esp-mkfs-new", "mkfs on another partition": "esp-mkfs-new", "loader path escapes": "efi-boot-entry-vda",
-			"label with a shell": "esp-mkfs-new", "entry serial": "efi-boot-entry-vda", "no operands": "esp-sync-new", "partition number": "verify-uefi"}
+			"label with a shell": "esp-mkfs-new", "entry without a serial": "efi-boot-entry-vda", "failed ESP forged": "efi-boot-order", "no operands": "esp-sync-new", "partition number": "verify-uefi"}
 		s, ok := stepNamed(p, ids[name])
 		if !ok {
 			t.Fatalf("%s: no step %s", name, ids[name])
@@ -174,6 +175,112 @@ func TestDeriveUEFIRefusesForgedOperands(t *testing.T) {
 		if _, err := Derive(p, s); err == nil {
 			t.Errorf("%s: derived", name)
 		}
+	}
+}
+
+// TestUEFIStepsSerialNeedsSafeLabel: issue 18, item 13. Serials with a space, '/' and '+'
+// (real drives have them) used to stop plan.Build with "unreachable: the plan's own step does
+// not derive: ... cannot label a boot entry". The plan now labels each entry with the
+// serial's safe form (bootloader.EntryLabel), derives it, and says which label.
+func TestUEFIStepsSerialNeedsSafeLabel(t *testing.T) {
+	const surv, nw = "WD S/1+A", "WD N/2+B"
+	sys := plantest.Seed()
+	for i := range sys.Disks {
+		if sys.Disks[i].Serial == plantest.Survivor {
+			sys.Disks[i].Serial = surv
+		}
+	}
+	for ai := range sys.Arrays {
+		for mi := range sys.Arrays[ai].Members {
+			if m := &sys.Arrays[ai].Members[mi]; m.Serial == plantest.Survivor {
+				m.Serial = surv
+			}
+		}
+	}
+	f := uefiFacts()
+	f.Disks[0].Serial = surv
+	req := uefiSeedReq
+	req.New = nw
+	p, err := uefiPlan(t, sys, req, f, bootloader.UEFIESPEveryDisk)
+	if err != nil {
+		t.Fatalf("a serial with a space, '/' and '+' blocks the plan: %v", err)
+	}
+	for id, label := range map[string]string{"efi-boot-entry-vda": "raidswap WD%20S%2F1%2BA", "efi-boot-entry-new": "raidswap WD%20N%2F2%2BB"} {
+		s, ok := stepNamed(p, id)
+		if !ok {
+			t.Fatalf("no step %s", id)
+		}
+		if !strings.Contains(Command(s.Argv), "--label '"+label+"'") {
+			t.Errorf("%s: %s, want the label %q", id, Command(s.Argv), label)
+		}
+		if !strings.Contains(s.Reason, label) || !strings.Contains(s.Reason, "in the form a boot entry label takes") {
+			t.Errorf("%s does not say which label: %s", id, s.Reason)
+		}
+		if argv, err := Derive(p, s); err != nil || Command(argv) != Command(s.Argv) {
+			t.Errorf("%s derives %v, %v", id, argv, err)
+		}
+	}
+	// A plain serial's label is the serial, and the plan adds no word about it.
+	p, err = uefiPlan(t, plantest.Seed(), uefiSeedReq, uefiFacts(), bootloader.UEFIESPEveryDisk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := stepNamed(p, "efi-boot-entry-vda"); strings.Contains(s.Reason, "the form a boot entry label takes") {
+		t.Errorf("plain serial: %s", s.Reason)
+	}
+}
+
+// TestUEFIBootOrderKnowsFailedESP: issue 18, item 4. efi-boot-order carries the failed disk's
+// serial and its ESP's PARTUUID (discovery's when the disk is attached, else the
+// inventory's), and says it removes those entries and no other.
+func TestUEFIBootOrderKnowsFailedESP(t *testing.T) {
+	const oldESP = "7a4006c6-5042-4cf5-b2e5-f5a86e21c793"
+	order := func(p *Plan) *UEFITarget {
+		t.Helper()
+		s, ok := stepNamed(p, "efi-boot-order")
+		if !ok || s.Target.UEFI == nil {
+			t.Fatal("no efi-boot-order step")
+		}
+		if _, err := Derive(p, s); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(s.Reason, "no attached disk has") || !strings.Contains(s.Reason, "another system's stays") {
+			t.Errorf("reason: %s", s.Reason)
+		}
+		return s.Target.UEFI
+	}
+	// Attached (md failed it): the boot facts know its ESP.
+	p, err := uefiPlan(t, plantest.Seed(), uefiSeedReq, uefiFacts(), bootloader.UEFIESPEveryDisk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := order(p); u.Failed != plantest.Old || u.FailedPARTUUID != oldESP {
+		t.Errorf("attached: failed %q, ESP %q", u.Failed, u.FailedPARTUUID)
+	}
+	// Vanished: the inventory remembers it.
+	f := uefiFacts()
+	f.Disks = f.Disks[:1]
+	sys := plantest.Vanished()
+	e := sys.Inventory.Disks[plantest.Old]
+	e.ESPPARTUUID = oldESP
+	sys.Inventory.Disks[plantest.Old] = e
+	p, err = uefiPlan(t, sys, uefiSeedReq, f, bootloader.UEFIESPEveryDisk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := order(p); u.Failed != plantest.Old || u.FailedPARTUUID != oldESP {
+		t.Errorf("vanished: failed %q, ESP %q", u.Failed, u.FailedPARTUUID)
+	}
+	// Known to neither: raidswap's own entries only, and a note says so.
+	p, err = uefiPlan(t, plantest.Vanished(), uefiSeedReq, f, bootloader.UEFIESPEveryDisk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := order(p); u.Failed != plantest.Old || u.FailedPARTUUID != "" {
+		t.Errorf("unknown: failed %q, ESP %q", u.Failed, u.FailedPARTUUID)
+	}
+	if !strings.Contains(strings.Join(p.Notes, "\n"), "removes only raidswap's own entries") {
+		t.Errorf("notes: %q", p.Notes)
 	}
 }
 

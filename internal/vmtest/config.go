@@ -105,7 +105,9 @@ const (
 )
 
 var (
-	serialRe = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	// serialRe: real drives' serials hold spaces, '/' and '+' too (QEMU's serial= carries
+	// them); a space at either end is not kept by every bus, so it is refused there.
+	serialRe = regexp.MustCompile(`^[A-Za-z0-9._/+-]([A-Za-z0-9._ /+-]*[A-Za-z0-9._/+-])?$`)
 	envKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
@@ -122,7 +124,7 @@ func validate(cfg *Config) error {
 		}
 		perBus[bus(d)]++
 		if d.Serial == "" || len(d.Serial) > serialMax || !serialRe.MatchString(d.Serial) {
-			return fmt.Errorf("vmtest: disk %d: serial %q must be 1-%d characters of [A-Za-z0-9._-]", i, d.Serial, serialMax)
+			return fmt.Errorf("vmtest: disk %d: serial %q must be 1-%d characters of [A-Za-z0-9._/+-] and inner spaces", i, d.Serial, serialMax)
 		}
 		if seen[d.Serial] && !cfg.DuplicateSerials {
 			return fmt.Errorf("vmtest: disk %d: serial %q used twice (Config.DuplicateSerials allows it)", i, d.Serial)

@@ -45,6 +45,14 @@
 //     modprobe, as udev does not load them here; Run refuses to start when the asset tree
 //     lacks one (assets built by an older scripts/vm-assets.sh).
 //
+// Firmware (Config.Firmware): BIOS is SeaBIOS; UEFI is OVMF with a writable copy of its
+// variable store (Config.UEFIVars keeps one across runs, NewUEFIVars makes one), so the guest
+// has efivars mounted and efibootmgr's entries survive to the next boot. By hand:
+// `go run ./internal/vmtest/vmrun --firmware uefi [--uefi-vars FILE] ...`.
+//
+// Serials may hold inner spaces, '/' and '+' as real drives' do (QEMU's serial= carries
+// them; measured by TestVMUEFISerialLabel on virtio-blk), up to 20 bytes (virtio-blk's limit).
+//
 // Kernel, modules and initramfs come from scripts/vm-assets.sh ($RAIDSWAP_VM_DIR, default
 // /var/cache/raidswap/vm). Available reports what is missing; Require skips (or, under CI=true,
 // fails) tests when VMs cannot run. All VM tests in the project are named TestVM*.

@@ -14,12 +14,12 @@ func stage2(udev bool, dir string, modules []string) string {
 	// (virtio_blk is in the initramfs); then stage2 waits until every disk attached at boot
 	// shows up by serial (SCSI scans asynchronously), so scripts never race the probe.
 	diskWait := `end=$((SECONDS + 30))
-for s in $(sort -u $C/disks); do
+while IFS= read -r s; do
 	until [ "$(vmtest-disk --all "$s" | wc -l)" -ge "$(grep -cxF -- "$s" $C/disks)" ]; do
 		[ $SECONDS -lt $end ] || { log "disk $s did not appear within 30s"; break; }
 		sleep 0.2
 	done
-done`
+done < <(sort -u $C/disks)`
 	if len(modules) > 0 {
 		diskWait = "modprobe -a " + strings.Join(modules, " ") + ` || log "modprobe failed"
 ` + diskWait
@@ -136,8 +136,8 @@ die() { echo "vmtest-hotplug: $*" >&2; exit 1; }
 [ $# = 2 ] || die "usage: vmtest-hotplug unplug|plug SERIAL|NAME"
 op=$1 serial=$2
 case $op in unplug | plug) ;; *) die "unknown operation $op" ;; esac
-case $serial in */*) die "bad disk $serial" ;; esac
-[ -e "/sys/block/$serial" ] && serial=$(vmtest-disk --serial "$serial")
+# A kernel name (vdb) is turned into its serial; a serial may hold '/', never a name.
+case $serial in */* | . | ..) ;; *) [ -e "/sys/block/$serial" ] && serial=$(vmtest-disk --serial "$serial") ;; esac
 req=/run/vmtest/req n=$(date +%s%N)-$$
 echo "$op $serial" >"$req/.$n.tmp" && mv "$req/.$n.tmp" "$req/$n.req" || die "cannot write request"
 for _ in $(seq 600); do [ -e "$req/$n.done" ] && break; sleep 0.1; done

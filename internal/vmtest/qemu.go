@@ -121,7 +121,7 @@ func planDisks(disks []Disk, imageDir string) []diskPlan {
 		lbs, pbs := blockSizes(d)
 		p := d.Image
 		if p == "" {
-			p = filepath.Join(imageDir, fmt.Sprintf("disk%d-%s.img", i, d.Serial))
+			p = filepath.Join(imageDir, fmt.Sprintf("disk%d-%s.img", i, fileSafe.Replace(d.Serial)))
 		}
 		b := bus(d)
 		out[i] = diskPlan{Disk: d, Bus: b, Path: p, Node: fmt.Sprintf("d%d", i), DevID: fmt.Sprintf("%s%d", devPrefix[b], i),
@@ -302,6 +302,9 @@ func checkModules(a assets, mods []string) error {
 }
 
 // qemuOpt escapes a value for QEMU's comma-separated option syntax.
+// fileSafe makes a serial part of a file name.
+var fileSafe = strings.NewReplacer("/", "_", " ", "_", "+", "_")
+
 func qemuOpt(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 
 func kernelCmdline(a assets) string {

@@ -172,7 +172,9 @@ func (h *hotplug) poll() {
 		}
 		os.Remove(p)
 		ans := "ok"
-		if note, err := h.do(strings.Fields(string(b))); err != nil {
+		// "OP SERIAL": the serial is the rest of the line (it may hold spaces).
+		op, serial, _ := strings.Cut(strings.TrimRight(string(b), "\n"), " ")
+		if note, err := h.do([]string{op, serial}); err != nil {
 			ans = "error: " + strings.ReplaceAll(err.Error(), "\n", " ")
 		} else if note != "" {
 			ans = "ok-nowait " + note
@@ -189,7 +191,7 @@ func (h *hotplug) poll() {
 // (sas: the HBA sends no hot-plug event); the guest helper then prints the note instead of
 // waiting.
 func (h *hotplug) do(f []string) (note string, err error) {
-	if len(f) != 2 {
+	if len(f) != 2 || f[0] == "" || f[1] == "" {
 		return "", fmt.Errorf("bad request %q", strings.Join(f, " "))
 	}
 	var d *diskPlan

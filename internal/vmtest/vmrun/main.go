@@ -4,6 +4,15 @@
 //	go run ./internal/vmtest/vmrun --disk WD-A:1G --disk WD-B:1G:4096 --script - <<'EOS'
 //	cat /proc/mdstat; ls -l /dev/disk/by-id
 //	EOS
+//
+// --firmware uefi boots OVMF instead of SeaBIOS, with a writable copy of its variable store:
+// the guest has efivars and efibootmgr. The copy is fresh and thrown away, unless
+// --uefi-vars FILE names one to keep (created from OVMF's empty store when it does not
+// exist), so boot entries made in one run are there in the next:
+//
+//	go run ./internal/vmtest/vmrun --firmware uefi --uefi-vars /tmp/vars.fd --disk 'WD X/1+A:1G' --script - <<'EOS'
+//	efibootmgr -v; cat /sys/block/vda/serial
+//	EOS
 package main
 
 import (
@@ -121,6 +130,18 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
+// parseFirmware reads --firmware and checks --uefi-vars goes with uefi.
+func parseFirmware(fw, vars string) (vmtest.Firmware, error) {
+	switch f := vmtest.Firmware(fw); f {
+	case vmtest.BIOS, vmtest.UEFI:
+		if vars != "" && f != vmtest.UEFI {
+			return "", errors.New("--uefi-vars needs --firmware uefi")
+		}
+		return f, nil
+	}
+	return "", fmt.Errorf("--firmware %q: want bios or uefi", fw)
+}
+
 type envFlags map[string]string
 
 func (e envFlags) String() string { return fmt.Sprint(len(e)) }
@@ -146,17 +167,26 @@ func run() int {
 		share   = flag.String("share", "", "host `DIR` shared writable at /mnt/share (default: a temp dir, removed)")
 		noUdev  = flag.Bool("no-udev", false, "do not start systemd-udevd in the guest")
 		verbose = flag.Bool("v", false, "copy the serial console to stderr as it runs")
+		fw      = flag.String("firmware", "bios", "`bios` (SeaBIOS) or uefi (OVMF with a writable variable store; the guest has efivars)")
+		vars    = flag.String("uefi-vars", "", "with --firmware uefi: the OVMF variable store `FILE` to use and keep (made from OVMF's empty one when missing)")
 	)
 	flag.Var(&disks, "disk", "add a disk `SERIAL:SIZE[:LBS[:PBS]]` (SIZE like 1G; SERIAL:@IMAGE attaches a file; suffix +unplugged); repeatable")
 	flag.Var(env, "env", "export `KEY=VALUE` to the script; repeatable")
 	flag.Parse()
-	if *script == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: vmrun [--disk SERIAL:SIZE[:LBS[:PBS]]]... --script FILE|- [--timeout 5m]")
+	usage := func() int {
+		fmt.Fprintln(os.Stderr, "usage: vmrun [--disk SERIAL:SIZE[:LBS[:PBS]]]... [--firmware bios|uefi [--uefi-vars FILE]] --script FILE|- [--timeout 5m]")
 		flag.PrintDefaults()
 		return 64
 	}
+	if *script == "" || flag.NArg() > 0 {
+		return usage()
+	}
+	firmware, err := parseFirmware(*fw, *vars)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmrun:", err)
+		return usage()
+	}
 	var body []byte
-	var err error
 	if *script == "-" {
 		body, err = io.ReadAll(os.Stdin)
 	} else {
@@ -171,7 +201,16 @@ func run() int {
 		return 69
 	}
 	cfg := vmtest.Config{Disks: disks, Script: string(body), Env: env, Timeout: *timeout,
-		MemoryMB: *mem, Share: *share, NoUdev: *noUdev}
+		MemoryMB: *mem, Share: *share, NoUdev: *noUdev, Firmware: firmware}
+	if *vars != "" {
+		if _, err := os.Stat(*vars); errors.Is(err, os.ErrNotExist) {
+			if err := vmtest.NewUEFIVars(*vars); err != nil {
+				fmt.Fprintln(os.Stderr, "vmrun:", err)
+				return 69
+			}
+		}
+		cfg.UEFIVars = *vars
+	}
 	if cfg.Share == "" {
 		dir, err := os.MkdirTemp("", "vmrun-share-")
 		if err != nil {
