@@ -168,8 +168,13 @@ type Sync struct {
 	Percent    float64    `json:"percent"`
 	SpeedKiB   int64      `json:"speed_kib"`
 	ETASeconds int64      `json:"eta_seconds"`
-	// Delayed is true while the array waits for another array's sync to finish.
+	// Delayed is true while md has not started the sync: it waits for another array's sync
+	// to finish, or (Pending) for the array to be written.
 	Delayed bool `json:"delayed,omitempty"`
+	// Pending is true when md owes the array a sync it has not started (pending.go);
+	// Reason says why and what starts it.
+	Pending bool   `json:"pending,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // Disk is one whole disk with what holds it.

@@ -151,6 +151,9 @@ func syncText(s *discover.Sync) string {
 	if s == nil {
 		return ""
 	}
+	if s.Pending {
+		return string(s.Action) + " pending: md has not started it"
+	}
 	if s.Delayed {
 		return string(s.Action) + " waiting for another array"
 	}
