@@ -238,6 +238,7 @@ func judge(s *System) (Verdict, string) {
 		warn = append(warn, smartWarnings(d)...)
 	}
 	warn = append(warn, bootWarnings(s)...)
+	warn = append(warn, unfinishedLines(s)...)
 	if len(s.Problems) > 0 {
 		warn = append(warn, fmt.Sprintf("could not read %d thing(s), first: %s", len(s.Problems), s.Problems[0]))
 	}

@@ -99,6 +99,9 @@ type System struct {
 	Disks   []Disk  `json:"disks"`
 	// Problems are things discovery could not read; each also shows as an unknown field.
 	Problems []string `json:"problems,omitempty"`
+	// Unfinished are raidswap's replacements begun and neither finished nor aborted, from
+	// their journals (unfinished.go); each makes the verdict at least a warning.
+	Unfinished []UnfinishedRun `json:"unfinished_replacements,omitempty"`
 	// Root is the directory discovery read ("/" for the live system).
 	Root string `json:"-"`
 	// Inventory is the remembered identity of disks, as read (not part of the output).

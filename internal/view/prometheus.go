@@ -85,6 +85,7 @@ func StatusPrometheus(w io.Writer, s *discover.System) error {
 		bad := d.Verdict == discover.DiskFailed || d.Verdict == discover.DiskPartiallyFailed || d.Verdict == discover.DiskVanished
 		fmt.Fprintf(&b, "raidswap_disk_failed{disk=%q,serial=%q,model=%q,wwn=%q,verdict=%q} %d\n", d.Name, d.Serial, d.Model, d.WWN, d.Verdict, boolNum(bad))
 	}
+	unfinishedMetrics(&b, s, metric)
 	smartMetrics(&b, s)
 	bootMetrics(&b, s, metric)
 	_, err := io.WriteString(w, b.String())

@@ -73,6 +73,7 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 			fmt.Fprintf(&b, "\nIDENTITY: %s; raidswap will not write to it.\n", d.IdentityProblem)
 		}
 	}
+	writeUnfinished(&b, s)
 	for _, a := range s.Arrays {
 		for _, n := range a.Notes {
 			fmt.Fprintf(&b, "\n%s: %s.", a.Name, n)
