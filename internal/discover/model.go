@@ -4,6 +4,7 @@ import (
 	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/inventory"
+	"github.com/raidswap/raidswap/mdadm"
 )
 
 // Verdict is the monitoring verdict for the whole system.
@@ -164,6 +165,10 @@ type Member struct {
 	LastSerial string `json:"last_serial,omitempty"`
 	LastDisk   string `json:"last_disk,omitempty"`
 }
+
+// WriteMostly reports whether md flags the member write-mostly (read from only when no other
+// member can serve the read).
+func (m Member) WriteMostly() bool { return mdadm.ParseDevState(m.Flags).WriteMostly }
 
 // Sync is a running resync, recovery, check or reshape.
 type Sync struct {

@@ -138,6 +138,9 @@ func memberText(m discover.Member) string {
 			t += ", device gone"
 		}
 	}
+	if m.WriteMostly() {
+		t += ", write-mostly"
+	}
 	if len(m.Warnings) > 0 {
 		t += ": " + strings.Join(m.Warnings, "; ")
 	}
