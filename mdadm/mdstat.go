@@ -20,9 +20,15 @@ type MDStat struct {
 	procfs.MDStat
 	// Metadata is the "super X" word of the status line ("" for 0.90, which prints none).
 	Metadata string
-	// Delayed is true when the array's resync or recovery waits for another array
-	// ("resync=DELAYED", "recovery=PENDING").
+	// Delayed is true when md has a resync or recovery for the array that it has not started
+	// (any of the Wait words).
 	Delayed bool
+	// Wait is the word after "=" when md has not started the sync (md.c status_resync):
+	// "DELAYED" (it waits for another array on the same disks), "PENDING" (nothing has
+	// started it yet: a read-auto or frozen array whose members md has not yet checked
+	// against each other), "REMOTE" (another cluster node runs it); "" otherwise. mdadm's
+	// mdstat.c reads the same three, for any sync word ("resync=", "recovery=", "check=").
+	Wait string
 	// Action is the sync word of the progress line: recovery, resync, check, repair, reshape.
 	Action string
 }
@@ -73,7 +79,7 @@ func readMDStatOnce(root *host.Root) (out []MDStat, same bool, err error) {
 		same = same && names[i] == b.Name
 		m := MDStat{MDStat: b}
 		if e, ok := extra[b.Name]; ok {
-			m.Metadata, m.Delayed, m.Action = e.Metadata, e.Delayed, e.Action
+			m.Metadata, m.Delayed, m.Action, m.Wait = e.Metadata, e.Delayed, e.Action, e.Wait
 		}
 		out = append(out, m)
 	}
@@ -128,8 +134,9 @@ func scanExtras(text string) (map[string]MDStat, []string) {
 		}
 		if m := actionRE.FindStringSubmatch(line); m != nil {
 			e.Action = m[1]
-			if m[2] == "DELAYED" || m[2] == "PENDING" {
-				e.Delayed = true
+			switch m[2] {
+			case "DELAYED", "PENDING", "REMOTE":
+				e.Delayed, e.Wait = true, m[2]
 			}
 		}
 		out[cur] = e

@@ -118,19 +118,53 @@ unused devices: <none>
 		name, meta, action string
 		delayed            bool
 		state              string
+		wait               string
 	}{
-		{"md2", "1.2", "resync", true, "resyncing"},
-		{"md3", "", "recovery", true, "recovering"},
-		{"md127", "external:imsm", "", false, "inactive"},
+		{"md2", "1.2", "resync", true, "resyncing", "DELAYED"},
+		{"md3", "", "recovery", true, "recovering", "PENDING"},
+		{"md127", "external:imsm", "", false, "inactive", ""},
 	}
 	if len(got) != len(tests) {
 		t.Fatalf("got %d arrays, want %d", len(got), len(tests))
 	}
 	for i, tt := range tests {
 		g := got[i]
+		if g.Wait != tt.wait {
+			t.Errorf("%s: wait %q, want %q", g.Name, g.Wait, tt.wait)
+		}
 		if g.Name != tt.name || g.Metadata != tt.meta || g.Action != tt.action || g.Delayed != tt.delayed || g.ActivityState != tt.state {
 			t.Errorf("%s: got meta %q action %q delayed %v state %q; want %q %q %v %q",
 				g.Name, g.Metadata, g.Action, g.Delayed, g.ActivityState, tt.meta, tt.action, tt.delayed, tt.state)
+		}
+	}
+}
+
+// TestParseMDStatPending: the text md 6.1 printed for two arrays assembled read-auto after an
+// unclean shutdown (captured in the VM, tabs and trailing spaces as they were): both wait with
+// resync=PENDING, one with a bitmap line after it. "PENDING" (nothing started it) must stay
+// apart from "DELAYED" (waiting for another array): status gives different reasons.
+func TestParseMDStatPending(t *testing.T) {
+	text := "Personalities : [raid1] \n" +
+		"md2 : active (auto-read-only) raid1 loop2[0] loop3[1]\n" +
+		"      64512 blocks super 1.2 [2/2] [UU]\n" +
+		"      \tresync=PENDING\n" +
+		"      bitmap: 1/1 pages [4KB], 65536KB chunk\n" +
+		"\n" +
+		"md1 : active (auto-read-only) raid1 loop0[0] loop1[1]\n" +
+		"      64512 blocks super 1.2 [2/2] [UU]\n" +
+		"      \tresync=PENDING\n" +
+		"      \n" +
+		"unused devices: <none>\n"
+	got, err := parseMDStat(t, []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d arrays, want 2", len(got))
+	}
+	for _, g := range got {
+		if g.Action != "resync" || g.Wait != "PENDING" || !g.Delayed || g.DisksActive != 2 || g.DisksTotal != 2 {
+			t.Errorf("%s: action %q wait %q delayed %v disks %d/%d, want resync PENDING, 2/2", g.Name, g.Action, g.Wait, g.Delayed, g.DisksActive, g.DisksTotal)
 		}
 	}
 }

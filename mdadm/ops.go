@@ -38,6 +38,12 @@ func Add(array, dev string) []string {
 	return []string{host.Mdadm, array, "--add", dev}
 }
 
+// AddWriteMostly adds dev to array like Add, flagged write-mostly: md reads from it only when
+// no other member can serve the read (RAID1 only; a slow disk kept as a mirror).
+func AddWriteMostly(array, dev string) []string {
+	return []string{host.Mdadm, array, "--add", "--write-mostly", dev}
+}
+
 // ReAdd returns a former member to array. With a write-intent bitmap only the blocks written
 // since it left are copied; without one mdadm refuses it.
 func ReAdd(array, dev string) []string {

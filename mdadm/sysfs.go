@@ -29,6 +29,12 @@ type SysArray struct {
 	RaidDisks  int
 	Degraded   int
 	SyncAction string // idle, resync, recover, check, repair, reshape, frozen
+	// ResyncNeeded is true when md/resync_start is a sector number rather than "none": md
+	// has not yet checked that the members agree from sector ResyncFrom on (an unclean
+	// shutdown, an interrupted resync, a new array). During a resync it is the resync's
+	// checkpoint. Both stay zero when the file reads "none" or cannot be read.
+	ResyncNeeded bool
+	ResyncFrom   int64
 	// SyncDone and SyncTotal are sectors from sync_completed; both Unknown when idle.
 	SyncDone, SyncTotal int64
 	SyncSpeedKiB        int64  // sync_speed, KiB/s
@@ -208,6 +214,11 @@ func readSysArray(root *host.Root, name string) SysArray {
 	a.RaidDisks = int(r.count("raid_disks"))
 	a.Degraded = int(r.count("degraded"))
 	a.SyncAction = r.str("sync_action")
+	if v := r.str("resync_start"); v != "" && v != "none" {
+		if n, ok := r.parseNum("resync_start", v); ok && n >= 0 {
+			a.ResyncNeeded, a.ResyncFrom = true, n
+		}
+	}
 	if sc := r.str("sync_completed"); sc != "" && sc != "none" && sc != "delayed" {
 		var done, total int64
 		if _, err := fmt.Sscanf(sc, "%d / %d", &done, &total); err == nil {

@@ -1,9 +1,13 @@
 package mdadm
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/raidswap/raidswap/internal/host"
 )
 
 func TestParseDevState(t *testing.T) {
@@ -22,6 +26,51 @@ func TestParseDevState(t *testing.T) {
 	for _, tt := range tests {
 		if got := ParseDevState(strings.Split(tt.in, ",")); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%q: got %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestReadSysArrayResyncStart: md/resync_start is "none" when md holds the array in sync and
+// a sector number while a resync is pending or running (6.1 after an unclean shutdown: "0";
+// after a resync stopped part-way: its checkpoint). Garbage or a missing file is not taken
+// for a resync.
+func TestReadSysArrayResyncStart(t *testing.T) {
+	tests := []struct {
+		file     string // "" for no file
+		needed   bool
+		from     int64
+		problems int
+	}{
+		{"none\n", false, 0, 0},
+		{"0\n", true, 0, 0},
+		{"12800\n", true, 12800, 0},
+		{"", false, 0, 0},
+		{"soon\n", false, 0, 1},
+		{"-5\n", false, 0, 0},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		md := filepath.Join(dir, "sys", "block", "md1", "md")
+		if err := os.MkdirAll(md, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, v := range map[string]string{"level": "raid1", "array_state": "read-auto", "sync_action": "idle", "raid_disks": "2", "degraded": "0"} {
+			if err := os.WriteFile(filepath.Join(md, name), []byte(v+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tt.file != "" {
+			if err := os.WriteFile(filepath.Join(md, "resync_start"), []byte(tt.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := ReadSysArrays(host.NewRoot(dir))
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%q: %+v, %v", tt.file, got, err)
+		}
+		a := got[0]
+		if a.ResyncNeeded != tt.needed || a.ResyncFrom != tt.from || len(a.Problems) != tt.problems {
+			t.Errorf("resync_start %q: needed %v from %d problems %q; want %v %d %d problem(s)", tt.file, a.ResyncNeeded, a.ResyncFrom, a.Problems, tt.needed, tt.from, tt.problems)
 		}
 	}
 }

@@ -30,7 +30,8 @@ model, size, sector sizes, membership and verdict.
 
 Exit codes follow the monitoring-plugin convention:
   0 OK        all arrays clean
-  1 WARNING   a resync or recovery is running
+  1 WARNING   a resync or recovery is running or pending (e.g. an array read-auto after an
+              unclean shutdown), or a replacement's journal is open (raidswap resume)
   2 CRITICAL  an array is degraded or inactive, or a member is faulty
   3 UNKNOWN   md state cannot be read (e.g. the kernel has no md driver)
 

@@ -7,6 +7,7 @@ import (
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/inventory"
+	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -92,6 +93,9 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 	for i := range s.Arrays {
 		s.Arrays[i].Mountpoints = u.mountsByName[s.Arrays[i].Name]
 		s.Arrays[i].Swap = u.swap[s.Arrays[i].Name]
+	}
+	if o.Scope == nil {
+		s.Unfinished = readUnfinished(root, journal.DefaultDir, &s.Problems)
 	}
 	s.Host.Boot = detectBoot(root, s)
 	for _, bd := range s.Host.Boot.Disks {

@@ -59,6 +59,8 @@ func arrayState(a *Array, sa *mdadm.SysArray, st *mdadm.MDStat) ArrayState {
 	if sa != nil {
 		switch sa.ArrayState {
 		case "clean", "active", "active-idle", "write-pending", "read-auto":
+			// read-auto: not written since assembly. Whether md still owes it a resync is
+			// judged from resync_start and mdstat (pending.go), not from this word.
 		case "readonly":
 			note("md/array_state is readonly: the array takes no writes")
 		case "suspended":
@@ -199,8 +201,8 @@ func judge(s *System) (Verdict, string) {
 		case ArrayUnknown:
 			crit = append(crit, a.Name+" is in an unknown state"+why)
 		case ArrayRecovering, ArrayResyncing:
-			if a.Sync != nil && a.Sync.Delayed {
-				warn = append(warn, fmt.Sprintf("%s waits to %s%s", a.Name, a.Sync.Action, why))
+			if line := syncWaitLine(a, why); line != "" {
+				warn = append(warn, line)
 			} else if a.Sync != nil {
 				warn = append(warn, fmt.Sprintf("%s is %s (%.1f%%)%s", a.Name, a.State, a.Sync.Percent, why))
 			}
@@ -209,6 +211,7 @@ func judge(s *System) (Verdict, string) {
 				warn = append(warn, a.Name+why[1:len(why)-1])
 			}
 		}
+		warn = append(warn, pendingBesideState(a)...)
 		for _, m := range a.Members {
 			if m.State == MemberFaulty && a.State != ArrayDegraded {
 				crit = append(crit, fmt.Sprintf("%s has faulty member %s", a.Name, *m.Device))
@@ -235,6 +238,7 @@ func judge(s *System) (Verdict, string) {
 		warn = append(warn, smartWarnings(d)...)
 	}
 	warn = append(warn, bootWarnings(s)...)
+	warn = append(warn, unfinishedLines(s)...)
 	if len(s.Problems) > 0 {
 		warn = append(warn, fmt.Sprintf("could not read %d thing(s), first: %s", len(s.Problems), s.Problems[0]))
 	}

@@ -157,18 +157,16 @@ func withMissingSlots(members []Member, raidDisks, faulty int) []Member {
 }
 
 func buildSync(sa *mdadm.SysArray, st *mdadm.MDStat) *Sync {
+	if p := pendingSync(sa, st); p != nil {
+		return p
+	}
 	var action SyncAction
 	if sa != nil && sa.SyncAction != "" && sa.SyncAction != "idle" && sa.SyncAction != "frozen" {
 		action = SyncAction(sa.SyncAction)
 	}
 	delayed := st != nil && st.Delayed
 	if action == "" && st != nil {
-		switch st.Action {
-		case "recovery":
-			action = SyncRecover
-		case "resync", "check", "repair", "reshape":
-			action = SyncAction(st.Action)
-		}
+		action = syncActionOf(st.Action)
 	}
 	if action == "" {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/inventory"
+	"github.com/raidswap/raidswap/mdadm"
 )
 
 // Verdict is the monitoring verdict for the whole system.
@@ -99,6 +100,9 @@ type System struct {
 	Disks   []Disk  `json:"disks"`
 	// Problems are things discovery could not read; each also shows as an unknown field.
 	Problems []string `json:"problems,omitempty"`
+	// Unfinished are raidswap's replacements begun and neither finished nor aborted, from
+	// their journals (unfinished.go); each makes the verdict at least a warning.
+	Unfinished []UnfinishedRun `json:"unfinished_replacements,omitempty"`
 	// Root is the directory discovery read ("/" for the live system).
 	Root string `json:"-"`
 	// Inventory is the remembered identity of disks, as read (not part of the output).
@@ -162,14 +166,23 @@ type Member struct {
 	LastDisk   string `json:"last_disk,omitempty"`
 }
 
+// WriteMostly reports whether md flags the member write-mostly (read from only when no other
+// member can serve the read).
+func (m Member) WriteMostly() bool { return mdadm.ParseDevState(m.Flags).WriteMostly }
+
 // Sync is a running resync, recovery, check or reshape.
 type Sync struct {
 	Action     SyncAction `json:"action"`
 	Percent    float64    `json:"percent"`
 	SpeedKiB   int64      `json:"speed_kib"`
 	ETASeconds int64      `json:"eta_seconds"`
-	// Delayed is true while the array waits for another array's sync to finish.
+	// Delayed is true while md has not started the sync: it waits for another array's sync
+	// to finish, or (Pending) for the array to be written.
 	Delayed bool `json:"delayed,omitempty"`
+	// Pending is true when md owes the array a sync it has not started (pending.go);
+	// Reason says why and what starts it.
+	Pending bool   `json:"pending,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // Disk is one whole disk with what holds it.

@@ -54,6 +54,34 @@ seed() { # disk disk
 }
 `
 
+// pendingSetup stops md1 as a power cut would: md1 is kept dirty (safe_mode_delay 60 s), written,
+// and the metadata area of each member (everything before the data offset: superblock and
+// bitmap) is copied as it is on disk at that moment; after a clean stop the copies are put
+// back, so the members say "active" (dirty) like after a crash. Both arrays are then assembled
+// with md_mod start_ro=1, as at boot: read-auto. md0 was stopped cleanly.
+const pendingSetup = `
+part vda; part vdb
+mk md0 1.0 /dev/vda2 /dev/vdb2
+mk md1 1.2 /dev/vda4 /dev/vdb4
+mdadm --wait /dev/md0 /dev/md1 || true
+mdadm --stop /dev/md0
+echo 60 > /sys/block/md1/md/safe_mode_delay
+dd if=/dev/urandom of=/dev/md1 bs=1M count=4 oflag=direct 2>/dev/null
+[ "$(cat /sys/block/md1/md/array_state)" = active ] || { echo "md1 is not dirty: $(cat /sys/block/md1/md/array_state)"; exit 11; }
+off=$(mdadm --examine /dev/vda4 | awk '/Data Offset/ {print $4}')
+for d in vda4 vdb4; do dd if=/dev/$d of=/dev/shm/$d.meta bs=512 count=$off iflag=direct 2>/dev/null; done
+mdadm --stop /dev/md1
+udevadm control --stop-exec-queue
+for d in vda4 vdb4; do dd if=/dev/shm/$d.meta of=/dev/$d bs=512 oflag=direct conv=notrunc 2>/dev/null; done
+mdadm --examine /dev/vda4 | grep -q 'State : active' || { echo "the copied superblock is not dirty"; exit 12; }
+echo 1 > /sys/module/md_mod/parameters/start_ro
+mdadm --assemble /dev/md1 /dev/vda4 /dev/vdb4
+mdadm --assemble /dev/md0 /dev/vda2 /dev/vdb2
+udevadm control --start-exec-queue
+udevadm settle
+for f in array_state resync_start sync_action; do echo "md0 $f $(cat /sys/block/md0/md/$f)"; echo "md1 $f $(cat /sys/block/md1/md/$f)"; done
+`
+
 func diskBySerial(t *testing.T, s *discover.System, serial string) *discover.Disk {
 	t.Helper()
 	for i := range s.Disks {
@@ -118,6 +146,24 @@ var scenarios = []scenario{
 				if d.LogicalSectorSize != 512 || len(d.ByID) == 0 {
 					t.Errorf("%s: sector %d by-id %v", serial, d.LogicalSectorSize, d.ByID)
 				}
+			}
+		},
+	},
+	{
+		// md1 after a power cut (pendingSetup): assembled read-auto, md owes it a resync it
+		// has not started; md0, stopped cleanly and assembled the same way, is in sync.
+		name:  "pending",
+		disks: []string{serialA, serialB},
+		setup: pendingSetup,
+		exit:  1,
+		check: func(t *testing.T, s *discover.System) {
+			md1 := wantArray(t, s, "md1", discover.ArrayResyncing, 2, 2)
+			if md1.Sync == nil || !md1.Sync.Pending || md1.Sync.Action != discover.SyncResync || !strings.Contains(md1.Sync.Reason, "--readwrite /dev/md1") {
+				t.Errorf("md1 sync %+v, want a pending resync that says --readwrite starts it", md1.Sync)
+			}
+			wantArray(t, s, "md0", discover.ArrayClean, 2, 2)
+			if s.Verdict != discover.Warning || !strings.Contains(s.Summary, "md1: resync pending") || strings.Contains(s.Summary, "md0") {
+				t.Errorf("verdict %s (%s), want a warning for md1 alone", s.Verdict, s.Summary)
 			}
 		},
 	},

@@ -99,6 +99,17 @@ func Load(path string) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	out, err := Parse(b)
+	if err != nil {
+		return out, fmt.Errorf("journal %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// Parse reads the records of a journal's content. It is pure, so status can read a journal
+// through its own Root. A line that is not a record (a torn write) is skipped; a line longer
+// than 16 MiB ends the reading with an error, and the records before it are returned.
+func Parse(b []byte) ([]Record, error) {
 	var out []Record
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -113,10 +124,7 @@ func Load(path string) ([]Record, error) {
 		}
 		out = append(out, r)
 	}
-	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("journal %s: %w", path, err)
-	}
-	return out, nil
+	return out, sc.Err()
 }
 
 // File is the journal's path.
@@ -189,6 +197,16 @@ func (j *Journal) Finished() bool {
 	return len(j.Records) > 0 && j.Records[len(j.Records)-1].Event == EventFinished
 }
 
+// IsOpen reports whether records are those of a run still open: begun, neither finished nor
+// aborted. `raidswap resume` continues such a run; status warns of it.
+func IsOpen(recs []Record) bool {
+	if len(recs) == 0 {
+		return false
+	}
+	last := recs[len(recs)-1].Event
+	return last != EventFinished && last != EventAborted
+}
+
 // Aborted reports whether the operator closed the run unfinished.
 func (j *Journal) Aborted() bool {
 	return len(j.Records) > 0 && j.Records[len(j.Records)-1].Event == EventAborted
@@ -214,7 +232,7 @@ func Unfinished(dir string) ([]string, error) {
 		}
 		p := filepath.Join(dir, e.Name())
 		recs, err := Load(p)
-		if err != nil || len(recs) == 0 || recs[len(recs)-1].Event == EventFinished || recs[len(recs)-1].Event == EventAborted {
+		if err != nil || !IsOpen(recs) {
 			continue
 		}
 		info, err := e.Info()

@@ -108,6 +108,9 @@ func Derive(p *Plan, s Step) ([]string, error) {
 		if err != nil {
 			return bad("%v", err)
 		}
+		if t.WriteMostly && s.Action != ActionAddMember && s.Action != ActionAddSpare {
+			return bad("write-mostly applies to adding a member, not to %s", s.Action)
+		}
 		if s.Action == ActionDetach && t.Detached {
 			if t.Device != "" && !kernelNameRE.MatchString(t.Device) {
 				return bad("device %q is not a kernel name", t.Device)
@@ -125,6 +128,9 @@ func Derive(p *Plan, s Step) ([]string, error) {
 		case ActionReAddMember:
 			return mdadm.ReAdd(md, dev), nil
 		case ActionAddMember, ActionAddSpare:
+			if t.WriteMostly {
+				return mdadm.AddWriteMostly(md, dev), nil
+			}
 			return mdadm.Add(md, dev), nil
 		}
 		if n, ok := ParsePlaceholder(t.With); !ok || n == 0 {

@@ -208,6 +208,9 @@ type Target struct {
 	// Detached says a detach step names the member by mdadm's `detached` (its device has
 	// gone) instead of by Device.
 	Detached bool `json:"detached,omitempty"`
+	// WriteMostly: an add step adds the member flagged write-mostly (mdadm --write-mostly),
+	// because the member it replaces had the flag (writeMostlyOf).
+	WriteMostly bool `json:"write_mostly,omitempty"`
 	// With is the new member a replace step copies onto ({new:N}).
 	With string `json:"with,omitempty"`
 	// Partitions are the partition numbers of the disk Device that a zero-superblock step

@@ -132,7 +132,7 @@ func (b *builder) addStep(r arrayRole) Step {
 	} else if a.Swap {
 		use = " (swap)"
 	}
-	return Step{ID: "add-" + a.Name, Action: ActionAddMember, Destructive: true,
+	return keepWriteMostly(r, Step{ID: "add-" + a.Name, Action: ActionAddMember, Destructive: true,
 		Target: Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID},
 		Preconditions: []Condition{arrayCond(a),
 			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)}},
@@ -140,20 +140,20 @@ func (b *builder) addStep(r arrayRole) Step {
 			Text: fmt.Sprintf("%s has a member on new partition %d", a.Name, r.part)}},
 		Reason: fmt.Sprintf("add new partition %d to %s%s, %s; arrays are added smallest first so small ones (like /boot) are redundant again within seconds, while md queues the larger rebuilds",
 			r.part, a.Name, use, humanKiB(a.SizeKiB)),
-		Undo: fmt.Sprintf("mdadm %s --fail %s --remove %s (the array stays degraded)", mdadm.ArrayDevice(a.Name), dev, dev)}
+		Undo: fmt.Sprintf("mdadm %s --fail %s --remove %s (the array stays degraded)", mdadm.ArrayDevice(a.Name), dev, dev)})
 }
 
 func (b *builder) replaceSteps(r arrayRole) {
 	a := r.a
 	dev := NewPart(r.part)
-	b.add(Step{ID: "add-spare-" + a.Name, Action: ActionAddSpare, Destructive: true,
+	b.add(keepWriteMostly(r, Step{ID: "add-spare-" + a.Name, Action: ActionAddSpare, Destructive: true,
 		Target: Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID},
 		Preconditions: []Condition{arrayCond(a),
 			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)}},
 		Postconditions: []Condition{{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
 			Text: fmt.Sprintf("%s has a member on new partition %d", a.Name, r.part)}},
 		Reason: fmt.Sprintf("add new partition %d to %s as a spare, to copy onto", r.part, a.Name),
-		Undo:   fmt.Sprintf("mdadm %s --remove %s", mdadm.ArrayDevice(a.Name), dev)})
+		Undo:   fmt.Sprintf("mdadm %s --remove %s", mdadm.ArrayDevice(a.Name), dev)}))
 	b.add(Step{ID: "replace-" + a.Name, Action: ActionReplaceMember, Destructive: true,
 		Target: Target{Device: r.failedDev, Serial: b.failed.Serial, Array: a.Name, ArrayUUID: a.UUID, With: dev},
 		Preconditions: []Condition{arrayCond(a), b.failedSerialCond(),

@@ -45,6 +45,10 @@ func StatusPrometheus(w io.Writer, s *discover.System) error {
 			fmt.Fprintf(&b, "raidswap_array_sync_ratio{array=%q,action=%q} %g\n", a.Name, a.Sync.Action, a.Sync.Percent/100)
 		}
 	}
+	metric("raidswap_array_sync_pending", "1 if md owes the array a resync or recovery it has not started (e.g. read-auto after an unclean shutdown).", "gauge")
+	for _, a := range s.Arrays {
+		fmt.Fprintf(&b, "raidswap_array_sync_pending{array=%q} %d\n", a.Name, boolNum(a.Sync != nil && a.Sync.Pending))
+	}
 	metric("raidswap_array_sync_speed_bytes", "Speed of the running resync or recovery in bytes per second.", "gauge")
 	for _, a := range s.Arrays {
 		if a.Sync != nil {
@@ -81,6 +85,7 @@ func StatusPrometheus(w io.Writer, s *discover.System) error {
 		bad := d.Verdict == discover.DiskFailed || d.Verdict == discover.DiskPartiallyFailed || d.Verdict == discover.DiskVanished
 		fmt.Fprintf(&b, "raidswap_disk_failed{disk=%q,serial=%q,model=%q,wwn=%q,verdict=%q} %d\n", d.Name, d.Serial, d.Model, d.WWN, d.Verdict, boolNum(bad))
 	}
+	unfinishedMetrics(&b, s, metric)
 	smartMetrics(&b, s)
 	bootMetrics(&b, s, metric)
 	_, err := io.WriteString(w, b.String())

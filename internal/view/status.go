@@ -73,6 +73,7 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 			fmt.Fprintf(&b, "\nIDENTITY: %s; raidswap will not write to it.\n", d.IdentityProblem)
 		}
 	}
+	writeUnfinished(&b, s)
 	for _, a := range s.Arrays {
 		for _, n := range a.Notes {
 			fmt.Fprintf(&b, "\n%s: %s.", a.Name, n)
@@ -137,6 +138,9 @@ func memberText(m discover.Member) string {
 			t += ", device gone"
 		}
 	}
+	if m.WriteMostly() {
+		t += ", write-mostly"
+	}
 	if len(m.Warnings) > 0 {
 		t += ": " + strings.Join(m.Warnings, "; ")
 	}
@@ -150,6 +154,9 @@ func memberText(m discover.Member) string {
 func syncText(s *discover.Sync) string {
 	if s == nil {
 		return ""
+	}
+	if s.Pending {
+		return string(s.Action) + " pending: md has not started it"
 	}
 	if s.Delayed {
 		return string(s.Action) + " waiting for another array"
