@@ -56,11 +56,19 @@ func TestEventBadInputWritesNothing(t *testing.T) {
 		{"Fail", "/etc/passwd"},
 		{"Fail", "/dev/md0", "../../etc/shadow"},
 		{"Fail"},
+		// issue 18: no such array, and a textfile that cannot be placed.
+		{"Fail", "/dev/md99"},
+		{"Fail", "/dev/md99", "/dev/vdb2"},
+		{"--textfile", "rel.prom", "Fail", "/dev/md0", "/dev/vdb2"},
 	} {
 		code, out, errOut := run(t, append([]string{"--root", dir, "event"}, args...)...)
 		if code != ExitUsage || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || errOut == "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 		}
+	}
+	t.Setenv("RAIDSWAP_TEXTFILE", "rel.prom")
+	if code, _, errOut := run(t, "--root", dir, "event", "Fail", "/dev/md0", "/dev/vdb2"); code != ExitUsage || !strings.Contains(errOut, `"rel.prom" is a relative path`) {
+		t.Errorf("RAIDSWAP_TEXTFILE=rel.prom: exit %d, %q", code, errOut)
 	}
 	if after := files(t, dir); after != before {
 		t.Errorf("bad input wrote into the tree")
