@@ -63,8 +63,12 @@ it ends, it leaves one audit line and one syslog line and no temporary file.
 --install adds "PROGRAM /usr/local/sbin/raidswap-event" to mdadm.conf (after a backup copy,
 mdadm.conf.raidswap-bak.TIMESTAMP) and makes that link to this raidswap; the Debian
 package's /usr/sbin/raidswap names the link the package ships, /usr/sbin/raidswap-event. Run again, it
-changes nothing. It refuses an mdadm.conf whose PROGRAM names another program (mdadm runs
-only one: chain them with a script). Restart mdmonitor afterwards so it reads the file.
+changes nothing. It reads mdadm.conf (and mdadm.conf.d/*.conf) as mdadm does and refuses one
+whose PROGRAM names another program (mdadm runs only the first: chain them with a script).
+An mdadm.conf that is a symbolic link is written through to its target, the link kept.
+--program must be an absolute path of letters, digits and . _ + - / (mdadm splits the line
+at white space), and the raidswap it links to must be an executable file. Restart mdmonitor
+afterwards so it reads the file.
 
 With --root DIR every file is read and written below DIR (a test tree).`,
 		Example: `  raidswap event --install && systemctl restart mdmonitor
@@ -162,7 +166,10 @@ func runEventInstall(o *EventOptions, dir string) error {
 	}
 	res, err := event.Install(event.InstallOptions{Root: dir, Program: o.Program, Target: target, Now: o.Now()})
 	var conflict *event.ConflictError
+	var input *event.InputError
 	switch {
+	case errors.As(err, &input):
+		return WithCode(ExitUsage, err)
 	case errors.As(err, &conflict):
 		return WithCode(ExitRefused, err)
 	case err != nil:
@@ -172,7 +179,11 @@ func runEventInstall(o *EventOptions, dir string) error {
 		fmt.Fprintf(o.F.IO.Out, "%s already runs %s as mdadm's PROGRAM; nothing changed (link %s: %s)\n", res.Conf, o.Program, o.Program, res.Link)
 		return nil
 	}
+	conf := res.Conf
+	if res.Written != "" {
+		conf = fmt.Sprintf("%s, a link, so to its target %s (the link kept)", res.Conf, res.Written)
+	}
 	fmt.Fprintf(o.F.IO.Out, "added PROGRAM %s to %s (the copy from before: %s); link %s -> %s: %s\nrestart mdadm's monitor so it reads it: systemctl restart mdmonitor\n",
-		o.Program, res.Conf, res.Backup, o.Program, target, res.Link)
+		o.Program, conf, res.Backup, o.Program, target, res.Link)
 	return nil
 }

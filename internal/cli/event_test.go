@@ -88,10 +88,24 @@ func TestEventInstallCommand(t *testing.T) {
 	if err := os.WriteFile(conf, []byte("MAILADDR root\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "usr", "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "usr", "bin", "raidswap"), []byte("\x7fELF"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// issue 18: a PROGRAM path mdadm would split is a usage error, and nothing is written.
+	code, out, errOut := run(t, "--root", dir, "event", "--install", "--target", "/usr/bin/raidswap", "--program", "/usr/local/my dir/raidswap-event")
+	if code != ExitUsage || out != "" || !strings.Contains(errOut, "clean absolute path") {
+		t.Errorf("--program with a space: exit %d, %q %q", code, out, errOut)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(conf)); len(ents) != 1 {
+		t.Errorf("a refused --install wrote into /etc/mdadm")
+	}
 	f := func(args ...string) (int, string, string) {
 		return run(t, append(args, "--target", "/usr/bin/raidswap")...)
 	}
-	code, out, errOut := f("--root", dir, "event", "--install")
+	code, out, errOut = f("--root", dir, "event", "--install")
 	if code != ExitOK || !regexp.MustCompile(`^added PROGRAM /usr/local/sbin/raidswap-event to /etc/mdadm/mdadm.conf \(the copy from before: /etc/mdadm/mdadm.conf.raidswap-bak.20[0-9]{6}T[0-9]{6}Z\); link /usr/local/sbin/raidswap-event -> /usr/bin/raidswap: created\n`).MatchString(out) {
 		t.Fatalf("exit %d, %q %q", code, out, errOut)
 	}
