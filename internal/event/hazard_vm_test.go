@@ -27,7 +27,8 @@ func TestVMEventLightsOnlyWhatMdReportsFailed(t *testing.T) {
 set -eu
 A=/var/lib/raidswap/audit.jsonl
 modprobe raid1
-busybox syslogd -n -s 0 -O /run/syslog.txt &
+busybox syslogd -n -O /run/syslog.txt &
+until [ -S /dev/log ]; do sleep 0.1; done
 mdadm --create /dev/md0 --run --quiet --level=1 --raid-devices=2 --metadata=1.2 /dev/vda /dev/vdb
 mdadm --wait /dev/md0 || true
 udevadm settle || true
@@ -93,7 +94,8 @@ func TestVMEventBurst(t *testing.T) {
 set -eu
 A=/var/lib/raidswap/audit.jsonl
 modprobe raid1
-busybox syslogd -n -s 0 -O /run/syslog.txt &
+busybox syslogd -n -O /run/syslog.txt &
+until [ -S /dev/log ]; do sleep 0.1; done
 mdadm --create /dev/md0 --run --quiet --level=1 --raid-devices=2 --metadata=1.2 /dev/vda /dev/vdb
 mdadm --wait /dev/md0 || true
 udevadm settle || true
@@ -107,7 +109,7 @@ burst() {
 count() {
 	echo "AUDIT LINES $(grep -c '"mdadm_event":"Fail"' $A)"
 	echo "AUDIT GAVE UP $(grep -c 'gave up after' $A || true)"
-	echo "SYSLOG LINES $(grep -c 'raidswap\[[0-9]*\]: mdadm Fail on /dev/md0' /run/syslog.txt)"
+	echo "SYSLOG LINES $(cat /run/syslog.txt* | grep -c 'raidswap\[[0-9]*\]: mdadm Fail on /dev/md0')"
 	echo "TEMP FILES $(find / -xdev -name '.raidswap.prom.*' 2>/dev/null | wc -l)"
 	echo "INVENTORY TEMP FILES $(find /var/lib/raidswap -name '.inventory-*' 2>/dev/null | wc -l)"
 }

@@ -34,7 +34,7 @@ func FuzzReadConfProgram(f *testing.F) {
 		} else if got != (confProgram{}) {
 			t.Fatalf("not found, yet %+v", got)
 		}
-		added := append(append(append([]byte(nil), conf...), "\n# raidswap\nPROGRAM "+own+"\n"...))
+		added := append(append([]byte(nil), conf...), "\n# raidswap\nPROGRAM "+own+"\n"...)
 		after := readConfProgram(added)
 		switch {
 		case !got.Found && after.Program != own:
