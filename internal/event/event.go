@@ -299,7 +299,7 @@ func handle(ctx context.Context, r *run, ev Event) (*Outcome, error) {
 		o.Inventory = "unchanged"
 		if changed {
 			o.Inventory = "saved"
-			if err := inv.Save(cfg.Root.Dir()); err != nil {
+			if err := r.tmp.guard(func() error { return inv.Save(cfg.Root.Dir()) }); err != nil {
 				o.Inventory = err.Error()
 				o.Problems = append(o.Problems, err.Error())
 			}

@@ -240,3 +240,31 @@ func TestAbandonRemovesTemporaryFiles(t *testing.T) {
 		t.Errorf("%d entries left after a failed write, want only x.prom", len(ents))
 	}
 }
+
+// A guarded write (the inventory's) finishes before abandon returns, and none starts after.
+func TestAbandonWaitsForGuardedWrite(t *testing.T) {
+	var tmp temps
+	inside, release := make(chan struct{}), make(chan struct{})
+	wrote := make(chan error, 1)
+	go func() {
+		wrote <- tmp.guard(func() error { close(inside); <-release; return nil })
+	}()
+	<-inside
+	abandoned := make(chan struct{})
+	go func() { tmp.abandon(); close(abandoned) }()
+	select {
+	case <-abandoned:
+		t.Fatal("abandon returned while a guarded write was under way")
+	case err := <-wrote:
+		t.Fatalf("guarded write ended early: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	<-abandoned
+	if err := tmp.guard(func() error { t.Error("a guarded write ran after abandon"); return nil }); !errors.Is(err, errAbandoned) {
+		t.Errorf("guard after abandon: %v", err)
+	}
+}

@@ -68,6 +68,18 @@ func (t *temps) drop(tmp string) {
 	_ = os.Remove(tmp)
 }
 
+// guard runs write, another sink's atomic write with temporary files of its own (the
+// inventory's), unless the event gave up; abandon waits for it, so its temporary file is
+// renamed or removed before the process goes.
+func (t *temps) guard(write func() error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.abandoned {
+		return errAbandoned
+	}
+	return write()
+}
+
 // abandon removes every temporary file still under way and refuses later writes.
 func (t *temps) abandon() {
 	t.mu.Lock()
