@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,17 +46,29 @@ run as that PROGRAM (through a link named raidswap-event; --install makes it), d
   Fail, FailSpare, DegradedArray  also light the fault LED of the failed member's disk
   RebuildFinished, SpareActive    also clear the fault LED of the disks no longer failed
 
+A fault LED is lit only for a member md itself reports faulty in that array at the moment
+of the event (its /sys/block/MD/md/dev-MEMBER/state), or no longer has while the array misses
+a member; for any other member the event names (an in-sync survivor named by a late or
+replayed event) the log line says why no LED was lit.
+
 The textfile holds the metrics of "status --format prometheus", written to a temporary file
 in the same directory and renamed (mode 0644). The log line goes to the audit log
-(/var/lib/raidswap/audit.jsonl, JSON) and to syslog/journald (/dev/log). An event word mdadm
-does not send, or a name that is no md device, is refused with exit 64 and nothing written.
-The whole event is bounded by --timeout: mdadm waits for its PROGRAM.
+(/var/lib/raidswap/audit.jsonl, JSON; a symbolic link or other non-regular file there is
+refused) and to syslog/journald (/dev/log). An event word mdadm does not send, a name that is
+no md device, an array the kernel does not have (except for DeviceDisappeared), or a relative
+--textfile is refused with exit 64 and nothing written. The whole event is bounded by
+--timeout (mdadm waits for its PROGRAM) and ends early on SIGTERM, SIGINT or SIGHUP; however
+it ends, it leaves one audit line and one syslog line and no temporary file.
 
 --install adds "PROGRAM /usr/local/sbin/raidswap-event" to mdadm.conf (after a backup copy,
 mdadm.conf.raidswap-bak.TIMESTAMP) and makes that link to this raidswap; the Debian
 package's /usr/sbin/raidswap names the link the package ships, /usr/sbin/raidswap-event. Run again, it
-changes nothing. It refuses an mdadm.conf whose PROGRAM names another program (mdadm runs
-only one: chain them with a script). Restart mdmonitor afterwards so it reads the file.
+changes nothing. It reads mdadm.conf (and mdadm.conf.d/*.conf) as mdadm does and refuses one
+whose PROGRAM names another program (mdadm runs only the first: chain them with a script).
+An mdadm.conf that is a symbolic link is written through to its target, the link kept.
+--program must be an absolute path of letters, digits and . _ + - / (mdadm splits the line
+at white space), and the raidswap it links to must be an executable file. Restart mdmonitor
+afterwards so it reads the file.
 
 With --root DIR every file is read and written below DIR (a test tree).`,
 		Example: `  raidswap event --install && systemctl restart mdmonitor
@@ -115,12 +129,21 @@ func runEvent(o *EventOptions) error {
 	if err != nil {
 		return WithCode(ExitUsage, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
+	// A signal (systemd stopping mdmonitor) ends the event as its deadline does: the hook
+	// logs that it gave up and removes its temporary files before the process goes.
+	sctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sctx, o.Timeout)
 	defer cancel()
 	root := o.F.Root()
 	out, err := event.Handle(ctx, event.Config{Root: root, Textfile: o.Textfile, AuditLog: o.AuditLog,
 		Syslog: o.Syslog, LED: faultLED(o.F, root), Now: o.Now}, ev)
-	if err != nil {
+	var inputErr *event.InputError
+	var noArray *event.NoArrayError
+	switch {
+	case errors.As(err, &inputErr), errors.As(err, &noArray):
+		return WithCode(ExitUsage, err)
+	case err != nil:
 		return WithCode(ExitFailed, fmt.Errorf("%s: %w", out.Line(), err))
 	}
 	fmt.Fprintln(o.F.IO.Out, out.Line())
@@ -143,7 +166,10 @@ func runEventInstall(o *EventOptions, dir string) error {
 	}
 	res, err := event.Install(event.InstallOptions{Root: dir, Program: o.Program, Target: target, Now: o.Now()})
 	var conflict *event.ConflictError
+	var input *event.InputError
 	switch {
+	case errors.As(err, &input):
+		return WithCode(ExitUsage, err)
 	case errors.As(err, &conflict):
 		return WithCode(ExitRefused, err)
 	case err != nil:
@@ -153,7 +179,11 @@ func runEventInstall(o *EventOptions, dir string) error {
 		fmt.Fprintf(o.F.IO.Out, "%s already runs %s as mdadm's PROGRAM; nothing changed (link %s: %s)\n", res.Conf, o.Program, o.Program, res.Link)
 		return nil
 	}
+	conf := res.Conf
+	if res.Written != "" {
+		conf = fmt.Sprintf("%s, a link, so to its target %s (the link kept)", res.Conf, res.Written)
+	}
 	fmt.Fprintf(o.F.IO.Out, "added PROGRAM %s to %s (the copy from before: %s); link %s -> %s: %s\nrestart mdadm's monitor so it reads it: systemctl restart mdmonitor\n",
-		o.Program, res.Conf, res.Backup, o.Program, target, res.Link)
+		o.Program, conf, res.Backup, o.Program, target, res.Link)
 	return nil
 }

@@ -56,11 +56,19 @@ func TestEventBadInputWritesNothing(t *testing.T) {
 		{"Fail", "/etc/passwd"},
 		{"Fail", "/dev/md0", "../../etc/shadow"},
 		{"Fail"},
+		// issue 18: no such array, and a textfile that cannot be placed.
+		{"Fail", "/dev/md99"},
+		{"Fail", "/dev/md99", "/dev/vdb2"},
+		{"--textfile", "rel.prom", "Fail", "/dev/md0", "/dev/vdb2"},
 	} {
 		code, out, errOut := run(t, append([]string{"--root", dir, "event"}, args...)...)
 		if code != ExitUsage || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || errOut == "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 		}
+	}
+	t.Setenv("RAIDSWAP_TEXTFILE", "rel.prom")
+	if code, _, errOut := run(t, "--root", dir, "event", "Fail", "/dev/md0", "/dev/vdb2"); code != ExitUsage || !strings.Contains(errOut, `"rel.prom" is a relative path`) {
+		t.Errorf("RAIDSWAP_TEXTFILE=rel.prom: exit %d, %q", code, errOut)
 	}
 	if after := files(t, dir); after != before {
 		t.Errorf("bad input wrote into the tree")
@@ -80,10 +88,24 @@ func TestEventInstallCommand(t *testing.T) {
 	if err := os.WriteFile(conf, []byte("MAILADDR root\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "usr", "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "usr", "bin", "raidswap"), []byte("\x7fELF"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// issue 18: a PROGRAM path mdadm would split is a usage error, and nothing is written.
+	code, out, errOut := run(t, "--root", dir, "event", "--install", "--target", "/usr/bin/raidswap", "--program", "/usr/local/my dir/raidswap-event")
+	if code != ExitUsage || out != "" || !strings.Contains(errOut, "clean absolute path") {
+		t.Errorf("--program with a space: exit %d, %q %q", code, out, errOut)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(conf)); len(ents) != 1 {
+		t.Errorf("a refused --install wrote into /etc/mdadm")
+	}
 	f := func(args ...string) (int, string, string) {
 		return run(t, append(args, "--target", "/usr/bin/raidswap")...)
 	}
-	code, out, errOut := f("--root", dir, "event", "--install")
+	code, out, errOut = f("--root", dir, "event", "--install")
 	if code != ExitOK || !regexp.MustCompile(`^added PROGRAM /usr/local/sbin/raidswap-event to /etc/mdadm/mdadm.conf \(the copy from before: /etc/mdadm/mdadm.conf.raidswap-bak.20[0-9]{6}T[0-9]{6}Z\); link /usr/local/sbin/raidswap-event -> /usr/bin/raidswap: created\n`).MatchString(out) {
 		t.Fatalf("exit %d, %q %q", code, out, errOut)
 	}

@@ -1,21 +1,23 @@
 package event
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
-	"github.com/raidswap/raidswap/internal/view"
 )
 
 // Default paths, as system paths (below Config.Root's directory).
@@ -151,8 +153,11 @@ type Outcome struct {
 	Textfile  string   // the path written
 	Inventory string   // "saved", "unchanged" or the error
 	LED       []string // per disk: "vdb on", "vdb off", "vdb: no LED: ..."
-	Problems  []string // what failed; each makes Handle return an error
-	Took      time.Duration
+	// NoLED says, per disk the event named or md's state suggested, why its fault LED was
+	// not lit: md does not report the member faulty or gone in the array now.
+	NoLED    []string
+	Problems []string // what failed; each makes Handle return an error
+	Took     time.Duration
 }
 
 func (c *Config) path(p string) string { return c.Root.Path(p) }
@@ -176,18 +181,30 @@ func (c *Config) defaults() {
 }
 
 // Handle does what ev asks for and logs it. It returns when done or when ctx ends (the
-// caller gives it a deadline: mdadm waits), whichever comes first; work still running then
-// is abandoned with the process.
+// caller gives it a deadline: mdadm waits; a signal ends it too), whichever comes first.
+// Either way the event leaves exactly one audit line and one syslog line: when ctx ends
+// first, Handle logs that it gave up, removes the temporary textfile still being written and
+// lets no later write happen; work still running then is abandoned with the process.
+//
+// An event on an array the kernel does not have is a *NoArrayError, and a relative path in
+// cfg an *InputError; nothing is written for either.
 func Handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 	cfg.defaults()
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if err := checkArray(cfg.Root, ev); err != nil {
+		return nil, err
+	}
 	start := time.Now()
+	r := &run{cfg: &cfg}
 	type done struct {
 		o   *Outcome
 		err error
 	}
 	ch := make(chan done, 1)
 	go func() {
-		o, err := handle(ctx, cfg, ev)
+		o, err := handle(ctx, r, ev)
 		ch <- done{o, err}
 	}()
 	select {
@@ -195,12 +212,55 @@ func Handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 		d.o.Took = time.Since(start)
 		return d.o, d.err
 	case <-ctx.Done():
-		return &Outcome{Event: ev, Verdict: discover.Unknown, Took: time.Since(start)}, fmt.Errorf("%s event on %s: gave up after %s (%w); the textfile may be stale",
-			ev.Name, ev.Array, time.Since(start).Round(time.Millisecond), context.Cause(ctx))
 	}
+	r.tmp.abandon()
+	o := &Outcome{Event: ev, Verdict: discover.Unknown, Took: time.Since(start)}
+	gave := fmt.Sprintf("%s event on %s: gave up after %s (%v); the textfile may be stale",
+		ev.Name, ev.Array, o.Took.Round(time.Millisecond), context.Cause(ctx))
+	o.Problems = append(o.Problems, gave)
+	if err := r.logOnce(o); err != nil {
+		o.Problems = append(o.Problems, err.Error())
+	}
+	return o, errors.New(strings.Join(o.Problems, "; "))
 }
 
-func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
+// run is one event's state shared by its work and Handle's give-up path.
+type run struct {
+	cfg    *Config
+	tmp    temps
+	logged sync.Once
+	logErr error
+}
+
+// logOnce writes the event's audit and syslog lines, once per event: whichever of the work
+// and the give-up path comes first logs, and the other waits for it (each sink is bounded).
+func (r *run) logOnce(o *Outcome) error {
+	first := false
+	r.logged.Do(func() {
+		first = true
+		r.logErr = r.cfg.log(o)
+	})
+	if !first {
+		return nil
+	}
+	return r.logErr
+}
+
+// check refuses paths the hook cannot place: each is a system path, absolute.
+func (c *Config) check() error {
+	for _, p := range []struct{ what, path string }{{"textfile", c.Textfile}, {"audit log", c.AuditLog}} {
+		if !filepath.IsAbs(p.path) {
+			return &InputError{Reason: fmt.Sprintf("the %s %q is a relative path: give it from / (the hook runs from mdadm's working directory, not yours)", p.what, p.path)}
+		}
+	}
+	if c.Syslog != "-" && !filepath.IsAbs(c.Syslog) {
+		return &InputError{Reason: fmt.Sprintf("the syslog socket %q is a relative path", c.Syslog)}
+	}
+	return nil
+}
+
+func handle(ctx context.Context, r *run, ev Event) (*Outcome, error) {
+	cfg := r.cfg
 	o := &Outcome{Event: ev, Textfile: cfg.Textfile}
 	start := time.Now()
 	opts := cfg.Options(cfg.Root)
@@ -212,7 +272,7 @@ func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 	}
 	sys, err := discover.DiscoverWith(cfg.Root, first)
 	if err == nil && ev.action == Alarm && opts.SMART != nil {
-		if err := WriteTextfile(cfg.path(cfg.Textfile), sys); err != nil {
+		if err := r.tmp.writeTextfile(cfg.path(cfg.Textfile), sys); err != nil {
 			o.Problems = append(o.Problems, err.Error())
 		}
 		sys, err = discover.DiscoverWith(cfg.Root, opts)
@@ -225,7 +285,7 @@ func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 		o.Verdict = sys.Verdict
 	}
 	if sys != nil {
-		if err := WriteTextfile(cfg.path(cfg.Textfile), sys); err != nil {
+		if err := r.tmp.writeTextfile(cfg.path(cfg.Textfile), sys); err != nil {
 			o.Problems = append(o.Problems, err.Error())
 			o.Textfile = ""
 		}
@@ -239,7 +299,7 @@ func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 		o.Inventory = "unchanged"
 		if changed {
 			o.Inventory = "saved"
-			if err := inv.Save(cfg.Root.Dir()); err != nil {
+			if err := r.tmp.guard(func() error { return inv.Save(cfg.Root.Dir()) }); err != nil {
 				o.Inventory = err.Error()
 				o.Problems = append(o.Problems, err.Error())
 			}
@@ -247,7 +307,9 @@ func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 	}
 	if sys != nil && ev.action != Report {
 		on := ev.action == Alarm
-		for _, d := range ledDisks(sys, ev) {
+		disks, skipped := ledDisks(cfg.Root, sys, ev)
+		o.NoLED = skipped
+		for _, d := range disks {
 			o.Disks = append(o.Disks, diskLabel(d))
 			if cfg.LED == nil {
 				o.LED = append(o.LED, d.Name+": no LED driver in this build")
@@ -261,7 +323,7 @@ func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 		}
 	}
 	o.Took = time.Since(start)
-	if err := cfg.log(o); err != nil {
+	if err := r.logOnce(o); err != nil {
 		o.Problems = append(o.Problems, err.Error())
 	}
 	if len(o.Problems) > 0 {
@@ -270,20 +332,40 @@ func handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 	return o, nil
 }
 
-// ledDisks are the present disks whose fault LED the event concerns. On an alarm: the named
-// member's disk, every disk with a faulty member in the array (DegradedArray names no
-// member), and a present disk the inventory remembers in an empty slot of it. On a recovery: the array's disks that are no longer failed in any array.
-func ledDisks(sys *discover.System, ev Event) []discover.Disk {
-	arr := arrayOf(sys, ev.Array)
-	member := strings.TrimPrefix(ev.Member, "/dev/")
+// ledDisks are the present disks whose fault LED the event concerns, and, on an alarm, why
+// the LED of each other disk the event suggested stays as it is.
+//
+// On an alarm a disk is lit only when md, asked now (mdSaysFailed), reports its member
+// faulty in the array or no longer has it while the array misses a member. The candidates:
+// the named member's disk, every disk with a faulty member in the array (DegradedArray names
+// no member), and a present disk the inventory remembers in an empty slot of it. On a
+// recovery: the array's disks that are no longer failed in any array.
+func ledDisks(root *host.Root, sys *discover.System, ev Event) ([]discover.Disk, []string) {
+	md := kernelArray(root, ev.Array)
+	arr := arrayOf(sys, md)
 	want := map[string]bool{}
-	for _, d := range sys.Disks {
-		if !d.Present {
-			continue
+	why := map[string]string{}
+	// consider records md's word on member dev of disk; the first word lighting it wins.
+	consider := func(disk, dev string) {
+		lit, reason := mdSaysFailed(root, md, dev)
+		if lit {
+			want[disk] = true
+			delete(why, disk)
+		} else if !want[disk] {
+			why[disk] = reason
 		}
-		for _, p := range append([]string{d.Name}, d.Partitions...) {
-			if member != "" && p == member {
-				want[d.Name] = true
+	}
+	if ev.action == Alarm && ev.Member != "" {
+		member := kernelMember(root, ev.Member)
+		named := strings.TrimPrefix(ev.Member, "/dev/")
+		for _, d := range sys.Disks {
+			if !d.Present {
+				continue
+			}
+			for _, p := range append([]string{d.Name}, d.Partitions...) {
+				if p == named || p == member {
+					consider(d.Name, member)
+				}
 			}
 		}
 	}
@@ -293,23 +375,39 @@ func ledDisks(sys *discover.System, ev Event) []discover.Disk {
 			switch {
 			case m.Disk == nil && ev.action == Alarm && m.LastSerial != "":
 				// An empty slot whose last holder is still plugged in (failed and removed
-				// from the array): its bay is the one to look at.
+				// from the array): its bay is the one to look at, if md still misses it.
 				lastSerials[m.LastSerial] = true
 			case m.Disk == nil:
-			case ev.action == Alarm && m.State == discover.MemberFaulty:
-				want[*m.Disk] = true
+			case ev.action == Alarm && m.State == discover.MemberFaulty && m.Device != nil:
+				consider(*m.Disk, *m.Device)
 			case ev.action == Recovered && ev.Member == "":
 				want[*m.Disk] = true
 			}
 		}
 	}
-	for _, d := range sys.Disks {
-		if d.Present && d.Serial != "" && lastSerials[d.Serial] {
-			want[d.Name] = true
+	if len(lastSerials) > 0 {
+		n, err := mdDegraded(root, md)
+		for _, d := range sys.Disks {
+			if !d.Present || d.Serial == "" || !lastSerials[d.Serial] || want[d.Name] {
+				continue
+			}
+			switch {
+			case err != nil:
+				why[d.Name] = err.Error()
+			case n == 0:
+				why[d.Name] = fmt.Sprintf("it last held a slot of %s, but md reports %s missing no member", md, md)
+			default:
+				want[d.Name] = true
+				delete(why, d.Name)
+			}
 		}
 	}
 	var out []discover.Disk
+	var skipped []string
 	for _, d := range sys.Disks {
+		if r, ok := why[d.Name]; ok && !want[d.Name] {
+			skipped = append(skipped, fmt.Sprintf("not %s: %s", diskLabel(d), r))
+		}
 		if !d.Present || !want[d.Name] {
 			continue
 		}
@@ -318,15 +416,13 @@ func ledDisks(sys *discover.System, ev Event) []discover.Disk {
 		}
 		out = append(out, d)
 	}
-	return out
+	return out, skipped
 }
 
-// arrayOf finds the array mdadm named: /dev/md0 by its kernel name, /dev/md/NAME through the
-// link udev or mdadm made.
-func arrayOf(sys *discover.System, name string) *discover.Array {
-	k := strings.TrimPrefix(name, "/dev/")
+// arrayOf finds the array of kernel name md (kernelArray's).
+func arrayOf(sys *discover.System, md string) *discover.Array {
 	for i := range sys.Arrays {
-		if sys.Arrays[i].Name == k {
+		if sys.Arrays[i].Name == md {
 			return &sys.Arrays[i]
 		}
 	}
@@ -338,40 +434,6 @@ func diskLabel(d discover.Disk) string {
 		return d.Name
 	}
 	return fmt.Sprintf("%s (%s)", d.Name, d.Serial)
-}
-
-// WriteTextfile writes the metrics of `status --format prometheus` to path atomically: a
-// temporary file in the same directory (whose name the node exporter's *.prom pattern does
-// not match), synced, mode 0644, then renamed over path.
-func WriteTextfile(path string, sys *discover.System) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("textfile: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".")
-	if err != nil {
-		return fmt.Errorf("textfile: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := view.StatusPrometheus(tmp, sys); err != nil {
-		tmp.Close()
-		return fmt.Errorf("textfile %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("textfile %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("textfile %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("textfile %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("textfile %s: %w", path, err)
-	}
-	return nil
 }
 
 // Line is the one human line for the event.
@@ -388,6 +450,9 @@ func (o *Outcome) Line() string {
 	if len(o.LED) > 0 {
 		fmt.Fprintf(&b, "; fault LED: %s", strings.Join(o.LED, ", "))
 	}
+	if len(o.NoLED) > 0 {
+		fmt.Fprintf(&b, "; no fault LED lit: %s", strings.Join(o.NoLED, "; "))
+	}
 	if o.Textfile != "" {
 		fmt.Fprintf(&b, "; textfile %s written", o.Textfile)
 	}
@@ -397,25 +462,20 @@ func (o *Outcome) Line() string {
 	return b.String()
 }
 
-// log appends the event's JSON line to the audit log and sends its line to syslog. A syslog
-// that is not there (no /dev/log) is no error; an audit log that cannot be written is.
+// log appends the event's JSON line to the audit log and sends its line to syslog, each on
+// its own: one failing or slow does not keep the other from being written. A syslog that is
+// not there (no /dev/log) is no error; an audit log that cannot be written is.
 func (c *Config) log(o *Outcome) error {
 	var errs []string
-	p := c.path(c.AuditLog)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		errs = append(errs, "audit log: "+err.Error())
-	} else if f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
-		errs = append(errs, "audit log: "+err.Error())
-	} else {
-		if err := writeAudit(f, c.Now(), o); err != nil {
-			errs = append(errs, "audit log: "+err.Error())
-		}
-		if err := f.Close(); err != nil {
-			errs = append(errs, "audit log: "+err.Error())
-		}
+	if err := appendAudit(c.path(c.AuditLog), c.Now(), o); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if c.Syslog != "-" {
-		if err := sendSyslog(c.path(c.Syslog), o.Event.prio, o.Line()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		msg := o.Line()
+		if len(o.Problems) > 0 {
+			msg += "; problems: " + strings.Join(o.Problems, "; ")
+		}
+		if err := sendSyslog(c.path(c.Syslog), o.Event.prio, msg); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, "syslog: "+err.Error())
 		}
 	}
@@ -425,7 +485,58 @@ func (c *Config) log(o *Outcome) error {
 	return nil
 }
 
-func writeAudit(w io.Writer, now time.Time, o *Outcome) error {
+// appendAudit appends o's line to the audit log p in one write (O_APPEND: lines of events
+// running at once never interleave, and no lock is needed). p is opened without following a
+// symbolic link and must be a regular file: the hook runs as root, and a link or FIFO planted
+// where the log goes must not redirect (or block) its write.
+func appendAudit(p string, now time.Time, o *Outcome) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return fmt.Errorf("audit log %s: refusing to append: it is a symbolic link", p)
+	}
+	if errors.Is(err, syscall.ENXIO) {
+		return fmt.Errorf("audit log %s: refusing to append: it is a FIFO or socket, not a regular file", p)
+	}
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("audit log %s: refusing to append: it is a %s, not a regular file", p, fileType(fi.Mode()))
+	}
+	var b bytes.Buffer
+	writeAudit(&b, now, o)
+	if _, err := f.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	return nil
+}
+
+func fileType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m.IsDir():
+		return "directory"
+	}
+	return m.Type().String()
+}
+
+func writeAudit(w *bytes.Buffer, now time.Time, o *Outcome) {
 	lvl := zerolog.InfoLevel
 	switch o.Event.prio {
 	case prioCrit:
@@ -433,12 +544,7 @@ func writeAudit(w io.Writer, now time.Time, o *Outcome) error {
 	case prioWarning:
 		lvl = zerolog.WarnLevel
 	}
-	var werr error
-	l := zerolog.New(writerFunc(func(b []byte) (int, error) {
-		n, err := w.Write(b)
-		werr = err
-		return n, err
-	}))
+	l := zerolog.New(w)
 	e := l.WithLevel(lvl).Time("time", now.UTC()).Str("event", "mdadm").Str("mdadm_event", o.Event.Name).
 		Str("array", o.Event.Array).Str("verdict", string(o.Verdict)).Int64("ms", o.Took.Milliseconds())
 	if o.Event.Member != "" {
@@ -450,6 +556,9 @@ func writeAudit(w io.Writer, now time.Time, o *Outcome) error {
 	if len(o.LED) > 0 {
 		e = e.Strs("led", o.LED)
 	}
+	if len(o.NoLED) > 0 {
+		e = e.Strs("led_not_lit", o.NoLED)
+	}
 	if o.Textfile != "" {
 		e = e.Str("textfile", o.Textfile)
 	}
@@ -460,9 +569,4 @@ func writeAudit(w io.Writer, now time.Time, o *Outcome) error {
 		e = e.Strs("problems", o.Problems)
 	}
 	e.Msg(o.Line())
-	return werr
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

@@ -82,9 +82,15 @@ type fakeLED struct {
 	calls []string
 	err   error
 	block chan struct{}
+	// entered, when set, is closed when SetFault is first called.
+	entered chan struct{}
+	once    sync.Once
 }
 
 func (f *fakeLED) SetFault(ctx context.Context, d discover.Disk, on bool) error {
+	if f.entered != nil {
+		f.once.Do(func() { close(f.entered) })
+	}
 	if f.block != nil {
 		select {
 		case <-f.block:

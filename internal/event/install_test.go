@@ -29,7 +29,21 @@ func confRoot(t *testing.T, conf string) string {
 	if err := os.WriteFile(p, []byte(conf), 0o640); err != nil {
 		t.Fatal(err)
 	}
+	binaries(t, dir)
 	return dir
+}
+
+// binaries puts the raidswap binaries the tests link to into root dir.
+func binaries(t *testing.T, dir string) {
+	t.Helper()
+	for _, b := range []string{"/usr/bin/raidswap", "/opt/raidswap"} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(b)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, b), []byte("\x7fELF"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestInstallIdempotent(t *testing.T) {
@@ -46,7 +60,7 @@ func TestInstallIdempotent(t *testing.T) {
 	if !strings.HasPrefix(string(b), debianConf+"\n") || !strings.HasSuffix(string(b), "\nPROGRAM /usr/local/sbin/raidswap-event\n") {
 		t.Errorf("mdadm.conf now:\n%s", b)
 	}
-	if p, _, _ := programLine(b); p != DefaultProgram {
+	if p := readConfProgram(b).Program; p != DefaultProgram {
 		t.Errorf("programLine reads %q back", p)
 	}
 	bak, _ := os.ReadFile(filepath.Join(dir, res.Backup))
@@ -137,6 +151,7 @@ func TestInstallUpstreamConfAndComments(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	binaries(t, dir)
 	conf := "# PROGRAM /usr/sbin/old-handler\nDEVICE partitions\nARRAY /dev/md0 UUID=1:2:3:4 # PROGRAM x\n"
 	if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -188,7 +203,7 @@ func TestInstallKeepsPackagedLink(t *testing.T) {
 		t.Errorf("the package's link now reads %q (%v)", l, err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, res.Conf))
-	if p, _, _ := programLine(b); p != PackagedProgram {
+	if p := readConfProgram(b).Program; p != PackagedProgram {
 		t.Errorf("mdadm.conf names %q, want %s:\n%s", p, PackagedProgram, b)
 	}
 }
