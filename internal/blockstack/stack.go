@@ -99,7 +99,13 @@ func Read(root *host.Root) (*Stack, []string) {
 	}
 	if b, err := root.ReadFile("/proc/swaps"); err == nil {
 		for _, p := range ParseSwaps(b) {
-			if n := st.Name(p); n != "" {
+			n := st.Name(p)
+			if n == "" && strings.HasPrefix(p, "/dev/") && !strings.HasPrefix(p, "/dev/mapper/") {
+				// A device /sys/block did not list (a capture holds only what was read):
+				// its kernel name is the node's.
+				n = path.Base(p)
+			}
+			if n != "" {
 				st.Swaps = append(st.Swaps, n)
 			}
 		}

@@ -93,7 +93,7 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 		s.Arrays[i].Mountpoints = u.mountsByName[s.Arrays[i].Name]
 		s.Arrays[i].Swap = u.swap[s.Arrays[i].Name]
 	}
-	s.Host.Boot = detectBoot(root, s)
+	s.Host.Boot = detectBoot(root, s, u.stack)
 	for _, bd := range s.Host.Boot.Disks {
 		if d := s.Disk(bd.Name); d != nil && bd.Ready.State != "" {
 			d.Boot = &bd.Ready
