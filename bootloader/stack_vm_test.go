@@ -198,3 +198,58 @@ func TestVMStackedBootBIOS(t *testing.T) {
 		})
 	}
 }
+
+// stackLUKS is /boot an LV of a volume group inside LUKS on md0, with no
+// GRUB_ENABLE_CRYPTODISK: GRUB on the new disk could not read /boot, so the plan and the
+// replacement are refused in one line before anything is written.
+const stackLUKS = `
+modprobe dm-crypt 2>/dev/null || true
+printf 'raidswap-test' > /run/key
+cryptsetup -q luksFormat --type luks2 --cipher aes-cbc-plain64 --key-size 256 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 /dev/md0 /run/key
+cryptsetup open --key-file /run/key /dev/md0 cryptmd
+pvcreate -q /dev/mapper/cryptmd >/dev/null
+vgcreate -q vg0 /dev/mapper/cryptmd >/dev/null
+lvcreate -q -y -L 64M -n boot vg0 >/dev/null
+mkfs.ext4 -q -L boot /dev/vg0/boot
+mkdir -p /boot && mount /dev/vg0/boot /boot && mkdir -p /boot/grub/i386-pc
+printf '/dev/vg0/boot /boot ext4 defaults 0 2\n' > /etc/fstab
+printf 'GRUB_DEFAULT=0\n' > /etc/default/grub
+$RS simulate fail --disk vdb >/dev/null
+rc=0; $RS --plan --failed WD-OLD --new WD-NEW --format text > /run/plan.txt 2>&1 || rc=$?
+echo "plan rc=$rc"; grep -i 'boot' /run/plan.txt | head -5
+rc=0; $RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 1m > /run/rs.out 2>&1 || rc=$?
+echo "replace rc=$rc"; grep -i 'boot' /run/rs.out | head -5
+if cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -q '"event":"started"'; then echo "A STEP STARTED"; fi
+grep -A2 '^md0' /proc/mdstat | head -3
+echo SETUP-DONE
+`
+
+// TestVMStackedBootRefusedLUKS: /boot inside LUKS on the array, GRUB not set to unlock it.
+func TestVMStackedBootRefusedLUKS(t *testing.T) {
+	vmtest.Require(t)
+	rs := testbin.Raidswap(t)
+	dir := t.TempDir()
+	img := func(serial string, unplugged bool) vmtest.Disk {
+		p := filepath.Join(dir, serial+".img")
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 256<<20); err != nil {
+			t.Fatal(err)
+		}
+		return vmtest.Disk{Serial: serial, Image: p, Unplugged: unplugged}
+	}
+	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{img("WD-SURV", false), img("WD-OLD", false), img("WD-NEW", true)}, Timeout: 6 * time.Minute,
+		Env: map[string]string{"RS": rs}, Script: stackCommon + stackLUKS})
+	t.Logf("guest output:\n%s", res.Output)
+	if res.ExitCode != 0 {
+		t.Fatalf("guest script exit %d", res.ExitCode)
+	}
+	why := "/boot lies inside the encrypted dm-0 (/boot → dm-1 (LVM vg0-boot) → dm-0 (LUKS cryptmd) → md0 → vda2, vdb2) and GRUB is not set to unlock it"
+	golden.Contains(t, res.Output, "SETUP-DONE", why)
+	for _, ok := range []string{"plan rc=0", "replace rc=0", "A STEP STARTED"} {
+		if strings.Contains(res.Output, ok) {
+			t.Errorf("output has %q: the layout was not refused before anything ran", ok)
+		}
+	}
+}
