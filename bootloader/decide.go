@@ -35,18 +35,26 @@ type Decision struct {
 // when the plan is built). The first row that matches decides:
 //
 //	 #  facts                                                    decision
-//	 1  /boot is a plain partition, not an array                 BootNotMirrored (note: the mirror does not cover /boot)
-//	 2  no array of the replacement holds /boot or /             NoBootCode
-//	 3  loader GRUB 0.97                                         GrubLegacyByHand (print grub shell commands, confirm)
-//	 4  loader unknown                                           UnknownLoader (refuse to guess)
-//	 5  UEFI, an ESP that is an md member                        UEFIESPOnMD
-//	 6  UEFI, an ESP on the survivor                             UEFIESPEveryDisk
-//	 7  UEFI, no ESP on the survivor                             UEFIByHand
-//	 8  BIOS, survivor has an ESP and no BIOS boot partition     UEFIFromRescue (disks set up for UEFI)
+//	 1  /boot is (or rests on) a plain partition, not an array   BootNotMirrored (note: the mirror does not cover /boot)
+//	 2  /boot rests on a stack raidswap cannot follow (a dm      BootStackRefused (refuse the plan)
+//	    target neither LVM nor dm-crypt, an LV across arrays)
+//	 3  no array of the replacement holds /boot or /             NoBootCode
+//	 4  /boot inside dm-crypt, GRUB_ENABLE_CRYPTODISK not y      BootStackRefused (refuse the plan)
+//	 5  /boot on LVM, dm-crypt or an md partition, not mounted   BootStackRefused (refuse: mount it, plan again)
+//	 6  loader GRUB 0.97                                         GrubLegacyByHand (print grub shell commands, confirm)
+//	 7  loader unknown                                           UnknownLoader (refuse to guess)
+//	 8  UEFI, an ESP that is an md member                        UEFIESPOnMD
+//	 9  UEFI, an ESP on the survivor                             UEFIESPEveryDisk
+//	10  UEFI, no ESP on the survivor                             UEFIByHand
+//	11  BIOS, survivor has an ESP and no BIOS boot partition     UEFIFromRescue (disks set up for UEFI)
 //	    (GPT), or the loader is systemd-boot
-//	 9  BIOS, no loader found                                    NoBootCode (note: nothing to reinstall)
-//	10  BIOS, GRUB 2, grub-install missing                       GrubInstallMissing (refuse)
-//	11  BIOS, GRUB 2                                             GrubBIOSEveryDisk
+//	12  BIOS, no loader found                                    NoBootCode (note: nothing to reinstall)
+//	13  BIOS, GRUB 2, grub-install missing                       GrubInstallMissing (refuse)
+//	14  BIOS, GRUB 2                                             GrubBIOSEveryDisk
+//
+// /boot "on an array" is traced through LVM, LUKS and dm-crypt (in any order), partitions of
+// an array (md0p1) and bind mounts (internal/blockstack): a /boot inside an LV on md1 is on
+// md1, and GRUB goes on every disk of md1 as for /boot directly on it.
 func Decide(f Facts) (Decision, error) {
 	var surv Disk
 	if len(f.Disks) > 0 {
@@ -59,11 +67,23 @@ func Decide(f Facts) (Decision, error) {
 		}
 	}
 	uefiDisks := surv.ESP != nil && surv.BIOSBoot == nil && surv.Label == "gpt"
+	via := ""
+	if f.Boot.Via != "" {
+		via = " (" + f.Boot.Via + ")"
+	}
 	switch {
+	case f.Boot.Partition != "" && f.Boot.Via != "":
+		return Decision{Kind: BootNotMirrored, Why: fmt.Sprintf("/boot rests on the plain partition %s of one disk%s: the mirror does not cover it, and no other disk can boot when that one fails; move /boot onto an md RAID1 (metadata 1.0) across both disks (docs/runbook.md section 8)", f.Boot.Partition, via)}, nil
 	case f.Boot.Partition != "":
 		return Decision{Kind: BootNotMirrored, Why: fmt.Sprintf("/boot is the plain partition %s of one disk: the mirror does not cover it, and no other disk can boot when that one fails; move /boot onto an md RAID1 (metadata 1.0) across both disks (docs/runbook.md section 8)", f.Boot.Partition)}, nil
+	case f.Boot.Unsupported != "":
+		return Decision{Kind: BootStackRefused, Why: fmt.Sprintf("/boot%s: %s, so raidswap cannot set GRUB up to boot it from each disk; install the boot loader on every disk by hand (docs/runbook.md section 8)", via, f.Boot.Unsupported)}, nil
 	case f.Boot.Array == "":
 		return Decision{Kind: NoBootCode, Why: "no array of the replacement holds /boot or /: no boot code to install"}, nil
+	case f.Boot.Crypt != "" && !f.Boot.CryptoDisk:
+		return Decision{Kind: BootStackRefused, Why: fmt.Sprintf("/boot lies inside the encrypted %s%s and GRUB is not set to unlock it (no GRUB_ENABLE_CRYPTODISK=y in /etc/default/grub): GRUB on the new disk could not read /boot; this system boots some other way, which raidswap cannot carry over (docs/runbook.md section 8)", f.Boot.Crypt, via)}, nil
+	case f.Boot.Device != "" && f.Boot.Mountpoint == "":
+		return Decision{Kind: BootStackRefused, Why: fmt.Sprintf("/boot is not mounted and lies on %s%s, not directly on %s: mount it (mount /boot) and build the plan again, so grub-install writes into the /boot it boots from", f.Boot.Device, via, f.Boot.Array)}, nil
 	case f.Loader == LoaderGrubLegacy:
 		return Decision{Kind: GrubLegacyByHand, Why: "GRUB 0.97 (legacy) boots these disks (" + f.LoaderFrom + "): raidswap runs nothing and prints the grub shell commands for each disk"}, nil
 	case f.Loader == LoaderUnknown:
@@ -81,6 +101,9 @@ func Decide(f Facts) (Decision, error) {
 	case f.Loader == LoaderGrub2 && !f.GrubInstall:
 		return Decision{Kind: GrubInstallMissing, Why: "GRUB 2 boots these disks (" + f.LoaderFrom + ") but grub-install is not installed: install grub2-common and grub-pc-bin (Debian, Ubuntu) or grub2-tools (RHEL family) and build the plan again"}, nil
 	case f.Loader == LoaderGrub2:
+		if f.Boot.Via != "" {
+			return Decision{Kind: GrubBIOSEveryDisk, Why: fmt.Sprintf("%s holds /boot (%s) and GRUB 2 boots the disks by BIOS", f.Boot.Array, f.Boot.Via)}, nil
+		}
 		return Decision{Kind: GrubBIOSEveryDisk, Why: fmt.Sprintf("%s holds /boot (%s) and GRUB 2 boots the disks by BIOS", f.Boot.Array, strings.TrimSpace(f.Boot.From+" "+f.Boot.Mountpoint))}, nil
 	}
 	return Decision{}, fmt.Errorf("unreachable: boot facts (firmware %q, loader %q, boot %+v) fit no row of the decision table", f.Firmware, f.Loader, f.Boot)
@@ -116,6 +139,8 @@ func (k Kind) String() string {
 		return "grub-legacy-by-hand"
 	case UnknownLoader:
 		return "unknown-loader"
+	case BootStackRefused:
+		return "boot-stack-refused"
 	}
 	return fmt.Sprintf("kind-%d", int(k))
 }

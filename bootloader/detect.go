@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -32,8 +33,12 @@ type Input struct {
 	Members map[string]string
 	// Arrays maps each md array's kernel name to its metadata version ("1.0").
 	Arrays map[string]string
-	// Mounts maps a block device's kernel name (md0, sda1) to its mount points.
+	// Mounts maps a block device's kernel name (md0, sda1) to its mount points (a drill's
+	// /boot is found by it).
 	Mounts map[string][]string
+	// Stack is what every mount rests on (blockstack.Read); where the host's /boot lives is
+	// traced through it. nil: Detect reads it through the Root.
+	Stack *blockstack.Stack
 	// BootMount, when set, makes Detect read a drill's boot facts instead of the host's
 	// (discover.Scope): firmware BIOS (the drill's layout is a BIOS/GPT one), /boot is the
 	// array mounted at BootMount, and neither /etc/fstab, debconf nor EFI variables and ESPs
@@ -60,7 +65,16 @@ func Detect(root *host.Root, in Input) Facts {
 	if err != nil {
 		f.Notes = append(f.Notes, "reading /proc/self/mounts: "+err.Error())
 	}
-	f.Boot = findBoot(root, in, ParseFstab(fstab), ParseFstab(mounts))
+	st := in.Stack
+	if st == nil {
+		var problems []string
+		st, problems = blockstack.Read(root)
+		f.Notes = append(f.Notes, problems...)
+	}
+	f.Boot = findBoot(root, in, st, ParseFstab(fstab))
+	if f.Boot.Crypt != "" {
+		f.Boot.CryptoDisk = grubCryptodisk(root)
+	}
 	for _, d := range in.Disks {
 		f.Disks = append(f.Disks, detectDisk(root, d, in))
 	}
@@ -232,54 +246,86 @@ func resolveSpec(root *host.Root, spec string) string {
 	return path.Base(link)
 }
 
-// findBoot says where /boot lives: the array mounted at /boot, else the one /etc/fstab
-// mounts there, else the array mounted at / (then /boot is a directory on it).
-func findBoot(root *host.Root, in Input, fstab, mounts []FstabEntry) BootDir {
-	fsType := func(entries []FstabEntry, mp string) string {
-		for _, e := range entries {
-			if e.Mountpoint == mp {
-				return e.FSType
-			}
+// findBoot says where /boot lives: the file system mounted at /boot, else the one
+// /etc/fstab mounts there, else / (then /boot is a directory on it). Each is traced through
+// the stack (blockstack: LVM, LUKS, dm-crypt, partitions of an array, bind mounts) down to
+// the md arrays it rests on.
+func findBoot(root *host.Root, in Input, st *blockstack.Stack, fstab []FstabEntry) BootDir {
+	if m, ok := st.MountAt("/boot"); ok {
+		if dev := st.Device(m); dev != "" {
+			tr := st.Trace(dev)
+			return bootOn(in, tr, blockstack.Describe("/boot", m, tr), "/boot", "mounted", false, m.FSType)
 		}
-		return ""
-	}
-	mountedAt := func(mp string) string {
-		names := make([]string, 0, len(in.Mounts))
-		for n := range in.Mounts {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			for _, m := range in.Mounts[n] {
-				if m == mp {
-					return n
-				}
-			}
-		}
-		return ""
-	}
-	isArray := func(n string) bool { _, ok := in.Arrays[n]; return ok }
-	bd := func(dev, mp, from string, onRoot bool, fst string) BootDir {
-		if !isArray(dev) {
-			return BootDir{Partition: dev, Mountpoint: mp, From: from, FSType: fst}
-		}
-		return BootDir{Array: dev, OnRoot: onRoot, Mountpoint: mp, From: from, FSType: fst, Metadata: in.Arrays[dev]}
-	}
-	if dev := mountedAt("/boot"); dev != "" {
-		return bd(dev, "/boot", "mounted", false, fsType(mounts, "/boot"))
 	}
 	for _, e := range fstab {
 		if e.Mountpoint != "/boot" {
 			continue
 		}
 		if dev := resolveSpec(root, e.Spec); dev != "" {
-			return bd(dev, "", "fstab", false, e.FSType)
+			tr := st.Trace(dev)
+			return bootOn(in, tr, "/boot (not mounted; "+e.Spec+" in /etc/fstab) → "+tr.String(), "", "fstab", false, e.FSType)
 		}
 	}
-	if dev := mountedAt("/"); dev != "" && isArray(dev) {
-		return bd(dev, "/", "root", true, fsType(mounts, "/"))
+	if m, ok := st.MountAt("/"); ok {
+		if dev := st.Device(m); dev != "" {
+			if tr := st.Trace(dev); len(tr.Arrays) > 0 {
+				return bootOn(in, tr, blockstack.Describe("/boot", m, tr), "/", "root", true, m.FSType)
+			}
+		}
 	}
 	return BootDir{}
+}
+
+// bootOn is the BootDir of a /boot whose file system is on the traced device.
+func bootOn(in Input, tr blockstack.Trace, via, mp, from string, onRoot bool, fst string) BootDir {
+	b := BootDir{Mountpoint: mp, From: from, FSType: fst, OnRoot: onRoot}
+	if tr.Stacked() {
+		b.Device, b.Via = tr.Device, via
+	}
+	if len(tr.Plain) > 0 {
+		b.Partition = strings.Join(tr.Plain, ", ")
+		return b
+	}
+	var why []string
+	if len(tr.Unknown) > 0 {
+		why = append(why, "raidswap cannot tell what "+strings.Join(tr.Unknown, ", ")+" rests on")
+	}
+	for _, n := range tr.OfKind(blockstack.KindDM) {
+		why = append(why, n+" is a device-mapper target that is neither LVM nor dm-crypt")
+	}
+	if len(tr.Arrays) > 1 {
+		why = append(why, "it spans the arrays "+strings.Join(tr.Arrays, ", "))
+	}
+	b.Unsupported = strings.Join(why, "; ")
+	if len(tr.Arrays) > 0 {
+		b.Array = tr.Arrays[0]
+		b.Metadata = in.Arrays[b.Array]
+	}
+	b.Crypt = strings.Join(tr.OfKind(blockstack.KindCrypt), ", ")
+	return b
+}
+
+// grubCryptodisk says whether GRUB is told to unlock encrypted disks
+// (GRUB_ENABLE_CRYPTODISK=y in /etc/default/grub or /etc/default/grub.d/*.cfg, the last
+// setting winning as when the shell sources them).
+func grubCryptodisk(root *host.Root) bool {
+	files := []string{"/etc/default/grub"}
+	more, _ := root.Glob("/etc/default/grub.d/*.cfg")
+	sort.Strings(more)
+	on := false
+	for _, p := range append(files, more...) {
+		b, err := root.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+			if ok && strings.TrimSpace(k) == "GRUB_ENABLE_CRYPTODISK" {
+				on = strings.Trim(strings.TrimSpace(v), `"'`) == "y"
+			}
+		}
+	}
+	return on
 }
 
 // readAt reads n bytes at off of a device (or a disk image in a fixture tree) through the

@@ -1,6 +1,7 @@
 package bootloader
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -169,12 +170,58 @@ func TestDetectMatrix(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeTree(t, dir, tt.files)
+			if _, ok := tt.files["proc/self/mountinfo"]; !ok {
+				writeTree(t, dir, stackTree(tt.in, tt.files["proc/self/mounts"]))
+			}
 			for name, sp := range tt.imgs {
 				writeImage(t, filepath.Join(dir, "dev", name), sp)
 			}
 			tt.check(t, Detect(host.NewRoot(dir), tt.in))
 		})
 	}
+}
+
+// stackTree is the sysfs and mountinfo of a layout given as an Input (disks, arrays and their
+// members, and what is mounted from each device), with the file system types of mounts (a
+// /proc/self/mounts).
+func stackTree(in Input, mounts string) map[string]string {
+	files := map[string]string{"proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n"}
+	devs := map[string]string{}
+	for i, d := range in.Disks {
+		devs[d.Name] = fmt.Sprintf("8:%d", 16*i)
+		files["sys/block/"+d.Name+"/dev"] = devs[d.Name]
+		for j, p := range d.Partitions {
+			devs[p] = fmt.Sprintf("8:%d", 16*i+j+1)
+			files["sys/block/"+d.Name+"/"+p+"/dev"] = devs[p]
+			files["sys/block/"+d.Name+"/"+p+"/partition"] = fmt.Sprint(j + 1)
+		}
+	}
+	n := 0
+	for a := range in.Arrays {
+		devs[a] = fmt.Sprintf("9:%d", n)
+		n++
+		files["sys/block/"+a+"/dev"] = devs[a]
+		files["sys/block/"+a+"/md/"] = ""
+	}
+	for m, a := range in.Members {
+		files["sys/block/"+a+"/slaves/"+m] = "->../../" + m
+	}
+	var mi strings.Builder
+	id := 20
+	for dev, mps := range in.Mounts {
+		for _, mp := range mps {
+			fst := "ext4"
+			for _, e := range ParseFstab([]byte(mounts)) {
+				if e.Mountpoint == mp {
+					fst = e.FSType
+				}
+			}
+			id++
+			fmt.Fprintf(&mi, "%d 1 %s / %s rw,relatime - %s /dev/%s rw\n", id, devs[dev], mp, fst, dev)
+		}
+	}
+	files["proc/self/mountinfo"] = mi.String()
+	return files
 }
 
 func TestParseMBRCode(t *testing.T) {
@@ -249,5 +296,107 @@ func TestFindLabBootOnRoot(t *testing.T) {
 	in.BootMount = "/lab/root/efi"
 	if b := findLabBoot(in, nil); b.Array != "" {
 		t.Fatalf("not a boot dir: %+v", b)
+	}
+}
+
+// TestDetectStacked: /boot (or / holding it) on LVM, LUKS or a partition of an array is on
+// the array; GRUB goes on every disk of it, or the plan is refused naming why.
+func TestDetectStacked(t *testing.T) {
+	lv := func(dm, name, uuid string, slaves ...string) map[string]string {
+		f := map[string]string{"sys/block/" + dm + "/dev": "253:" + strings.TrimPrefix(dm, "dm-"),
+			"sys/block/" + dm + "/dm/name": name, "sys/block/" + dm + "/dm/uuid": uuid}
+		for _, s := range slaves {
+			f["sys/block/"+dm+"/slaves/"+s] = "->../../" + s
+		}
+		return f
+	}
+	merge := func(ms ...map[string]string) map[string]string {
+		out := map[string]string{}
+		for _, m := range ms {
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	in := mirrored(nil)
+	base := stackTree(in, "")
+	grub := map[string]string{"boot/grub/i386-pc/": "", "usr/sbin/grub-install": "#!"}
+	imgs := map[string]imgSpec{"sda": {label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048}, "sdb": {label: "gpt", code: MBRNone, parts: gptBIOS}}
+	tests := []struct {
+		name  string
+		files map[string]string
+		boot  BootDir
+		kind  Kind
+		why   string
+	}{
+		{"/ on LVM on md1, /boot a directory on it",
+			merge(base, grub, lv("dm-0", "vg0-root", "LVM-abc", "md1"), map[string]string{"proc/self/mountinfo": "26 1 253:0 / / rw - ext4 /dev/mapper/vg0-root rw\n"}),
+			BootDir{Array: "md1", OnRoot: true, Mountpoint: "/", From: "root", FSType: "ext4", Metadata: "1.2", Device: "dm-0",
+				Via: "/boot (a directory on /) → dm-0 (LVM vg0-root) → md1 → sda3, sdb3"},
+			GrubBIOSEveryDisk, "md1 holds /boot (/boot (a directory on /) → dm-0 (LVM vg0-root) → md1 → sda3, sdb3)"},
+		{"/boot on a partition of md0",
+			merge(base, grub, map[string]string{"sys/block/md0/md0p1/dev": "259:0", "sys/block/md0/md0p1/partition": "1",
+				"proc/self/mountinfo": "26 1 9:1 / / rw - ext4 /dev/md1 rw\n27 26 259:0 / /boot rw - ext4 /dev/md0p1 rw\n"}),
+			BootDir{Array: "md0", Mountpoint: "/boot", From: "mounted", FSType: "ext4", Metadata: "1.0", Device: "md0p1",
+				Via: "/boot → md0p1 (partition of md0) → md0 → sda2, sdb2"},
+			GrubBIOSEveryDisk, "md0 holds /boot"},
+		{"/ in LVM on LUKS on md1 without GRUB_ENABLE_CRYPTODISK",
+			merge(base, grub, lv("dm-0", "cryptmd", "CRYPT-LUKS2-0123-cryptmd", "md1"), lv("dm-1", "vg0-root", "LVM-abc", "dm-0"),
+				map[string]string{"proc/self/mountinfo": "26 1 253:1 / / rw - ext4 /dev/mapper/vg0-root rw\n", "etc/default/grub": "GRUB_DEFAULT=0\n"}),
+			BootDir{Array: "md1", OnRoot: true, Mountpoint: "/", From: "root", FSType: "ext4", Metadata: "1.2", Device: "dm-1", Crypt: "dm-0",
+				Via: "/boot (a directory on /) → dm-1 (LVM vg0-root) → dm-0 (LUKS cryptmd) → md1 → sda3, sdb3"},
+			BootStackRefused, "GRUB is not set to unlock it"},
+		{"/ in LVM on LUKS on md1 with GRUB_ENABLE_CRYPTODISK=y",
+			merge(base, grub, lv("dm-0", "cryptmd", "CRYPT-LUKS1-0123-cryptmd", "md1"), lv("dm-1", "vg0-root", "LVM-abc", "dm-0"),
+				map[string]string{"proc/self/mountinfo": "26 1 253:1 / / rw - ext4 /dev/mapper/vg0-root rw\n", "etc/default/grub": "GRUB_ENABLE_CRYPTODISK=n\n",
+					"etc/default/grub.d/crypt.cfg": "GRUB_ENABLE_CRYPTODISK=\"y\"\n"}),
+			BootDir{Array: "md1", OnRoot: true, Mountpoint: "/", From: "root", FSType: "ext4", Metadata: "1.2", Device: "dm-1", Crypt: "dm-0", CryptoDisk: true,
+				Via: "/boot (a directory on /) → dm-1 (LVM vg0-root) → dm-0 (LUKS cryptmd) → md1 → sda3, sdb3"},
+			GrubBIOSEveryDisk, "dm-0 (LUKS cryptmd)"},
+		{"/boot an LV in fstab, not mounted",
+			merge(base, grub, lv("dm-2", "vg0-boot", "LVM-abd", "md0"), map[string]string{"proc/self/mountinfo": "26 1 9:1 / / rw - ext4 /dev/md1 rw\n",
+				"etc/fstab": "/dev/vg0/boot /boot ext4 defaults 0 2\n", "dev/vg0/boot": "->../dm-2"}),
+			BootDir{Array: "md0", From: "fstab", FSType: "ext4", Metadata: "1.0", Device: "dm-2",
+				Via: "/boot (not mounted; /dev/vg0/boot in /etc/fstab) → dm-2 (LVM vg0-boot) → md0 → sda2, sdb2"},
+			BootStackRefused, "mount it (mount /boot)"},
+		{"/boot an LV across md0 and md1",
+			merge(base, grub, lv("dm-0", "vg0-boot", "LVM-abd", "md0", "md1"), map[string]string{"proc/self/mountinfo": "26 1 253:0 / /boot rw - ext4 /dev/mapper/vg0-boot rw\n"}),
+			BootDir{Array: "md0", Mountpoint: "/boot", From: "mounted", FSType: "ext4", Metadata: "1.0", Device: "dm-0", Unsupported: "it spans the arrays md0, md1",
+				Via: "/boot → dm-0 (LVM vg0-boot) → md0, md1 → sda2, sdb2, sda3, sdb3"},
+			BootStackRefused, "it spans the arrays md0, md1"},
+		{"/boot on multipath",
+			merge(base, grub, lv("dm-0", "mpatha", "mpath-3600508b4", "sda"), map[string]string{"proc/self/mountinfo": "26 1 253:0 / /boot rw - ext4 /dev/mapper/mpatha rw\n"}),
+			BootDir{Mountpoint: "/boot", From: "mounted", FSType: "ext4", Device: "dm-0", Partition: "sda",
+				Via: "/boot → dm-0 (dm mpatha, neither LVM nor dm-crypt) → sda"},
+			BootNotMirrored, "rests on the plain partition sda"},
+		{"/boot on a dm device with nothing below",
+			merge(base, grub, lv("dm-0", "odd", ""), map[string]string{"proc/self/mountinfo": "26 1 253:0 / /boot rw - ext4 /dev/mapper/odd rw\n"}),
+			BootDir{Mountpoint: "/boot", From: "mounted", FSType: "ext4", Device: "dm-0", Unsupported: "raidswap cannot tell what dm-0 rests on; dm-0 is a device-mapper target that is neither LVM nor dm-crypt",
+				Via: "/boot → dm-0 (dm odd, neither LVM nor dm-crypt)"},
+			BootStackRefused, "cannot tell what dm-0 rests on"},
+		{"/ on LVM on a plain partition: not on the arrays",
+			merge(base, grub, lv("dm-0", "vg9-root", "LVM-x", "sda1"), map[string]string{"proc/self/mountinfo": "26 1 253:0 / / rw - ext4 /dev/mapper/vg9-root rw\n"}),
+			BootDir{}, NoBootCode, "no array of the replacement holds /boot or /"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, tt.files)
+			for name, sp := range imgs {
+				writeImage(t, filepath.Join(dir, "dev", name), sp)
+			}
+			f := Detect(host.NewRoot(dir), in)
+			if f.Boot != tt.boot {
+				t.Errorf("boot\n got %+v\nwant %+v", f.Boot, tt.boot)
+			}
+			d, err := Decide(f)
+			if err != nil || d.Kind != tt.kind || !strings.Contains(d.Why, tt.why) {
+				t.Errorf("decision %s %q %v, want %s containing %q", d.Kind, d.Why, err, tt.kind, tt.why)
+			}
+			if tt.kind == GrubBIOSEveryDisk && (f.Disks[0].BootMember == "" || f.Disks[1].BootMember == "" || f.Loader != LoaderGrub2) {
+				t.Errorf("boot members %q %q loader %s", f.Disks[0].BootMember, f.Disks[1].BootMember, f.Loader)
+			}
+		})
 	}
 }

@@ -6,18 +6,26 @@
 // 8). The first row that matches decides:
 //
 //	 #  facts                                                    decision
-//	 1  /boot is a plain partition, not an array                 BootNotMirrored (note: the mirror does not cover /boot)
-//	 2  no array of the replacement holds /boot or /             NoBootCode
-//	 3  loader GRUB 0.97                                         GrubLegacyByHand (print grub shell commands, confirm)
-//	 4  loader unknown                                           UnknownLoader (refuse to guess)
-//	 5  UEFI, an ESP that is an md member                        UEFIESPOnMD
-//	 6  UEFI, an ESP on the survivor                             UEFIESPEveryDisk
-//	 7  UEFI, no ESP on the survivor                             UEFIByHand
-//	 8  BIOS, survivor has an ESP and no BIOS boot partition     UEFIFromRescue (disks set up for UEFI)
+//	 1  /boot is (or rests on) a plain partition, not an array   BootNotMirrored (note: the mirror does not cover /boot)
+//	 2  /boot rests on a stack raidswap cannot follow (a dm      BootStackRefused (refuse the plan)
+//	    target neither LVM nor dm-crypt, an LV across arrays)
+//	 3  no array of the replacement holds /boot or /             NoBootCode
+//	 4  /boot inside dm-crypt, GRUB_ENABLE_CRYPTODISK not y      BootStackRefused (refuse the plan)
+//	 5  /boot on LVM, dm-crypt or an md partition, not mounted   BootStackRefused (refuse: mount it, plan again)
+//	 6  loader GRUB 0.97                                         GrubLegacyByHand (print grub shell commands, confirm)
+//	 7  loader unknown                                           UnknownLoader (refuse to guess)
+//	 8  UEFI, an ESP that is an md member                        UEFIESPOnMD
+//	 9  UEFI, an ESP on the survivor                             UEFIESPEveryDisk
+//	10  UEFI, no ESP on the survivor                             UEFIByHand
+//	11  BIOS, survivor has an ESP and no BIOS boot partition     UEFIFromRescue (disks set up for UEFI)
 //	    (GPT), or the loader is systemd-boot
-//	 9  BIOS, no loader found                                    NoBootCode (note: nothing to reinstall)
-//	10  BIOS, GRUB 2, grub-install missing                       GrubInstallMissing (refuse)
-//	11  BIOS, GRUB 2                                             GrubBIOSEveryDisk
+//	12  BIOS, no loader found                                    NoBootCode (note: nothing to reinstall)
+//	13  BIOS, GRUB 2, grub-install missing                       GrubInstallMissing (refuse)
+//	14  BIOS, GRUB 2                                             GrubBIOSEveryDisk
+//
+// /boot "on an array" is traced through LVM, LUKS and dm-crypt (in any order), partitions of
+// an array (md0p1) and bind mounts (internal/blockstack): a /boot inside an LV on md1 is on
+// md1, and GRUB goes on every disk of md1 as for /boot directly on it.
 //
 // The BIOS commands are grub_bios.go (GRUB 2) and grub_legacy.go (GRUB 0.97: commands for
 // the operator, never run); VerifyBIOS (verify_bios.go) checks a disk's boot.img and core.img.

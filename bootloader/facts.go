@@ -100,8 +100,8 @@ type BootDir struct {
 	// Mountpoint is where /boot's file system is mounted now; "" when it is not mounted
 	// (the install then mounts it at a private directory and passes --boot-directory).
 	Mountpoint string `json:"mountpoint,omitempty"`
-	// Partition is set when /boot is a plain partition of one disk: the mirror does not
-	// cover it.
+	// Partition is set when /boot is a plain partition of one disk, or rests on one through
+	// LVM or dm-crypt (several are joined by ", "): the mirror does not cover it.
 	Partition string `json:"partition,omitempty"`
 	// FSType is /boot's file system type (ext4, xfs, ...) and Metadata the md metadata
 	// version of Array: they choose GRUB's modules. Added by detection.
@@ -109,6 +109,20 @@ type BootDir struct {
 	Metadata string `json:"metadata,omitempty"`
 	// From says how Array was found: "mounted", "fstab" or "root".
 	From string `json:"from,omitempty"`
+	// Device is the block device /boot's file system is on when more than an array or a
+	// partition lies between them (an LV, a LUKS device, a partition of an array: dm-0,
+	// md0p1), and Via the whole chain down to the disks, for the operator:
+	// "/boot (a directory on /) → dm-0 (LVM vg0-root) → md1 → vda2, vdb2".
+	Device string `json:"device,omitempty"`
+	Via    string `json:"via,omitempty"`
+	// Crypt names the dm-crypt devices /boot's file system lies inside ("dm-0"), and
+	// CryptoDisk says GRUB is told to unlock them (GRUB_ENABLE_CRYPTODISK=y).
+	Crypt      string `json:"crypt,omitempty"`
+	CryptoDisk bool   `json:"cryptodisk,omitempty"`
+	// Unsupported says why GRUB's boot of this stack cannot be set up by raidswap: a
+	// device-mapper target neither LVM nor dm-crypt, a device it cannot follow, an LV that
+	// spans several arrays. "" when none.
+	Unsupported string `json:"unsupported,omitempty"`
 }
 
 // Facts are everything the boot decision looks at.
@@ -160,6 +174,11 @@ const (
 	GrubLegacyByHand
 	// UnknownLoader: a loader raidswap does not know: refuse to guess, say what was found.
 	UnknownLoader
+	// BootStackRefused: /boot rests on the arrays through a stack raidswap cannot set GRUB
+	// up for (inside LUKS without GRUB_ENABLE_CRYPTODISK, a dm target neither LVM nor
+	// dm-crypt, an LV across several arrays, a stacked /boot not mounted): refuse the plan
+	// before anything is written, naming why.
+	BootStackRefused
 )
 
 // Readiness is whether a disk can boot by itself.

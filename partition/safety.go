@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -86,24 +87,16 @@ func ReadUses(root *host.Root, disk string) ([]Use, error) {
 		}
 	}
 	if mi, err := root.ReadFile("/proc/self/mountinfo"); err == nil {
-		for _, line := range strings.Split(string(mi), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 5 {
-				continue
-			}
-			if u, ok := byNum[f[2]]; ok {
-				u.Mounts = append(u.Mounts, host.UnescapeMount(f[4]))
+		for _, m := range blockstack.ParseMountinfo(mi) {
+			if u, ok := byNum[m.Dev]; ok {
+				u.Mounts = append(u.Mounts, m.Point)
 			}
 		}
 	}
 	if sw, err := root.ReadFile("/proc/swaps"); err == nil {
-		for _, line := range strings.Split(string(sw), "\n")[1:] {
-			f := strings.Fields(line)
-			if len(f) == 0 {
-				continue
-			}
+		for _, p := range blockstack.ParseSwaps(sw) {
 			for i, d := range devs {
-				if path.Base(f[0]) == d.name && strings.HasPrefix(f[0], "/dev/") {
+				if path.Base(p) == d.name && strings.HasPrefix(p, "/dev/") {
 					uses[i].Swap = true
 				}
 			}

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # Commands the tests, the VM harness and its guest scripts call besides internal/host/tools.go.
 TEST_TOOLS=(
 	qemu-system-x86_64 busybox cpio gzip zstd depmod modprobe udevadm pgrep timeout
-	mdadm sgdisk sfdisk fdisk partx losetup blockdev wipefs blkid dmsetup
+	mdadm sgdisk sfdisk fdisk partx losetup blockdev wipefs blkid dmsetup pvcreate vgcreate lvcreate vgchange cryptsetup
 	mkfs.ext4 mkfs.vfat mkfs.minix mkfs.f2fs mkswap swapon swapoff mount umount
 	grub-install sha256sum dd flock tmux curl unzip make git smartctl
 	dpkg-deb lintian systemd-analyze

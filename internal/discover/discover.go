@@ -97,7 +97,7 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 	if o.Scope == nil {
 		s.Unfinished = readUnfinished(root, journal.DefaultDir, &s.Problems)
 	}
-	s.Host.Boot = detectBoot(root, s)
+	s.Host.Boot = detectBoot(root, s, u.stack)
 	for _, bd := range s.Host.Boot.Disks {
 		if d := s.Disk(bd.Name); d != nil && bd.Ready.State != "" {
 			d.Boot = &bd.Ready

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -99,9 +100,10 @@ func FstabSwapUUIDs(b []byte) []string {
 	return out
 }
 
-// detectBoot reads the boot facts once the disks, arrays and mounts are known.
-func detectBoot(root *host.Root, s *System) bootloader.Facts {
-	in := bootloader.Input{Members: map[string]string{}, Arrays: map[string]string{}, Mounts: map[string][]string{}}
+// detectBoot reads the boot facts once the disks, arrays and mounts are known; where /boot
+// lives is traced through st, the stack readUsage read.
+func detectBoot(root *host.Root, s *System, st *blockstack.Stack) bootloader.Facts {
+	in := bootloader.Input{Members: map[string]string{}, Arrays: map[string]string{}, Mounts: map[string][]string{}, Stack: st}
 	if s.Scope != nil {
 		in.BootMount = s.Scope.BootMount
 		if in.BootMount == "" {

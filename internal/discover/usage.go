@@ -1,93 +1,43 @@
 package discover
 
 import (
-	"bufio"
-	"bytes"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/raidswap/raidswap/identify"
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/partition"
 )
 
-// usage is what uses block devices: mounts, swap.
+// usage is what uses block devices: mounts, swap, and what each array holds through any
+// stack (blockstack: LVM, LUKS, md partitions, bind mounts).
 type usage struct {
 	mountsByDev  map[string][]string // "maj:min" -> mountpoints
-	mountsByName map[string][]string // kernel name -> mountpoints (md arrays)
-	swap         map[string]bool     // kernel name -> active swap
+	mountsByName map[string][]string // md array -> mountpoints resting on it
+	swap         map[string]bool     // kernel name -> active swap (an array: swap rests on it)
+	stack        *blockstack.Stack
 }
 
 func readUsage(root *host.Root, problems *[]string) usage {
-	u := usage{mountsByDev: map[string][]string{}, mountsByName: map[string][]string{}, swap: map[string]bool{}}
-	if b, err := root.ReadFile("/proc/self/mountinfo"); err == nil {
-		for dev, mps := range ParseMountinfo(b) {
-			u.mountsByDev[dev] = mps
+	st, probs := blockstack.Read(root)
+	for _, p := range probs {
+		if strings.HasPrefix(p, "reading /sys/block:") {
+			// Discovery says what it cannot read of /sys/block where it reads the arrays.
+			continue
 		}
-	} else {
-		*problems = append(*problems, "reading /proc/self/mountinfo: "+err.Error())
+		*problems = append(*problems, p)
 	}
-	for dev, mps := range u.mountsByDev {
-		if name := devName(root, dev); name != "" {
-			u.mountsByName[name] = mps
-		}
+	u := usage{mountsByDev: map[string][]string{}, swap: map[string]bool{}, stack: st}
+	for _, m := range st.Mounts {
+		u.mountsByDev[m.Dev] = append(u.mountsByDev[m.Dev], m.Point)
 	}
-	if b, err := root.ReadFile("/proc/swaps"); err == nil {
-		for _, name := range ParseSwaps(b) {
-			u.swap[name] = true
-		}
-	} else {
-		*problems = append(*problems, "reading /proc/swaps: "+err.Error())
+	u.mountsByName, u.swap = st.ArraysUnder()
+	for _, name := range st.Swaps {
+		u.swap[name] = true
 	}
 	return u
-}
-
-// devName names the block device with number "maj:min" from /sys/dev/block.
-func devName(root *host.Root, dev string) string {
-	if !strings.HasPrefix(dev, "9:") && !strings.HasPrefix(dev, "259:") {
-		// Only md arrays (major 9, or 259 for partitioned md) are looked up this way.
-		return ""
-	}
-	t, err := root.ReadLink("/sys/dev/block/" + dev)
-	if err != nil {
-		return ""
-	}
-	return filepath.Base(t)
-}
-
-// ParseMountinfo maps "major:minor" to mount points from /proc/self/mountinfo.
-func ParseMountinfo(b []byte) map[string][]string {
-	out := map[string][]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 5 {
-			continue
-		}
-		out[f[2]] = append(out[f[2]], host.UnescapeMount(f[4]))
-	}
-	return out
-}
-
-// ParseSwaps returns the kernel names of the block devices in /proc/swaps.
-func ParseSwaps(b []byte) []string {
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	first := true
-	for sc.Scan() {
-		if first {
-			first = false
-			continue
-		}
-		f := strings.Fields(sc.Text())
-		if len(f) < 2 || f[1] != "partition" {
-			continue
-		}
-		out = append(out, filepath.Base(host.UnescapeMount(f[0])))
-	}
-	return out
 }
 
 func diskFrom(root *host.Root, id identify.Disk, u usage) Disk {

@@ -85,6 +85,10 @@ func (b *builder) bootSteps() {
 		note(why, false)
 	case bootloader.BootNotMirrored, bootloader.UnknownLoader, bootloader.UEFIByHand, bootloader.GrubInstallMissing:
 		note(d.Why, true)
+	case bootloader.BootStackRefused:
+		// Refused before anything is written: a replacement that ends with a new disk GRUB
+		// cannot boot from, unsaid, is the failure this prevents.
+		b.err = &UnsafeError{Reason: "boot: " + d.Why}
 	case bootloader.UEFIESPEveryDisk, bootloader.UEFIESPOnMD, bootloader.UEFIFromRescue:
 		b.uefiBootSteps(f, d)
 	case bootloader.GrubLegacyByHand:
