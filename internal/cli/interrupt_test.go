@@ -94,7 +94,7 @@ func (l *lockedBuf) String() string {
 // TestStopSignalsOnPty (issue 18): on a pseudo-terminal, a stop signal at a prompt (raw-mode
 // survey, plain), during a wait with bars drawing, and with a step stuck under the bars ends
 // the front end with the signal's exit code and the resume hint, and leaves the terminal as
-// it was (not raw). Ctrl-C is typed (the terminal sends SIGINT), SIGTERM and SIGHUP are sent
+// it was (not raw). The bars are drawn on the terminal before the signal. Ctrl-C is typed (the terminal sends SIGINT), SIGTERM and SIGHUP are sent
 // with kill. The bound is a hang detector; the times are logged.
 func TestStopSignalsOnPty(t *testing.T) {
 	tests := []struct {
@@ -139,8 +139,21 @@ func TestStopSignalsOnPty(t *testing.T) {
 			go func() { _, _ = io.Copy(&screen, ptm) }()
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
+			ready := []string{"READY"}
+			if tt.mode == "bars" || tt.mode == "stuck" {
+				// mpb draws on the terminal: md1's bar and its text.
+				ready = append(ready, "md1", "waiting (md rebuilds one array at a time)")
+			}
+			shows := func() bool {
+				for _, s := range ready {
+					if !strings.Contains(screen.String(), s) {
+						return false
+					}
+				}
+				return true
+			}
 			deadline := time.After(hangBound)
-			for !strings.Contains(screen.String(), "READY") {
+			for !shows() {
 				select {
 				case <-deadline:
 					_ = cmd.Process.Kill()
@@ -150,7 +163,6 @@ func TestStopSignalsOnPty(t *testing.T) {
 				case <-time.After(10 * time.Millisecond):
 				}
 			}
-			time.Sleep(300 * time.Millisecond) // let bars draw a few frames
 			start := time.Now()
 			if tt.ctrlC {
 				_, err = ptm.Write([]byte{0x03})

@@ -3,6 +3,7 @@ package view
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +30,7 @@ const barsStallAfter = 2 * time.Second
 // has stalled: the view says so once, stops mpb, and prints plain lines (RunText) from then
 // on, so a stuck terminal or library can slow the output but never hold a step.
 type runBars struct {
-	out        io.Writer // shared by mpb's goroutines and the plain lines: a lockedWriter
+	out        io.Writer // shared by mpb's goroutines and the plain lines (drawTo)
 	text       *RunText  // lines above the bars, written through the draw goroutine
 	plain      *RunText  // lines straight to out, once the bars stopped
 	stallAfter time.Duration
@@ -57,7 +58,7 @@ type arrayBar struct {
 }
 
 func newRunBars(w io.Writer, width int, opts ...mpb.ContainerOption) *runBars {
-	out := &lockedWriter{w: w}
+	out := drawTo(w)
 	v := &runBars{
 		out:        out,
 		plain:      &RunText{W: out, Width: width},
@@ -218,8 +219,18 @@ func (v *runBars) Close() {
 	v.closeOnce.Do(func() { close(v.quit) })
 }
 
+// drawTo is the writer mpb and the plain lines share. A terminal (*os.File) is given to mpb
+// as it is: mpb draws bars, and sizes them, only on an *os.File that is a terminal, and the
+// file's writes need no lock. Any other writer gets a lock, held only across its Write.
+func drawTo(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok {
+		return f
+	}
+	return &lockedWriter{w: w}
+}
+
 // lockedWriter serialises writes from mpb's goroutines and the plain lines; its lock is held
-// only across the write to the terminal.
+// only across the write to the underlying writer.
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer
