@@ -125,7 +125,7 @@ func TestRunBarsConcurrent(t *testing.T) {
 func TestRunBarsStall(t *testing.T) {
 	var out syncBuffer
 	v := newRunBars(&out, 0, mpb.WithAutoRefresh(), mpb.WithRefreshRate(time.Millisecond))
-	v.stallAfter = 50 * time.Millisecond
+	v.stallAfter = hangBound // until mpb is stuck: nothing may stall before
 	release := make(chan struct{})
 	var once sync.Once
 	defer once.Do(func() { close(release) })
@@ -143,6 +143,7 @@ func TestRunBarsStall(t *testing.T) {
 		v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 10}})
 		v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 60}})
 		<-entered // mpb is now stuck drawing md0
+		v.stallAfter = 50 * time.Millisecond
 		v.Say("during")
 		v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 70}})
 		v.Say("after")
