@@ -78,9 +78,15 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 	planOnly := o.PlanOnly || !live
 	_, err = wizard.Run(ctx, d, base, planOnly)
 	err = wizardError(err)
-	var intr *wizard.InterruptedError
-	if se := stoppedBy(ctx); se != nil && errors.As(err, &intr) {
-		err = WithCode(se.ExitCode(), intr) // SIGTERM and SIGHUP say so in the exit code
+	if se := stoppedBy(ctx); se != nil && err != nil {
+		// Whatever the run was doing when the signal came, it ends as interrupted: the exit
+		// code names the signal, the message says how to go on.
+		var intr *wizard.InterruptedError
+		if errors.As(err, &intr) {
+			err = WithCode(se.ExitCode(), intr)
+		} else {
+			err = interruptedError(se)
+		}
 	}
 	var ec *ExitCodeError
 	if errors.As(err, &ec) && ec.Err != nil {
