@@ -13,9 +13,10 @@ import (
 
 // TestVMWizardInterrupt (issue 18): with a long rebuild (each array throttled to 1-2 MB/s
 // through its own sync_speed_min/max, which raidswap's speed step leaves alone), Ctrl-C
-// reaches the wizard while its mpb bars draw the rebuild on a pseudo-terminal (tmux, 100x30),
-// and reaches `raidswap resume` during its rebuild step, also with bars; SIGTERM reaches a
-// plain resume. Each time the front end ends within a second or two with the resume hint and
+// reaches the wizard during a step (the survivor's grub-install, slow while md0 rebuilds)
+// with its mpb bars drawing on a pseudo-terminal (tmux, 100x30), and reaches `raidswap
+// resume` while it waits for the rebuild, also with bars; SIGTERM reaches a plain resume in
+// that wait. Each time the front end ends within a second or two with the resume hint and
 // 128+signal, the journal ends with a whole record and journals no step as failed (a command
 // the terminal's SIGINT killed is interrupted, not failed), and md goes on recovering
 // (sync_action still "recover"). Then, unthrottled, `raidswap resume --yes` finishes the
@@ -34,7 +35,7 @@ recovering() { # the array md rebuilds now
 }
 after_stop() { # NAME START: how long the front end took, the hint, the journal, md
 	local took=$(( $(ms) - $2 ))
-	echo "STOPPED $1 in ${took} ms, $(cat /run/w.rc 2>/dev/null)"
+	echo "STOPPED $1 in ${took} ms, $(cat /run/w.rc 2>/dev/null), during $(screen | grep -oE '^\[[0-9]+/[0-9]+\] [^:]+' | tail -n1)"
 	screen | grep -v '^$' | tail -n 4 | sed "s/^/SCREEN $1: /"
 	screen | grep -v '^$' | tail -n 8 | tr -s '\n ' '  ' | grep -qF "raidswap resume" && echo "HINT $1"
 	J=$(ls -t /var/lib/raidswap/journal/*.jsonl | head -n1)
@@ -78,11 +79,12 @@ T=$(ms); tmux send-keys -t w C-c
 await_rc_quick wizard
 after_stop wizard $T
 
-say "Ctrl-C during resume's rebuild step, bars"
+say "Ctrl-C during resume's wait for the rebuild, bars"
 tmux kill-server 2>/dev/null || true
 rm -f /run/w.rc
 tmux new-session -d -s w -x 100 -y 30 "env TERM=xterm-256color $RS resume --yes; echo RC=\$? > /run/w.rc; sleep 3600"
 await_screen "resuming plan"
+await_screen "16-await-rebuild"
 await_bars
 sleep 1
 T=$(ms); tmux send-keys -t w C-c
@@ -94,6 +96,7 @@ tmux kill-server 2>/dev/null || true
 rm -f /run/w.rc
 tmux new-session -d -s w -x 100 -y 30 "env TERM=dumb $RS resume --yes --plain; echo RC=\$? > /run/w.rc; sleep 3600"
 await_screen "resuming plan"
+await_screen "16-await-rebuild"
 await_screen "rebuild:"
 T=$(ms); pkill -TERM -x raidswap
 await_rc_quick resume-term
