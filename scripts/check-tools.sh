@@ -15,7 +15,7 @@ TEST_TOOLS=(
 	mdadm sgdisk sfdisk fdisk partx losetup blockdev wipefs blkid dmsetup
 	mkfs.ext4 mkfs.vfat mkfs.minix mkfs.f2fs mkswap swapon swapoff mount umount
 	grub-install sha256sum dd flock tmux curl unzip make git smartctl
-	dpkg-deb lintian systemd-analyze gcc
+	dpkg-deb lintian systemd-analyze
 )
 
 # The package names the set-up installs: the words of its PKGS=(...) arrays.
