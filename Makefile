@@ -4,7 +4,7 @@ export CGO_ENABLED := 0
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/raidswap/raidswap/internal/cli.Version=$(VERSION)
 
-.PHONY: all build deps test unit vm-test bench lint man demo completion deb drill clean
+.PHONY: all build deps test unit race vm-test bench lint man demo completion deb drill clean
 
 all: build
 
@@ -21,6 +21,10 @@ test: deps
 
 unit:
 	go test -count=1 -skip 'TestVM' ./...
+
+# race runs the packages whose goroutines share a terminal under the race detector (cgo: gcc).
+race:
+	CGO_ENABLED=1 go test -race -count=1 -skip 'TestVM' ./internal/view/ ./internal/cli/
 
 vm-test: deps
 	go test -count=1 -timeout 85m -run 'TestVM' ./...

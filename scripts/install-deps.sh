@@ -16,7 +16,8 @@ say() { printf 'install-deps: %s\n' "$*"; }
 PKGS=(ca-certificates curl unzip make git tmux util-linux mount fdisk gdisk mdadm e2fsprogs dosfstools procps
 	grub2-common grub-pc-bin grub-efi-amd64-bin ovmf efibootmgr ledmon f2fs-tools smartmontools debconf
 	systemd prometheus ansible-core
-	lintian dmsetup udev lvm2 cryptsetup-bin)
+	lintian dmsetup udev lvm2 cryptsetup-bin
+	gcc libc6-dev)
 BUILD_PKGS=(ca-certificates curl unzip make git)
 build_only=false
 case "${1:-}" in

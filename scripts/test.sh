@@ -13,6 +13,16 @@ bash scripts/check-tools.sh
 tools_rc=$?
 go test -count=1 -timeout 85m -v "$@" ./... >"$log" 2>&1
 rc=$?
+# The race detector needs cgo (gcc, from install-deps.sh): the packages whose goroutines
+# share a terminal (progress bars, step lines, signals) run again under -race.
+race_pkgs=(./internal/view/ ./internal/cli/)
+if command -v gcc >/dev/null; then
+	CGO_ENABLED=1 go test -race -count=1 -timeout 20m -skip 'TestVM' -v "${race_pkgs[@]}" >"$log.race" 2>&1 || rc=1
+	grep -E '^(ok|FAIL|panic:)|^\s*--- FAIL|WARNING: DATA RACE' "$log.race" | sed 's/^/race: /'
+else
+	echo "race: gcc is missing (scripts/install-deps.sh installs it): -race tests not run"
+	[ "${CI:-}" = "true" ] && rc=1
+fi
 grep -E '^(ok|FAIL|---|panic:)|^\s+--- (FAIL|SKIP)|_test.go:[0-9]+:' "$log" | grep -v -- '--- PASS' | grep -v '^=== ' | head -400
 passed=$(grep -cE '^\s*--- PASS: ' "$log")
 failed=$(grep -cE '^\s*--- FAIL: ' "$log")

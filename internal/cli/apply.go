@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -136,11 +134,11 @@ func actingEnv(f *Factory, e *EngineOptions) (*engine.Env, *exec.Lock, error) {
 // applyPlan confirms (unless --yes) and runs a plan through the engine, under the lock the
 // caller took.
 func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e *EngineOptions, lock *exec.Lock) error {
+	ctx, stop := stopOnSignals(ctx, f.IO.ErrOut, resumeHint)
+	defer stop()
 	if err := confirmPlan(f, p, e.Yes); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	run := view.NewRun(f.IO.Out, f.IO.Interactive && !e.Plain)
 	var shown view.Run = run
 	if f.IO.Interactive {
@@ -150,6 +148,9 @@ func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e
 	}
 	res, err := env.Apply(ctx, p, lock, shown, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial, AcceptSMART: e.AcceptNewDiskSMART})
 	run.Close()
+	if se := stoppedBy(ctx); se != nil && err != nil {
+		return interruptedError(se)
+	}
 	if err != nil {
 		return engineError(err)
 	}

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +26,10 @@ const (
 	// ExitTerminated is a drill ended by SIGTERM (128 + 15).
 	ExitTerminated = 143
 )
+
+// drillGrace is how long a drill has after a stop signal to tear its lab down (unmount,
+// stop its arrays, detach its loops) before it is ended anyway.
+const drillGrace = 60 * time.Second
 
 // DrillOptions are the inputs of `raidswap drill`.
 type DrillOptions struct {
@@ -129,21 +131,10 @@ func runDrill(ctx context.Context, o *DrillOptions) error {
 	if err != nil {
 		return WithCode(ExitUsage, err)
 	}
-	ctx, cancel := context.WithCancel(orBackground(ctx))
-	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	var got os.Signal
-	gotc := make(chan os.Signal, 1)
-	go func() {
-		select {
-		case s := <-sigs:
-			gotc <- s
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	// The drill tears its lab down after a stop signal before it ends; a second signal ends
+	// it at once, and the next drill (or --cleanup) removes what is left.
+	ctx, stop := stopOnSignalsAfter(ctx, f.IO.ErrOut, "`raidswap drill --cleanup` removes what is left of the drill's lab", drillGrace)
+	defer stop()
 	out := f.IO.Out
 	if o.JSON {
 		out = f.IO.ErrOut
@@ -189,15 +180,8 @@ func runDrill(ctx context.Context, o *DrillOptions) error {
 	if err != nil {
 		return WithCode(ExitFailed, err)
 	}
-	select {
-	case got = <-gotc:
-	default:
-	}
-	switch got {
-	case os.Interrupt:
-		return Silent(ExitInterrupted)
-	case syscall.SIGTERM:
-		return Silent(ExitTerminated)
+	if se := stoppedBy(ctx); se != nil {
+		return Silent(se.ExitCode())
 	}
 	return Silent(cards.ExitCode())
 }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -165,7 +162,7 @@ func runBlink(ctx context.Context, o *LocateOptions, sys *discover.System, root 
 	if s := identify.Serial(root, name); s != "" {
 		label = name + " (" + s + ")"
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopOnSignals(ctx, o.F.IO.ErrOut, "the blinking stopped")
 	defer stop()
 	fmt.Fprintf(o.F.IO.Out, "blinking %s's activity LED: 1 s of reads, 1 s of rest, for %s or until Ctrl-C; pull the disk whose LED blinks in this rhythm, after matching its label\n", label, o.For)
 	start := time.Now()

@@ -3,9 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,7 +43,7 @@ func runWatch(ctx context.Context, o *WatchOptions) error {
 		return WithCode(ExitUnknown, err)
 	}
 	defer cleanup()
-	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopOnSignals(ctx, o.F.IO.ErrOut, "md goes on rebuilding; `raidswap watch` shows it again")
 	defer stop()
 	v := view.NewRun(o.F.IO.Out, o.F.IO.Interactive && !o.Plain)
 	defer v.Close()

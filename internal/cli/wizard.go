@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -42,7 +40,7 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 		fmt.Fprintln(f.IO.ErrOut, "raidswap: "+noTerminal)
 		return Silent(ExitUsage)
 	}
-	ctx, stop := signal.NotifyContext(orBackground(ctx), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopOnSignals(ctx, f.IO.ErrOut, resumeHint)
 	defer stop()
 	base, err := o.Request.request()
 	if err != nil {
@@ -80,6 +78,16 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 	planOnly := o.PlanOnly || !live
 	_, err = wizard.Run(ctx, d, base, planOnly)
 	err = wizardError(err)
+	if se := stoppedBy(ctx); se != nil && err != nil {
+		// Whatever the run was doing when the signal came, it ends as interrupted: the exit
+		// code names the signal, the message says how to go on.
+		var intr *wizard.InterruptedError
+		if errors.As(err, &intr) {
+			err = WithCode(se.ExitCode(), intr)
+		} else {
+			err = interruptedError(se)
+		}
+	}
 	var ec *ExitCodeError
 	if errors.As(err, &ec) && ec.Err != nil {
 		// Said here, wrapped to the terminal, rather than as one long line by Run.

@@ -96,7 +96,7 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 			return r.refused(s, err)
 		}
 		var wt *WaitTimeoutError
-		if errors.As(err, &wt) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if errors.As(err, &wt) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			// Not a failure: the step can be resumed.
 			r.log.Info().Str("event", "interrupted").Str("step", s.ID).Err(err).Msg("wait interrupted")
 			return err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -73,6 +74,12 @@ func (r ExecRunner) Run(ctx context.Context, argv ...string) (Result, error) {
 		cmd.Env = r.Env
 	}
 	cmd.ExtraFiles = r.Inherit
+	// Its own process group: the terminal's Ctrl-C reaches raidswap only, which cancels ctx
+	// and then kills the command with the helpers it started (grub-install's grub-probe, which
+	// would hold its output open), so an interrupted step is never journalled as a failed
+	// one and ends at once (issue 18).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()

@@ -19,14 +19,7 @@ type Run interface {
 
 // NewRun gives progress bars, one per array, when bars is set (a terminal) and one line
 // per event otherwise (logs, scripts, --plain).
-func NewRun(w io.Writer, bars bool) Run {
-	if !bars {
-		return &RunText{W: w}
-	}
-	v := &runBars{out: w}
-	v.text = &RunText{W: writerFunc(v.write)}
-	return v
-}
+func NewRun(w io.Writer, bars bool) Run { return NewRunWidth(w, bars, 0) }
 
 // RunText writes one line per event: for logs, scripts and terminals without bars.
 type RunText struct {
@@ -45,14 +38,10 @@ func (v *RunText) printf(format string, a ...any) {
 
 // NewRunWidth is NewRun with its lines wrapped at word boundaries to width (a terminal's).
 func NewRunWidth(w io.Writer, bars bool, width int) Run {
-	r := NewRun(w, bars)
-	switch v := r.(type) {
-	case *RunText:
-		v.Width = width
-	case *runBars:
-		v.text.Width = width
+	if !bars {
+		return &RunText{W: w, Width: width}
 	}
-	return r
+	return newRunBars(w, width)
 }
 
 // StepStarting prints the step and its command.
