@@ -126,9 +126,9 @@ type Array struct {
 	Layout *int `json:"layout,omitempty"`
 	// MDDegraded is md's own count of lost slots (md/degraded), -1 when not read. The
 	// redundancy model believes it when it is worse than the members show.
-	MDDegraded int `json:"-"`
-	Members     []Member   `json:"members"`
-	Sync        *Sync      `json:"sync"`
+	MDDegraded int      `json:"-"`
+	Members    []Member `json:"members"`
+	Sync       *Sync    `json:"sync"`
 	// SizeKiB is the per-member component size.
 	SizeKiB int64 `json:"component_size_kib"`
 	// Bitmap is the write-intent bitmap location ("none" when there is none).
