@@ -37,12 +37,21 @@ func (a Array) Shape() mdadm.Shape {
 // ShapeWithout is the array's shape with the slots of the given members lost too: what
 // failing or removing them now leaves.
 func (a Array) ShapeWithout(gone func(Member) bool) (mdadm.Shape, []Member) {
+	kept := map[int]bool{}
+	for _, m := range a.Members {
+		if m.Slot != nil && m.State == MemberInSync && !gone(m) {
+			kept[*m.Slot] = true
+		}
+	}
 	var slots []int
 	var lost []Member
 	for _, m := range a.Members {
 		if m.Slot != nil && m.State == MemberInSync && gone(m) {
-			slots = append(slots, *m.Slot)
 			lost = append(lost, m)
+			if !kept[*m.Slot] {
+				// A finished --replace leaves the slot held by the new member too.
+				slots = append(slots, *m.Slot)
+			}
 		}
 	}
 	return a.Shape().Without(slots...), lost

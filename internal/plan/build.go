@@ -47,10 +47,20 @@ type arrayRole struct {
 	part int
 	// survivorDev is the survivor's in_sync member.
 	survivorDev string
+	// needed: the array cannot lose the failed disk's in_sync members (the redundancy model
+	// says removing them stops it), so they are copied with --replace or the plan refused.
+	needed bool
+	// othersLost is how many lost slots of the array are on other disks: the plan leaves
+	// the array degraded by that many.
+	othersLost int
+	// leftover: the failed disk's member is a faulty leftover of an array that is whole
+	// without it (a spare took over): the new disk becomes its new spare.
+	leftover bool
 }
 
 // Build compiles a replacement plan. Errors are *InputError (bad request) or *UnsafeError
-// (an array with no good copy left); nothing is written either way.
+// (an array that has FAILED, or one that removing the disk would stop); nothing is written
+// either way.
 func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -65,9 +75,21 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 	if err := b.resolveNew(); err != nil {
 		return nil, err
 	}
+	replace := false
+	if req.Mode == ReplaceFailed {
+		var err error
+		if replace, err = b.keepRunning(); err != nil {
+			return nil, err
+		}
+	}
+	b.staysDegradedNotes()
 	switch req.Mode {
 	case ReplaceFailed:
-		b.buildReplaceFailed()
+		if replace {
+			b.buildReplaceWorking()
+		} else {
+			b.buildReplaceFailed()
+		}
 	case ReplaceWorking:
 		b.buildReplaceWorking()
 	case ReAdd:
