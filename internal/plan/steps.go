@@ -170,7 +170,7 @@ func (b *builder) replaceSteps(r arrayRole) {
 		Postconditions: []Condition{{Kind: CondCopyOnto, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
 			Text: fmt.Sprintf("md copies onto new partition %d in %s, or has finished", r.part, a.Name)}},
 		Reason: b.replaceReason(r, dev),
-		Undo: "before the copy completes: mdadm " + mdadm.ArrayDevice(a.Name) + " --fail " + dev + " --remove " + dev + " (the old member stays)"})
+		Undo:   "before the copy completes: mdadm " + mdadm.ArrayDevice(a.Name) + " --fail " + dev + " --remove " + dev + " (the old member stays)"})
 }
 
 func (b *builder) replaceReason(r arrayRole, dev string) string {
