@@ -13,6 +13,9 @@ type Outcome string
 const (
 	Works   Outcome = "works"
 	Refused Outcome = "refused"
+	// Stops: raidswap starts, then stops on what happens during the run (DuringRebuild),
+	// says so, and resume refuses to go on.
+	Stops Outcome = "stops"
 )
 
 // Layout is one row of the layout table: a server's disks and arrays, what breaks, and what
@@ -29,6 +32,8 @@ type Layout struct {
 	Arrays []ArraySpec
 	// Break is the shell that breaks the layout after it is built (mdadm --fail ...).
 	Break string
+	// DuringRebuild is the shell run once raidswap waits for the rebuild (a second failure).
+	DuringRebuild string
 	// Failed is the serial of the disk replaced.
 	Failed string
 	// NewBeside attaches the new disk (WD-NEW) before raidswap runs; otherwise it is plugged
@@ -109,6 +114,17 @@ func Layouts() []Layout {
 			Says:          []string{"md1 rebuilds from parity", "md1 stays degraded after this plan"},
 			StaysDegraded: []string{"md0", "md1"},
 			Why:           "WD-C's slots are rebuilt (md1 from parity); both arrays end one slot short, WD-D's, which the plan names to replace next",
+		},
+		{
+			Name:  "second-failure-during-rebuild",
+			Title: "3 disks: md0 RAID1, md1 RAID5; WD-C fails and is replaced; during the rebuild WD-B's md1 member fails too",
+			Disks: 3, Arrays: mirrorAndRaid5, Failed: "WD-C",
+			Break:         "echo 1000 > /proc/sys/dev/raid/speed_limit_max\nmdadm /dev/md0 --fail /dev/vdc2\nmdadm /dev/md1 --fail /dev/vdc3",
+			DuringRebuild: "mdadm /dev/md1 --fail /dev/vdb3",
+			Outcome:       Stops,
+			Says:          []string{"a second failure during the rebuild: md1 member vdb3 on vdb (WD-B) is faulty", "md1 (raid5, 2 of 3 slots lost: FAILED", "no good copy left", "restore from backup", "Still rebuilding or redundant: md0", "this run cannot be resumed: it stopped on a second failure"},
+			Lost:          []string{"md1"},
+			Why:           "noticed within seconds (exit 67): raidswap names md1 as having no good copy left (restore from backup) and md0 as still rebuilding, journals it, and `raidswap resume` refuses the run and says the way out",
 		},
 		{
 			Name:  "spare-took-over",

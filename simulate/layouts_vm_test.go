@@ -38,6 +38,7 @@ func layoutScript(l Layout) string {
 	return fmt.Sprintf(`
 set -u
 ARRAYS=%q
+DURING=%q
 $SIM layout %s %s >/dev/null
 udevadm trigger --action=change --subsystem-match=block >/dev/null 2>&1 || true
 udevadm settle || true
@@ -51,13 +52,20 @@ hands() {
 	/run/vmtest/bin/vmtest-hotplug unplug %s >/dev/null
 	sleep 1
 	%s
+	[ -n "$DURING" ] || return 0
+	until grep -qsE '"event":"started".*"step":"[0-9]+-await-rebuild"' /var/lib/raidswap/journal/*.jsonl; do sleep 0.1; done
+	sleep 2
+	date +%%s.%%N > /run/second.at
+	eval "$DURING"
 }
 hands &
 HANDS=$!
 echo "== replace"
 $RS replace --failed %s %s --yes --plain --wait-timeout 3m > /run/rs.out 2>&1
 echo "RC=$?"
+[ -e /run/second.at ] && echo "NOTICED_IN=$(awk -v a="$(date +%%s.%%N)" -v b="$(cat /run/second.at)" 'BEGIN { print a - b }')"
 cat /run/rs.out
+if [ -n "$DURING" ]; then $RS resume --yes --plain > /run/resume.out 2>&1; echo "RESUME_RC=$?"; cat /run/resume.out; fi
 kill $HANDS 2>/dev/null || true
 touch /run/stop; sleep 0.5
 for md in $ARRAYS; do mdadm --wait /dev/$md >/dev/null 2>&1 || true; done
@@ -73,7 +81,7 @@ for md in $ARRAYS; do
 done
 awk '{ if ($2 > max[$1]) max[$1] = $2 } END { for (m in max) print "MAXDEG " m " " max[m] }' /run/watch
 grep -E ' (inactive|gone)$' /run/watch | sort -u | sed 's/^/OFFLINE /' || true
-`, strings.Join(arrays, " "), l.Name, strings.Join(disks, " "), l.Break, l.Failed, plug, l.Failed, newArg)
+`, strings.Join(arrays, " "), l.DuringRebuild, l.Name, strings.Join(disks, " "), l.Break, l.Failed, plug, l.Failed, newArg)
 }
 
 // mostLost is the most slots a whole array of the spec can lose and keep running, if they
@@ -139,6 +147,21 @@ func checkLayout(t *testing.T, l Layout, out string) {
 		t.Errorf("raidswap replace exited %d, want 0:\n%s", rc, out)
 	case l.Outcome == Refused && rc == 0:
 		t.Errorf("raidswap replace exited 0, want a refusal:\n%s", out)
+	case l.Outcome == Stops && rc != 67:
+		t.Errorf("raidswap replace exited %d, want 67 (a second failure):\n%s", rc, out)
+	}
+	if l.Outcome == Stops {
+		if !strings.Contains(out, "RESUME_RC=67\n") {
+			t.Errorf("raidswap resume did not refuse with exit 67:\n%s", out)
+		}
+		m := regexp.MustCompile(`NOTICED_IN=([0-9.]+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Errorf("the second failure was not timed:\n%s", out)
+		} else if secs, _ := strconv.ParseFloat(m[1], 64); secs > 15 {
+			t.Errorf("the second failure was noticed after %.1f s, want within seconds", secs)
+		} else {
+			t.Logf("second failure noticed after %.1f s", secs)
+		}
 	}
 	for _, s := range l.Says {
 		if !strings.Contains(out, s) {

@@ -25,13 +25,13 @@ const mib = 1 << 20
 // ArraySpec is one array of a layout (RAID1 unless Level says otherwise); each disk gets one
 // partition for it.
 type ArraySpec struct {
-	Name     string // md device: "md0" means /dev/md0
+	Name string // md device: "md0" means /dev/md0
 	// Level is mdadm's --level: "1" (default), "5", "6", "10", "4", "0".
 	Level string
 	// Layout is mdadm's --layout ("n2", "f2", "o2" for raid10); "" is mdadm's default.
 	Layout string
 	// Spares is how many of the last disks hold a spare of the array instead of a member.
-	Spares int
+	Spares   int
 	Metadata string // "1.0", "1.2" (default) or "0.90"
 	Size     int64  // member partition size in bytes, a multiple of 1 MiB; 0 = rest of the disk (last array only)
 	FS       string // "ext4" (default), "vfat" or "none"

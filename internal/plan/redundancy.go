@@ -197,3 +197,20 @@ func (b *builder) staysDegradedNotes() {
 		}
 	}
 }
+
+// sources is Plan.RebuildsFrom: what each array's new member comes from, where that is not
+// simply the survivor's mirror.
+func (b *builder) sources() []string {
+	var out []string
+	for _, r := range b.arrays {
+		switch {
+		case r.needed:
+			out = append(out, fmt.Sprintf("%s is copied from %s on %s with mdadm --replace (md reads the other members only where it cannot read that one)", r.a.Name, r.failedDev, b.failed.Label()))
+		default:
+			if f := b.rebuildsFrom(r); f != "" {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}

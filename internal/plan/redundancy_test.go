@@ -68,7 +68,8 @@ func TestBuildRedundancy(t *testing.T) {
 			err: "restore md1's redundancy first (replace the disk of slot 1 (WD-B))"},
 		{name: "raid5 degraded elsewhere, new disk beside it: --replace, never --fail",
 			sys: issue17(true), req: Request{Mode: ReplaceFailed, Failed: plantest.Old, New: plantest.New, Firmware: FirmwareBIOS},
-			has:    []string{"/sbin/mdadm /dev/md1 --replace /dev/vdc3 --with {new:3}", "/sbin/mdadm /dev/md0 --fail /dev/vdc2 --remove /dev/vdc2", "md1 stays degraded after this plan: slot 1 (WD-B)"},
+			has: []string{"/sbin/mdadm /dev/md1 --replace /dev/vdc3 --with {new:3}", "/sbin/mdadm /dev/md0 --fail /dev/vdc2 --remove /dev/vdc2", "md1 stays degraded after this plan: slot 1 (WD-B)",
+				"md1 is copied from vdc3 on vdc (WD-OLD) with mdadm --replace"},
 			hasNot: []string{"detach-md1"}},
 		{name: "raid5 with two of three lost: FAILED, no plan",
 			sys: threeDisks(false,
@@ -95,7 +96,7 @@ func TestBuildRedundancy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			all := argvLines(p) + "\n" + strings.Join(p.Notes, "\n")
+			all := argvLines(p) + "\n" + strings.Join(p.Notes, "\n") + "\n" + strings.Join(p.RebuildsFrom, "\n")
 			for _, s := range p.Steps {
 				all += "\n" + s.ID + ": " + s.Reason
 			}
