@@ -58,6 +58,8 @@ hands() {
 	date +%%s.%%N > /run/second.at
 	eval "$DURING"
 }
+echo "== plan"
+$RS --plan --failed %s %s || true
 hands &
 HANDS=$!
 echo "== replace"
@@ -81,7 +83,7 @@ for md in $ARRAYS; do
 done
 awk '{ if ($2 > max[$1]) max[$1] = $2 } END { for (m in max) print "MAXDEG " m " " max[m] }' /run/watch
 grep -E ' (inactive|gone)$' /run/watch | sort -u | sed 's/^/OFFLINE /' || true
-`, strings.Join(arrays, " "), l.DuringRebuild, l.Name, strings.Join(disks, " "), l.Break, l.Failed, plug, l.Failed, newArg)
+`, strings.Join(arrays, " "), l.DuringRebuild, l.Name, strings.Join(disks, " "), l.Break, l.Failed, plug, l.Failed, newArg, l.Failed, newArg)
 }
 
 // mostLost is the most slots a whole array of the spec can lose and keep running, if they

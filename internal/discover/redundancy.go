@@ -2,6 +2,7 @@ package discover
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/raidswap/raidswap/mdadm"
 )
@@ -125,6 +126,12 @@ func redundancyFindings(a Array) (crit []string) {
 	switch a.State {
 	case ArrayFailed:
 		crit = append(crit, fmt.Sprintf("%s has FAILED: %s; md cannot serve its data and no rebuild brings it back: restore from backup", a.Name, a.Shape().Describe()))
+	case ArrayRecovering, ArrayDegraded:
+		if line := lastCopy(a); line != "" {
+			crit = append(crit, line)
+		}
+	}
+	switch a.State {
 	case ArrayClean, ArrayRecovering, ArrayResyncing:
 		for _, m := range a.FaultyLeftovers() {
 			crit = append(crit, fmt.Sprintf("%s has a faulty leftover %s: md is whole without it; remove it (mdadm %s --remove /dev/%s) and replace its disk",
@@ -146,4 +153,27 @@ func slotUnknownOr(a Array, c byte) byte {
 		return c
 	}
 	return '?'
+}
+
+// lastCopy is judge's critical line for an array that recovers from its last in-sync copy:
+// one more failure there loses data, so the whole rebuild is critical, not a warning (a
+// recovery with redundancy to spare, like a raid6 missing one member, stays a warning).
+func lastCopy(a Array) string {
+	if a.Sync == nil || a.Sync.Action != SyncRecover {
+		return ""
+	}
+	sh := a.Shape()
+	if !sh.Known() || sh.Tolerance() != 0 {
+		return ""
+	}
+	var from []string
+	for _, m := range a.Members {
+		if m.State == MemberInSync {
+			from = append(from, memberName(m))
+		}
+	}
+	if sh.ParityLevel() {
+		return fmt.Sprintf("%s is recovering with no redundancy left (%s): every in-sync member (%s) is needed, one more failure loses its data", a.Name, sh.Describe(), strings.Join(from, ", "))
+	}
+	return fmt.Sprintf("%s is recovering from its last good copy %s: one more failure loses its data", a.Name, strings.Join(from, ", "))
 }
