@@ -237,11 +237,20 @@ func (b *builder) buildReplaceWorking() {
 			b.add(b.addStep(r))
 			continue
 		}
+		if r.recoverFirst() {
+			// md would take the new member for the array's empty slot, not as the copy
+			// --replace needs: let it, and take the failed disk's member out after.
+			b.add(b.addStep(r))
+			continue
+		}
 		b.replaceSteps(r)
 	}
 	b.rebuildSteps(true)
 	for _, r := range b.arrays {
-		if r.failedDev != "" && r.failedState == discover.MemberInSync {
+		switch {
+		case r.recoverFirst():
+			b.detachStep(r)
+		case r.failedDev != "" && r.failedState == discover.MemberInSync:
 			b.removeReplacedStep(r)
 		}
 	}

@@ -89,6 +89,15 @@ func (b *builder) lostNames(a *discover.Array) string {
 	return strings.Join(out, ", ")
 }
 
+// recoverFirst: the failed disk's member is in sync in an array that also misses a slot on
+// another disk. md takes a member added to such an array for the empty slot (a recovery,
+// reading the failed disk's member too), never as the copy `mdadm --replace` wants; so the new
+// member is added and rebuilt first, and the failed disk's member is failed and removed after,
+// when the array can lose it.
+func (r arrayRole) recoverFirst() bool {
+	return r.failedDev != "" && r.failedState == discover.MemberInSync && r.othersLost > 0
+}
+
 // neededRoles are the arrays that cannot lose the failed disk's in_sync members.
 func (b *builder) neededRoles() []arrayRole {
 	var out []arrayRole
@@ -116,14 +125,14 @@ func (b *builder) keepRunning() (replace bool, err error) {
 	}
 	if b.newDisk != nil && b.failed.Present && b.req.Mode == ReplaceFailed {
 		b.notes = append(b.notes, strings.Join(why, "; ")+
-			". So the new disk goes in beside it first, and each such member is copied onto it with mdadm --replace while it stays in service; the disk comes out only after the copies")
+			". So the new disk goes in beside it first: md rebuilds each such array's empty slot onto it, reading that member too, and only then is the member failed and removed; the disk comes out last")
 		return true, nil
 	}
 	var first []string
 	for _, r := range need {
 		first = append(first, fmt.Sprintf("restore %s's redundancy first (replace the disk of %s)", r.a.Name, b.lostNames(r.a)))
 	}
-	how := "attach the new disk beside it and plan again with --new SERIAL (raidswap then copies those members onto it with mdadm --replace while the arrays keep running)"
+	how := "attach the new disk beside it and plan again with --new SERIAL (md then rebuilds the empty slot onto it first, and the member goes only after)"
 	if !b.failed.Present {
 		how = "it is no longer attached, so nothing can be copied from it"
 	}
@@ -204,13 +213,33 @@ func (b *builder) sources() []string {
 	var out []string
 	for _, r := range b.arrays {
 		switch {
-		case r.needed:
-			out = append(out, fmt.Sprintf("%s is copied from %s on %s with mdadm --replace (md reads the other members only where it cannot read that one)", r.a.Name, r.failedDev, b.failed.Label()))
+		case r.recoverFirst():
+			out = append(out, fmt.Sprintf("%s rebuilds its empty slot onto the new disk from %s, %s's %s included, before that member is taken out",
+				r.a.Name, strings.Join(inSyncNames(r.a), ", "), b.failed.Label(), r.failedDev))
 		default:
 			if f := b.rebuildsFrom(r); f != "" {
 				out = append(out, f)
 			}
 		}
+	}
+	return out
+}
+
+// inSyncNames names the array's in-sync members: "vda3 on vda (WD-A)".
+func inSyncNames(a *discover.Array) []string {
+	var out []string
+	for _, m := range a.Members {
+		if m.State != discover.MemberInSync {
+			continue
+		}
+		n := derefStr(m.Device)
+		if m.Disk != nil {
+			n += " on " + *m.Disk
+			if m.Serial != "" {
+				n += " (" + m.Serial + ")"
+			}
+		}
+		out = append(out, n)
 	}
 	return out
 }

@@ -45,10 +45,13 @@ func (b *builder) detachStep(r arrayRole) {
 		s.Reason = fmt.Sprintf("%s's member %s (%s) has no device any more: `detached` is how mdadm names it", a.Name, r.failedDev, r.failedState)
 	default:
 		s.Preconditions = []Condition{arrayCond(a), b.failedSerialCond(), other}
-		switch r.failedState {
-		case discover.MemberFaulty:
+		switch {
+		case r.failedState == discover.MemberFaulty:
 			s.Reason = fmt.Sprintf("%s's member %s on %s is faulty: take it out of the array", a.Name, r.failedDev, f.Label())
-		case discover.MemberInSync:
+		case r.recoverFirst():
+			s.Reason = fmt.Sprintf("%s has rebuilt its empty slot onto the new disk, so it can now lose %s (in_sync, on %s, which is coming out): it is failed and removed before the disk is pulled; %s stays short of that one slot",
+				a.Name, r.failedDev, f.Label(), a.Name)
+		case r.failedState == discover.MemberInSync:
 			s.Reason = fmt.Sprintf("%s is still in_sync in %s, but %s is coming out: it is failed here too, on purpose, so no array keeps a member on a disk about to be pulled (%s keeps %s)",
 				r.failedDev, a.Name, f.Label(), a.Name, r.survivorDev)
 		default:
@@ -169,15 +172,11 @@ func (b *builder) replaceSteps(r arrayRole) {
 			{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in %s", r.part, a.Name)}},
 		Postconditions: []Condition{{Kind: CondCopyOnto, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
 			Text: fmt.Sprintf("md copies onto new partition %d in %s, or has finished", r.part, a.Name)}},
-		Reason: b.replaceReason(r, dev),
+		Reason: b.replaceReason(r),
 		Undo:   "before the copy completes: mdadm " + mdadm.ArrayDevice(a.Name) + " --fail " + dev + " --remove " + dev + " (the old member stays)"})
 }
 
-func (b *builder) replaceReason(r arrayRole, dev string) string {
-	if r.needed {
-		return fmt.Sprintf("copy %s's %s onto new partition %d while it stays in service: %s cannot lose it (%s), and with --replace it never does; md marks %s faulty when the copy is complete",
-			b.failed.Label(), r.failedDev, r.part, r.a.Name, r.a.Shape().Describe(), r.failedDev)
-	}
+func (b *builder) replaceReason(r arrayRole) string {
 	return fmt.Sprintf("copy %s's %s onto new partition %d while it stays in service, so %s keeps two good copies throughout; md marks %s faulty when the copy is complete",
 		b.failed.Label(), r.failedDev, r.part, r.a.Name, r.failedDev)
 }
