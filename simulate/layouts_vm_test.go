@@ -81,7 +81,7 @@ for md in $ARRAYS; do
 	mkdir -p /mnt/$md
 	if mount -o ro /dev/$md /mnt/$md 2>/dev/null; then echo "CANARY $md $(cat /mnt/$md/CANARY)"; umount /mnt/$md; else echo "CANARY $md unreadable"; fi
 done
-awk '{ if ($2 > max[$1]) max[$1] = $2 } END { for (m in max) print "MAXDEG " m " " max[m] }' /run/watch
+awk '$2 ~ /^[0-9]+$/ { seen[$1] = 1; if ($2 + 0 > max[$1] + 0) max[$1] = $2 + 0 } END { for (m in seen) print "MAXDEG " m " " max[m] + 0 }' /run/watch
 grep -E ' (inactive|gone)$' /run/watch | sort -u | sed 's/^/OFFLINE /' || true
 `, strings.Join(arrays, " "), l.DuringRebuild, l.Name, strings.Join(disks, " "), l.Break, l.Failed, plug, l.Failed, newArg, l.Failed, newArg)
 }
@@ -188,6 +188,11 @@ func checkLayout(t *testing.T, l Layout, out string) {
 	maxDeg := map[string]int{}
 	for _, e := range maxRE.FindAllStringSubmatch(out, -1) {
 		maxDeg[e[1]], _ = strconv.Atoi(e[2])
+	}
+	for _, a := range l.Arrays {
+		if _, ok := maxDeg[a.Name]; !ok && !lost[a.Name] {
+			t.Errorf("%s: the watcher recorded no md/degraded:\n%s", a.Name, out)
+		}
 	}
 	for _, a := range l.Arrays {
 		if lost[a.Name] {
