@@ -29,6 +29,10 @@ func (b *builder) judgeRedundancy() error {
 			failed = append(failed, fmt.Sprintf("%s (uuid %s) has FAILED: %s", r.a.Name, r.a.UUID, sh.Describe()))
 			continue
 		}
+		if sh.Level == "raid0" || sh.Level == "linear" {
+			return &UnsafeError{Reason: fmt.Sprintf("%s (uuid %s) is %s: it keeps no redundancy, so md can neither rebuild nor move its member on %s; copy its data elsewhere (or restore it from backup onto new disks)",
+				r.a.Name, r.a.UUID, sh.Level, b.failed.Label())}
+		}
 		without, lost := r.a.ShapeWithout(b.onFailed)
 		r.needed = len(lost) > 0 && without.Tolerance() < 0
 		r.othersLost = b.othersLost(r.a, sh)
@@ -196,7 +200,7 @@ func derefStr(p *string) string {
 	return *p
 }
 
-// staysDegraded notes each array the plan leaves degraded because slots on other disks are
+// staysDegradedNotes notes each array the plan leaves degraded because slots on other disks are
 // lost too.
 func (b *builder) staysDegradedNotes() {
 	for _, r := range b.arrays {

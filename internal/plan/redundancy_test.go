@@ -84,6 +84,12 @@ func TestBuildRedundancy(t *testing.T) {
 				[]discover.Member{plantest.Member("vda3", "vda", "", 0, inSync), plantest.Member("vdb3", "vdb", "", 1, inSync), plantest.Member("vdc3", "vdc", "", 2, inSync)}, "raid5"),
 			req: Request{Mode: ReplaceFailed, Failed: plantest.Old, Firmware: FirmwareBIOS},
 			has: []string{"/sbin/mdadm /dev/md1 --fail /dev/vdc3 --remove /dev/vdc3", "/sbin/mdadm /dev/md1 --add {new:3}", "md1 rebuilds from parity: md reads every in-sync member (vda3 on vda (WD-SURV), vdb3 on vdb (WD-B))"}},
+		{name: "raid0: no redundancy to rebuild from",
+			sys: threeDisks(false,
+				[]discover.Member{plantest.Member("vda2", "vda", "", 0, inSync), plantest.Member("vdb2", "vdb", "", 1, inSync), plantest.Member("vdc2", "vdc", "", -1, faulty)},
+				[]discover.Member{plantest.Member("vda3", "vda", "", 0, inSync), plantest.Member("vdb3", "vdb", "", 1, inSync), plantest.Member("vdc3", "vdc", "", 2, inSync)}, "raid0"),
+			req: Request{Mode: ReplaceFailed, Failed: plantest.Old, Firmware: FirmwareBIOS},
+			err: "md1 (uuid " + plantest.RootUUID + ") is raid0: it keeps no redundancy"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := Build(c.sys, c.req, testOpts)
