@@ -46,7 +46,19 @@ udevadm settle || true
 sleep 1
 echo "== status"
 $RS status || true
-( while [ ! -e /run/stop ]; do for md in $ARRAYS; do echo "$md $(cat /sys/block/$md/md/degraded 2>/dev/null || echo gone) $(cat /sys/block/$md/md/array_state 2>/dev/null || echo gone)"; done; sleep 0.2; done ) > /run/watch 2>&1 &
+# md/degraded alone misses a raid5 md failed ("Cannot continue operation": it stays 1 while
+# mdstat shows [3/1]), so the worse of it and mdstat's [n/m] is recorded.
+lost() {
+	local deg bar l
+	deg=$(cat /sys/block/$1/md/degraded 2>/dev/null || echo gone)
+	bar=$(grep -A1 "^$1 :" /proc/mdstat | grep -o '\[[0-9]*/[0-9]*\]' | head -1 | tr -d '[]')
+	if [ -n "$bar" ]; then
+		l=$(( ${bar%%/*} - ${bar#*/} ))
+		if [ "$deg" = gone ] || [ "$l" -gt "$deg" ]; then deg=$l; fi
+	fi
+	echo "$deg"
+}
+( while [ ! -e /run/stop ]; do for md in $ARRAYS; do echo "$md $(lost $md) $(cat /sys/block/$md/md/array_state 2>/dev/null || echo gone)"; done; sleep 0.2; done ) > /run/watch 2>&1 &
 hands() {
 	until grep -qsE '"event":"started".*"step":"[0-9]+-await-removal"' /var/lib/raidswap/journal/*.jsonl; do sleep 0.1; done
 	/run/vmtest/bin/vmtest-hotplug unplug %s >/dev/null
