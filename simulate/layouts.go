@@ -123,7 +123,7 @@ func Layouts() []Layout {
 			Break:         "echo 1000 > /proc/sys/dev/raid/speed_limit_max\nmdadm /dev/md0 --fail /dev/vdc2\nmdadm /dev/md1 --fail /dev/vdc3",
 			DuringRebuild: "mdadm /dev/md1 --fail /dev/vdb3",
 			Outcome:       Stops,
-			Says:          []string{"a second failure during the rebuild: md1 member vdb3 on vdb (WD-B) is faulty", "md1 (raid5, 2 of 3 slots lost: FAILED", "no good copy left", "restore from backup", "Still rebuilding or redundant: md0", "this run cannot be resumed: it stopped on a second failure"},
+			Says:          []string{"a second failure during the rebuild: md1 member vdb3 on vdb (WD-B) is faulty", "md1 (raid5, 2 of 3 slots lost: FAILED", "no good copy left", "restore from backup", "Still rebuilding or redundant: md0", "this run cannot be resumed: a second failure during the rebuild"},
 			Lost:          []string{"md1"},
 			Why:           "noticed within seconds (exit 67): raidswap names md1 as having no good copy left (restore from backup) and md0 as still rebuilding, journals it, and `raidswap resume` refuses the run and says the way out",
 		},

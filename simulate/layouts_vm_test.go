@@ -42,6 +42,9 @@ DURING=%q
 $SIM layout %s %s >/dev/null
 udevadm trigger --action=change --subsystem-match=block >/dev/null 2>&1 || true
 udevadm settle || true
+# A server's monitoring has run status before anything failed: its inventory knows each slot's
+# disk, so a member md drops later is still named by serial.
+$RS status >/dev/null || true
 %s
 sleep 1
 echo "== status"

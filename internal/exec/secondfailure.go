@@ -34,7 +34,7 @@ type SecondFailureError struct {
 
 func (e *SecondFailureError) Error() string {
 	if e.Resumed {
-		return "this run cannot be resumed: it stopped on a second failure during the rebuild: " + e.Text
+		return "this run cannot be resumed: " + e.Text
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "a second failure during the rebuild: %s. ", strings.Join(e.Failed, "; "))
