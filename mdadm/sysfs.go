@@ -28,6 +28,9 @@ type SysArray struct {
 	UUID       string
 	RaidDisks  int
 	Degraded   int
+	// Layout is md/layout (raid10's near/far/offset copies, raid5's algorithm); Unknown when
+	// it could not be read.
+	Layout     int
 	SyncAction string // idle, resync, recover, check, repair, reshape, frozen
 	// ResyncNeeded is true when md/resync_start is a sector number rather than "none": md
 	// has not yet checked that the members agree from sector ResyncFrom on (an unclean
@@ -126,7 +129,7 @@ func ReadSysArrays(root *host.Root) ([]SysArray, error) {
 			// md creates the disk a moment before its md directory (assembly) and removes
 			// the directory first (stop): an array caught in between is still reported,
 			// with nothing known, so that it is judged rather than skipped.
-			out = append(out, SysArray{Name: name, RaidDisks: Unknown, Degraded: Unknown, SyncDone: Unknown,
+			out = append(out, SysArray{Name: name, RaidDisks: Unknown, Degraded: Unknown, Layout: Unknown, SyncDone: Unknown,
 				SyncTotal: Unknown, SyncSpeedKiB: Unknown, ComponentKiB: Unknown,
 				Problems: []string{fmt.Sprintf("/sys/block/%s: has no md directory (being assembled or stopped)", name)}})
 			continue
@@ -213,6 +216,7 @@ func readSysArray(root *host.Root, name string) SysArray {
 	a.UUID = r.str("uuid")
 	a.RaidDisks = int(r.count("raid_disks"))
 	a.Degraded = int(r.count("degraded"))
+	a.Layout = int(r.count("layout"))
 	a.SyncAction = r.str("sync_action")
 	if v := r.str("resync_start"); v != "" && v != "none" {
 		if n, ok := r.parseNum("resync_start", v); ok && n >= 0 {

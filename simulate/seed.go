@@ -22,9 +22,16 @@ const (
 
 const mib = 1 << 20
 
-// ArraySpec is one RAID1 array of a layout; each disk gets one partition for it.
+// ArraySpec is one array of a layout (RAID1 unless Level says otherwise); each disk gets one
+// partition for it.
 type ArraySpec struct {
-	Name     string // md device: "md0" means /dev/md0
+	Name string // md device: "md0" means /dev/md0
+	// Level is mdadm's --level: "1" (default), "5", "6", "10", "4", "0".
+	Level string
+	// Layout is mdadm's --layout ("n2", "f2", "o2" for raid10); "" is mdadm's default.
+	Layout string
+	// Spares is how many of the last disks hold a spare of the array instead of a member.
+	Spares   int
 	Metadata string // "1.0", "1.2" (default) or "0.90"
 	Size     int64  // member partition size in bytes, a multiple of 1 MiB; 0 = rest of the disk (last array only)
 	FS       string // "ext4" (default), "vfat" or "none"
@@ -176,6 +183,17 @@ func PlanSeed(disks []string, opts Options) (*Seed, error) {
 		if a.Bitmap != "none" && a.Bitmap != "internal" {
 			return nil, fmt.Errorf("array %s: bitmap %q: use none or internal", a.Name, a.Bitmap)
 		}
+		if a.Level == "" {
+			a.Level = "1"
+		}
+		switch a.Level {
+		case "0", "1", "4", "5", "6", "10":
+		default:
+			return nil, fmt.Errorf("array %s: unknown level %q", a.Name, a.Level)
+		}
+		if a.Spares < 0 || a.Spares >= len(disks) {
+			return nil, fmt.Errorf("array %s: %d spares on %d disks", a.Name, a.Spares, len(disks))
+		}
 		if a.Size%mib != 0 || a.Size < 0 {
 			return nil, fmt.Errorf("array %s: size %d is not a multiple of 1 MiB", a.Name, a.Size)
 		}
@@ -252,7 +270,8 @@ func (s *Seed) sgdiskArgs(disk string) []string {
 	return append(argv, disk)
 }
 
-// BuildSeed partitions every disk alike, creates the arrays (RAID1 over all disks), swap and
+// BuildSeed partitions every disk alike, creates the arrays (over all disks, the last
+// Spares of them as spares), swap and
 // filesystems, and waits for the initial resync unless opts.NoWait.
 func BuildSeed(ctx context.Context, r host.Runner, disks []string, opts Options) error {
 	s, err := PlanSeed(disks, opts)
@@ -279,9 +298,17 @@ func (s *Seed) Build(ctx context.Context, r host.Runner) error {
 		}
 	}
 	for _, a := range s.Arrays {
-		argv := []string{host.Mdadm, "--create", a.Device, "--run", "--level=1",
-			"--raid-devices=" + strconv.Itoa(len(a.Members)), "--metadata=" + a.Spec.Metadata,
-			"--bitmap=" + a.Spec.Bitmap}
+		argv := []string{host.Mdadm, "--create", a.Device, "--run", "--level=" + a.Spec.Level,
+			"--raid-devices=" + strconv.Itoa(len(a.Members)-a.Spec.Spares), "--metadata=" + a.Spec.Metadata}
+		if a.Spec.Level != "0" {
+			argv = append(argv, "--bitmap="+a.Spec.Bitmap)
+		}
+		if a.Spec.Layout != "" {
+			argv = append(argv, "--layout="+a.Spec.Layout)
+		}
+		if a.Spec.Spares > 0 {
+			argv = append(argv, "--spare-devices="+strconv.Itoa(a.Spec.Spares))
+		}
 		if s.opts.AssumeClean {
 			argv = append(argv, "--assume-clean")
 		}

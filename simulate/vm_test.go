@@ -50,6 +50,13 @@ func helper(args []string) int {
 			}
 		}
 		err = BuildSeed(ctx, r, a[1:], opts)
+	case "layout": // layout ROW DISK...: build a row of the layout table (layouts.go)
+		l, ok := LayoutByName(a[0])
+		if !ok {
+			err = fmt.Errorf("no layout row %q", a[0])
+			break
+		}
+		err = BuildSeed(ctx, r, a[1:], Options{Root: root, Arrays: l.Arrays, SwapSize: -1, Canary: true})
 	case "fail-disk":
 		ms, err = FailDisk(ctx, r, root, a[0])
 	case "remove":

@@ -207,8 +207,11 @@ func engineError(err error) error {
 		nothing  *engine.NothingToResumeError
 		jerr     *engine.JournalError
 		declined *DeclinedError
+		second   *exec.SecondFailureError
 	)
 	switch {
+	case errors.As(err, &second):
+		return WithCode(ExitSecondFailure, err)
 	case errors.As(err, &pick):
 		return WithCode(ExitUsage, err)
 	case errors.As(err, &stale), errors.As(err, &invalid), errors.As(err, &input), errors.As(err, &unsafe),

@@ -18,6 +18,9 @@ const (
 	ExitRefused = 65
 	// ExitFailed is a command that ran and failed.
 	ExitFailed = 66
+	// ExitSecondFailure is a run stopped by a second failure during the rebuild (issue 17):
+	// the plan cannot go on, and resume refuses it.
+	ExitSecondFailure = 67
 )
 
 // ExitCodeError carries an exit code through cobra's error return. A nil Err means the

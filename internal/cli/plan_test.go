@@ -137,7 +137,7 @@ func TestResumeNothing(t *testing.T) {
 
 func TestWatchCapture(t *testing.T) {
 	code, out, _ := run(t, "watch", "--root", fixture("recovering"))
-	if code != ExitWarning || !strings.Contains(out, "rebuild: md0") {
+	if code != ExitCritical || !strings.Contains(out, "rebuild: md0") {
 		t.Errorf("exit %d, output %q", code, out)
 	}
 	code, out, _ = run(t, "watch", "--root", fixture("clean"))

@@ -33,7 +33,7 @@ func TestStatusExitCodes(t *testing.T) {
 		want    string
 	}{
 		{"clean", ExitOK, "OK: 2 array(s) clean"},
-		{"recovering", ExitWarning, "WARNING: md0 is recovering"},
+		{"recovering", ExitCritical, "CRITICAL: md0 is recovering from its last good copy"},
 		{"failed", ExitCritical, "disk vdb (WD-WCC4N1KPB002) has failed"},
 		{"vanished", ExitCritical, "vdb (WD-WCC4N1KPB002) is gone from the system; last seen"},
 		{"partial", ExitCritical, "disk vdb (WD-WCC4N1KPB002) has partially failed"},

@@ -191,7 +191,9 @@ func judge(s *System) (Verdict, string) {
 		if len(a.Notes) > 0 {
 			why = " (" + strings.Join(a.Notes, "; ") + ")"
 		}
+		crit = append(crit, redundancyFindings(a)...)
 		switch a.State {
+		case ArrayFailed:
 		case ArrayInactive:
 			crit = append(crit, a.Name+" is inactive"+why)
 		case ArrayDegraded:
@@ -213,7 +215,7 @@ func judge(s *System) (Verdict, string) {
 		}
 		warn = append(warn, pendingBesideState(a)...)
 		for _, m := range a.Members {
-			if m.State == MemberFaulty && a.State != ArrayDegraded {
+			if m.State == MemberFaulty && a.State != ArrayDegraded && a.State != ArrayFailed && a.State != ArrayClean {
 				crit = append(crit, fmt.Sprintf("%s has faulty member %s", a.Name, *m.Device))
 			}
 			if len(m.Warnings) > 0 {
@@ -286,7 +288,7 @@ func (a Array) Bar() string {
 	}
 	slots := make([]byte, a.RaidDisks)
 	for i := range slots {
-		slots[i] = '_'
+		slots[i] = slotUnknownOr(a, '_')
 	}
 	for _, m := range a.Members {
 		if m.Slot != nil && *m.Slot >= 0 && *m.Slot < a.RaidDisks && m.State == MemberInSync {

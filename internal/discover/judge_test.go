@@ -193,7 +193,7 @@ func TestMemberFlagsVerdict(t *testing.T) {
 		{"faulty blocked, failure not yet recorded", md0(1, "active", "idle", sysMember("sdb1", "sdb", mdadm.Unknown, "faulty", "blocked")), one, Critical, "degraded"},
 		{"unacknowledged bad blocks", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "faulty", "in_sync", "blocked")), ok, Critical, "degraded"},
 		{"spare in a slot with no recovery running", md0(1, "clean", "frozen", sysMember("sdb1", "sdb", 1, "spare")), one, Critical, "degraded"},
-		{"spare in a slot, recovering", md0(1, "clean", "recover", sysMember("sdb1", "sdb", 1, "spare")), one, Warning, "recovering"},
+		{"spare in a slot, recovering from the last copy", md0(1, "clean", "recover", sysMember("sdb1", "sdb", 1, "spare")), one, Critical, "recovering from its last good copy"},
 		{"replacement being built", md0(0, "clean", "recover", sysMember("sdb1", "sdb", 1, "in_sync", "want_replacement"), sysMember("sdc1", "sdc", 1, "spare", "replacement")), ok, Warning, "recovering"},
 		{"idle spare", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync"), sysMember("sdc1", "sdc", mdadm.Unknown, "spare")), ok, OK, "clean"},
 		{"journal", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync"), sysMember("sdc1", "sdc", mdadm.Unknown, "journal")), ok, OK, "clean"},

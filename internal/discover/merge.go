@@ -35,9 +35,13 @@ func strp(s string) *string { return &s }
 func intp(i int) *int       { return &i }
 
 func buildArray(sa *mdadm.SysArray, st *mdadm.MDStat) Array {
-	a := Array{State: ArrayUnknown, Members: []Member{}, RaidDisks: mdadm.Unknown, ActiveDisks: mdadm.Unknown, SizeKiB: mdadm.Unknown}
+	a := Array{State: ArrayUnknown, Members: []Member{}, RaidDisks: mdadm.Unknown, ActiveDisks: mdadm.Unknown, SizeKiB: mdadm.Unknown, MDDegraded: mdadm.Unknown}
 	if sa != nil {
 		a.Name, a.UUID, a.Level, a.Metadata = sa.Name, sa.UUID, sa.Level, sa.Metadata
+		a.MDDegraded = sa.Degraded
+		if sa.Layout != mdadm.Unknown {
+			a.Layout = intp(sa.Layout)
+		}
 		a.SizeKiB, a.Bitmap = sa.ComponentKiB, sa.Bitmap
 		if sa.RaidDisks > 0 {
 			a.RaidDisks = sa.RaidDisks
@@ -79,6 +83,7 @@ func buildArray(sa *mdadm.SysArray, st *mdadm.MDStat) Array {
 	a.Members = withMissingSlots(a.Members, a.RaidDisks, faulty)
 	a.Sync = buildSync(sa, st)
 	a.State = arrayState(&a, sa, st)
+	a.State = redundancyState(&a, sa, st)
 	return a
 }
 
@@ -135,6 +140,15 @@ func memberFromMDStat(c procfs.MDStatComponent, syncing bool) Member {
 // so each faulty member cancels one missing slot.
 func withMissingSlots(members []Member, raidDisks, faulty int) []Member {
 	if raidDisks <= 0 {
+		return members
+	}
+	placed := false
+	for _, m := range members {
+		placed = placed || m.Slot != nil
+	}
+	if !placed && len(members) > 0 {
+		// Only /proc/mdstat named the members, without slots: which slots are empty is
+		// unknown, and inventing "missing" ones would draw a whole array as [__].
 		return members
 	}
 	held := map[int]bool{}

@@ -46,6 +46,9 @@ const (
 	// ArrayMissing is an array md lists nowhere that the inventory remembers on a disk that
 	// has vanished: it was lost with the disk.
 	ArrayMissing ArrayState = "missing"
+	// ArrayFailed is an array that has lost more members than its level survives
+	// (mdadm.Shape.Failed): md cannot serve all of its data and no rebuild brings it back.
+	ArrayFailed ArrayState = "failed"
 )
 
 // MemberState is what one member or slot of an array is, judged from its md state flags.
@@ -123,8 +126,13 @@ type Array struct {
 	State       ArrayState `json:"state"`
 	RaidDisks   int        `json:"raid_disks"`
 	ActiveDisks int        `json:"active_disks"`
-	Members     []Member   `json:"members"`
-	Sync        *Sync      `json:"sync"`
+	// Layout is md/layout (raid10's copies), nil when it could not be read.
+	Layout *int `json:"layout,omitempty"`
+	// MDDegraded is md's own count of lost slots (md/degraded), -1 when not read. The
+	// redundancy model believes it when it is worse than the members show.
+	MDDegraded int      `json:"-"`
+	Members    []Member `json:"members"`
+	Sync       *Sync    `json:"sync"`
 	// SizeKiB is the per-member component size.
 	SizeKiB int64 `json:"component_size_kib"`
 	// Bitmap is the write-intent bitmap location ("none" when there is none).

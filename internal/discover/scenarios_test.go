@@ -242,10 +242,11 @@ echo 500 > /proc/sys/dev/raid/speed_limit_max
 mdadm /dev/md0 --add /dev/vdc2
 mdadm /dev/md1 --add /dev/vdc4
 sleep 2`,
-		exit: 1,
+		exit: 2,
 		check: func(t *testing.T, s *discover.System) {
-			if s.Verdict != discover.Warning {
-				t.Errorf("verdict %s (%s), want warning", s.Verdict, s.Summary)
+			// Both arrays recover from their last good copy, on vda (issue 17): critical.
+			if s.Verdict != discover.Critical || !strings.Contains(s.Summary, "md0 is recovering from its last good copy vda2") {
+				t.Errorf("verdict %s (%s), want critical: recovering from the last good copy", s.Verdict, s.Summary)
 			}
 			md0 := wantArray(t, s, "md0", discover.ArrayRecovering, 2, 1)
 			if md0.Sync == nil || md0.Sync.Action != "recover" || md0.Sync.Delayed {

@@ -224,7 +224,8 @@ func TestReportLeavesTheLED(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, tf))
-	if err != nil || !strings.Contains(string(b), "raidswap_status_verdict 1\n") {
+	// recovering from the last good copy is critical (issue 17)
+	if err != nil || !strings.Contains(string(b), "raidswap_status_verdict 2\n") {
 		t.Errorf("textfile: %v\n%s", err, b)
 	}
 	if _, err := os.Stat(filepath.Join(dir, inventory.Path)); err != nil || o.Inventory != "saved" {

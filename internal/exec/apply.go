@@ -157,6 +157,9 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if j.Aborted() {
 		return nil, &RefusedError{Reason: fmt.Sprintf("plan %s was aborted (journal %s): build a new plan", p.ID(), j.File())}
 	}
+	if text, at := j.DataIndex(noteSecondFailure); at >= 0 {
+		return nil, &SecondFailureError{Resumed: true, Text: text}
+	}
 	if len(j.Records) == 0 {
 		// A fresh run: the system must be exactly what the plan was built on.
 		if err := p.CheckFresh(sys); err != nil {

@@ -43,10 +43,19 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 	kicks := map[string]int{}
 	lastFull := time.Now()
 	var bars []ArrayProgress
+	base := newBaseline(r.w.sys, uuids, r.p.Disks.Failed.Serial)
+	names := map[string]bool{}
+	for _, a := range r.w.sys.Arrays {
+		names[a.Name] = names[a.Name] || uuids[a.UUID]
+	}
+	lastStat := map[string][2]int{}
 	return r.wait(ctx, s, "the rebuild", func() (bool, string, error) {
 		lastFull = time.Now()
 		bars = Progress(r.w.sys, uuids)
 		r.o.View.Rebuild(bars)
+		if e := secondFailure(s.ID, base, r.w.sys, uuids); e != nil {
+			return false, "", r.stopOnSecondFailure(e)
+		}
 		if err := r.kickStalled(s, uuids, stalled, kicks); err != nil {
 			return false, "", err
 		}
@@ -64,6 +73,9 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 		stats, err := r.o.MDStat()
 		if err != nil {
 			return true
+		}
+		if mdstatWorse(lastStat, stats, names) {
+			return true // a member failed: judge it now
 		}
 		var idle bool
 		bars, idle = followMDStat(bars, stats)
@@ -311,4 +323,14 @@ func hasNewMember(a *discover.Array) bool {
 		}
 	}
 	return false
+}
+
+// stopOnSecondFailure journals the second failure, so resume knows the run is over, and
+// says it.
+func (r *run) stopOnSecondFailure(e *SecondFailureError) error {
+	r.log.Error().Str("event", "second_failure").Strs("failed", e.Failed).Strs("lost", e.Lost).Msg("second failure during the rebuild")
+	if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: e.Step, Data: map[string]string{noteSecondFailure: e.Error()}}); err != nil {
+		return errors.Join(e, err)
+	}
+	return e
 }

@@ -108,15 +108,17 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		}
 		// Never remove the last in_sync member: something in_sync must stay that this
 		// command does not name.
+		named := func(m discover.Member) bool { return contains(devs, memberDev(m)) || onDisk(m, "", t.Serial) }
+		last := true
 		for _, m := range a.Members {
-			if m.State != discover.MemberInSync || m.Gone {
-				continue
-			}
-			if !contains(devs, memberDev(m)) && !onDisk(m, "", t.Serial) {
-				return nil
+			if m.State == discover.MemberInSync && !m.Gone && !named(m) {
+				last = false
 			}
 		}
-		return refuse(t.Device, t.Serial, "it would remove the last in_sync member of %s", a.Name)
+		if last {
+			return refuse(t.Device, t.Serial, "it would remove the last in_sync member of %s", a.Name)
+		}
+		return keepsRunning(a, named, func(why string) error { return refuse(t.Device, t.Serial, "%s", why) })
 	case plan.ActionReplaceMember:
 		// mdadm ARRAY --replace OLD --with NEW
 		old, with := devs[0], devs[1]
@@ -329,4 +331,28 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// keepsRunning is the redundancy model's word (discover.Array.Shape, md's own degraded count
+// included) on failing or removing the members named: refused when the array, as the live
+// system shows it now, could not run without them. A stale plan thus never stops an array
+// that lost another member since it was made.
+func keepsRunning(a *discover.Array, named func(discover.Member) bool, refuse func(string) error) error {
+	now := a.Shape()
+	without, lost := a.ShapeWithout(named)
+	if len(lost) == 0 {
+		return nil // nothing in sync goes: a faulty or spare member, or one already gone
+	}
+	var names []string
+	for _, m := range lost {
+		names = append(names, memberDev(m))
+	}
+	switch {
+	case !now.Known():
+		return refuse(fmt.Sprintf("%s: %s, so raidswap cannot tell whether %s may lose in_sync %s", a.Name, now.Describe(), a.Name, strings.Join(names, ", ")))
+	case without.Tolerance() < 0:
+		return refuse(fmt.Sprintf("it would stop %s (%s): without in_sync %s it would have %s. Build a new plan (it copies such members with mdadm --replace, or says what to restore first)",
+			a.Name, now.Describe(), strings.Join(names, ", "), strings.TrimPrefix(without.Describe(), without.Level+", ")))
+	}
+	return nil
 }

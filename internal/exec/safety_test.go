@@ -87,3 +87,44 @@ func TestSafetyInvariants(t *testing.T) {
 		t.Errorf("the plan's own detach step is refused: %v", err)
 	}
 }
+
+// TestSafetyRedundancy: right before a fail or remove, the executor asks the redundancy model
+// about the array as it is now, so a plan made while md1 (raid5) was whole cannot stop it
+// after another member failed (issue 17), also when only md's own degraded count says so.
+func TestSafetyRedundancy(t *testing.T) {
+	raid5 := func(slot1 discover.MemberState, mdDegraded int) *discover.System {
+		m1 := plantest.Member("vdd3", "vdd", "", 1, slot1)
+		if slot1 != discover.MemberInSync {
+			m1.Slot = nil
+		}
+		s := &discover.System{
+			Arrays: []discover.Array{{Name: "md1", UUID: plantest.RootUUID, Level: "raid5", RaidDisks: 3, MDDegraded: mdDegraded, Members: []discover.Member{
+				plantest.Member("vda3", "vda", "", 0, discover.MemberInSync), m1, plantest.Member("vdb3", "vdb", "", 2, discover.MemberInSync)}}},
+			Disks: []discover.Disk{plantest.Disk("vda", plantest.Survivor), plantest.Disk("vdb", plantest.Old), plantest.Disk("vdd", "WD-B")},
+		}
+		return plantest.Finish(s)
+	}
+	p := build(t, plantest.Seed(), seedReq())
+	detach := plan.Step{ID: "x", Action: plan.ActionDetach, Target: plan.Target{Device: "vdb3", Serial: plantest.Old, Array: "md1", ArrayUUID: plantest.RootUUID}}
+	for _, tt := range []struct {
+		name string
+		sys  *discover.System
+		want string // "" = allowed
+	}{
+		{"raid5 whole: one in_sync member may go", raid5(discover.MemberInSync, 0), ""},
+		{"raid5 lost another member since the plan", raid5(discover.MemberFaulty, 1),
+			"refusing to write /dev/vdb3 (WD-OLD): it would stop md1 (raid5, 1 of 3 slots lost, can lose no more): without in_sync vdb3 it would have 2 of 3 slots lost: FAILED"},
+		{"md counts a lost slot the members do not show", raid5(discover.MemberInSync, 1), "it would stop md1 (raid5, 1 of 3 slots lost, can lose no more)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &world{sys: tt.sys, newSerial: plantest.New}
+			err := w.checkSafety(p, detach)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -47,10 +47,20 @@ type arrayRole struct {
 	part int
 	// survivorDev is the survivor's in_sync member.
 	survivorDev string
+	// needed: the array cannot lose the failed disk's in_sync members (the redundancy model
+	// says removing them stops it), so they are copied with --replace or the plan refused.
+	needed bool
+	// othersLost is how many lost slots of the array are on other disks: the plan leaves
+	// the array degraded by that many.
+	othersLost int
+	// leftover: the failed disk's member is a faulty leftover of an array that is whole
+	// without it (a spare took over): the new disk becomes its new spare.
+	leftover bool
 }
 
 // Build compiles a replacement plan. Errors are *InputError (bad request) or *UnsafeError
-// (an array with no good copy left); nothing is written either way.
+// (an array that has FAILED, or one that removing the disk would stop); nothing is written
+// either way.
 func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -65,9 +75,21 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 	if err := b.resolveNew(); err != nil {
 		return nil, err
 	}
+	replace := false
+	if req.Mode == ReplaceFailed {
+		var err error
+		if replace, err = b.keepRunning(); err != nil {
+			return nil, err
+		}
+	}
+	b.staysDegradedNotes()
 	switch req.Mode {
 	case ReplaceFailed:
-		b.buildReplaceFailed()
+		if replace {
+			b.buildReplaceWorking()
+		} else {
+			b.buildReplaceFailed()
+		}
 	case ReplaceWorking:
 		b.buildReplaceWorking()
 	case ReAdd:
@@ -83,7 +105,7 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 	p := &Plan{
 		Format: FormatVersion, RaidswapVersion: o.Version, CreatedAt: o.Now.UTC().Truncate(time.Second),
 		Host: Host{Hostname: sys.Host.Hostname, MachineID: sys.Host.MachineID}, Request: req, Steps: b.steps, Notes: append(b.notes, req.SwapNotes...),
-		Disks: Disks{Failed: ref(b.failed), Survivor: ref(b.survivor), New: b.newRef()},
+		Disks: Disks{Failed: ref(b.failed), Survivor: ref(b.survivor), New: b.newRef()}, RebuildsFrom: b.sources(),
 	}
 	// Every command comes from Derive, the function apply checks the plan against.
 	for i := range p.Steps {
@@ -215,11 +237,20 @@ func (b *builder) buildReplaceWorking() {
 			b.add(b.addStep(r))
 			continue
 		}
+		if r.recoverFirst() {
+			// md would take the new member for the array's empty slot, not as the copy
+			// --replace needs: let it, and take the failed disk's member out after.
+			b.add(b.addStep(r))
+			continue
+		}
 		b.replaceSteps(r)
 	}
 	b.rebuildSteps(true)
 	for _, r := range b.arrays {
-		if r.failedDev != "" && r.failedState == discover.MemberInSync {
+		switch {
+		case r.recoverFirst():
+			b.detachStep(r)
+		case r.failedDev != "" && r.failedState == discover.MemberInSync:
 			b.removeReplacedStep(r)
 		}
 	}

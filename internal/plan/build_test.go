@@ -242,7 +242,7 @@ func TestBuildRefusals(t *testing.T) {
 		{"unknown disk", plantest.Seed, Request{Mode: ReplaceFailed, Failed: "WD-NOPE", Firmware: bios},
 			"WD-NOPE: no disk", &InputError{}},
 		{"no in_sync member left", noSurvivor, Request{Mode: ReplaceFailed, Failed: plantest.Old, Firmware: bios},
-			"md1 (uuid " + plantest.RootUUID + ") has no in_sync member outside vdb (WD-OLD)", &UnsafeError{}},
+			"md1 (uuid " + plantest.RootUUID + ") has FAILED: raid1, 2 of 2 slots lost", &UnsafeError{}},
 		{"new disk mounted", mountedNew, Request{Mode: ReplaceWorking, Failed: plantest.Old, New: plantest.New, Firmware: bios},
 			"vdc (WD-NEW): it holds vdc1, mounted at /mnt", &InputError{}},
 		{"new disk too small", smallNew, Request{Mode: ReplaceWorking, Failed: plantest.Old, New: "vdc", Firmware: bios},

@@ -39,6 +39,10 @@ type Plan struct {
 	// Informational.
 	SpeedKiB    int64  `json:"speed_kib"`
 	SpeedSource string `json:"speed_source"`
+	// RebuildsFrom says, per array, what its new member is rebuilt or copied from, for every
+	// array where that is not simply the survivor's mirror (parity arrays read every member;
+	// no single disk holds a copy). Informational.
+	RebuildsFrom []string `json:"rebuilds_from,omitempty"`
 	// Notes are things the operator must know that no step does (e.g. a swap UUID that could
 	// not be found). Informational.
 	Notes []string `json:"notes,omitempty"`

@@ -88,6 +88,9 @@ func (b *builder) resolveArrays() error {
 	if len(b.arrays) == 0 {
 		return &InputError{Device: f.Name, Serial: f.Serial, Reason: "is in no md array"}
 	}
+	if err := b.judgeRedundancy(); err != nil {
+		return err
+	}
 	// The survivor: the disk holding an in_sync member of every array of the failed disk.
 	count := map[string]int{}
 	for _, r := range b.arrays {
@@ -111,7 +114,7 @@ func (b *builder) resolveArrays() error {
 	}
 	sort.Strings(names)
 	if len(names) == 0 {
-		return &UnsafeError{Reason: fmt.Sprintf("no single disk holds an in_sync member of every array %s is in; raidswap handles two-disk RAID1 layouts", f.Label())}
+		return &UnsafeError{Reason: fmt.Sprintf("no single disk holds an in_sync member of every array %s is in: raidswap clones the partition table of such a disk", f.Label())}
 	}
 	b.survivor = b.sys.Disk(names[0])
 	if b.survivor == nil || !b.survivor.Present {

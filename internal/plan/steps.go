@@ -45,10 +45,13 @@ func (b *builder) detachStep(r arrayRole) {
 		s.Reason = fmt.Sprintf("%s's member %s (%s) has no device any more: `detached` is how mdadm names it", a.Name, r.failedDev, r.failedState)
 	default:
 		s.Preconditions = []Condition{arrayCond(a), b.failedSerialCond(), other}
-		switch r.failedState {
-		case discover.MemberFaulty:
+		switch {
+		case r.failedState == discover.MemberFaulty:
 			s.Reason = fmt.Sprintf("%s's member %s on %s is faulty: take it out of the array", a.Name, r.failedDev, f.Label())
-		case discover.MemberInSync:
+		case r.recoverFirst():
+			s.Reason = fmt.Sprintf("%s has rebuilt its empty slot onto the new disk, so it can now lose %s (in_sync, on %s, which is coming out): it is failed and removed before the disk is pulled; %s stays short of that one slot",
+				a.Name, r.failedDev, f.Label(), a.Name)
+		case r.failedState == discover.MemberInSync:
 			s.Reason = fmt.Sprintf("%s is still in_sync in %s, but %s is coming out: it is failed here too, on purpose, so no array keeps a member on a disk about to be pulled (%s keeps %s)",
 				r.failedDev, a.Name, f.Label(), a.Name, r.survivorDev)
 		default:
@@ -132,14 +135,23 @@ func (b *builder) addStep(r arrayRole) Step {
 	} else if a.Swap {
 		use = " (swap)"
 	}
-	return keepWriteMostly(r, Step{ID: "add-" + a.Name, Action: ActionAddMember, Destructive: true,
+	action, from := ActionAddMember, ""
+	if f := b.rebuildsFrom(r); f != "" {
+		from = "; " + f
+	}
+	if r.leftover {
+		// A spare already took the failed member's place: the new partition is the array's
+		// new spare, and a spare is where it ends.
+		action, from = ActionAddSpare, fmt.Sprintf("; %s is whole without %s (a spare took over), so the new partition becomes its new spare", a.Name, r.failedDev)
+	}
+	return keepWriteMostly(r, Step{ID: "add-" + a.Name, Action: action, Destructive: true,
 		Target: Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID},
 		Preconditions: []Condition{arrayCond(a),
 			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)}},
 		Postconditions: []Condition{{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
 			Text: fmt.Sprintf("%s has a member on new partition %d", a.Name, r.part)}},
-		Reason: fmt.Sprintf("add new partition %d to %s%s, %s; arrays are added smallest first so small ones (like /boot) are redundant again within seconds, while md queues the larger rebuilds",
-			r.part, a.Name, use, humanKiB(a.SizeKiB)),
+		Reason: fmt.Sprintf("add new partition %d to %s%s, %s; arrays are added smallest first so small ones (like /boot) are redundant again within seconds, while md queues the larger rebuilds%s",
+			r.part, a.Name, use, humanKiB(a.SizeKiB), from),
 		Undo: fmt.Sprintf("mdadm %s --fail %s --remove %s (the array stays degraded)", mdadm.ArrayDevice(a.Name), dev, dev)})
 }
 
@@ -160,9 +172,13 @@ func (b *builder) replaceSteps(r arrayRole) {
 			{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in %s", r.part, a.Name)}},
 		Postconditions: []Condition{{Kind: CondCopyOnto, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
 			Text: fmt.Sprintf("md copies onto new partition %d in %s, or has finished", r.part, a.Name)}},
-		Reason: fmt.Sprintf("copy %s's %s onto new partition %d while it stays in service, so %s keeps two good copies throughout; md marks %s faulty when the copy is complete",
-			b.failed.Label(), r.failedDev, r.part, a.Name, r.failedDev),
-		Undo: "before the copy completes: mdadm " + mdadm.ArrayDevice(a.Name) + " --fail " + dev + " --remove " + dev + " (the old member stays)"})
+		Reason: b.replaceReason(r),
+		Undo:   "before the copy completes: mdadm " + mdadm.ArrayDevice(a.Name) + " --fail " + dev + " --remove " + dev + " (the old member stays)"})
+}
+
+func (b *builder) replaceReason(r arrayRole) string {
+	return fmt.Sprintf("copy %s's %s onto new partition %d while it stays in service, so %s keeps two good copies throughout; md marks %s faulty when the copy is complete",
+		b.failed.Label(), r.failedDev, r.part, r.a.Name, r.failedDev)
 }
 
 func (b *builder) removeReplacedStep(r arrayRole) {
@@ -210,6 +226,12 @@ func (b *builder) rebuildSteps(replacing bool) {
 				Text: fmt.Sprintf("new partition %d is in_sync in %s", r.part, r.a.Name)})
 			continue
 		}
+		if r.othersLost > 0 {
+			// Slots lost on other disks stay lost: the new member in sync is the end.
+			conds = append(conds, Condition{Kind: CondInSyncOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: NewDiskToken, Partition: r.part,
+				Text: fmt.Sprintf("new partition %d is in_sync in %s (which stays degraded by %d slot(s) on other disks)", r.part, r.a.Name, r.othersLost)})
+			continue
+		}
 		conds = append(conds, Condition{Kind: CondRedundant, Array: r.a.Name, ArrayUUID: r.a.UUID, Text: fmt.Sprintf("%s has every slot in_sync and no sync running", r.a.Name)})
 	}
 	reason := fmt.Sprintf("wait until %s are redundant again; an array that holds the new spare but runs no recovery for %d s is asked to recover (sync_action=recover, at most %d times); Ctrl-C detaches (the rebuild continues in the kernel) and `raidswap resume` picks up here",
@@ -224,7 +246,14 @@ func (b *builder) rebuildSteps(replacing bool) {
 func (b *builder) verifyStep() Step {
 	var conds []Condition
 	for _, r := range b.arrays {
-		conds = append(conds, Condition{Kind: CondRedundant, Array: r.a.Name, ArrayUUID: r.a.UUID, Text: fmt.Sprintf("%s has every slot in_sync", r.a.Name)})
+		if r.othersLost == 0 {
+			conds = append(conds, Condition{Kind: CondRedundant, Array: r.a.Name, ArrayUUID: r.a.UUID, Text: fmt.Sprintf("%s has every slot in_sync", r.a.Name)})
+		}
+		if r.leftover {
+			conds = append(conds, Condition{Kind: CondMemberOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: NewDiskToken, Partition: r.part,
+				Text: fmt.Sprintf("new partition %d is in %s (its spare)", r.part, r.a.Name)})
+			continue
+		}
 		if b.req.Mode == ReAdd {
 			conds = append(conds, Condition{Kind: CondInSyncOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: b.failed.Name, Serial: b.failed.Serial, Partition: r.part,
 				Text: fmt.Sprintf("%s is in_sync in %s", PartitionName(b.failed.Name, r.part), r.a.Name)})

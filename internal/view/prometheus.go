@@ -24,13 +24,13 @@ func StatusPrometheus(w io.Writer, s *discover.System) error {
 
 	metric("raidswap_array_degraded", "1 if the array is missing a member or has a faulty one.", "gauge")
 	for _, a := range s.Arrays {
-		deg := a.State == discover.ArrayDegraded || a.State == discover.ArrayRecovering || a.State == discover.ArrayMissing ||
+		deg := a.State == discover.ArrayDegraded || a.State == discover.ArrayRecovering || a.State == discover.ArrayMissing || a.State == discover.ArrayFailed ||
 			a.ActiveDisks < a.RaidDisks
 		fmt.Fprintf(&b, "raidswap_array_degraded{array=%q,uuid=%q,level=%q} %d\n", a.Name, a.UUID, a.Level, boolNum(deg))
 	}
 	metric("raidswap_array_state", "1 for the array's current state.", "gauge")
 	for _, a := range s.Arrays {
-		for _, st := range []discover.ArrayState{discover.ArrayClean, discover.ArrayDegraded, discover.ArrayRecovering, discover.ArrayResyncing, discover.ArrayInactive, discover.ArrayMissing, discover.ArrayUnknown} {
+		for _, st := range []discover.ArrayState{discover.ArrayClean, discover.ArrayDegraded, discover.ArrayRecovering, discover.ArrayResyncing, discover.ArrayInactive, discover.ArrayMissing, discover.ArrayFailed, discover.ArrayUnknown} {
 			fmt.Fprintf(&b, "raidswap_array_state{array=%q,state=%q} %d\n", a.Name, st, boolNum(a.State == st))
 		}
 	}
