@@ -176,9 +176,7 @@ func runScenario(ctx context.Context, c Config, sc Scenario) (card *Card) {
 		// Torn down with a context of its own: Ctrl-C must not stop the cleanup.
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		own := removeOwn(lab.Dir())
 		cl, err := lab.Close(cctx)
-		cl.Files = append(own, cl.Files...)
 		card.Cleanup = cl
 		if err != nil {
 			card.CleanupError = err.Error()
@@ -427,30 +425,12 @@ func Confine(env *engine.Env, dir string) error {
 	if fi, err := os.Lstat(filepath.Join(dir, Marker)); err != nil || !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a drill lab: it has no %s", dir, Marker)
 	}
-	env.JournalDir = filepath.Join(dir, "journal")
-	env.LockPath = filepath.Join(dir, "raidswap.lock")
-	env.KeyPath = filepath.Join(dir, "plan.key")
-	env.BackupDir = filepath.Join(dir, "backups")
+	// The names are the lab's (simulate): its teardown removes what lies there.
+	env.JournalDir = filepath.Join(dir, simulate.LabJournal)
+	env.LockPath = filepath.Join(dir, simulate.LabLock)
+	env.KeyPath = filepath.Join(dir, simulate.LabPlanKey)
+	env.BackupDir = filepath.Join(dir, simulate.LabBackups)
 	return confineScope(env, dir)
-}
-
-// ownFiles are what the drill's engine keeps in the lab (Confine), which the lab's Close
-// leaves alone because simulate did not make them.
-var ownFiles = []string{"journal", "audit.jsonl", "plan.key", "raidswap.lock", "inventory.json", "backups"}
-
-// removeOwn removes the drill's own files from the lab and says which it removed.
-func removeOwn(dir string) []string {
-	var out []string
-	for _, name := range ownFiles {
-		p := filepath.Join(dir, name)
-		if _, err := os.Lstat(p); err != nil {
-			continue
-		}
-		if err := os.RemoveAll(p); err == nil {
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 // trainee is the prompter the wizard asks: the interactive trainee's or --auto's, counted.
@@ -488,7 +468,7 @@ func (s *scene) wizard(ctx context.Context) error {
 	}
 	defer lock.Release()
 	d := wizard.Deps{Out: s.out, Width: s.c.Width, Prompt: s.trainee(), Enter: s.c.Enter, Poll: 200 * time.Millisecond,
-		Discover: env.Discover, AuditLog: filepath.Join(s.lab.Dir(), "audit.jsonl"), Now: s.c.Now}
+		Discover: env.Discover, AuditLog: filepath.Join(s.lab.Dir(), simulate.LabAuditLog), Now: s.c.Now}
 	d.Plan = func(r plan.Request) (*plan.Plan, error) {
 		p, err := env.Plan(r, true)
 		if err == nil {
@@ -805,7 +785,7 @@ func alignment(root *seam.Root, d *discover.Disk) Check {
 
 // journalRecords are the records of the lab's journals, oldest file first.
 func (s *scene) journalRecords() ([]journal.Record, error) {
-	paths, err := filepath.Glob(filepath.Join(s.lab.Dir(), "journal", "*.jsonl"))
+	paths, err := filepath.Glob(filepath.Join(s.lab.Dir(), simulate.LabJournal, "*.jsonl"))
 	if err != nil {
 		return nil, err
 	}
