@@ -39,11 +39,10 @@ func (l *Lab) Close(ctx context.Context) (Cleanup, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, err := teardown(ctx, l.r, l.root, l.Dir, l.loops(), l.marker)
-	if len(c.Loops) > 0 || err == nil {
-		for s, f := range l.images {
-			f.Close()
-			delete(l.images, s)
-		}
+	// The lab is done with its images either way: a loop keeps its own reference.
+	for s, f := range l.images {
+		f.Close()
+		delete(l.images, s)
 	}
 	return c, err
 }
