@@ -216,6 +216,21 @@ func labSwap(ctx context.Context, r host.Runner, root *host.Root, base, hostFile
 	} else {
 		fmt.Printf("prove %s: ok\n", c)
 	}
+	// The swapped image attached by path, as a hand (or an older raidswap) would: the kernel's
+	// inode behind the loop is the host file's, and the allowlist's rule says so.
+	res, err := run(ctx, r, "attaching the swapped image by path", host.Losetup, "--find", "--show", l.file(a))
+	if err != nil {
+		return err
+	}
+	byPath := strings.TrimSpace(string(res.Stdout))
+	if _, _, err := identify.ProveDrillDisk(root, kname(byPath)); err != nil {
+		fmt.Printf("prove swapped %s: %v\n", a, err)
+	} else {
+		fmt.Printf("prove swapped %s: ok\n", a)
+	}
+	if _, err := run(ctx, r, "detaching", host.Losetup, "--detach", byPath); err != nil {
+		return err
+	}
 	cl, err := l.Close(ctx)
 	fmt.Printf("close loops=%q files=%d\n", cl.Loops, len(cl.Files))
 	for _, line := range strings.Split(fmt.Sprint(err), "\n") {
@@ -568,6 +583,7 @@ find $BASE -name 'raidswap-drill-*.img' -delete; find $BASE -name raidswap-drill
 	golden.Contains(t, res.Output, `insert DRILL-A`, `dev="" err=refusing to attach drill disk DRILL-A`, "it was replaced",
 		`dev="" err=refusing to attach drill disk DRILL-B`,
 		"from its descriptor: inode matches=true sector=4096 err=<nil>", "prove DRILL-C", ": ok\n",
+		"prove swapped DRILL-A", "is attached to inode ", "image raidswap made",
 		"it is not the image raidswap made", "HOST FILE UNCHANGED", "links: 3\n", "loops: 0\n", "md: 0\n")
 }
 
