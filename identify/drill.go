@@ -23,7 +23,8 @@ import (
 // /sys/block/loopN/loop/backing_file is <lab>/raidswap-drill-<SERIAL>.img and <lab> holds the
 // drill's marker file. It is listed as a disk even when it holds nothing, named by that
 // serial, and nothing else is ever one. The kernel's backing_file is the only witness: a
-// file raidswap wrote (inventory, plan) never makes a disk a drill disk.
+// file raidswap wrote (inventory, plan) never makes a disk a drill disk. That names and lists
+// drill disks; writing to one takes the inode behind the loop too (ProveDrillDisk).
 
 // Names of a drill's files (the shared design of issue 12).
 const (
