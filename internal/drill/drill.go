@@ -613,6 +613,7 @@ func (s *scene) insertShelf(ctx context.Context) error {
 // only an array whose every member is on that disk.
 func (s *scene) stopForeign(ctx context.Context, dev string) error {
 	k := filepath.Base(dev)
+	var busy error
 	for i := 0; i < 15; i++ {
 		ms, err := simulate.Members(s.c.Root)
 		if err != nil {
@@ -629,18 +630,24 @@ func (s *scene) stopForeign(ctx context.Context, dev string) error {
 				delete(arrays, m.Array)
 			}
 		}
+		busy = nil
 		for a := range arrays {
+			// udev probes an array it has just assembled (blkid): until it lets go, the stop
+			// is refused ("Cannot get exclusive access"), and is tried again.
 			if _, err := s.c.Runner.Run(ctx, seam.Mdadm, "--stop", "/dev/"+a); err != nil {
-				return fmt.Errorf("stopping the old array %s assembled from %s: %w", a, dev, err)
+				busy = fmt.Errorf("stopping the old array %s assembled from %s: %w", a, dev, err)
+				continue
 			}
 			s.say("udev assembled the old array %s from %s; stopped it (mdadm --stop /dev/%s), as you would before using the disk", a, dev, a)
+		}
+		if len(arrays) > 0 && busy == nil {
 			return nil
 		}
 		if err := sleep(ctx, 200*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	return nil
+	return busy
 }
 
 // holdsMember says whether any md array has a member on dev (or on a dm table over it).
