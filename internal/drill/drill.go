@@ -610,14 +610,16 @@ func (s *scene) insertShelf(ctx context.Context) error {
 
 // stopForeign stops an old array udev assembled from a dirty new disk (mdadm -I on the
 // disk's arrival, as on a real server), as the operator must before the disk can be used:
-// only an array whose every member is on that disk.
+// only an array whose every member is on that disk. udev may still be busy with the disk:
+// probing the array it has just assembled (the stop is refused, "Cannot get exclusive
+// access") or handling a late event for the disk (it assembles the array again). So after
+// each stop it waits for udev's queue and looks again, until none is left (bounded).
 func (s *scene) stopForeign(ctx context.Context, dev string) error {
 	k := filepath.Base(dev)
-	var busy error
-	for i := 0; i < 15; i++ {
+	foreign := func() (map[string]bool, error) {
 		ms, err := simulate.Members(s.c.Root)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		arrays := map[string]bool{}
 		for _, m := range ms {
@@ -630,24 +632,47 @@ func (s *scene) stopForeign(ctx context.Context, dev string) error {
 				delete(arrays, m.Array)
 			}
 		}
+		return arrays, nil
+	}
+	var busy error
+	stopped := false
+	for i := 0; i < 15; i++ {
+		arrays, err := foreign()
+		if err != nil {
+			return err
+		}
+		if len(arrays) == 0 {
+			if stopped {
+				return nil
+			}
+			if err := sleep(ctx, 200*time.Millisecond); err != nil {
+				return err
+			}
+			continue
+		}
 		busy = nil
 		for a := range arrays {
-			// udev probes an array it has just assembled (blkid): until it lets go, the stop
-			// is refused ("Cannot get exclusive access"), and is tried again.
 			if _, err := s.c.Runner.Run(ctx, seam.Mdadm, "--stop", "/dev/"+a); err != nil {
 				busy = fmt.Errorf("stopping the old array %s assembled from %s: %w", a, dev, err)
 				continue
 			}
 			s.say("udev assembled the old array %s from %s; stopped it (mdadm --stop /dev/%s), as you would before using the disk", a, dev, a)
+			stopped = true
 		}
-		if len(arrays) > 0 && busy == nil {
-			return nil
-		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
-			return err
+		_, _ = s.c.Runner.Run(ctx, seam.Udevadm, "settle", "--timeout=30")
+		if busy != nil {
+			if err := sleep(ctx, 200*time.Millisecond); err != nil {
+				return err
+			}
 		}
 	}
-	return busy
+	if busy != nil {
+		return busy
+	}
+	if arrays, err := foreign(); err == nil && len(arrays) > 0 {
+		return fmt.Errorf("udev assembled the old array again from %s each time it was stopped (%d tries)", dev, 15)
+	}
+	return nil
 }
 
 // holdsMember says whether any md array has a member on dev (or on a dm table over it).
