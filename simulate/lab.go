@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -63,21 +63,6 @@ type LabDisk struct {
 	SectorSize   int
 }
 
-// labMarker is the marker file's content (shared design: id, pid, created, disks).
-type labMarker struct {
-	ID      string       `json:"id"`
-	PID     int          `json:"pid"`
-	Created time.Time    `json:"created"`
-	Disks   []markerDisk `json:"disks"`
-}
-
-type markerDisk struct {
-	Serial     string `json:"serial"`
-	File       string `json:"file"` // absolute path: <dir>/raidswap-drill-<SERIAL>.img
-	SectorSize int    `json:"sector_size"`
-	Size       int64  `json:"size,omitempty"`
-}
-
 // Lab is one drill's set of disks. Its methods may be called from several goroutines (a
 // signal handler's Close while an Insert runs): they take turns.
 type Lab struct {
@@ -86,8 +71,13 @@ type Lab struct {
 	r      host.Runner
 	root   *host.Root
 	mu     sync.Mutex
-	marker labMarker
+	marker identify.LabMarker
 	next   int // serial letters handed out
+	// images are the disks' image files, open since raidswap created them: a disk is
+	// attached from this descriptor, never by its path (see attach).
+	images map[string]*os.File
+	// attachFD attaches an open image to a free loop device (attachLoopFD; tests fake it).
+	attachFD func(ctx context.Context, f *os.File, d identify.LabDisk) (string, error)
 }
 
 // NewLab makes <base>/<ID> (base "" = DefaultLabBase) with the marker file, mode 0700.
@@ -114,8 +104,8 @@ func NewLab(ctx context.Context, r host.Runner, root *host.Root, base string) (*
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("making the drill lab: %w", err)
 	}
-	l := &Lab{Dir: dir, ID: id, r: r, root: root,
-		marker: labMarker{ID: id, PID: os.Getpid(), Created: now, Disks: []markerDisk{}}}
+	l := &Lab{Dir: dir, ID: id, r: r, root: root, images: map[string]*os.File{}, attachFD: attachLoopFD,
+		marker: identify.LabMarker{Tool: identify.DrillMarkerTool, ID: id, PID: os.Getpid(), Created: now, Disks: []identify.LabDisk{}}}
 	if err := l.saveMarker(); err != nil {
 		os.Remove(dir)
 		return nil, err
@@ -139,56 +129,11 @@ func (l *Lab) saveMarker() error {
 	return nil
 }
 
-// readMarker reads and checks a lab's marker: it is untrusted (a crashed drill, an edit, a
-// hostile file), so every field is checked and a disk's file must be the lab's own name.
-func readMarker(dir string) (labMarker, error) {
-	var m labMarker
-	p := filepath.Join(dir, LabMarker)
-	// Only a real directory holding a regular file: a link could point the teardown at
-	// another directory, and a FIFO would block the read forever.
-	if fi, err := os.Lstat(dir); err != nil {
-		return m, err
-	} else if !fi.IsDir() {
-		return m, fmt.Errorf("drill lab %s is not a directory (%s)", dir, fi.Mode().Type())
-	}
-	if fi, err := os.Lstat(p); err != nil {
-		return m, err
-	} else if !fi.Mode().IsRegular() {
-		return m, fmt.Errorf("drill marker %s is not a regular file (%s)", p, fi.Mode().Type())
-	}
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return m, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxMarker+1))
-	if err != nil {
-		return m, fmt.Errorf("reading drill marker %s: %w", p, err)
-	}
-	if len(b) > maxMarker {
-		return m, fmt.Errorf("drill marker %s is larger than %d bytes: not a marker raidswap wrote", p, maxMarker)
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return m, fmt.Errorf("drill marker %s is not valid: %w", p, err)
-	}
-	if !labIDRe.MatchString(m.ID) || m.ID != filepath.Base(dir) {
-		return m, fmt.Errorf("drill marker %s: id %q is not this directory's drill id", p, m.ID)
-	}
-	if m.PID <= 0 {
-		return m, fmt.Errorf("drill marker %s: pid %d is not a process id", p, m.PID)
-	}
-	for _, d := range m.Disks {
-		if !labSerialRe.MatchString(d.Serial) {
-			return m, fmt.Errorf("drill marker %s: serial %q is not a drill serial", p, d.Serial)
-		}
-		if d.File != filepath.Join(dir, LabFile(d.Serial)) {
-			return m, fmt.Errorf("drill marker %s: disk %s's file %q is not %s", p, d.Serial, d.File, filepath.Join(dir, LabFile(d.Serial)))
-		}
-		if d.SectorSize != 512 && d.SectorSize != 4096 {
-			return m, fmt.Errorf("drill marker %s: disk %s's sector size %d is not 512 or 4096", p, d.Serial, d.SectorSize)
-		}
-	}
-	return m, nil
+// readMarker reads and checks a lab's marker (identify.ReadDrillMarker): it is untrusted (a
+// crashed drill, an edit, a hostile file). Labs live on the real filesystem, whatever Root
+// the lab reads the kernel's state through.
+func readMarker(dir string) (identify.LabMarker, error) {
+	return identify.ReadDrillMarker(host.NewRoot("/"), dir)
 }
 
 // NewSerial returns a fresh drill serial DRILL-<letter><4 hex> (letter A, B, C... per call).
@@ -207,21 +152,16 @@ func (l *Lab) NewSerial() string {
 	}
 }
 
-func (l *Lab) disk(serial string) *markerDisk {
-	for i := range l.marker.Disks {
-		if l.marker.Disks[i].Serial == serial {
-			return &l.marker.Disks[i]
-		}
-	}
-	return nil
-}
+func (l *Lab) disk(serial string) *identify.LabDisk { return l.marker.Disk(serial) }
 
 // file is where serial's disk lives.
 func (l *Lab) file(serial string) string { return filepath.Join(l.Dir, LabFile(serial)) }
 
-// create checks d and makes its sparse file, recorded in the marker before it exists so a
-// crash right after leaves nothing the cleanup cannot find.
-func (l *Lab) create(d DiskSpec) (*markerDisk, error) {
+// create checks d and makes its sparse file with O_EXCL (so it is a file raidswap made, not
+// one that was there), keeps it open, and records its device and inode in the marker. A crash
+// between the two leaves a file the marker does not name: cleanup leaves that lab alone and
+// says so, which is safe, where recording a file before it exists could name someone else's.
+func (l *Lab) create(d DiskSpec) (*identify.LabDisk, error) {
 	if !labSerialRe.MatchString(d.Serial) {
 		return nil, fmt.Errorf("drill serial %q: want DRILL- and up to 26 of A-Z, 0-9, -", d.Serial)
 	}
@@ -237,22 +177,34 @@ func (l *Lab) create(d DiskSpec) (*markerDisk, error) {
 	if l.disk(d.Serial) != nil {
 		return nil, fmt.Errorf("drill disk %s exists already in %s", d.Serial, l.Dir)
 	}
-	md := markerDisk{Serial: d.Serial, File: l.file(d.Serial), SectorSize: d.SectorSize, Size: d.Size}
+	file := l.file(d.Serial)
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("making drill disk %s: %w", d.Serial, err)
+	}
+	fail := func(err error) (*identify.LabDisk, error) {
+		f.Close()
+		os.Remove(file)
+		return nil, fmt.Errorf("making drill disk %s: %w", d.Serial, err)
+	}
+	if err := f.Truncate(d.Size); err != nil {
+		return fail(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fail(errors.New("no inode"))
+	}
+	md := identify.LabDisk{Serial: d.Serial, File: file, SectorSize: d.SectorSize, Size: d.Size, Dev: st.Dev, Ino: st.Ino}
 	l.marker.Disks = append(l.marker.Disks, md)
 	if err := l.saveMarker(); err != nil {
-		return nil, err
+		l.marker.Disks = l.marker.Disks[:len(l.marker.Disks)-1]
+		return fail(err)
 	}
-	f, err := os.OpenFile(md.File, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("making drill disk %s: %w", d.Serial, err)
-	}
-	err = f.Truncate(d.Size)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("making drill disk %s: %w", d.Serial, err)
-	}
+	l.images[d.Serial] = f
 	return l.disk(d.Serial), nil
 }
 
@@ -269,7 +221,7 @@ func (l *Lab) Insert(ctx context.Context, d DiskSpec) (string, error) {
 			return "", err
 		}
 	} else {
-		if dev := l.device(md.File); dev != "" {
+		if dev := l.device(*md); dev != "" {
 			return "", fmt.Errorf("drill disk %s is inserted already as %s", d.Serial, dev)
 		}
 		if (d.Size != 0 && d.Size != md.Size) || (d.SectorSize != 0 && d.SectorSize != md.SectorSize) {
@@ -279,27 +231,54 @@ func (l *Lab) Insert(ctx context.Context, d DiskSpec) (string, error) {
 	return l.attach(ctx, *md)
 }
 
-// attach runs losetup and waits until the kernel shows the loop with the file and its size.
-func (l *Lab) attach(ctx context.Context, md markerDisk) (string, error) {
-	argv := []string{host.Losetup, "--find", "--show", "--partscan"}
-	if md.SectorSize == 4096 {
-		argv = append(argv, "--sector-size", "4096")
+// attach attaches md's image from the descriptor raidswap has held open since it created the
+// file, after checking that the path still names that file with one link (else the image
+// was swapped: refused, naming the disk, before anything is written), and waits until the
+// kernel shows the loop with the file, its inode and its size.
+//
+// Attaching by the descriptor (LOOP_CONFIGURE) rather than by path (losetup FILE, then
+// looking at what got attached) leaves no moment in which the path could be swapped between
+// the check and the attach: the loop gets the very inode raidswap made.
+func (l *Lab) attach(ctx context.Context, md identify.LabDisk) (string, error) {
+	f := l.images[md.Serial]
+	if f == nil {
+		return "", fmt.Errorf("refusing to attach drill disk %s: this drill does not hold its image open (made by another process?)", md.Serial)
 	}
-	res, err := run(ctx, l.r, "attaching drill disk "+md.Serial, append(argv, md.File)...)
+	dev, ino, nlink, regular, err := identify.FileInode(md.File)
+	if err == nil {
+		err = identify.CheckDrillImage(md, dev, ino, nlink, regular)
+	}
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("refusing to attach drill disk %s: %w", md.Serial, err)
 	}
-	dev := strings.TrimSpace(string(res.Stdout))
-	if !loopDevRe.MatchString(dev) {
-		return "", fmt.Errorf("attaching drill disk %s: losetup printed %q, not a loop device", md.Serial, dev)
+	loop, err := l.attachFD(ctx, f, md)
+	if err != nil {
+		return "", fmt.Errorf("attaching drill disk %s: %w", md.Serial, err)
 	}
-	k := kname(dev)
+	if !loopDevRe.MatchString(loop) {
+		return "", fmt.Errorf("attaching drill disk %s: %q is not a loop device", md.Serial, loop)
+	}
+	k := kname(loop)
 	want := strconv.FormatInt(md.Size/512, 10)
-	err = waitFor(ctx, labWait, dev+" to show "+md.Serial, func() bool {
+	err = waitFor(ctx, labWait, loop+" to show "+md.Serial, func() bool {
 		size, err := l.root.ReadString("/sys/block/" + k + "/size")
-		return err == nil && size == want && backingFile(l.root, k) == md.File && l.root.Exists(dev)
+		return err == nil && size == want && l.owns(k, md) && l.root.Exists(loop)
 	})
-	return dev, err
+	return loop, err
+}
+
+// owns says whether loop k is md's disk as the kernel holds it: its backing file is md's
+// file (deleted or not) and the inode behind it is the one raidswap made.
+func (l *Lab) owns(k string, md identify.LabDisk) bool {
+	return loopOf(l.root, k, md)
+}
+
+func loopOf(root *host.Root, k string, md identify.LabDisk) bool {
+	if backingFile(root, k) != md.File {
+		return false
+	}
+	dev, ino, err := identify.LoopBacking(root, k)
+	return err == nil && dev == md.Dev && ino == md.Ino
 }
 
 // backingFile is the file behind loop k as the kernel says, without the " (deleted)" it adds
@@ -312,10 +291,12 @@ func backingFile(root *host.Root, k string) string {
 	return strings.TrimSuffix(s, " (deleted)")
 }
 
-// device is the loop whose backing file is file, or "".
-func (l *Lab) device(file string) string {
-	for _, k := range loopsUnder(l.root, func(f string) bool { return f == file }) {
-		return "/dev/" + k
+// device is the loop md's disk is attached to (owns), or "".
+func (l *Lab) device(md identify.LabDisk) string {
+	for _, k := range loopsUnder(l.root, func(f string) bool { return f == md.File }) {
+		if l.owns(k, md) {
+			return "/dev/" + k
+		}
 	}
 	return ""
 }
@@ -435,12 +416,9 @@ func (l *Lab) labDevice(serial, what string) (string, error) {
 	if md == nil {
 		return "", fmt.Errorf("refusing to %s %s: not a disk of this drill (lab %s)", what, serial, l.Dir)
 	}
-	dev := l.device(md.File)
+	dev := l.device(*md)
 	if dev == "" {
 		return "", fmt.Errorf("refusing to %s %s: it is not attached (pulled already?)", what, serial)
-	}
-	if f := backingFile(l.root, kname(dev)); f != md.File {
-		return "", fmt.Errorf("refusing to %s %s (%s): its backing file is %q, not this drill's %s", what, dev, serial, f, md.File)
 	}
 	return dev, nil
 }
@@ -759,7 +737,7 @@ func (l *Lab) Disks() []LabDisk {
 	defer l.mu.Unlock()
 	out := make([]LabDisk, 0, len(l.marker.Disks))
 	for _, d := range l.marker.Disks {
-		out = append(out, LabDisk{Serial: d.Serial, File: d.File, Device: l.device(d.File), Size: d.Size, SectorSize: d.SectorSize})
+		out = append(out, LabDisk{Serial: d.Serial, File: d.File, Device: l.device(d), Size: d.Size, SectorSize: d.SectorSize})
 	}
 	return out
 }
@@ -772,7 +750,7 @@ func (l *Lab) Device(serial string) (string, bool) {
 	if d == nil {
 		return "", false
 	}
-	dev := l.device(d.File)
+	dev := l.device(*d)
 	return dev, dev != ""
 }
 
@@ -834,9 +812,10 @@ func CopyBootCode(ctx context.Context, r host.Runner, table string, sectorSize i
 	return fmt.Errorf("unknown partition table %q", table)
 }
 
-// loops are the loops attached to this lab's files now.
+// loops are the loops attached to this lab's own images now (owns).
 func (l *Lab) loops() []string {
-	return loopsUnder(l.root, func(f string) bool { return filepath.Dir(f) == l.Dir && isLabFile(filepath.Base(f)) })
+	own, _ := labLoops(l.root, l.Dir, l.marker)
+	return own
 }
 
 func isLabFile(name string) bool {
@@ -846,381 +825,4 @@ func isLabFile(name string) bool {
 	}
 	s, ok = strings.CutSuffix(s, labFileSuffix)
 	return ok && labSerialRe.MatchString(s)
-}
-
-// Cleanup is what a teardown removed.
-type Cleanup struct {
-	Unmounted, Swapoff, Arrays, DM, Loops, Files []string
-}
-
-func (c *Cleanup) add(o Cleanup) {
-	c.Unmounted = append(c.Unmounted, o.Unmounted...)
-	c.Swapoff = append(c.Swapoff, o.Swapoff...)
-	c.Arrays = append(c.Arrays, o.Arrays...)
-	c.DM = append(c.DM, o.DM...)
-	c.Loops = append(c.Loops, o.Loops...)
-	c.Files = append(c.Files, o.Files...)
-}
-
-// Close tears the lab down, best-effort and complete, in order: unmount what is mounted from
-// lab devices (and under Dir), swapoff lab swaps, stop the arrays all of whose members are
-// lab devices, dmsetup remove the rs-* tables over them, losetup -d every lab loop, remove
-// the files and Dir. It never touches an array with a member outside the lab. Idempotent.
-func (l *Lab) Close(ctx context.Context) (Cleanup, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return teardown(ctx, l.r, l.root, l.Dir, l.loops())
-}
-
-// CleanupLeftovers finds labs under base (by their marker, and by the loops whose backing
-// file is a lab file there, even when the directory is gone) and tears down those whose
-// drill is no longer running, as Close does.
-func CleanupLeftovers(ctx context.Context, r host.Runner, root *host.Root, base string) (Cleanup, error) {
-	if base == "" {
-		base = DefaultLabBase
-	}
-	base = filepath.Clean(base)
-	if root == nil {
-		root = host.NewRoot("/")
-	}
-	labs := map[string][]string{}
-	for _, k := range loopsUnder(root, func(f string) bool {
-		return filepath.Dir(filepath.Dir(f)) == base && isLabFile(filepath.Base(f))
-	}) {
-		d := filepath.Dir(backingFile(root, k))
-		labs[d] = append(labs[d], k)
-	}
-	markers, _ := filepath.Glob(filepath.Join(base, "*", LabMarker))
-	for _, m := range markers {
-		d := filepath.Dir(m)
-		if _, ok := labs[d]; !ok {
-			labs[d] = nil
-		}
-	}
-	dirs := make([]string, 0, len(labs))
-	for d := range labs {
-		dirs = append(dirs, d)
-	}
-	sort.Strings(dirs)
-	var all Cleanup
-	var errs []error
-	for _, d := range dirs {
-		m, err := readMarker(d)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			// The directory (or its marker) is gone; the loops still name its files.
-		case err != nil:
-			errs = append(errs, fmt.Errorf("skipping lab %s: %w", d, err))
-			continue
-		case root.Exists("/proc/" + strconv.Itoa(m.PID)):
-			// Its drill (pid) still runs: not a leftover.
-			continue
-		}
-		c, err := teardown(ctx, r, root, d, labs[d])
-		all.add(c)
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return all, errors.Join(errs...)
-}
-
-// deviceSet is a lab's loops and everything stacked on them alone: their partitions, the dm
-// devices all of whose slaves are in the set, the arrays all of whose members are. foreign
-// lists arrays and dm devices that have a member in the set and one outside it.
-type deviceSet struct {
-	in      map[string]bool
-	foreign map[string]bool
-}
-
-func (s deviceSet) of(prefix string) []string {
-	var out []string
-	for k := range s.in {
-		if strings.HasPrefix(k, prefix) {
-			out = append(out, k)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (s deviceSet) arrays() []string { return s.of("md") }
-func (s deviceSet) dms() []string    { return s.of("dm-") }
-
-// labSet computes the set from the loops, read from the live sysfs.
-func labSet(root *host.Root, loops []string) deviceSet {
-	s := deviceSet{in: map[string]bool{}, foreign: map[string]bool{}}
-	for _, k := range loops {
-		s.in[k] = true
-		parts, _ := root.Glob("/sys/block/" + k + "/" + k + "p*")
-		for _, p := range parts {
-			if isPartition(filepath.Base(p), k) {
-				s.in[filepath.Base(p)] = true
-			}
-		}
-	}
-	under := func(h string) []string {
-		if strings.HasPrefix(h, "md") {
-			ds, _ := root.Glob("/sys/block/" + h + "/md/dev-*")
-			out := make([]string, len(ds))
-			for i, d := range ds {
-				out[i] = strings.TrimPrefix(filepath.Base(d), "dev-")
-			}
-			return out
-		}
-		ents, _ := root.ReadDir("/sys/block/" + h + "/slaves")
-		out := make([]string, len(ents))
-		for i, e := range ents {
-			out[i] = e.Name()
-		}
-		return out
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, k := range slices.Sorted(mapKeys(s.in)) {
-			hs, _ := root.ReadDir("/sys/class/block/" + k + "/holders")
-			for _, e := range hs {
-				h := e.Name()
-				if s.in[h] {
-					continue
-				}
-				all := true
-				for _, u := range under(h) {
-					all = all && s.in[u]
-				}
-				if all {
-					s.in[h] = true
-					changed = true
-				}
-			}
-		}
-	}
-	// A dm device simulate made over a lab partition ("rs-loop0p2") whose table no longer
-	// names it (an error table, after a Vanish cut short) belongs to the lab too.
-	ds, _ := root.Glob("/sys/block/dm-*/dm/name")
-	for _, d := range ds {
-		x := strings.Split(strings.TrimPrefix(d, "/sys/block/"), "/")[0]
-		name, err := root.ReadString(d)
-		part, ok := strings.CutPrefix(name, "rs-")
-		if err != nil || !ok || !s.in[part] || s.in[x] {
-			continue
-		}
-		if ents, err := root.ReadDir("/sys/block/" + x + "/slaves"); err == nil && len(ents) == 0 {
-			s.in[x] = true
-		}
-	}
-	for k := range s.in {
-		hs, _ := root.ReadDir("/sys/class/block/" + k + "/holders")
-		for _, e := range hs {
-			if !s.in[e.Name()] {
-				s.foreign[e.Name()] = true
-			}
-		}
-	}
-	return s
-}
-
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-type mountEntry struct{ dev, dir string }
-
-// readMounts lists /proc/self/mounts with each source's kernel name ("" if none), in order.
-func readMounts(root *host.Root) []mountEntry {
-	b, err := root.ReadFile("/proc/self/mounts")
-	if err != nil {
-		return nil
-	}
-	var out []mountEntry
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		out = append(out, mountEntry{dev: blockName(root, host.UnescapeMount(f[0])), dir: host.UnescapeMount(f[1])})
-	}
-	return out
-}
-
-// mountsOf lists the mounts of devices in s, or under one of dirs, innermost first.
-func mountsOf(root *host.Root, s deviceSet, dirs []string) []mountEntry {
-	var out []mountEntry
-	for _, m := range readMounts(root) {
-		under := false
-		for _, d := range dirs {
-			under = under || m.dir == d || strings.HasPrefix(m.dir, d+"/")
-		}
-		if (m.dev != "" && s.in[m.dev]) || under {
-			out = append(out, m)
-		}
-	}
-	slices.Reverse(out)
-	return out
-}
-
-// blockName is the kernel name of a device path from mounts or swaps: /dev/md0 -> md0,
-// /dev/mapper/rs-x -> dm-N, /dev/md/boot -> md127; "" when it is no block device.
-func blockName(root *host.Root, dev string) string {
-	if !strings.HasPrefix(dev, "/dev/") {
-		return ""
-	}
-	if name, ok := strings.CutPrefix(dev, "/dev/mapper/"); ok {
-		ds, _ := root.Glob("/sys/block/dm-*/dm/name")
-		for _, d := range ds {
-			if n, err := root.ReadString(d); err == nil && n == name {
-				return strings.Split(strings.TrimPrefix(d, "/sys/block/"), "/")[0]
-			}
-		}
-		return ""
-	}
-	if strings.HasPrefix(dev, "/dev/md/") {
-		if t, err := root.ResolveLink(dev); err == nil {
-			return filepath.Base(t)
-		}
-	}
-	return kname(dev)
-}
-
-// swapsOf lists the active swaps on devices in s.
-func swapsOf(root *host.Root, s deviceSet) []string {
-	b, err := root.ReadFile("/proc/swaps")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || !strings.HasPrefix(f[0], "/dev/") {
-			continue
-		}
-		if k := blockName(root, host.UnescapeMount(f[0])); s.in[k] {
-			out = append(out, host.UnescapeMount(f[0]))
-		}
-	}
-	return out
-}
-
-// teardown removes one lab: dir and the loops attached to its files.
-func teardown(ctx context.Context, r host.Runner, root *host.Root, dir string, loops []string) (Cleanup, error) {
-	var c Cleanup
-	var errs []error
-	s := labSet(root, loops)
-	for _, f := range slices.Sorted(mapKeys(s.foreign)) {
-		errs = append(errs, fmt.Errorf("leaving /dev/%s alone: it has a member outside the drill (lab %s), so /dev/%s cannot be detached", f, dir, strings.Join(loops, ", /dev/")))
-	}
-	for _, m := range mountsOf(root, s, []string{dir}) {
-		if _, err := run(ctx, r, "unmounting "+m.dir, host.Umount, m.dir); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		c.Unmounted = append(c.Unmounted, m.dir)
-	}
-	for _, sw := range swapsOf(root, s) {
-		if _, err := run(ctx, r, "turning off swap "+sw, host.Swapoff, sw); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		c.Swapoff = append(c.Swapoff, sw)
-	}
-	for _, a := range s.arrays() {
-		if _, err := run(ctx, r, "stopping /dev/"+a, host.Mdadm, "--stop", "/dev/"+a); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		c.Arrays = append(c.Arrays, "/dev/"+a)
-	}
-	for _, x := range s.dms() {
-		name, err := root.ReadString("/sys/block/" + x + "/dm/name")
-		if err != nil {
-			continue // gone with its array
-		}
-		if !strings.HasPrefix(name, "rs-") {
-			errs = append(errs, fmt.Errorf("leaving dm %s (/dev/%s) alone: raidswap did not make it, and it holds a drill disk (lab %s)", name, x, dir))
-			continue
-		}
-		if _, err := run(ctx, r, "removing dm "+name, host.Dmsetup, "remove", "--retry", name); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		c.DM = append(c.DM, name)
-	}
-	attached := 0
-	for _, k := range loops {
-		// Something outside the lab still holds it: losetup -d would only mark it autoclear.
-		if err := checkIdle(root, k); err != nil {
-			errs = append(errs, err)
-			attached++
-			continue
-		}
-		if _, err := run(ctx, r, "detaching /dev/"+k, host.Losetup, "--detach", "/dev/"+k); err != nil {
-			errs = append(errs, err)
-			attached++
-			continue
-		}
-		if err := waitFor(ctx, labWait, "/dev/"+k+" to detach", func() bool {
-			return !root.Exists("/sys/block/" + k + "/loop/backing_file")
-		}); err != nil {
-			errs = append(errs, err)
-			attached++
-			continue
-		}
-		c.Loops = append(c.Loops, "/dev/"+k)
-	}
-	if attached > 0 {
-		// Keep the files and the marker, so a later CleanupLeftovers finds the lab again.
-		errs = append(errs, fmt.Errorf("keeping %s: %d of its disks are still attached", dir, attached))
-		return c, errors.Join(errs...)
-	}
-	files, err := removeLabDir(dir)
-	c.Files = files
-	if err != nil {
-		errs = append(errs, err)
-	}
-	return c, errors.Join(errs...)
-}
-
-// removeLabDir removes the lab's own files (disk images, marker, tables) and empty
-// directories (mount points), then dir. Anything else is left, and named.
-func removeLabDir(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var removed []string
-	var errs []error
-	for _, e := range ents {
-		p := filepath.Join(dir, e.Name())
-		own := isLabFile(e.Name()) || e.Name() == LabMarker || e.Name() == LabMarker+".tmp" ||
-			(strings.HasPrefix(e.Name(), "rs-") && strings.HasSuffix(e.Name(), ".table"))
-		switch {
-		case e.IsDir():
-			if err := os.Remove(p); err != nil {
-				errs = append(errs, fmt.Errorf("leaving %s: %w", p, err))
-			}
-		case own && e.Type().IsRegular():
-			if err := os.Remove(p); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			removed = append(removed, p)
-		default:
-			errs = append(errs, fmt.Errorf("leaving %s: raidswap did not make it", p))
-		}
-	}
-	if len(errs) == 0 {
-		if err := os.Remove(dir); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return removed, errors.Join(errs...)
 }

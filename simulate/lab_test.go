@@ -1,7 +1,9 @@
 package simulate
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/host/hosttest"
 )
@@ -26,6 +29,35 @@ func attachLoop(t *testing.T, root *host.Root, k, file string, size int64) {
 	must(t, os.WriteFile(root.Path("/sys/block/"+k+"/size"), []byte(strconv.FormatInt(size/512, 10)+"\n"), 0o644))
 	must(t, os.WriteFile(root.Path("/sys/block/"+k+"/loop/backing_file"), []byte(file+"\n"), 0o644))
 	must(t, os.WriteFile(root.Path("/dev/"+k), nil, 0o644))
+	if fi, err := os.Stat(strings.TrimSuffix(file, " (deleted)")); err == nil {
+		st := fi.Sys().(*syscall.Stat_t)
+		setInode(t, root, k, st.Dev, st.Ino)
+	}
+}
+
+// setInode is what LOOP_GET_STATUS64 says of loop k (identify.LoopBacking under a fixture).
+func setInode(t *testing.T, root *host.Root, k string, dev, ino uint64) {
+	must(t, os.WriteFile(root.Path("/sys/block/"+k+"/"+identify.LoopBackingInodeFile), []byte(fmt.Sprintf("%d:%d\n", dev, ino)), 0o644))
+}
+
+// fakeAttach stands in for LOOP_CONFIGURE: each call attaches the image's open file to the
+// next of loops (its backing file and inode as the kernel would show them).
+func fakeAttach(t *testing.T, root *host.Root, l *Lab, loops ...string) *[]identify.LabDisk {
+	var seen []identify.LabDisk
+	l.attachFD = func(_ context.Context, f *os.File, d identify.LabDisk) (string, error) {
+		if len(seen) == len(loops) {
+			t.Fatalf("unexpected attach of %s", d.Serial)
+		}
+		k := loops[len(seen)]
+		seen = append(seen, d)
+		fi, err := f.Stat()
+		must(t, err)
+		attachLoop(t, root, k, d.File, fi.Size())
+		st := fi.Sys().(*syscall.Stat_t)
+		setInode(t, root, k, st.Dev, st.Ino)
+		return "/dev/" + k, nil
+	}
+	return &seen
 }
 
 // detachLoop is what losetup -d does to sysfs: the loop stays, its loop/ directory goes.
@@ -107,18 +139,20 @@ func TestLabInsert(t *testing.T) {
 	root, base := labFixture(t)
 	r := hosttest.NewFakeRunner(t)
 	l := newTestLab(t, root, base, r)
+	attached := fakeAttach(t, root, l, "loop0", "loop1")
 	for i, tc := range []struct {
-		spec DiskSpec
-		argv []string
+		spec   DiskSpec
+		sector int
 	}{
-		{DiskSpec{Serial: "DRILL-A0001", Size: 64 * mib}, nil},
-		{DiskSpec{Serial: "DRILL-B0002", Size: 128 * mib, SectorSize: 4096}, []string{"--sector-size", "4096"}},
+		{DiskSpec{Serial: "DRILL-A0001", Size: 64 * mib}, 512},
+		{DiskSpec{Serial: "DRILL-B0002", Size: 128 * mib, SectorSize: 4096}, 4096},
 	} {
 		file := filepath.Join(l.Dir, "raidswap-drill-"+tc.spec.Serial+".img")
 		k := "loop" + strconv.Itoa(i)
-		argv := append(append([]string{host.Losetup, "--find", "--show", "--partscan"}, tc.argv...), file)
-		r.Add(hosttest.Expect{Argv: argv, Stdout: "/dev/" + k + "\n", Do: func() { attachLoop(t, root, k, file, tc.spec.Size) }})
 		dev, err := l.Insert(t.Context(), tc.spec)
+		if len(*attached) != i+1 || (*attached)[i].SectorSize != tc.sector || (*attached)[i].File != file {
+			t.Fatalf("attached %+v", *attached)
+		}
 		if err != nil || dev != "/dev/"+k {
 			t.Fatalf("Insert %s = %q, %v", tc.spec.Serial, dev, err)
 		}
@@ -133,6 +167,12 @@ func TestLabInsert(t *testing.T) {
 	m, err := readMarker(l.Dir)
 	if err != nil || len(m.Disks) != 2 || m.Disks[1].SectorSize != 4096 || m.Disks[0].SectorSize != 512 {
 		t.Fatalf("marker %+v, %v", m, err)
+	}
+	for _, d := range m.Disks {
+		dev, ino, nlink, _, err := identify.FileInode(d.File)
+		if err != nil || d.Ino == 0 || dev != d.Dev || ino != d.Ino || nlink != 1 {
+			t.Errorf("marker records %s as %d:%d, the file is %d:%d (%d links), %v", d.Serial, d.Dev, d.Ino, dev, ino, nlink, err)
+		}
 	}
 	ds := l.Disks()
 	if len(ds) != 2 || ds[0].Device != "/dev/loop0" || ds[1].Device != "/dev/loop1" || ds[1].Size != 128*mib {
@@ -157,7 +197,8 @@ func TestLabInsertBadLosetup(t *testing.T) {
 	file := func(l *Lab) string { return l.file("DRILL-A0001") }
 	r := hosttest.NewFakeRunner(t)
 	l := newTestLab(t, root, base, r)
-	r.Add(hosttest.Expect{Argv: []string{host.Losetup, "--find", "--show", "--partscan", file(l)}, Stdout: "/etc/passwd\n"})
+	l.attachFD = func(context.Context, *os.File, identify.LabDisk) (string, error) { return "/etc/passwd", nil }
+	_ = file
 	if _, err := l.Insert(t.Context(), DiskSpec{Serial: "DRILL-A0001", Size: mib}); err == nil || !strings.Contains(err.Error(), "not a loop device") {
 		t.Fatalf("err %v", err)
 	}
@@ -167,9 +208,7 @@ func TestLabPull(t *testing.T) {
 	root, base := labFixture(t)
 	r := hosttest.NewFakeRunner(t)
 	l := newTestLab(t, root, base, r)
-	file := l.file("DRILL-A0001")
-	r.Add(hosttest.Expect{Argv: []string{host.Losetup, "--find", "--show", "--partscan", file}, Stdout: "/dev/loop3\n",
-		Do: func() { attachLoop(t, root, "loop3", file, 64*mib) }})
+	fakeAttach(t, root, l, "loop3")
 	if _, err := l.Insert(t.Context(), DiskSpec{Serial: "DRILL-A0001", Size: 64 * mib}); err != nil {
 		t.Fatal(err)
 	}
@@ -227,11 +266,8 @@ func labOnLoops(t *testing.T) (*host.Root, *Lab, *hosttest.FakeRunner) {
 	root, base := labFixture(t)
 	r := hosttest.NewFakeRunner(t)
 	l := newTestLab(t, root, base, r)
-	for i, s := range []string{"DRILL-A0001", "DRILL-B0002"} {
-		file := l.file(s)
-		k := "loop" + strconv.Itoa(i)
-		r.Add(hosttest.Expect{Argv: []string{host.Losetup, "--find", "--show", "--partscan", file}, Stdout: "/dev/" + k + "\n",
-			Do: func() { attachLoop(t, root, k, file, 64*mib) }})
+	fakeAttach(t, root, l, "loop0", "loop1")
+	for _, s := range []string{"DRILL-A0001", "DRILL-B0002"} {
 		if _, err := l.Insert(t.Context(), DiskSpec{Serial: s, Size: 64 * mib}); err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +290,6 @@ func labOnLoops(t *testing.T) (*host.Root, *Lab, *hosttest.FakeRunner) {
 func TestLabClose(t *testing.T) {
 	root, l, r := labOnLoops(t)
 	r.Add(
-		hosttest.Expect{Argv: []string{host.Umount, l.Dir + "/boot/x y"}},
 		hosttest.Expect{Argv: []string{host.Umount, l.Dir + "/boot"}},
 		hosttest.Expect{Argv: []string{host.Swapoff, "/dev/loop1p3"}},
 		hosttest.Expect{Argv: []string{host.Mdadm, "--stop", "/dev/md0"}, Do: func() {
@@ -276,7 +311,7 @@ func TestLabClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Cleanup{
-		Unmounted: []string{l.Dir + "/boot/x y", l.Dir + "/boot"}, Swapoff: []string{"/dev/loop1p3"},
+		Unmounted: []string{l.Dir + "/boot"}, Swapoff: []string{"/dev/loop1p3"},
 		Arrays: []string{"/dev/md0"}, DM: []string{"rs-loop0p2"}, Loops: []string{"/dev/loop0", "/dev/loop1"},
 		Files: []string{l.file("DRILL-A0001"), l.file("DRILL-B0002"), filepath.Join(l.Dir, LabMarker)},
 	}
@@ -332,10 +367,9 @@ func TestCleanupLeftovers(t *testing.T) {
 	mk := func(id string, pid int, serials ...string) string {
 		d := filepath.Join(base, id)
 		must(t, os.MkdirAll(d, 0o700))
-		m := labMarker{ID: id, PID: pid}
+		m := identify.LabMarker{Tool: identify.DrillMarkerTool, ID: id, PID: pid}
 		for _, s := range serials {
-			m.Disks = append(m.Disks, markerDisk{Serial: s, File: filepath.Join(d, LabFile(s)), SectorSize: 512})
-			must(t, os.WriteFile(filepath.Join(d, LabFile(s)), nil, 0o600))
+			m.Disks = append(m.Disks, imageDisk(t, d, s))
 		}
 		b, _ := json.Marshal(m)
 		must(t, os.WriteFile(filepath.Join(d, LabMarker), b, 0o600))
@@ -353,13 +387,13 @@ func TestCleanupLeftovers(t *testing.T) {
 	attachLoop(t, root, "loop4", filepath.Join(dead, "other.img"), mib)
 	r := hosttest.NewFakeRunner(t,
 		hosttest.Expect{Argv: []string{host.Losetup, "--detach", "/dev/loop1"}, Do: detachLoop(t, root, "loop1")},
-		hosttest.Expect{Argv: []string{host.Losetup, "--detach", "/dev/loop2"}, Do: detachLoop(t, root, "loop2")},
 	)
+	// The loop over a file of a directory that is gone is left: no marker says raidswap made it.
 	c, err := CleanupLeftovers(t.Context(), r, root, base)
-	if err != nil {
-		t.Fatal(err)
+	if want := "leaving " + gone + " alone (/dev/loop2 over its files): it has no drill marker, so nothing shows raidswap made it"; err == nil || err.Error() != want {
+		t.Fatalf("err %v, want %q", err, want)
 	}
-	if strings.Join(c.Loops, " ") != "/dev/loop1 /dev/loop2" || len(c.Files) != 2 {
+	if strings.Join(c.Loops, " ") != "/dev/loop1" || len(c.Files) != 2 {
 		t.Errorf("Cleanup %+v", c)
 	}
 	if _, err := os.Stat(dead); !os.IsNotExist(err) {
@@ -537,5 +571,192 @@ func TestLabVanish(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(l.Dir, "boot")); len(ents) != 0 {
 		t.Errorf("the poke left %v in the mounted array", ents)
+	}
+}
+
+// imageDisk makes serial's image in lab dir and returns it as the marker records it.
+func imageDisk(t *testing.T, dir, serial string) identify.LabDisk {
+	f := filepath.Join(dir, LabFile(serial))
+	must(t, os.WriteFile(f, nil, 0o600))
+	dev, ino, _, _, err := identify.FileInode(f)
+	must(t, err)
+	return identify.LabDisk{Serial: serial, File: f, SectorSize: 512, Dev: dev, Ino: ino}
+}
+
+// victimTree is issue 18's directory under the drill base that only looks like a lab: no
+// marker, two files named like lab images on loop0 and loop1, md60 (RAID1) on them, mounted at
+// /mnt/victim.
+func victimTree(t *testing.T, root *host.Root, dir string) {
+	must(t, os.MkdirAll(dir, 0o700))
+	for i, s := range []string{"DRILL-A0001", "DRILL-B0002"} {
+		f := filepath.Join(dir, LabFile(s))
+		must(t, os.WriteFile(f, []byte("someone's data"), 0o600))
+		k := "loop" + strconv.Itoa(i)
+		attachLoop(t, root, k, f, mib)
+		holder(t, root, k, "md60")
+	}
+	must(t, os.WriteFile(root.Path("/proc/self/mounts"), []byte("/dev/md60 /mnt/victim ext4 rw 0 0\n"), 0o644))
+}
+
+// A directory without a marker is never torn down, whatever it holds: no command runs (the
+// fake runner fails on any), its files stay, and cleanup says so in one line.
+func TestCleanupLeftoversNoMarker(t *testing.T) {
+	root, base := labFixture(t)
+	dir := filepath.Join(base, "drill-20261201-100000-aaaa")
+	victimTree(t, root, dir)
+	c, err := CleanupLeftovers(t.Context(), hosttest.NewFakeRunner(t), root, base)
+	want := "leaving " + dir + " alone (/dev/loop0, /dev/loop1 over its files): it has no drill marker, so nothing shows raidswap made it"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err %v, want %q", err, want)
+	}
+	if jsonOf(t, c) != jsonOf(t, Cleanup{}) {
+		t.Errorf("Cleanup %+v", c)
+	}
+	for _, s := range []string{"DRILL-A0001", "DRILL-B0002"} {
+		if b, err := os.ReadFile(filepath.Join(dir, LabFile(s))); err != nil || string(b) != "someone's data" {
+			t.Errorf("%s: %q, %v", s, b, err)
+		}
+	}
+	// Not attached either: the image files alone are enough to find it, and it is left.
+	must(t, os.RemoveAll(root.Path("/sys/block/loop0/loop")))
+	must(t, os.RemoveAll(root.Path("/sys/block/loop1/loop")))
+	if _, err := CleanupLeftovers(t.Context(), hosttest.NewFakeRunner(t), root, base); err == nil ||
+		err.Error() != "leaving "+dir+" alone (its files): it has no drill marker, so nothing shows raidswap made it" {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// A lab with raidswap's marker whose image, or the file behind a loop, is not the inode the
+// marker recorded (a copy, a link to another file) is left alone, and named.
+func TestCleanupLeftoversSwappedImage(t *testing.T) {
+	for name, swap := range map[string]func(t *testing.T, root *host.Root, dir string, m identify.LabMarker){
+		"image replaced by a link": func(t *testing.T, root *host.Root, dir string, m identify.LabMarker) {
+			victim := filepath.Join(t.TempDir(), "host.img")
+			must(t, os.WriteFile(victim, []byte("host data"), 0o600))
+			must(t, os.Remove(m.Disks[1].File))
+			must(t, os.Link(victim, m.Disks[1].File))
+		},
+		"loop over another file of that name": func(t *testing.T, root *host.Root, dir string, m identify.LabMarker) {
+			attachLoop(t, root, "loop0", m.Disks[0].File, mib)
+			setInode(t, root, "loop0", m.Disks[0].Dev, m.Disks[0].Ino+1000)
+		},
+		"image not in the marker": func(t *testing.T, root *host.Root, dir string, m identify.LabMarker) {
+			must(t, os.WriteFile(filepath.Join(dir, LabFile("DRILL-C0003")), []byte("x"), 0o600))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			root, base := labFixture(t)
+			id := "drill-20261201-100000-bbbb"
+			dir := filepath.Join(base, id)
+			must(t, os.MkdirAll(dir, 0o700))
+			m := identify.LabMarker{Tool: identify.DrillMarkerTool, ID: id, PID: 4343,
+				Disks: []identify.LabDisk{imageDisk(t, dir, "DRILL-A0001"), imageDisk(t, dir, "DRILL-B0002")}}
+			b, _ := json.Marshal(m)
+			must(t, os.WriteFile(filepath.Join(dir, LabMarker), b, 0o600))
+			swap(t, root, dir, m)
+			c, err := CleanupLeftovers(t.Context(), hosttest.NewFakeRunner(t), root, base)
+			if err == nil || !strings.HasPrefix(err.Error(), "leaving lab "+dir+" alone: ") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err %v", err)
+			}
+			t.Log(err)
+			if len(c.Files) != 0 {
+				t.Errorf("removed %v", c.Files)
+			}
+			for _, d := range m.Disks {
+				if _, err := os.Stat(d.File); err != nil {
+					t.Errorf("%s: %v", d.File, err)
+				}
+			}
+		})
+	}
+}
+
+// After --keep, cleanup removes everything raidswap made in the lab: the engine's plan key,
+// audit log, inventory, lock, journal and backups, the mount points, the images, and the
+// marker last. A file raidswap did not make is left and named, and then the marker stays.
+func TestCleanupRemovesWhatTheDrillMade(t *testing.T) {
+	for _, foreign := range []bool{false, true} {
+		t.Run(fmt.Sprintf("foreign=%t", foreign), func(t *testing.T) {
+			root, base := labFixture(t)
+			id := "drill-20261201-100000-cccc"
+			dir := filepath.Join(base, id)
+			must(t, os.MkdirAll(dir, 0o700))
+			m := identify.LabMarker{Tool: identify.DrillMarkerTool, ID: id, PID: 4343,
+				Disks: []identify.LabDisk{imageDisk(t, dir, "DRILL-A0001"), imageDisk(t, dir, "DRILL-B0002")}}
+			b, _ := json.Marshal(m)
+			must(t, os.WriteFile(filepath.Join(dir, LabMarker), b, 0o600))
+			for _, f := range []string{LabPlanKey, LabAuditLog, LabInventory, LabLock, ".inventory-123",
+				LabJournal + "/p-1.jsonl", LabBackups + "/DRILL-B0002-20261201/table.sfdisk", LabBackups + "/DRILL-B0002-20261201/README.txt"} {
+				must(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o700))
+				must(t, os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600))
+			}
+			must(t, os.MkdirAll(filepath.Join(dir, "boot"), 0o700))
+			if foreign {
+				must(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o600))
+			}
+			c, err := CleanupLeftovers(t.Context(), hosttest.NewFakeRunner(t), root, base)
+			if !foreign {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+					t.Errorf("lab left: %v", err)
+				}
+				if got := c.Files[len(c.Files)-1]; got != filepath.Join(dir, LabMarker) {
+					t.Errorf("last removed %s, want the marker", got)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "leaving "+filepath.Join(dir, "notes.txt")+": raidswap did not make it") {
+				t.Fatalf("err %v", err)
+			}
+			ents, _ := os.ReadDir(dir)
+			var left []string
+			for _, e := range ents {
+				left = append(left, e.Name())
+			}
+			if strings.Join(left, " ") != "notes.txt "+LabMarker {
+				t.Errorf("left %v, want notes.txt and the marker", left)
+			}
+		})
+	}
+}
+
+// The images of a prepared disk swapped for hard links to one host file before it is
+// attached: Insert refuses, naming the disk, and nothing is attached (so nothing written).
+func TestLabInsertRefusesSwappedImage(t *testing.T) {
+	root, base := labFixture(t)
+	l := newTestLab(t, root, base, hosttest.NewFakeRunner(t))
+	attached := fakeAttach(t, root, l)
+	for _, s := range []string{"DRILL-A0001", "DRILL-B0002"} {
+		if err := l.Prepare(t.Context(), DiskSpec{Serial: s, Size: mib}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim := filepath.Join(t.TempDir(), "host.img")
+	must(t, os.WriteFile(victim, []byte("host data"), 0o600))
+	for _, s := range []string{"DRILL-A0001", "DRILL-B0002"} {
+		must(t, os.Remove(l.file(s)))
+		must(t, os.Link(victim, l.file(s)))
+	}
+	for _, s := range []string{"DRILL-A0001", "DRILL-B0002"} {
+		_, err := l.Insert(t.Context(), DiskSpec{Serial: s})
+		if err == nil || !strings.HasPrefix(err.Error(), "refusing to attach drill disk "+s+": drill disk "+s+"'s image "+l.file(s)+" is inode ") ||
+			!strings.Contains(err.Error(), "it was replaced") {
+			t.Errorf("Insert %s: %v", s, err)
+		}
+	}
+	if len(*attached) != 0 {
+		t.Errorf("attached %v", *attached)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "host data" {
+		t.Errorf("host file now %q", b)
+	}
+	// Teardown leaves the links (not raidswap's images) and names them.
+	if _, err := l.Close(t.Context()); err == nil || !strings.Contains(err.Error(), "it is not the image raidswap made") {
+		t.Errorf("Close: %v", err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "host data" {
+		t.Errorf("host file now %q", b)
 	}
 }

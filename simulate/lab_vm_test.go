@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/vmtest"
@@ -77,7 +78,14 @@ func labHelper(op string, a []string) error {
 	case "lab-cleanup":
 		c, err := CleanupLeftovers(ctx, r, root, a[0])
 		fmt.Printf("cleanup unmounted=%q swapoff=%q arrays=%q dm=%q loops=%q files=%d\n", c.Unmounted, c.Swapoff, c.Arrays, c.DM, c.Loops, len(c.Files))
-		return err
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Printf("cleanup says: %s\n", line)
+			}
+		}
+		return nil
+	case "lab-swap":
+		return labSwap(ctx, r, root, a[0], a[1])
 	}
 	return fmt.Errorf("unknown lab op %q", op)
 }
@@ -164,6 +172,71 @@ func labLife(ctx context.Context, r host.Runner, root *host.Root, base string) e
 	cl, err = l.Close(ctx)
 	fmt.Printf("close again: %d loops, %v\n", len(cl.Loops), err)
 	return err
+}
+
+// labSwap is TestVMLabSwappedImage's guest side: two disks made on the shelf (Prepare), their
+// images swapped for hard links to one host file before they are attached; each Insert must
+// refuse, naming the disk, and attach nothing. A third disk, attached from its descriptor,
+// is the inode the marker records (LOOP_GET_STATUS64), and Close tears it all down except
+// the links, which are named.
+func labSwap(ctx context.Context, r host.Runner, root *host.Root, base, hostFile string) error {
+	l, err := NewLab(ctx, r, root, base)
+	if err != nil {
+		return err
+	}
+	a, b, c := l.NewSerial(), l.NewSerial(), l.NewSerial()
+	for _, s := range []string{a, b} {
+		if err := l.Prepare(ctx, DiskSpec{Serial: s, Size: labDiskSize}, false); err != nil {
+			return err
+		}
+	}
+	for _, s := range []string{a, b} {
+		if err := os.Remove(l.file(s)); err != nil {
+			return err
+		}
+		if err := os.Link(hostFile, l.file(s)); err != nil {
+			return err
+		}
+	}
+	for _, s := range []string{a, b} {
+		dev, err := l.Insert(ctx, DiskSpec{Serial: s})
+		fmt.Printf("insert %s: dev=%q err=%v\n", s, dev, err)
+	}
+	devC, err := l.Insert(ctx, DiskSpec{Serial: c, Size: labDiskSize, SectorSize: 4096})
+	if err != nil {
+		return err
+	}
+	dev, ino, err := identify.LoopBacking(root, kname(devC))
+	m, _ := readMarker(l.Dir)
+	d := m.Disk(c)
+	ss, _ := root.ReadString("/sys/block/" + kname(devC) + "/queue/logical_block_size")
+	fmt.Printf("attached %s from its descriptor: inode matches=%t sector=%s err=%v\n", c, d != nil && dev == d.Dev && ino == d.Ino, ss, err)
+	if _, _, err := identify.ProveDrillDisk(root, kname(devC)); err != nil {
+		fmt.Printf("prove %s: %v\n", c, err)
+	} else {
+		fmt.Printf("prove %s: ok\n", c)
+	}
+	// The swapped image attached by path, as a hand (or an older raidswap) would: the kernel's
+	// inode behind the loop is the host file's, and the allowlist's rule says so.
+	res, err := run(ctx, r, "attaching the swapped image by path", host.Losetup, "--find", "--show", l.file(a))
+	if err != nil {
+		return err
+	}
+	byPath := strings.TrimSpace(string(res.Stdout))
+	if _, _, err := identify.ProveDrillDisk(root, kname(byPath)); err != nil {
+		fmt.Printf("prove swapped %s: %v\n", a, err)
+	} else {
+		fmt.Printf("prove swapped %s: ok\n", a)
+	}
+	if _, err := run(ctx, r, "detaching", host.Losetup, "--detach", byPath); err != nil {
+		return err
+	}
+	cl, err := l.Close(ctx)
+	fmt.Printf("close loops=%q files=%d\n", cl.Loops, len(cl.Files))
+	for _, line := range strings.Split(fmt.Sprint(err), "\n") {
+		fmt.Printf("close says: %s\n", line)
+	}
+	return nil
 }
 
 // labBootCopy is TestVMLabBootCopy's guest side: arrays made --assume-clean on fresh disks
@@ -420,7 +493,9 @@ func TestVMLab(t *testing.T) {
 
 // TestVMLabLeftovers kills a drill that never closes its lab (mounted /boot, swap on, dm
 // members), and a second one whose directory is then deleted under its loops: a cleanup
-// while the first still runs leaves it alone; after the kill, CleanupLeftovers removes both.
+// while the first still runs leaves it alone; after the kill, CleanupLeftovers removes the
+// first, and leaves the second's loops and arrays (no marker says raidswap made them), naming
+// them.
 func TestVMLabLeftovers(t *testing.T) {
 	res := runLabVM(t, `
 ready() { for i in $(seq 900); do [ -s $1 ] && return; sleep 0.1; done; echo "TIMEOUT waiting for $1"; exit 1; }
@@ -439,11 +514,77 @@ echo "alive loops: $(losetup -a | grep -c raidswap-drill)"
 kill -9 $P1; wait $P1 || true
 echo "== after kill"
 $SIM lab-cleanup $BASE
+echo "left loops: $(losetup -a | grep -c '(deleted)') md20: $(grep -c '^md20 : active' /proc/mdstat)"
+swapoff -a; mdadm --stop /dev/md20 /dev/md21 >/dev/null 2>&1; dmsetup remove_all; losetup -D
 `)
 	alive, after, _ := strings.Cut(res.Output, "== after kill")
-	golden.Contains(t, alive, `arrays=["/dev/md20" "/dev/md21"]`, "alive loops: 2\n", "deleted: 2\n")
+	golden.Contains(t, alive, `arrays=[]`, "alive loops: 4\n", "deleted: 2\n", "cleanup says: leaving /var/lib/raidswap/drill/drill-")
 	golden.Contains(t, after, `arrays=["/dev/md10" "/dev/md11"]`, `swapoff=["/dev/loop`, "/boot\"]", "files=3",
+		"cleanup says: leaving /var/lib/raidswap/drill/drill-", "alone (/dev/loop", "it has no drill marker",
+		"left loops: 2 md20: 1\n", "loops: 0\n", "dm: 0\n", "md: 0\n", "labs: 0\n")
+}
+
+// TestVMLabCleanupLeavesVictim is issue 18's data loss, on a real kernel: a directory under
+// the drill base without a marker, holding two files named like lab images, attached to
+// loops, a RAID1 on them, ext4 mounted with a file in it. Cleanup leaves all of it (mount,
+// array, loops, files, the file's content) and says so in one line, while it tears down a
+// real lab (killed) next to it.
+func TestVMLabCleanupLeavesVictim(t *testing.T) {
+	res := runLabVM(t, `
+ready() { for i in $(seq 900); do [ -s $1 ] && return; sleep 0.1; done; echo "TIMEOUT waiting for $1"; exit 1; }
+V=$BASE/drill-20261206-000000-aaaa
+mkdir -p $V /mnt/victim
+for s in DRILL-A0001 DRILL-B0002; do truncate -s 64M $V/raidswap-drill-$s.img; done
+L0=$(losetup --find --show $V/raidswap-drill-DRILL-A0001.img)
+L1=$(losetup --find --show $V/raidswap-drill-DRILL-B0002.img)
+mdadm --create /dev/md60 --level=1 --raid-devices=2 --metadata=1.2 --run $L0 $L1 >/dev/null 2>&1
+mkfs.ext4 -q /dev/md60
+mount /dev/md60 /mnt/victim
+echo "precious $(date +%s%N)" > /mnt/victim/data; sync
+SUM=$(sha256sum /mnt/victim/data)
+$SIM lab-orphan $BASE 10 /run/ready1 & P1=$!
+ready /run/ready1
+kill -9 $P1; wait $P1 || true
+echo "== cleanup"
+$SIM lab-cleanup $BASE
+echo "== after"
+mountpoint -q /mnt/victim && echo "VICTIM STILL MOUNTED"
+grep -q '^md60 : active raid1' /proc/mdstat && echo "MD60 STILL ACTIVE"
+echo "victim loops: $(losetup -a | grep -c $V/raidswap-drill-)"
+echo "victim files: $(ls $V | wc -l)"
+[ "$(sha256sum /mnt/victim/data)" = "$SUM" ] && echo "VICTIM DATA INTACT"
+umount /mnt/victim; mdadm --stop /dev/md60 >/dev/null 2>&1; losetup -d $L0 $L1; rm -rf $V
+`)
+	cleanup, after, _ := strings.Cut(res.Output, "== after")
+	golden.Contains(t, cleanup, `arrays=["/dev/md10" "/dev/md11"]`, `swapoff=["/dev/loop`, "files=3",
+		"cleanup says: leaving /var/lib/raidswap/drill/drill-20261206-000000-aaaa alone (/dev/loop", "it has no drill marker")
+	if strings.Contains(cleanup, "md60") || strings.Contains(cleanup, "/mnt/victim") {
+		t.Errorf("cleanup touched the victim:\n%s", cleanup)
+	}
+	if n := strings.Count(cleanup, "cleanup says: "); n != 1 {
+		t.Errorf("cleanup said %d lines, want 1", n)
+	}
+	golden.Contains(t, after, "VICTIM STILL MOUNTED", "MD60 STILL ACTIVE", "victim loops: 2\n", "victim files: 2\n", "VICTIM DATA INTACT",
 		"loops: 0\n", "dm: 0\n", "md: 0\n", "labs: 0\n")
+}
+
+// TestVMLabSwappedImage: the images of two disks on the shelf swapped for hard links to one
+// host file before they are attached: the lab refuses to attach either, naming the disk, and
+// the host file is unchanged; a disk attached from its descriptor is provably its image.
+func TestVMLabSwappedImage(t *testing.T) {
+	res := runLabVM(t, `
+echo "host data" > /root/host.img; truncate -s 192M /root/host.img
+SUM=$(sha256sum < /root/host.img)
+$SIM lab-swap $BASE /root/host.img
+[ "$(sha256sum < /root/host.img)" = "$SUM" ] && echo "HOST FILE UNCHANGED"
+echo "links: $(stat -c %h /root/host.img)"
+find $BASE -name 'raidswap-drill-*.img' -delete; find $BASE -name raidswap-drill.json -delete; find $BASE -mindepth 1 -type d -empty -delete
+`)
+	golden.Contains(t, res.Output, `insert DRILL-A`, `dev="" err=refusing to attach drill disk DRILL-A`, "it was replaced",
+		`dev="" err=refusing to attach drill disk DRILL-B`,
+		"from its descriptor: inode matches=true sector=4096 err=<nil>", "prove DRILL-C", ": ok\n",
+		"prove swapped DRILL-A", "is attached to inode ", "image raidswap made",
+		"it is not the image raidswap made", "HOST FILE UNCHANGED", "links: 3\n", "loops: 0\n", "md: 0\n")
 }
 
 // TestVMLabFlaky rebuilds a dirty new disk (an old superblock and table, from Prepare) from a

@@ -70,7 +70,7 @@ func helper(args []string) int {
 	case "recover":
 		kbps, _ := strconv.Atoi(a[2])
 		err = StartRecovery(ctx, r, root, a[0], a[1], kbps)
-	case "lab", "lab-orphan", "lab-cleanup", "lab-flaky", "lab-bootcopy":
+	case "lab", "lab-orphan", "lab-cleanup", "lab-flaky", "lab-bootcopy", "lab-swap":
 		err = labHelper(op, a)
 	default:
 		err = fmt.Errorf("unknown op %q", op)

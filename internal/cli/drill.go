@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -100,6 +101,9 @@ func runDrill(ctx context.Context, o *DrillOptions) error {
 	f := o.F
 	if f.RootDir != "" && f.RootDir != "/" {
 		return WithCode(ExitUsage, errors.New("--root reads a capture; the drill runs on the live system only"))
+	}
+	if o.Dir != "" && (!filepath.IsAbs(o.Dir) || strings.ContainsAny(o.Dir, "\n\r")) {
+		return WithCode(ExitUsage, fmt.Errorf("--dir %q: the lab base must be an absolute path", o.Dir))
 	}
 	if !o.Auto && !o.Cleanup && !f.IO.Interactive {
 		fmt.Fprintln(f.IO.ErrOut, "raidswap: the drill asks you questions and needs a terminal; without one add --auto")

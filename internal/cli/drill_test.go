@@ -55,6 +55,8 @@ func TestDrillRefusals(t *testing.T) {
 		{"kernel without md", false, true, false, DrillOptions{Auto: true}, ExitNoMD, "sudo make drill"},
 		{"not root", true, false, false, DrillOptions{Auto: true}, ExitNotRoot, "needs root"},
 		{"unknown scenario", true, true, false, DrillOptions{Auto: true, Scenario: "meteor-strike"}, ExitUsage, `unknown scenario "meteor-strike"`},
+		{"relative --dir", true, true, false, DrillOptions{Auto: true, Dir: "relative/x"}, ExitUsage, `--dir "relative/x": the lab base must be an absolute path`},
+		{"relative --dir, --cleanup", true, true, false, DrillOptions{Cleanup: true, Dir: "x"}, ExitUsage, `--dir "x": the lab base must be an absolute path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

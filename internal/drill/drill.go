@@ -176,9 +176,7 @@ func runScenario(ctx context.Context, c Config, sc Scenario) (card *Card) {
 		// Torn down with a context of its own: Ctrl-C must not stop the cleanup.
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		own := removeOwn(lab.Dir())
 		cl, err := lab.Close(cctx)
-		cl.Files = append(own, cl.Files...)
 		card.Cleanup = cl
 		if err != nil {
 			card.CleanupError = err.Error()
@@ -427,30 +425,12 @@ func Confine(env *engine.Env, dir string) error {
 	if fi, err := os.Lstat(filepath.Join(dir, Marker)); err != nil || !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a drill lab: it has no %s", dir, Marker)
 	}
-	env.JournalDir = filepath.Join(dir, "journal")
-	env.LockPath = filepath.Join(dir, "raidswap.lock")
-	env.KeyPath = filepath.Join(dir, "plan.key")
-	env.BackupDir = filepath.Join(dir, "backups")
+	// The names are the lab's (simulate): its teardown removes what lies there.
+	env.JournalDir = filepath.Join(dir, simulate.LabJournal)
+	env.LockPath = filepath.Join(dir, simulate.LabLock)
+	env.KeyPath = filepath.Join(dir, simulate.LabPlanKey)
+	env.BackupDir = filepath.Join(dir, simulate.LabBackups)
 	return confineScope(env, dir)
-}
-
-// ownFiles are what the drill's engine keeps in the lab (Confine), which the lab's Close
-// leaves alone because simulate did not make them.
-var ownFiles = []string{"journal", "audit.jsonl", "plan.key", "raidswap.lock", "inventory.json", "backups"}
-
-// removeOwn removes the drill's own files from the lab and says which it removed.
-func removeOwn(dir string) []string {
-	var out []string
-	for _, name := range ownFiles {
-		p := filepath.Join(dir, name)
-		if _, err := os.Lstat(p); err != nil {
-			continue
-		}
-		if err := os.RemoveAll(p); err == nil {
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 // trainee is the prompter the wizard asks: the interactive trainee's or --auto's, counted.
@@ -488,7 +468,7 @@ func (s *scene) wizard(ctx context.Context) error {
 	}
 	defer lock.Release()
 	d := wizard.Deps{Out: s.out, Width: s.c.Width, Prompt: s.trainee(), Enter: s.c.Enter, Poll: 200 * time.Millisecond,
-		Discover: env.Discover, AuditLog: filepath.Join(s.lab.Dir(), "audit.jsonl"), Now: s.c.Now}
+		Discover: env.Discover, AuditLog: filepath.Join(s.lab.Dir(), simulate.LabAuditLog), Now: s.c.Now}
 	d.Plan = func(r plan.Request) (*plan.Plan, error) {
 		p, err := env.Plan(r, true)
 		if err == nil {
@@ -630,13 +610,16 @@ func (s *scene) insertShelf(ctx context.Context) error {
 
 // stopForeign stops an old array udev assembled from a dirty new disk (mdadm -I on the
 // disk's arrival, as on a real server), as the operator must before the disk can be used:
-// only an array whose every member is on that disk.
+// only an array whose every member is on that disk. udev may still be busy with the disk:
+// probing the array it has just assembled (the stop is refused, "Cannot get exclusive
+// access") or handling a late event for the disk (it assembles the array again). So after
+// each stop it waits for udev's queue and looks again, until none is left (bounded).
 func (s *scene) stopForeign(ctx context.Context, dev string) error {
 	k := filepath.Base(dev)
-	for i := 0; i < 15; i++ {
+	foreign := func() (map[string]bool, error) {
 		ms, err := simulate.Members(s.c.Root)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		arrays := map[string]bool{}
 		for _, m := range ms {
@@ -649,16 +632,45 @@ func (s *scene) stopForeign(ctx context.Context, dev string) error {
 				delete(arrays, m.Array)
 			}
 		}
-		for a := range arrays {
-			if _, err := s.c.Runner.Run(ctx, seam.Mdadm, "--stop", "/dev/"+a); err != nil {
-				return fmt.Errorf("stopping the old array %s assembled from %s: %w", a, dev, err)
-			}
-			s.say("udev assembled the old array %s from %s; stopped it (mdadm --stop /dev/%s), as you would before using the disk", a, dev, a)
-			return nil
-		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+		return arrays, nil
+	}
+	var busy error
+	stopped := false
+	for i := 0; i < 15; i++ {
+		arrays, err := foreign()
+		if err != nil {
 			return err
 		}
+		if len(arrays) == 0 {
+			if stopped {
+				return nil
+			}
+			if err := sleep(ctx, 200*time.Millisecond); err != nil {
+				return err
+			}
+			continue
+		}
+		busy = nil
+		for a := range arrays {
+			if _, err := s.c.Runner.Run(ctx, seam.Mdadm, "--stop", "/dev/"+a); err != nil {
+				busy = fmt.Errorf("stopping the old array %s assembled from %s: %w", a, dev, err)
+				continue
+			}
+			s.say("udev assembled the old array %s from %s; stopped it (mdadm --stop /dev/%s), as you would before using the disk", a, dev, a)
+			stopped = true
+		}
+		_, _ = s.c.Runner.Run(ctx, seam.Udevadm, "settle", "--timeout=30")
+		if busy != nil {
+			if err := sleep(ctx, 200*time.Millisecond); err != nil {
+				return err
+			}
+		}
+	}
+	if busy != nil {
+		return busy
+	}
+	if arrays, err := foreign(); err == nil && len(arrays) > 0 {
+		return fmt.Errorf("udev assembled the old array again from %s each time it was stopped (%d tries)", dev, 15)
 	}
 	return nil
 }
@@ -805,7 +817,7 @@ func alignment(root *seam.Root, d *discover.Disk) Check {
 
 // journalRecords are the records of the lab's journals, oldest file first.
 func (s *scene) journalRecords() ([]journal.Record, error) {
-	paths, err := filepath.Glob(filepath.Join(s.lab.Dir(), "journal", "*.jsonl"))
+	paths, err := filepath.Glob(filepath.Join(s.lab.Dir(), simulate.LabJournal, "*.jsonl"))
 	if err != nil {
 		return nil, err
 	}

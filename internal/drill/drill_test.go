@@ -3,13 +3,16 @@ package drill
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/wizard"
+	"github.com/raidswap/raidswap/simulate"
 )
 
 // TestScenarioTable: the scenarios are the issue's, by the names, each with what it
@@ -142,5 +145,29 @@ func TestAutoAnswersFromTheLabels(t *testing.T) {
 	}
 	if Last4("DRILL-B2F3A") != "2F3A" || Last4("AB") != "AB" {
 		t.Errorf("Last4")
+	}
+}
+
+// TestConfineUsesTheLabsNames: every file the confined engine keeps in a lab has a name the
+// lab's teardown knows (simulate.Lab*), so a cleanup after --keep removes it.
+func TestConfineUsesTheLabsNames(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "drill-20261201-100000-aaaa")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, Marker), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := &engine.Env{}
+	if err := Confine(env, dir); err != nil {
+		t.Fatal(err)
+	}
+	for got, want := range map[string]string{
+		env.JournalDir: simulate.LabJournal, env.LockPath: simulate.LabLock, env.KeyPath: simulate.LabPlanKey,
+		env.BackupDir: simulate.LabBackups, env.Scope.InventoryPath(): simulate.LabInventory,
+	} {
+		if got != filepath.Join(dir, want) {
+			t.Errorf("the engine keeps %s, the lab's teardown knows %s", got, filepath.Join(dir, want))
+		}
 	}
 }

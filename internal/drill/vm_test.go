@@ -200,3 +200,51 @@ check_clean interactive
 	golden.Contains(t, res.Output, `refused: "XXXX" is not what the disk's label says`, "failed-member          PASS",
 		"answers given     3", "mistakes refused  1", `typed "XXXX"`, "RC=0", "CLEAN after interactive")
 }
+
+// TestVMDrillKeepCleanup: after `drill --keep`, `drill --cleanup` removes everything the drill
+// made in its lab (the engine's plan key, audit log, inventory, lock, journal and backups
+// too, the marker last) and exits 0. Then issue 18's look-alike: a directory under the drill
+// base without a marker, two files named like lab images on loops, a RAID1 on them, ext4
+// mounted with a file: neither `drill --cleanup` nor the cleanup a drill runs first touches
+// it, and each says so.
+func TestVMDrillKeepCleanup(t *testing.T) {
+	vmtest.Require(t)
+	script := drillPrologue + `
+$RS drill --auto --scenario failed-member --keep --json > /mnt/share/failed-member.json 2> /mnt/share/failed-member.err
+echo "RC keep=$?"
+for l in /var/lib/raidswap/drill/*/; do ls -A $l | sed 's/^/KEPT: /'; done
+$RS drill --cleanup; echo "RC CLEANUP=$?"
+check_clean cleanup
+V=/var/lib/raidswap/drill/drill-20261206-000000-aaaa
+mkdir -p $V /mnt/victim
+for s in DRILL-A0001 DRILL-B0002; do truncate -s 64M $V/raidswap-drill-$s.img; done
+L0=$(losetup --find --show $V/raidswap-drill-DRILL-A0001.img)
+L1=$(losetup --find --show $V/raidswap-drill-DRILL-B0002.img)
+mdadm --create /dev/md60 --level=1 --raid-devices=2 --metadata=1.2 --run $L0 $L1 >/dev/null 2>&1
+mkfs.ext4 -q /dev/md60 && mount /dev/md60 /mnt/victim
+echo "precious $(date +%s%N)" > /mnt/victim/data; sync
+SUM=$(sha256sum /mnt/victim/data)
+victim() {
+	mountpoint -q /mnt/victim && grep -q '^md60 : active raid1' /proc/mdstat && [ "$(ls $V | wc -l)" = 2 ] &&
+		[ "$(losetup -a | grep -c $V/)" = 2 ] && [ "$(sha256sum /mnt/victim/data)" = "$SUM" ] && echo "VICTIM INTACT after $1"
+}
+$RS drill --cleanup > /run/victim.out 2>&1; echo "RC VICTIM CLEANUP=$?"
+sed 's/^/SAID: /' /run/victim.out
+victim cleanup
+HOSTMD=md60 drill_auto failed-member
+grep -c "leaving $V alone" /mnt/share/failed-member.err | sed 's/^/DRILL SAID: /'
+victim drill
+umount /mnt/victim; mdadm --stop /dev/md60 >/dev/null 2>&1; losetup -d $L0 $L1; rm -rf $V
+check_clean all
+`
+	res := vmtest.RunT(t, vmtest.Config{Timeout: 14 * time.Minute, MemoryMB: 1024, Script: script,
+		Env: map[string]string{"RS": testbin.Raidswap(t)}})
+	t.Logf("guest output:\n%s", res.Output)
+	golden.Contains(t, res.Output, "RC keep=0", "KEPT: plan.key", "KEPT: journal", "KEPT: audit.jsonl", "KEPT: inventory.json",
+		"KEPT: raidswap.lock", "KEPT: raidswap-drill.json", "RC CLEANUP=0", "CLEAN after cleanup",
+		"RC VICTIM CLEANUP=66", "SAID: raidswap: removing leftovers of earlier drills: leaving /var/lib/raidswap/drill/drill-20261206-000000-aaaa alone (/dev/loop",
+		"VICTIM INTACT after cleanup", "RC failed-member=0 in", "DRILL SAID: 1", "VICTIM INTACT after drill", "CLEAN after all")
+	if strings.Contains(res.Output, "md60 (") || strings.Contains(res.Output, "/mnt/victim\"") {
+		t.Errorf("a cleanup named the victim's array or mount as removed")
+	}
+}

@@ -15,8 +15,8 @@ import (
 // checkScope confines a drill's run (Options.Scope) to its lab: every device the step
 // writes or names, and every member of every array it names (in its target or its
 // conditions), must lie on a drill disk of the lab, judged right before the step from the
-// live sysfs (the loop's backing file, identify.DrillDisk), never from discovery's filtered
-// view, the plan or any file raidswap wrote. Host-wide state a drill never owns (debconf, EFI
+// live kernel (the loop's backing file and the inode behind it, identify.ProveDrillDisk),
+// never from discovery's filtered view, the plan or any file raidswap wrote. Host-wide state a drill never owns (debconf, EFI
 // variables, bay LEDs) is refused outright. Without a scope it allows everything: the other
 // safety rules apply either way.
 func (w *world) checkScope(p *plan.Plan, s plan.Step) error {
@@ -60,6 +60,11 @@ func (w *world) checkScope(p *plan.Plan, s plan.Step) error {
 		for _, disk := range disks {
 			if _, lab, ok := identify.DrillDisk(root, disk); !ok || lab != sc.Lab {
 				return refuse("/dev/"+dev, identify.Serial(root, disk), sc.RefusalReason()+why)
+			}
+			// Named like one of the lab's disks: it is one only if the kernel's file behind
+			// the loop is the image raidswap made (identify.ProveDrillDisk).
+			if serial, _, err := identify.ProveDrillDisk(root, disk); err != nil {
+				return refuse("/dev/"+dev, serial, sc.RefusalReason()+why+": "+err.Error())
 			}
 		}
 		return nil

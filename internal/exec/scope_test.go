@@ -2,14 +2,19 @@ package exec
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/host/hosttest"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
@@ -67,11 +72,30 @@ func (f sysTree) disk(name, serial string, parts int) {
 	}
 }
 
-// loop adds a drill disk of lab: a loop over <lab>/raidswap-drill-<serial>.img.
+// loop adds a drill disk of lab: a loop over <lab>/raidswap-drill-<serial>.img, the image
+// made and recorded in the lab's marker as a drill makes it, and the inode behind the loop
+// (what LOOP_GET_STATUS64 says) that image's.
 func (f sysTree) loop(name, lab, serial string, parts int) {
 	f.disk(name, "", parts)
-	f.file("sys/devices/virtual/block/"+name+"/loop/backing_file", lab+"/raidswap-drill-"+serial+".img\n")
-	f.file(lab+"/raidswap-drill.json", `{"id":"drill-test"}`)
+	img := lab + "/" + identify.DrillFile(serial)
+	f.file("sys/devices/virtual/block/"+name+"/loop/backing_file", img+"\n")
+	f.file(img, "")
+	dev, ino, _, _, err := identify.FileInode(filepath.Join(f.dir, img))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.file("sys/devices/virtual/block/"+name+"/"+identify.LoopBackingInodeFile, fmt.Sprintf("%d:%d\n", dev, ino))
+	root := host.NewRoot(f.dir)
+	m, err := identify.ReadDrillMarker(root, lab)
+	if err != nil {
+		m = identify.LabMarker{Tool: identify.DrillMarkerTool, ID: path.Base(lab), PID: 1}
+	}
+	m.Disks = append(m.Disks, identify.LabDisk{Serial: serial, File: img, SectorSize: 512, Dev: dev, Ino: ino})
+	b, err := json.Marshal(m)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.file(lab+"/"+identify.DrillMarker, string(b))
 }
 
 // array adds md array name with UUID and members (partition names).
@@ -300,6 +324,62 @@ func TestScopeApplyRefusesEachAction(t *testing.T) {
 			if c := o.Cloner.(*fakeCloner); len(c.calls) != 0 {
 				t.Errorf("cloner called: %v", c.calls)
 			}
+		})
+	}
+}
+
+// TestScopeRefusesSwappedImage: a loop named like the lab's disk is written only when the
+// file the kernel holds behind it is the image raidswap made, the image's path still names
+// it with one link, and no other loop shares it (issue 18: two "disks" were one host file).
+func TestScopeRefusesSwappedImage(t *testing.T) {
+	detach := plan.Step{ID: "detach-md126-loop1p2", Action: plan.ActionDetach,
+		Target: plan.Target{Device: "loop1p2", Serial: "DRILL-B0002", Array: "md126", ArrayUUID: "11111111:22222222:33333333:44444444"}}
+	p := &plan.Plan{Disks: plan.Disks{Survivor: plan.DiskRef{Device: "loop0", Serial: "DRILL-A0001"}}}
+	for name, tc := range map[string]struct {
+		swap func(t *testing.T, dir string)
+		want string
+	}{
+		"loop attached to another file": {func(t *testing.T, dir string) {
+			host := filepath.Join(dir, "srv/host.img")
+			sysTree{t: t, dir: dir}.file("srv/host.img", "host data")
+			dev, ino, _, _, _ := identify.FileInode(host)
+			sysTree{t: t, dir: dir}.file("sys/devices/virtual/block/loop1/"+identify.LoopBackingInodeFile, fmt.Sprintf("%d:%d\n", dev, ino))
+		}, "/dev/loop1 is attached to inode "},
+		"image replaced by a link": {func(t *testing.T, dir string) {
+			img := filepath.Join(dir, testLab, identify.DrillFile("DRILL-B0002"))
+			sysTree{t: t, dir: dir}.file("srv/host.img", "host data")
+			if err := os.Remove(img); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Link(filepath.Join(dir, "srv/host.img"), img); err != nil {
+				t.Fatal(err)
+			}
+		}, "it was replaced"},
+		"a second link to the image": {func(t *testing.T, dir string) {
+			if err := os.Link(filepath.Join(dir, testLab, identify.DrillFile("DRILL-B0002")), filepath.Join(dir, "srv-link")); err != nil {
+				t.Fatal(err)
+			}
+		}, "has 2 links"},
+		"two loops on one file": {func(t *testing.T, dir string) {
+			b, _ := os.ReadFile(filepath.Join(dir, "sys/devices/virtual/block/loop1/"+identify.LoopBackingInodeFile))
+			sysTree{t: t, dir: dir}.file("sys/devices/virtual/block/loop0/"+identify.LoopBackingInodeFile, string(b))
+		}, "are attached to one file"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := hostTree(t)
+			sys := &discover.System{Root: dir}
+			w := &world{sys: sys, scope: &discover.Scope{Lab: testLab, BootMount: testLab + "/boot"}}
+			if err := w.checkScope(p, detach); err != nil {
+				t.Fatalf("before the swap: %v", err)
+			}
+			tc.swap(t, dir)
+			err := w.checkScope(p, detach)
+			var re *RefusedError
+			if !errors.As(err, &re) || !strings.Contains(err.Error(), "not one of this drill's disks (lab "+testLab+")") ||
+				!strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err %v, want refused with %q", err, tc.want)
+			}
+			t.Log(err)
 		})
 	}
 }
