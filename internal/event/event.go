@@ -347,7 +347,7 @@ func ledDisks(root *host.Root, sys *discover.System, ev Event) ([]discover.Disk,
 	why := map[string]string{}
 	// consider records md's word on member dev of disk; the first word lighting it wins.
 	consider := func(disk, dev string) {
-		lit, reason := mdSaysFailed(root, md, dev)
+		lit, reason := mdSaysFailed(arr, md, dev)
 		if lit {
 			want[disk] = true
 			delete(why, disk)
@@ -386,7 +386,7 @@ func ledDisks(root *host.Root, sys *discover.System, ev Event) ([]discover.Disk,
 		}
 	}
 	if len(lastSerials) > 0 {
-		n, err := mdDegraded(root, md)
+		n, err := mdDegraded(arr, md)
 		for _, d := range sys.Disks {
 			if !d.Present || d.Serial == "" || !lastSerials[d.Serial] || want[d.Name] {
 				continue

@@ -1,13 +1,11 @@
 package event
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"path"
-	"strconv"
 	"strings"
 
+	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -54,50 +52,47 @@ func checkArray(root *host.Root, ev Event) error {
 	return nil
 }
 
-// mdSaysFailed is the one rule for lighting a fault LED on an alarm: md itself, now, in
-// array md (kernel name), reports member dev (kernel name) faulty, or no longer has it while
-// the array misses a member. It reads /sys/block/MD/md/dev-DEV/state and .../md/degraded
-// through root, and says why in either case. An event mdadm sent late, replayed, or with the
-// wrong member never lights the LED of a disk md still uses.
-func mdSaysFailed(root *host.Root, md, dev string) (bool, string) {
-	base := "/sys/block/" + md + "/md"
-	if !root.Exists(base) {
+// mdSaysFailed is the one rule for lighting a fault LED on an alarm: md itself, in array arr
+// as discovery read it at this event, reports member dev (kernel name) faulty, or no longer
+// has it while the array misses a member. It judges from discovery's reading of md's sysfs
+// (the member states discover.judgeMemberState gives, md's own degraded count), not from a
+// second reading of its own, and says why in either case. An event mdadm sent late, replayed,
+// or with the wrong member never lights the LED of a disk md still uses.
+func mdSaysFailed(arr *discover.Array, md, dev string) (bool, string) {
+	if arr == nil {
 		return false, fmt.Sprintf("%s is not an md array now", md)
 	}
-	state, err := root.ReadString(base + "/dev-" + dev + "/state")
-	switch {
-	case err == nil:
-		for _, w := range strings.Split(state, ",") {
-			if strings.TrimSpace(w) == "faulty" {
-				return true, fmt.Sprintf("md reports %s faulty in %s", dev, md)
-			}
+	for _, m := range arr.Members {
+		if m.Device == nil || *m.Device != dev {
+			continue
 		}
+		if m.State == discover.MemberFaulty {
+			return true, fmt.Sprintf("md reports %s faulty in %s", dev, md)
+		}
+		state := string(m.State)
 		if state == "" {
 			state = "no state"
 		}
 		return false, fmt.Sprintf("md reports %s %s in %s, not faulty", dev, state, md)
-	case errors.Is(err, fs.ErrNotExist):
-		n, derr := mdDegraded(root, md)
-		switch {
-		case derr != nil:
-			return false, fmt.Sprintf("%s is no member of %s and %v", dev, md, derr)
-		case n > 0:
-			return true, fmt.Sprintf("%s is gone from %s, which misses %d member(s)", dev, md, n)
-		}
-		return false, fmt.Sprintf("%s is no member of %s and %s misses none", dev, md, md)
 	}
-	return false, fmt.Sprintf("reading md's state of %s in %s: %v", dev, md, err)
+	n, err := mdDegraded(arr, md)
+	switch {
+	case err != nil:
+		return false, fmt.Sprintf("%s is no member of %s and %v", dev, md, err)
+	case n > 0:
+		return true, fmt.Sprintf("%s is gone from %s, which misses %d member(s)", dev, md, n)
+	}
+	return false, fmt.Sprintf("%s is no member of %s and %s misses none", dev, md, md)
 }
 
-// mdDegraded is md's count of missing members of array md.
-func mdDegraded(root *host.Root, md string) (int, error) {
-	s, err := root.ReadString("/sys/block/" + md + "/md/degraded")
-	if err != nil {
-		return 0, fmt.Errorf("md's degraded count of %s cannot be read: %w", md, err)
+// mdDegraded is md's own count of missing members of array arr (md/degraded, as discovery
+// read it).
+func mdDegraded(arr *discover.Array, md string) (int, error) {
+	if arr == nil {
+		return 0, fmt.Errorf("%s is not an md array now", md)
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("md's degraded count of %s is %q", md, s)
+	if arr.MDDegraded < 0 {
+		return 0, fmt.Errorf("md's degraded count of %s cannot be read", md)
 	}
-	return n, nil
+	return arr.MDDegraded, nil
 }
