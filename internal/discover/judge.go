@@ -219,7 +219,7 @@ func judge(s *System) (Verdict, string) {
 				crit = append(crit, fmt.Sprintf("%s has faulty member %s", a.Name, *m.Device))
 			}
 			if len(m.Warnings) > 0 {
-				warn = append(warn, fmt.Sprintf("%s member %s: %s", a.Name, memberName(m), strings.Join(m.Warnings, "; ")))
+				warn = append(warn, fmt.Sprintf("%s member %s: %s", a.Name, m.Label(), strings.Join(m.Warnings, "; ")))
 			}
 		}
 	}
@@ -259,8 +259,9 @@ func judge(s *System) (Verdict, string) {
 	return v, line
 }
 
-// memberName is "vdb2 on vdb (WD-X9)", or what is known of it.
-func memberName(m Member) string {
+// Label is "vdb2 on vdb (WD-X9)", or what is known of the member: how status, the plan and
+// the executor name a member.
+func (m Member) Label() string {
 	n := derefOr(m.Device, "slot ?")
 	if m.Device == nil && m.Slot != nil {
 		n = fmt.Sprintf("slot %d", *m.Slot)

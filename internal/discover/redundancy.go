@@ -135,7 +135,7 @@ func redundancyFindings(a Array) (crit []string) {
 	case ArrayClean, ArrayRecovering, ArrayResyncing:
 		for _, m := range a.FaultyLeftovers() {
 			crit = append(crit, fmt.Sprintf("%s has a faulty leftover %s: md is whole without it; remove it (mdadm %s --remove /dev/%s) and replace its disk",
-				a.Name, memberName(m), mdadm.ArrayDevice(a.Name), derefOr(m.Device, "?")))
+				a.Name, m.Label(), mdadm.ArrayDevice(a.Name), derefOr(m.Device, "?")))
 		}
 	}
 	return crit
@@ -169,7 +169,7 @@ func lastCopy(a Array) string {
 	var from []string
 	for _, m := range a.Members {
 		if m.State == MemberInSync {
-			from = append(from, memberName(m))
+			from = append(from, m.Label())
 		}
 	}
 	if sh.ParityLevel() {

@@ -110,7 +110,7 @@ func secondFailure(step string, base inSyncBaseline, sys *discover.System, uuids
 					e.Failed = append(e.Failed, fmt.Sprintf("%s member %s, in sync when the rebuild began, is gone from the array", a.Name, d))
 				case m.State == discover.MemberFaulty || m.Gone:
 					hit = true
-					e.Failed = append(e.Failed, fmt.Sprintf("%s member %s is %s", a.Name, memberLabel(m), failedWord(m)))
+					e.Failed = append(e.Failed, fmt.Sprintf("%s member %s is %s", a.Name, m.Label(), failedWord(m)))
 				}
 			}
 			if a.MDDegraded > base.degraded[a.UUID] && !hit {
@@ -133,20 +133,6 @@ func secondFailure(step string, base inSyncBaseline, sys *discover.System, uuids
 		e.Failed = []string{"an array of the plan has failed"}
 	}
 	return e
-}
-
-func memberLabel(m discover.Member) string {
-	n := ""
-	if m.Device != nil {
-		n = *m.Device
-	}
-	if m.Disk != nil {
-		n += " on " + *m.Disk
-		if m.Serial != "" {
-			n += " (" + m.Serial + ")"
-		}
-	}
-	return n
 }
 
 func failedWord(m discover.Member) string {

@@ -170,14 +170,7 @@ func (b *builder) rebuildsFrom(r arrayRole) string {
 	var names []string
 	for _, m := range r.a.Members {
 		if m.Slot != nil && src[*m.Slot] && m.State == discover.MemberInSync && !b.onFailed(m) {
-			n := derefStr(m.Device)
-			if m.Disk != nil {
-				n += " on " + *m.Disk
-				if m.Serial != "" {
-					n += " (" + m.Serial + ")"
-				}
-			}
-			names = append(names, n)
+			names = append(names, m.Label())
 		}
 	}
 	if len(names) == 0 || (len(names) == 1 && !sh.ParityLevel() && strings.HasPrefix(names[0], r.survivorDev+" ")) {
@@ -191,13 +184,6 @@ func (b *builder) rebuildsFrom(r arrayRole) string {
 		return fmt.Sprintf("%s rebuilds from %s, its only copy of that data", r.a.Name, names[0])
 	}
 	return fmt.Sprintf("%s rebuilds from any one of %s", r.a.Name, strings.Join(names, ", "))
-}
-
-func derefStr(p *string) string {
-	if p == nil {
-		return "?"
-	}
-	return *p
 }
 
 // staysDegradedNotes notes each array the plan leaves degraded because slots on other disks are
@@ -236,14 +222,7 @@ func inSyncNames(a *discover.Array) []string {
 		if m.State != discover.MemberInSync {
 			continue
 		}
-		n := derefStr(m.Device)
-		if m.Disk != nil {
-			n += " on " + *m.Disk
-			if m.Serial != "" {
-				n += " (" + m.Serial + ")"
-			}
-		}
-		out = append(out, n)
+		out = append(out, m.Label())
 	}
 	return out
 }
