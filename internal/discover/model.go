@@ -98,9 +98,11 @@ const (
 type System struct {
 	Verdict Verdict `json:"verdict"`
 	// Summary is one line saying why the verdict is what it is.
-	Summary string  `json:"summary"`
-	Arrays  []Array `json:"arrays"`
-	Disks   []Disk  `json:"disks"`
+	Summary string `json:"summary"`
+	// Next is the command to run for the verdict (nextStep): "" when there is none.
+	Next   NextStep `json:"next"`
+	Arrays []Array  `json:"arrays"`
+	Disks  []Disk   `json:"disks"`
 	// Problems are things discovery could not read; each also shows as an unknown field.
 	Problems []string `json:"problems,omitempty"`
 	// Unfinished are raidswap's replacements begun and neither finished nor aborted, from
