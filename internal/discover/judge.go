@@ -213,8 +213,10 @@ func judge(s *System) (Verdict, string) {
 		case ArrayRecovering, ArrayResyncing:
 			_, known := a.Redundant()
 			switch {
-			case a.SingleCopy():
+			case a.SingleCopy() && lastCopy(a) != "":
 				// lastCopy's critical line says it, with the progress.
+			case a.SingleCopy():
+				crit = append(crit, fmt.Sprintf("%s has no redundancy left (%s)%s", a.Name, a.Shape().Describe(), why))
 			case a.State == ArrayRecovering && !known:
 				unknown = append(unknown, fmt.Sprintf("%s is %s: raidswap cannot judge what it can lose (%s)%s", a.Name, a.Rebuilding(), a.Shape().Describe(), why))
 			case syncWaitLine(a, why) != "":

@@ -150,6 +150,8 @@ func TestJudge(t *testing.T) {
 		{"recovery running, still redundant", System{Arrays: []Array{clean, recovering}}, Warning},
 		{"recovery onto the last missing mirror", System{Arrays: []Array{clean, lastCopy}}, Critical},
 		{"recovery of a shape not read", System{Arrays: []Array{clean, shapeless}}, Unknown},
+		{"a resync on one copy is never OK", System{Arrays: []Array{{Name: "md3", Level: "raid1", State: ArrayResyncing, RaidDisks: 2, ActiveDisks: 1,
+			Sync: &Sync{Action: SyncResync}, Members: []Member{{Slot: intp(0), State: MemberInSync}}}}}, Critical},
 		{"degraded wins over recovery", System{Arrays: []Array{recovering, degraded}}, Critical},
 		{"failed disk", System{Arrays: []Array{clean}, Disks: []Disk{{Name: "sdf", Verdict: DiskFailed}}}, Critical},
 		{"inactive", System{Arrays: []Array{{Name: "md127", State: ArrayInactive}}}, Critical},
