@@ -56,7 +56,10 @@ type PlanOptions struct {
 	F       *Factory
 	Request RequestOptions
 	Format  string
-	Out     string
+	// FormatSet: --format was given. --out then writes the plan in that format; without it
+	// --out writes the JSON plan that `raidswap apply` takes.
+	FormatSet bool
+	Out       string
 }
 
 func newPlanCmd(f *Factory) *cobra.Command {
@@ -67,12 +70,18 @@ func newPlanCmd(f *Factory) *cobra.Command {
 		Long: `plan reads the system and prints every step of the replacement with its exact command,
 what is checked before it, how long it should take and how to back it out. It changes
 nothing. --format markdown gives a change ticket; --out FILE saves the plan for
-'raidswap apply FILE', which refuses it if the system has changed since.`,
+'raidswap apply FILE', which refuses it if the system has changed since. --out follows
+--format: with --format markdown (or text) the file is that document, for people; the
+plan apply takes is the JSON one (--out alone, or --format json --out FILE).`,
 		Example: `  raidswap --plan --failed WD-WCC4N1KPB002
   raidswap plan --failed /dev/sdf --new WD-WX42D8 --format markdown > CHG-1234.md
-  raidswap plan --failed WD-WCC4N1KPB002 --out /root/swap.plan`,
+  raidswap plan --failed WD-WCC4N1KPB002 --out /root/swap.plan
+  raidswap plan --failed WD-WCC4N1KPB002 --format markdown --out CHG-1234.md`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runPlan(o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.FormatSet = cmd.Flags().Changed("format")
+			return runPlan(o)
+		},
 	}
 	addPlanFlags(cmd.Flags(), o)
 	return cmd
@@ -81,7 +90,7 @@ nothing. --format markdown gives a change ticket; --out FILE saves the plan for
 func addPlanFlags(fl *pflag.FlagSet, o *PlanOptions) {
 	addRequestFlags(fl, &o.Request)
 	fl.StringVar(&o.Format, "format", view.FormatText, "output `format`: text, markdown or json")
-	fl.StringVar(&o.Out, "out", "", "also save the plan (JSON) to `FILE`, for raidswap apply")
+	fl.StringVar(&o.Out, "out", "", "also save the plan to `FILE` in --format's format (JSON, for raidswap apply, when --format is not given)")
 }
 
 // addRootPlan gives the root command `raidswap --plan ...`.
@@ -99,6 +108,7 @@ func addRootPlan(f *Factory, root *cobra.Command) {
 			w.Request, w.PlanOnly = o.Request, want
 			return runWizard(cmd.Context(), w)
 		}
+		o.FormatSet = cmd.Flags().Changed("format")
 		return runPlan(o)
 	}
 }
@@ -133,14 +143,15 @@ func runPlan(o *PlanOptions) error {
 	default:
 		return WithCode(ExitUsage, fmt.Errorf("unknown --format %q: use text, markdown or json", o.Format))
 	}
-	p, err := buildPlan(o.F, o.Request, o.Out != "")
+	saveAs := outFormat(o)
+	p, err := buildPlan(o.F, o.Request, saveAs == view.FormatJSON)
 	if err != nil {
 		return err
 	}
 	if o.Out != "" {
 		var b bytes.Buffer
-		if err := p.Write(&b); err != nil {
-			return err
+		if err := view.Plan(&b, p, saveAs); err != nil {
+			return WithCode(ExitFailed, err)
 		}
 		if err := os.WriteFile(o.Out, b.Bytes(), 0o600); err != nil {
 			return WithCode(ExitFailed, fmt.Errorf("saving the plan: %w", err))
@@ -149,8 +160,24 @@ func runPlan(o *PlanOptions) error {
 	if err := view.Plan(o.F.IO.Out, p, o.Format); err != nil {
 		return WithCode(ExitFailed, err)
 	}
-	if o.Out != "" {
+	switch {
+	case o.Out == "":
+	case saveAs == view.FormatJSON:
 		fmt.Fprintf(o.F.IO.ErrOut, "plan %s saved to %s; apply it with: raidswap apply %s\n", p.ID(), o.Out, o.Out)
+	default:
+		fmt.Fprintf(o.F.IO.ErrOut, "plan %s saved to %s as %s, for people; raidswap apply takes the JSON plan: add --format json (or leave --format out) to save that\n", p.ID(), o.Out, saveAs)
 	}
 	return nil
+}
+
+// outFormat is the format --out writes: --format's when it was given, else the JSON plan
+// that raidswap apply takes.
+func outFormat(o *PlanOptions) string {
+	if o.Out == "" {
+		return ""
+	}
+	if o.FormatSet {
+		return o.Format
+	}
+	return view.FormatJSON
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,5 +152,48 @@ func TestForgetRefusals(t *testing.T) {
 	code, _, errOut := run(t, "forget", "md0", "--lock", lock, "--root", fixture("clean"))
 	if code != ExitUsage || !strings.Contains(errOut, "changes the live system only") {
 		t.Errorf("--root: exit %d, %q", code, errOut)
+	}
+}
+
+// TestPlanOutFollowsFormat: --out writes the plan in --format's format (issue 20: --format
+// markdown --out plan.md wrote JSON into plan.md); without --format it writes the JSON plan
+// apply takes.
+func TestPlanOutFollowsFormat(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, format string
+		json         bool
+		note         string
+	}{
+		{"plan.md", "markdown", false, "as markdown, for people"},
+		{"plan.txt", "text", false, "as text, for people"},
+		{"plan.json", "json", true, "apply it with: raidswap apply"},
+		{"plan.plan", "", true, "apply it with: raidswap apply"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(dir, tt.name)
+			args := []string{"--plan", "--failed", "vdb", "--out", file, "--root", fixture("failed")}
+			if tt.format != "" {
+				args = append(args, "--format", tt.format)
+			}
+			code, out, errOut := run(t, args...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			saved, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := json.Valid(saved); got != tt.json {
+				t.Errorf("%s holds JSON: %v, want %v; it begins %q", tt.name, got, tt.json, string(saved[:min(len(saved), 80)]))
+			}
+			if tt.format != "" && tt.format != "json" && maskPlan(string(saved)) != maskPlan(out) {
+				t.Errorf("%s differs from the %s plan on stdout", tt.name, tt.format)
+			}
+			if !strings.Contains(errOut, tt.note) {
+				t.Errorf("stderr %q, want it to contain %q", errOut, tt.note)
+			}
+		})
 	}
 }

@@ -30,10 +30,17 @@ model, size, sector sizes, membership and verdict.
 
 Exit codes follow the monitoring-plugin convention:
   0 OK        all arrays clean
-  1 WARNING   a resync or recovery is running or pending (e.g. an array read-auto after an
-              unclean shutdown), or a replacement's journal is open (raidswap resume)
-  2 CRITICAL  an array is degraded or inactive, or a member is faulty
-  3 UNKNOWN   md state cannot be read (e.g. the kernel has no md driver)
+  1 WARNING   a resync, or a recovery that keeps the array redundant, is running or
+              pending (e.g. an array read-auto after an unclean shutdown), or a
+              replacement's journal is open (raidswap resume)
+  2 CRITICAL  an array is degraded or inactive, a member is faulty, or an array rebuilds
+              with one copy until done (critical until every array is redundant again)
+  3 UNKNOWN   md state cannot be read (e.g. the kernel has no md driver, or only
+              /proc/mdstat lists an array: it names no member's slot or state)
+
+The last line names the command to run next (NEXT:, "next" in --json,
+raidswap_next_step_info in --format prometheus): sudo raidswap or raidswap --plan for a
+failed disk, raidswap resume for an unfinished replacement, nothing when OK.
 
 A running raidswap drill's arrays (all members on its loop devices) are shown, marked
 "drill, not judged", and left out of the verdict, the exit code, the Prometheus output

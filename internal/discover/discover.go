@@ -103,6 +103,7 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 			d.Boot = &bd.Ready
 		}
 	}
+	s.markBootPending()
 
 	switch {
 	case errors.Is(mdErr, mdadm.ErrNoMD):
@@ -112,5 +113,6 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 	default:
 		s.Verdict, s.Summary = judge(s)
 	}
+	s.Next = nextStep(s)
 	return s, nil
 }

@@ -151,7 +151,7 @@ func TestFixtureEdits(t *testing.T) {
 		{"array_state inactive", []func(*testing.T, string){write(md0+"array_state", "inactive")}, discover.Critical, "md0 is inactive"},
 		{"md directory not there yet", []func(*testing.T, string){remove(md0)}, discover.Critical, "md0 is in an unknown state"},
 		{"in sysfs, not in mdstat", []func(*testing.T, string){dropMD0}, discover.Warning, "not in /proc/mdstat"},
-		{"in mdstat, not in sysfs", []func(*testing.T, string){remove("sys/block/md0")}, discover.Warning, "not in /sys/block"},
+		{"in mdstat, not in sysfs", []func(*testing.T, string){remove("sys/block/md0")}, discover.Unknown, "whether md0 is whole cannot be judged"},
 		{"listed nowhere, remembered", []func(*testing.T, string){remove("sys/block/md0"), dropMD0}, discover.Critical, "md0 is missing"},
 	}
 	for _, tt := range tests {

@@ -136,14 +136,15 @@ func detectBoot(root *host.Root, s *System, st *blockstack.Stack) bootloader.Fac
 
 // bootWarnings name each disk of a mirrored /boot that cannot boot alone: the failure nobody
 // notices until the other disk dies. A disk whose boot code could not be judged is shown as
-// unknown in status, not warned about.
+// unknown in status, not warned about; the new disk of an open replacement, whose boot code
+// comes at a later step of it (BootPending), is shown as pending.
 func bootWarnings(s *System) []string {
 	var out []string
 	for _, d := range s.Disks {
 		if d.Drill != "" && s.Scope == nil {
 			continue
 		}
-		if d.Boot != nil && d.Boot.State == bootloader.ReadyMissing && d.Present {
+		if d.Boot != nil && d.Boot.State == bootloader.ReadyMissing && d.Present && d.BootPending == "" {
 			out = append(out, fmt.Sprintf("disk %s cannot boot alone (%s): %s", d.Label(), s.Host.Boot.Boot.Array, d.Boot.Reason))
 		}
 	}

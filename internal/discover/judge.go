@@ -178,9 +178,12 @@ func diskVerdict(d *Disk) DiskState {
 }
 
 // judge gives the overall verdict and the one line that explains it: what is critical
-// first, then what needs attention. Whatever could not be read makes it at least a warning.
+// first, then what cannot be judged (UNKNOWN), then what needs attention. Whatever could not
+// be read makes it at least a warning. The verdict stays critical until every array whose
+// level gives redundancy has it back (Array.SingleCopy): a rebuild onto the last missing
+// member of a mirror is one copy until it is done.
 func judge(s *System) (Verdict, string) {
-	var crit, warn []string
+	var crit, unknown, warn []string
 	judged := 0
 	for _, a := range s.Arrays {
 		if a.Drill != "" && s.Scope == nil {
@@ -201,16 +204,31 @@ func judge(s *System) (Verdict, string) {
 		case ArrayMissing:
 			crit = append(crit, a.Name+" is missing: md lists it nowhere"+why)
 		case ArrayUnknown:
-			crit = append(crit, a.Name+" is in an unknown state"+why)
+			if a.MDStatOnly {
+				// mdstat's counts show nothing lost, and nothing more can be read.
+				unknown = append(unknown, a.Name+" cannot be judged"+why)
+			} else {
+				crit = append(crit, a.Name+" is in an unknown state"+why)
+			}
 		case ArrayRecovering, ArrayResyncing:
-			if line := syncWaitLine(a, why); line != "" {
-				warn = append(warn, line)
-			} else if a.Sync != nil {
+			_, known := a.Redundant()
+			switch {
+			case a.SingleCopy() && lastCopy(a) != "":
+				// lastCopy's critical line says it, with the progress.
+			case a.SingleCopy():
+				crit = append(crit, fmt.Sprintf("%s has no redundancy left (%s)%s", a.Name, a.Shape().Describe(), why))
+			case a.State == ArrayRecovering && !known:
+				unknown = append(unknown, fmt.Sprintf("%s is %s: raidswap cannot judge what it can lose (%s)%s", a.Name, a.Rebuilding(), a.Shape().Describe(), why))
+			case syncWaitLine(a, why) != "":
+				warn = append(warn, syncWaitLine(a, why))
+			case a.Rebuilding() != "":
+				warn = append(warn, fmt.Sprintf("%s is %s%s", a.Name, a.Rebuilding(), why))
+			case a.Sync != nil:
 				warn = append(warn, fmt.Sprintf("%s is %s (%.1f%%)%s", a.Name, a.State, a.Sync.Percent, why))
 			}
 		default:
-			if why != "" {
-				warn = append(warn, a.Name+why[1:len(why)-1])
+			if len(a.Notes) > 0 {
+				warn = append(warn, a.Name+": "+strings.Join(a.Notes, "; "))
 			}
 		}
 		warn = append(warn, pendingBesideState(a)...)
@@ -247,7 +265,9 @@ func judge(s *System) (Verdict, string) {
 	v, line := OK, fmt.Sprintf("%d array(s) clean", judged)
 	switch {
 	case len(crit) > 0:
-		v, line = Critical, strings.Join(append(crit, warn...), "; ")
+		v, line = Critical, strings.Join(append(append(crit, unknown...), warn...), "; ")
+	case len(unknown) > 0:
+		v, line = Unknown, strings.Join(append(unknown, warn...), "; ")
 	case len(warn) > 0:
 		v, line = Warning, strings.Join(warn, "; ")
 	case judged == 0:

@@ -131,7 +131,14 @@ func TestDiskVerdict(t *testing.T) {
 
 func TestJudge(t *testing.T) {
 	clean := Array{Name: "md0", State: ArrayClean, RaidDisks: 2, ActiveDisks: 2}
-	recovering := Array{Name: "md1", State: ArrayRecovering, RaidDisks: 2, ActiveDisks: 1, Sync: &Sync{Action: "recover", Percent: 10}}
+	// A three-way mirror rebuilding its third member keeps two copies meanwhile.
+	recovering := Array{Name: "md1", Level: "raid1", State: ArrayRecovering, RaidDisks: 3, ActiveDisks: 2, Sync: &Sync{Action: "recover", Percent: 10},
+		Members: []Member{{Slot: intp(0), State: MemberInSync}, {Slot: intp(1), State: MemberInSync}, {Slot: intp(2), State: MemberRebuilding}}}
+	// A mirror rebuilding its second member has one copy until it is done (issue 20).
+	lastCopy := Array{Name: "md1", Level: "raid1", State: ArrayRecovering, RaidDisks: 2, ActiveDisks: 1, Sync: &Sync{Action: "recover", Percent: 10},
+		Members: []Member{{Slot: intp(0), State: MemberInSync}, {Slot: intp(1), State: MemberRebuilding}}}
+	// What it can lose cannot be read (no level): neither warning nor OK.
+	shapeless := Array{Name: "md1", State: ArrayRecovering, RaidDisks: 2, ActiveDisks: 1, Sync: &Sync{Action: "recover", Percent: 10}}
 	degraded := Array{Name: "md2", State: ArrayDegraded, RaidDisks: 2, ActiveDisks: 1}
 	tests := []struct {
 		name string
@@ -140,7 +147,11 @@ func TestJudge(t *testing.T) {
 	}{
 		{"all clean", System{Arrays: []Array{clean}}, OK},
 		{"no arrays", System{}, OK},
-		{"recovery running", System{Arrays: []Array{clean, recovering}}, Warning},
+		{"recovery running, still redundant", System{Arrays: []Array{clean, recovering}}, Warning},
+		{"recovery onto the last missing mirror", System{Arrays: []Array{clean, lastCopy}}, Critical},
+		{"recovery of a shape not read", System{Arrays: []Array{clean, shapeless}}, Unknown},
+		{"a resync on one copy is never OK", System{Arrays: []Array{{Name: "md3", Level: "raid1", State: ArrayResyncing, RaidDisks: 2, ActiveDisks: 1,
+			Sync: &Sync{Action: SyncResync}, Members: []Member{{Slot: intp(0), State: MemberInSync}}}}}, Critical},
 		{"degraded wins over recovery", System{Arrays: []Array{recovering, degraded}}, Critical},
 		{"failed disk", System{Arrays: []Array{clean}, Disks: []Disk{{Name: "sdf", Verdict: DiskFailed}}}, Critical},
 		{"inactive", System{Arrays: []Array{{Name: "md127", State: ArrayInactive}}}, Critical},
@@ -193,8 +204,8 @@ func TestMemberFlagsVerdict(t *testing.T) {
 		{"faulty blocked, failure not yet recorded", md0(1, "active", "idle", sysMember("sdb1", "sdb", mdadm.Unknown, "faulty", "blocked")), one, Critical, "degraded"},
 		{"unacknowledged bad blocks", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "faulty", "in_sync", "blocked")), ok, Critical, "degraded"},
 		{"spare in a slot with no recovery running", md0(1, "clean", "frozen", sysMember("sdb1", "sdb", 1, "spare")), one, Critical, "degraded"},
-		{"spare in a slot, recovering from the last copy", md0(1, "clean", "recover", sysMember("sdb1", "sdb", 1, "spare")), one, Critical, "recovering from its last good copy"},
-		{"replacement being built", md0(0, "clean", "recover", sysMember("sdb1", "sdb", 1, "in_sync", "want_replacement"), sysMember("sdc1", "sdc", 1, "spare", "replacement")), ok, Warning, "recovering"},
+		{"spare in a slot, recovering from the last copy", md0(1, "clean", "recover", sysMember("sdb1", "sdb", 1, "spare")), one, Critical, "recovering from its last good copy sda1 on sda: rebuilding, 0 % (one copy until done)"},
+		{"replacement being built", md0(0, "clean", "recover", sysMember("sdb1", "sdb", 1, "in_sync", "want_replacement"), sysMember("sdc1", "sdc", 1, "spare", "replacement")), ok, Warning, "md0 is rebuilding, 0 % (still redundant)"},
 		{"idle spare", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync"), sysMember("sdc1", "sdc", mdadm.Unknown, "spare")), ok, OK, "clean"},
 		{"journal", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "in_sync"), sysMember("sdc1", "sdc", mdadm.Unknown, "journal")), ok, OK, "clean"},
 		{"blocked alone", md0(0, "clean", "idle", sysMember("sdb1", "sdb", 1, "blocked")), ok, Critical, "neither in_sync, faulty nor spare"},
@@ -245,7 +256,8 @@ func TestListedBySourceAlone(t *testing.T) {
 		want  Verdict
 	}{
 		{"mdstat only, inactive", nil, []mdadm.MDStat{stat("inactive", 0, 0, "sda1", "sdb1")}, Critical},
-		{"mdstat only, active and whole", nil, []mdadm.MDStat{stat("active", 2, 2, "sda1", "sdb1")}, Warning},
+		// mdstat names no member's slot or state: the array cannot be judged (issue 17, item 12).
+		{"mdstat only, active and whole", nil, []mdadm.MDStat{stat("active", 2, 2, "sda1", "sdb1")}, Unknown},
 		{"sysfs only, whole", []mdadm.SysArray{sys("clean", whole...)}, nil, Warning},
 		{"sysfs only, no members yet", []mdadm.SysArray{sys("clear")}, nil, Critical},
 		{"sysfs inactive, mdstat whole", []mdadm.SysArray{sys("inactive", whole...)}, []mdadm.MDStat{stat("active", 2, 2, "sda1", "sdb1")}, Critical},

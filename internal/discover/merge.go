@@ -67,6 +67,13 @@ func buildArray(sa *mdadm.SysArray, st *mdadm.MDStat) Array {
 				a.RaidDisks = max(a.RaidDisks, int(st.DisksTotal))
 			}
 		}
+		if sa == nil {
+			a.MDStatOnly = true
+			if st.DisksTotal > 0 {
+				// md's own count of lost slots, as mdstat's [n/m] gives it.
+				a.MDDegraded = max(int(st.DisksTotal-st.DisksActive), 0)
+			}
+		}
 		if sa == nil || len(sa.Members) == 0 {
 			for _, c := range st.Devices {
 				a.Members = append(a.Members, memberFromMDStat(c, st.Action != ""))

@@ -98,9 +98,11 @@ const (
 type System struct {
 	Verdict Verdict `json:"verdict"`
 	// Summary is one line saying why the verdict is what it is.
-	Summary string  `json:"summary"`
-	Arrays  []Array `json:"arrays"`
-	Disks   []Disk  `json:"disks"`
+	Summary string `json:"summary"`
+	// Next is the command to run for the verdict (nextStep): "" when there is none.
+	Next   NextStep `json:"next"`
+	Arrays []Array  `json:"arrays"`
+	Disks  []Disk   `json:"disks"`
 	// Problems are things discovery could not read; each also shows as an unknown field.
 	Problems []string `json:"problems,omitempty"`
 	// Unfinished are raidswap's replacements begun and neither finished nor aborted, from
@@ -146,6 +148,9 @@ type Array struct {
 	// Drill is the lab directory when every present member is on a drill disk of that lab
 	// (raidswap drill): shown, but left out of the host's verdict, textfile and inventory.
 	Drill string `json:"drill,omitempty"`
+	// MDStatOnly: only /proc/mdstat listed the array (no md sysfs), which names no member's
+	// slot or state flags: its counts can show redundancy lost, never that it is whole.
+	MDStatOnly bool `json:"mdstat_only,omitempty"`
 }
 
 // Member is one slot or member of an array. An empty slot is a member with State "missing"
@@ -240,6 +245,9 @@ type Disk struct {
 	Present bool `json:"present"`
 	// LastSeen is when the inventory last saw a disk that is not present (RFC 3339).
 	LastSeen string `json:"last_seen,omitempty"`
+	// BootPending names the open replacement (its plan) that makes this disk, its new disk,
+	// bootable at a later step: until then its missing boot code is pending, not a warning.
+	BootPending string `json:"boot_pending,omitempty"`
 
 	// SMART is the disk's own health record, read for present disks of the live system
 	// (Options.SMART); nil when not read (a capture, a vanished disk).

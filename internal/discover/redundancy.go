@@ -19,6 +19,11 @@ func (a Array) Shape() mdadm.Shape {
 	if a.Layout != nil {
 		layout = *a.Layout
 	}
+	if a.MDStatOnly {
+		// mdstat names no slots: the model cannot place anything (see Redundant for what
+		// its counts do prove).
+		return mdadm.Shape{Level: a.Level, RaidDisks: a.RaidDisks, Layout: layout}
+	}
 	var slots []int
 	for _, m := range a.Members {
 		if m.State != MemberInSync {
@@ -95,7 +100,15 @@ func redundancyState(a *Array, sa *mdadm.SysArray, st *mdadm.MDStat) ArrayState 
 				return ArrayFailed
 			}
 		}
-		return a.State
+		if a.State == ArrayDegraded {
+			return a.State // a lost slot is what mdstat's counts do prove
+		}
+		// Whole by mdstat's counts, but no member's state flags or slot are known (an
+		// in_sync member with write errors, a rebuilding one, look the same there): the
+		// array cannot be judged (issue 17, item 12).
+		a.Notes = append(a.Notes, fmt.Sprintf("only /proc/mdstat was readable: it counts %d of %d members in use but names no member's slot or md state, so whether %s is whole cannot be judged",
+			st.DisksActive, st.DisksTotal, a.Name))
+		return ArrayUnknown
 	}
 	sh := a.Shape()
 	if sh.Failed() {
@@ -155,25 +168,100 @@ func slotUnknownOr(a Array, c byte) byte {
 	return '?'
 }
 
+// Redundant reports whether the array can lose one more member, whichever it is, and keep
+// its data (mdadm.Shape.Tolerance of at least 1), and whether that could be judged at all. It
+// is the one answer to "has the array its redundancy back": judge keeps the verdict critical
+// while an array whose level gives redundancy has none (a raid1 rebuilding onto its second
+// member, a raid5 rebuilding one, a raid6 rebuilding two; a raid6 rebuilding one, or a
+// three-way raid1 rebuilding one, still has it), status says "one copy until done", and
+// raidswap_array_redundant reports it. With only /proc/mdstat, its counts can prove the
+// redundancy lost, never that it is there.
+func (a Array) Redundant() (redundant, known bool) {
+	switch a.State {
+	case ArrayFailed, ArrayInactive, ArrayMissing:
+		return false, true
+	}
+	if a.MDStatOnly {
+		if a.Level == "raid10" || a.MDDegraded < 0 || a.RaidDisks <= 0 {
+			return false, false
+		}
+		if sh := countShape(a.Level, a.RaidDisks, a.RaidDisks-a.MDDegraded); sh.Known() && sh.Tolerance() < 1 {
+			return false, true
+		}
+		return false, false
+	}
+	sh := a.Shape()
+	if !sh.Known() {
+		return false, false
+	}
+	return sh.Tolerance() >= 1, true
+}
+
+// LevelRedundant reports whether the array's level, with every slot in sync, survives the
+// loss of a member: raid1 of two or more slots, raid10, raid4/5/6; not raid0 or linear. An
+// array whose level gives no redundancy never had any to lose.
+func (a Array) LevelRedundant() bool {
+	layout := mdadm.Unknown
+	if a.Layout != nil {
+		layout = *a.Layout
+	}
+	all := make([]int, max(a.RaidDisks, 0))
+	for i := range all {
+		all[i] = i
+	}
+	return mdadm.NewShape(a.Level, a.RaidDisks, layout, all, 0).Tolerance() >= 1
+}
+
+// SingleCopy reports that the array's level gives redundancy and the array has none now
+// (Redundant, judged): one more failure loses data.
+func (a Array) SingleCopy() bool {
+	red, known := a.Redundant()
+	return known && !red && a.LevelRedundant()
+}
+
+// Rebuilding is how status names a recovering array: "rebuilding, 42 % (one copy until
+// done)", "(no redundancy until done)" on a parity level, "(still redundant)" where the
+// model says it can lose one more member meanwhile; "" when md is not recovering it.
+func (a Array) Rebuilding() string {
+	if a.Sync == nil || a.Sync.Action != SyncRecover || a.Sync.Pending {
+		return ""
+	}
+	what := fmt.Sprintf("rebuilding, %d %%", int(a.Sync.Percent))
+	if a.Sync.Delayed {
+		what = "waiting to rebuild"
+	}
+	red, known := a.Redundant()
+	switch {
+	case !known:
+		return what + " (redundancy unknown)"
+	case red:
+		return what + " (still redundant)"
+	case !a.LevelRedundant():
+		return what
+	case mdadm.NewShape(a.Level, a.RaidDisks, 0, nil, 0).ParityLevel():
+		return what + " (no redundancy until done)"
+	}
+	return what + " (one copy until done)"
+}
+
 // lastCopy is judge's critical line for an array that recovers from its last in-sync copy:
 // one more failure there loses data, so the whole rebuild is critical, not a warning (a
 // recovery with redundancy to spare, like a raid6 missing one member, stays a warning).
 func lastCopy(a Array) string {
-	if a.Sync == nil || a.Sync.Action != SyncRecover {
-		return ""
-	}
-	sh := a.Shape()
-	if !sh.Known() || sh.Tolerance() != 0 {
+	if a.Sync == nil || a.Sync.Action != SyncRecover || !a.SingleCopy() {
 		return ""
 	}
 	var from []string
 	for _, m := range a.Members {
-		if m.State == MemberInSync {
+		if m.State == MemberInSync && !a.MDStatOnly {
 			from = append(from, m.Label())
 		}
 	}
-	if sh.ParityLevel() {
-		return fmt.Sprintf("%s is recovering with no redundancy left (%s): every in-sync member (%s) is needed, one more failure loses its data", a.Name, sh.Describe(), strings.Join(from, ", "))
+	if len(from) == 0 {
+		return fmt.Sprintf("%s is recovering with no redundancy left (/proc/mdstat counts %d of %d members in sync): %s; one more failure loses its data", a.Name, a.RaidDisks-a.MDDegraded, a.RaidDisks, a.Rebuilding())
 	}
-	return fmt.Sprintf("%s is recovering from its last good copy %s: one more failure loses its data", a.Name, strings.Join(from, ", "))
+	if sh := a.Shape(); sh.ParityLevel() {
+		return fmt.Sprintf("%s is recovering with no redundancy left (%s): %s; every in-sync member (%s) is needed, one more failure loses its data", a.Name, sh.Describe(), a.Rebuilding(), strings.Join(from, ", "))
+	}
+	return fmt.Sprintf("%s is recovering from its last good copy %s: %s; one more failure loses its data", a.Name, strings.Join(from, ", "), a.Rebuilding())
 }

@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -80,3 +81,63 @@ func TestMDStatOnlyNotDrawnEmpty(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRedundantDuringRebuild: per level, whether an array rebuilding a member still has its
+// redundancy, what status calls it, and the verdict: critical until every array whose level
+// gives redundancy has it back (issue 20, item 5).
+func TestRedundantDuringRebuild(t *testing.T) {
+	recov := func(level string, disks, degraded int, ms ...mdadm.SysMember) *mdadm.SysArray {
+		return &mdadm.SysArray{Name: "md1", UUID: "u1", Level: level, ArrayState: "clean", RaidDisks: disks, Degraded: degraded, Layout: 0x102,
+			SyncAction: "recover", SyncDone: 42, SyncTotal: 100, SyncSpeedKiB: mdadm.Unknown, Members: ms}
+	}
+	in := func(slot int) mdadm.SysMember {
+		return sysMember(fmt.Sprintf("vd%c3", 'a'+slot), fmt.Sprintf("vd%c", 'a'+slot), slot, "in_sync")
+	}
+	rb := func(slot int) mdadm.SysMember {
+		return sysMember(fmt.Sprintf("vd%c3", 'a'+slot), fmt.Sprintf("vd%c", 'a'+slot), slot, "spare")
+	}
+	mdstat := func(level string, total, active int64, action string) *mdadm.MDStat {
+		st := &mdadm.MDStat{}
+		st.Name, st.ActivityState, st.Type, st.DisksTotal, st.DisksActive, st.Action = "md1", "active", level, total, active, action
+		st.BlocksSyncedPct = 42
+		for i := range total {
+			st.Devices = append(st.Devices, procfs.MDStatComponent{Name: fmt.Sprintf("vd%c3", 'a'+i)})
+		}
+		return st
+	}
+	tests := []struct {
+		name       string
+		sa         *mdadm.SysArray
+		st         *mdadm.MDStat
+		redundant  bool
+		known      bool
+		rebuilding string
+		want       Verdict
+	}{
+		{"raid1 rebuilding its second member", recov("raid1", 2, 1, in(0), rb(1)), nil, false, true, "rebuilding, 42 % (one copy until done)", Critical},
+		{"raid1 three-way rebuilding its third", recov("raid1", 3, 1, in(0), in(1), rb(2)), nil, true, true, "rebuilding, 42 % (still redundant)", Warning},
+		{"raid5 rebuilding one", recov("raid5", 3, 1, in(0), in(1), rb(2)), nil, false, true, "rebuilding, 42 % (no redundancy until done)", Critical},
+		{"raid6 rebuilding one of one lost", recov("raid6", 4, 1, in(0), in(1), in(2), rb(3)), nil, true, true, "rebuilding, 42 % (still redundant)", Warning},
+		{"raid6 rebuilding both lost", recov("raid6", 4, 2, in(0), in(1), rb(2), rb(3)), nil, false, true, "rebuilding, 42 % (no redundancy until done)", Critical},
+		{"raid10 near2 rebuilding one", recov("raid10", 4, 1, in(0), in(1), in(2), rb(3)), nil, false, true, "rebuilding, 42 % (one copy until done)", Critical},
+		{"raid1 --replace onto a third member", recov("raid1", 2, 0, in(0), in(1), rb(1)), nil, true, true, "rebuilding, 42 % (still redundant)", Warning},
+		{"mdstat only, raid1 [2/1] recovering", nil, mdstat("raid1", 2, 1, "recovery"), false, true, "rebuilding, 42 % (one copy until done)", Critical},
+		{"mdstat only, raid6 [4/3] recovering", nil, mdstat("raid6", 4, 3, "recovery"), false, false, "rebuilding, 42 % (redundancy unknown)", Critical},
+		{"mdstat only, raid1 [2/2]", nil, mdstat("raid1", 2, 2, ""), false, false, "", Unknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := buildArray(tt.sa, tt.st)
+			red, known := a.Redundant()
+			if red != tt.redundant || known != tt.known {
+				t.Errorf("Redundant() = %v, %v; want %v, %v (state %s, shape %s)", red, known, tt.redundant, tt.known, a.State, a.Shape().Describe())
+			}
+			if got := a.Rebuilding(); got != tt.rebuilding {
+				t.Errorf("Rebuilding() = %q, want %q", got, tt.rebuilding)
+			}
+			if got, why := judge(&System{Arrays: []Array{a}}); got != tt.want {
+				t.Errorf("verdict %s (%s), want %s", got, why, tt.want)
+			}
+		})
+	}
+}

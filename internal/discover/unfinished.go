@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,6 +28,9 @@ type UnfinishedRun struct {
 	// BeforeBoot: its last record is older than this boot (/proc/stat btime), so no raidswap
 	// is running it now. Otherwise it may be running at this moment, or have been killed.
 	BeforeBoot bool `json:"before_boot"`
+	// NewSerial is the serial of the run's new disk: the one the executor chose and
+	// journalled, else the one the plan names; "" when neither says.
+	NewSerial string `json:"new_serial,omitempty"`
 }
 
 // readUnfinished returns the open runs journalled under dir, newest last record first.
@@ -52,11 +56,46 @@ func readUnfinished(root *host.Root, dir string, problems *[]string) []Unfinishe
 			*problems = append(*problems, fmt.Sprintf("reading journal %s: %v", p, err))
 		}
 		if r := journal.Summarize(p, recs); r.Open {
-			out = append(out, UnfinishedRun{Run: r, BeforeBoot: bootKnown && !r.Last.IsZero() && r.Last.Before(boot)})
+			out = append(out, UnfinishedRun{Run: r, BeforeBoot: bootKnown && !r.Last.IsZero() && r.Last.Before(boot), NewSerial: newSerial(recs)})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Last.After(out[j].Last) })
 	return out
+}
+
+// newSerial is the serial of a run's new disk: the last new_serial the executor journalled
+// (it is emptied when the chosen disk went away), else the plan record's.
+func newSerial(recs []journal.Record) string {
+	for i := len(recs) - 1; i >= 0; i-- {
+		if v, ok := recs[i].Data["new_serial"]; ok {
+			return v
+		}
+	}
+	if len(recs) > 0 && recs[0].Event == journal.EventPlan {
+		var p struct {
+			Disks struct {
+				New struct{ Serial string } `json:"new"`
+			} `json:"disks"`
+		}
+		if json.Unmarshal(recs[0].Plan, &p) == nil {
+			return p.Disks.New.Serial
+		}
+	}
+	return ""
+}
+
+// markBootPending marks each present disk that an open run is making its new disk: its boot
+// code comes at a later step of that run, so a disk that cannot boot alone yet is pending,
+// not a warning.
+func (s *System) markBootPending() {
+	for _, r := range s.Unfinished {
+		if r.NewSerial == "" {
+			continue
+		}
+		if d := s.DiskBySerial(r.NewSerial); d != nil {
+			d.BootPending = r.Plan
+		}
+	}
 }
 
 // unfinishedLines are the verdict's lines for open runs: each names its plan, where it

@@ -19,14 +19,22 @@ func StatusPrometheus(w io.Writer, s *discover.System) error {
 	}
 	metric("raidswap_status_verdict", "Overall verdict: 0 ok, 1 warning, 2 critical, 3 unknown.", "gauge")
 	fmt.Fprintf(&b, "raidswap_status_verdict %d\n", s.Verdict.ExitCode())
-	metric("raidswap_md_up", "1 if md state could be read.", "gauge")
-	fmt.Fprintf(&b, "raidswap_md_up %d\n", boolNum(s.Verdict != discover.Unknown))
+	metric("raidswap_md_up", "1 if md state could be read (0: no md driver, or nothing of md readable).", "gauge")
+	fmt.Fprintf(&b, "raidswap_md_up %d\n", boolNum(s.Verdict != discover.Unknown || len(s.Arrays) > 0))
+	metric("raidswap_next_step_info", "The command status names for its verdict (command=\"\" when there is none to run).", "gauge")
+	fmt.Fprintf(&b, "raidswap_next_step_info{command=%q} 1\n", s.Next.Command)
 
 	metric("raidswap_array_degraded", "1 if the array is missing a member or has a faulty one.", "gauge")
 	for _, a := range s.Arrays {
 		deg := a.State == discover.ArrayDegraded || a.State == discover.ArrayRecovering || a.State == discover.ArrayMissing || a.State == discover.ArrayFailed ||
 			a.ActiveDisks < a.RaidDisks
 		fmt.Fprintf(&b, "raidswap_array_degraded{array=%q,uuid=%q,level=%q} %d\n", a.Name, a.UUID, a.Level, boolNum(deg))
+	}
+	metric("raidswap_array_redundant", "1 if the array can lose one more member and keep its data, 0 if not (a mirror rebuilding its last missing member until the rebuild is done; raid0 and linear never); no sample when it cannot be judged.", "gauge")
+	for _, a := range s.Arrays {
+		if red, known := a.Redundant(); known {
+			fmt.Fprintf(&b, "raidswap_array_redundant{array=%q,uuid=%q,level=%q} %d\n", a.Name, a.UUID, a.Level, boolNum(red))
+		}
 	}
 	metric("raidswap_array_state", "1 for the array's current state.", "gauge")
 	for _, a := range s.Arrays {

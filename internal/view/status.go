@@ -32,11 +32,15 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 		b.WriteString("ARRAYS\n")
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, a := range s.Arrays {
-			st := strings.ToUpper(string(a.State))
+			st, sync := strings.ToUpper(string(a.State)), syncText(a.Sync)
+			if r := a.Rebuilding(); r != "" && a.State == discover.ArrayRecovering {
+				// "rebuilding, 42 % (one copy until done)": the words an operator needs.
+				st, sync = strings.ToUpper(r[:1])+r[1:], speedText(a.Sync)
+			}
 			if a.Drill != "" && s.Scope == nil {
 				st += " (drill, not judged)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, orDash(a.Level), "meta "+orDash(a.Metadata), a.Bar(), st, syncText(a.Sync))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, orDash(a.Level), "meta "+orDash(a.Metadata), a.Bar(), st, sync)
 			for _, m := range a.Members {
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t\n", slotText(m.Slot), derefOr(m.Device, "-"), diskText(m), memberText(m), "")
 			}
@@ -85,6 +89,7 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 			b.WriteString("  " + p + "\n")
 		}
 	}
+	writeNext(&b, s.Verdict, s.Next)
 	if s.Verdict == discover.Critical {
 		fmt.Fprintf(&b, "\n%s\n", banner)
 	}
@@ -169,6 +174,38 @@ func syncText(s *discover.Sync) string {
 		t += " ETA " + humanDuration(s.ETASeconds)
 	}
 	return t
+}
+
+// speedText is a running sync's speed and time left, for a state column that gives the
+// progress already.
+func speedText(s *discover.Sync) string {
+	if s == nil || s.Delayed || s.Pending {
+		return ""
+	}
+	var parts []string
+	if s.SpeedKiB > 0 {
+		parts = append(parts, "at "+humanBytes(uint64(s.SpeedKiB)*1024)+"/s")
+	}
+	if s.ETASeconds >= 0 {
+		parts = append(parts, "ETA "+humanDuration(s.ETASeconds))
+	}
+	return strings.Join(parts, " ")
+}
+
+// writeNext says what to run for the verdict; with nothing to run, only a critical or
+// unknown verdict says why (restore from backup, cannot judge).
+func writeNext(b *strings.Builder, v discover.Verdict, n discover.NextStep) {
+	if n.Command == "" {
+		if v == discover.Critical || v == discover.Unknown {
+			fmt.Fprintf(b, "\nNEXT: %s.\n", n.Why)
+		}
+		return
+	}
+	fmt.Fprintf(b, "\nNEXT: %s", n.Command)
+	if n.Also != "" {
+		fmt.Fprintf(b, " (or %s)", n.Also)
+	}
+	fmt.Fprintf(b, "\n  %s.\n", n.Why)
 }
 
 func sizeText(d discover.Disk) string {

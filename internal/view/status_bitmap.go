@@ -10,10 +10,17 @@ import (
 // writeBitmaps says, under the arrays, which have no write-intent bitmap: without one a disk
 // that drops out for a moment (a loose cable, a bus reset) costs a full rebuild when it
 // comes back, instead of the seconds a --re-add takes.
+// The command is suggested only on an array that is redundant now (Array.Redundant): adding a
+// bitmap is safe there, and it waits until a degraded or rebuilding one is whole again.
 func writeBitmaps(b *strings.Builder, s *discover.System) {
 	for _, a := range s.Arrays {
-		if a.Bitmap == "none" && (a.Drill == "" || s.Scope != nil) {
+		if a.Bitmap != "none" || !a.LevelRedundant() || (a.Drill != "" && s.Scope == nil) {
+			continue
+		}
+		if red, _ := a.Redundant(); red {
 			fmt.Fprintf(b, "%s: bitmap: none (a disk that drops out for a moment costs a full rebuild): %s\n", a.Name, BitmapCommand(a.Name))
+		} else {
+			fmt.Fprintf(b, "%s: bitmap: none (a disk that drops out for a moment costs a full rebuild); add one once %s is redundant again, not now\n", a.Name, a.Name)
 		}
 	}
 }
@@ -23,11 +30,12 @@ func BitmapCommand(array string) string {
 	return "mdadm --grow --bitmap=internal /dev/" + array
 }
 
-// NoBitmap lists the arrays without a write-intent bitmap.
+// NoBitmap lists the arrays without a write-intent bitmap that are redundant now, the ones
+// BitmapCommand may be suggested for.
 func NoBitmap(s *discover.System) []string {
 	var out []string
 	for _, a := range s.Arrays {
-		if a.Bitmap == "none" {
+		if red, _ := a.Redundant(); a.Bitmap == "none" && red {
 			out = append(out, a.Name)
 		}
 	}

@@ -17,6 +17,9 @@ func bootText(d discover.Disk) string {
 	if d.Boot.State == bootloader.ReadyOK {
 		return "ok"
 	}
+	if d.Boot.State == bootloader.ReadyMissing && d.BootPending != "" {
+		return "pending: comes at a later step of plan " + d.BootPending
+	}
 	return d.Boot.State + ": " + d.Boot.Reason
 }
 
@@ -28,6 +31,12 @@ func bootMetrics(b *strings.Builder, s *discover.System, metric func(name, help,
 	for _, d := range s.Disks {
 		if d.Boot != nil && (d.Boot.State == bootloader.ReadyOK || d.Boot.State == bootloader.ReadyMissing) {
 			fmt.Fprintf(b, "raidswap_disk_boot_ready{disk=%q,serial=%q} %d\n", d.Name, d.Serial, boolNum(d.Boot.State == bootloader.ReadyOK))
+		}
+	}
+	metric("raidswap_disk_boot_pending", "1 for the new disk of an open replacement whose boot code comes at a later step of it (its raidswap_disk_boot_ready 0 is expected until then).", "gauge")
+	for _, d := range s.Disks {
+		if d.Boot != nil && d.Boot.State == bootloader.ReadyMissing && d.BootPending != "" {
+			fmt.Fprintf(b, "raidswap_disk_boot_pending{disk=%q,serial=%q,plan=%q} 1\n", d.Name, d.Serial, d.BootPending)
 		}
 	}
 	metric("raidswap_disk_boot_unknown", "1 for a disk of /boot's array whose boot readiness could not be judged, with the reason.", "gauge")
