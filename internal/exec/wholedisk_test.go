@@ -1,10 +1,12 @@
 package exec
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/host/hosttest"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
@@ -90,4 +92,50 @@ func TestWholeDiskConditions(t *testing.T) {
 	if ok, found := w.holds(in); ok || found != "vde is rebuilding in md2" {
 		t.Errorf("in-sync-on holds=%v (%s), want vde is rebuilding in md2", ok, found)
 	}
+}
+
+// TestApplyWholeDisk runs whole-disk plans end to end against the fake world: the exact
+// commands (no clone, the whole new disk cleared and added), the conditions on partition 0
+// holding after each step, and verify passing.
+func TestApplyWholeDisk(t *testing.T) {
+	t.Run("replace-failed", func(t *testing.T) {
+		w := plantest.NewWorld(plantest.WholeDisk())
+		w.When(func(s *discover.System) bool {
+			d := s.DiskBySerial(plantest.Old)
+			return d != nil && len(d.Members) == 0
+		},
+			func(w *plantest.World) { w.Pull(plantest.Old) })
+		p := build(t, w.Sys(), plan.Request{Mode: plan.ReplaceFailed, Failed: plantest.Old, New: plantest.New})
+		r := hosttest.NewFakeRunner(t,
+			hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md2", "--fail", "/dev/vdd", "--remove", "/dev/vdd"}, Do: func() { w.FailRemove("md2", "vdd") }},
+			hosttest.Expect{Argv: []string{"/sbin/mdadm", "--zero-superblock", "/dev/vde"}},
+			hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md2", "--add", "/dev/vde"}, Do: func() { w.Add("md2", "vde", "vde") }},
+		)
+		o := options(t, w, r, t.TempDir())
+		c := o.Cloner.(*fakeCloner)
+		if _, err := Apply(context.Background(), p, o); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.calls) != 0 {
+			t.Errorf("a whole-disk replacement cloned a table: %v", c.calls)
+		}
+	})
+	t.Run("replace-working", func(t *testing.T) {
+		w := plantest.NewWorld(plantest.WholeDiskWorking())
+		w.When(func(s *discover.System) bool {
+			d := s.DiskBySerial(plantest.Old)
+			return d != nil && len(d.Members) == 0
+		},
+			func(w *plantest.World) { w.Pull(plantest.Old) })
+		p := build(t, w.Sys(), plan.Request{Mode: plan.ReplaceWorking, Failed: plantest.Old, New: plantest.New})
+		r := hosttest.NewFakeRunner(t,
+			hosttest.Expect{Argv: []string{"/sbin/mdadm", "--zero-superblock", "/dev/vde"}},
+			hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md2", "--add", "/dev/vde"}, Do: func() { w.Add("md2", "vde", "vde") }},
+			hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md2", "--replace", "/dev/vdd", "--with", "/dev/vde"}, Do: func() { w.Replace("md2", "vdd", "vde") }},
+			hosttest.Expect{Argv: []string{"/sbin/mdadm", "/dev/md2", "--fail", "/dev/vdd", "--remove", "/dev/vdd"}, Do: func() { w.FailRemove("md2", "vdd") }},
+		)
+		if _, err := Apply(context.Background(), p, options(t, w, r, t.TempDir())); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
