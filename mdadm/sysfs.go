@@ -59,6 +59,9 @@ type SysMember struct {
 	Gone bool
 	// RecoveryStart is the sector recovery has reached on this member, or Unknown ("none").
 	RecoveryStart int64
+	// DataOffset is md/dev-*/offset: the sectors (512 bytes) on the device before the
+	// member's data starts, md's data offset; Unknown when it could not be read.
+	DataOffset int64
 }
 
 // DevState is a member's dev-*/state read flag by flag. The words are the kernel's
@@ -207,6 +210,19 @@ func (r attrReader) count(name string) int64 {
 	return n
 }
 
+// count64 is num for a sector count: a negative one is garbage, reported and read as Unknown.
+func (r attrReader) count64(name string) int64 {
+	n, ok := r.parseNum(name, r.str(name))
+	if !ok {
+		return Unknown
+	}
+	if n < 0 {
+		*r.problems = append(*r.problems, fmt.Sprintf("%s/%s: not a plausible sector count: %d", r.base, name, n))
+		return Unknown
+	}
+	return n
+}
+
 func readSysArray(root *host.Root, name string) SysArray {
 	a := SysArray{Name: name, SyncDone: Unknown, SyncTotal: Unknown}
 	r := attrReader{root: root, base: "/sys/block/" + name + "/md", problems: &a.Problems}
@@ -266,6 +282,7 @@ func readSysMember(root *host.Root, dir string, problems *[]string) SysMember {
 		m.State = strings.Split(st, ",")
 	}
 	m.RecoveryStart = r.num("recovery_start")
+	m.DataOffset = r.count64("offset")
 	m.Disk, m.Gone = resolveMemberDisk(root, dir+"/block", m.Device)
 	return m
 }

@@ -74,3 +74,48 @@ func TestReadSysArrayResyncStart(t *testing.T) {
 		}
 	}
 }
+
+// TestReadSysMemberDataOffset: dev-*/offset is md's data offset in sectors (2048 for a 1.2
+// member on a 256 MiB disk, 0 for 1.0); missing is Unknown, garbage or negative Unknown and
+// reported.
+func TestReadSysMemberDataOffset(t *testing.T) {
+	tests := []struct {
+		file     string // "" for no file
+		want     int64
+		problems int
+	}{
+		{"2048\n", 2048, 0},
+		{"0\n", 0, 0},
+		{"", Unknown, 0},
+		{"lots\n", Unknown, 1},
+		{"-8\n", Unknown, 1},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		dev := filepath.Join(dir, "sys", "block", "md1", "md", "dev-vdc")
+		if err := os.MkdirAll(dev, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dev, "state"), []byte("in_sync\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if tt.file != "" {
+			if err := os.WriteFile(filepath.Join(dev, "offset"), []byte(tt.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := ReadSysArrays(host.NewRoot(dir))
+		if err != nil || len(got) != 1 || len(got[0].Members) != 1 {
+			t.Fatalf("%q: %+v, %v", tt.file, got, err)
+		}
+		var offsetProblems int
+		for _, p := range got[0].Problems {
+			if strings.Contains(p, "/offset") {
+				offsetProblems++
+			}
+		}
+		if m := got[0].Members[0]; m.DataOffset != tt.want || offsetProblems != tt.problems {
+			t.Errorf("offset %q: %d, problems %q; want %d and %d problem(s)", tt.file, m.DataOffset, got[0].Problems, tt.want, tt.problems)
+		}
+	}
+}

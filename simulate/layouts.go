@@ -28,8 +28,13 @@ type Layout struct {
 	Title string
 	// Disks is how many disks hold the arrays: vda, vdb, ... with serials WD-A, WD-B, ...
 	Disks int
-	// Arrays are built over every disk (partition 2, 3, ... in order).
+	// Arrays are built over every disk (partition 2, 3, ... in order), except the last
+	// WholeDisks disks.
 	Arrays []ArraySpec
+	// WholeDisks are how many of the last disks carry no partition table: Whole is built over
+	// them directly (PlanWholeDisk), a whole-disk member on each.
+	WholeDisks int
+	Whole      *ArraySpec
 	// Break is the shell that breaks the layout after it is built (mdadm --fail ...).
 	Break string
 	// DuringRebuild is the shell run once raidswap waits for the rebuild (a second failure).
@@ -39,6 +44,8 @@ type Layout struct {
 	// NewBeside attaches the new disk (WD-NEW) before raidswap runs; otherwise it is plugged
 	// in after the failed disk is pulled, as in a server without a free bay.
 	NewBeside bool
+	// NewSizeBytes is the new disk's size; 0 means the size of every other disk (256 MiB).
+	NewSizeBytes int64
 	// Outcome is what raidswap must do; Says are texts its output must contain (status,
 	// plan, the refusal).
 	Outcome Outcome
@@ -128,6 +135,33 @@ func Layouts() []Layout {
 			Why:           "noticed within seconds (exit 67): raidswap names md1 as having no good copy left (restore from backup) and md0 as still rebuilding, journals it, and `raidswap resume` refuses the run and says the way out",
 		},
 		{
+			Name: "raid1-whole-disk",
+			Title: "4 disks: md0 RAID1 on partitions of WD-A and WD-B; md1 RAID1 (metadata 1.2, 128 MiB) built over the whole disks WD-C and WD-D, no partition table; WD-D fails; " +
+				"the new disk (192 MiB, attached beside) is smaller than WD-C (256 MiB)",
+			Disks: 4, Arrays: []ArraySpec{{Name: "md0", Metadata: "1.2"}},
+			WholeDisks: 2, Whole: &ArraySpec{Name: "md1", Metadata: "1.2", Size: 128 * mib},
+			NewSizeBytes: 192 * mib, NewBeside: true,
+			Failed:  "WD-D",
+			Break:   "mdadm /dev/md1 --fail /dev/vdd",
+			Outcome: Works,
+			Says: []string{"vdd on vdd (WD-D)", "md1's members are whole disks (vdc on vdc (WD-C)): there is no partition table to clone",
+				"the new disk must be at least 135266304 bytes (md1's data offset on vdc (2048 sectors,", "component size (131072 KiB, md/component_size), from sysfs",
+				"mdadm /dev/md1 --fail /dev/vdd --remove /dev/vdd", "mdadm --zero-superblock /dev/vde", "mdadm /dev/md1 --add /dev/vde"},
+			Why: "no table to clone (the plan says so): WD-D's member is failed and removed, the new disk's stale superblock cleared and the whole disk added; it must hold md1's data offset + component size (sysfs), not WD-C's size, so the smaller new disk is taken; md0 is untouched",
+		},
+		{
+			Name:  "raid5-whole-disk",
+			Title: "3 disks, no partition tables: md0 RAID5 (metadata 1.0) built over the whole disks WD-A, WD-B and WD-C; WD-B fails; the new disk is attached beside",
+			Disks: 3, WholeDisks: 3, Whole: &ArraySpec{Name: "md0", Level: "5", Metadata: "1.0"},
+			NewBeside: true,
+			Failed:    "WD-B",
+			Break:     "mdadm /dev/md0 --fail /dev/vdb",
+			Outcome:   Works,
+			Says: []string{"vdb on vdb (WD-B)", "md0 rebuilds from parity", "there is no partition table to clone",
+				"at least 268435456 bytes (the survivor's size)", "mdadm /dev/md0 --add /dev/vdd"},
+			Why: "rebuilt from parity onto the whole new disk; metadata 1.0 keeps its superblock after the data, so the new disk must be as large as the survivor (the plan says so)",
+		},
+		{
 			Name:  "spare-took-over",
 			Title: "3 disks: md0 RAID1 on WD-A and WD-B with a hot spare on WD-C; WD-B fails and md rebuilds onto the spare",
 			Disks: 3, Arrays: []ArraySpec{{Name: "md0", Metadata: "1.2", Spares: 1}},
@@ -138,6 +172,23 @@ func Layouts() []Layout {
 			Why:     "status says \"faulty leftover: remove it\"; the plan removes it, and the new disk becomes md0's new spare (verify accepts the spare)",
 		},
 	}
+}
+
+// AllArrays are the row's arrays: Arrays, then Whole.
+func (l Layout) AllArrays() []ArraySpec {
+	out := append([]ArraySpec{}, l.Arrays...)
+	if l.Whole != nil {
+		out = append(out, *l.Whole)
+	}
+	return out
+}
+
+// DisksOf is how many disks array a of the row is built over.
+func (l Layout) DisksOf(a ArraySpec) int {
+	if l.Whole != nil && a.Name == l.Whole.Name {
+		return l.WholeDisks
+	}
+	return l.Disks - l.WholeDisks
 }
 
 // Layout returns the row with the given name.

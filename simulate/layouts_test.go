@@ -45,8 +45,18 @@ func TestLayoutsPlan(t *testing.T) {
 		for i := range l.Disks {
 			disks = append(disks, "/dev/vd"+string(rune('a'+i)))
 		}
-		if _, err := PlanSeed(disks, Options{Arrays: l.Arrays, SwapSize: -1}); err != nil {
-			t.Errorf("%s: %v", l.Name, err)
+		if len(l.Arrays) > 0 {
+			if _, err := PlanSeed(disks[:l.Disks-l.WholeDisks], Options{Arrays: l.Arrays, SwapSize: -1}); err != nil {
+				t.Errorf("%s: %v", l.Name, err)
+			}
+		}
+		if (l.Whole != nil) != (l.WholeDisks > 0) {
+			t.Errorf("%s: Whole and WholeDisks go together", l.Name)
+		}
+		if l.Whole != nil {
+			if _, err := PlanWholeDisk(disks[l.Disks-l.WholeDisks:], *l.Whole, Options{}); err != nil {
+				t.Errorf("%s: %v", l.Name, err)
+			}
 		}
 		switch l.Outcome {
 		case Works, Refused, Stops:

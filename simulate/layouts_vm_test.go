@@ -24,7 +24,7 @@ func layoutScript(l Layout) string {
 	for i := range l.Disks {
 		disks = append(disks, fmt.Sprintf("vd%c", 'a'+i))
 	}
-	for _, a := range l.Arrays {
+	for _, a := range l.AllArrays() {
 		arrays = append(arrays, a.Name)
 	}
 	plug := "/run/vmtest/bin/vmtest-hotplug plug " + NewSerial + " >/dev/null"
@@ -104,6 +104,7 @@ grep -E ' (inactive|gone)$' /run/watch | sort -u | sed 's/^/OFFLINE /' || true
 // mostLost is the most slots a whole array of the spec can lose and keep running, if they
 // are the right ones: what md/degraded may reach without the array having failed.
 func mostLost(a ArraySpec, disks int) int {
+	// disks: the disks the array is built over (Layout.DisksOf).
 	n := disks - a.Spares
 	switch a.Level {
 	case "5", "4":
@@ -133,7 +134,11 @@ func TestVMLayouts(t *testing.T) {
 			for i := range l.Disks {
 				disks = append(disks, vmtest.Disk{Serial: LayoutSerial(i), SizeBytes: 256 << 20})
 			}
-			disks = append(disks, vmtest.Disk{Serial: NewSerial, SizeBytes: 256 << 20, Unplugged: !l.NewBeside})
+			newSize := int64(256 << 20)
+			if l.NewSizeBytes > 0 {
+				newSize = l.NewSizeBytes
+			}
+			disks = append(disks, vmtest.Disk{Serial: NewSerial, SizeBytes: newSize, Unplugged: !l.NewBeside})
 			res := vmtest.RunT(t, vmtest.Config{Disks: disks, Timeout: 8 * time.Minute, MemoryMB: 1024,
 				Env:    map[string]string{"RS": rs, "SIM": "env SIMULATE_HELPER=1 " + bin},
 				Script: layoutScript(l)})
@@ -204,12 +209,12 @@ func checkLayout(t *testing.T, l Layout, out string) {
 	for _, e := range maxRE.FindAllStringSubmatch(out, -1) {
 		maxDeg[e[1]], _ = strconv.Atoi(e[2])
 	}
-	for _, a := range l.Arrays {
+	for _, a := range l.AllArrays() {
 		if _, ok := maxDeg[a.Name]; !ok && !lost[a.Name] {
 			t.Errorf("%s: the watcher recorded no md/degraded:\n%s", a.Name, out)
 		}
 	}
-	for _, a := range l.Arrays {
+	for _, a := range l.AllArrays() {
 		if lost[a.Name] {
 			continue
 		}
@@ -227,8 +232,8 @@ func checkLayout(t *testing.T, l Layout, out string) {
 		case degraded[a.Name] && deg == 0:
 			t.Errorf("%s ended whole, but the row says it stays degraded", a.Name)
 		}
-		if maxDeg[a.Name] > mostLost(a, l.Disks) {
-			t.Errorf("%s had %d slots lost during the run: more than a whole %s-disk raid%s survives (it went offline)", a.Name, maxDeg[a.Name], strconv.Itoa(l.Disks), a.Level)
+		if maxDeg[a.Name] > mostLost(a, l.DisksOf(a)) {
+			t.Errorf("%s had %d slots lost during the run: more than a whole %s-disk raid%s survives (it went offline)", a.Name, maxDeg[a.Name], strconv.Itoa(l.DisksOf(a)), a.Level)
 		}
 		if want := "CANARY " + a.Name + " " + strings.TrimSuffix(CanaryText(a.Name), "\n"); !strings.Contains(out, want) {
 			t.Errorf("%s's canary is not intact: want %q in:\n%s", a.Name, want, out)

@@ -33,7 +33,7 @@ type ArraySpec struct {
 	// Spares is how many of the last disks hold a spare of the array instead of a member.
 	Spares   int
 	Metadata string // "1.0", "1.2" (default) or "0.90"
-	Size     int64  // member partition size in bytes, a multiple of 1 MiB; 0 = rest of the disk (last array only)
+	Size     int64  // member partition size in bytes, a multiple of 1 MiB; 0 = rest of the disk (last array only); for a whole-disk array (PlanWholeDisk) mdadm's --size, 0 = the whole disk
 	FS       string // "ext4" (default), "vfat" or "none"
 	Label    string // filesystem label (default: the array name)
 	Bitmap   string // "none" or "internal"; "" = Options.Bitmap
@@ -104,6 +104,9 @@ type Array struct {
 
 // Seed is BuildSeed's plan: which partitions, which arrays on which members.
 type Seed struct {
+	// Whole: the one array is built over the whole disks, with no partition table
+	// (PlanWholeDisk).
+	Whole  bool
 	Table  string
 	Disks  []string
 	Parts  []Part
@@ -160,42 +163,9 @@ func PlanSeed(disks []string, opts Options) (*Seed, error) {
 			return nil, fmt.Errorf("array %d: name %q must be md<N> and unique", i, a.Name)
 		}
 		names[a.Name] = true
-		if a.Metadata == "" {
-			a.Metadata = "1.2"
-		}
-		switch a.Metadata {
-		case "0.90", "1.0", "1.1", "1.2":
-		default:
-			return nil, fmt.Errorf("array %s: unknown metadata %q", a.Name, a.Metadata)
-		}
-		if a.FS == "" {
-			a.FS = "ext4"
-		}
-		if a.FS != "ext4" && a.FS != "vfat" && a.FS != "none" {
-			return nil, fmt.Errorf("array %s: unknown filesystem %q: use ext4, vfat or none", a.Name, a.FS)
-		}
-		if a.Label == "" {
-			a.Label = a.Name
-		}
-		if a.Bitmap == "" {
-			a.Bitmap = opts.Bitmap
-		}
-		if a.Bitmap != "none" && a.Bitmap != "internal" {
-			return nil, fmt.Errorf("array %s: bitmap %q: use none or internal", a.Name, a.Bitmap)
-		}
-		if a.Level == "" {
-			a.Level = "1"
-		}
-		switch a.Level {
-		case "0", "1", "4", "5", "6", "10":
-		default:
-			return nil, fmt.Errorf("array %s: unknown level %q", a.Name, a.Level)
-		}
-		if a.Spares < 0 || a.Spares >= len(disks) {
-			return nil, fmt.Errorf("array %s: %d spares on %d disks", a.Name, a.Spares, len(disks))
-		}
-		if a.Size%mib != 0 || a.Size < 0 {
-			return nil, fmt.Errorf("array %s: size %d is not a multiple of 1 MiB", a.Name, a.Size)
+		a, err := normalize(a, opts, len(disks))
+		if err != nil {
+			return nil, err
 		}
 		if a.Size == 0 && (i != len(opts.Arrays)-1) {
 			return nil, fmt.Errorf("array %s: only the last array may take the rest of the disk", a.Name)
@@ -222,6 +192,80 @@ func PlanSeed(disks []string, opts Options) (*Seed, error) {
 		return nil, fmt.Errorf("an MBR holds 4 primary partitions; this layout needs %d", len(s.Parts))
 	}
 	return s, nil
+}
+
+// PlanWholeDisk decides one array built over whole disks, with no partition table: its
+// members are the disks themselves (md0 over /dev/vdc and /dev/vdd, as DigitalOcean's and the
+// Debian Administrator's Handbook's guides build data arrays). a.Size, when set, is mdadm's
+// --size (the component size); DM members are not supported.
+func PlanWholeDisk(disks []string, a ArraySpec, opts Options) (*Seed, error) {
+	if len(disks) == 0 {
+		return nil, errors.New("no disks")
+	}
+	if opts.DMMembers || len(opts.DMDisks) > 0 {
+		return nil, errors.New("whole-disk members on dm devices are not supported")
+	}
+	if opts.Bitmap == "" {
+		opts.Bitmap = "none"
+	}
+	a.Name = mdName(a.Name)
+	if !strings.HasPrefix(a.Name, "md") || a.Name == "md" {
+		return nil, fmt.Errorf("array name %q must be md<N>", a.Name)
+	}
+	a, err := normalize(a, opts, len(disks))
+	if err != nil {
+		return nil, err
+	}
+	s := &Seed{Whole: true, opts: opts}
+	arr := Array{Spec: a, Device: "/dev/" + a.Name}
+	for _, d := range disks {
+		s.Disks = append(s.Disks, devPath(d))
+		arr.Members = append(arr.Members, devPath(d))
+	}
+	s.Arrays = []Array{arr}
+	return s, nil
+}
+
+// normalize fills an array spec's defaults and checks it, for an array over n disks.
+func normalize(a ArraySpec, opts Options, n int) (ArraySpec, error) {
+	if a.Metadata == "" {
+		a.Metadata = "1.2"
+	}
+	switch a.Metadata {
+	case "0.90", "1.0", "1.1", "1.2":
+	default:
+		return a, fmt.Errorf("array %s: unknown metadata %q", a.Name, a.Metadata)
+	}
+	if a.FS == "" {
+		a.FS = "ext4"
+	}
+	if a.FS != "ext4" && a.FS != "vfat" && a.FS != "none" {
+		return a, fmt.Errorf("array %s: unknown filesystem %q: use ext4, vfat or none", a.Name, a.FS)
+	}
+	if a.Label == "" {
+		a.Label = a.Name
+	}
+	if a.Bitmap == "" {
+		a.Bitmap = opts.Bitmap
+	}
+	if a.Bitmap != "none" && a.Bitmap != "internal" {
+		return a, fmt.Errorf("array %s: bitmap %q: use none or internal", a.Name, a.Bitmap)
+	}
+	if a.Level == "" {
+		a.Level = "1"
+	}
+	switch a.Level {
+	case "0", "1", "4", "5", "6", "10":
+	default:
+		return a, fmt.Errorf("array %s: unknown level %q", a.Name, a.Level)
+	}
+	if a.Spares < 0 || a.Spares >= n {
+		return a, fmt.Errorf("array %s: %d spares on %d disks", a.Name, a.Spares, n)
+	}
+	if a.Size%mib != 0 || a.Size < 0 {
+		return a, fmt.Errorf("array %s: size %d is not a multiple of 1 MiB", a.Name, a.Size)
+	}
+	return a, nil
 }
 
 // mbrID is the MBR disk signature for disk: random, unless Options.mbrID fixes it (tests).
@@ -293,6 +337,12 @@ func (s *Seed) Build(ctx context.Context, r host.Runner) error {
 		}
 	}
 	for _, d := range s.Disks {
+		if s.Whole {
+			if _, err := run(ctx, r, "wiping "+d, host.Flock, d, host.Wipefs, "--all", "--quiet", d); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := s.partition(ctx, r, root, d); err != nil {
 			return err
 		}
@@ -305,6 +355,9 @@ func (s *Seed) Build(ctx context.Context, r host.Runner) error {
 		}
 		if a.Spec.Layout != "" {
 			argv = append(argv, "--layout="+a.Spec.Layout)
+		}
+		if s.Whole && a.Spec.Size > 0 {
+			argv = append(argv, fmt.Sprintf("--size=%dK", a.Spec.Size/1024))
 		}
 		if a.Spec.Spares > 0 {
 			argv = append(argv, "--spare-devices="+strconv.Itoa(a.Spec.Spares))

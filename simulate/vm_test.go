@@ -56,7 +56,17 @@ func helper(args []string) int {
 			err = fmt.Errorf("no layout row %q", a[0])
 			break
 		}
-		err = BuildSeed(ctx, r, a[1:], Options{Root: root, Arrays: l.Arrays, SwapSize: -1, Canary: true})
+		disks := a[1:]
+		parted := disks[:len(disks)-l.WholeDisks]
+		if len(l.Arrays) > 0 {
+			err = BuildSeed(ctx, r, parted, Options{Root: root, Arrays: l.Arrays, SwapSize: -1, Canary: true})
+		}
+		if err == nil && l.Whole != nil {
+			var s *Seed
+			if s, err = PlanWholeDisk(disks[len(parted):], *l.Whole, Options{Root: root, Canary: true}); err == nil {
+				err = s.Build(ctx, r)
+			}
+		}
 	case "fail-disk":
 		ms, err = FailDisk(ctx, r, root, a[0])
 	case "remove":

@@ -123,6 +123,10 @@ func memberFromSys(m mdadm.SysMember) Member {
 	if m.Slot != mdadm.Unknown {
 		mem.Slot = intp(m.Slot)
 	}
+	if m.DataOffset != mdadm.Unknown {
+		off := m.DataOffset
+		mem.DataOffsetSectors = &off
+	}
 	mem.State, mem.Warnings = judgeMemberState(mdadm.ParseDevState(m.State), len(m.State) == 0, m.Slot != mdadm.Unknown)
 	return mem
 }

@@ -173,6 +173,10 @@ type Member struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Gone is true when the member's block device no longer exists.
 	Gone bool `json:"gone,omitempty"`
+	// DataOffsetSectors is md's data offset on the member (md/dev-*/offset, 512-byte
+	// sectors); nil when unknown. With the array's component size it is how large a disk
+	// must be to take a whole-disk member's place.
+	DataOffsetSectors *int64 `json:"data_offset_sectors,omitempty"`
 	// LastSerial and LastDisk name the disk the inventory last saw in this slot, for a
 	// missing or gone member.
 	LastSerial string `json:"last_serial,omitempty"`

@@ -160,7 +160,8 @@ func (w *world) holds(c plan.Condition) (ok bool, found string) {
 		if d == nil {
 			return false, "the disk is not attached"
 		}
-		name := plan.PartitionName(d.Name, c.Partition)
+		// Partition 0 is the disk itself: a whole-disk member.
+		name := plan.MemberName(d.Name, c.Partition)
 		for _, m := range a.Members {
 			if memberDev(m) != name || m.Gone {
 				continue

@@ -125,13 +125,30 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		if err := w.serialIs(s, old, t.Serial); err != nil {
 			return err
 		}
-		// The copy's target must be a spare of this array on the new disk, and nothing else.
+		// The copy's target must be a spare of this array on the new disk, and nothing else:
+		// a partition of it, or the whole disk when the array's members are whole disks.
 		d, part := w.owner(with)
+		if t.WholeDisk {
+			if d != nil && part == "" {
+				part = d.Name
+			} else {
+				part = ""
+			}
+		}
 		if d == nil || part == "" || d.Serial != w.newSerial || d.Serial == survivor {
-			return refuse("/dev/"+with, "", "the copy's target must be a partition of the new disk %s", orNone(w.newSerial))
+			what := "a partition of"
+			if t.WholeDisk {
+				what = "the whole of"
+			}
+			return refuse("/dev/"+with, "", "the copy's target must be %s the new disk %s", what, orNone(w.newSerial))
 		}
 		if why := w.sys.IdentityProblem(d); why != "" {
 			return refuse("/dev/"+with, d.Serial, "%s", why)
+		}
+		if t.WholeDisk {
+			if why := plan.WholeDiskPartitioned(d, t.Array); why != "" {
+				return refuse("/dev/"+with, d.Serial, "%s", why)
+			}
 		}
 		for _, a := range w.sys.Arrays {
 			for _, m := range a.Members {
@@ -153,6 +170,9 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 				}
 			}
 			return nil
+		}
+		if t.WholeDisk && s.Action != plan.ActionMkswap {
+			return w.wholeDiskWritable(s, devs, want, survivor)
 		}
 		return w.partitionsWritable(s, devs, want, survivor)
 	case plan.ActionPartitionClone:
@@ -222,6 +242,9 @@ func (w *world) writes(s plan.Step) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		if t.WholeDisk {
+			return []string{disk}, nil
+		}
 		var out []string
 		for _, n := range t.Partitions {
 			out = append(out, plan.PartitionName(disk, n))
@@ -282,6 +305,42 @@ func (w *world) partitionsWritable(s plan.Step, devs []string, want, survivor st
 			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
 		}
 		if why := partitionInUse(w.sys, d, part); why != "" {
+			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
+		}
+	}
+	return nil
+}
+
+// wholeDiskWritable checks that each device is a whole disk (a whole-disk md member to be)
+// with serial want, which is not the survivor, has no partitions (plan.WholeDiskPartitioned),
+// and holds no md member, nothing mounted, no holder, no active swap.
+func (w *world) wholeDiskWritable(s plan.Step, devs []string, want, survivor string) error {
+	array := s.Target.Array
+	if array == "" {
+		array = "its array"
+	}
+	for _, dev := range devs {
+		d, part := w.owner(dev)
+		dev = "/dev/" + dev
+		if d == nil {
+			return &RefusedError{Step: s.ID, Device: dev, Reason: "no attached disk has this name"}
+		}
+		if part != "" {
+			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: "it is a partition; this step writes a whole-disk member"}
+		}
+		if d.Serial != want || want == "" {
+			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: fmt.Sprintf("the plan writes to the disk with serial %s, not this one", orNone(want))}
+		}
+		if d.Serial == survivor {
+			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: "it is the survivor"}
+		}
+		if why := w.sys.IdentityProblem(d); why != "" {
+			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
+		}
+		if why := plan.WholeDiskPartitioned(d, array); why != "" {
+			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
+		}
+		if why := inUse(d); why != "" {
 			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
 		}
 	}

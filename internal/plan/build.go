@@ -43,8 +43,10 @@ type arrayRole struct {
 	failedDev   string
 	failedState discover.MemberState
 	failedGone  bool
-	// part is the partition number the array uses on the survivor's layout.
+	// part is the partition number the array uses on the survivor's layout; 0 when whole.
 	part int
+	// whole: the array's members are whole disks (no partition table, wholedisk.go).
+	whole bool
 	// survivorDev is the survivor's in_sync member.
 	survivorDev string
 	// needed: the array cannot lose the failed disk's in_sync members (the redundancy model
@@ -176,7 +178,8 @@ func ref(d *discover.Disk) DiskRef {
 }
 
 func (b *builder) newRef() NewDisk {
-	n := NewDisk{Wipe: b.req.Wipe, AcceptSMART: b.req.AcceptNewDiskSMART, MinSizeBytes: b.survivor.SizeBytes, KnownSerials: []string{}}
+	n := NewDisk{Wipe: b.req.Wipe, AcceptSMART: b.req.AcceptNewDiskSMART, KnownSerials: []string{}}
+	n.MinSizeBytes, n.MinSizeFrom = b.minNewSize()
 	if b.req.Mode == ReAdd {
 		n.Serial, n.Device = b.failed.Serial, b.failed.Name
 	}
@@ -271,29 +274,38 @@ func (b *builder) buildReAdd() {
 		}
 	}
 	for _, r := range b.arrays {
-		dev := PartitionName(f.Name, r.part)
+		dev := MemberName(f.Name, r.part)
 		if r.failedDev != "" && !r.failedGone && r.failedState != discover.MemberFaulty {
 			b.notes = append(b.notes, fmt.Sprintf("%s still lists %s (%s): nothing to re-add there", r.a.Name, r.failedDev, r.failedState))
 			continue
 		}
-		pre := []Condition{arrayCond(r.a), b.failedSerialCond(),
-			{Kind: CondPartitionFree, Device: f.Name, Serial: f.Serial, Partition: r.part, Text: fmt.Sprintf("%s is in no array, not mounted, not swap", dev)}}
+		free := Condition{Kind: CondPartitionFree, Device: f.Name, Serial: f.Serial, Partition: r.part, Text: fmt.Sprintf("%s is in no array, not mounted, not swap", dev)}
+		if r.whole {
+			free = Condition{Kind: CondDiskFree, Device: f.Name, Serial: f.Serial, Text: fmt.Sprintf("%s is in no array, holds nothing mounted, no holder, no active swap", f.Label())}
+		}
+		pre := []Condition{arrayCond(r.a), b.failedSerialCond(), free}
 		post := []Condition{{Kind: CondMemberOn, ArrayUUID: r.a.UUID, Array: r.a.Name, Device: f.Name, Serial: f.Serial, Partition: r.part,
 			Text: fmt.Sprintf("%s has a member on %s", r.a.Name, dev)}}
 		if hasBitmap(r.a) {
 			b.add(Step{ID: "re-add-" + r.a.Name, Action: ActionReAddMember, Destructive: true,
-				Target:        Target{Device: dev, Serial: f.Serial, Array: r.a.Name, ArrayUUID: r.a.UUID},
+				Target:        Target{Device: dev, Serial: f.Serial, Array: r.a.Name, ArrayUUID: r.a.UUID, WholeDisk: r.whole},
 				Preconditions: pre, Postconditions: post,
 				Reason: fmt.Sprintf("%s has a write-intent bitmap (%s): only the blocks written while %s was away are copied", r.a.Name, r.a.Bitmap, f.Label()),
 				Undo:   fmt.Sprintf("mdadm %s --fail /dev/%s --remove /dev/%s", mdadm.ArrayDevice(r.a.Name), dev, dev)})
 			continue
 		}
+		zero := Target{Device: f.Name, Serial: f.Serial, Partitions: []int{r.part}}
+		undo := "cannot be undone; the partition is rebuilt from the survivor next"
+		if r.whole {
+			zero = Target{Device: f.Name, Serial: f.Serial, WholeDisk: true}
+			undo = "cannot be undone; the disk is rebuilt from the survivor next"
+		}
 		b.add(Step{ID: "zero-superblock-" + dev, Action: ActionZeroSuperblock, Destructive: true,
-			Target: Target{Device: f.Name, Serial: f.Serial, Partitions: []int{r.part}}, Preconditions: pre[1:],
+			Target: zero, Preconditions: pre[1:],
 			Reason: fmt.Sprintf("%s has no write-intent bitmap, so mdadm refuses --re-add and will not --add a device that claims to be an active member; the stale superblock on %s goes first (a full rebuild follows)", r.a.Name, dev),
-			Undo:   "cannot be undone; the partition is rebuilt from the survivor next"})
+			Undo:   undo})
 		b.add(Step{ID: "add-" + r.a.Name, Action: ActionAddMember, Destructive: true,
-			Target:        Target{Device: dev, Serial: f.Serial, Array: r.a.Name, ArrayUUID: r.a.UUID},
+			Target:        Target{Device: dev, Serial: f.Serial, Array: r.a.Name, ArrayUUID: r.a.UUID, WholeDisk: r.whole},
 			Preconditions: pre, Postconditions: post,
 			Reason: fmt.Sprintf("full rebuild of %s onto %s", r.a.Name, dev),
 			Undo:   fmt.Sprintf("mdadm %s --fail /dev/%s --remove /dev/%s", mdadm.ArrayDevice(r.a.Name), dev, dev)})

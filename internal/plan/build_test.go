@@ -115,6 +115,29 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		// Issue 17: md2 is built over whole disks; no table is cloned, the whole new disk
+		// is cleared and added.
+		name: "whole-disk",
+		sys:  plantest.WholeDisk,
+		req:  Request{Mode: ReplaceFailed, Failed: plantest.Old, New: plantest.New, Firmware: FirmwareBIOS},
+		argv: []string{
+			"/sbin/mdadm /dev/md2 --fail /dev/vdd --remove /dev/vdd",
+			"/sbin/mdadm --zero-superblock {new}",
+			"/sbin/mdadm /dev/md2 --add {new}",
+		},
+	},
+	{
+		name: "whole-disk-working",
+		sys:  plantest.WholeDiskWorking,
+		req:  Request{Mode: ReplaceWorking, Failed: plantest.Old, New: plantest.New, Firmware: FirmwareBIOS},
+		argv: []string{
+			"/sbin/mdadm --zero-superblock {new}",
+			"/sbin/mdadm /dev/md2 --add {new}",
+			"/sbin/mdadm /dev/md2 --replace /dev/vdd --with {new}",
+			"/sbin/mdadm /dev/md2 --fail /dev/vdd --remove /dev/vdd",
+		},
+	},
+	{
 		name: "re-add",
 		sys:  plantest.Returned,
 		req:  Request{Mode: ReAdd, Failed: plantest.Old, Firmware: FirmwareBIOS},

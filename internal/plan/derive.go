@@ -118,7 +118,7 @@ func Derive(p *Plan, s Step) ([]string, error) {
 			return mdadm.FailRemoveDetached(md), nil
 		}
 		placeholderOK := s.Action == ActionAddMember || s.Action == ActionAddSpare
-		dev, err := partitionPath(t.Device, placeholderOK)
+		dev, err := memberPath(t.Device, placeholderOK, t.WholeDisk)
 		if err != nil {
 			return bad("%v", err)
 		}
@@ -133,17 +133,27 @@ func Derive(p *Plan, s Step) ([]string, error) {
 			}
 			return mdadm.Add(md, dev), nil
 		}
-		if n, ok := ParsePlaceholder(t.With); !ok || n == 0 {
+		if n, ok := ParsePlaceholder(t.With); !ok || (n == 0) != t.WholeDisk {
+			if t.WholeDisk {
+				return bad("the replacement %q is not the whole new disk (%s)", t.With, NewDiskToken)
+			}
 			return bad("the replacement %q is not a partition of the new disk ({new:N})", t.With)
 		}
 		return mdadm.Replace(md, dev, t.With), nil
 	case ActionZeroSuperblock:
-		if len(t.Partitions) == 0 {
-			return bad("no partitions to clear")
-		}
 		disk, err := diskPath(t.Device)
 		if err != nil {
 			return bad("%v", err)
+		}
+		if t.WholeDisk {
+			// A whole-disk member: the superblock is the disk's own.
+			if len(t.Partitions) > 0 {
+				return bad("a whole-disk step names partitions %v", t.Partitions)
+			}
+			return mdadm.ZeroSuperblock(disk), nil
+		}
+		if len(t.Partitions) == 0 {
+			return bad("no partitions to clear")
 		}
 		var devs []string
 		for _, n := range t.Partitions {
@@ -230,6 +240,21 @@ func partitionPath(dev string, placeholder bool) (string, error) {
 		return "", fmt.Errorf("device %q is not a kernel name", dev)
 	}
 	return "/dev/" + dev, nil
+}
+
+// memberPath is the /dev path of an md member operand: a partition (partitionPath), or for a
+// whole-disk member a kernel name or, when placeholder, the whole new disk {new}.
+func memberPath(dev string, placeholder, whole bool) (string, error) {
+	if !whole {
+		return partitionPath(dev, placeholder)
+	}
+	if n, ok := ParsePlaceholder(dev); ok {
+		if !placeholder || n != 0 {
+			return "", fmt.Errorf("device %q is not allowed here: a whole-disk member is %s or a disk's kernel name", dev, NewDiskToken)
+		}
+		return dev, nil
+	}
+	return diskPath(dev)
 }
 
 // diskPath is the path of a whole-disk operand: a kernel name or {new}.

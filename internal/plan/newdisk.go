@@ -81,6 +81,9 @@ func CheckNewDisk(d *discover.Disk, disks Disks) error {
 		return refuse(NewDiskInUse, "%s", why)
 	}
 	if d.SizeBytes < disks.New.MinSizeBytes {
+		if disks.New.MinSizeFrom != "" {
+			return refuse(NewDiskTooSmall, "is too small: %d bytes, it needs %d: %s", d.SizeBytes, disks.New.MinSizeBytes, disks.New.MinSizeFrom)
+		}
 		return refuse(NewDiskTooSmall, "is too small: %d bytes, the survivor %s has %d", d.SizeBytes, s.Label(), disks.New.MinSizeBytes)
 	}
 	if len(d.Partitions) > 0 && !disks.New.Wipe && !reAdd {

@@ -108,8 +108,13 @@ type NewDisk struct {
 	// Device is its kernel name, when it was attached at plan time. Informational: steps
 	// name it {new} and apply finds it by serial.
 	Device string `json:"device,omitempty"`
-	// MinSizeBytes is the smallest disk that can take the survivor's layout.
+	// MinSizeBytes is the smallest disk that can take the survivor's layout: the survivor's
+	// size, or for a whole-disk member what md needs (MinSizeFrom says from which numbers).
+	// Influences apply (CheckNewDisk).
 	MinSizeBytes uint64 `json:"min_size_bytes"`
+	// MinSizeFrom says where MinSizeBytes comes from when it is not the survivor's size.
+	// Informational.
+	MinSizeFrom string `json:"min_size_from,omitempty"`
 	// KnownSerials were attached when the plan was built; a disk with one of them is never
 	// taken as the new disk when Serial is empty.
 	KnownSerials []string `json:"known_serials"`
@@ -215,10 +220,15 @@ type Target struct {
 	// WriteMostly: an add step adds the member flagged write-mostly (mdadm --write-mostly),
 	// because the member it replaces had the flag (writeMostlyOf).
 	WriteMostly bool `json:"write_mostly,omitempty"`
-	// With is the new member a replace step copies onto ({new:N}).
+	// With is the new member a replace step copies onto ({new:N}, or {new} when WholeDisk).
 	With string `json:"with,omitempty"`
+	// WholeDisk: the array's members are whole disks (no partition table). The step's
+	// member is the disk itself (vdb, {new}): a zero-superblock step clears the disk, not
+	// partitions, and an add, spare or replace step names the disk. Without it such steps
+	// take partitions only.
+	WholeDisk bool `json:"whole_disk,omitempty"`
 	// Partitions are the partition numbers of the disk Device that a zero-superblock step
-	// clears.
+	// clears (none when WholeDisk).
 	Partitions []int `json:"partitions,omitempty"`
 	// SwapUUID is the UUID an mkswap step gives the new swap partition.
 	SwapUUID string `json:"swap_uuid,omitempty"`
@@ -255,7 +265,9 @@ type Condition struct {
 	// Device is a kernel name or a placeholder ({new}, {new:2}).
 	Device string `json:"device,omitempty"`
 	Serial string `json:"serial,omitempty"`
-	// Partition is a partition number on the disk named by Device/Serial.
+	// Partition is a partition number on the disk named by Device/Serial; 0 in a
+	// member-on, in-sync-on or copy-onto condition means the disk itself (a whole-disk
+	// member, MemberName).
 	Partition int `json:"partition,omitempty"`
 	// Count is a number of partitions.
 	Count int    `json:"count,omitempty"`
@@ -334,6 +346,24 @@ func PartitionName(disk string, n int) string {
 		return fmt.Sprintf("%sp%d", disk, n)
 	}
 	return fmt.Sprintf("%s%d", disk, n)
+}
+
+// MemberName is the kernel name of an md member on disk: partition n, or for n 0 the disk
+// itself (a whole-disk member, Target.WholeDisk).
+func MemberName(disk string, n int) string {
+	if n == 0 {
+		return disk
+	}
+	return PartitionName(disk, n)
+}
+
+// NewMember is the placeholder of a member on the new disk: partition n ({new:2}), or for n
+// 0 the whole new disk ({new}).
+func NewMember(n int) string {
+	if n == 0 {
+		return NewDiskToken
+	}
+	return NewPart(n)
 }
 
 // PartitionNumber is the number of partition dev of disk (vdb3 of vdb → 3, nvme0n1p2 → 2),

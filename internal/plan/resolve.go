@@ -131,6 +131,11 @@ func (b *builder) resolveArrays() error {
 		for _, m := range r.a.Members {
 			if m.Disk != nil && *m.Disk == b.survivor.Name && m.State == discover.MemberInSync && m.Device != nil {
 				r.survivorDev = *m.Device
+				if *m.Device == b.survivor.Name && m.Partition == "" {
+					// A whole-disk member: md0 built over /dev/vdb itself.
+					r.whole = true
+					continue
+				}
 				r.part = PartitionNumber(b.survivor.Name, *m.Device)
 				if r.part == 0 && m.Partition != "" {
 					// A member stacked on a partition (a drill's dm table over loop0p3):
@@ -139,10 +144,13 @@ func (b *builder) resolveArrays() error {
 				}
 			}
 		}
-		if r.part == 0 {
+		if r.part == 0 && !r.whole {
 			return &InputError{Device: b.survivor.Name, Serial: b.survivor.Serial,
 				Reason: fmt.Sprintf("its %s member %s is not a partition of it; raidswap clones partitioned disks", r.a.Name, r.survivorDev)}
 		}
+	}
+	if err := b.checkWholeDisk(); err != nil {
+		return err
 	}
 	sort.SliceStable(b.arrays, func(i, j int) bool {
 		if b.arrays[i].a.SizeKiB != b.arrays[j].a.SizeKiB {
@@ -207,7 +215,8 @@ func (b *builder) resolveNew() error {
 		return &InputError{Device: d.Name, Serial: d.Serial, Reason: "refusing to write to a disk that cannot be identified: " + why}
 	}
 	disks := Disks{Failed: ref(b.failed), Survivor: ref(b.survivor),
-		New: NewDisk{MinSizeBytes: b.survivor.SizeBytes, Wipe: b.req.Wipe, AcceptSMART: b.req.AcceptNewDiskSMART}}
+		New: NewDisk{Wipe: b.req.Wipe, AcceptSMART: b.req.AcceptNewDiskSMART}}
+	disks.New.MinSizeBytes, disks.New.MinSizeFrom = b.minNewSize()
 	if err := CheckNewDisk(d, disks); err != nil {
 		return err
 	}

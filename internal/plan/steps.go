@@ -101,6 +101,23 @@ func (b *builder) newDiskSteps() {
 		Postconditions: []Condition{present},
 		Reason:         "wait for the new disk: " + how})
 	size := fmt.Sprintf("at least %d bytes (the survivor's size)", s.SizeBytes)
+	if n, from := b.minNewSize(); from != "" {
+		size = fmt.Sprintf("at least %d bytes (%s)", n, from)
+	}
+	if b.wholeDisk() {
+		a := b.arrays[0].a
+		b.add(Step{ID: "check-new-disk", Action: ActionCheckNewDisk, Target: Target{Device: NewDiskToken, Serial: b.req.New},
+			Preconditions: []Condition{present, free},
+			Reason:        fmt.Sprintf("the new disk must be %s, not the survivor, in no array, hold nothing mounted, no swap, and no partitions or data: it joins %s as a whole disk", size, a.Name)})
+		b.notes = append(b.notes, fmt.Sprintf("%s's members are whole disks (%s on %s): there is no partition table to clone; the new disk joins %s whole, after its stale md superblocks are cleared",
+			a.Name, b.arrays[0].survivorDev, s.Label(), a.Name))
+		b.add(Step{ID: "zero-superblock", Action: ActionZeroSuperblock, Destructive: true,
+			Target:        Target{Device: NewDiskToken, Serial: b.req.New, WholeDisk: true},
+			Preconditions: []Condition{present, free},
+			Reason:        "a used disk can carry an md superblock at its start or end; a stale one confuses assembly at the next boot",
+			Undo:          "nothing to undo: the disk is new"})
+		return
+	}
 	b.add(Step{ID: "check-new-disk", Action: ActionCheckNewDisk, Target: Target{Device: NewDiskToken, Serial: b.req.New},
 		Preconditions: []Condition{present, free},
 		Reason:        fmt.Sprintf("the new disk must be %s, not the survivor, in no array, hold nothing mounted, no swap, and no partitions or data unless --wipe was given", size)})
@@ -116,7 +133,7 @@ func (b *builder) newDiskSteps() {
 	var conds []Condition
 	for _, r := range b.arrays {
 		parts = append(parts, r.part)
-		conds = append(conds, Condition{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)})
+		conds = append(conds, newFree(r))
 	}
 	b.add(Step{ID: "zero-superblock", Action: ActionZeroSuperblock, Destructive: true,
 		Target:        Target{Device: NewDiskToken, Serial: b.req.New, Partitions: parts},
@@ -128,7 +145,7 @@ func (b *builder) newDiskSteps() {
 // addStep adds the new disk's partition to an array; in a degraded array recovery starts.
 func (b *builder) addStep(r arrayRole) Step {
 	a := r.a
-	dev := NewPart(r.part)
+	dev := NewMember(r.part)
 	use := ""
 	if len(a.Mountpoints) > 0 {
 		use = " (" + strings.Join(a.Mountpoints, ", ") + ")"
@@ -142,43 +159,46 @@ func (b *builder) addStep(r arrayRole) Step {
 	if r.leftover {
 		// A spare already took the failed member's place: the new partition is the array's
 		// new spare, and a spare is where it ends.
-		action, from = ActionAddSpare, fmt.Sprintf("; %s is whole without %s (a spare took over), so the new partition becomes its new spare", a.Name, r.failedDev)
+		action, from = ActionAddSpare, fmt.Sprintf("; %s is whole without %s (a spare took over), so %s becomes its new spare", a.Name, r.failedDev, newMemberText(r))
+	}
+	reason := fmt.Sprintf("add %s to %s%s, %s; arrays are added smallest first so small ones (like /boot) are redundant again within seconds, while md queues the larger rebuilds%s",
+		newMemberText(r), a.Name, use, humanKiB(a.SizeKiB), from)
+	if r.whole {
+		reason = fmt.Sprintf("add the whole new disk to %s%s, %s, as its other members are whole disks%s", a.Name, use, humanKiB(a.SizeKiB), from)
 	}
 	return keepWriteMostly(r, Step{ID: "add-" + a.Name, Action: action, Destructive: true,
-		Target: Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID},
-		Preconditions: []Condition{arrayCond(a),
-			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)}},
+		Target:        Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID, WholeDisk: r.whole},
+		Preconditions: []Condition{arrayCond(a), newFree(r)},
 		Postconditions: []Condition{{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
-			Text: fmt.Sprintf("%s has a member on new partition %d", a.Name, r.part)}},
-		Reason: fmt.Sprintf("add new partition %d to %s%s, %s; arrays are added smallest first so small ones (like /boot) are redundant again within seconds, while md queues the larger rebuilds%s",
-			r.part, a.Name, use, humanKiB(a.SizeKiB), from),
-		Undo: fmt.Sprintf("mdadm %s --fail %s --remove %s (the array stays degraded)", mdadm.ArrayDevice(a.Name), dev, dev)})
+			Text: fmt.Sprintf("%s has a member on %s", a.Name, newMemberText(r))}},
+		Reason: reason,
+		Undo:   fmt.Sprintf("mdadm %s --fail %s --remove %s (the array stays degraded)", mdadm.ArrayDevice(a.Name), dev, dev)})
 }
 
 func (b *builder) replaceSteps(r arrayRole) {
 	a := r.a
-	dev := NewPart(r.part)
+	dev := NewMember(r.part)
+	nm := newMemberText(r)
 	b.add(keepWriteMostly(r, Step{ID: "add-spare-" + a.Name, Action: ActionAddSpare, Destructive: true,
-		Target: Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID},
-		Preconditions: []Condition{arrayCond(a),
-			{Kind: CondPartitionFree, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in no array", r.part)}},
+		Target:        Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID, WholeDisk: r.whole},
+		Preconditions: []Condition{arrayCond(a), newFree(r)},
 		Postconditions: []Condition{{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
-			Text: fmt.Sprintf("%s has a member on new partition %d", a.Name, r.part)}},
-		Reason: fmt.Sprintf("add new partition %d to %s as a spare, to copy onto", r.part, a.Name),
+			Text: fmt.Sprintf("%s has a member on %s", a.Name, nm)}},
+		Reason: fmt.Sprintf("add %s to %s as a spare, to copy onto", nm, a.Name),
 		Undo:   fmt.Sprintf("mdadm %s --remove %s", mdadm.ArrayDevice(a.Name), dev)}))
 	b.add(Step{ID: "replace-" + a.Name, Action: ActionReplaceMember, Destructive: true,
-		Target: Target{Device: r.failedDev, Serial: b.failed.Serial, Array: a.Name, ArrayUUID: a.UUID, With: dev},
+		Target: Target{Device: r.failedDev, Serial: b.failed.Serial, Array: a.Name, ArrayUUID: a.UUID, With: dev, WholeDisk: r.whole},
 		Preconditions: []Condition{arrayCond(a), b.failedSerialCond(),
-			{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in %s", r.part, a.Name)}},
+			{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("%s is in %s", nm, a.Name)}},
 		Postconditions: []Condition{{Kind: CondCopyOnto, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
-			Text: fmt.Sprintf("md copies onto new partition %d in %s, or has finished", r.part, a.Name)}},
+			Text: fmt.Sprintf("md copies onto %s in %s, or has finished", nm, a.Name)}},
 		Reason: b.replaceReason(r),
 		Undo:   "before the copy completes: mdadm " + mdadm.ArrayDevice(a.Name) + " --fail " + dev + " --remove " + dev + " (the old member stays)"})
 }
 
 func (b *builder) replaceReason(r arrayRole) string {
-	return fmt.Sprintf("copy %s's %s onto new partition %d while it stays in service, so %s keeps two good copies throughout; md marks %s faulty when the copy is complete",
-		b.failed.Label(), r.failedDev, r.part, r.a.Name, r.failedDev)
+	return fmt.Sprintf("copy %s's %s onto %s while it stays in service, so %s keeps two good copies throughout; md marks %s faulty when the copy is complete",
+		b.failed.Label(), r.failedDev, newMemberText(r), r.a.Name, r.failedDev)
 }
 
 func (b *builder) removeReplacedStep(r arrayRole) {
@@ -187,7 +207,7 @@ func (b *builder) removeReplacedStep(r arrayRole) {
 	b.add(Step{ID: "remove-replaced-" + a.Name, Action: ActionRemoveReplaced, Destructive: true,
 		Target: Target{Device: r.failedDev, Serial: f.Serial, Array: a.Name, ArrayUUID: a.UUID},
 		Preconditions: []Condition{arrayCond(a), b.failedSerialCond(),
-			{Kind: CondInSyncOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("new partition %d is in_sync in %s", r.part, a.Name)},
+			{Kind: CondInSyncOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part, Text: fmt.Sprintf("%s is in_sync in %s", newMemberText(r), a.Name)},
 			{Kind: CondOtherInSync, Array: a.Name, ArrayUUID: a.UUID, Device: f.Name, Serial: f.Serial, Text: fmt.Sprintf("%s keeps in_sync members on other disks", a.Name)}},
 		Postconditions: []Condition{{Kind: CondNoMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: f.Name, Serial: f.Serial,
 			Text: fmt.Sprintf("%s has no member on %s", a.Name, f.Label())}},
@@ -223,13 +243,13 @@ func (b *builder) rebuildSteps(replacing bool) {
 		names = append(names, r.a.Name)
 		if replacing && r.failedDev != "" && r.failedState == discover.MemberInSync {
 			conds = append(conds, Condition{Kind: CondInSyncOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: NewDiskToken, Partition: r.part,
-				Text: fmt.Sprintf("new partition %d is in_sync in %s", r.part, r.a.Name)})
+				Text: fmt.Sprintf("%s is in_sync in %s", newMemberText(r), r.a.Name)})
 			continue
 		}
 		if r.othersLost > 0 {
 			// Slots lost on other disks stay lost: the new member in sync is the end.
 			conds = append(conds, Condition{Kind: CondInSyncOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: NewDiskToken, Partition: r.part,
-				Text: fmt.Sprintf("new partition %d is in_sync in %s (which stays degraded by %d slot(s) on other disks)", r.part, r.a.Name, r.othersLost)})
+				Text: fmt.Sprintf("%s is in_sync in %s (which stays degraded by %d slot(s) on other disks)", newMemberText(r), r.a.Name, r.othersLost)})
 			continue
 		}
 		conds = append(conds, Condition{Kind: CondRedundant, Array: r.a.Name, ArrayUUID: r.a.UUID, Text: fmt.Sprintf("%s has every slot in_sync and no sync running", r.a.Name)})
@@ -251,15 +271,15 @@ func (b *builder) verifyStep() Step {
 		}
 		if r.leftover {
 			conds = append(conds, Condition{Kind: CondMemberOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: NewDiskToken, Partition: r.part,
-				Text: fmt.Sprintf("new partition %d is in %s (its spare)", r.part, r.a.Name)})
+				Text: fmt.Sprintf("%s is in %s (its spare)", newMemberText(r), r.a.Name)})
 			continue
 		}
 		if b.req.Mode == ReAdd {
 			conds = append(conds, Condition{Kind: CondInSyncOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: b.failed.Name, Serial: b.failed.Serial, Partition: r.part,
-				Text: fmt.Sprintf("%s is in_sync in %s", PartitionName(b.failed.Name, r.part), r.a.Name)})
+				Text: fmt.Sprintf("%s is in_sync in %s", MemberName(b.failed.Name, r.part), r.a.Name)})
 		} else {
 			conds = append(conds, Condition{Kind: CondInSyncOn, Array: r.a.Name, ArrayUUID: r.a.UUID, Device: NewDiskToken, Partition: r.part,
-				Text: fmt.Sprintf("new partition %d is in_sync in %s", r.part, r.a.Name)})
+				Text: fmt.Sprintf("%s is in_sync in %s", newMemberText(r), r.a.Name)})
 		}
 	}
 	conds = append(conds, b.survivorSerialCond())

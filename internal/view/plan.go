@@ -77,13 +77,16 @@ func placeholderLegend(p *plan.Plan) string {
 func PlanText(w io.Writer, p *plan.Plan) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "PLAN: %s\n", title(p))
-	if len(p.RebuildsFrom) == 0 {
+	switch {
+	case len(p.RebuildsFrom) == 0:
 		fmt.Fprintf(&b, "  survivor  %s — holds the good copy; only read, except its boot code\n", p.Disks.Survivor.Label())
-	} else {
+	case clones(p):
 		fmt.Fprintf(&b, "  survivor  %s — its partition table is cloned; only read, except its boot code\n", p.Disks.Survivor.Label())
-		for _, f := range p.RebuildsFrom {
-			fmt.Fprintf(&b, "  from      %s\n", wrap(f, 90, "            "))
-		}
+	default:
+		fmt.Fprintf(&b, "  survivor  %s — only read, except its boot code\n", p.Disks.Survivor.Label())
+	}
+	for _, f := range p.RebuildsFrom {
+		fmt.Fprintf(&b, "  from      %s\n", wrap(f, 90, "            "))
 	}
 	fmt.Fprintf(&b, "  host      %s (machine-id %s), built %s by raidswap %s\n", p.Host.Hostname, p.Host.MachineID, p.CreatedAt.Format(time.RFC3339), p.RaidswapVersion)
 	fmt.Fprintf(&b, "  plan id   %s, fingerprint %s\n", p.ID(), short(p.Fingerprint))
@@ -130,13 +133,16 @@ func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 	fmt.Fprintf(&b, "| Host | %s (machine-id `%s`) |\n", p.Host.Hostname, p.Host.MachineID)
 	fmt.Fprintf(&b, "| Mode | %s |\n", p.Request.Mode)
 	fmt.Fprintf(&b, "| Disk out | %s%s |\n", p.Disks.Failed.Label(), diskDetail(p.Disks.Failed))
-	if len(p.RebuildsFrom) == 0 {
+	switch {
+	case len(p.RebuildsFrom) == 0:
 		fmt.Fprintf(&b, "| Survivor (good copy) | %s%s |\n", p.Disks.Survivor.Label(), diskDetail(p.Disks.Survivor))
-	} else {
+	case clones(p):
 		fmt.Fprintf(&b, "| Survivor (partition table source) | %s%s |\n", p.Disks.Survivor.Label(), diskDetail(p.Disks.Survivor))
-		for _, f := range p.RebuildsFrom {
-			fmt.Fprintf(&b, "| Rebuilds from | %s |\n", f)
-		}
+	default:
+		fmt.Fprintf(&b, "| Survivor | %s%s |\n", p.Disks.Survivor.Label(), diskDetail(p.Disks.Survivor))
+	}
+	for _, f := range p.RebuildsFrom {
+		fmt.Fprintf(&b, "| Rebuilds from | %s |\n", f)
 	}
 	fmt.Fprintf(&b, "| New disk | %s, at least %d bytes |\n", newText(p), p.Disks.New.MinSizeBytes)
 	fmt.Fprintf(&b, "| Expected duration | about %s (rebuild at %d MB/s, %s) |\n", humanDuration(estimateSeconds(p)), p.SpeedKiB*1024/1000000, p.SpeedSource)
@@ -258,4 +264,15 @@ func wrap(s string, width int, indent string) string {
 		n += len(w)
 	}
 	return b.String()
+}
+
+// clones reports whether the plan clones the survivor's partition table (a plan for arrays
+// built over whole disks does not).
+func clones(p *plan.Plan) bool {
+	for _, s := range p.Steps {
+		if s.Action == plan.ActionPartitionClone {
+			return true
+		}
+	}
+	return false
 }

@@ -24,6 +24,10 @@ func TestPlanRebuildsFrom(t *testing.T) {
 		if strings.Contains(out, "good copy") {
 			t.Errorf("%s calls a disk the good copy:\n%s", name, out)
 		}
+		// This plan clones no table (its arrays are built over whole disks, issue 17).
+		if strings.Contains(out, "partition table") {
+			t.Errorf("%s speaks of a partition table the plan does not clone:\n%s", name, out)
+		}
 		if !strings.Contains(out, "md1 rebuilds from parity") {
 			t.Errorf("%s does not say what md1 rebuilds from:\n%s", name, out)
 		}

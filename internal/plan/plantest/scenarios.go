@@ -293,3 +293,44 @@ func ReturnedStale() *discover.System {
 	s.Arrays[1].Members[1] = stale
 	return Finish(s)
 }
+
+// DataUUID is md2's UUID in the whole-disk scenarios.
+const DataUUID = "d4a7a000:11223344:55667788:99aabbcc"
+
+// DataKiB is md2's component size, and DataOffsetSectors its members' data offset (metadata
+// 1.2, as mdadm chose on the VM's 256 MiB disks).
+const (
+	DataKiB           = 8384512
+	DataOffsetSectors = 2048
+)
+
+// WholeDisk: a partitioned pair vda/vdb (WD-A, WD-B) holds md0 (/boot) and md1 (/); md2 (/srv,
+// metadata 1.2) is built over the whole disks vdc (WD-SURV) and vdd (WD-OLD) with no
+// partition table, and vdd failed in it. The new disk vde (WD-NEW) is attached and blank.
+func WholeDisk() *discover.System {
+	whole := func(name, serial string, state discover.MemberState, slot int) discover.Member {
+		m := Member(name, name, serial, slot, state)
+		off := int64(DataOffsetSectors)
+		m.DataOffsetSectors = &off
+		return m
+	}
+	data := array("md2", DataUUID, DataKiB, "none", []string{"/srv"},
+		whole("vdc", "", discover.MemberInSync, 0), whole("vdd", "", discover.MemberFaulty, -1))
+	return Finish(&discover.System{
+		Arrays: []discover.Array{
+			Root(Member("vda3", "vda", "", 0, discover.MemberInSync), Member("vdb3", "vdb", "", 1, discover.MemberInSync)),
+			Boot(Member("vda2", "vda", "", 0, discover.MemberInSync), Member("vdb2", "vdb", "", 1, discover.MemberInSync)),
+			data,
+		},
+		Disks: []discover.Disk{Disk("vda", "WD-A"), Disk("vdb", "WD-B"), BlankDisk("vdc", Survivor), BlankDisk("vdd", Old), BlankDisk("vde", New)},
+	})
+}
+
+// WholeDiskWorking: WholeDisk with vdd still in_sync in md2 (a working disk to --replace).
+func WholeDiskWorking() *discover.System {
+	s := WholeDisk()
+	s.Arrays[2].Members[1].State = discover.MemberInSync
+	s.Arrays[2].Members[1].Flags = []string{"in_sync"}
+	s.Arrays[2].Members[1].Slot = ip(1)
+	return Finish(s)
+}
