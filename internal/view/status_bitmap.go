@@ -12,7 +12,7 @@ import (
 // comes back, instead of the seconds a --re-add takes.
 func writeBitmaps(b *strings.Builder, s *discover.System) {
 	for _, a := range s.Arrays {
-		if a.Bitmap == "none" && (a.Drill == "" || s.Scope != nil) {
+		if a.Bitmap == "none" && !a.External() && (a.Drill == "" || s.Scope != nil) {
 			fmt.Fprintf(b, "%s: bitmap: none (a disk that drops out for a moment costs a full rebuild): %s\n", a.Name, BitmapCommand(a.Name))
 		}
 	}
@@ -23,11 +23,12 @@ func BitmapCommand(array string) string {
 	return "mdadm --grow --bitmap=internal /dev/" + array
 }
 
-// NoBitmap lists the arrays without a write-intent bitmap.
+// NoBitmap lists the arrays without a write-intent bitmap. Arrays with external metadata
+// (IMSM, DDF) are left out: mdadm cannot give them an internal bitmap.
 func NoBitmap(s *discover.System) []string {
 	var out []string
 	for _, a := range s.Arrays {
-		if a.Bitmap == "none" {
+		if a.Bitmap == "none" && !a.External() {
 			out = append(out, a.Name)
 		}
 	}
