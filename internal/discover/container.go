@@ -96,7 +96,7 @@ func (s *System) judgeContainers() {
 			continue
 		}
 		// md/level and md/raid_disks read empty: the container has no slots, its volumes do.
-		a.State, a.Notes, a.RaidDisks, a.ActiveDisks = ArrayContainer, nil, mdadm.Unknown, 0
+		a.State, a.RaidDisks, a.ActiveDisks = ArrayContainer, mdadm.Unknown, 0
 		a.Level = "container"
 		for j := range a.Members {
 			m := &a.Members[j]

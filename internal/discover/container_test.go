@@ -1,9 +1,14 @@
 package discover_test
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/host"
 )
 
 func TestContainerMetadata(t *testing.T) {
@@ -32,5 +37,62 @@ func TestContainerMetadata(t *testing.T) {
 		if c != tt.container || i != tt.index || ok != tt.volume {
 			t.Errorf("VolumeOf(%q) = %q %q %v, want %q %q %v", tt.metadata, c, i, ok, tt.container, tt.index, tt.volume)
 		}
+	}
+}
+
+// TestIMSMFixtureEdits: the IMSM captures from a real kernel with one value edited to another
+// state md and mdmon can show.
+func TestIMSMFixtureEdits(t *testing.T) {
+	md126 := "sys/devices/virtual/block/md126/md/"
+	md127 := "sys/devices/virtual/block/md127/md/"
+	tests := []struct {
+		name, fixture, file, text string
+		want                      discover.Verdict
+		// member is the container's member whose state is checked, and its state.
+		member string
+		state  discover.MemberState
+	}{
+		{"container clear", "imsm-clean", md127 + "array_state", "clear", discover.OK, "sdb", discover.MemberContainer},
+		{"volume read-only to mdmon", "imsm-clean", md126 + "metadata_version", "external:-md127/0", discover.OK, "sda", discover.MemberContainer},
+		// md recovers the volume: the disk in no volume is not called failed (a spare took over).
+		{"volume recovering", "imsm-failed", md126 + "sync_action", "recover", discover.Critical, "sdb", discover.MemberSpare},
+		{"failed", "imsm-failed", "", "", discover.Critical, "sdb", discover.MemberFaulty},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := os.Open(filepath.Join("testdata", "fixtures", tt.fixture+".tar.gz"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			dir := t.TempDir()
+			if _, err := capture.Unpack(f, dir); err != nil {
+				t.Fatal(err)
+			}
+			if tt.file != "" {
+				if err := os.WriteFile(filepath.Join(dir, tt.file), []byte(tt.text+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := discover.Discover(host.NewRoot(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Verdict != tt.want || strings.Contains(s.Summary, "inactive") {
+				t.Errorf("verdict %s (%s), want %s and no inactive array", s.Verdict, s.Summary, tt.want)
+			}
+			c := s.Array("md127")
+			if c == nil || !c.IsContainer() {
+				t.Fatalf("md127 %+v, want a container", c)
+			}
+			if v := s.Array("md126"); v == nil || v.Container != "md127" {
+				t.Errorf("md126 %+v, want a volume of md127", v)
+			}
+			got := memberStates(c)
+			if !strings.Contains(got, tt.member+"="+string(tt.state)) {
+				t.Errorf("md127 members %s, want %s=%s", got, tt.member, tt.state)
+			}
+			checkOutputsAgree(t, s)
+		})
 	}
 }
