@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/discover"
@@ -94,5 +95,35 @@ func TestIMSMFixtureEdits(t *testing.T) {
 			}
 			checkOutputsAgree(t, s)
 		})
+	}
+}
+
+// TestRememberSkipsArraysWithoutUUID: an IMSM volume's slots are not remembered under the
+// empty uuid, where every external array would share them.
+func TestRememberSkipsArraysWithoutUUID(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "fixtures", "imsm-clean.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dir := t.TempDir()
+	if _, err := capture.Unpack(f, dir); err != nil {
+		t.Fatal(err)
+	}
+	s, err := discover.Discover(host.NewRoot(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Inventory = nil // the capture's own inventory was written by a raidswap before this rule
+	inv, _ := s.Remember(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	for serial, e := range inv.Disks {
+		for _, m := range e.Members {
+			if m.ArrayUUID == "" {
+				t.Errorf("%s: remembered %s slot %d under an empty uuid", serial, m.Array, m.Slot)
+			}
+		}
+	}
+	if _, ok := inv.Disks[serialA]; !ok {
+		t.Errorf("the disk %s itself is not remembered", serialA)
 	}
 }
