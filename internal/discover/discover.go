@@ -42,6 +42,7 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 	}
 	if mdErr == nil {
 		s.Arrays = mergeArrays(sysArrays, stats)
+		s.judgeContainers()
 	}
 
 	invPath := inventory.Path

@@ -145,6 +145,8 @@ type Array struct {
 	// Notes say what is wrong with the array beyond its State: values md gave that could not
 	// be read or that disagree with each other. Each makes the verdict at least a warning.
 	Notes []string `json:"notes,omitempty"`
+	// Container is the container (md127) of an external-metadata volume (container.go).
+	Container string `json:"container,omitempty"`
 	// Drill is the lab directory when every present member is on a drill disk of that lab
 	// (raidswap drill): shown, but left out of the host's verdict, textfile and inventory.
 	Drill string `json:"drill,omitempty"`

@@ -34,7 +34,9 @@ func (s *System) Remember(now time.Time) (*inventory.Inventory, bool) {
 		}
 		for _, a := range s.Arrays {
 			for _, m := range a.Members {
-				if m.Disk != nil && *m.Disk == d.Name && m.Slot != nil && m.Device != nil &&
+				// An array without a uuid (IMSM/DDF: md keeps none) cannot be told apart in
+				// the inventory, which finds slots by uuid: it is not remembered.
+				if a.UUID != "" && m.Disk != nil && *m.Disk == d.Name && m.Slot != nil && m.Device != nil &&
 					(m.State == MemberInSync || m.State == MemberRebuilding) {
 					e.Members = append(e.Members, inventory.Slot{ArrayUUID: a.UUID, Array: a.Name, Slot: *m.Slot, Device: *m.Device})
 				}

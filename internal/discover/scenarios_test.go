@@ -13,6 +13,7 @@ import (
 type scenario struct {
 	name  string
 	disks []string // serials of vda, vdb, ...
+	bus   string   // vmtest bus of every disk ("" is virtio: vda, vdb, ...)
 	setup string   // bash, run in the guest after the common prelude
 	exit  int      // status exit code
 	check func(t *testing.T, s *discover.System)

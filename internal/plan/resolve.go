@@ -88,6 +88,9 @@ func (b *builder) resolveArrays() error {
 	if len(b.arrays) == 0 {
 		return &InputError{Device: f.Name, Serial: f.Serial, Reason: "is in no md array"}
 	}
+	if err := b.refuseExternal(); err != nil {
+		return err
+	}
 	if err := b.judgeRedundancy(); err != nil {
 		return err
 	}

@@ -41,6 +41,10 @@ func StatusPrometheus(w io.Writer, s *discover.System) error {
 		for _, st := range []discover.ArrayState{discover.ArrayClean, discover.ArrayDegraded, discover.ArrayRecovering, discover.ArrayResyncing, discover.ArrayInactive, discover.ArrayMissing, discover.ArrayFailed, discover.ArrayUnknown} {
 			fmt.Fprintf(&b, "raidswap_array_state{array=%q,state=%q} %d\n", a.Name, st, boolNum(a.State == st))
 		}
+		if a.IsContainer() {
+			// An IMSM/DDF container is inactive by design: its own state, never "inactive".
+			fmt.Fprintf(&b, "raidswap_array_state{array=%q,state=%q} 1\n", a.Name, discover.ArrayContainer)
+		}
 	}
 	metric("raidswap_array_disks", "Member disks the array needs (raid) and has in sync (active).", "gauge")
 	for _, a := range s.Arrays {

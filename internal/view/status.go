@@ -40,7 +40,13 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 			if a.Drill != "" && s.Scope == nil {
 				st += " (drill, not judged)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, orDash(a.Level), "meta "+orDash(a.Metadata), a.Bar(), st, sync)
+			bar := a.Bar()
+			if a.IsContainer() {
+				bar = fmt.Sprintf("%d disk(s)", len(a.Members))
+			} else if a.Container != "" {
+				st += " (in " + a.Container + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, orDash(a.Level), "meta "+orDash(a.Metadata), bar, st, sync)
 			for _, m := range a.Members {
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t\n", slotText(m.Slot), derefOr(m.Device, "-"), diskText(m), memberText(m), "")
 			}

@@ -14,7 +14,7 @@ import (
 // bitmap is safe there, and it waits until a degraded or rebuilding one is whole again.
 func writeBitmaps(b *strings.Builder, s *discover.System) {
 	for _, a := range s.Arrays {
-		if a.Bitmap != "none" || !a.LevelRedundant() || (a.Drill != "" && s.Scope == nil) {
+		if a.Bitmap != "none" || a.External() || !a.LevelRedundant() || (a.Drill != "" && s.Scope == nil) {
 			continue
 		}
 		if red, _ := a.Redundant(); red {
@@ -31,11 +31,12 @@ func BitmapCommand(array string) string {
 }
 
 // NoBitmap lists the arrays without a write-intent bitmap that are redundant now, the ones
-// BitmapCommand may be suggested for.
+// BitmapCommand may be suggested for. Arrays with external metadata
+// (IMSM, DDF) are left out: mdadm cannot give them an internal bitmap.
 func NoBitmap(s *discover.System) []string {
 	var out []string
 	for _, a := range s.Arrays {
-		if red, _ := a.Redundant(); a.Bitmap == "none" && red {
+		if red, _ := a.Redundant(); a.Bitmap == "none" && red && !a.External() {
 			out = append(out, a.Name)
 		}
 	}
