@@ -553,7 +553,8 @@ func biosDrives(root *host.Root, f *Facts) {
 }
 
 // detectEFILoader finds, on the ESP mounted now (any disk's: the ESPs of a mirror carry the
-// same tree), the loader the firmware boot entries name (FindLoader). An ESP that is not
+// same tree; or the md array the ESPs are members of, mounted by its /dev/mdN or /dev/md/NAME
+// name), the loader the firmware boot entries name (FindLoader). An ESP that is not
 // mounted cannot be read without a mount, which discovery never does: the fact stays empty,
 // and the UEFI steps refuse with that reason rather than guess a path.
 func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry) {
@@ -561,13 +562,23 @@ func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry) {
 	for _, d := range f.Disks {
 		if d.ESP != nil {
 			esps[d.ESP.Name] = true
+			if d.ESP.MDArray != "" {
+				esps[d.ESP.MDArray] = true
+			}
 		}
 	}
 	if len(esps) == 0 {
 		return
 	}
 	for _, m := range mounts {
-		if !esps[strings.TrimPrefix(m.Spec, "/dev/")] {
+		dev := strings.TrimPrefix(m.Spec, "/dev/")
+		if strings.HasPrefix(dev, "md/") {
+			// /dev/md/esp is a udev link to ../md127.
+			if t, err := os.Readlink(root.Path(m.Spec)); err == nil {
+				dev = path.Base(t)
+			}
+		}
+		if !esps[dev] {
 			continue
 		}
 		p, err := FindLoader(root.Path(m.Mountpoint), f.Loader, f.Shim)
