@@ -31,6 +31,10 @@ type Input struct {
 	Disks []DiskIn
 	// Members maps a partition's kernel name to the md array it is a member of.
 	Members map[string]string
+	// MemberStates maps a member partition's kernel name to its state in its array as
+	// discovery judged it (in_sync, rebuilding, faulty, spare, ...): an ESP on md boots from
+	// a disk only when that disk's member is in sync.
+	MemberStates map[string]string
 	// Arrays maps each md array's kernel name to its metadata version ("1.0").
 	Arrays map[string]string
 	// Mounts maps a block device's kernel name (md0, sda1) to its mount points (a drill's
@@ -401,6 +405,9 @@ func detectDisk(root *host.Root, in DiskIn, all Input) Disk {
 		part := &Partition{Name: partName(in.Name, p.Number), Number: p.Number, PARTUUID: p.PARTUUID, Type: p.Type,
 			SizeBytes: p.Sectors * int64(d.SectorSize)}
 		part.MDArray = all.Members[part.Name]
+		if part.MDArray != "" {
+			part.MDState = all.MemberStates[part.Name]
+		}
 		fillFS(root, part)
 		switch {
 		case l.Kind == "gpt" && p.Type == TypeBIOSBoot && d.BIOSBoot == nil:

@@ -150,6 +150,9 @@ func TestDetectMatrix(t *testing.T) {
 				if f.EFILoader != "EFI/redhat/grubx64.efi" || f.Disks[0].ESP == nil || f.Disks[0].ESP.MDArray != "md9" {
 					t.Errorf("loader %q esp %+v notes %q", f.EFILoader, f.Disks[0].ESP, f.Notes)
 				}
+				if f.Disks[0].ESP.MDState != "in_sync" || f.Disks[1].ESP == nil || f.Disks[1].ESP.MDState != "rebuilding" {
+					t.Errorf("member states: %+v, %+v", f.Disks[0].ESP, f.Disks[1].ESP)
+				}
 			}},
 		{"UEFI, ESP on md RAID1 mounted by its /dev/md/NAME link",
 			map[string]string{"sys/firmware/efi/": "", "boot/grub/x86_64-efi/": "", "boot/efi/EFI/redhat/grubx64.efi": "x",
@@ -441,6 +444,7 @@ func espOnMDDisks() map[string]imgSpec {
 
 func espOnMDInput() Input {
 	return Input{Disks: twoDisks(), Arrays: map[string]string{"md9": "1.0", "md0": "1.0"},
-		Members: map[string]string{"sda1": "md9", "sdb1": "md9", "sda2": "md0", "sdb2": "md0"},
-		Mounts:  map[string][]string{"md0": {"/boot"}, "md9": {"/boot/efi"}}}
+		Members:      map[string]string{"sda1": "md9", "sdb1": "md9", "sda2": "md0", "sdb2": "md0"},
+		MemberStates: map[string]string{"sda1": "in_sync", "sdb1": "rebuilding", "sda2": "in_sync", "sdb2": "in_sync"},
+		Mounts:       map[string][]string{"md0": {"/boot"}, "md9": {"/boot/efi"}}}
 }
