@@ -83,10 +83,18 @@ func (b *builder) uefiBootSteps(f bootloader.Facts, d bootloader.Decision) {
 	survESP := esp.Name
 	efiLoader := bootloader.LoaderPathEFI(loader)
 
-	if d.Kind == bootloader.UEFIESPOnMD {
+	if esp.MDArray != "" {
+		// UEFIESPOnMD, or the same disks seen from a rescue system started by BIOS: md
+		// copies the ESP to the new member; a mkfs or a copy onto that member would write
+		// under md.
 		t.MDArray = esp.MDArray
-		b.notes = append(b.notes, fmt.Sprintf("the ESP is md array %s (RAID1, metadata 1.0): adding the new disk's member copies it; raidswap checks the fallback path on it and writes a boot entry per disk", esp.MDArray))
-		b.uefiEntrySteps(t, survESP, newLabel, efiLoader)
+		b.notes = append(b.notes, fmt.Sprintf("the ESP is md array %s (RAID1, metadata 1.0): adding the new disk's partition %d to it copies the ESP, which raidswap neither formats nor copies; it checks the loader %s and the fallback path on the array and writes a boot entry per member partition", esp.MDArray, n, loader))
+		if d.Kind == bootloader.UEFIFromRescue {
+			t.Rescue = true
+			b.add(b.rescueEntriesStep(f))
+		} else {
+			b.uefiEntrySteps(t, survESP, newLabel, efiLoader)
+		}
 		b.add(b.verifyUEFIStep(t))
 		return
 	}
@@ -129,14 +137,20 @@ func (b *builder) uefiBootSteps(f bootloader.Facts, d bootloader.Decision) {
 		Undo: "none needed: the new ESP held nothing before"})
 	if d.Kind == bootloader.UEFIFromRescue {
 		t.Rescue = true
-		cmds := bootloader.RescueCommands(f, "", b.req.New)
-		b.add(Step{ID: "efi-boot-entries-later", Action: ActionBootloader,
-			Reason: "this system booted by BIOS, so the firmware's boot entries cannot be written now (the ESPs are synced, and each disk boots by its fallback path); after the next UEFI boot run:\n  " + strings.Join(cmds, "\n  ")})
+		b.add(b.rescueEntriesStep(f))
 		b.add(b.verifyUEFIStep(t))
 		return
 	}
 	b.uefiEntrySteps(t, survESP, newLabel, efiLoader)
 	b.add(b.verifyUEFIStep(t))
+}
+
+// rescueEntriesStep says that a system booted by BIOS cannot write the boot entries, and
+// gives the efibootmgr commands for the next UEFI boot.
+func (b *builder) rescueEntriesStep(f bootloader.Facts) Step {
+	cmds := bootloader.RescueCommands(f, "", b.req.New)
+	return Step{ID: "efi-boot-entries-later", Action: ActionBootloader,
+		Reason: "this system booted by BIOS, so the firmware's boot entries cannot be written now (the ESPs are synced, and each disk boots by its fallback path); after the next UEFI boot run:\n  " + strings.Join(cmds, "\n  ")}
 }
 
 // newEntryLabel is the new disk's boot entry label: its serial's (bootloader.EntryLabel) when

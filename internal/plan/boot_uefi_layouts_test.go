@@ -59,6 +59,15 @@ func TestUEFILayoutPlans(t *testing.T) {
 			},
 			notWant: []string{"esp-mkfs-new", "esp-sync-new", "esp-fallback-vda1"},
 		},
+		"ESP on md from a rescue system: md copies it, the entries are for later": {
+			sys: espOnMDSeed(), facts: espOnMDFacts, kind: bootloader.UEFIFromRescue,
+			want: map[string]string{
+				"add-md127":              "{new:1}",
+				"efi-boot-entries-later": `--create-only --disk /dev/vda --part 1 --label 'raidswap ` + plantest.Survivor + `' --loader '\EFI\debian\grubx64.efi'`,
+				"verify-uefi":            "the fallback path on the ESP array md127",
+			},
+			notWant: []string{"esp-mkfs-new", "esp-sync-new", "esp-fallback-vda1", "efi-boot-entry-vda", "efi-boot-order"},
+		},
 		"ESP on md, loader not read (the array not mounted)": {
 			sys: espOnMDSeed(), kind: bootloader.UEFIESPOnMD,
 			facts: func() bootloader.Facts { f := espOnMDFacts(); f.EFILoader = ""; return f },
