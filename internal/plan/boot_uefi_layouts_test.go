@@ -10,16 +10,6 @@ import (
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
-// espOnMDSeed is the seed with the RHEL installer's ESP: partition 1 of each disk a member of
-// md127 (RAID1, metadata 1.0, mounted at /boot/efi), WD-OLD's member failed like its others.
-func espOnMDSeed() *discover.System {
-	s := plantest.Seed()
-	s.Arrays = append(s.Arrays, discover.Array{Name: "md127", UUID: "0badcafe:12345678:9abcdef0:11223344", Level: "raid1", Metadata: "1.0",
-		RaidDisks: 2, SizeKiB: 65472, Bitmap: "none", Mountpoints: []string{"/boot/efi"},
-		Members: []discover.Member{plantest.Member("vda1", "vda", "", 0, discover.MemberInSync), plantest.Member("vdb1", "vdb", "", -1, discover.MemberFaulty)}})
-	return plantest.Finish(s)
-}
-
 // espOnMDFacts are uefiFacts with both ESPs members of md127, as blkid shows a member.
 func espOnMDFacts() bootloader.Facts {
 	f := uefiFacts()
@@ -49,27 +39,28 @@ func TestUEFILayoutPlans(t *testing.T) {
 		err     string // an *InputError with this text
 	}{
 		"ESP on md: rebuilt by md, an entry per member": {
-			sys: espOnMDSeed(), facts: espOnMDFacts, kind: bootloader.UEFIESPOnMD,
+			sys: plantest.ESPOnMD(), facts: espOnMDFacts, kind: bootloader.UEFIESPOnMD,
 			want: map[string]string{
 				"add-md127":          "{new:1}",
+				"esp-fallback-vda1":  "(written through the array md127, so every member gets it)",
 				"efi-boot-entry-vda": entry("/dev/vda", plantest.Survivor, `\EFI\debian\grubx64.efi`),
 				"efi-boot-entry-new": entry("{new}", plantest.New, `\EFI\debian\grubx64.efi`),
 				"efi-boot-order":     "",
 				"verify-uefi":        "the fallback path on the ESP array md127",
 			},
-			notWant: []string{"esp-mkfs-new", "esp-sync-new", "esp-fallback-vda1"},
+			notWant: []string{"esp-mkfs-new", "esp-sync-new"},
 		},
 		"ESP on md from a rescue system: md copies it, the entries are for later": {
-			sys: espOnMDSeed(), facts: espOnMDFacts, kind: bootloader.UEFIFromRescue,
+			sys: plantest.ESPOnMD(), facts: espOnMDFacts, kind: bootloader.UEFIFromRescue,
 			want: map[string]string{
 				"add-md127":              "{new:1}",
 				"efi-boot-entries-later": `--create-only --disk /dev/vda --part 1 --label 'raidswap ` + plantest.Survivor + `' --loader '\EFI\debian\grubx64.efi'`,
 				"verify-uefi":            "the fallback path on the ESP array md127",
 			},
-			notWant: []string{"esp-mkfs-new", "esp-sync-new", "esp-fallback-vda1", "efi-boot-entry-vda", "efi-boot-order"},
+			notWant: []string{"esp-mkfs-new", "esp-sync-new", "efi-boot-entry-vda", "efi-boot-order"},
 		},
 		"ESP on md, loader not read (the array not mounted)": {
-			sys: espOnMDSeed(), kind: bootloader.UEFIESPOnMD,
+			sys: plantest.ESPOnMD(), kind: bootloader.UEFIESPOnMD,
 			facts: func() bootloader.Facts { f := espOnMDFacts(); f.EFILoader = ""; return f },
 			err:   "no loader found on its ESP md127 (its ESP vda1 is a member)",
 		},
