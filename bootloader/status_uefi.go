@@ -510,7 +510,11 @@ func judgeUEFIStatus(in uefiStatusIn) Readiness {
 	if in.MDArray != "" {
 		member = fmt.Sprintf(" (its member %s in sync)", in.Member)
 	}
-	return r(ReadyOK, "%s and %s on %s%s, boot entry Boot%s %q%s", in.Loader, FallbackPath, s.Dev, member, en.Num, en.Label, note)
+	files := in.Loader + " and " + FallbackPath
+	if strings.EqualFold(in.Loader, FallbackPath) {
+		files = FallbackPath + " (the removable-media loader, which the entry boots)"
+	}
+	return r(ReadyOK, "%s on %s%s, boot entry Boot%s %q%s", files, s.Dev, member, en.Num, en.Label, note)
 }
 
 func orUnknownPARTUUID(s string) string {

@@ -352,6 +352,8 @@ func TestJudgeUEFIStatus(t *testing.T) {
 		}, ReadyUnknown, "FAT12 ESP not readable"},
 		"no ESP anywhere": {func(in *uefiStatusIn) { in.HasESP = false }, ReadyMissing, "no EFI System Partition on any disk"},
 		// An ESP on md RAID1 (issue 17, item 5): each disk by its own member's state.
+		"the loader is the removable-media path": {func(in *uefiStatusIn) { in.Loader = FallbackPath }, ReadyOK,
+			"EFI/BOOT/BOOTX64.EFI (the removable-media loader, which the entry boots) on /dev/vda1, boot entry Boot0003"},
 		"md member in sync": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "in_sync" }, ReadyOK,
 			`(its member vda1 in sync), boot entry Boot0003`},
 		"md member rebuilding": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "rebuilding" }, ReadyMissing,
