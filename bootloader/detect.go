@@ -31,6 +31,10 @@ type Input struct {
 	Disks []DiskIn
 	// Members maps a partition's kernel name to the md array it is a member of.
 	Members map[string]string
+	// MemberStates maps a member partition's kernel name to its state in its array as
+	// discovery judged it (in_sync, rebuilding, faulty, spare, ...): an ESP on md boots from
+	// a disk only when that disk's member is in sync.
+	MemberStates map[string]string
 	// Arrays maps each md array's kernel name to its metadata version ("1.0").
 	Arrays map[string]string
 	// Mounts maps a block device's kernel name (md0, sda1) to its mount points (a drill's
@@ -401,6 +405,9 @@ func detectDisk(root *host.Root, in DiskIn, all Input) Disk {
 		part := &Partition{Name: partName(in.Name, p.Number), Number: p.Number, PARTUUID: p.PARTUUID, Type: p.Type,
 			SizeBytes: p.Sectors * int64(d.SectorSize)}
 		part.MDArray = all.Members[part.Name]
+		if part.MDArray != "" {
+			part.MDState = all.MemberStates[part.Name]
+		}
 		fillFS(root, part)
 		switch {
 		case l.Kind == "gpt" && p.Type == TypeBIOSBoot && d.BIOSBoot == nil:
@@ -553,7 +560,8 @@ func biosDrives(root *host.Root, f *Facts) {
 }
 
 // detectEFILoader finds, on the ESP mounted now (any disk's: the ESPs of a mirror carry the
-// same tree), the loader the firmware boot entries name (FindLoader). An ESP that is not
+// same tree; or the md array the ESPs are members of, mounted by its /dev/mdN or /dev/md/NAME
+// name), the loader the firmware boot entries name (FindLoader). An ESP that is not
 // mounted cannot be read without a mount, which discovery never does: the fact stays empty,
 // and the UEFI steps refuse with that reason rather than guess a path.
 func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry) {
@@ -561,13 +569,23 @@ func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry) {
 	for _, d := range f.Disks {
 		if d.ESP != nil {
 			esps[d.ESP.Name] = true
+			if d.ESP.MDArray != "" {
+				esps[d.ESP.MDArray] = true
+			}
 		}
 	}
 	if len(esps) == 0 {
 		return
 	}
 	for _, m := range mounts {
-		if !esps[strings.TrimPrefix(m.Spec, "/dev/")] {
+		dev := strings.TrimPrefix(m.Spec, "/dev/")
+		if strings.HasPrefix(dev, "md/") {
+			// /dev/md/esp is a udev link to ../md127.
+			if t, err := os.Readlink(root.Path(m.Spec)); err == nil {
+				dev = path.Base(t)
+			}
+		}
+		if !esps[dev] {
 			continue
 		}
 		p, err := FindLoader(root.Path(m.Mountpoint), f.Loader, f.Shim)

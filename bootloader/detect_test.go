@@ -141,6 +141,40 @@ func TestDetectMatrix(t *testing.T) {
 					t.Errorf("esp %+v", e)
 				}
 			}},
+		{"UEFI, ESP on md RAID1 mounted as /dev/md9: the loader is read from the array (issue 17, item 5)",
+			map[string]string{"sys/firmware/efi/": "", "boot/grub/x86_64-efi/": "", "boot/efi/EFI/redhat/grubx64.efi": "x", "boot/efi/EFI/BOOT/BOOTX64.EFI": "x",
+				"proc/self/mounts": "/dev/md0 /boot ext4 rw 0 0\n/dev/md9 /boot/efi vfat rw 0 0\n"},
+			espOnMDDisks(),
+			espOnMDInput(),
+			func(t *testing.T, f Facts) {
+				if f.EFILoader != "EFI/redhat/grubx64.efi" || f.Disks[0].ESP == nil || f.Disks[0].ESP.MDArray != "md9" {
+					t.Errorf("loader %q esp %+v notes %q", f.EFILoader, f.Disks[0].ESP, f.Notes)
+				}
+				if f.Disks[0].ESP.MDState != "in_sync" || f.Disks[1].ESP == nil || f.Disks[1].ESP.MDState != "rebuilding" {
+					t.Errorf("member states: %+v, %+v", f.Disks[0].ESP, f.Disks[1].ESP)
+				}
+			}},
+		{"UEFI, ESP on md RAID1 mounted by its /dev/md/NAME link",
+			map[string]string{"sys/firmware/efi/": "", "boot/grub/x86_64-efi/": "", "boot/efi/EFI/redhat/grubx64.efi": "x",
+				"dev/md/esp": "->../md9", "proc/self/mounts": "/dev/md0 /boot ext4 rw 0 0\n/dev/md/esp /boot/efi vfat rw 0 0\n"},
+			espOnMDDisks(),
+			espOnMDInput(),
+			func(t *testing.T, f Facts) {
+				if f.EFILoader != "EFI/redhat/grubx64.efi" {
+					t.Errorf("loader %q notes %q", f.EFILoader, f.Notes)
+				}
+			}},
+		{"UEFI, an ESP with only the removable-media loader (issue 17, item 15)",
+			map[string]string{"sys/firmware/efi/": "", "boot/grub/x86_64-efi/": "", "boot/efi/EFI/BOOT/BOOTX64.EFI": "x", "boot/efi/EFI/BOOT/grub.cfg": "x",
+				"proc/self/mounts": "/dev/md0 /boot ext4 rw 0 0\n/dev/sda1 /boot/efi vfat rw 0 0\n"},
+			map[string]imgSpec{"sda": {label: "gpt", code: MBRNone, parts: []imgPart{{TypeESP, 2048, 4095}, {"a19d880f-05fc-4d3b-a006-743f0f84911e", 4096, 8000}}},
+				"sdb": {label: "gpt", code: MBRNone, parts: []imgPart{{TypeESP, 2048, 4095}, {"a19d880f-05fc-4d3b-a006-743f0f84911e", 4096, 8000}}}},
+			Input{Disks: twoDisks(), Arrays: map[string]string{"md0": "1.0"}, Members: map[string]string{"sda2": "md0", "sdb2": "md0"}, Mounts: map[string][]string{"md0": {"/boot"}, "sda1": {"/boot/efi"}}},
+			func(t *testing.T, f Facts) {
+				if f.EFILoader != FallbackPath {
+					t.Errorf("loader %q notes %q", f.EFILoader, f.Notes)
+				}
+			}},
 		{"/boot a plain partition of one disk",
 			map[string]string{"boot/grub/i386-pc/": ""},
 			map[string]imgSpec{"sda": {label: "dos", code: MBRGrub2, core: 1, parts: []imgPart{{"0x83", 2048, 4095}, {"0xfd", 4096, 8000}}}, "sdb": {label: "dos", parts: []imgPart{{"0x83", 2048, 4095}, {"0xfd", 4096, 8000}}}},
@@ -399,4 +433,18 @@ func TestDetectStacked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// espOnMDDisks are two GPT disks with an ESP (partition 1, a member of md9) and /boot's
+// member (partition 2, md0): the RHEL installer's layout.
+func espOnMDDisks() map[string]imgSpec {
+	return map[string]imgSpec{"sda": {label: "gpt", code: MBRNone, parts: []imgPart{{TypeESP, 2048, 4095}, {"a19d880f-05fc-4d3b-a006-743f0f84911e", 4096, 8000}}},
+		"sdb": {label: "gpt", code: MBRNone, parts: []imgPart{{TypeESP, 2048, 4095}, {"a19d880f-05fc-4d3b-a006-743f0f84911e", 4096, 8000}}}}
+}
+
+func espOnMDInput() Input {
+	return Input{Disks: twoDisks(), Arrays: map[string]string{"md9": "1.0", "md0": "1.0"},
+		Members:      map[string]string{"sda1": "md9", "sdb1": "md9", "sda2": "md0", "sdb2": "md0"},
+		MemberStates: map[string]string{"sda1": "in_sync", "sdb1": "rebuilding", "sda2": "in_sync", "sdb2": "in_sync"},
+		Mounts:       map[string][]string{"md0": {"/boot"}, "md9": {"/boot/efi"}}}
 }

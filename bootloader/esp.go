@@ -592,8 +592,12 @@ func findFold(dir, p string) string {
 
 // FindLoader finds the loader a boot entry should name on the ESP mounted at dir: with
 // shim EFI/<distro>/shimx64.efi, with systemd-boot EFI/systemd/systemd-bootx64.efi,
-// otherwise EFI/<distro>/grubx64.efi. The fallback directory EFI/BOOT is not a distribution.
-// It fails when none or more than one distribution directory has the loader.
+// otherwise EFI/<distro>/grubx64.efi. The fallback directory EFI/BOOT is not a distribution;
+// but on an ESP that holds only the removable-media loader (grub-install --removable, or
+// shim's fallback copy) and no distribution directory with one, that loader is the one that
+// boots, and the boot entries name it: FallbackPath (issue 17, item 15). It fails when more
+// than one distribution directory has the loader, or when neither it nor FallbackPath is
+// there.
 func FindLoader(dir string, l Loader, shim bool) (string, error) {
 	want := "grubx64.efi"
 	switch {
@@ -609,6 +613,12 @@ func FindLoader(dir string, l Loader, shim bool) (string, error) {
 	if efi == "" {
 		return "", errors.New("the ESP has no EFI directory")
 	}
+	fallback := ""
+	if p := findFold(dir, FallbackPath); p != "" {
+		if st, err := os.Stat(filepath.Join(dir, p)); err == nil && st.Mode().IsRegular() {
+			fallback = p
+		}
+	}
 	es, err := os.ReadDir(filepath.Join(dir, efi))
 	if err != nil {
 		return "", err
@@ -622,10 +632,12 @@ func FindLoader(dir string, l Loader, shim bool) (string, error) {
 			found = append(found, efi+"/"+e.Name()+"/"+n)
 		}
 	}
-	switch len(found) {
-	case 0:
-		return "", fmt.Errorf("no EFI/<distribution>/%s on the ESP", want)
-	case 1:
+	switch {
+	case len(found) == 0 && fallback != "":
+		return fallback, nil
+	case len(found) == 0:
+		return "", fmt.Errorf("no EFI/<distribution>/%s on the ESP, and no removable-media loader %s", want, FallbackPath)
+	case len(found) == 1:
 		return found[0], nil
 	}
 	return "", fmt.Errorf("more than one loader on the ESP (%s): raidswap does not guess which one boots", strings.Join(found, ", "))

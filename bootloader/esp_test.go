@@ -265,3 +265,36 @@ func TestESPMountDir(t *testing.T) {
 		t.Errorf("ESPMountDir = %q", d)
 	}
 }
+
+// TestFindLoaderRemovableOnly: an ESP with only the removable-media loader (grub-install
+// --removable, Debian's "force extra removable" without the distribution directory) boots by
+// EFI/BOOT/BOOTX64.EFI, and the boot entries name it (issue 17, item 15); a distribution
+// directory with the loader still wins.
+func TestFindLoaderRemovableOnly(t *testing.T) {
+	for name, tc := range map[string]struct {
+		files map[string]string
+		shim  bool
+		want  string // "" wants an error
+		err   string
+	}{
+		"removable only":                {map[string]string{"EFI/BOOT/BOOTX64.EFI": "g", "EFI/BOOT/grub.cfg": "c"}, false, "EFI/BOOT/BOOTX64.EFI", ""},
+		"removable only, lower case":    {map[string]string{"efi/boot/bootx64.efi": "g"}, false, "efi/boot/bootx64.efi", ""},
+		"removable shim only":           {map[string]string{"EFI/BOOT/BOOTX64.EFI": "s", "EFI/BOOT/grubx64.efi": "g", "EFI/BOOT/mmx64.efi": "m"}, true, "EFI/BOOT/BOOTX64.EFI", ""},
+		"distribution directory wins":   {map[string]string{"EFI/BOOT/BOOTX64.EFI": "g", "EFI/debian/grubx64.efi": "g"}, false, "EFI/debian/grubx64.efi", ""},
+		"a directory named BOOTX64.EFI": {map[string]string{"EFI/BOOT/BOOTX64.EFI/x": "g"}, false, "", "no removable-media loader"},
+		"nothing":                       {map[string]string{"EFI/BOOT/grub.cfg": "c"}, false, "", "no removable-media loader"},
+		"a directory without a loader":  {map[string]string{"EFI/debian/grub.cfg": "c"}, false, "", "no EFI/<distribution>/grubx64.efi"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeESPTree(t, dir, tc.files)
+			p, err := FindLoader(dir, LoaderGrub2, tc.shim)
+			switch {
+			case tc.want != "" && (err != nil || p != tc.want):
+				t.Errorf("FindLoader = %q, %v; want %q", p, err, tc.want)
+			case tc.want == "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Errorf("FindLoader = %q, %v; want an error with %q", p, err, tc.err)
+			}
+		})
+	}
+}

@@ -50,8 +50,11 @@ type Partition struct {
 	// FSVersion is blkid's VERSION of the file system: FAT12, FAT16 or FAT32 for an ESP (the
 	// new disk's ESP is made of the same type).
 	FSVersion string `json:"fsversion,omitempty"`
-	// MDArray is the md array the partition is a member of (an ESP on RAID1 metadata 1.0).
+	// MDArray is the md array the partition is a member of (an ESP on RAID1 metadata 1.0),
+	// and MDState its state there as discovery judged it (in_sync, rebuilding, faulty, ...;
+	// "" when not known).
 	MDArray string `json:"md_array,omitempty"`
+	MDState string `json:"md_state,omitempty"`
 }
 
 // Disk is one disk of the mirror as the boot decision sees it.

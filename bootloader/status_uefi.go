@@ -387,7 +387,10 @@ func espDev(p *Partition) string {
 // holds the loader (f.EFILoader) and the removable fallback path, the loader is identical
 // to the survivor's (to every other ESP's when no survivor is named), and a firmware boot
 // entry boots the loader from the ESP's PARTUUID. With the boot entries unreadable the disk
-// is ok by the fallback path only, and the reason says so.
+// is ok by the fallback path only, and the reason says so. An ESP that is a member of an md
+// RAID1 is judged by the array's file system (the firmware reads the member partition,
+// which holds the same bytes) and only while the member is in sync in the array: a member
+// that is rebuilding, faulty or a spare does not hold the whole ESP.
 func StatusUEFI(root *host.Root, f Facts, d Disk) Readiness {
 	in := uefiStatusIn{Loader: f.EFILoader}
 	var others []*Disk
@@ -403,6 +406,7 @@ func StatusUEFI(root *host.Root, f Facts, d Disk) Readiness {
 		return judgeUEFIStatus(in)
 	}
 	in.HasESP, in.PARTUUID = true, d.ESP.PARTUUID
+	in.Member, in.MDArray, in.MDState = d.ESP.Name, d.ESP.MDArray, d.ESP.MDState
 	in.Self = readESPFiles(root, espDev(d.ESP), in.Loader)
 	var surv *Disk
 	for _, o := range others {
@@ -437,7 +441,10 @@ type uefiStatusIn struct {
 	HasESP        bool
 	OthersHaveESP bool
 	PARTUUID      string
-	Self          espFiles
+	// MDArray is the md array the ESP partition Member is a member of ("" for a plain
+	// ESP), MDState the member's state there ("" when discovery did not know it).
+	Member, MDArray, MDState string
+	Self                     espFiles
 	// Refs are the ESPs to compare the loader with: the survivor's when SurvivorNamed, else
 	// every other disk's.
 	Refs          []espFiles
@@ -459,6 +466,10 @@ func judgeUEFIStatus(in uefiStatusIn) Readiness {
 		return r(ReadyMissing, "no EFI System Partition on any disk")
 	case in.Loader == "":
 		return r(ReadyUnknown, "the loader is not known: no mounted ESP showed it (see the notes)")
+	case in.MDArray != "" && in.MDState == "":
+		return r(ReadyUnknown, "its ESP %s is a member of %s whose state md did not show", in.Member, in.MDArray)
+	case in.MDArray != "" && in.MDState != "in_sync":
+		return r(ReadyMissing, "its ESP %s is %s in %s, not in sync: the firmware reads the partition itself, which does not hold the whole ESP", in.Member, in.MDState, in.MDArray)
 	case s.Err != nil:
 		return r(ReadyUnknown, "its ESP %s could not be read: %v", s.Dev, s.Err)
 	case !s.Loader:
@@ -495,7 +506,15 @@ func judgeUEFIStatus(in uefiStatusIn) Readiness {
 	if en == nil || in.PARTUUID == "" {
 		return r(ReadyMissing, "no firmware boot entry boots %s from its ESP %s (PARTUUID %s); the fallback path is there", LoaderPathEFI(in.Loader), s.Dev, orUnknownPARTUUID(in.PARTUUID))
 	}
-	return r(ReadyOK, "%s and %s on %s, boot entry Boot%s %q%s", in.Loader, FallbackPath, s.Dev, en.Num, en.Label, note)
+	member := ""
+	if in.MDArray != "" {
+		member = fmt.Sprintf(" (its member %s in sync)", in.Member)
+	}
+	files := in.Loader + " and " + FallbackPath
+	if strings.EqualFold(in.Loader, FallbackPath) {
+		files = FallbackPath + " (the removable-media loader, which the entry boots)"
+	}
+	return r(ReadyOK, "%s on %s%s, boot entry Boot%s %q%s", files, s.Dev, member, en.Num, en.Label, note)
 }
 
 func orUnknownPARTUUID(s string) string {

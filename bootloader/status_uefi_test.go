@@ -307,11 +307,23 @@ func TestStatusUEFIMDESP(t *testing.T) {
 	espImage(t, dir, "/dev/md127", 32, map[string]string{"EFI/debian/grubx64.efi": "grub", "EFI/BOOT/BOOTX64.EFI": "grub"})
 	f := statusFacts()
 	f.Disks[0].ESP.MDArray, f.Disks[1].ESP.MDArray = "md127", "md127"
+	f.Disks[0].ESP.MDState, f.Disks[1].ESP.MDState = "in_sync", "in_sync"
 	writeEFIVar(t, dir, "Boot0001", loadOption(1, "raidswap WD-A", hdNode(t, 1, guidA), dpNode(4, 4, utf16z(`\EFI\debian\grubx64.efi`)), endNode))
 	root := host.NewRoot(dir)
 	a, b := StatusUEFI(root, f, f.Disks[0]), StatusUEFI(root, f, f.Disks[1])
-	if a.State != ReadyOK || !strings.Contains(a.Reason, "/dev/md127") || b.State != ReadyMissing {
+	if a.State != ReadyOK || !strings.Contains(a.Reason, "/dev/md127 (its member vda1 in sync)") || b.State != ReadyMissing {
 		t.Errorf("A %+v\nB %+v", a, b)
+	}
+	// The same array, but B's member is being rebuilt: A still boots, B does not.
+	writeEFIVar(t, dir, "Boot0002", loadOption(1, "raidswap WD-B", hdNode(t, 1, guidB), dpNode(4, 4, utf16z(`\EFI\debian\grubx64.efi`)), endNode))
+	f.Disks[1].ESP.MDState = "rebuilding"
+	a, b = StatusUEFI(root, f, f.Disks[0]), StatusUEFI(root, f, f.Disks[1])
+	if a.State != ReadyOK || b.State != ReadyMissing || !strings.Contains(b.Reason, "vdb1 is rebuilding in md127") {
+		t.Errorf("rebuilding: A %+v\nB %+v", a, b)
+	}
+	f.Disks[1].ESP.MDState = "in_sync"
+	if b = StatusUEFI(root, f, f.Disks[1]); b.State != ReadyOK {
+		t.Errorf("in sync: B %+v", b)
 	}
 }
 
@@ -339,6 +351,22 @@ func TestJudgeUEFIStatus(t *testing.T) {
 			in.Self = espFiles{Dev: "/dev/vda1", Err: errors.New("FAT12 ESP not readable")}
 		}, ReadyUnknown, "FAT12 ESP not readable"},
 		"no ESP anywhere": {func(in *uefiStatusIn) { in.HasESP = false }, ReadyMissing, "no EFI System Partition on any disk"},
+		// An ESP on md RAID1 (issue 17, item 5): each disk by its own member's state.
+		"the loader is the removable-media path": {func(in *uefiStatusIn) { in.Loader = FallbackPath }, ReadyOK,
+			"EFI/BOOT/BOOTX64.EFI (the removable-media loader, which the entry boots) on /dev/vda1, boot entry Boot0003"},
+		"md member in sync": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "in_sync" }, ReadyOK,
+			`(its member vda1 in sync), boot entry Boot0003`},
+		"md member rebuilding": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "rebuilding" }, ReadyMissing,
+			"its ESP vda1 is rebuilding in md127, not in sync"},
+		"md member faulty": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "faulty" }, ReadyMissing,
+			"its ESP vda1 is faulty in md127, not in sync"},
+		"md member a spare": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "spare" }, ReadyMissing,
+			"its ESP vda1 is spare in md127"},
+		"md member state unknown": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "" }, ReadyUnknown,
+			"its ESP vda1 is a member of md127 whose state md did not show"},
+		"md member in sync, no entry for its partition": {func(in *uefiStatusIn) {
+			in.Member, in.MDArray, in.MDState, in.PARTUUID = "vda1", "md127", "in_sync", guidB
+		}, ReadyMissing, "no firmware boot entry"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := base

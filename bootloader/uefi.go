@@ -53,10 +53,13 @@ func (f Facts) UEFISurvivor() (*Disk, error) {
 		return nil, &UEFIError{Disk: surv.Name, Serial: surv.Serial, Reason: r}
 	}
 	e := surv.ESP
-	if e.MDArray != "" {
-		return surv, nil
-	}
 	switch {
+	case e.MDArray != "":
+		// The file system is the array's (md copies it to the new member); its loader
+		// is read from the array mounted at /boot/efi.
+		if e.Number <= 0 {
+			return nil, &UEFIError{Disk: surv.Name, Serial: surv.Serial, Reason: fmt.Sprintf("its ESP %s (a member of %s) has no partition number", e.Name, e.MDArray)}
+		}
 	case e.FSType != "vfat":
 		what := e.FSType
 		if what == "" {
@@ -69,7 +72,11 @@ func (f Facts) UEFISurvivor() (*Disk, error) {
 		return nil, &UEFIError{Disk: surv.Name, Serial: surv.Serial, Reason: fmt.Sprintf("its ESP %s has no partition number", e.Name)}
 	}
 	if f.EFILoader == "" || !ValidLoaderPath(LoaderPathEFI(f.EFILoader)) {
-		return nil, &UEFIError{Disk: surv.Name, Serial: surv.Serial, Reason: fmt.Sprintf("no loader found on its ESP %s (%q): the boot entries would name nothing", e.Name, f.EFILoader)}
+		where := e.Name
+		if e.MDArray != "" {
+			where = e.MDArray + " (its ESP " + e.Name + " is a member)"
+		}
+		return nil, &UEFIError{Disk: surv.Name, Serial: surv.Serial, Reason: fmt.Sprintf("no loader found on its ESP %s (%q): the boot entries would name nothing; mount the ESP at /boot/efi and plan again", where, f.EFILoader)}
 	}
 	return surv, nil
 }

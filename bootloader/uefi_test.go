@@ -29,6 +29,7 @@ func TestUEFISurvivorRefusals(t *testing.T) {
 		"unknown FAT":                 {func(f *Facts) { f.Disks[0].ESP.FSVersion = "" }, "FAT of an unknown type"},
 		"no loader":                   {func(f *Facts) { f.EFILoader = "" }, "no loader found"},
 		"loader path is not plain":    {func(f *Facts) { f.EFILoader = "EFI/../x.efi" }, "no loader found"},
+		"ESP on md, loader not read":  {func(f *Facts) { onMD(f); f.EFILoader = "" }, `no loader found on its ESP md127 (its ESP vda1 is a member) (""): the boot entries would name nothing; mount the ESP at /boot/efi`},
 	} {
 		f := uefiFacts()
 		tc.edit(&f)
@@ -37,6 +38,23 @@ func TestUEFISurvivorRefusals(t *testing.T) {
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
+	}
+}
+
+// onMD makes both ESPs members of md127, as blkid shows a metadata-1.0 member.
+func onMD(f *Facts) {
+	for i := range f.Disks {
+		f.Disks[i].ESP.MDArray, f.Disks[i].ESP.FSType, f.Disks[i].ESP.FSVersion = "md127", "linux_raid_member", "1.0"
+	}
+}
+
+// TestUEFISurvivorESPOnMD: an ESP that is a member of md127 needs no FAT of its own (the
+// array holds it), but a loader read from the array (issue 17, item 5).
+func TestUEFISurvivorESPOnMD(t *testing.T) {
+	f := uefiFacts()
+	onMD(&f)
+	if d, err := f.UEFISurvivor(); err != nil || d.Name != "vda" {
+		t.Fatalf("%v %v", d, err)
 	}
 }
 

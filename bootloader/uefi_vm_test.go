@@ -235,30 +235,37 @@ func TestVMUEFIBootAlone(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			t.Run(name, func(t *testing.T) {
-				boot, err := vmtest.BootDiskT(t, cfg)
-				if err != nil {
-					t.Fatalf("%s did not boot alone: %v", name, err)
-				}
-				// OVMF says which boot option it starts: `BdsDxe: starting Boot0001 "debian" from
-				// HD(1,GPT,<PARTUUID>,...)/\EFI\debian\grubx64.efi` for an entry, and for the
-				// removable path an option it made itself for the device, with no file node.
-				started := regexp.MustCompile(`BdsDxe: starting (Boot[0-9A-F]{4}) "([^"]*)" from (\S+)`).FindAllStringSubmatch(boot.Console, -1)
-				if len(started) == 0 {
-					t.Fatalf("OVMF did not say which boot option it started:\n%s", boot.Console)
-				}
-				last := started[len(started)-1]
-				t.Logf("%s: marker after %.1fs; OVMF started %s %q from %s", name, boot.Duration.Seconds(), last[1], last[2], last[3])
-				path := strings.ToLower(last[3])
-				ownEntry := strings.Contains(path, strings.ToLower(tc.entry.PARTUUID)) && strings.Contains(path, strings.ToLower(loader))
-				if byEntry && (last[1] != "Boot"+tc.entry.Num || !ownEntry) {
-					t.Errorf("booted by %s %q from %s, not by the disk's own entry Boot%s", last[1], last[2], last[3], tc.entry.Num)
-				}
-				if !byEntry && (strings.Contains(path, "hd(") || strings.Contains(path, ".efi")) {
-					t.Errorf("fresh variables, yet it booted a file by a partition's device path: %s %q from %s", last[1], last[2], last[3])
-				}
-			})
+			t.Run(name, func(t *testing.T) { bootAloneUEFI(t, name, cfg, tc.entry, loader, byEntry) })
 		}
+	}
+}
+
+// bootAloneUEFI boots the one disk of cfg under OVMF and wants the marker: byEntry, by the
+// disk's own boot entry (entry, booting loader from its ESP; cfg.UEFIVars a copy of the
+// variables), else by the removable-media path (fresh variables, no file booted by a
+// partition's device path).
+func bootAloneUEFI(t *testing.T, name string, cfg vmtest.BootConfig, entry *bootloader.BootEntry, loader string, byEntry bool) {
+	t.Helper()
+	boot, err := vmtest.BootDiskT(t, cfg)
+	if err != nil {
+		t.Fatalf("%s did not boot alone: %v", name, err)
+	}
+	// OVMF says which boot option it starts: `BdsDxe: starting Boot0001 "debian" from
+	// HD(1,GPT,<PARTUUID>,...)/\EFI\debian\grubx64.efi` for an entry, and for the
+	// removable path an option it made itself for the device, with no file node.
+	started := regexp.MustCompile(`BdsDxe: starting (Boot[0-9A-F]{4}) "([^"]*)" from (\S+)`).FindAllStringSubmatch(boot.Console, -1)
+	if len(started) == 0 {
+		t.Fatalf("OVMF did not say which boot option it started:\n%s", boot.Console)
+	}
+	last := started[len(started)-1]
+	t.Logf("%s: marker after %.1fs; OVMF started %s %q from %s", name, boot.Duration.Seconds(), last[1], last[2], last[3])
+	path := strings.ToLower(last[3])
+	ownEntry := strings.Contains(path, strings.ToLower(entry.PARTUUID)) && strings.Contains(path, strings.ToLower(loader))
+	if byEntry && (last[1] != "Boot"+entry.Num || !ownEntry) {
+		t.Errorf("booted by %s %q from %s, not by the disk's own entry Boot%s", last[1], last[2], last[3], entry.Num)
+	}
+	if !byEntry && (strings.Contains(path, "hd(") || strings.Contains(path, ".efi")) {
+		t.Errorf("fresh variables, yet it booted a file by a partition's device path: %s %q from %s", last[1], last[2], last[3])
 	}
 }
 
@@ -342,6 +349,16 @@ mkdir -p /boot && mount /dev/md0 /boot && mkdir -p /boot/efi && mount /dev/vda1 
 // Boot#### variables as fixtures (testdata/efivars/ovmf).
 func checkStatusBoot(t *testing.T, share string, serials ...string) {
 	t.Helper()
+	wantStatusBootEntries(t, share, serials...)
+	if golden.Update() {
+		recordEFIVars(t, share)
+	}
+}
+
+// wantStatusBootEntries reads the status --json the guest wrote and wants each serial's BOOT
+// state ok, judged from its own ESP and a boot entry.
+func wantStatusBootEntries(t *testing.T, share string, serials ...string) {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(share, "status.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -372,25 +389,29 @@ func checkStatusBoot(t *testing.T, share string, serials ...string) {
 			t.Errorf("status lists no disk %s:\n%s", want, b)
 		}
 	}
-	if golden.Update() {
-		vars, _ := filepath.Glob(filepath.Join(share, "efivars", "Boot*"))
-		if len(vars) == 0 {
-			t.Fatal("the guest recorded no Boot#### variables")
-		}
-		os.RemoveAll("testdata/efivars/ovmf")
-		if err := os.MkdirAll("testdata/efivars/ovmf", 0o755); err != nil {
+}
+
+// recordEFIVars keeps the Boot#### variables the guest recorded as fixtures
+// (testdata/efivars/ovmf).
+func recordEFIVars(t *testing.T, share string) {
+	t.Helper()
+	vars, _ := filepath.Glob(filepath.Join(share, "efivars", "Boot*"))
+	if len(vars) == 0 {
+		t.Fatal("the guest recorded no Boot#### variables")
+	}
+	os.RemoveAll("testdata/efivars/ovmf")
+	if err := os.MkdirAll("testdata/efivars/ovmf", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vars {
+		if err := vmtest.CopyFile(filepath.Join("testdata/efivars/ovmf", filepath.Base(v)), v); err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range vars {
-			if err := vmtest.CopyFile(filepath.Join("testdata/efivars/ovmf", filepath.Base(v)), v); err != nil {
-				t.Fatal(err)
-			}
-		}
-		// The PARTUUIDs the entries name, for the unit test of the recorded bytes.
-		for _, n := range []string{"surv.partuuid", "new.partuuid"} {
-			if err := vmtest.CopyFile(filepath.Join("testdata/efivars/ovmf", n), filepath.Join(share, n)); err != nil {
-				t.Fatal(err)
-			}
+	}
+	// The PARTUUIDs the entries name, for the unit test of the recorded bytes.
+	for _, n := range []string{"surv.partuuid", "new.partuuid"} {
+		if err := vmtest.CopyFile(filepath.Join("testdata/efivars/ovmf", n), filepath.Join(share, n)); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

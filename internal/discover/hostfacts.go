@@ -103,7 +103,7 @@ func FstabSwapUUIDs(b []byte) []string {
 // detectBoot reads the boot facts once the disks, arrays and mounts are known; where /boot
 // lives is traced through st, the stack readUsage read.
 func detectBoot(root *host.Root, s *System, st *blockstack.Stack) bootloader.Facts {
-	in := bootloader.Input{Members: map[string]string{}, Arrays: map[string]string{}, Mounts: map[string][]string{}, Stack: st}
+	in := bootloader.Input{Members: map[string]string{}, MemberStates: map[string]string{}, Arrays: map[string]string{}, Mounts: map[string][]string{}, Stack: st}
 	if s.Scope != nil {
 		in.BootMount = s.Scope.BootMount
 		if in.BootMount == "" {
@@ -117,6 +117,7 @@ func detectBoot(root *host.Root, s *System, st *blockstack.Stack) bootloader.Fac
 		for _, m := range a.Members {
 			if m.Device != nil {
 				in.Members[*m.Device] = a.Name
+				in.MemberStates[*m.Device] = string(m.State)
 			}
 		}
 	}

@@ -126,6 +126,10 @@ func (r *run) espFallback(ctx context.Context, s plan.Step, u *plan.UEFITarget) 
 	if _, err := r.probe(ctx, s, e); err != nil {
 		return err
 	}
+	if u.MDArray != "" {
+		// An ESP on md is written through the array: md copies it to every member.
+		e.Dev = "/dev/" + u.MDArray
+	}
 	dir, release, err := bootloader.MountESP(ctx, r.o.Runner, uefiRoot, e, false)
 	if err != nil {
 		return &RefusedError{Step: s.ID, Device: e.Dev, Serial: e.Serial, Reason: err.Error()}

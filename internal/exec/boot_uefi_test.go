@@ -296,3 +296,34 @@ func TestUEFIFallbackWritesOnlyTheFallback(t *testing.T) {
 		t.Error("a disk with another serial was written")
 	}
 }
+
+// TestUEFIFallbackOnMDWritesThroughTheArray: an ESP on md RAID1 gets its fallback path
+// written through the array (md copies it to every member), never on a member partition,
+// which md owns (issue 17, item 5).
+func TestUEFIFallbackOnMDWritesThroughTheArray(t *testing.T) {
+	f := newUEFIFixture(t, rwEFIVars)
+	f.r.w.sys = plantest.ESPOnMD()
+	s := plan.Step{ID: "10-esp-fallback-vda1", Action: plan.ActionESPFallback, Target: plan.Target{Device: "vda1", Serial: plantest.Survivor,
+		UEFI: &plan.UEFITarget{Part: 1, Loader: "EFI/debian/grubx64.efi", MDArray: "md127"}}}
+	dir := uefiRoot.Path(bootloader.ESPMountDir(plantest.Survivor, "md127"))
+	var tree []bootloader.File
+	member := strings.Replace(blkid("", survUUID), "PART_ENTRY_UUID", "TYPE=linux_raid_member\nPART_ENTRY_UUID", 1)
+	f.fake.Add(hosttest.Expect{Argv: bootloader.ProbeESPArgv("/dev/vda1"), Stdout: member})
+	f.fake.Add(f.mount("/dev/md127", plantest.Survivor, false, map[string]string{"EFI/debian/grubx64.efi": "grub core"})...)
+	f.fake.Add(hosttest.Expect{Argv: []string{host.Umount, dir}, Do: func() { tree, _ = bootloader.ReadTree(dir) }})
+	if err := f.r.do(context.Background(), s, nil); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range tree {
+		if !e.Dir {
+			files = append(files, e.Path)
+		}
+	}
+	if strings.Join(files, ",") != "EFI/BOOT/BOOTX64.EFI,EFI/debian/grubx64.efi" {
+		t.Errorf("the ESP array after the step: %v", files)
+	}
+	if !strings.Contains(strings.Join(*f.say, "\n"), "/dev/md127") {
+		t.Errorf("said: %q", *f.say)
+	}
+}

@@ -61,7 +61,9 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		// The new disk's ESP partition: the new disk's, in no array, not mounted, not swap.
 		return w.partitionsWritable(s, devs, w.newSerial, survivor)
 	case plan.ActionESPFallback:
-		// The survivor's ESP (mounted at /boot/efi is fine): the survivor's, and no md member.
+		// The survivor's ESP (mounted at /boot/efi is fine): the survivor's, and no md member,
+		// unless the step writes through that very array (an ESP on md RAID1: the executor
+		// mounts the array, never the member).
 		if err := w.serialIs(s, devs[0], survivor); err != nil {
 			return err
 		}
@@ -69,12 +71,24 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		if part == "" {
 			return refuse("/dev/"+devs[0], d.Serial, "the fallback path goes to the survivor's ESP partition, not a whole disk")
 		}
+		through := ""
+		if t.UEFI != nil {
+			through = t.UEFI.MDArray
+		}
+		inThrough := false
 		for _, a := range w.sys.Arrays {
 			for _, m := range a.Members {
-				if memberDev(m) == part {
+				if memberDev(m) != part {
+					continue
+				}
+				if a.Name != through || a.Level != "raid1" {
 					return refuse("/dev/"+part, d.Serial, "it is a member of %s: an ESP on md is written through the array", a.Name)
 				}
+				inThrough = true
 			}
+		}
+		if through != "" && !inThrough {
+			return refuse("/dev/"+part, d.Serial, "the plan writes its fallback path through %s, but it is no member of %s", through, through)
 		}
 		return nil
 	case plan.ActionEFIEntry:

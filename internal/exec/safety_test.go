@@ -70,6 +70,15 @@ func TestSafetyInvariants(t *testing.T) {
 			`refusing to write /dev/vdc (WD-NEW): 2 disks report serial "WD-NEW" (vdc, vdd)`},
 		{"boot code on the survivor while its serial is on two disks", twinSurv, plan.Step{ID: "x", Action: plan.ActionBootloader, Target: plan.Target{Device: "vda", Serial: plantest.Survivor}},
 			`refusing to write /dev/vda (WD-SURV): 2 disks report serial "WD-SURV" (vda, vdd)`},
+		{"the fallback path on an ESP md member, not through the array", plantest.ESPOnMD(), plan.Step{ID: "x", Action: plan.ActionESPFallback,
+			Target: plan.Target{Device: "vda1", Serial: plantest.Survivor, UEFI: &plan.UEFITarget{Part: 1, Loader: "EFI/debian/grubx64.efi"}}},
+			"refusing to write /dev/vda1 (WD-SURV): it is a member of md127: an ESP on md is written through the array"},
+		{"the fallback path through an array the partition is no member of", seed, plan.Step{ID: "x", Action: plan.ActionESPFallback,
+			Target: plan.Target{Device: "vda1", Serial: plantest.Survivor, UEFI: &plan.UEFITarget{Part: 1, Loader: "EFI/debian/grubx64.efi", MDArray: "md127"}}},
+			"the plan writes its fallback path through md127, but it is no member of md127"},
+		{"the fallback path through another array than the partition's", plantest.ESPOnMD(), plan.Step{ID: "x", Action: plan.ActionESPFallback,
+			Target: plan.Target{Device: "vda2", Serial: plantest.Survivor, UEFI: &plan.UEFITarget{Part: 2, Loader: "EFI/debian/grubx64.efi", MDArray: "md127"}}},
+			"refusing to write /dev/vda2 (WD-SURV): it is a member of md0"},
 		{"unknown action", seed, plan.Step{ID: "x", Action: "format-everything"}, "unreachable"},
 	}
 	for _, tt := range tests {

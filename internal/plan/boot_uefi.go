@@ -83,25 +83,23 @@ func (b *builder) uefiBootSteps(f bootloader.Facts, d bootloader.Decision) {
 	survESP := esp.Name
 	efiLoader := bootloader.LoaderPathEFI(loader)
 
-	if d.Kind == bootloader.UEFIESPOnMD {
+	if esp.MDArray != "" {
+		// UEFIESPOnMD, or the same disks seen from a rescue system started by BIOS: md
+		// copies the ESP to the new member; a mkfs or a copy onto that member would write
+		// under md.
 		t.MDArray = esp.MDArray
-		b.notes = append(b.notes, fmt.Sprintf("the ESP is md array %s (RAID1, metadata 1.0): adding the new disk's member copies it; raidswap checks the fallback path on it and writes a boot entry per disk", esp.MDArray))
-		b.uefiEntrySteps(t, survESP, newLabel, efiLoader)
+		b.notes = append(b.notes, fmt.Sprintf("the ESP is md array %s (RAID1, metadata 1.0): adding the new disk's partition %d to it copies the ESP, which raidswap neither formats nor copies; it checks the loader %s and the fallback path on the array and writes a boot entry per member partition", esp.MDArray, n, loader))
+		b.add(b.espFallbackStep(f, t, survESP))
+		if d.Kind == bootloader.UEFIFromRescue {
+			t.Rescue = true
+			b.add(b.rescueEntriesStep(f))
+		} else {
+			b.uefiEntrySteps(t, survESP, newLabel, efiLoader)
+		}
 		b.add(b.verifyUEFIStep(t))
 		return
 	}
-	fb := t
-	fb.Serials = nil
-	fallbackFiles := bootloader.FallbackPath
-	if f.Shim {
-		fallbackFiles = bootloader.FallbackPath + " (shimx64.efi), with grubx64.efi and mmx64.efi beside it"
-	}
-	b.add(Step{ID: "esp-fallback-" + survESP, Action: ActionESPFallback, Destructive: true,
-		Target:        Target{Device: survESP, Serial: s.Serial, UEFI: &fb},
-		Preconditions: []Condition{b.survivorSerialCond()},
-		Reason: fmt.Sprintf("a write to the survivor %s: when its ESP %s has no removable fallback path, copy %s there as %s, so the firmware boots it even without a boot entry; it writes that file only (under a temporary name, renamed into place) and nothing when the path exists",
-			s.Label(), survESP, loader, fallbackFiles),
-		Undo: "delete " + bootloader.FallbackPath + " on " + survESP + " if raidswap added it (the journal says so)"})
+	b.add(b.espFallbackStep(f, t, survESP))
 
 	mk := UEFITarget{Part: n, FATBits: esp.FATBits(), Label: esp.FSLabel, VolumeID: esp.FSUUID}
 	if !bootloader.ValidFATLabel(mk.Label) {
@@ -129,14 +127,43 @@ func (b *builder) uefiBootSteps(f bootloader.Facts, d bootloader.Decision) {
 		Undo: "none needed: the new ESP held nothing before"})
 	if d.Kind == bootloader.UEFIFromRescue {
 		t.Rescue = true
-		cmds := bootloader.RescueCommands(f, "", b.req.New)
-		b.add(Step{ID: "efi-boot-entries-later", Action: ActionBootloader,
-			Reason: "this system booted by BIOS, so the firmware's boot entries cannot be written now (the ESPs are synced, and each disk boots by its fallback path); after the next UEFI boot run:\n  " + strings.Join(cmds, "\n  ")})
+		b.add(b.rescueEntriesStep(f))
 		b.add(b.verifyUEFIStep(t))
 		return
 	}
 	b.uefiEntrySteps(t, survESP, newLabel, efiLoader)
 	b.add(b.verifyUEFIStep(t))
+}
+
+// espFallbackStep writes the removable fallback path on the survivor's ESP survESP when it
+// lacks it: on the partition, or, for an ESP on md (t.MDArray), on the array, which copies
+// it to every member.
+func (b *builder) espFallbackStep(f bootloader.Facts, t UEFITarget, survESP string) Step {
+	s := b.survivor
+	fb := t
+	fb.Serials = nil
+	fallbackFiles := bootloader.FallbackPath
+	if f.Shim {
+		fallbackFiles = bootloader.FallbackPath + " (shimx64.efi), with grubx64.efi and mmx64.efi beside it"
+	}
+	where := "its ESP " + survESP
+	if t.MDArray != "" {
+		where = fmt.Sprintf("its ESP %s (written through the array %s, so every member gets it)", survESP, t.MDArray)
+	}
+	return Step{ID: "esp-fallback-" + survESP, Action: ActionESPFallback, Destructive: true,
+		Target:        Target{Device: survESP, Serial: s.Serial, UEFI: &fb},
+		Preconditions: []Condition{b.survivorSerialCond()},
+		Reason: fmt.Sprintf("a write to the survivor %s: when %s has no removable fallback path, copy %s there as %s, so the firmware boots it even without a boot entry; it writes that file only (under a temporary name, renamed into place) and nothing when the path exists",
+			s.Label(), where, t.Loader, fallbackFiles),
+		Undo: "delete " + bootloader.FallbackPath + " on " + survESP + " if raidswap added it (the journal says so)"}
+}
+
+// rescueEntriesStep says that a system booted by BIOS cannot write the boot entries, and
+// gives the efibootmgr commands for the next UEFI boot.
+func (b *builder) rescueEntriesStep(f bootloader.Facts) Step {
+	cmds := bootloader.RescueCommands(f, "", b.req.New)
+	return Step{ID: "efi-boot-entries-later", Action: ActionBootloader,
+		Reason: "this system booted by BIOS, so the firmware's boot entries cannot be written now (the ESPs are synced, and each disk boots by its fallback path); after the next UEFI boot run:\n  " + strings.Join(cmds, "\n  ")}
 }
 
 // newEntryLabel is the new disk's boot entry label: its serial's (bootloader.EntryLabel) when

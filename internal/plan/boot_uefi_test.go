@@ -123,8 +123,11 @@ func TestUEFIStepsRescueAndMD(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range p.Steps {
-		if s.Action == ActionESPFormat || s.Action == ActionESPSync || s.Action == ActionESPFallback {
-			t.Errorf("ESP on md: %s writes the ESP", s.ID)
+		if s.Action == ActionESPFormat || s.Action == ActionESPSync {
+			t.Errorf("ESP on md: %s writes the new member under md", s.ID)
+		}
+		if s.Action == ActionESPFallback && (s.Target.UEFI == nil || s.Target.UEFI.MDArray != "md127") {
+			t.Errorf("ESP on md: %s writes the fallback path beside the array: %+v", s.ID, s.Target.UEFI)
 		}
 	}
 	if _, ok := stepNamed(p, "efi-boot-order"); !ok {

@@ -202,6 +202,19 @@ func Seed() *discover.System {
 	})
 }
 
+// ESPOnMD is the seed with the RHEL installer's ESP: partition 1 of each disk a member of
+// md127 (RAID1, metadata 1.0, mounted at /boot/efi), WD-OLD's member failed like its others.
+func ESPOnMD() *discover.System {
+	s := Seed()
+	s.Arrays = append(s.Arrays, discover.Array{Name: "md127", UUID: ESPUUID, Level: "raid1", Metadata: "1.0",
+		RaidDisks: 2, SizeKiB: 65472, Bitmap: "none", Mountpoints: []string{"/boot/efi"},
+		Members: []discover.Member{Member("vda1", "vda", "", 0, discover.MemberInSync), Member("vdb1", "vdb", "", -1, discover.MemberFaulty)}})
+	return Finish(s)
+}
+
+// ESPUUID is ESPOnMD's md127.
+const ESPUUID = "0badcafe:12345678:9abcdef0:11223344"
+
 // Partial: vdb failed in md0 but is still in_sync in md1.
 func Partial() *discover.System {
 	s := Seed()
