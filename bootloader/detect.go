@@ -44,6 +44,9 @@ type Input struct {
 	// array mounted at BootMount, and neither /etc/fstab, debconf nor EFI variables and ESPs
 	// are the drill's, so none is read.
 	BootMount string
+	// Profile names the distribution's tools (grub2-install on RHEL): GRUB's installer is
+	// looked for under its name there.
+	Profile host.Profile
 }
 
 // Detect reads the boot facts of the system under root. It never fails: what it cannot read
@@ -56,7 +59,7 @@ func Detect(root *host.Root, in Input) Facts {
 	if root.Exists("/sys/firmware/efi") {
 		f.Firmware = FirmwareUEFI
 	}
-	f.GrubInstall = root.Exists(host.GrubInstall)
+	f.GrubInstall = root.Exists(in.Profile.Program(host.GrubInstall))
 	fstab, err := root.ReadFile("/etc/fstab")
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		f.Notes = append(f.Notes, "reading /etc/fstab: "+err.Error())
@@ -106,7 +109,7 @@ func Detect(root *host.Root, in Input) Facts {
 // of the drill's disks.
 func detectLab(root *host.Root, in Input) Facts {
 	f := Facts{Firmware: FirmwareBIOS, Loader: LoaderNone}
-	f.GrubInstall = root.Exists(host.GrubInstall)
+	f.GrubInstall = root.Exists(in.Profile.Program(host.GrubInstall))
 	mounts, err := root.ReadFile("/proc/self/mounts")
 	if err != nil {
 		f.Notes = append(f.Notes, "reading /proc/self/mounts: "+err.Error())

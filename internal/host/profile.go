@@ -3,6 +3,7 @@ package host
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -165,7 +166,6 @@ var tools = map[string]tool{
 	Ledctl:               {pkg: map[Family]string{"": "ledmon"}},
 	Efibootmgr:           {pkg: map[Family]string{"": "efibootmgr"}},
 	GrubInstall:          {names: map[Family]string{FamilyRHEL: "grub2-install", FamilySUSE: "grub2-install"}, pkg: map[Family]string{"": "grub2-common", FamilyRHEL: "grub2-tools", FamilySUSE: "grub2", FamilyArch: "grub"}},
-	GrubProbe:            {names: map[Family]string{FamilyRHEL: "grub2-probe", FamilySUSE: "grub2-probe"}, pkg: map[Family]string{"": "grub2-common", FamilyRHEL: "grub2-tools", FamilySUSE: "grub2", FamilyArch: "grub"}},
 	DebconfSetSelections: {pkg: map[Family]string{"": "debconf"}},
 }
 
@@ -184,6 +184,9 @@ type Profile struct {
 	Programs map[string]string `json:"programs,omitempty"`
 	// Problem says why /etc/os-release could not be used ("" when it could).
 	Problem string `json:"problem,omitempty"`
+	// Live says the lookup was made in the running system's root: only then does a tool
+	// not found mean a program missing (a capture holds no programs).
+	Live bool `json:"live,omitempty"`
 }
 
 // Name is the file name tool has on this family (grub2-install on RHEL).
@@ -214,6 +217,16 @@ func (p Profile) Argv(argv []string) []string {
 	}
 	out := append([]string{p.Program(argv[0])}, argv[1:]...)
 	return out
+}
+
+// Found says program is one the lookup found on the system (DetectProfile).
+func (p Profile) Found(program string) bool {
+	for _, prog := range p.Programs {
+		if prog == program {
+			return true
+		}
+	}
+	return false
 }
 
 // Package is the package that ships the program (given by its path on this system or by its
@@ -266,7 +279,7 @@ func (p Profile) DebconfLists() []string {
 // directories in PATH order. It never fails: an unreadable os-release is the unknown family
 // with the reason in Problem.
 func DetectProfile(root *Root) Profile {
-	p := Profile{Family: FamilyUnknown, Programs: map[string]string{}}
+	p := Profile{Family: FamilyUnknown, Programs: map[string]string{}, Live: root.IsLive()}
 	b, err := root.ReadFile("/etc/os-release")
 	if err != nil {
 		b, err = root.ReadFile("/usr/lib/os-release")
@@ -330,4 +343,16 @@ func (r *Root) Executable(p string) bool {
 		}
 	}
 	return false
+}
+
+// ProfileRunner runs every command with its program mapped by the profile (Profile.Argv):
+// a command built from the Debian path of a tool runs the distribution's program.
+type ProfileRunner struct {
+	Runner  Runner
+	Profile Profile
+}
+
+// Run runs argv with its program as the profile names it.
+func (p ProfileRunner) Run(ctx context.Context, argv ...string) (Result, error) {
+	return p.Runner.Run(ctx, p.Profile.Argv(argv)...)
 }

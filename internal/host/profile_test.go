@@ -118,7 +118,7 @@ func TestDetectProfile(t *testing.T) {
 		{"rhel 9: grub2-install, efibootmgr only in /usr/sbin", map[string]string{
 			"etc/os-release": "ID=\"rhel\"\nID_LIKE=\"fedora\"\n", "usr/sbin/grub2-install": x, "usr/sbin/grub-install": x,
 			"usr/sbin/efibootmgr": x, "usr/sbin/mdadm": x},
-			FamilyRHEL, map[string]string{GrubInstall: "/usr/sbin/grub2-install", GrubProbe: "/usr/sbin/grub2-probe",
+			FamilyRHEL, map[string]string{GrubInstall: "/usr/sbin/grub2-install",
 				Efibootmgr: "/usr/sbin/efibootmgr", Mdadm: "/usr/sbin/mdadm"}, ""},
 		{"rhel: an absolute link is followed inside the root", map[string]string{
 			"etc/os-release": "ID=rocky\n", "usr/sbin/grub2-install": "->/opt/grub/grub-install", "opt/grub/grub-install": x},

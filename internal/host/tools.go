@@ -14,7 +14,6 @@ const (
 	Swapon      = "/sbin/swapon"
 	Swapoff     = "/sbin/swapoff"
 	GrubInstall = "/usr/sbin/grub-install"
-	GrubProbe   = "/usr/sbin/grub-probe"
 	Efibootmgr  = "/bin/efibootmgr"
 	Udevadm     = "/bin/udevadm"
 	Ledctl      = "/usr/sbin/ledctl"
