@@ -266,7 +266,7 @@ func (p Profile) EFILoaders() (shim, grub string) {
 // grub-efi's, which grub-multi-install reads). nil: the family keeps no such list.
 func (p Profile) DebconfLists() []string {
 	switch p.Family {
-	case FamilyDebian, FamilyUnknown:
+	case FamilyDebian, FamilyUnknown, "":
 		return []string{"grub-pc/install_devices"}
 	case FamilyUbuntu:
 		return []string{"grub-pc/install_devices", "grub-efi/install_devices"}
