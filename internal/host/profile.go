@@ -327,9 +327,9 @@ func Lookup(root *Root, name, preferred string) string {
 }
 
 // Executable reports whether p is a regular file with an execute bit, following symbolic
-// links inside the Root (an absolute link target is the Root's, not the host's).
+// links inside the Root (an absolute link target is the Root's, not the host's). It is not
+// told to the Recorder: a capture holds what discovery read, not the programs it looked for.
 func (r *Root) Executable(p string) bool {
-	r.record(p)
 	for i := 0; i < 16; i++ {
 		fi, err := os.Lstat(r.Path(p))
 		if err != nil {
@@ -338,9 +338,14 @@ func (r *Root) Executable(p string) bool {
 		if fi.Mode()&os.ModeSymlink == 0 {
 			return fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 		}
-		if p, err = r.ResolveLink(p); err != nil {
+		t, err := os.Readlink(r.Path(p))
+		if err != nil {
 			return false
 		}
+		if !path.IsAbs(t) {
+			t = path.Join(path.Dir(path.Clean("/"+p)), t)
+		}
+		p = path.Clean(t)
 	}
 	return false
 }

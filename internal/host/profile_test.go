@@ -151,6 +151,21 @@ func TestDetectProfile(t *testing.T) {
 	}
 }
 
+// TestDetectProfileRecordsOnlyOSRelease: a capture (snapshot's Recorder) gets os-release,
+// never the programs the lookup looked at.
+func TestDetectProfileRecordsOnlyOSRelease(t *testing.T) {
+	r := tree(t, map[string]string{"etc/os-release": "ID=rhel\n", "usr/sbin/grub2-install": "->grub-install", "usr/sbin/grub-install": "#!/bin/sh\n"})
+	var seen []string
+	r.Recorder = func(p string) { seen = append(seen, p) }
+	p := DetectProfile(r)
+	if p.Program(GrubInstall) != "/usr/sbin/grub2-install" {
+		t.Errorf("grub-install is %s", p.Program(GrubInstall))
+	}
+	if len(seen) != 1 || seen[0] != "/etc/os-release" {
+		t.Errorf("recorded %q, want only /etc/os-release", seen)
+	}
+}
+
 func TestProfileTable(t *testing.T) {
 	rhel := Profile{Family: FamilyRHEL, Programs: map[string]string{GrubInstall: "/usr/sbin/grub2-install"}}
 	for _, tc := range []struct {
