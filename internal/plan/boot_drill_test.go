@@ -1,12 +1,12 @@
 package plan
 
 import (
-	"github.com/raidswap/raidswap/internal/host"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/host"
 )
 
 // TestDrillBootSteps: a drill's /boot is its array mounted at <lab>/boot (discovery under a

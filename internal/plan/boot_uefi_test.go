@@ -1,12 +1,12 @@
 package plan
 
 import (
-	"github.com/raidswap/raidswap/internal/host"
 	"strings"
 	"testing"
 
 	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 

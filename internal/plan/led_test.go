@@ -3,7 +3,6 @@ package plan_test
 import (
 	"bytes"
 	"errors"
-	"github.com/raidswap/raidswap/internal/host"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/golden"
+	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 	"github.com/raidswap/raidswap/internal/view"

@@ -2,12 +2,12 @@ package plan
 
 import (
 	"errors"
-	"github.com/raidswap/raidswap/internal/host"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
