@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -99,6 +100,9 @@ func Detect(root *host.Root, in Input) Facts {
 	verifyDisks(root, &f)
 	if b, err := root.ReadFile("/var/cache/debconf/config.dat"); err == nil {
 		f.InstallDevices, f.DebconfGrubPC = DebconfValue(b, "grub-pc/install_devices")
+		if slices.Contains(in.Profile.DebconfLists(), DebconfGrubEFIQuestion) {
+			f.EFIInstallDevices, f.DebconfGrubEFI = DebconfValue(b, DebconfGrubEFIQuestion)
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		f.Notes = append(f.Notes, "reading /var/cache/debconf/config.dat: "+err.Error())
 	}
@@ -594,6 +598,27 @@ func detectShim(root *host.Root) bool {
 		}
 	}
 	return false
+}
+
+// DebconfGrubEFIQuestion is Ubuntu's list of the ESPs GRUB is installed on.
+const DebconfGrubEFIQuestion = "grub-efi/install_devices"
+
+// DebconfOwner is the first package owning a debconf question (its "Owners:" field), "" when
+// the question is not there.
+func DebconfOwner(b []byte, name string) string {
+	for _, stanza := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n\n") {
+		fields := map[string]string{}
+		for _, line := range strings.Split(stanza, "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, " ") {
+				fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+		if fields["Name"] == name {
+			owner, _, _ := strings.Cut(fields["Owners"], ",")
+			return strings.TrimSpace(owner)
+		}
+	}
+	return ""
 }
 
 // DebconfValue reads one question's value from debconf's config.dat (RFC 822-style stanzas:

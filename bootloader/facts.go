@@ -147,6 +147,11 @@ type Facts struct {
 	// DebconfGrubPC says debconf holds the grub-pc/install_devices question (Debian family
 	// with grub-pc installed), so a replacement must set it to the current disks.
 	DebconfGrubPC bool `json:"debconf_grub_pc,omitempty"`
+	// EFIInstallDevices is Ubuntu's debconf grub-efi/install_devices (the ESPs
+	// grub-multi-install installs GRUB on) and DebconfGrubEFI says the question exists; read
+	// only where the distribution profile keeps that list.
+	EFIInstallDevices []string `json:"efi_install_devices,omitempty"`
+	DebconfGrubEFI    bool     `json:"debconf_grub_efi,omitempty"`
 	// GrubInstall says grub-install (host.GrubInstall) exists on the system.
 	GrubInstall bool `json:"grub_install,omitempty"`
 	// LoaderFrom says what the Loader was judged from.

@@ -213,6 +213,26 @@ func (b *builder) grubBIOSSteps(f bootloader.Facts, d bootloader.Decision) {
 	}
 }
 
+// debconfEFIStep points Ubuntu's grub-efi/install_devices (the ESPs grub-multi-install
+// installs GRUB on at every GRUB upgrade) at the survivor's ESP and the new disk's, partition
+// part of each, as the grub-pc step does for BIOS disks.
+func (b *builder) debconfEFIStep(f bootloader.Facts, part int) {
+	if !f.DebconfGrubEFI {
+		return
+	}
+	s := b.survivor
+	was := "unset"
+	if len(f.EFIInstallDevices) > 0 {
+		was = strings.Join(f.EFIInstallDevices, ", ")
+	}
+	b.add(Step{ID: "debconf-efi-install-devices", Action: ActionDebconfDevices, Destructive: true,
+		Target:        Target{UEFI: &UEFITarget{Part: part}},
+		Preconditions: []Condition{b.survivorSerialCond(), {Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"}},
+		Reason: fmt.Sprintf("Ubuntu's %s is %s; it is set to the /dev/disk/by-id names of partition %d (the ESP) of the survivor %s and of the new disk (found by serial when the step runs), so grub-multi-install puts each GRUB upgrade on both ESPs and does not fail on the dead disk's",
+			bootloader.DebconfGrubEFIQuestion, was, part, s.Label()),
+		Undo: "debconf-set-selections with the old value: " + bootloader.DebconfGrubEFIQuestion + " multiselect " + was})
+}
+
 // byIDNames keeps the whole-disk by-id names that name a disk by its model and serial.
 func byIDNames(ids []string) []string {
 	var out []string

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 
@@ -201,6 +202,10 @@ func derive(p *Plan, s Step) ([]string, error) {
 		}
 		return []string{host.Umount, bootloader.PrivateBootDir(t.Array)}, nil
 	case ActionDebconfDevices:
+		// grub-pc's list names whole disks; grub-efi's (Ubuntu) names partition Part, the ESP.
+		if u := t.UEFI; u != nil && (u.Part <= 0 || u.Part > 128 || !reflect.DeepEqual(*u, UEFITarget{Part: u.Part})) || t.Device != "" {
+			return bad("a debconf list step takes only the ESP's partition number")
+		}
 		return []string{host.DebconfSetSelections, DebconfSelectionsFile}, nil
 	case ActionBootByHand:
 		if _, err := diskPath(t.Device); err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
@@ -61,6 +62,46 @@ func TestPlanProfile(t *testing.T) {
 			}
 			if err := p.CheckSteps(tc.prof); err != nil {
 				t.Errorf("the plan does not check against its own profile: %v", err)
+			}
+		})
+	}
+}
+
+// TestPlanDebconfEFI: on Ubuntu, a UEFI plan whose system keeps grub-efi/install_devices
+// points it at both ESPs; Debian's and RHEL's plans have no such step; the step's target
+// takes nothing but the ESP's partition number.
+func TestPlanDebconfEFI(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fam  host.Family
+		has  bool
+	}{{"ubuntu", host.FamilyUbuntu, true}, {"rhel", host.FamilyRHEL, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := uefiFacts()
+			f.DebconfGrubEFI, f.EFIInstallDevices = tc.has, []string{"/dev/disk/by-id/virtio-WD-OLD-part1"}
+			sys := plantest.Seed()
+			sys.Host.Profile = host.Profile{Family: tc.fam}
+			p, err := uefiPlan(t, sys, uefiSeedReq, f, bootloader.UEFIESPEveryDisk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, ok := stepNamed(p, "debconf-efi-install-devices")
+			if ok != tc.has {
+				t.Fatalf("debconf step present %t, want %t", ok, tc.has)
+			}
+			if !ok {
+				return
+			}
+			if Command(s.Argv) != "/usr/bin/debconf-set-selections "+DebconfSelectionsFile || s.Target.UEFI == nil || s.Target.UEFI.Part != 1 ||
+				!strings.Contains(s.Reason, "grub-efi/install_devices is /dev/disk/by-id/virtio-WD-OLD-part1; it is set to the /dev/disk/by-id names of partition 1 (the ESP)") {
+				t.Errorf("step %+v", s)
+			}
+			for _, forged := range []Target{{Device: "vda", UEFI: &UEFITarget{Part: 1}}, {UEFI: &UEFITarget{Part: 0}}, {UEFI: &UEFITarget{Part: 1, Loader: "EFI/x"}}} {
+				q := s
+				q.Target = forged
+				if _, err := Derive(host.Profile{}, p, q); err == nil {
+					t.Errorf("forged target %+v derived", forged)
+				}
 			}
 		})
 	}
