@@ -61,6 +61,7 @@ func Detect(root *host.Root, in Input) Facts {
 		f.Firmware = FirmwareUEFI
 	}
 	f.GrubInstall = root.Exists(in.Profile.Program(host.GrubInstall))
+	f.GrubInstallProgram, f.GrubInstallPackage = in.Profile.Program(host.GrubInstall), in.Profile.Package(host.GrubInstall)
 	fstab, err := root.ReadFile("/etc/fstab")
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		f.Notes = append(f.Notes, "reading /etc/fstab: "+err.Error())
@@ -114,6 +115,7 @@ func Detect(root *host.Root, in Input) Facts {
 func detectLab(root *host.Root, in Input) Facts {
 	f := Facts{Firmware: FirmwareBIOS, Loader: LoaderNone}
 	f.GrubInstall = root.Exists(in.Profile.Program(host.GrubInstall))
+	f.GrubInstallProgram, f.GrubInstallPackage = in.Profile.Program(host.GrubInstall), in.Profile.Package(host.GrubInstall)
 	mounts, err := root.ReadFile("/proc/self/mounts")
 	if err != nil {
 		f.Notes = append(f.Notes, "reading /proc/self/mounts: "+err.Error())

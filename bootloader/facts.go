@@ -154,6 +154,11 @@ type Facts struct {
 	DebconfGrubEFI    bool     `json:"debconf_grub_efi,omitempty"`
 	// GrubInstall says grub-install (host.GrubInstall) exists on the system.
 	GrubInstall bool `json:"grub_install,omitempty"`
+	// GrubInstallProgram is GRUB's installer as the distribution names and places it
+	// (/usr/sbin/grub2-install on RHEL) and GrubInstallPackage the package that ships it
+	// there (host.Profile); "" when not known.
+	GrubInstallProgram string `json:"grub_install_program,omitempty"`
+	GrubInstallPackage string `json:"grub_install_package,omitempty"`
 	// LoaderFrom says what the Loader was judged from.
 	LoaderFrom string `json:"loader_from,omitempty"`
 	// Notes are what detection could not read or judge; each is shown to the operator.
