@@ -99,6 +99,13 @@ func Decide(f Facts) (Decision, error) {
 	case f.Loader == LoaderNone || f.Loader == "":
 		return Decision{Kind: NoBootCode, Why: "no boot loader found for " + f.Boot.Array + " (" + orWhy(f.LoaderFrom) + "): raidswap installs none; if these disks should boot, install one by hand on every disk"}, nil
 	case f.Loader == LoaderGrub2 && !f.GrubInstall:
+		if f.GrubInstallProgram != "" && f.GrubInstallPackage != "" {
+			pkg := f.GrubInstallPackage
+			if pkg == "grub2-common" {
+				pkg += " and grub-pc-bin"
+			}
+			return Decision{Kind: GrubInstallMissing, Why: "GRUB 2 boots these disks (" + f.LoaderFrom + ") but " + f.GrubInstallProgram + " is not installed: install " + pkg + " and build the plan again"}, nil
+		}
 		return Decision{Kind: GrubInstallMissing, Why: "GRUB 2 boots these disks (" + f.LoaderFrom + ") but grub-install is not installed: install grub2-common and grub-pc-bin (Debian, Ubuntu) or grub2-tools (RHEL family) and build the plan again"}, nil
 	case f.Loader == LoaderGrub2:
 		if f.Boot.Via != "" {

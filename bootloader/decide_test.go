@@ -33,6 +33,8 @@ func TestDecide(t *testing.T) {
 		{8, Facts{Firmware: FirmwareBIOS, Boot: md0, Loader: LoaderSystemdBoot, Disks: []Disk{gpt}}, UEFIFromRescue, "booted by BIOS"},
 		{9, Facts{Firmware: FirmwareBIOS, Boot: md0, Loader: LoaderNone, Disks: []Disk{gpt}}, NoBootCode, "no boot loader found"},
 		{10, Facts{Firmware: FirmwareBIOS, Boot: md0, Loader: LoaderGrub2, Disks: []Disk{gpt}}, GrubInstallMissing, "grub2-common"},
+		{10, Facts{Firmware: FirmwareBIOS, Boot: md0, Loader: LoaderGrub2, Disks: []Disk{gpt}, GrubInstallProgram: "/usr/sbin/grub2-install", GrubInstallPackage: "grub2-tools"}, GrubInstallMissing,
+			"/usr/sbin/grub2-install is not installed: install grub2-tools"},
 		{11, Facts{Firmware: FirmwareBIOS, Boot: md0, Loader: LoaderGrub2, GrubInstall: true, Disks: []Disk{gpt}}, GrubBIOSEveryDisk, "md0 holds /boot"},
 		// A DOS label with an ESP-type partition and the BIOS boot code: still BIOS.
 		{11, Facts{Firmware: FirmwareBIOS, Boot: md0, Loader: LoaderGrub2, GrubInstall: true, Disks: []Disk{{Label: "dos", ESP: &Partition{Type: TypeMBRESP}}}}, GrubBIOSEveryDisk, "md0"},

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +49,9 @@ type Input struct {
 	// array mounted at BootMount, and neither /etc/fstab, debconf nor EFI variables and ESPs
 	// are the drill's, so none is read.
 	BootMount string
+	// Profile names the distribution's tools (grub2-install on RHEL): GRUB's installer is
+	// looked for under its name there.
+	Profile host.Profile
 }
 
 // Detect reads the boot facts of the system under root. It never fails: what it cannot read
@@ -60,7 +64,8 @@ func Detect(root *host.Root, in Input) Facts {
 	if root.Exists("/sys/firmware/efi") {
 		f.Firmware = FirmwareUEFI
 	}
-	f.GrubInstall = root.Exists(host.GrubInstall)
+	f.GrubInstall = root.Exists(in.Profile.Program(host.GrubInstall))
+	f.GrubInstallProgram, f.GrubInstallPackage = in.Profile.Program(host.GrubInstall), in.Profile.Package(host.GrubInstall)
 	fstab, err := root.ReadFile("/etc/fstab")
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		f.Notes = append(f.Notes, "reading /etc/fstab: "+err.Error())
@@ -100,6 +105,9 @@ func Detect(root *host.Root, in Input) Facts {
 	verifyDisks(root, &f)
 	if b, err := root.ReadFile("/var/cache/debconf/config.dat"); err == nil {
 		f.InstallDevices, f.DebconfGrubPC = DebconfValue(b, "grub-pc/install_devices")
+		if slices.Contains(in.Profile.DebconfLists(), DebconfGrubEFIQuestion) {
+			f.EFIInstallDevices, f.DebconfGrubEFI = DebconfValue(b, DebconfGrubEFIQuestion)
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		f.Notes = append(f.Notes, "reading /var/cache/debconf/config.dat: "+err.Error())
 	}
@@ -110,7 +118,8 @@ func Detect(root *host.Root, in Input) Facts {
 // of the drill's disks.
 func detectLab(root *host.Root, in Input) Facts {
 	f := Facts{Firmware: FirmwareBIOS, Loader: LoaderNone}
-	f.GrubInstall = root.Exists(host.GrubInstall)
+	f.GrubInstall = root.Exists(in.Profile.Program(host.GrubInstall))
+	f.GrubInstallProgram, f.GrubInstallPackage = in.Profile.Program(host.GrubInstall), in.Profile.Package(host.GrubInstall)
 	mounts, err := root.ReadFile("/proc/self/mounts")
 	if err != nil {
 		f.Notes = append(f.Notes, "reading /proc/self/mounts: "+err.Error())
@@ -609,6 +618,27 @@ func detectShim(root *host.Root) bool {
 		}
 	}
 	return false
+}
+
+// DebconfGrubEFIQuestion is Ubuntu's list of the ESPs GRUB is installed on.
+const DebconfGrubEFIQuestion = "grub-efi/install_devices"
+
+// DebconfOwner is the first package owning a debconf question (its "Owners:" field), "" when
+// the question is not there.
+func DebconfOwner(b []byte, name string) string {
+	for _, stanza := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n\n") {
+		fields := map[string]string{}
+		for _, line := range strings.Split(stanza, "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, " ") {
+				fields[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+		if fields["Name"] == name {
+			owner, _, _ := strings.Cut(fields["Owners"], ",")
+			return strings.TrimSpace(owner)
+		}
+	}
+	return ""
 }
 
 // DebconfValue reads one question's value from debconf's config.dat (RFC 822-style stanzas:

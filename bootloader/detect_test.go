@@ -69,6 +69,37 @@ func TestDetectMatrix(t *testing.T) {
 					t.Errorf("debconf %t %q", f.DebconfGrubPC, f.InstallDevices)
 				}
 			}},
+		{"rhel names: grub2-install is GRUB's installer, no debconf",
+			map[string]string{"boot/grub2/i386-pc/": "", "proc/self/mounts": "/dev/md0 /boot ext4 rw 0 0\n/dev/md1 / ext4 rw 0 0\n",
+				"usr/sbin/grub2-install": "#!"},
+			map[string]imgSpec{"sda": {label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048}, "sdb": {label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048}},
+			withProfile(mirrored(map[string][]string{"md0": {"/boot"}, "md1": {"/"}}), host.FamilyRHEL),
+			func(t *testing.T, f Facts) {
+				if !f.GrubInstall || f.Loader != LoaderGrub2 || f.DebconfGrubPC || f.DebconfGrubEFI {
+					t.Errorf("grub-install %t loader %s debconf %t %t", f.GrubInstall, f.Loader, f.DebconfGrubPC, f.DebconfGrubEFI)
+				}
+			}},
+		{"debian names: grub2-install alone is not Debian's installer",
+			map[string]string{"boot/grub/i386-pc/": "", "proc/self/mounts": "/dev/md0 /boot ext4 rw 0 0\n/dev/md1 / ext4 rw 0 0\n",
+				"usr/sbin/grub2-install": "#!"},
+			map[string]imgSpec{"sda": {label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048}, "sdb": {label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048}},
+			withProfile(mirrored(map[string][]string{"md0": {"/boot"}, "md1": {"/"}}), host.FamilyDebian),
+			func(t *testing.T, f Facts) {
+				if f.GrubInstall {
+					t.Error("grub-install found on Debian where only grub2-install is")
+				}
+			}},
+		{"ubuntu: grub-efi/install_devices read beside grub-pc's",
+			map[string]string{"boot/grub/i386-pc/": "", "proc/self/mounts": "/dev/md0 /boot ext4 rw 0 0\n/dev/md1 / ext4 rw 0 0\n",
+				"var/cache/debconf/config.dat": configDat + "\nName: grub-efi/install_devices\nTemplate: grub-efi/install_devices\nValue: /dev/disk/by-id/ata-WDC_A-part1, /dev/disk/by-id/ata-WDC_B-part1\nOwners: grub-efi-amd64-signed\n",
+				"usr/sbin/grub-install":        "#!"},
+			map[string]imgSpec{"sda": {label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048}, "sdb": {label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048}},
+			withProfile(mirrored(map[string][]string{"md0": {"/boot"}, "md1": {"/"}}), host.FamilyUbuntu),
+			func(t *testing.T, f Facts) {
+				if !f.DebconfGrubEFI || !reflect.DeepEqual(f.EFIInstallDevices, []string{"/dev/disk/by-id/ata-WDC_A-part1", "/dev/disk/by-id/ata-WDC_B-part1"}) || !f.DebconfGrubPC {
+					t.Errorf("debconf grub-efi %t %q, grub-pc %t", f.DebconfGrubEFI, f.EFIInstallDevices, f.DebconfGrubPC)
+				}
+			}},
 		{"dos, post-MBR gap, /boot in fstab by UUID, not mounted",
 			map[string]string{"etc/fstab": "# comment\nUUID=1234-abcd /boot ext4 defaults 0 2\n", "dev/disk/by-uuid/1234-abcd": "->../../md0",
 				"proc/self/mounts": "/dev/md1 / ext4 rw 0 0\n"},
@@ -447,4 +478,10 @@ func espOnMDInput() Input {
 		Members:      map[string]string{"sda1": "md9", "sdb1": "md9", "sda2": "md0", "sdb2": "md0"},
 		MemberStates: map[string]string{"sda1": "in_sync", "sdb1": "rebuilding", "sda2": "in_sync", "sdb2": "in_sync"},
 		Mounts:       map[string][]string{"md0": {"/boot"}, "md9": {"/boot/efi"}}}
+}
+
+// withProfile is in with the distribution profile of family fam (nothing looked up).
+func withProfile(in Input, fam host.Family) Input {
+	in.Profile = host.Profile{Family: fam}
+	return in
 }

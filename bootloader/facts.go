@@ -150,8 +150,18 @@ type Facts struct {
 	// DebconfGrubPC says debconf holds the grub-pc/install_devices question (Debian family
 	// with grub-pc installed), so a replacement must set it to the current disks.
 	DebconfGrubPC bool `json:"debconf_grub_pc,omitempty"`
+	// EFIInstallDevices is Ubuntu's debconf grub-efi/install_devices (the ESPs
+	// grub-multi-install installs GRUB on) and DebconfGrubEFI says the question exists; read
+	// only where the distribution profile keeps that list.
+	EFIInstallDevices []string `json:"efi_install_devices,omitempty"`
+	DebconfGrubEFI    bool     `json:"debconf_grub_efi,omitempty"`
 	// GrubInstall says grub-install (host.GrubInstall) exists on the system.
 	GrubInstall bool `json:"grub_install,omitempty"`
+	// GrubInstallProgram is GRUB's installer as the distribution names and places it
+	// (/usr/sbin/grub2-install on RHEL) and GrubInstallPackage the package that ships it
+	// there (host.Profile); "" when not known.
+	GrubInstallProgram string `json:"grub_install_program,omitempty"`
+	GrubInstallPackage string `json:"grub_install_package,omitempty"`
 	// LoaderFrom says what the Loader was judged from.
 	LoaderFrom string `json:"loader_from,omitempty"`
 	// Notes are what detection could not read or judge; each is shown to the operator.

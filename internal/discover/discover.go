@@ -58,6 +58,11 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 		s.addRememberedArrays()
 	}
 	s.Host = readHost(root, &s.Problems)
+	if o.Profile != nil {
+		s.Host.Profile = *o.Profile
+	} else {
+		s.Host.Profile = host.DetectProfile(root)
+	}
 	if o.Scope != nil {
 		// The drill's layout boots by BIOS whatever the host's firmware is.
 		s.Host.Firmware = FirmwareBIOS

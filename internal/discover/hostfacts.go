@@ -37,6 +37,9 @@ type Host struct {
 	// Boot are the boot facts (bootloader.Detect): firmware, each disk's boot code and boot
 	// partitions, where /boot lives, the loader, debconf's grub-pc/install_devices.
 	Boot bootloader.Facts
+	// Profile is what the distribution calls and places raidswap's tools (host.Profile):
+	// plan.Build and the executor derive every command's program from it.
+	Profile host.Profile
 }
 
 // readHost reads the machine's identity, firmware mode and fstab swap entries through the
@@ -103,7 +106,7 @@ func FstabSwapUUIDs(b []byte) []string {
 // detectBoot reads the boot facts once the disks, arrays and mounts are known; where /boot
 // lives is traced through st, the stack readUsage read.
 func detectBoot(root *host.Root, s *System, st *blockstack.Stack) bootloader.Facts {
-	in := bootloader.Input{Members: map[string]string{}, MemberStates: map[string]string{}, Arrays: map[string]string{}, Mounts: map[string][]string{}, Stack: st}
+	in := bootloader.Input{Members: map[string]string{}, MemberStates: map[string]string{}, Arrays: map[string]string{}, Mounts: map[string][]string{}, Stack: st, Profile: s.Host.Profile}
 	if s.Scope != nil {
 		in.BootMount = s.Scope.BootMount
 		if in.BootMount == "" {

@@ -22,6 +22,9 @@ type Options struct {
 	// Scope, when set, is a drill's view (scope.go): only its lab's disks and arrays, its own
 	// inventory and its boot facts.
 	Scope *Scope
+	// Profile is the distribution profile the engine resolved once (host.DetectProfile);
+	// nil reads it through the Root.
+	Profile *host.Profile
 }
 
 // DefaultOptions are discovery's options for root: on the live system SMART is read from

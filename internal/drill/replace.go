@@ -219,7 +219,7 @@ func (s *scene) forgedSurvivorDetach(ctx context.Context, env *engine.Env) error
 		return fmt.Errorf("no member of %s on the survivor", st.Target.Array)
 	}
 	st.Target.Device, st.Target.Serial = part, s.survivor
-	argv, err := plan.Derive(p, st)
+	argv, err := plan.Derive(sys.Host.Profile, p, st)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/raidswap/raidswap/internal/discover"
@@ -54,6 +55,12 @@ type Env struct {
 	// Scope, when set, confines everything to a drill's lab: discovery sees only its disks
 	// and arrays (discover.Scope), and the executor refuses any step outside it.
 	Scope *discover.Scope
+	// Profile is the distribution profile (host.DetectProfile): what this system calls and
+	// where it keeps the tools raidswap runs. Resolved once, through Root, on first use and
+	// handed to every discovery, so plan.Build and the executor derive each command's
+	// program from it; set it only to test.
+	Profile     *host.Profile
+	profileOnce sync.Once
 }
 
 // CannotPlanError is a system raidswap cannot plan for at all (no md driver, nothing to read).
@@ -115,6 +122,13 @@ func (e *Env) Key(need bool) ([]byte, error) {
 func (e *Env) Discover() (*discover.System, error) {
 	o := discover.DefaultOptions(e.Root)
 	o.Scope = e.Scope
+	e.profileOnce.Do(func() {
+		if e.Profile == nil {
+			prof := host.DetectProfile(e.Root)
+			e.Profile = &prof
+		}
+	})
+	o.Profile = e.Profile
 	return discover.DiscoverWith(e.Root, o)
 }
 

@@ -93,6 +93,8 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 		return r.debconfStep(ctx, s, argv)
 	case plan.ActionBootByHand:
 		return r.bootByHandStep(s)
+	case plan.ActionPreflight:
+		return r.preflight(s)
 	case plan.ActionRaiseSpeed:
 		return r.raiseSpeed(s)
 	case plan.ActionRestoreSpeed:

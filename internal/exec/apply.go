@@ -129,12 +129,13 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if err := p.Verify(o.Key); err != nil {
 		return nil, err
 	}
-	if err := p.CheckSteps(); err != nil {
-		return nil, err
-	}
 	sys, err := o.Discover()
 	if err != nil {
 		return nil, fmt.Errorf("discovering the system: %w", err)
+	}
+	// Every program comes from the live system's distribution profile, never from the plan.
+	if err := p.CheckSteps(sys.Host.Profile); err != nil {
+		return nil, err
 	}
 	// Whose machine this is comes from the executor's own reading, never from its caller.
 	if err := p.CheckHost(plan.Host{Hostname: sys.Host.Hostname, MachineID: sys.Host.MachineID}); err != nil {
@@ -143,6 +144,9 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if inh, ok := o.Runner.(host.Inheritor); ok {
 		o.Runner = inh.Inheriting(lock.f)
 	}
+	// What the executor runs besides the derived commands (efibootmgr -v, blkid, mount
+	// for the ESP) takes the distribution's programs too.
+	o.Runner = host.ProfileRunner{Runner: o.Runner, Profile: sys.Host.Profile}
 	j, err := journal.Open(o.JournalDir, p.ID())
 	if err != nil {
 		return nil, err

@@ -201,16 +201,16 @@ func TestResumeAfterCrashMidStep(t *testing.T) {
 	r := hosttest.NewFakeRunner(t, exp[:2]...)
 	dir := t.TempDir()
 	o := options(t, w, r, dir)
-	o.StopAfter = p.Steps[0].ID // swapoff
+	o.StopAfter = p.Steps[1].ID // swapoff, after the preflight
 	if _, err := Apply(context.Background(), p, o); !errors.Is(err, ErrStopped) {
 		t.Fatal(err)
 	}
-	// Crash mid-step 2: "started" journalled and the member removed, no "done".
+	// Crash mid-step 3: "started" journalled and the member removed, no "done".
 	j, err := journal.Open(o.JournalDir, p.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.Append(journal.Record{Event: journal.EventStarted, Step: p.Steps[1].ID})
+	j.Append(journal.Record{Event: journal.EventStarted, Step: p.Steps[2].ID})
 	j.Close()
 	r.Run(context.Background(), exp[1].Argv...) // the command ran, as the FakeRunner saw it
 	r.Add(exp[2:]...)
@@ -219,8 +219,8 @@ func TestResumeAfterCrashMidStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Skipped) < 2 || res.Skipped[1] != p.Steps[1].ID {
-		t.Errorf("skipped %v, want the interrupted %s among them", res.Skipped, p.Steps[1].ID)
+	if len(res.Skipped) < 2 || res.Skipped[1] != p.Steps[2].ID {
+		t.Errorf("skipped %v, want the interrupted %s among them", res.Skipped, p.Steps[2].ID)
 	}
 }
 

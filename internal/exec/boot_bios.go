@@ -447,8 +447,13 @@ func installDeviceName(d *discover.Disk) string {
 }
 
 // debconfStep sets grub-pc/install_devices to the survivor's and the new disk's by-id names
-// and reads debconf's database back.
+// (Ubuntu's grub-efi/install_devices, for a step naming the ESP's partition: those of each
+// disk's ESP) and reads debconf's database back.
 func (r *run) debconfStep(ctx context.Context, s plan.Step, argv []string) error {
+	question, owner, suffix := "grub-pc/install_devices", "grub-pc", ""
+	if u := s.Target.UEFI; u != nil {
+		question, owner, suffix = bootloader.DebconfGrubEFIQuestion, "grub-efi-amd64", fmt.Sprintf("-part%d", u.Part)
+	}
 	var names []string
 	for _, serial := range []string{r.p.Disks.Survivor.Serial, r.w.newSerial} {
 		d := r.w.sys.DiskBySerial(serial)
@@ -457,9 +462,9 @@ func (r *run) debconfStep(ctx context.Context, s plan.Step, argv []string) error
 		}
 		n := installDeviceName(d)
 		if n == "" {
-			return &RefusedError{Step: s.ID, Device: "/dev/" + d.Name, Serial: d.Serial, Reason: "udev gives it no /dev/disk/by-id name to record in grub-pc/install_devices"}
+			return &RefusedError{Step: s.ID, Device: "/dev/" + d.Name, Serial: d.Serial, Reason: "udev gives it no /dev/disk/by-id name to record in " + question}
 		}
-		names = append(names, n)
+		names = append(names, n+suffix)
 	}
 	want := strings.Join(names, ", ")
 	root := host.NewRoot(r.w.sys.Root)
@@ -468,17 +473,23 @@ func (r *run) debconfStep(ctx context.Context, s plan.Step, argv []string) error
 		if err != nil {
 			return nil, err
 		}
-		v, _ := bootloader.DebconfValue(b, "grub-pc/install_devices")
+		if o := bootloader.DebconfOwner(b, question); o != "" && question != "grub-pc/install_devices" {
+			owner = o
+		}
+		v, _ := bootloader.DebconfValue(b, question)
 		return v, nil
 	}
 	if v, err := read(); err == nil && strings.Join(v, ", ") == want {
-		r.o.View.Say("grub-pc/install_devices is " + want + " already")
+		r.o.View.Say(question + " is " + want + " already")
 		return nil
 	}
 	if err := os.MkdirAll(path.Dir(plan.DebconfSelectionsFile), 0o700); err != nil {
 		return err
 	}
-	line := "grub-pc grub-pc/install_devices multiselect " + want + "\n"
+	if !safeDebconfWord(owner) {
+		owner = "grub-efi-amd64"
+	}
+	line := owner + " " + question + " multiselect " + want + "\n"
 	if err := os.WriteFile(plan.DebconfSelectionsFile, []byte(line), 0o600); err != nil {
 		return err
 	}
@@ -493,10 +504,24 @@ func (r *run) debconfStep(ctx context.Context, s plan.Step, argv []string) error
 		return fmt.Errorf("reading debconf's database back: %w", err)
 	}
 	if got := strings.Join(v, ", "); got != want {
-		return fmt.Errorf("after debconf-set-selections, grub-pc/install_devices is %q, not %q", got, want)
+		return fmt.Errorf("after debconf-set-selections, %s is %q, not %q", question, got, want)
 	}
-	r.o.View.Say("grub-pc/install_devices is now " + want)
+	r.o.View.Say(question + " is now " + want)
 	return nil
+}
+
+// safeDebconfWord is a package name fit for a debconf-set-selections line (config.dat is
+// read as untrusted input).
+func safeDebconfWord(w string) bool {
+	if w == "" || len(w) > 64 {
+		return false
+	}
+	for _, c := range w {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // bootByHandStep prints the GRUB 0.97 commands for one disk, from device.map or EDD as they

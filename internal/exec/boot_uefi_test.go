@@ -187,7 +187,7 @@ func TestUEFIEntriesAndOrder(t *testing.T) {
 	}
 	newEntry := plan.Step{ID: "14-efi-boot-entry-new", Action: plan.ActionEFIEntry, Target: plan.Target{Device: "{new}",
 		UEFI: &plan.UEFITarget{Part: 1, Loader: "EFI/debian/grubx64.efi"}}}
-	argv, err := plan.Derive(&plan.Plan{}, newEntry)
+	argv, err := plan.Derive(host.Profile{}, &plan.Plan{}, newEntry)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 	switch s.Action {
 	case plan.ActionLocate, plan.ActionAwaitRemoval, plan.ActionAwaitNewDisk, plan.ActionAwaitRebuild,
 		plan.ActionVerify, plan.ActionCheckNewDisk, plan.ActionRaiseSpeed, plan.ActionRestoreSpeed,
-		plan.ActionEFIBootOrder, plan.ActionVerifyUEFI, plan.ActionBootByHand:
+		plan.ActionEFIBootOrder, plan.ActionVerifyUEFI, plan.ActionBootByHand, plan.ActionPreflight:
 		return nil
 	case plan.ActionMountBoot, plan.ActionUnmountBoot, plan.ActionDebconfDevices:
 		// No disk is written: the mount names the array, checked by UUID above; debconf's

@@ -155,7 +155,7 @@ func scopeReadOnly(a plan.Action) bool {
 	switch a {
 	case plan.ActionAwaitRemoval, plan.ActionAwaitNewDisk, plan.ActionCheckNewDisk, plan.ActionVerify,
 		plan.ActionLocate, plan.ActionLEDOff, plan.ActionBootByHand, plan.ActionVerifyUEFI,
-		plan.ActionRaiseSpeed, plan.ActionRestoreSpeed:
+		plan.ActionRaiseSpeed, plan.ActionRestoreSpeed, plan.ActionPreflight:
 		return true
 	}
 	return false

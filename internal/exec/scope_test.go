@@ -153,7 +153,7 @@ func TestScopeRefusesHostSteps(t *testing.T) {
 		}
 		var re *RefusedError
 		if !errors.As(err, &re) {
-			if s.Action == plan.ActionCheckNewDisk || s.Action == plan.ActionVerify || s.Action == plan.ActionLocate ||
+			if s.Action == plan.ActionPreflight || s.Action == plan.ActionCheckNewDisk || s.Action == plan.ActionVerify || s.Action == plan.ActionLocate ||
 				s.Action == plan.ActionAwaitRemoval || s.Action == plan.ActionAwaitRebuild || s.Action == plan.ActionRaiseSpeed || s.Action == plan.ActionRestoreSpeed {
 				continue // these name host devices only in passing; the steps that act are refused
 			}
@@ -192,8 +192,9 @@ func TestScopeRefusesHostSteps(t *testing.T) {
 }
 
 // TestScopeApplyRefusesFirstStep: applying the host's plan under a drill's scope stops at its
-// first step with the refusal journalled; the fake runner (which fails the test on any
-// command) and the cloner saw nothing.
+// first step that names a device, after the preflight (which writes nothing), with the
+// refusal journalled; the fake runner (which fails the test on any command) and the cloner
+// saw nothing.
 func TestScopeApplyRefusesFirstStep(t *testing.T) {
 	dir := hostTree(t)
 	sys := plantest.Seed()
@@ -205,10 +206,10 @@ func TestScopeApplyRefusesFirstStep(t *testing.T) {
 	o.Scope = &discover.Scope{Lab: testLab, BootMount: testLab + "/boot"}
 	res, err := Apply(context.Background(), p, o)
 	var re *RefusedError
-	if !errors.As(err, &re) || re.Step != p.Steps[0].ID || re.Device != "/dev/vdb4" || re.Serial != plantest.Old {
-		t.Fatalf("err = %v, want step %s refused on /dev/vdb4 (%s)", err, p.Steps[0].ID, plantest.Old)
+	if !errors.As(err, &re) || re.Step != p.Steps[1].ID || re.Device != "/dev/vdb4" || re.Serial != plantest.Old {
+		t.Fatalf("err = %v, want step %s refused on /dev/vdb4 (%s)", err, p.Steps[1].ID, plantest.Old)
 	}
-	if len(res.Ran) != 0 {
+	if len(res.Ran) != 1 || res.Ran[0] != p.Steps[0].ID {
 		t.Errorf("ran %v", res.Ran)
 	}
 	if c := o.Cloner.(*fakeCloner); len(c.calls) != 0 {

@@ -40,7 +40,7 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	// A step on the new disk counts as done only for the new disk chosen last: after the
 	// operator swapped it, its steps run again for the disk now in the bay.
 	_, newSince := r.j.DataIndex(noteNewSerial)
-	if at := r.j.LastIndex(s.ID, journal.EventDone, journal.EventSkipped); at >= 0 && s.Action != plan.ActionVerify &&
+	if at := r.j.LastIndex(s.ID, journal.EventDone, journal.EventSkipped); at >= 0 && s.Action != plan.ActionVerify && s.Action != plan.ActionPreflight &&
 		(!onNewDisk(s) || at > newSince) {
 		r.res.Skipped = append(r.res.Skipped, s.ID)
 		r.o.View.StepSkipped(i, n, s, "done in an earlier run")
@@ -66,7 +66,7 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	}
 	// The command comes from the step's typed operands, never from the plan file's argv
 	// (CheckSteps refused a plan whose stored commands differ).
-	argv, err := plan.Derive(r.p, s)
+	argv, err := plan.Derive(r.w.sys.Host.Profile, r.p, s)
 	if err != nil {
 		return r.refused(s, err)
 	}

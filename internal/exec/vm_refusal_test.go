@@ -18,7 +18,7 @@ func TestVMForgedPlansAndLock(t *testing.T) {
 $RS simulate fail --disk vdb >/dev/null
 set +e
 say "plan without --failed"
-$RS --plan --out /run/p.json --format text >/run/plan.txt 2>/run/plan.err; echo "plan exit $?"
+$RS --plan --out /run/p.json >/run/plan.txt 2>/run/plan.err; echo "plan exit $?"
 cat /run/plan.err
 grep -q "the disk coming out: WD-OLD" /run/plan.err && grep -q "Replace failed disk vdb (WD-OLD)" /run/plan.txt && echo "PICKED WD-OLD"
 cat /proc/mdstat > /run/mdstat.before
@@ -49,8 +49,8 @@ echo "first replace: $(tail -n 2 /run/rs.out)"
 	golden.Contains(t, res.Output,
 		"plan exit 0", "PICKED WD-OLD",
 		"forged boot-dd sha256: exit 65: raidswap: refusing the plan: it is not sealed with a plan key",
-		`forged boot-dd key: exit 65: raidswap: refusing the plan: step 14-bootloader-vda: its command "/bin/dd if=/dev/zero of=/dev/vda bs=512 count=34 conv=fsync" is not the one its action and operands give`,
-		`forged detach-noargs key: exit 65: raidswap: refusing the plan: step 02-detach-md0 (detach): device "" is not a kernel name`,
+		`forged boot-dd key: exit 65: raidswap: refusing the plan: step 15-bootloader-vda: its command "/bin/dd if=/dev/zero of=/dev/vda bs=512 count=34 conv=fsync" is not the one its action and operands give`,
+		`forged detach-noargs key: exit 65: raidswap: refusing the plan: step 03-detach-md0 (detach): device "" is not a kernel name`,
 		"big plan exit 65", "larger than 16 MiB",
 		"SURVIVOR REGIONS IDENTICAL", "SURVIVOR GPT VALID", "ARRAYS UNCHANGED",
 		"second replace exit 65: raidswap: another raidswap (pid",

@@ -11,7 +11,7 @@ import (
 // TestVMScopeRefusesHostDisk: on a real kernel, the host's seed arrays on vda/vdb (vdb
 // failed) next to a drill lab made by hand (marker, two sparse files on loop devices, an
 // array on them). The host's plan, sealed with the guest's key, applied with the executor
-// confined to the lab, is refused at its first step naming /dev/vdb… and WD-OLD; wired as
+// confined to the lab, is refused at its first step after the preflight check (step 02) naming /dev/vdb… and WD-OLD; wired as
 // the drill wires it (engine.Env.Scope), the plan does not even match the drill's view.
 // mdstat is unchanged and the failed member is still in md0. Scoped discovery lists only
 // the lab's disks and array; the host's status shows the drill's array but does not judge it.
@@ -30,7 +30,7 @@ echo "lab loops $L0 $L1"
 mdadm --create /dev/md100 --level=1 --raid-devices=2 --metadata=1.2 --run $L0 $L1 >/dev/null 2>&1
 mdadm --wait /dev/md100 >/dev/null 2>&1 || true
 set +e
-$RS --plan --failed WD-OLD --new WD-NEW --out /run/p.json --format text >/run/plan.txt 2>&1; echo "plan exit $?"
+$RS --plan --failed WD-OLD --new WD-NEW --out /run/p.json >/run/plan.txt 2>&1; echo "plan exit $?"
 cat /proc/mdstat > /run/mdstat.before
 say "the executor alone, confined to the lab"
 $SCOPE -mode exec -lab $LAB -plan /run/p.json; echo "exec mode exit $?"
@@ -52,13 +52,13 @@ mdadm --stop /dev/md100 >/dev/null; losetup -d $L0 $L1
 	golden.Contains(t, out,
 		"plan exit 0",
 		"not one of this drill's disks (lab /var/lib/raidswap/drill/drill-20261201-180000-ab12)",
-		"REFUSED step=01-", "serial=WD-OLD", "exec mode exit 1",
+		"REFUSED step=02-", "serial=WD-OLD", "exec mode exit 1",
 		"saved plan is stale", "engine mode exit 1",
 		"MDSTAT UNCHANGED", "VDB2 STILL IN MD0", "VDB3 SWAP STILL ON",
 		"drill=/var/lib/raidswap/drill/drill-20261201-180000-ab12 present=true",
 		"array md100 clean drill=/var/lib/raidswap/drill/drill-20261201-180000-ab12",
 		"status exit 2", "(drill, not judged)", "md100 in textfile: 0")
-	if i := strings.Index(out, "REFUSED step=01-"); i >= 0 {
+	if i := strings.Index(out, "REFUSED step=02-"); i >= 0 {
 		line := out[i:]
 		if j := strings.IndexByte(line, '\n'); j >= 0 {
 			line = line[:j]

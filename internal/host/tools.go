@@ -1,7 +1,8 @@
 package host
 
-// Paths of the external tools raidswap runs. They are the Debian/Ubuntu locations; every
-// command raidswap starts names one of these.
+// Paths of the external tools raidswap runs, at their Debian/Ubuntu locations. Every command
+// raidswap starts names one of these; the distribution profile (profile.go, Profile.Program)
+// maps each to the program the running system has (grub2-install, /usr/sbin/efibootmgr).
 const (
 	Mdadm       = "/sbin/mdadm"
 	Sgdisk      = "/sbin/sgdisk"

@@ -171,28 +171,34 @@ func (b *builder) grubBIOSSteps(f bootloader.Facts, d bootloader.Decision) {
 	}
 	if private {
 		dir = bootloader.PrivateBootDir(r.a.Name)
+	}
+	grubDir := path.Join(dir, b.sys.Host.Profile.GrubDir())
+	if private {
 		b.add(Step{ID: "mount-boot", Action: ActionMountBoot, Target: Target{Array: r.a.Name, ArrayUUID: r.a.UUID, PrivateBoot: true},
 			Preconditions: []Condition{arrayCond(r.a)},
-			Reason: fmt.Sprintf("/boot (%s, from %s) is not mounted; grub-install writes its modules and core.img into /boot/grub, so %s is mounted at %s for the installs (a no-op when it already is) and unmounted after them",
-				r.a.Name, f.Boot.From, r.a.Name, dir),
+			Reason: fmt.Sprintf("/boot (%s, from %s) is not mounted; grub-install writes its modules and core.img into /boot/%s, so %s is mounted at %s for the installs (a no-op when it already is) and unmounted after them",
+				r.a.Name, f.Boot.From, b.sys.Host.Profile.GrubDir(), r.a.Name, dir),
 			Undo: "umount " + dir})
 	}
 	b.add(Step{ID: "bootloader-" + s.Name, Action: ActionBootloader, Destructive: true,
 		Target:        t(s.Name, s.Serial),
 		Preconditions: []Condition{b.survivorSerialCond(), arrayCond(r.a)},
-		Reason: fmt.Sprintf("%s: reinstall GRUB on the survivor %s too (its MBR holds %s now), so both disks boot alone with the GRUB in %s/grub. On %s it writes %s, and files under %s/grub; nothing else: the partition table and the first and last MiB of each md member are hashed before and proven byte-identical after (changes md itself wrote through the array excepted), and the boot code is verified",
-			d.Why, s.Label(), sf.MBRCode, dir, s.Name, writes, dir),
+		Reason: fmt.Sprintf("%s: reinstall GRUB on the survivor %s too (its MBR holds %s now), so both disks boot alone with the GRUB in %s. On %s it writes %s, and files under %s; nothing else: the partition table and the first and last MiB of each md member are hashed before and proven byte-identical after (changes md itself wrote through the array excepted), and the boot code is verified",
+			d.Why, s.Label(), sf.MBRCode, grubDir, s.Name, writes, grubDir),
 		Undo: "reinstall: the same command"})
 	newWrites, _ := biosWrites(sf, NewDiskToken)
 	b.add(Step{ID: "bootloader-new", Action: ActionBootloader, Destructive: true,
 		Target:        t(NewDiskToken, b.req.New),
 		Preconditions: []Condition{{Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"}, arrayCond(r.a)},
-		Reason:        fmt.Sprintf("install GRUB on the new disk, so it boots alone if %s fails next: on its copy of the survivor's partition table it writes %s, and files under %s/grub; the boot code is verified after", s.Label(), newWrites, dir),
+		Reason:        fmt.Sprintf("install GRUB on the new disk, so it boots alone if %s fails next: on its copy of the survivor's partition table it writes %s, and files under %s; the boot code is verified after", s.Label(), newWrites, grubDir),
 		Undo:          "none needed"})
 	if private {
 		b.add(Step{ID: "unmount-boot", Action: ActionUnmountBoot, Target: Target{Array: r.a.Name, ArrayUUID: r.a.UUID, PrivateBoot: true},
 			Reason: fmt.Sprintf("unmount %s from %s again: /boot stays as the system had it (not mounted)", r.a.Name, dir),
 			Undo:   "none needed"})
+	}
+	if prof := b.sys.Host.Profile; prof.DebconfLists() == nil {
+		b.notes = append(b.notes, fmt.Sprintf("boot: the %s family keeps no list of the disks GRUB is installed on (Debian's debconf grub-pc/install_devices): nothing to update there", prof.Family))
 	}
 	if f.DebconfGrubPC {
 		was := "unset"
@@ -205,6 +211,26 @@ func (b *builder) grubBIOSSteps(f bootloader.Facts, d bootloader.Decision) {
 				was, s.Label(), strings.Join(byIDNames(s.ByID), " or ")),
 			Undo: "debconf-set-selections with the old value: grub-pc grub-pc/install_devices multiselect " + was})
 	}
+}
+
+// debconfEFIStep points Ubuntu's grub-efi/install_devices (the ESPs grub-multi-install
+// installs GRUB on at every GRUB upgrade) at the survivor's ESP and the new disk's, partition
+// part of each, as the grub-pc step does for BIOS disks.
+func (b *builder) debconfEFIStep(f bootloader.Facts, part int) {
+	if !f.DebconfGrubEFI {
+		return
+	}
+	s := b.survivor
+	was := "unset"
+	if len(f.EFIInstallDevices) > 0 {
+		was = strings.Join(f.EFIInstallDevices, ", ")
+	}
+	b.add(Step{ID: "debconf-efi-install-devices", Action: ActionDebconfDevices, Destructive: true,
+		Target:        Target{UEFI: &UEFITarget{Part: part}},
+		Preconditions: []Condition{b.survivorSerialCond(), {Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"}},
+		Reason: fmt.Sprintf("Ubuntu's %s is %s; it is set to the /dev/disk/by-id names of partition %d (the ESP) of the survivor %s and of the new disk (found by serial when the step runs), so grub-multi-install puts each GRUB upgrade on both ESPs and does not fail on the dead disk's",
+			bootloader.DebconfGrubEFIQuestion, was, part, s.Label()),
+		Undo: "debconf-set-selections with the old value: " + bootloader.DebconfGrubEFIQuestion + " multiselect " + was})
 }
 
 // byIDNames keeps the whole-disk by-id names that name a disk by its model and serial.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/host"
 )
 
 // TestDrillBootSteps: a drill's /boot is its array mounted at <lab>/boot (discovery under a
@@ -32,7 +33,7 @@ func TestDrillBootSteps(t *testing.T) {
 			if st.Target.BootDir != bootDir {
 				t.Errorf("step %s: BootDir %q", st.ID, st.Target.BootDir)
 			}
-			argv, err := Derive(p, st)
+			argv, err := Derive(host.Profile{}, p, st)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +50,7 @@ func TestDrillBootSteps(t *testing.T) {
 	for _, bad := range []string{"/boot", "relative", "/x/../boot", "/x y", "/x\n--force"} {
 		st := p.Steps[slices.IndexFunc(p.Steps, func(st Step) bool { return st.Action == ActionBootloader })]
 		st.Target.BootDir = bad
-		if _, err := Derive(p, st); err == nil || !strings.Contains(err.Error(), "boot directory") {
+		if _, err := Derive(host.Profile{}, p, st); err == nil || !strings.Contains(err.Error(), "boot directory") {
 			t.Errorf("BootDir %q: %v", bad, err)
 		}
 	}
@@ -75,7 +76,7 @@ func TestDrillBootOnRoot(t *testing.T) {
 				continue
 			}
 			n++
-			argv, err := Derive(p, st)
+			argv, err := Derive(host.Profile{}, p, st)
 			if err != nil {
 				t.Fatal(err)
 			}

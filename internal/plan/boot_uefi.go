@@ -125,6 +125,7 @@ func (b *builder) uefiBootSteps(f bootloader.Facts, d bootloader.Decision) {
 		Reason: fmt.Sprintf("copy the survivor's ESP %s (mounted read-only at a private directory under %s) onto the new ESP: every file under a temporary name, each verified by SHA-256, then renamed into place; a full ESP is refused before anything is written",
 			survESP, bootloader.ESPMountBase),
 		Undo: "none needed: the new ESP held nothing before"})
+	b.debconfEFIStep(f, n)
 	if d.Kind == bootloader.UEFIFromRescue {
 		t.Rescue = true
 		b.add(b.rescueEntriesStep(f))

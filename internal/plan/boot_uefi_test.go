@@ -6,6 +6,7 @@ import (
 
 	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
@@ -175,7 +176,7 @@ func TestDeriveUEFIRefusesForgedOperands(t *testing.T) {
 			s.Target.UEFI = &u
 		}
 		edit(&s)
-		if _, err := Derive(p, s); err == nil {
+		if _, err := Derive(host.Profile{}, p, s); err == nil {
 			t.Errorf("%s: derived", name)
 		}
 	}
@@ -219,7 +220,7 @@ func TestUEFIStepsSerialNeedsSafeLabel(t *testing.T) {
 		if !strings.Contains(s.Reason, label) || !strings.Contains(s.Reason, "in the form a boot entry label takes") {
 			t.Errorf("%s does not say which label: %s", id, s.Reason)
 		}
-		if argv, err := Derive(p, s); err != nil || Command(argv) != Command(s.Argv) {
+		if argv, err := Derive(host.Profile{}, p, s); err != nil || Command(argv) != Command(s.Argv) {
 			t.Errorf("%s derives %v, %v", id, argv, err)
 		}
 	}
@@ -244,7 +245,7 @@ func TestUEFIBootOrderKnowsFailedESP(t *testing.T) {
 		if !ok || s.Target.UEFI == nil {
 			t.Fatal("no efi-boot-order step")
 		}
-		if _, err := Derive(p, s); err != nil {
+		if _, err := Derive(host.Profile{}, p, s); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(s.Reason, "no attached disk has") || !strings.Contains(s.Reason, "another system's stays") {

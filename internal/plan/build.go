@@ -109,11 +109,21 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 		Host: Host{Hostname: sys.Host.Hostname, MachineID: sys.Host.MachineID}, Request: req, Steps: b.steps, Notes: append(b.notes, req.SwapNotes...),
 		Disks: Disks{Failed: ref(b.failed), Survivor: ref(b.survivor), New: b.newRef()}, RebuildsFrom: b.sources(),
 	}
-	// Every command comes from Derive, the function apply checks the plan against.
+	// Every command comes from Derive, the function apply checks the plan against, with the
+	// programs of the system's distribution profile.
+	// The preflight step, first, names the programs the other steps run.
+	prof := sys.Host.Profile
+	pre, err := preflightStep(p, prof)
+	if err != nil {
+		return nil, fmt.Errorf("unreachable: the plan's own step does not derive: %w", err)
+	}
+	if pre != nil {
+		p.Steps = append([]Step{*pre}, p.Steps...)
+	}
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		s.ID = fmt.Sprintf("%02d-%s", i+1, s.ID)
-		argv, err := Derive(p, *s)
+		argv, err := Derive(prof, p, *s)
 		if err != nil {
 			return nil, fmt.Errorf("unreachable: the plan's own step does not derive: %w", err)
 		}

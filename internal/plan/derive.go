@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 
@@ -36,17 +37,26 @@ func InProcessAction(a Action, t Target) bool {
 		return true
 	case ActionBootloader:
 		return t.Device == ""
-	case ActionESPFallback, ActionESPSync, ActionEFIBootOrder, ActionVerifyUEFI, ActionBootByHand:
+	case ActionESPFallback, ActionESPSync, ActionEFIBootOrder, ActionVerifyUEFI, ActionBootByHand, ActionPreflight:
 		return true
 	}
 	return false
 }
 
 // Derive is the command of step s of plan p, built from the step's action and typed operands
-// (nil for a step that runs no command). For an in-process step it is the equivalent
-// command line, shown for review. It fails on an unknown action or an operand that is not of
-// its kind.
-func Derive(p *Plan, s Step) ([]string, error) {
+// (nil for a step that runs no command), its program the one the distribution profile prof
+// names (host.Profile: grub2-install on RHEL): the live system's, never the plan file's. For
+// an in-process step it is the equivalent command line, shown for review. It fails on an
+// unknown action or an operand that is not of its kind.
+func Derive(prof host.Profile, p *Plan, s Step) ([]string, error) {
+	argv, err := derive(p, s)
+	if err != nil || argv == nil {
+		return argv, err
+	}
+	return prof.Argv(argv), nil
+}
+
+func derive(p *Plan, s Step) ([]string, error) {
 	t := s.Target
 	bad := func(format string, a ...any) ([]string, error) {
 		return nil, &InvalidError{Reason: fmt.Sprintf("step %s (%s): %s", s.ID, s.Action, fmt.Sprintf(format, a...))}
@@ -58,7 +68,7 @@ func Derive(p *Plan, s Step) ([]string, error) {
 		return mdadm.ArrayDevice(t.Array), nil
 	}
 	switch s.Action {
-	case ActionAwaitRemoval, ActionAwaitNewDisk, ActionCheckNewDisk, ActionRestoreSpeed:
+	case ActionAwaitRemoval, ActionAwaitNewDisk, ActionCheckNewDisk, ActionRestoreSpeed, ActionPreflight:
 		return nil, nil
 	case ActionLocate, ActionVerify, ActionLEDOff:
 		// The bay LED is driven in-process: a kernel file raidswap writes, or ledctl, whose
@@ -202,6 +212,10 @@ func Derive(p *Plan, s Step) ([]string, error) {
 		}
 		return []string{host.Umount, bootloader.PrivateBootDir(t.Array)}, nil
 	case ActionDebconfDevices:
+		// grub-pc's list names whole disks; grub-efi's (Ubuntu) names partition Part, the ESP.
+		if u := t.UEFI; u != nil && (u.Part <= 0 || u.Part > 128 || !reflect.DeepEqual(*u, UEFITarget{Part: u.Part})) || t.Device != "" {
+			return bad("a debconf list step takes only the ESP's partition number")
+		}
 		return []string{host.DebconfSetSelections, DebconfSelectionsFile}, nil
 	case ActionBootByHand:
 		if _, err := diskPath(t.Device); err != nil {
@@ -271,15 +285,15 @@ func diskPath(dev string) (string, error) {
 // CheckSteps refuses a plan whose steps do not describe themselves: an unknown action, a
 // repeated ID, an operand of the wrong kind, a stored command that differs from the one
 // derived from the step's operands, or an in-process flag that does not fit the action.
-// Apply runs it before anything else.
-func (p *Plan) CheckSteps() error {
+// Apply runs it before anything else, with the live system's distribution profile.
+func (p *Plan) CheckSteps(prof host.Profile) error {
 	ids := map[string]bool{}
 	for _, s := range p.Steps {
 		if s.ID == "" || ids[s.ID] {
 			return &InvalidError{Reason: fmt.Sprintf("step ID %q is empty or repeated", s.ID)}
 		}
 		ids[s.ID] = true
-		argv, err := Derive(p, s)
+		argv, err := Derive(prof, p, s)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/golden"
+	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 	"github.com/raidswap/raidswap/internal/view"
@@ -145,7 +146,7 @@ func TestLEDPlans(t *testing.T) {
 			case sc.locate == nil && offAt >= 0:
 				t.Errorf("step %d turns off an LED nobody lit", offAt)
 			}
-			if err := p.CheckSteps(); err != nil {
+			if err := p.CheckSteps(host.Profile{}); err != nil {
 				t.Errorf("the plan's own steps: %v", err)
 			}
 			for _, f := range []struct{ format, ext string }{{view.FormatText, "txt"}, {view.FormatJSON, "json"}} {
@@ -184,7 +185,7 @@ func TestLEDOperandsChecked(t *testing.T) {
 			}
 		}
 		var inv *plan.InvalidError
-		if err := p.CheckSteps(); !errors.As(err, &inv) {
+		if err := p.CheckSteps(host.Profile{}); !errors.As(err, &inv) {
 			t.Errorf("%s: CheckSteps: %v", name, err)
 		}
 	}

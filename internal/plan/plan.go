@@ -131,6 +131,9 @@ type Action string
 
 // Actions, in the order a replacement uses them.
 const (
+	// ActionPreflight checks, before anything is written, that every program the plan runs
+	// exists and is executable (preflight.go). Always the first step, always run again.
+	ActionPreflight      Action = "preflight"
 	ActionSwapOff        Action = "swapoff"
 	ActionDetach         Action = "detach"
 	ActionLocate         Action = "locate"

@@ -70,7 +70,7 @@ func TestBuildRedundancy(t *testing.T) {
 			sys: issue17(true), req: Request{Mode: ReplaceFailed, Failed: plantest.Old, New: plantest.New, Firmware: FirmwareBIOS},
 			has: []string{"/sbin/mdadm /dev/md1 --add {new:3}\n/sbin/mdadm /dev/md1 --fail /dev/vdc3 --remove /dev/vdc3", "/sbin/mdadm /dev/md0 --fail /dev/vdc2 --remove /dev/vdc2", "md1 stays degraded after this plan: slot 1 (WD-B)",
 				"md1 rebuilds its empty slot onto the new disk from vda3 on vda (WD-SURV), vdc3 on vdc (WD-OLD), vdc (WD-OLD)'s vdc3 included",
-				"08-await-rebuild: wait", "09-detach-md1: md1 has rebuilt its empty slot onto the new disk, so it can now lose vdc3"},
+				"09-await-rebuild: wait", "10-detach-md1: md1 has rebuilt its empty slot onto the new disk, so it can now lose vdc3"},
 			hasNot: []string{"--replace"}},
 		{name: "raid5 with two of three lost: FAILED, no plan",
 			sys: threeDisks(false,
@@ -136,7 +136,7 @@ func TestBuildLeftoverSpare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	add, ok := p.Step("08-add-md0")
+	add, ok := p.Step("09-add-md0")
 	if !ok {
 		t.Fatalf("no add step:\n%s", argvLines(p))
 	}

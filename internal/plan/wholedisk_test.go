@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"github.com/raidswap/raidswap/internal/host"
 	"strings"
 	"testing"
 
@@ -164,7 +165,7 @@ func TestWholeDiskDerive(t *testing.T) {
 		{"replace with the whole disk on a partition step", Step{ID: "r", Action: ActionReplaceMember, Target: Target{Device: "vdd3", Array: "md2", With: NewDiskToken}}, "is not a partition of the new disk"},
 	}
 	for _, tt := range tests {
-		_, err := Derive(p, tt.s)
+		_, err := Derive(host.Profile{}, p, tt.s)
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("%s: %v", tt.name, err)

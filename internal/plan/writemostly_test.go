@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
@@ -65,7 +66,7 @@ func TestWriteMostlyKept(t *testing.T) {
 			if !slices.Equal(adds, tt.want) {
 				t.Errorf("adds:\n%s\nwant:\n%s", strings.Join(adds, "\n"), strings.Join(tt.want, "\n"))
 			}
-			if err := p.CheckSteps(); err != nil {
+			if err := p.CheckSteps(host.Profile{}); err != nil {
 				t.Errorf("CheckSteps: %v", err)
 			}
 		})
@@ -87,17 +88,17 @@ func TestWriteMostlyDerive(t *testing.T) {
 			q := *p
 			q.Steps = slices.Clone(p.Steps)
 			q.Steps[i].Argv = []string{"/sbin/mdadm", "/dev/md1", "--add", "{new:3}"}
-			if err := q.CheckSteps(); !errors.As(err, &invalid) {
+			if err := q.CheckSteps(host.Profile{}); !errors.As(err, &invalid) {
 				t.Errorf("an add step whose command drops --write-mostly: CheckSteps = %v", err)
 			}
 			q.Steps[i] = s
 			q.Steps[i].Target.WriteMostly = false
-			if err := q.CheckSteps(); !errors.As(err, &invalid) {
+			if err := q.CheckSteps(host.Profile{}); !errors.As(err, &invalid) {
 				t.Errorf("an add step whose operand drops write_mostly but keeps the flag: CheckSteps = %v", err)
 			}
 		case s.Action == ActionDetach:
 			s.Target.WriteMostly = true
-			if _, err := Derive(p, s); !errors.As(err, &invalid) || !strings.Contains(err.Error(), "write-mostly applies to adding a member") {
+			if _, err := Derive(host.Profile{}, p, s); !errors.As(err, &invalid) || !strings.Contains(err.Error(), "write-mostly applies to adding a member") {
 				t.Errorf("write_mostly on %s: Derive = %v", s.ID, err)
 			}
 		}

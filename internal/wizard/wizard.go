@@ -214,11 +214,18 @@ func failedDisk(sys *discover.System, key string) string {
 }
 
 // phases splits the plan where the operator's hands are needed: phase 1 ends before the
-// first wait for the pull or the new disk.
+// first wait for the pull or the new disk. A phase 1 of nothing but the preflight check (a
+// disk already gone) is no phase: the preflight runs first in phase 2 (and again in every
+// run).
 func phases(p *plan.Plan) (one, two []plan.Step) {
 	for i, st := range p.Steps {
 		if st.Action == plan.ActionAwaitRemoval || st.Action == plan.ActionAwaitNewDisk {
-			return p.Steps[:i], p.Steps[i:]
+			for _, o := range p.Steps[:i] {
+				if o.Action != plan.ActionPreflight {
+					return p.Steps[:i], p.Steps[i:]
+				}
+			}
+			return nil, p.Steps
 		}
 	}
 	return nil, p.Steps
