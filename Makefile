@@ -4,7 +4,7 @@ export CGO_ENABLED := 0
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/raidswap/raidswap/internal/cli.Version=$(VERSION)
 
-.PHONY: all build deps test unit race vm-test bench lint man demo completion deb drill clean
+.PHONY: all build deps test unit tooltest race vm-test bench lint man demo completion deb drill clean
 
 all: build
 
@@ -15,12 +15,20 @@ build:
 deps:
 	bash scripts/install-deps.sh
 
-# test runs unit tests and the VM suite.
-test: deps
-	bash scripts/test.sh
+# test installs what the tests need (deps), then runs every test phase by phase: check-tools,
+# unit, tool tests, the VM suite, race; it prints each phase's time (scripts/test.sh).
+test:
+	bash scripts/test.sh --install
 
+# unit runs the tests that need no VM and no external tool of their own: a few minutes at most.
 unit:
-	go test -count=1 -skip 'TestVM' ./...
+	go test -count=1 -skip '^(TestVM|TestTool)' ./...
+
+# tooltest runs the tests named TestTool*: they check contrib/ and packaging/ with the tools
+# that read them (ansible-playbook, promtool, systemd-analyze, dpkg-deb, lintian, dpkg), which
+# scripts/install-deps.sh installs; each one takes seconds to minutes.
+tooltest:
+	go test -count=1 -run '^TestTool' ./...
 
 # race runs the packages whose goroutines share a terminal under the race detector (cgo: gcc).
 race:

@@ -57,9 +57,9 @@ func playbook(t *testing.T, inventory string, extra ...string) (string, error) {
 	return string(out), err
 }
 
-// TestAnsibleStatusAndPlans collects status --json from two "hosts" (a failed and a clean
+// TestToolAnsibleStatusAndPlans collects status --json from two "hosts" (a failed and a clean
 // captured system, read through --root) and the failed one's plan as markdown and JSON.
-func TestAnsibleStatusAndPlans(t *testing.T) {
+func TestToolAnsibleStatusAndPlans(t *testing.T) {
 	rs := testbin.Raidswap(t)
 	failed, clean := unpack(t, "failed"), unpack(t, "clean")
 	collect := t.TempDir()
@@ -108,10 +108,10 @@ db2 ansible_connection=local ansible_python_interpreter=/usr/bin/python3 raidswa
 	}
 }
 
-// TestAnsibleReplaceNeedsBothSerials: replace refuses a host without both serials before
+// TestToolAnsibleReplaceNeedsBothSerials: replace refuses a host without both serials before
 // anything runs, and passes a host's own serials to raidswap replace (which, on a captured
 // tree, refuses to apply: it only acts on the live system).
-func TestAnsibleReplaceNeedsBothSerials(t *testing.T) {
+func TestToolAnsibleReplaceNeedsBothSerials(t *testing.T) {
 	rs := testbin.Raidswap(t)
 	failed := unpack(t, "failed")
 	collect := t.TempDir()

@@ -10,10 +10,10 @@ import (
 	"testing"
 )
 
-// TestAlertRules checks the alert rules with Prometheus's own promtool: the file parses and
+// TestToolAlertRules checks the alert rules with Prometheus's own promtool: the file parses and
 // every expression and template compiles (check rules), and the alerts fire, with the labels
 // and texts expected, on series shaped like raidswap's (test rules).
-func TestAlertRules(t *testing.T) {
+func TestToolAlertRules(t *testing.T) {
 	promtool := need(t, "promtool")
 	for _, args := range [][]string{
 		{"check", "rules", "raidswap-alerts.yml"},

@@ -21,10 +21,10 @@ func need(t *testing.T, tool string) string {
 	return p
 }
 
-// TestSystemdUnits checks the units with systemd's own parser. The units name the installed
+// TestToolSystemdUnits checks the units with systemd's own parser. The units name the installed
 // binary, /usr/local/sbin/raidswap; verify insists that it exists, so the copies checked name
 // a freshly built raidswap instead, which also proves the command line they run is accepted.
-func TestSystemdUnits(t *testing.T) {
+func TestToolSystemdUnits(t *testing.T) {
 	analyze := need(t, "systemd-analyze")
 	rs := testbin.Raidswap(t)
 	dir := t.TempDir()

@@ -72,9 +72,9 @@ func debField(t testing.TB, deb, name string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// TestDebLintian builds the package and runs Debian's package checker on it: no error may be
+// TestToolDebLintian builds the package and runs Debian's package checker on it: no error may be
 // reported (the overrides in packaging/lintian-overrides each say why).
-func TestDebLintian(t *testing.T) {
+func TestToolDebLintian(t *testing.T) {
 	lintian := need(t, "lintian")
 	deb := buildDeb(t)
 	out, err := exec.Command(lintian, "--fail-on", "error", "--pedantic", deb).CombinedOutput()
@@ -87,11 +87,11 @@ func TestDebLintian(t *testing.T) {
 	}
 }
 
-// TestDebContents checks what the package holds and that its pieces are the working ones: the
+// TestToolDebContents checks what the package holds and that its pieces are the working ones: the
 // binary runs and says the package's upstream version, the event link points at it, the units
 // name /usr/sbin/raidswap, the man pages are section 8 and gzip, the copyright file carries the
 // license of every module linked into the binary.
-func TestDebContents(t *testing.T) {
+func TestToolDebContents(t *testing.T) {
 	deb := buildDeb(t)
 	root := t.TempDir()
 	if out, err := exec.Command("dpkg-deb", "-x", deb, root).CombinedOutput(); err != nil {

@@ -151,11 +151,11 @@ func owner(path string) string {
 	return ""
 }
 
-// TestControlNamesEveryTool: packaging/control's Depends and Recommends are exactly the
+// TestToolControlNamesEveryTool: packaging/control's Depends and Recommends are exactly the
 // packages of the tools raidswap runs. Each path in internal/host/tools.go is looked up with
 // dpkg -S on this machine (scripts/install-deps.sh installs all of them), so a tool added to
 // tools.go whose package the control does not list fails here.
-func TestControlNamesEveryTool(t *testing.T) {
+func TestToolControlNamesEveryTool(t *testing.T) {
 	need(t, "dpkg")
 	need(t, "dpkg-query")
 	b, err := os.ReadFile("control")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/cli"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // What a target or source holds, as libblkid sees it: file systems and disk labels beyond
@@ -107,12 +108,12 @@ func TestCLICloneRefusesWhatLibblkidSees(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dst := image(t, 256<<20)
 			c.make(t, dst)
-			before := sum(t, dst)
+			before := partition.ContentSum(t, dst)
 			code, _, stderr := raidswap(t, "partition", "clone", "--from", src, "--to", dst, "--backup-dir", backups, "--lock", filepath.Join(t.TempDir(), "lock"))
 			if code != cli.ExitRefused || !strings.Contains(stderr, "refusing to write "+dst+": it already holds data") || !strings.Contains(stderr, c.word) {
 				t.Errorf("exit %d, stderr %q; want a refusal naming %s", code, stderr, c.word)
 			}
-			if sum(t, dst) != before {
+			if partition.ContentSum(t, dst) != before {
 				t.Error("target changed")
 			}
 		})
@@ -155,12 +156,12 @@ func TestCLICloneSuperfloppy(t *testing.T) {
 	}
 
 	src := image(t, 1440<<10, "-n1:2048:0", "-t1:fd00")
-	before := sum(t, fat)
+	before := partition.ContentSum(t, fat)
 	code, _, stderr = raidswap(t, "partition", "clone", "--from", src, "--to", fat, "--backup-dir", backups, "--lock", filepath.Join(t.TempDir(), "lock"))
 	if code != cli.ExitRefused || !strings.Contains(stderr, "it already holds data") || !strings.Contains(stderr, "FAT") || strings.Contains(stderr, "does not fit") {
 		t.Errorf("as target: exit %d, stderr %q; want an existing-data refusal naming FAT", code, stderr)
 	}
-	if sum(t, fat) != before {
+	if partition.ContentSum(t, fat) != before {
 		t.Error("target changed")
 	}
 }
@@ -170,7 +171,7 @@ func TestCLICloneRefusesWhenProberCannotRun(t *testing.T) {
 	needTool(t, host.Sgdisk)
 	src := image(t, 64<<20, "-n1:2048:0", "-t1:fd00")
 	dst := image(t, 64<<20)
-	before := sum(t, dst)
+	before := partition.ContentSum(t, dst)
 	var out, errb bytes.Buffer
 	f := &cli.Factory{
 		IO:        &cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb},
@@ -180,7 +181,7 @@ func TestCLICloneRefusesWhenProberCannotRun(t *testing.T) {
 	if code != cli.ExitRefused || !strings.Contains(errb.String(), "refusing to write "+dst+": cannot tell whether it holds data") {
 		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
-	if sum(t, dst) != before {
+	if partition.ContentSum(t, dst) != before {
 		t.Error("target changed")
 	}
 }

@@ -2,8 +2,6 @@ package partition_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,32 +11,23 @@ import (
 	"github.com/raidswap/raidswap/internal/cli"
 	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // The command as an operator runs it: exit codes, --dry-run, --json.
 
-func sum(t *testing.T, p string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
+// image is an image file of size bytes, partitioned by sgdisk with sgdiskArgs if any.
 func image(t *testing.T, size int64, sgdiskArgs ...string) string {
 	t.Helper()
+	if len(sgdiskArgs) > 0 {
+		return partition.SgdiskImage(t, t.TempDir(), "disk.img", size, sgdiskArgs...)
+	}
 	p := filepath.Join(t.TempDir(), "disk.img")
 	if err := os.WriteFile(p, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Truncate(p, size); err != nil {
 		t.Fatal(err)
-	}
-	if len(sgdiskArgs) > 0 {
-		if _, err := (host.ExecRunner{}).Run(context.Background(), append(append([]string{host.Sgdisk}, sgdiskArgs...), p)...); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return p
 }
@@ -59,7 +48,7 @@ func TestCLIPartitionClone(t *testing.T) {
 
 	t.Run("too small: exit 65, target unchanged", func(t *testing.T) {
 		dst := image(t, 128<<20)
-		before := sum(t, dst)
+		before := partition.ContentSum(t, dst)
 		code, _, stderr := raidswap(t, "partition", "clone", "--from", src, "--to", dst, "--backup-dir", backups)
 		if code != cli.ExitRefused {
 			t.Errorf("exit %d, want %d; stderr %s", code, cli.ExitRefused, stderr)
@@ -67,20 +56,20 @@ func TestCLIPartitionClone(t *testing.T) {
 		if !strings.Contains(stderr, "refusing to write "+dst+": it is too small") {
 			t.Errorf("stderr %q", stderr)
 		}
-		if sum(t, dst) != before {
+		if partition.ContentSum(t, dst) != before {
 			t.Error("target changed")
 		}
 	})
 
 	t.Run("dry run writes nothing and shows both layouts", func(t *testing.T) {
 		dst := image(t, 512<<20)
-		before := sum(t, dst)
+		before := partition.ContentSum(t, dst)
 		code, out, stderr := raidswap(t, "partition", "clone", "--from", src, "--to", dst, "--dry-run", "--to-physical-sector-size", "4096", "--backup-dir", backups)
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 		golden.Contains(t, out, "SOURCE START", "TARGET START", "Linux RAID", "Dry run: nothing was written", "Free after the last partition")
-		if sum(t, dst) != before {
+		if partition.ContentSum(t, dst) != before {
 			t.Error("dry run changed the target")
 		}
 	})

@@ -175,7 +175,7 @@ func TestClone512To4Kn(t *testing.T) {
 func TestCloneTooSmallLeavesTargetUntouched(t *testing.T) {
 	src := gptBiosEspRaid(t, 1<<30)
 	dst := newImage(t, "small.img", 512<<20)
-	before := fileSum(t, dst)
+	before := ContentSum(t, dst)
 	backups := filepath.Join(t.TempDir(), "b")
 	res, err := cloneImages(t, src, dst, CloneRequest{BackupDir: backups})
 	var re *RefusedError
@@ -185,7 +185,7 @@ func TestCloneTooSmallLeavesTargetUntouched(t *testing.T) {
 	if !strings.Contains(err.Error(), "refusing to write "+dst) || !strings.Contains(err.Error(), "bytes short") {
 		t.Errorf("message %q", err)
 	}
-	if after := fileSum(t, dst); after != before {
+	if after := ContentSum(t, dst); after != before {
 		t.Error("the target changed")
 	}
 	if res.Write != nil || len(res.Backups) != 0 {
@@ -205,7 +205,7 @@ func TestCloneExistingData(t *testing.T) {
 	p4, _ := srcTab.Partition(4)
 	off, sb := md1{minor: 2, devSize: p4.Size, dataOffset: 2048, dataSize: uint64(p4.Size/512 - 2048), size: uint64(p4.Size/512 - 4096), role: 0, name: "old:9"}.bytes()
 	writeAt(t, dst, p4.Start+off, sb)
-	before := fileSum(t, dst)
+	before := ContentSum(t, dst)
 	_, err := cloneImages(t, src, dst, CloneRequest{})
 	if k, ok := IsRefusal(err); !ok || k != RefuseExistingData {
 		t.Fatalf("err = %v, want an existing-data refusal", err)
@@ -215,7 +215,7 @@ func TestCloneExistingData(t *testing.T) {
 			t.Errorf("message lacks %q: %v", want, err)
 		}
 	}
-	if fileSum(t, dst) != before {
+	if ContentSum(t, dst) != before {
 		t.Fatal("the target changed")
 	}
 	res, err := cloneImages(t, src, dst, CloneRequest{Wipe: true})
@@ -281,12 +281,12 @@ func TestCloneSectorSizeChangeRefused(t *testing.T) {
 	off, sb := md1{minor: 2, devSize: p3.Size, dataOffset: 2048, dataSize: uint64(p3.Size/512 - 2048), size: uint64(p3.Size/512 - 4096), name: "host:boot"}.bytes()
 	writeAt(t, src, p3.Start+off, sb)
 	dst := newImage(t, "dst4k.img", 1<<30+1<<20)
-	before := fileSum(t, dst)
+	before := ContentSum(t, dst)
 	_, err := cloneImages(t, src, dst, CloneRequest{TargetSectorSize: 4096})
 	if k, _ := IsRefusal(err); k != RefuseSectorSizeChange || !strings.Contains(err.Error(), "mdadm#187") {
 		t.Fatalf("err = %v", err)
 	}
-	if fileSum(t, dst) != before {
+	if ContentSum(t, dst) != before {
 		t.Fatal("target changed")
 	}
 	if _, err := cloneImages(t, src, dst, CloneRequest{TargetSectorSize: 4096, AllowSectorSizeChange: true}); err != nil {

@@ -50,15 +50,11 @@ size=64MiB, type=fd
 // gptBiosEspRaid is a GPT as a BIOS+UEFI server installer makes it: a BIOS boot partition, an
 // ESP (named, with attribute bits), and two Linux RAID partitions, the last filling the disk.
 func gptBiosEspRaid(t testing.TB, size int64) string {
-	needTool(t, host.Sgdisk)
-	img := newImage(t, "gpt.img", size)
-	run(t, host.Sgdisk,
+	return SgdiskImage(t, t.TempDir(), "gpt.img", size,
 		"-n1:2048:+1M", "-t1:ef02", "-c1:BIOS boot",
 		"-n2:0:+64M", "-t2:ef00", "-c2:EFI System", "-A2:set:0", "-A2:set:60",
 		"-n3:0:+128M", "-t3:fd00", "-c3:boot raid",
-		"-n4:0:0", "-t4:fd00", "-c4:root raid",
-		img)
-	return img
+		"-n4:0:0", "-t4:fd00", "-c4:root raid")
 }
 
 // normalizeDump replaces an image path in sfdisk --dump output so golden files do not depend

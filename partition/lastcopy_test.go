@@ -98,14 +98,14 @@ func TestGuardLastCopy(t *testing.T) {
 			src := gptBiosEspRaid(t, size)
 			dst := filepath.Join(t.TempDir(), "member.img")
 			memberImage(t, dst, size, 1, 42)
-			before := fileSum(t, dst)
+			before := ContentSum(t, dst)
 			_, err := Clone(root, CloneRequest{Source: src, Target: dst, Wipe: c.wipe, Runner: host.ExecRunner{},
 				BackupDir: t.TempDir(), Now: fixedNow, Rand: seeded(1)})
 			k, _ := IsRefusal(err)
 			switch {
 			case c.refused && (k != RefuseLastCopy || !strings.Contains(err.Error(), c.wantWord) || !strings.Contains(err.Error(), "host:0") || strings.Contains(err.Error(), "pass --wipe")):
 				t.Errorf("err = %v; want a last-copy refusal naming host:0 and %q", err, c.wantWord)
-			case c.refused && fileSum(t, dst) != before:
+			case c.refused && ContentSum(t, dst) != before:
 				t.Error("the target changed")
 			case !c.refused && err != nil:
 				t.Errorf("err = %v; want the foreign or stale member wiped", err)

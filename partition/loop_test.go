@@ -165,7 +165,7 @@ func TestLoopRefusesInUse(t *testing.T) {
 	mnt := t.TempDir()
 	run(t, host.Mount, part, mnt)
 	defer run(t, host.Umount, mnt)
-	before := fileSum(t, img)
+	before := ContentSum(t, img)
 	_, err = cloneImages(t, src, dev, CloneRequest{Wipe: true})
 	want := "refusing to write " + dev + ": it holds " + filepath.Base(part) + ", mounted at " + mnt
 	if k, _ := IsRefusal(err); k != RefuseInUse || !strings.Contains(err.Error(), want) {
@@ -175,7 +175,7 @@ func TestLoopRefusesInUse(t *testing.T) {
 	if _, err := Open(dev, OpenOptions{Write: true}); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("O_EXCL open of a disk with a mounted partition: %v", err)
 	}
-	if fileSum(t, img) != before {
+	if ContentSum(t, img) != before {
 		t.Error("the target changed")
 	}
 }
@@ -193,14 +193,14 @@ func TestLoopAttachedImageThroughLink(t *testing.T) {
 	if err := os.Link(img, hard); err != nil {
 		t.Fatal(err)
 	}
-	before := fileSum(t, img)
+	before := ContentSum(t, img)
 	for _, p := range []string{img, link, hard} {
 		_, err := cloneImages(t, src, p, CloneRequest{})
 		if k, _ := IsRefusal(err); k != RefuseInUse || !strings.Contains(err.Error(), "attached to "+dev) {
 			t.Errorf("%s: err = %v, want the attached-image refusal", p, err)
 		}
 	}
-	if fileSum(t, img) != before {
+	if ContentSum(t, img) != before {
 		t.Error("the attached image changed")
 	}
 }

@@ -1,23 +1,51 @@
 #!/bin/bash
-# test.sh — run every test: unit tests and the VM suite (tests named TestVM*, which boot a
-# real Debian kernel under QEMU). Under CI=true a VM suite that skipped or did not run fails
-# the run. Prints each package's result and a closing "N passed, N failed" line.
+# test.sh — run every test, phase by phase: check-tools, the unit tests, the tool tests
+# (tests named TestTool*, which drive external tools: ansible, promtool, systemd-analyze,
+# dpkg-deb, lintian, dpkg), the VM suite (tests named TestVM*, which boot a real Debian kernel
+# under QEMU) and the race detector. --install runs scripts/install-deps.sh first, as a phase
+# of its own (`make test` does). Under CI=true a VM suite that skipped or did not run fails
+# the run. Prints each package's result, each phase's time and a closing "N passed, N failed"
+# line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH CGO_ENABLED=0
 mkdir -p .cache
 log=.cache/test.log
 start=$(date +%s)
+rc=0
+phases=()
+# phase NAME CMD... runs one phase and records how long it took.
+phase() {
+	local name=$1 t0 prc secs
+	shift
+	t0=$(date +%s)
+	"$@"
+	prc=$?
+	secs=$(($(date +%s) - t0))
+	phases+=("$(printf '%-12s %5ds%s' "$name" "$secs" "$([ "$prc" = 0 ] || echo "  (exit $prc)")")")
+	echo "phase $name: ${secs}s"
+	return $prc
+}
+if [ "${1:-}" = "--install" ]; then
+	shift
+	phase install bash scripts/install-deps.sh || rc=1
+fi
 # Every tool the project and its tests run must come from a package the set-up installs.
-bash scripts/check-tools.sh
+phase check-tools bash scripts/check-tools.sh
 tools_rc=$?
-go test -count=1 -timeout 85m -v "$@" ./... >"$log" 2>&1
-rc=$?
+: >"$log"
+gotest() { go test -count=1 -v "$@" >>"$log" 2>&1; }
+phase unit gotest -timeout 30m -skip '^(TestVM|TestTool)' "$@" ./... || rc=1
+phase tool-tests gotest -timeout 30m -run '^TestTool' "$@" ./... || rc=1
+phase vm-suite gotest -timeout 85m -run '^TestVM' "$@" ./... || rc=1
 # The race detector needs cgo (gcc, from install-deps.sh): the packages whose goroutines
 # share a terminal (progress bars, step lines, signals) run again under -race.
 race_pkgs=(./internal/view/ ./internal/cli/)
+race() {
+	CGO_ENABLED=1 go test -race -count=1 -timeout 20m -skip 'TestVM' -v "${race_pkgs[@]}" >"$log.race" 2>&1
+}
 if command -v gcc >/dev/null; then
-	CGO_ENABLED=1 go test -race -count=1 -timeout 20m -skip 'TestVM' -v "${race_pkgs[@]}" >"$log.race" 2>&1 || rc=1
+	phase race race || rc=1
 	grep -E '^(ok|FAIL|panic:)|^\s*--- FAIL|WARNING: DATA RACE' "$log.race" | sed 's/^/race: /'
 else
 	echo "race: gcc is missing (scripts/install-deps.sh installs it): -race tests not run"
@@ -45,5 +73,7 @@ if [ "$tools_rc" != 0 ]; then
 	echo "check-tools: a tool comes from a package the set-up does not install (see the first lines)"
 	rc=1
 fi
+echo "phases:"
+printf '  %s\n' "${phases[@]}"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $rc

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -47,6 +46,11 @@ func register(c func(*Factory) *cobra.Command) { subcommands = append(subcommand
 func Run(f *Factory, args []string) int {
 	root := NewRootCmd(f)
 	root.SetArgs(args)
+	// cobra adds its help and completion commands at Execute; added now, their usage errors
+	// are typed too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd(args...)
+	usageErrorsExit(root)
 	err := root.Execute()
 	if err == nil {
 		return ExitOK
@@ -56,21 +60,41 @@ func Run(f *Factory, args []string) int {
 		return ec.Code
 	}
 	fmt.Fprintln(f.IO.ErrOut, "raidswap:", err)
-	if errors.As(err, &ec) {
-		return ec.Code
-	}
-	if isUsageError(err) {
-		return ExitUsage
-	}
 	return exitCode(err)
 }
 
-func isUsageError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "invalid argument", "flag needs an argument", "required flag"} {
-		if strings.Contains(msg, p) {
-			return true
+// usageErrorsExit gives every command line cobra refuses the usage exit code, from where
+// cobra finds it rather than from its message text: a flag it cannot parse (the flag error
+// function, which subcommands inherit), arguments a command does not take (its Args; the
+// root's cobra.NoArgs is also what refuses an unknown command), and a required flag or
+// flag group left out (checked with the arguments, before anything runs).
+func usageErrorsExit(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return WithCode(ExitUsage, err) })
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		args := c.Args
+		if args == nil && c.HasParent() {
+			// What cobra does for a subcommand without Args (only the root's nil Args
+			// refuses unknown commands, and the root has cobra.NoArgs).
+			args = cobra.ArbitraryArgs
+		}
+		if args != nil {
+			c.Args = func(c *cobra.Command, a []string) error {
+				if err := args(c, a); err != nil {
+					return WithCode(ExitUsage, err)
+				}
+				if err := c.ValidateRequiredFlags(); err != nil {
+					return WithCode(ExitUsage, err)
+				}
+				if err := c.ValidateFlagGroups(); err != nil {
+					return WithCode(ExitUsage, err)
+				}
+				return nil
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
 		}
 	}
-	return false
+	walk(c)
 }
