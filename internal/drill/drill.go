@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
@@ -411,9 +412,6 @@ func (s *scene) confined() (*engine.Env, error) {
 	return env, nil
 }
 
-// Marker is the lab's marker file (simulate's).
-const Marker = "raidswap-drill.json"
-
 // Confine points env at the lab in dir: its own journal, lock, plan key, audit log and table backups under
 // the lab, and a Scope that confines discovery and the executor to the lab's disks. It
 // refuses a directory that is not a lab (no marker file).
@@ -422,8 +420,8 @@ func Confine(env *engine.Env, dir string) error {
 	if !filepath.IsAbs(dir) {
 		return fmt.Errorf("lab %s: not an absolute path", dir)
 	}
-	if fi, err := os.Lstat(filepath.Join(dir, Marker)); err != nil || !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a drill lab: it has no %s", dir, Marker)
+	if fi, err := os.Lstat(filepath.Join(dir, identify.DrillMarker)); err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a drill lab: it has no %s", dir, identify.DrillMarker)
 	}
 	// The names are the lab's (simulate): its teardown removes what lies there.
 	env.JournalDir = filepath.Join(dir, simulate.LabJournal)
