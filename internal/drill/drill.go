@@ -19,6 +19,7 @@ import (
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	seam "github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/view"
@@ -241,7 +242,7 @@ func (s *scene) setup(ctx context.Context) error {
 	if s.failedDev, err = s.lab.Insert(ctx, DiskSpec{Serial: s.failed, Size: l.DiskSize, SectorSize: sector}); err != nil {
 		return err
 	}
-	s.say("disks: %s (%s) and %s (%s), %s each, layout of %s", s.survivor, s.survivorDev, s.failed, s.failedDev, view.HumanBytes(uint64(l.DiskSize)), l.Source)
+	s.say("disks: %s (%s) and %s (%s), %s each, layout of %s", s.survivor, s.survivorDev, s.failed, s.failedDev, human.Bytes(uint64(l.DiskSize)), l.Source)
 	// The drill's arrays get md names no array uses, so they never take a host array's.
 	names, err := freeArrayNames(s.c.Root, len(l.Options.Arrays))
 	if err != nil {
@@ -599,7 +600,7 @@ func (s *scene) insertShelf(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("inserting %s: %w", s.shelf.Serial, err)
 	}
-	s.say("inserted %s (%s, %s, %d-byte sectors%s) in the empty bay", s.shelf.Serial, dev, view.HumanBytes(uint64(s.shelf.Size)), s.shelf.SectorSize, map[bool]string{true: ", from another server: it holds an old array", false: ""}[s.sc.Shelf.Dirty])
+	s.say("inserted %s (%s, %s, %d-byte sectors%s) in the empty bay", s.shelf.Serial, dev, human.Bytes(uint64(s.shelf.Size)), s.shelf.SectorSize, map[bool]string{true: ", from another server: it holds an old array", false: ""}[s.sc.Shelf.Dirty])
 	if s.sc.Shelf.Dirty {
 		return s.stopForeign(ctx, dev)
 	}

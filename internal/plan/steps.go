@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -151,7 +152,7 @@ func (b *builder) addStep(r arrayRole) Step {
 		Postconditions: []Condition{{Kind: CondMemberOn, Array: a.Name, ArrayUUID: a.UUID, Device: NewDiskToken, Partition: r.part,
 			Text: fmt.Sprintf("%s has a member on new partition %d", a.Name, r.part)}},
 		Reason: fmt.Sprintf("add new partition %d to %s%s, %s; arrays are added smallest first so small ones (like /boot) are redundant again within seconds, while md queues the larger rebuilds%s",
-			r.part, a.Name, use, humanKiB(a.SizeKiB), from),
+			r.part, a.Name, use, human.Bytes(a.SizeKiB*1024), from),
 		Undo: fmt.Sprintf("mdadm %s --fail %s --remove %s (the array stays degraded)", mdadm.ArrayDevice(a.Name), dev, dev)})
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/progress"
 )
@@ -247,7 +248,7 @@ func progressText(a progress.Array) string {
 	case "rebuilding":
 		s := fmt.Sprintf("%5.1f%%  %d MB/s", a.Percent, a.SpeedKiB*1024/1000000)
 		if a.ETA > 0 {
-			s += "  " + a.ETA.Round(time.Second).String() + " left"
+			s += "  " + human.Duration(a.ETA) + " left"
 		}
 		return s
 	case "waiting":

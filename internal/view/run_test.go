@@ -64,7 +64,7 @@ func TestProgressText(t *testing.T) {
 		want string
 	}{
 		{progress.Array{State: "rebuilding", Percent: 5, SpeedKiB: 97656}, "  5.0%  99 MB/s"},
-		{progress.Array{State: "rebuilding", Percent: 50, SpeedKiB: 97656, ETA: 65_400_000_000}, " 50.0%  99 MB/s  1m5s left"},
+		{progress.Array{State: "rebuilding", Percent: 50, SpeedKiB: 97656, ETA: 65_400_000_000}, " 50.0%  99 MB/s  1m05s left"},
 		{progress.Array{State: "waiting"}, "waiting (md rebuilds one array at a time)"},
 		{progress.Array{State: "done"}, "redundant"},
 		{progress.Array{State: "degraded"}, "degraded, nothing rebuilding"},
