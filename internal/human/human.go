@@ -39,3 +39,7 @@ func Duration(d time.Duration) string {
 
 // Seconds is Duration of sec whole seconds (md's and the plan's estimates count seconds).
 func Seconds(sec int64) string { return Duration(time.Duration(sec) * time.Second) }
+
+// RateKiB is a rebuild speed md gives in KiB/s as whole decimal megabytes a second (99 MB/s),
+// the unit disk makers quote.
+func RateKiB(kibPerSec int64) string { return fmt.Sprintf("%d MB/s", kibPerSec*1024/1000000) }

@@ -246,7 +246,7 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 func progressText(a progress.Array) string {
 	switch a.State {
 	case "rebuilding":
-		s := fmt.Sprintf("%5.1f%%  %d MB/s", a.Percent, a.SpeedKiB*1024/1000000)
+		s := fmt.Sprintf("%5.1f%%  %s", a.Percent, human.RateKiB(a.SpeedKiB))
 		if a.ETA > 0 {
 			s += "  " + human.Duration(a.ETA) + " left"
 		}

@@ -88,7 +88,7 @@ func PlanText(w io.Writer, p *plan.Plan) error {
 	}
 	fmt.Fprintf(&b, "  host      %s (machine-id %s), built %s by raidswap %s\n", p.Host.Hostname, p.Host.MachineID, p.CreatedAt.Format(time.RFC3339), p.RaidswapVersion)
 	fmt.Fprintf(&b, "  plan id   %s, fingerprint %s\n", p.ID(), short(p.Fingerprint))
-	fmt.Fprintf(&b, "  rebuild   about %s at %d MB/s (%s)\n\n", human.Seconds(estimateSeconds(p)), p.SpeedKiB*1024/1000000, p.SpeedSource)
+	fmt.Fprintf(&b, "  rebuild   about %s at %s (%s)\n\n", human.Seconds(estimateSeconds(p)), human.RateKiB(p.SpeedKiB), p.SpeedSource)
 	for i, s := range p.Steps {
 		mark := " "
 		if s.Destructive {
@@ -140,7 +140,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 		}
 	}
 	fmt.Fprintf(&b, "| New disk | %s, at least %d bytes |\n", newText(p), p.Disks.New.MinSizeBytes)
-	fmt.Fprintf(&b, "| Expected duration | about %s (rebuild at %d MB/s, %s) |\n", human.Seconds(estimateSeconds(p)), p.SpeedKiB*1024/1000000, p.SpeedSource)
+	fmt.Fprintf(&b, "| Expected duration | about %s (rebuild at %s, %s) |\n", human.Seconds(estimateSeconds(p)), human.RateKiB(p.SpeedKiB), p.SpeedSource)
 	fmt.Fprintf(&b, "| Built | %s by raidswap %s |\n", p.CreatedAt.Format(time.RFC3339), p.RaidswapVersion)
 	fmt.Fprintf(&b, "| Plan id / fingerprint | `%s` / `%s` |\n\n", p.ID(), p.Fingerprint)
 	b.WriteString("Apply with `raidswap apply PLANFILE`. raidswap re-reads the system first and refuses the plan if anything below under *Observed state* has changed, if the file was edited, or on another machine. Before each step it checks the step's preconditions again; a journal under /var/lib/raidswap/journal records every step, and `raidswap resume` continues an interrupted run.\n\n")
