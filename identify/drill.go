@@ -38,8 +38,15 @@ const (
 	SerialSourceDrill = "drill"
 )
 
+// A drill serial is DRILL- and 1 to 26 of A-Z, 0-9 and "-": at most DrillSerialMax bytes.
+// No hardware field bounds it (a loop disk's serial is its image's file name, recorded in the
+// marker, not a 20-byte virtio, ATA or NVMe field); the bound is the widest serial the lab has
+// ever made or accepted, so the lab that makes drill disks, its cleanup that finds them and
+// status that leaves them out of the verdict recognise exactly the same disks.
+const DrillSerialMax = 32
+
 var (
-	drillSerialRE = regexp.MustCompile(`^DRILL-[A-Z0-9-]{1,32}$`)
+	drillSerialRE = regexp.MustCompile(`^DRILL-[A-Z0-9-]{1,` + strconv.Itoa(DrillSerialMax-len("DRILL-")) + `}$`)
 	loopNameRE    = regexp.MustCompile(`^loop[0-9]{1,6}$`)
 	// labPathRE is what a lab directory may look like: an absolute path of plain characters.
 	labPathRE = regexp.MustCompile(`^/[A-Za-z0-9._/+-]+$`)
@@ -49,7 +56,7 @@ var (
 // and lab directory. Everything it reads goes through the Root: under a capture the marker is
 // looked for inside the capture. A backing file that is not exactly <lab>/raidswap-drill-
 // <SERIAL>.img (deleted, relative, holding "..", control characters, too long), a serial
-// outside ^DRILL-[A-Z0-9-]{1,32}$ or a missing marker: not a drill disk.
+// that is not IsDrillSerial's or a missing marker: not a drill disk.
 func DrillDisk(root *host.Root, name string) (serial, lab string, ok bool) {
 	if !loopNameRE.MatchString(name) {
 		return "", "", false
@@ -68,11 +75,8 @@ func DrillDisk(root *host.Root, name string) (serial, lab string, ok bool) {
 	if lab == "" || path.Clean(lab) != lab {
 		return "", "", false
 	}
-	serial, found := strings.CutPrefix(file, DrillFilePrefix)
+	serial, found := DrillFileSerial(file)
 	if !found {
-		return "", "", false
-	}
-	if serial, found = strings.CutSuffix(serial, DrillFileSuffix); !found || !drillSerialRE.MatchString(serial) {
 		return "", "", false
 	}
 	if !root.Exists(path.Join(lab, DrillMarker)) {
@@ -81,8 +85,22 @@ func DrillDisk(root *host.Root, name string) (serial, lab string, ok bool) {
 	return serial, lab, true
 }
 
-// IsDrillSerial reports whether s has the form of a drill disk's serial.
+// IsDrillSerial reports whether s has the form of a drill disk's serial: the one rule the
+// lab (making a disk, finding its images), identify (naming a loop) and discovery's scope use.
 func IsDrillSerial(s string) bool { return drillSerialRE.MatchString(s) }
+
+// DrillFileSerial is the serial in a drill disk's image file name (DrillFile's inverse), and
+// whether name is one: raidswap-drill-<SERIAL>.img with IsDrillSerial's serial, nothing more.
+func DrillFileSerial(name string) (string, bool) {
+	serial, ok := strings.CutPrefix(name, DrillFilePrefix)
+	if !ok {
+		return "", false
+	}
+	if serial, ok = strings.CutSuffix(serial, DrillFileSuffix); !ok || !IsDrillSerial(serial) {
+		return "", false
+	}
+	return serial, true
+}
 
 // The marker is what ties a lab's disks to the files raidswap made: when a drill creates a
 // disk's image (O_EXCL, so the file is new), it records the image's device and inode. A loop
@@ -169,7 +187,7 @@ func ParseDrillMarker(b []byte, dir string) (LabMarker, error) {
 	type inode struct{ dev, ino uint64 }
 	serials, inodes := map[string]bool{}, map[inode]string{}
 	for _, d := range m.Disks {
-		if !drillSerialRE.MatchString(d.Serial) {
+		if !IsDrillSerial(d.Serial) {
 			return LabMarker{}, fmt.Errorf("serial %q is not a drill serial", d.Serial)
 		}
 		if want := path.Join(dir, DrillFile(d.Serial)); d.File != want {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/raidswap/raidswap/internal/human"
 )
 
 var gptTypeNames = map[string]string{
@@ -42,27 +44,12 @@ func TypeName(p Partition) string {
 	return fmt.Sprintf("%02x", p.Type)
 }
 
-// HumanBytes renders a byte count in IEC units.
-func HumanBytes(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	return fmt.Sprintf("%.1f %s", f, units[i])
-}
-
 // RenderComparison prints the source table and the planned layout side by side, in each
 // disk's own LBAs, followed by every move, the md members' needs and the free space.
 func RenderComparison(w io.Writer, src Table, lay Layout, moves []Move) {
 	sl, tl := int64(src.Geometry.LogicalSectorSize), int64(lay.Geometry.LogicalSectorSize)
-	fmt.Fprintf(w, "Source: %s table, %s (%s), %d/%d-byte logical/physical sectors\n", src.Scheme, HumanBytes(src.Geometry.Size), plural(src.Geometry.Size, "byte"), src.Geometry.LogicalSectorSize, src.Geometry.PhysicalSectorSize)
-	fmt.Fprintf(w, "Target: %s table, %s (%s), %d/%d-byte logical/physical sectors\n", lay.Scheme, HumanBytes(lay.Geometry.Size), plural(lay.Geometry.Size, "byte"), lay.Geometry.LogicalSectorSize, lay.Geometry.PhysicalSectorSize)
+	fmt.Fprintf(w, "Source: %s table, %s (%s), %d/%d-byte logical/physical sectors\n", src.Scheme, human.Bytes(src.Geometry.Size), plural(src.Geometry.Size, "byte"), src.Geometry.LogicalSectorSize, src.Geometry.PhysicalSectorSize)
+	fmt.Fprintf(w, "Target: %s table, %s (%s), %d/%d-byte logical/physical sectors\n", lay.Scheme, human.Bytes(lay.Geometry.Size), plural(lay.Geometry.Size, "byte"), lay.Geometry.LogicalSectorSize, lay.Geometry.PhysicalSectorSize)
 	switch lay.Scheme {
 	case GPT:
 		fmt.Fprintf(w, "Disk GUID: %s -> %s (new)\n\n", src.DiskGUID, lay.DiskGUID)
@@ -84,7 +71,7 @@ func RenderComparison(w io.Writer, src Table, lay Layout, moves []Move) {
 			ch = "container follows its logical partitions"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d (%s)\t%d\t%d (%s)\t%s\n", p.Number, TypeName(p),
-			s.Start/sl, s.Size/sl, HumanBytes(s.Size), p.Start/tl, p.Size/tl, HumanBytes(p.Size), ch)
+			s.Start/sl, s.Size/sl, human.Bytes(s.Size), p.Start/tl, p.Size/tl, human.Bytes(p.Size), ch)
 	}
 	tw.Flush()
 	if len(moves) > 0 {
@@ -102,10 +89,10 @@ func RenderComparison(w io.Writer, src Table, lay Layout, moves []Move) {
 				name = s.ArrayUUID
 			}
 			fmt.Fprintf(w, "  partition %d: array %s (metadata %s, %s), data offset %d + component size %d: needs %d bytes (%s)\n",
-				n.Partition, name, s.Metadata, s.Role, s.DataOffset, s.ComponentSize, n.Need, HumanBytes(n.Need))
+				n.Partition, name, s.Metadata, s.Role, s.DataOffset, s.ComponentSize, n.Need, human.Bytes(n.Need))
 		}
 	}
-	fmt.Fprintf(w, "\nFree after the last partition on the target: %s (%s)\n", plural(lay.FreeBytes, "byte"), HumanBytes(lay.FreeBytes))
+	fmt.Fprintf(w, "\nFree after the last partition on the target: %s (%s)\n", plural(lay.FreeBytes, "byte"), human.Bytes(lay.FreeBytes))
 	for _, wn := range src.Warnings {
 		fmt.Fprintf(w, "warning: source: %s\n", wn)
 	}

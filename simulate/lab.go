@@ -28,11 +28,6 @@ import (
 const (
 	// DefaultLabBase is where labs live unless the caller says otherwise.
 	DefaultLabBase = "/var/lib/raidswap/drill"
-	// LabMarker is the marker file naming a directory as a drill lab.
-	LabMarker = "raidswap-drill.json"
-	// labFilePrefix and labFileSuffix frame a disk's file name: raidswap-drill-SERIAL.img.
-	labFilePrefix = "raidswap-drill-"
-	labFileSuffix = ".img"
 	// maxMarker bounds what is read of a marker file: it is untrusted input.
 	maxMarker = 64 << 10
 	// labWait bounds every wait for the kernel (a loop attaching or going, a dm node).
@@ -40,13 +35,9 @@ const (
 )
 
 var (
-	labIDRe     = regexp.MustCompile(`^drill-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$`)
-	labSerialRe = regexp.MustCompile(`^DRILL-[A-Z0-9-]{1,26}$`)
-	loopDevRe   = regexp.MustCompile(`^/dev/loop[0-9]+$`)
+	labIDRe   = regexp.MustCompile(`^drill-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$`)
+	loopDevRe = regexp.MustCompile(`^/dev/loop[0-9]+$`)
 )
-
-// LabFile is the file name of a drill disk: raidswap-drill-SERIAL.img.
-func LabFile(serial string) string { return labFilePrefix + serial + labFileSuffix }
 
 // DiskSpec is one drill disk to make.
 type DiskSpec struct {
@@ -119,11 +110,11 @@ func (l *Lab) saveMarker() error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(l.Dir, LabMarker+".tmp")
+	tmp := filepath.Join(l.Dir, identify.DrillMarker+".tmp")
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("writing the drill marker: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(l.Dir, LabMarker)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(l.Dir, identify.DrillMarker)); err != nil {
 		return fmt.Errorf("writing the drill marker: %w", err)
 	}
 	return nil
@@ -155,14 +146,14 @@ func (l *Lab) NewSerial() string {
 func (l *Lab) disk(serial string) *identify.LabDisk { return l.marker.Disk(serial) }
 
 // file is where serial's disk lives.
-func (l *Lab) file(serial string) string { return filepath.Join(l.Dir, LabFile(serial)) }
+func (l *Lab) file(serial string) string { return filepath.Join(l.Dir, identify.DrillFile(serial)) }
 
 // create checks d and makes its sparse file with O_EXCL (so it is a file raidswap made, not
 // one that was there), keeps it open, and records its device and inode in the marker. A crash
 // between the two leaves a file the marker does not name: cleanup leaves that lab alone and
 // says so, which is safe, where recording a file before it exists could name someone else's.
 func (l *Lab) create(d DiskSpec) (*identify.LabDisk, error) {
-	if !labSerialRe.MatchString(d.Serial) {
+	if !identify.IsDrillSerial(d.Serial) {
 		return nil, fmt.Errorf("drill serial %q: want DRILL- and up to 26 of A-Z, 0-9, -", d.Serial)
 	}
 	if d.SectorSize == 0 {
@@ -819,10 +810,6 @@ func (l *Lab) loops() []string {
 }
 
 func isLabFile(name string) bool {
-	s, ok := strings.CutPrefix(name, labFilePrefix)
-	if !ok {
-		return false
-	}
-	s, ok = strings.CutSuffix(s, labFileSuffix)
-	return ok && labSerialRe.MatchString(s)
+	_, ok := identify.DrillFileSerial(name)
+	return ok
 }

@@ -27,7 +27,7 @@ func FuzzReadMarker(f *testing.F) {
 			f.Fatal(err)
 		}
 	}
-	real, err := os.ReadFile(filepath.Join(l.Dir, LabMarker))
+	real, err := os.ReadFile(filepath.Join(l.Dir, identify.DrillMarker))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func FuzzReadMarker(f *testing.F) {
 	}
 	f.Add(real)
 	f.Add([]byte(strings.Replace(string(real), m.Disks[0].File, "/etc/passwd", 1)))
-	f.Add([]byte(strings.Replace(string(real), m.Disks[0].File, l.Dir+"/../x/"+LabFile(m.Disks[0].Serial), 1)))
+	f.Add([]byte(strings.Replace(string(real), m.Disks[0].File, l.Dir+"/../x/"+identify.DrillFile(m.Disks[0].Serial), 1)))
 	f.Add([]byte(strings.Replace(string(real), m.Disks[1].Serial, m.Disks[0].Serial, -1)))
 	f.Add([]byte("null"))
 	// The bytes go straight to the parser readMarker hands them to (identify.ParseDrillMarker):
@@ -56,7 +56,7 @@ func FuzzReadMarker(f *testing.F) {
 		}
 		serials, inodes := map[string]bool{}, map[[2]uint64]bool{}
 		for _, d := range m.Disks {
-			if path.Dir(d.File) != l.Dir || d.File != path.Clean(d.File) || path.Base(d.File) != LabFile(d.Serial) || !isLabFile(path.Base(d.File)) {
+			if path.Dir(d.File) != l.Dir || d.File != path.Clean(d.File) || path.Base(d.File) != identify.DrillFile(d.Serial) || !isLabFile(path.Base(d.File)) {
 				t.Errorf("accepted a disk outside the lab: %+v", d)
 			}
 			if d.Ino == 0 || serials[d.Serial] || inodes[[2]uint64{d.Dev, d.Ino}] {

@@ -64,8 +64,8 @@ func labLoops(root *host.Root, dir string, m identify.LabMarker) (own, foreign [
 
 // serialOf is the serial in a lab image's path.
 func serialOf(file string) string {
-	s := strings.TrimPrefix(filepath.Base(file), labFilePrefix)
-	return strings.TrimSuffix(s, labFileSuffix)
+	s, _ := identify.DrillFileSerial(filepath.Base(file))
+	return s
 }
 
 // CleanupLeftovers finds what looks like labs under base (a marker, an image file, a loop
@@ -91,7 +91,7 @@ func CleanupLeftovers(ctx context.Context, r host.Runner, root *host.Root, base 
 		d := filepath.Dir(backingFile(root, k))
 		labs[d] = append(labs[d], k)
 	}
-	for _, pattern := range []string{LabMarker, labFilePrefix + "*" + labFileSuffix} {
+	for _, pattern := range []string{identify.DrillMarker, identify.DrillFilePrefix + "*" + identify.DrillFileSuffix} {
 		found, _ := filepath.Glob(filepath.Join(base, "*", pattern))
 		for _, f := range found {
 			if d := filepath.Dir(f); labs[d] == nil {
@@ -477,7 +477,7 @@ func removeLabDir(dir string, m identify.LabMarker) ([]string, error) {
 		p := filepath.Join(dir, e.Name())
 		name := e.Name()
 		switch {
-		case name == LabMarker:
+		case name == identify.DrillMarker:
 			// Last.
 		case isLabFile(name):
 			d := m.Disk(serialOf(p))
@@ -492,7 +492,7 @@ func removeLabDir(dir string, m identify.LabMarker) ([]string, error) {
 			default:
 				errs = append(errs, fmt.Errorf("leaving %s: it is not the image raidswap made (inode %d:%d, not %d:%d)", p, dev, ino, d.Dev, d.Ino))
 			}
-		case e.Type().IsRegular() && (name == LabMarker+".tmp" || name == LabAuditLog || name == LabPlanKey || name == LabLock ||
+		case e.Type().IsRegular() && (name == identify.DrillMarker+".tmp" || name == LabAuditLog || name == LabPlanKey || name == LabLock ||
 			name == LabInventory || strings.HasPrefix(name, labInventoryTemp) ||
 			strings.HasPrefix(name, "rs-") && strings.HasSuffix(name, ".table")):
 			remove(p)
@@ -514,7 +514,7 @@ func removeLabDir(dir string, m identify.LabMarker) ([]string, error) {
 	if len(errs) > 0 {
 		return removed, errors.Join(append(errs, fmt.Errorf("keeping %s and its marker: %d things in it are left", dir, len(errs)))...)
 	}
-	remove(filepath.Join(dir, LabMarker))
+	remove(filepath.Join(dir, identify.DrillMarker))
 	if err := os.Remove(dir); err != nil {
 		errs = append(errs, err)
 	}

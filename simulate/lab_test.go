@@ -127,7 +127,7 @@ func TestNewLab(t *testing.T) {
 		t.Fatalf("marker %+v, %v", m, err)
 	}
 	a, b := l.NewSerial(), l.NewSerial()
-	if !strings.HasPrefix(a, "DRILL-A") || !strings.HasPrefix(b, "DRILL-B") || len(a) != 11 || !labSerialRe.MatchString(a) {
+	if !strings.HasPrefix(a, "DRILL-A") || !strings.HasPrefix(b, "DRILL-B") || len(a) != 11 || !identify.IsDrillSerial(a) {
 		t.Errorf("serials %q %q", a, b)
 	}
 	if _, err := NewLab(t.Context(), hosttest.NewFakeRunner(t), root, "relative/dir"); err == nil {
@@ -313,7 +313,7 @@ func TestLabClose(t *testing.T) {
 	want := Cleanup{
 		Unmounted: []string{l.Dir + "/boot"}, Swapoff: []string{"/dev/loop1p3"},
 		Arrays: []string{"/dev/md0"}, DM: []string{"rs-loop0p2"}, Loops: []string{"/dev/loop0", "/dev/loop1"},
-		Files: []string{l.file("DRILL-A0001"), l.file("DRILL-B0002"), filepath.Join(l.Dir, LabMarker)},
+		Files: []string{l.file("DRILL-A0001"), l.file("DRILL-B0002"), filepath.Join(l.Dir, identify.DrillMarker)},
 	}
 	if g, w := jsonOf(t, c), jsonOf(t, want); g != w {
 		t.Errorf("Cleanup\n got %s\nwant %s", g, w)
@@ -372,17 +372,17 @@ func TestCleanupLeftovers(t *testing.T) {
 			m.Disks = append(m.Disks, imageDisk(t, d, s))
 		}
 		b, _ := json.Marshal(m)
-		must(t, os.WriteFile(filepath.Join(d, LabMarker), b, 0o600))
+		must(t, os.WriteFile(filepath.Join(d, identify.DrillMarker), b, 0o600))
 		return d
 	}
 	live := mk("drill-20261201-100000-aaaa", 4242, "DRILL-A0001")
 	must(t, os.MkdirAll(root.Path("/proc/4242"), 0o755))
-	attachLoop(t, root, "loop0", filepath.Join(live, LabFile("DRILL-A0001")), mib)
+	attachLoop(t, root, "loop0", filepath.Join(live, identify.DrillFile("DRILL-A0001")), mib)
 	dead := mk("drill-20261201-100000-bbbb", 4343, "DRILL-A0002")
-	attachLoop(t, root, "loop1", filepath.Join(dead, LabFile("DRILL-A0002")), mib)
+	attachLoop(t, root, "loop1", filepath.Join(dead, identify.DrillFile("DRILL-A0002")), mib)
 	gone := filepath.Join(base, "drill-20261201-100000-cccc")
-	must(t, os.WriteFile(root.Path("/sys/block/loop1/loop/backing_file"), []byte(filepath.Join(dead, LabFile("DRILL-A0002"))+" (deleted)\n"), 0o644))
-	attachLoop(t, root, "loop2", filepath.Join(gone, LabFile("DRILL-C0003"))+" (deleted)", mib)
+	must(t, os.WriteFile(root.Path("/sys/block/loop1/loop/backing_file"), []byte(filepath.Join(dead, identify.DrillFile("DRILL-A0002"))+" (deleted)\n"), 0o644))
+	attachLoop(t, root, "loop2", filepath.Join(gone, identify.DrillFile("DRILL-C0003"))+" (deleted)", mib)
 	attachLoop(t, root, "loop3", "/srv/raidswap-drill-DRILL-D0004.img", mib)
 	attachLoop(t, root, "loop4", filepath.Join(dead, "other.img"), mib)
 	r := hosttest.NewFakeRunner(t,
@@ -420,12 +420,12 @@ func TestCleanupLeftoversHostileMarker(t *testing.T) {
 			root, base := labFixture(t)
 			d := filepath.Join(base, id)
 			must(t, os.MkdirAll(d, 0o700))
-			must(t, os.WriteFile(filepath.Join(d, LabMarker), []byte(content), 0o600))
+			must(t, os.WriteFile(filepath.Join(d, identify.DrillMarker), []byte(content), 0o600))
 			_, err := CleanupLeftovers(t.Context(), hosttest.NewFakeRunner(t), root, base)
 			if err == nil || !strings.Contains(err.Error(), "skipping lab "+d) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("err %v", err)
 			}
-			if _, err := os.Stat(filepath.Join(d, LabMarker)); err != nil {
+			if _, err := os.Stat(filepath.Join(d, identify.DrillMarker)); err != nil {
 				t.Errorf("marker removed: %v", err)
 			}
 		})
@@ -436,8 +436,8 @@ func TestCleanupLeftoversHostileMarker(t *testing.T) {
 func TestCleanupLeftoversMarkerNotAFile(t *testing.T) {
 	id := "drill-20261201-100000-ffff"
 	for name, setup := range map[string]func(d string){
-		"fifo":     func(d string) { must(t, syscall.Mkfifo(filepath.Join(d, LabMarker), 0o600)) },
-		"link":     func(d string) { must(t, os.Symlink("/etc/hostname", filepath.Join(d, LabMarker))) },
+		"fifo":     func(d string) { must(t, syscall.Mkfifo(filepath.Join(d, identify.DrillMarker), 0o600)) },
+		"link":     func(d string) { must(t, os.Symlink("/etc/hostname", filepath.Join(d, identify.DrillMarker))) },
 		"dir link": nil,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -445,7 +445,7 @@ func TestCleanupLeftoversMarkerNotAFile(t *testing.T) {
 			d := filepath.Join(base, id)
 			if setup == nil {
 				other := t.TempDir()
-				must(t, os.WriteFile(filepath.Join(other, LabMarker), []byte(`{"id":"`+id+`","pid":7}`), 0o600))
+				must(t, os.WriteFile(filepath.Join(other, identify.DrillMarker), []byte(`{"id":"`+id+`","pid":7}`), 0o600))
 				must(t, os.MkdirAll(base, 0o700))
 				must(t, os.Symlink(other, d))
 			} else {
@@ -576,7 +576,7 @@ func TestLabVanish(t *testing.T) {
 
 // imageDisk makes serial's image in lab dir and returns it as the marker records it.
 func imageDisk(t *testing.T, dir, serial string) identify.LabDisk {
-	f := filepath.Join(dir, LabFile(serial))
+	f := filepath.Join(dir, identify.DrillFile(serial))
 	must(t, os.WriteFile(f, nil, 0o600))
 	dev, ino, _, _, err := identify.FileInode(f)
 	must(t, err)
@@ -589,7 +589,7 @@ func imageDisk(t *testing.T, dir, serial string) identify.LabDisk {
 func victimTree(t *testing.T, root *host.Root, dir string) {
 	must(t, os.MkdirAll(dir, 0o700))
 	for i, s := range []string{"DRILL-A0001", "DRILL-B0002"} {
-		f := filepath.Join(dir, LabFile(s))
+		f := filepath.Join(dir, identify.DrillFile(s))
 		must(t, os.WriteFile(f, []byte("someone's data"), 0o600))
 		k := "loop" + strconv.Itoa(i)
 		attachLoop(t, root, k, f, mib)
@@ -613,7 +613,7 @@ func TestCleanupLeftoversNoMarker(t *testing.T) {
 		t.Errorf("Cleanup %+v", c)
 	}
 	for _, s := range []string{"DRILL-A0001", "DRILL-B0002"} {
-		if b, err := os.ReadFile(filepath.Join(dir, LabFile(s))); err != nil || string(b) != "someone's data" {
+		if b, err := os.ReadFile(filepath.Join(dir, identify.DrillFile(s))); err != nil || string(b) != "someone's data" {
 			t.Errorf("%s: %q, %v", s, b, err)
 		}
 	}
@@ -641,7 +641,7 @@ func TestCleanupLeftoversSwappedImage(t *testing.T) {
 			setInode(t, root, "loop0", m.Disks[0].Dev, m.Disks[0].Ino+1000)
 		},
 		"image not in the marker": func(t *testing.T, root *host.Root, dir string, m identify.LabMarker) {
-			must(t, os.WriteFile(filepath.Join(dir, LabFile("DRILL-C0003")), []byte("x"), 0o600))
+			must(t, os.WriteFile(filepath.Join(dir, identify.DrillFile("DRILL-C0003")), []byte("x"), 0o600))
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -652,7 +652,7 @@ func TestCleanupLeftoversSwappedImage(t *testing.T) {
 			m := identify.LabMarker{Tool: identify.DrillMarkerTool, ID: id, PID: 4343,
 				Disks: []identify.LabDisk{imageDisk(t, dir, "DRILL-A0001"), imageDisk(t, dir, "DRILL-B0002")}}
 			b, _ := json.Marshal(m)
-			must(t, os.WriteFile(filepath.Join(dir, LabMarker), b, 0o600))
+			must(t, os.WriteFile(filepath.Join(dir, identify.DrillMarker), b, 0o600))
 			swap(t, root, dir, m)
 			c, err := CleanupLeftovers(t.Context(), hosttest.NewFakeRunner(t), root, base)
 			if err == nil || !strings.HasPrefix(err.Error(), "leaving lab "+dir+" alone: ") || strings.Contains(err.Error(), "\n") {
@@ -684,7 +684,7 @@ func TestCleanupRemovesWhatTheDrillMade(t *testing.T) {
 			m := identify.LabMarker{Tool: identify.DrillMarkerTool, ID: id, PID: 4343,
 				Disks: []identify.LabDisk{imageDisk(t, dir, "DRILL-A0001"), imageDisk(t, dir, "DRILL-B0002")}}
 			b, _ := json.Marshal(m)
-			must(t, os.WriteFile(filepath.Join(dir, LabMarker), b, 0o600))
+			must(t, os.WriteFile(filepath.Join(dir, identify.DrillMarker), b, 0o600))
 			for _, f := range []string{LabPlanKey, LabAuditLog, LabInventory, LabLock, ".inventory-123",
 				LabJournal + "/p-1.jsonl", LabBackups + "/DRILL-B0002-20261201/table.sfdisk", LabBackups + "/DRILL-B0002-20261201/README.txt"} {
 				must(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o700))
@@ -702,7 +702,7 @@ func TestCleanupRemovesWhatTheDrillMade(t *testing.T) {
 				if _, err := os.Lstat(dir); !os.IsNotExist(err) {
 					t.Errorf("lab left: %v", err)
 				}
-				if got := c.Files[len(c.Files)-1]; got != filepath.Join(dir, LabMarker) {
+				if got := c.Files[len(c.Files)-1]; got != filepath.Join(dir, identify.DrillMarker) {
 					t.Errorf("last removed %s, want the marker", got)
 				}
 				return
@@ -715,7 +715,7 @@ func TestCleanupRemovesWhatTheDrillMade(t *testing.T) {
 			for _, e := range ents {
 				left = append(left, e.Name())
 			}
-			if strings.Join(left, " ") != "notes.txt "+LabMarker {
+			if strings.Join(left, " ") != "notes.txt "+identify.DrillMarker {
 				t.Errorf("left %v, want notes.txt and the marker", left)
 			}
 		})

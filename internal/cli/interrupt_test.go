@@ -16,7 +16,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
-	rexec "github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/progress"
 	"github.com/raidswap/raidswap/internal/view"
 	"github.com/raidswap/raidswap/internal/wizard"
 )
@@ -55,7 +55,7 @@ func signalFrontEnd(mode string) int {
 			defer run.Close()
 			go func() {
 				for i := 0; ; i = (i + 1) % 100 {
-					run.Rebuild([]rexec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: float64(i)}, {Array: "md1", State: "waiting"}})
+					run.Rebuild([]progress.Array{{Array: "md0", State: "rebuilding", Percent: float64(i)}, {Array: "md1", State: "waiting"}})
 					time.Sleep(5 * time.Millisecond)
 				}
 			}()

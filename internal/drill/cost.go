@@ -8,7 +8,7 @@ import (
 
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/discover"
-	"github.com/raidswap/raidswap/internal/view"
+	"github.com/raidswap/raidswap/internal/human"
 )
 
 // RealCost is what the rebuild of a real replacement on this host would take: every RAID1
@@ -35,17 +35,17 @@ func RealCost(sys *discover.System, bytesPerSec float64, limitKiB int64) (time.D
 			continue
 		}
 		total += a.SizeKiB * 1024
-		parts = append(parts, fmt.Sprintf("%s %s", a.Name, view.HumanBytes(uint64(a.SizeKiB)*1024)))
+		parts = append(parts, fmt.Sprintf("%s %s", a.Name, human.Bytes(uint64(a.SizeKiB)*1024)))
 	}
 	if total == 0 {
 		return 0, "this host has no RAID1 array on physical disks: a real replacement here rebuilds nothing"
 	}
 	d := time.Duration(float64(total) / speed * float64(time.Second)).Round(time.Second)
-	how := fmt.Sprintf("at %s/s measured in this drill", view.HumanBytes(uint64(bytesPerSec)))
+	how := fmt.Sprintf("at %s/s measured in this drill", human.Bytes(uint64(bytesPerSec)))
 	if capped {
-		how = fmt.Sprintf("at %s/s, md's speed_limit_max (the drill measured %s/s)", view.HumanBytes(uint64(speed)), view.HumanBytes(uint64(bytesPerSec)))
+		how = fmt.Sprintf("at %s/s, md's speed_limit_max (the drill measured %s/s)", human.Bytes(uint64(speed)), human.Bytes(uint64(bytesPerSec)))
 	}
-	return d, fmt.Sprintf("rebuilding %s %s ≈ %s; the drill's disks are files in memory or on the page cache, so real disks (about 100–200 MB/s for a rotating one) take longer", strings.Join(parts, " + "), how, view.HumanDuration(int64(d/time.Second)))
+	return d, fmt.Sprintf("rebuilding %s %s ≈ %s; the drill's disks are files in memory or on the page cache, so real disks (about 100–200 MB/s for a rotating one) take longer", strings.Join(parts, " + "), how, human.Duration(d))
 }
 
 func onPhysicalDisks(a discover.Array) bool {

@@ -14,10 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	seam "github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/view"
@@ -240,7 +242,7 @@ func (s *scene) setup(ctx context.Context) error {
 	if s.failedDev, err = s.lab.Insert(ctx, DiskSpec{Serial: s.failed, Size: l.DiskSize, SectorSize: sector}); err != nil {
 		return err
 	}
-	s.say("disks: %s (%s) and %s (%s), %s each, layout of %s", s.survivor, s.survivorDev, s.failed, s.failedDev, view.HumanBytes(uint64(l.DiskSize)), l.Source)
+	s.say("disks: %s (%s) and %s (%s), %s each, layout of %s", s.survivor, s.survivorDev, s.failed, s.failedDev, human.Bytes(uint64(l.DiskSize)), l.Source)
 	// The drill's arrays get md names no array uses, so they never take a host array's.
 	names, err := freeArrayNames(s.c.Root, len(l.Options.Arrays))
 	if err != nil {
@@ -411,9 +413,6 @@ func (s *scene) confined() (*engine.Env, error) {
 	return env, nil
 }
 
-// Marker is the lab's marker file (simulate's).
-const Marker = "raidswap-drill.json"
-
 // Confine points env at the lab in dir: its own journal, lock, plan key, audit log and table backups under
 // the lab, and a Scope that confines discovery and the executor to the lab's disks. It
 // refuses a directory that is not a lab (no marker file).
@@ -422,8 +421,8 @@ func Confine(env *engine.Env, dir string) error {
 	if !filepath.IsAbs(dir) {
 		return fmt.Errorf("lab %s: not an absolute path", dir)
 	}
-	if fi, err := os.Lstat(filepath.Join(dir, Marker)); err != nil || !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a drill lab: it has no %s", dir, Marker)
+	if fi, err := os.Lstat(filepath.Join(dir, identify.DrillMarker)); err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a drill lab: it has no %s", dir, identify.DrillMarker)
 	}
 	// The names are the lab's (simulate): its teardown removes what lies there.
 	env.JournalDir = filepath.Join(dir, simulate.LabJournal)
@@ -601,7 +600,7 @@ func (s *scene) insertShelf(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("inserting %s: %w", s.shelf.Serial, err)
 	}
-	s.say("inserted %s (%s, %s, %d-byte sectors%s) in the empty bay", s.shelf.Serial, dev, view.HumanBytes(uint64(s.shelf.Size)), s.shelf.SectorSize, map[bool]string{true: ", from another server: it holds an old array", false: ""}[s.sc.Shelf.Dirty])
+	s.say("inserted %s (%s, %s, %d-byte sectors%s) in the empty bay", s.shelf.Serial, dev, human.Bytes(uint64(s.shelf.Size)), s.shelf.SectorSize, map[bool]string{true: ", from another server: it holds an old array", false: ""}[s.sc.Shelf.Dirty])
 	if s.sc.Shelf.Dirty {
 		return s.stopForeign(ctx, dev)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/wizard"
@@ -155,7 +156,7 @@ func TestConfineUsesTheLabsNames(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, Marker), nil, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, identify.DrillMarker), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := &engine.Env{}

@@ -26,6 +26,7 @@ import (
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plankey"
+	"github.com/raidswap/raidswap/internal/progress"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -191,7 +192,7 @@ type RunOptions struct {
 
 // Apply runs a plan through the executor under the lock the caller holds, showing progress
 // in view.
-func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view exec.View, ro RunOptions) (*exec.Result, error) {
+func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view progress.View, ro RunOptions) (*exec.Result, error) {
 	if !e.Root.IsLive() {
 		return nil, errors.New("a plan is applied to the live system only, not to a capture")
 	}

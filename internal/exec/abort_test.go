@@ -11,6 +11,7 @@ import (
 	"github.com/raidswap/raidswap/internal/host/hosttest"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -101,7 +102,7 @@ func TestAddRacedByUdev(t *testing.T) {
 }
 
 func TestFollowMDStat(t *testing.T) {
-	bars := []ArrayProgress{{Array: "md0", State: "waiting"}, {Array: "md1", State: "rebuilding", Percent: 10}}
+	bars := []progress.Array{{Array: "md0", State: "waiting"}, {Array: "md1", State: "rebuilding", Percent: 10}}
 	st := func(name, action string, delayed bool, active, total int, pct float64) mdadm.MDStat {
 		m := mdadm.MDStat{Action: action, Delayed: delayed}
 		m.Name, m.DisksActive, m.DisksTotal, m.BlocksSyncedPct, m.BlocksSyncedSpeed, m.BlocksSyncedFinishTime = name, int64(active), int64(total), pct, 180000, 1.5

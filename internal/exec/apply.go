@@ -14,6 +14,7 @@ import (
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -55,7 +56,7 @@ type Options struct {
 	// Audit receives the JSON audit log (one zerolog line per event); nil discards it.
 	Audit io.Writer
 	// View shows progress to a person; nil shows nothing.
-	View View
+	View progress.View
 	// Poll, when set, is how often every wait looks again (tests). Otherwise waits for a disk
 	// to go or come look every DiskPoll, so the first --add follows the new disk within a
 	// fraction of a second, and the rebuild wait every RebuildPoll.

@@ -40,24 +40,47 @@ type Confirmer interface {
 	ConfirmTyped(question, want string) error
 }
 
-// liveDisks reads the live system's devices under root.
+// liveDisks reads the live system's devices under root, each read with O_DIRECT through
+// host.Root.OpenDirect and never through the page cache: a cached read of a member shows
+// md's pages, not what is on the disk, and would let the survivor proof pass without proving.
 type liveDisks struct{ root *host.Root }
 
+// DirectReadError is a survivor proof that could not read a device past the page cache
+// (O_DIRECT refused or the read failed): the proof fails loudly instead of reading cached
+// pages. Disk and Serial name the survivor the read was for; Device is what was read (the
+// disk, one of its md members, or the array explaining a change).
+type DirectReadError struct {
+	Device, Disk, Serial string
+	Err                  error
+}
+
+func (e *DirectReadError) Error() string {
+	on := ""
+	if e.Disk != "" && e.Disk != e.Device {
+		on = " for " + e.Disk
+	}
+	if e.Serial != "" {
+		on += " (" + e.Serial + ")"
+	}
+	return fmt.Sprintf("the survivor proof cannot read %s%s past the page cache (O_DIRECT): %v; a cached read would show md's pages, not the disk, so nothing is proven", e.Device, on, e.Err)
+}
+
+func (e *DirectReadError) Unwrap() error { return e.Err }
+
+// nameSurvivor puts the survivor's name and serial into a DirectReadError within err.
+func nameSurvivor(err error, d *discover.Disk) error {
+	var de *DirectReadError
+	if errors.As(err, &de) {
+		de.Disk, de.Serial = "/dev/"+d.Name, d.Serial
+	}
+	return err
+}
+
 func (l liveDisks) ReadAt(dev string, off int64, n int) ([]byte, error) {
-	p := l.root.Path(dev)
 	const align = 4096
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_DIRECT, 0)
+	f, err := l.root.OpenDirect(dev)
 	if err != nil {
-		// A file system without O_DIRECT (a test's image file): a plain read.
-		if f, err = os.Open(p); err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		b := make([]byte, n)
-		if _, err := f.ReadAt(b, off); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", dev, err)
-		}
-		return b, nil
+		return nil, &DirectReadError{Device: dev, Err: err}
 	}
 	defer f.Close()
 	start := off / align * align
@@ -71,7 +94,7 @@ func (l liveDisks) ReadAt(dev string, off int64, n int) ([]byte, error) {
 	// The aligned read may run past the device's end (a partition whose size is not a
 	// multiple of 4 KiB): what was asked for must have been read.
 	if got, err := f.ReadAt(buf, start); err != nil && !(errors.Is(err, io.EOF) && int64(got) >= off-start+int64(n)) {
-		return nil, fmt.Errorf("reading %s: %w", dev, err)
+		return nil, &DirectReadError{Device: dev, Err: err}
 	}
 	return slices.Clone(buf[off-start : off-start+int64(n)]), nil
 }
@@ -135,7 +158,8 @@ type region struct {
 
 // survivorRegions reads the survivor's partition table (MBR bytes 440–511; with a GPT both
 // headers and entry arrays) and the first and last MiB of each of its md members.
-func (r *run) survivorRegions(d *discover.Disk) ([]region, error) {
+func (r *run) survivorRegions(d *discover.Disk) (_ []region, err error) {
+	defer func() { err = nameSurvivor(err, d) }()
 	dr := r.disks()
 	disk := "/dev/" + d.Name
 	ss := int64(d.LogicalSectorSize)
@@ -218,7 +242,8 @@ func (e *SurvivorChangedError) Error() string {
 // proveSurvivor reads the regions again and compares them with before. A member region may
 // differ only where md itself wrote the array's data (the same bytes read through the array)
 // or md's own metadata outside the data area; any other difference is a SurvivorChangedError.
-func (r *run) proveSurvivor(s plan.Step, d *discover.Disk, before []region) (string, error) {
+func (r *run) proveSurvivor(s plan.Step, d *discover.Disk, before []region) (_ string, err error) {
+	defer func() { err = nameSurvivor(err, d) }()
 	dr := r.disks()
 	if err := dr.Sync(); err != nil {
 		return "", err

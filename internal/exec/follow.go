@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -49,7 +50,7 @@ func (f *rebuildFollower) stop() {
 	<-done
 }
 
-func (f *rebuildFollower) follow(ctx context.Context, bars []ArrayProgress) {
+func (f *rebuildFollower) follow(ctx context.Context, bars []progress.Array) {
 	defer close(f.done)
 	f.r.o.View.Rebuild(bars)
 	tick := time.NewTicker(f.r.poll(plan.Step{Action: plan.ActionAwaitRebuild}))
@@ -91,7 +92,7 @@ func rebuildArrays(p *plan.Plan) map[string]bool {
 // mdstatBars updates bars from /proc/mdstat as the rebuild wait does (followMDStat), and
 // marks an array done when mdstat shows it idle with every disk active. Only the bars say
 // so: whether the plan's postconditions hold is the await-rebuild step's full look.
-func mdstatBars(bars []ArrayProgress, stats []mdadm.MDStat) []ArrayProgress {
+func mdstatBars(bars []progress.Array, stats []mdadm.MDStat) []progress.Array {
 	out, _ := followMDStat(bars, stats)
 	for i := range out {
 		for _, st := range stats {
@@ -103,7 +104,7 @@ func mdstatBars(bars []ArrayProgress, stats []mdadm.MDStat) []ArrayProgress {
 	return out
 }
 
-func allDone(bars []ArrayProgress) bool {
+func allDone(bars []progress.Array) bool {
 	for _, b := range bars {
 		if b.State != "done" {
 			return false

@@ -7,6 +7,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/host/hosttest"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -23,7 +24,7 @@ func (l *eventLog) StepStarting(_, _ int, s plan.Step, _ []string) {
 	l.events = append(l.events, "start "+string(s.Action))
 }
 
-func (l *eventLog) Rebuild(p []ArrayProgress) {
+func (l *eventLog) Rebuild(p []progress.Array) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(p) > 0 {

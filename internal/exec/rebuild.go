@@ -12,6 +12,7 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -42,7 +43,7 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 	stalled := map[string]time.Time{}
 	kicks := map[string]int{}
 	lastFull := time.Now()
-	var bars []ArrayProgress
+	var bars []progress.Array
 	base := newBaseline(r.w.sys, uuids, r.p.Disks.Failed.Serial)
 	names := map[string]bool{}
 	for _, a := range r.w.sys.Arrays {
@@ -87,12 +88,12 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 // followMDStat updates the bars of the last full look from /proc/mdstat, and reports whether
 // every array of the bars is idle (no sync running or pending) with all its disks active:
 // then the rebuild may be over, which only a full look can tell.
-func followMDStat(bars []ArrayProgress, stats []mdadm.MDStat) ([]ArrayProgress, bool) {
+func followMDStat(bars []progress.Array, stats []mdadm.MDStat) ([]progress.Array, bool) {
 	byName := map[string]mdadm.MDStat{}
 	for _, st := range stats {
 		byName[st.Name] = st
 	}
-	out := make([]ArrayProgress, len(bars))
+	out := make([]progress.Array, len(bars))
 	idle := true
 	for i, b := range bars {
 		out[i] = b
@@ -274,26 +275,14 @@ func spareNames(a discover.Array) []string {
 	return out
 }
 
-// ArrayProgress is one array's rebuild, for a view.
-type ArrayProgress struct {
-	Array string
-	// State is "waiting" (queued behind another array), "rebuilding", "done" or "degraded"
-	// (nothing is rebuilding it).
-	State    string
-	Percent  float64
-	SpeedKiB int64
-	ETA      time.Duration
-	SizeKiB  int64
-}
-
 // Progress reports the rebuild of the arrays with the given UUIDs (all arrays when nil).
-func Progress(sys *discover.System, uuids map[string]bool) []ArrayProgress {
-	var out []ArrayProgress
+func Progress(sys *discover.System, uuids map[string]bool) []progress.Array {
+	var out []progress.Array
 	for _, a := range sys.Arrays {
 		if uuids != nil && !uuids[a.UUID] {
 			continue
 		}
-		p := ArrayProgress{Array: a.Name, SizeKiB: a.SizeKiB}
+		p := progress.Array{Array: a.Name, SizeKiB: a.SizeKiB}
 		switch ok, _ := redundant(&a); {
 		case ok:
 			p.State, p.Percent = "done", 100

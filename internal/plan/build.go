@@ -342,14 +342,3 @@ func measuredSpeed(sys *discover.System) (int64, string) {
 	}
 	return DefaultSpeedKiB, "assumed: no rebuild was running to measure"
 }
-
-func humanKiB(k int64) string {
-	b := float64(k) * 1024
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for b >= 1024 && i < len(units)-1 {
-		b /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.1f %s", b, units[i])
-}

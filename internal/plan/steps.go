@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -162,9 +163,9 @@ func (b *builder) addStep(r arrayRole) Step {
 		action, from = ActionAddSpare, fmt.Sprintf("; %s is whole without %s (a spare took over), so %s becomes its new spare", a.Name, r.failedDev, newMemberText(r))
 	}
 	reason := fmt.Sprintf("add %s to %s%s, %s; arrays are added smallest first so small ones (like /boot) are redundant again within seconds, while md queues the larger rebuilds%s",
-		newMemberText(r), a.Name, use, humanKiB(a.SizeKiB), from)
+		newMemberText(r), a.Name, use, human.Bytes(a.SizeKiB*1024), from)
 	if r.whole {
-		reason = fmt.Sprintf("add the whole new disk to %s%s, %s, as its other members are whole disks%s", a.Name, use, humanKiB(a.SizeKiB), from)
+		reason = fmt.Sprintf("add the whole new disk to %s%s, %s, as its other members are whole disks%s", a.Name, use, human.Bytes(a.SizeKiB*1024), from)
 	}
 	return keepWriteMostly(r, Step{ID: "add-" + a.Name, Action: action, Destructive: true,
 		Target:        Target{Device: dev, Serial: b.req.New, Array: a.Name, ArrayUUID: a.UUID, WholeDisk: r.whole},

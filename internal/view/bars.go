@@ -11,8 +11,9 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 )
 
 // barsStallAfter is how long one call into the progress library (mpb) may take before the
@@ -36,7 +37,7 @@ type runBars struct {
 	stallAfter time.Duration
 	opts       []mpb.ContainerOption
 	// barText is what a bar shows after it (progressText; a test makes it block).
-	barText func(exec.ArrayProgress) string
+	barText func(progress.Array) string
 
 	reqs      chan func()
 	quit      chan struct{}
@@ -54,7 +55,7 @@ type runBars struct {
 // decorator loads without a lock.
 type arrayBar struct {
 	bar  *mpb.Bar
-	info atomic.Pointer[exec.ArrayProgress]
+	info atomic.Pointer[progress.Array]
 }
 
 func newRunBars(w io.Writer, width int, opts ...mpb.ContainerOption) *runBars {
@@ -158,15 +159,15 @@ func (v *runBars) Say(msg string)                                { v.text.Say(ms
 const barTotal = 1000
 
 // Rebuild draws (or updates) a bar per array; once the bars stalled, it prints a line.
-func (v *runBars) Rebuild(prog []exec.ArrayProgress) {
-	prog = append([]exec.ArrayProgress(nil), prog...)
+func (v *runBars) Rebuild(prog []progress.Array) {
+	prog = append([]progress.Array(nil), prog...)
 	if !v.do(func() { v.update(prog) }) {
 		v.plain.Rebuild(prog)
 	}
 }
 
 // update runs on the draw goroutine.
-func (v *runBars) update(prog []exec.ArrayProgress) {
+func (v *runBars) update(prog []progress.Array) {
 	if v.p == nil {
 		v.p = mpb.New(v.opts...)
 		v.cur.Store(v.p)
@@ -242,12 +243,12 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
-func progressText(a exec.ArrayProgress) string {
+func progressText(a progress.Array) string {
 	switch a.State {
 	case "rebuilding":
-		s := fmt.Sprintf("%5.1f%%  %d MB/s", a.Percent, a.SpeedKiB*1024/1000000)
+		s := fmt.Sprintf("%5.1f%%  %s", a.Percent, human.RateKiB(a.SpeedKiB))
 		if a.ETA > 0 {
-			s += "  " + a.ETA.Round(time.Second).String() + " left"
+			s += "  " + human.Duration(a.ETA) + " left"
 		}
 		return s
 	case "waiting":

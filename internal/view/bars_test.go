@@ -12,8 +12,8 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 
-	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 )
 
 // hangBound is a hang detector, not a timing assertion: the calls under test take
@@ -69,9 +69,9 @@ func TestRunBarsConcurrent(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range rounds {
-					var prog []exec.ArrayProgress
+					var prog []progress.Array
 					for _, a := range arrays {
-						prog = append(prog, exec.ArrayProgress{Array: a, State: "rebuilding", Percent: float64(i%99) + float64(g)/10, SpeedKiB: 1000})
+						prog = append(prog, progress.Array{Array: a, State: "rebuilding", Percent: float64(i%99) + float64(g)/10, SpeedKiB: 1000})
 					}
 					v.Rebuild(prog)
 				}
@@ -91,9 +91,9 @@ func TestRunBarsConcurrent(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		var done []exec.ArrayProgress
+		var done []progress.Array
 		for _, a := range arrays {
-			done = append(done, exec.ArrayProgress{Array: a, State: "done", Percent: 100})
+			done = append(done, progress.Array{Array: a, State: "done", Percent: 100})
 		}
 		v.Rebuild(done)
 		v.Say("after the rebuild")
@@ -131,7 +131,7 @@ func TestRunBarsStall(t *testing.T) {
 	defer once.Do(func() { close(release) })
 	entered := make(chan struct{})
 	var enteredOnce sync.Once
-	v.barText = func(a exec.ArrayProgress) string {
+	v.barText = func(a progress.Array) string {
 		if a.State == "rebuilding" && a.Percent >= 50 {
 			enteredOnce.Do(func() { close(entered) })
 			<-release
@@ -140,12 +140,12 @@ func TestRunBarsStall(t *testing.T) {
 	}
 	finishes(t, "Rebuild and Say while drawing is stalled", func() {
 		v.Say("before")
-		v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 10}})
-		v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 60}})
+		v.Rebuild([]progress.Array{{Array: "md0", State: "rebuilding", Percent: 10}})
+		v.Rebuild([]progress.Array{{Array: "md0", State: "rebuilding", Percent: 60}})
 		<-entered // mpb is now stuck drawing md0
 		v.stallAfter = 50 * time.Millisecond
 		v.Say("during")
-		v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 70}})
+		v.Rebuild([]progress.Array{{Array: "md0", State: "rebuilding", Percent: 70}})
 		v.Say("after")
 		once.Do(func() { close(release) })
 		v.Close()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/plan"
 )
 
@@ -90,7 +91,7 @@ func PlanText(w io.Writer, p *plan.Plan) error {
 	}
 	fmt.Fprintf(&b, "  host      %s (machine-id %s), built %s by raidswap %s\n", p.Host.Hostname, p.Host.MachineID, p.CreatedAt.Format(time.RFC3339), p.RaidswapVersion)
 	fmt.Fprintf(&b, "  plan id   %s, fingerprint %s\n", p.ID(), short(p.Fingerprint))
-	fmt.Fprintf(&b, "  rebuild   about %s at %d MB/s (%s)\n\n", humanDuration(estimateSeconds(p)), p.SpeedKiB*1024/1000000, p.SpeedSource)
+	fmt.Fprintf(&b, "  rebuild   about %s at %s (%s)\n\n", human.Seconds(estimateSeconds(p)), human.RateKiB(p.SpeedKiB), p.SpeedSource)
 	for i, s := range p.Steps {
 		mark := " "
 		if s.Destructive {
@@ -104,7 +105,7 @@ func PlanText(w io.Writer, p *plan.Plan) error {
 			fmt.Fprintf(&b, " %s", s.Target.Device)
 		}
 		if s.EstimateSeconds > 0 {
-			fmt.Fprintf(&b, " (about %s)", humanDuration(s.EstimateSeconds))
+			fmt.Fprintf(&b, " (about %s)", human.Seconds(s.EstimateSeconds))
 		}
 		b.WriteString("\n")
 		if len(s.Argv) > 0 {
@@ -145,7 +146,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 		fmt.Fprintf(&b, "| Rebuilds from | %s |\n", f)
 	}
 	fmt.Fprintf(&b, "| New disk | %s, at least %d bytes |\n", newText(p), p.Disks.New.MinSizeBytes)
-	fmt.Fprintf(&b, "| Expected duration | about %s (rebuild at %d MB/s, %s) |\n", humanDuration(estimateSeconds(p)), p.SpeedKiB*1024/1000000, p.SpeedSource)
+	fmt.Fprintf(&b, "| Expected duration | about %s (rebuild at %s, %s) |\n", human.Seconds(estimateSeconds(p)), human.RateKiB(p.SpeedKiB), p.SpeedSource)
 	fmt.Fprintf(&b, "| Built | %s by raidswap %s |\n", p.CreatedAt.Format(time.RFC3339), p.RaidswapVersion)
 	fmt.Fprintf(&b, "| Plan id / fingerprint | `%s` / `%s` |\n\n", p.ID(), p.Fingerprint)
 	b.WriteString("Apply with `raidswap apply PLANFILE`. raidswap re-reads the system first and refuses the plan if anything below under *Observed state* has changed, if the file was edited, or on another machine. Before each step it checks the step's preconditions again; a journal under /var/lib/raidswap/journal records every step, and `raidswap resume` continues an interrupted run.\n\n")
@@ -170,7 +171,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 			fmt.Fprintf(&b, "```\n%s\n```\n\n", plan.Command(s.Argv))
 		}
 		if s.EstimateSeconds > 0 {
-			fmt.Fprintf(&b, "Expected duration: about %s.\n\n", humanDuration(s.EstimateSeconds))
+			fmt.Fprintf(&b, "Expected duration: about %s.\n\n", human.Seconds(s.EstimateSeconds))
 		}
 		if len(s.Preconditions) > 0 {
 			b.WriteString("Checked right before: ")

@@ -6,14 +6,14 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 )
 
-// Run shows a run (apply, replace, resume) or a rebuild being watched: exec.View, and Close,
+// Run shows a run (apply, replace, resume) or a rebuild being watched: progress.View, and Close,
 // which stops drawing and leaves what was drawn on the screen.
 type Run interface {
-	exec.View
+	progress.View
 	Close()
 }
 
@@ -65,7 +65,7 @@ func (v *RunText) StepDone(int, int, plan.Step) {}
 func (v *RunText) Waiting(s plan.Step, what string) { v.printf("      %s\n", what) }
 
 // Rebuild prints a line when the rounded progress changes.
-func (v *RunText) Rebuild(p []exec.ArrayProgress) {
+func (v *RunText) Rebuild(p []progress.Array) {
 	var parts []string
 	for _, a := range p {
 		switch a.State {

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 )
 
 // TestRunText: one line per event, the command quoted as a person would type it, a rebuild
@@ -17,9 +17,9 @@ func TestRunText(t *testing.T) {
 	add := plan.Step{ID: "add-md0"}
 	v.StepStarting(0, 3, add, []string{"/sbin/mdadm", "/dev/md0", "--add", "/dev/vdd2"})
 	v.Waiting(add, "waiting for md0 to rebuild")
-	rebuilding := []exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 41.6}, {Array: "md1", State: "waiting"}}
+	rebuilding := []progress.Array{{Array: "md0", State: "rebuilding", Percent: 41.6}, {Array: "md1", State: "waiting"}}
 	v.Rebuild(rebuilding)
-	v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 42.4}, {Array: "md1", State: "waiting"}})
+	v.Rebuild([]progress.Array{{Array: "md0", State: "rebuilding", Percent: 42.4}, {Array: "md1", State: "waiting"}})
 	v.StepDone(0, 3, add)
 	v.StepSkipped(1, 3, plan.Step{ID: "mkswap"}, "its postconditions already hold")
 	v.StepStarting(2, 3, plan.Step{ID: "clone-table", InProcess: true}, []string{"sfdisk", "--dump", "a b"})
@@ -46,8 +46,8 @@ func TestRunBarsLines(t *testing.T) {
 	var b bytes.Buffer
 	v := NewRun(&b, true)
 	v.Say("before the rebuild")
-	v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "rebuilding", Percent: 10}})
-	v.Rebuild([]exec.ArrayProgress{{Array: "md0", State: "done", Percent: 100}})
+	v.Rebuild([]progress.Array{{Array: "md0", State: "rebuilding", Percent: 10}})
+	v.Rebuild([]progress.Array{{Array: "md0", State: "done", Percent: 100}})
 	v.Say("after the rebuild")
 	v.Close()
 	out := b.String()
@@ -60,14 +60,14 @@ func TestRunBarsLines(t *testing.T) {
 
 func TestProgressText(t *testing.T) {
 	tests := []struct {
-		a    exec.ArrayProgress
+		a    progress.Array
 		want string
 	}{
-		{exec.ArrayProgress{State: "rebuilding", Percent: 5, SpeedKiB: 97656}, "  5.0%  99 MB/s"},
-		{exec.ArrayProgress{State: "rebuilding", Percent: 50, SpeedKiB: 97656, ETA: 65_400_000_000}, " 50.0%  99 MB/s  1m5s left"},
-		{exec.ArrayProgress{State: "waiting"}, "waiting (md rebuilds one array at a time)"},
-		{exec.ArrayProgress{State: "done"}, "redundant"},
-		{exec.ArrayProgress{State: "degraded"}, "degraded, nothing rebuilding"},
+		{progress.Array{State: "rebuilding", Percent: 5, SpeedKiB: 97656}, "  5.0%  99 MB/s"},
+		{progress.Array{State: "rebuilding", Percent: 50, SpeedKiB: 97656, ETA: 65_400_000_000}, " 50.0%  99 MB/s  1m05s left"},
+		{progress.Array{State: "waiting"}, "waiting (md rebuilds one array at a time)"},
+		{progress.Array{State: "done"}, "redundant"},
+		{progress.Array{State: "degraded"}, "degraded, nothing rebuilding"},
 	}
 	for _, tt := range tests {
 		if got := progressText(tt.a); got != tt.want {

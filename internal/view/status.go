@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/human"
 )
 
 // StatusJSON writes the system as indented JSON.
@@ -174,10 +175,10 @@ func syncText(s *discover.Sync) string {
 	}
 	t := fmt.Sprintf("%s %.1f%%", s.Action, s.Percent)
 	if s.SpeedKiB > 0 {
-		t += fmt.Sprintf(" at %s/s", humanBytes(uint64(s.SpeedKiB)*1024))
+		t += fmt.Sprintf(" at %s/s", human.Bytes(uint64(s.SpeedKiB)*1024))
 	}
 	if s.ETASeconds >= 0 {
-		t += " ETA " + humanDuration(s.ETASeconds)
+		t += " ETA " + human.Seconds(s.ETASeconds)
 	}
 	return t
 }
@@ -190,10 +191,10 @@ func speedText(s *discover.Sync) string {
 	}
 	var parts []string
 	if s.SpeedKiB > 0 {
-		parts = append(parts, "at "+humanBytes(uint64(s.SpeedKiB)*1024)+"/s")
+		parts = append(parts, "at "+human.Bytes(uint64(s.SpeedKiB)*1024)+"/s")
 	}
 	if s.ETASeconds >= 0 {
-		parts = append(parts, "ETA "+humanDuration(s.ETASeconds))
+		parts = append(parts, "ETA "+human.Seconds(s.ETASeconds))
 	}
 	return strings.Join(parts, " ")
 }
@@ -218,7 +219,7 @@ func sizeText(d discover.Disk) string {
 	if !d.Present {
 		return "gone"
 	}
-	return humanBytes(d.SizeBytes)
+	return human.Bytes(d.SizeBytes)
 }
 
 func sectorText(d discover.Disk) string {

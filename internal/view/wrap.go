@@ -54,9 +54,3 @@ func wrapLine(b *strings.Builder, line string, width int) {
 		}
 	}
 }
-
-// HumanBytes is a size as status shows it (128.0 MiB).
-func HumanBytes(n uint64) string { return humanBytes(n) }
-
-// HumanDuration is a duration in seconds as plans show it (1m08s).
-func HumanDuration(sec int64) string { return humanDuration(sec) }

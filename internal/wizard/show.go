@@ -10,6 +10,7 @@ import (
 	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/view"
 )
@@ -41,7 +42,7 @@ func Show(w io.Writer, sys *discover.System, width int) {
 		}
 		size := "gone"
 		if d.Present {
-			size = view.HumanBytes(d.SizeBytes)
+			size = human.Bytes(d.SizeBytes)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, d.Name, orDash(d.Serial), orDash(d.Model), size, bayShort(d), smartShort(d.SMART), bootShort(d.Boot), verdict)
 	}
@@ -118,7 +119,7 @@ func Summary(w io.Writer, width int, p *plan.Plan, newDisk *discover.Disk, sys *
 	for _, a := range sys.Arrays {
 		arrays = append(arrays, fmt.Sprintf("%s %s %s", a.Name, a.Bar(), a.State))
 	}
-	fmt.Fprintf(&b, "\nDONE in %s: %s replaced by %s; %s.\n", took.Round(time.Second), p.Disks.Failed.Label(), newDisk.Label(), strings.Join(arrays, ", "))
+	fmt.Fprintf(&b, "\nDONE in %s: %s replaced by %s; %s.\n", human.Duration(took), p.Disks.Failed.Label(), newDisk.Label(), strings.Join(arrays, ", "))
 	fmt.Fprintf(&b, "  journal    %s\n", orDash(journal))
 	fmt.Fprintf(&b, "  audit log  %s\n", orDash(audit))
 	for _, l := range bootLines(p, newDisk.Label()) {

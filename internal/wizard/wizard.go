@@ -12,6 +12,7 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/view"
 )
@@ -385,7 +386,7 @@ func (s *session) awaitNew(p *plan.Plan, want string) (*discover.Disk, error) {
 	for _, k := range p.Disks.New.KnownSerials {
 		known[k] = true
 	}
-	s.printf("\nInsert the new disk (at least %s) in the empty bay. raidswap sees it arrive.\n", view.HumanBytes(p.Disks.New.MinSizeBytes))
+	s.printf("\nInsert the new disk (at least %s) in the empty bay. raidswap sees it arrive.\n", human.Bytes(p.Disks.New.MinSizeBytes))
 	said := map[string]bool{}
 	var ok []discover.Disk
 	err := s.wait(func() (bool, error) {
@@ -421,7 +422,7 @@ func (s *session) awaitNew(p *plan.Plan, want string) (*discover.Disk, error) {
 	}
 	var labels []string
 	for _, d := range ok {
-		labels = append(labels, fmt.Sprintf("%s, %s, %s", d.Label(), orDash(d.Model), view.HumanBytes(d.SizeBytes)))
+		labels = append(labels, fmt.Sprintf("%s, %s, %s", d.Label(), orDash(d.Model), human.Bytes(d.SizeBytes)))
 	}
 	i, err := s.selectOne("\nSeveral new disks appeared. Which one replaces the failed disk?", labels, 0)
 	if err != nil {
@@ -437,7 +438,7 @@ func knownName(sys *discover.System, p *plan.Plan, name string) bool {
 
 func (s *session) showNewDisk(sys *discover.System, p *plan.Plan, d discover.Disk, cerr error) {
 	s.printf("\nNew disk: %s\n", d.Label())
-	s.printf("  model %s, %s, sectors %d/%d (logical/physical)%s\n", orDash(d.Model), view.HumanBytes(d.SizeBytes),
+	s.printf("  model %s, %s, sectors %d/%d (logical/physical)%s\n", orDash(d.Model), human.Bytes(d.SizeBytes),
 		d.LogicalSectorSize, d.PhysicalSectorSize, bayText(d))
 	if id := identityText(d); id != "" {
 		s.printf("  %s\n", id)
@@ -447,7 +448,7 @@ func (s *session) showNewDisk(sys *discover.System, p *plan.Plan, d discover.Dis
 	if d.SizeBytes < need {
 		mark = "TOO SMALL"
 	}
-	s.printf("  size: %s against %s needed for the survivor's layout (%s): %s\n", view.HumanBytes(d.SizeBytes), view.HumanBytes(need), arraysNeed(sys, p), mark)
+	s.printf("  size: %s against %s needed for the survivor's layout (%s): %s\n", human.Bytes(d.SizeBytes), human.Bytes(need), arraysNeed(sys, p), mark)
 	switch {
 	case len(d.Partitions) == 0:
 		s.printf("  existing data: none (no partitions)\n")
@@ -479,7 +480,7 @@ func arraysNeed(sys *discover.System, p *plan.Plan) string {
 		}
 		seen[st.Target.Array] = true
 		if a := sys.Array(st.Target.Array); a != nil {
-			parts = append(parts, fmt.Sprintf("%s %s", a.Name, view.HumanBytes(uint64(a.SizeKiB)*1024)))
+			parts = append(parts, fmt.Sprintf("%s %s", a.Name, human.Bytes(uint64(a.SizeKiB)*1024)))
 		}
 	}
 	if len(parts) == 0 {

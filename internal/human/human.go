@@ -1,0 +1,45 @@
+// Package human formats sizes and durations for people, one way for every report: a plan,
+// status, the wizard, the drill and the partition comparison show a size or a duration
+// the same. It formats only; it decides nothing.
+package human
+
+import (
+	"fmt"
+	"time"
+)
+
+// Bytes is n in binary units with one decimal: 512 B, 1.5 KiB, 8.0 GiB, 2.0 TiB.
+func Bytes[T ~int | ~int64 | ~uint64](n T) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	u := uint64(n)
+	div, exp := uint64(unit), 0
+	for m := u / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(u)/float64(div), "KMGTPE"[exp])
+}
+
+// Duration is d to the second as 45s, 3m07s or 2h05m (hours drop the seconds).
+func Duration(d time.Duration) string {
+	sec := int64(d.Round(time.Second) / time.Second)
+	h, m, s := sec/3600, sec%3600/60, sec%60
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%dh%02dm", h, m)
+	case m > 0:
+		return fmt.Sprintf("%dm%02ds", m, s)
+	default:
+		return fmt.Sprintf("%ds", s)
+	}
+}
+
+// Seconds is Duration of sec whole seconds (md's and the plan's estimates count seconds).
+func Seconds(sec int64) string { return Duration(time.Duration(sec) * time.Second) }
+
+// RateKiB is a rebuild speed md gives in KiB/s as whole decimal megabytes a second (99 MB/s),
+// the unit disk makers quote.
+func RateKiB(kibPerSec int64) string { return fmt.Sprintf("%d MB/s", kibPerSec*1024/1000000) }

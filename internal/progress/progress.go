@@ -1,0 +1,35 @@
+// Package progress holds what the executor tells a person while a plan runs: the View it
+// reports steps and rebuilds to, and one array's rebuild (Array). Both exec, which reports,
+// and view, which renders, import it, so the renderer does not depend on the executor.
+//
+// It holds types only: no rule, no reading of the system, no rendering.
+package progress
+
+import (
+	"time"
+
+	"github.com/raidswap/raidswap/internal/plan"
+)
+
+// View shows a run's progress to a person (internal/view's RunText and bars); the executor
+// calls it from one goroutine.
+type View interface {
+	StepStarting(i, n int, s plan.Step, argv []string)
+	StepSkipped(i, n int, s plan.Step, why string)
+	StepDone(i, n int, s plan.Step)
+	Waiting(s plan.Step, what string)
+	Rebuild(p []Array)
+	Say(msg string)
+}
+
+// Array is one array's rebuild, for a view.
+type Array struct {
+	Array string
+	// State is "waiting" (queued behind another array), "rebuilding", "done" or "degraded"
+	// (nothing is rebuilding it).
+	State    string
+	Percent  float64
+	SpeedKiB int64
+	ETA      time.Duration
+	SizeKiB  int64
+}
