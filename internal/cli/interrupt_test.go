@@ -179,13 +179,20 @@ func TestStopSignalsOnPty(t *testing.T) {
 				t.Fatalf("still running %s after %s:\n%s", tt.sig, hangBound, screen.String())
 			}
 			took := time.Since(start)
-			time.Sleep(100 * time.Millisecond) // the last output through the pty
+			hint := func(out string) bool {
+				return strings.Contains(out, "`raidswap resume` continues the replacement") && strings.Contains(out, "raidswap: interrupted ("+signalName(tt.sig)+")")
+			}
+			// The last output still crosses the pty after the exit; under load that takes a
+			// while: wait for it (bounded), rather than a fixed sleep that a busy machine outruns.
+			for wait := time.Now().Add(5 * time.Second); !hint(screen.String()) && time.Now().Before(wait); {
+				time.Sleep(20 * time.Millisecond)
+			}
 			out := screen.String()
 			t.Logf("%s at %s: ended in %s with exit %d", tt.sig, tt.mode, took.Round(time.Millisecond), cmd.ProcessState.ExitCode())
 			if got := cmd.ProcessState.ExitCode(); got != tt.code {
 				t.Errorf("exit %d, want %d:\n%s", got, tt.code, out)
 			}
-			if !strings.Contains(out, "`raidswap resume` continues the replacement") || !strings.Contains(out, "raidswap: interrupted ("+signalName(tt.sig)+")") {
+			if !hint(out) {
 				t.Errorf("no resume hint naming %s:\n%s", signalName(tt.sig), out)
 			}
 			after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
