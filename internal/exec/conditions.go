@@ -220,6 +220,11 @@ func redundant(a *discover.Array) (bool, string) {
 	if a.RaidDisks <= 0 || in < a.RaidDisks {
 		return false, fmt.Sprintf("%s has %d of %d members in_sync", a.Name, in, a.RaidDisks)
 	}
+	// md's own count (md/degraded), which status believes too: members that all read in_sync
+	// do not make an array whole that md counts short.
+	if a.MDDegraded > 0 {
+		return false, fmt.Sprintf("%s has %d of %d members in_sync, but md counts %d lost slot(s) (md/degraded)", a.Name, in, a.RaidDisks, a.MDDegraded)
+	}
 	return true, ""
 }
 
