@@ -7,7 +7,6 @@ import (
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/drill"
-	"github.com/raidswap/raidswap/internal/view"
 )
 
 // Shell completion (cobra's `__complete`, which the bash and zsh scripts of `raidswap
@@ -54,7 +53,7 @@ func walk(c *cobra.Command, fn func(*cobra.Command)) {
 }
 
 // completeSerials offers the serials of the disks keep accepts, each described by its
-// kernel name and state so the operator sees which disk a serial is.
+// kernel name, model and state so the operator sees which disk a serial is.
 func completeSerials(f *Factory, keep func(discover.Disk) bool) cobra.CompletionFunc {
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return diskSerials(f, keep), cobra.ShellCompDirectiveNoFileComp
@@ -96,9 +95,6 @@ func describeDisk(d discover.Disk) string {
 	parts := []string{d.Name}
 	if d.Model != "" {
 		parts = append(parts, d.Model)
-	}
-	if d.SizeBytes > 0 {
-		parts = append(parts, view.HumanBytes(d.SizeBytes))
 	}
 	parts = append(parts, strings.ReplaceAll(string(d.Verdict), "_", " "))
 	return strings.Join(parts, ", ")
