@@ -33,6 +33,7 @@ so an interrupted run resumes.`,
 	}
 	root.AddCommand(newManCmd(root))
 	addRootPlan(f, root)
+	registerCompletions(f, root)
 	return root
 }
 
