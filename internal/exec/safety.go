@@ -309,18 +309,27 @@ func (w *world) partitionsWritable(s plan.Step, devs []string, want, survivor st
 		if part == "" {
 			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: "it is a whole disk; this step writes partitions only"}
 		}
-		if d.Serial != want || want == "" {
-			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: fmt.Sprintf("the plan writes to the disk with serial %s, not this one", orNone(want))}
-		}
-		if d.Serial == survivor {
-			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: "it is the survivor"}
-		}
-		if why := w.sys.IdentityProblem(d); why != "" {
-			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
+		if err := w.plansDisk(s, dev, d, want, survivor); err != nil {
+			return err
 		}
 		if why := partitionInUse(w.sys, d, part); why != "" {
 			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
 		}
+	}
+	return nil
+}
+
+// plansDisk checks that disk d (device dev) is the one the plan writes to: its serial is want,
+// it is not the survivor, and its serial still identifies it. Both write checks below ask it.
+func (w *world) plansDisk(s plan.Step, dev string, d *discover.Disk, want, survivor string) error {
+	if d.Serial != want || want == "" {
+		return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: fmt.Sprintf("the plan writes to the disk with serial %s, not this one", orNone(want))}
+	}
+	if d.Serial == survivor {
+		return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: "it is the survivor"}
+	}
+	if why := w.sys.IdentityProblem(d); why != "" {
+		return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
 	}
 	return nil
 }
@@ -342,14 +351,8 @@ func (w *world) wholeDiskWritable(s plan.Step, devs []string, want, survivor str
 		if part != "" {
 			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: "it is a partition; this step writes a whole-disk member"}
 		}
-		if d.Serial != want || want == "" {
-			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: fmt.Sprintf("the plan writes to the disk with serial %s, not this one", orNone(want))}
-		}
-		if d.Serial == survivor {
-			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: "it is the survivor"}
-		}
-		if why := w.sys.IdentityProblem(d); why != "" {
-			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
+		if err := w.plansDisk(s, dev, d, want, survivor); err != nil {
+			return err
 		}
 		if why := plan.WholeDiskPartitioned(d, array); why != "" {
 			return &RefusedError{Step: s.ID, Device: dev, Serial: d.Serial, Reason: why}
