@@ -17,12 +17,19 @@ type RunProgress struct {
 	NewDevice string
 }
 
-// ReadProgress reads a plan's progress from its journal's records.
-func ReadProgress(p *plan.Plan, recs []journal.Record) RunProgress {
+// ReadProgress reads a plan's progress from its journal's records. named is the new disk
+// the operator names now (resume --new; "" for none): a run takes that disk, so the steps
+// on the new disk count as not done, as chooseNewDisk journals it.
+func ReadProgress(p *plan.Plan, recs []journal.Record, named string) RunProgress {
 	j := &journal.Journal{Records: recs}
 	pr := RunProgress{Done: make([]bool, len(p.Steps)), NewSerial: p.Disks.New.Serial, NewDevice: p.Disks.New.Device}
 	if v, at := j.DataIndex(noteNewSerial); at >= 0 {
 		pr.NewSerial, pr.NewDevice = v, recs[at].Data["new_device"]
+	}
+	if named != "" && named != pr.NewSerial {
+		recs = append(recs[:len(recs):len(recs)], journal.Record{Event: journal.EventNote, Data: map[string]string{noteNewSerial: named}})
+		j = &journal.Journal{Records: recs}
+		pr.NewSerial, pr.NewDevice = named, ""
 	}
 	for i, s := range p.Steps {
 		pr.Done[i] = doneInJournal(j, s)

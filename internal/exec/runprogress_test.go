@@ -88,19 +88,22 @@ func TestReadProgress(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		recs       []journal.Record
+		named      string
 		done       []string
 		newSerial  string
 		newDevice  string
 		remainingN int
 	}{
-		{"nothing yet", nil, nil, plantest.New, "", len(p.Steps)},
-		{"first step", recs(done(first)), []string{first}, plantest.New, "", len(p.Steps) - 1},
-		{"new disk chosen and cloned", recs(done(first), note("WD-OTHER", "sdc"), done(clone)), []string{first, clone}, "WD-OTHER", "sdc", len(p.Steps) - 2},
-		{"cloned before the disk was swapped", recs(done(first), done(clone), note("WD-OTHER", "sdd")), []string{first}, "WD-OTHER", "sdd", len(p.Steps) - 1},
-		{"skipped counts as done", recs(journal.Record{Event: journal.EventSkipped, Step: add}), []string{add}, plantest.New, "", len(p.Steps) - 1},
+		{"nothing yet", nil, "", nil, plantest.New, "", len(p.Steps)},
+		{"first step", recs(done(first)), "", []string{first}, plantest.New, "", len(p.Steps) - 1},
+		{"new disk chosen and cloned", recs(done(first), note("WD-OTHER", "sdc"), done(clone)), "", []string{first, clone}, "WD-OTHER", "sdc", len(p.Steps) - 2},
+		{"cloned before the disk was swapped", recs(done(first), done(clone), note("WD-OTHER", "sdd")), "", []string{first}, "WD-OTHER", "sdd", len(p.Steps) - 1},
+		{"resume --new names another disk", recs(done(first), note("WD-OTHER", "sdc"), done(clone)), "WD-THIRD", []string{first}, "WD-THIRD", "", len(p.Steps) - 1},
+		{"resume --new names the chosen disk", recs(done(first), note("WD-OTHER", "sdc"), done(clone)), "WD-OTHER", []string{first, clone}, "WD-OTHER", "sdc", len(p.Steps) - 2},
+		{"skipped counts as done", recs(journal.Record{Event: journal.EventSkipped, Step: add}), "", []string{add}, plantest.New, "", len(p.Steps) - 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pr := ReadProgress(p, tc.recs)
+			pr := ReadProgress(p, tc.recs, tc.named)
 			var got []string
 			for i, d := range pr.Done {
 				if d {

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/raidswap/raidswap/internal/engine"
+	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/partition"
+)
+
+// TestNextAfterRun: every way a run ends gives one next step, and the ones that left a
+// journal point at resume (or abort) while the ones that changed nothing say so.
+func TestNextAfterRun(t *testing.T) {
+	const j = "/var/lib/raidswap/journal/p1.jsonl"
+	for _, tc := range []struct {
+		name     string
+		err      error
+		journal  string
+		unproven []string
+		want     string
+		not      string
+	}{
+		{"finished", nil, j, nil, "`raidswap status` shows the arrays redundant again", "not proven"},
+		{"finished, boot not proven", nil, j, []string{"vdc (WD-NEW) (unknown: no boot code read)"}, "boot code not proven on vdc (WD-NEW)", ""},
+		{"stopped after a step", exec.ErrStopped, j, nil, "`raidswap resume` continues", ""},
+		{"signal after the journal", &SignalError{}, j, nil, "`raidswap resume` continues from where this stopped", "nothing was changed"},
+		{"signal before the journal", &SignalError{}, "", nil, "nothing was changed", "resume"},
+		{"cancelled", WithCode(ExitFailed, context.Canceled), j, nil, "`raidswap resume`", ""},
+		{"wait timed out", &exec.WaitTimeoutError{}, j, nil, "`raidswap resume` waits again", ""},
+		{"second failure", &exec.SecondFailureError{}, j, nil, "`raidswap abort` closes this run", "resume"},
+		{"locked", WithCode(ExitRefused, &exec.LockedError{}), "", nil, "let the other raidswap finish", ""},
+		{"stale plan", &plan.StaleError{}, "", nil, "build a new one with `raidswap --plan`", ""},
+		{"other machine, resume", &plan.InvalidError{}, j, nil, "`raidswap abort` closes its run", ""},
+		{"other machine, apply", &plan.InvalidError{}, "", nil, "nothing was changed", ""},
+		{"nothing to resume", &engine.NothingToResumeError{}, "", nil, "`raidswap status` says whether a disk needs replacing", ""},
+		{"two journals", &engine.JournalError{}, "", nil, "`raidswap abort` closes the newest", ""},
+		{"which disk", &plan.AmbiguousError{}, "", nil, "--failed SERIAL", ""},
+		{"cannot plan", &engine.CannotPlanError{}, "", nil, "nothing was changed", "resume"},
+		{"refused mid-run", &exec.RefusedError{}, j, nil, "then `raidswap resume`; `raidswap abort`", ""},
+		{"precondition mid-run", &exec.PreconditionError{}, j, nil, "then `raidswap resume`", ""},
+		{"partition refused mid-run", &partition.RefusedError{}, j, nil, "then `raidswap resume`", ""},
+		{"step failed", &exec.StepFailedError{Err: errors.New("exit 1")}, j, nil, "the journal " + j + " has the failed command's output", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := nextAfterRun(tc.err, tc.journal, tc.unproven)
+			if !strings.Contains(got, tc.want) || (tc.not != "" && strings.Contains(got, tc.not)) {
+				t.Errorf("next %q: want %q in it, and not %q", got, tc.want, tc.not)
+			}
+		})
+	}
+}
+
+// unfinishedRun saves the failed fixture's plan and a journal of its run with the first
+// `done` steps done; it returns the journal directory.
+func unfinishedRun(t *testing.T, dir string, done int) string {
+	t.Helper()
+	planFile := filepath.Join(dir, "p.json")
+	if code, _, errOut := run(t, "--plan", "--failed", "vdb", "--format", "json", "--out", planFile, "--root", fixture("failed")); code != ExitOK {
+		t.Fatalf("plan: %d %s", code, errOut)
+	}
+	body, err := os.ReadFile(planFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Checksum string
+		Steps    []struct{ ID string }
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimPrefix(p.Checksum, "hmac-sha256:")[:12]
+	jdir := filepath.Join(dir, "journal")
+	os.MkdirAll(jdir, 0o700)
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, body); err != nil {
+		t.Fatal(err)
+	}
+	recs := `{"time":"2026-12-01T00:00:00Z","event":"plan","plan":` + compact.String() + "}\n"
+	for _, s := range p.Steps[:done] {
+		recs += fmt.Sprintf(`{"time":"2026-12-01T00:00:01Z","event":"done","step":%q}`+"\n", s.ID)
+	}
+	if err := os.WriteFile(filepath.Join(jdir, id+".jsonl"), []byte(recs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return jdir
+}
+
+// TestEveryEndSaysNext: replace, apply, resume and abort end with one "Next:" line, on
+// stdout when they succeed and after the error on stderr when they do not; resume shows
+// what was done and what remains instead of the whole plan.
+func TestEveryEndSaysNext(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		args        []string
+		journal     int // steps done in an unfinished run's journal; -1: no journal
+		typed       []string
+		code        int
+		out, errOut []string
+		notOut      []string
+	}{
+		{name: "resume without a terminal", args: []string{"resume"}, journal: 3, code: ExitUsage,
+			out:    []string{"resuming plan", "3 of 14 steps done, 11 to do", "  done   3. 03-detach-md1", "  next   4. 04-locate", "  to do  5.", "new disk: not chosen yet"},
+			errOut: []string{"--yes required", "\nNext: run it on a terminal to confirm by typing the serial, or add --yes\n"}, notOut: []string{"PLAN:"}},
+		{name: "resume declined", args: []string{"resume"}, journal: 3, typed: []string{"WD-WRONG"}, code: ExitRefused,
+			out:    []string{"  next   4. 04-locate"},
+			errOut: []string{`you typed "WD-WRONG"`, "Next: nothing more was done; `raidswap resume` asks again"}, notOut: []string{"PLAN:"}},
+		{name: "resume, nothing to resume", args: []string{"resume", "--yes"}, journal: -1, code: ExitRefused,
+			errOut: []string{"nothing to resume", "Next: `raidswap status` says whether a disk needs replacing"}},
+		{name: "abort", args: []string{"abort"}, journal: 3, code: ExitOK,
+			out: []string{"aborted; its journal", "\nNext: `raidswap status` shows the arrays as they are now; `sudo raidswap` (or `raidswap --plan`) builds a new plan\n"}},
+		{name: "abort, nothing to abort", args: []string{"abort"}, journal: -1, code: ExitRefused,
+			errOut: []string{"nothing to resume", "Next: `raidswap status` says whether a disk needs replacing"}},
+		{name: "replace refused", args: []string{"replace", "--failed", "WD-NOSUCHDISK", "--yes"}, journal: -1, code: ExitRefused,
+			errOut: []string{"Next: nothing was changed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			jdir := filepath.Join(dir, "journal")
+			if tc.journal >= 0 {
+				jdir = unfinishedRun(t, dir, tc.journal)
+			}
+			var out, eb bytes.Buffer
+			f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &eb, Interactive: tc.typed != nil}, KeyPath: testKeyPath}
+			if tc.typed != nil {
+				f.SetPrompter(&fakePrompter{typed: tc.typed})
+			}
+			code := Run(f, append(tc.args, "--journal-dir", jdir, "--lock", filepath.Join(dir, "lock")))
+			if code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
+			}
+			for _, w := range tc.out {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("stdout lacks %q", w)
+				}
+			}
+			for _, w := range tc.errOut {
+				if !strings.Contains(eb.String(), w) {
+					t.Errorf("stderr lacks %q", w)
+				}
+			}
+			for _, w := range tc.notOut {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("stdout holds %q", w)
+				}
+			}
+			all := out.String() + eb.String()
+			if n := strings.Count(all, "Next: "); n != 1 {
+				t.Errorf("%d Next lines, want 1", n)
+			}
+			if t.Failed() || testing.Verbose() {
+				t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), eb.String())
+			}
+		})
+	}
+}
