@@ -9,6 +9,7 @@ import (
 
 	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/discover"
+	"github.com/raidswap/raidswap/internal/drill"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/plan"
@@ -158,4 +159,34 @@ func sayNext(w, errOut io.Writer, err error, next string) error {
 	}
 	fmt.Fprintln(errOut, "Next: "+next)
 	return Silent(code)
+}
+
+// nextAfterDrill is what to do after a drill's score card: stopped says a signal ended it,
+// all that every scenario ran.
+func nextAfterDrill(cards drill.Cards, stopped, all bool) string {
+	for _, c := range cards {
+		if c.CleanupError != "" {
+			return "`sudo raidswap drill --cleanup` removes what the drill could not (" + c.Scenario + "'s lab)"
+		}
+	}
+	if stopped {
+		return "`sudo raidswap drill --cleanup` removes what is left of the lab; run the drill again when ready"
+	}
+	for _, c := range cards {
+		if c.Kept {
+			return "look around the lab at " + c.Lab + ", then `sudo raidswap drill --cleanup` removes it"
+		}
+	}
+	for _, c := range cards {
+		if !c.Met() {
+			return fmt.Sprintf("read %s's FAIL lines above; `sudo raidswap drill --scenario %s --keep` runs it again and leaves its lab to look at", c.Scenario, c.Scenario)
+		}
+	}
+	if len(cards) == 0 {
+		return "`sudo raidswap drill` runs the default scenario"
+	}
+	if !all {
+		return "`sudo raidswap drill --scenario all` rehearses every case; on a real failure run `raidswap status`, then `sudo raidswap`"
+	}
+	return "on a real failure run `raidswap status`, then `sudo raidswap`: the same wizard as this drill"
 }

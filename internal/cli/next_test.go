@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raidswap/raidswap/internal/drill"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/plan"
@@ -159,6 +160,34 @@ func TestEveryEndSaysNext(t *testing.T) {
 			}
 			if t.Failed() || testing.Verbose() {
 				t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), eb.String())
+			}
+		})
+	}
+}
+
+// TestNextAfterDrill: the score card ends with what to do next, from how the drill ended.
+func TestNextAfterDrill(t *testing.T) {
+	pass := &drill.Card{Scenario: "failed-disk", Result: drill.Pass, Expected: drill.Pass}
+	fail := &drill.Card{Scenario: "interrupted", Result: drill.Fail, Expected: drill.Pass}
+	kept := &drill.Card{Scenario: "failed-disk", Result: drill.Pass, Expected: drill.Pass, Kept: true, Lab: "/var/lib/raidswap/drill/lab-1"}
+	dirty := &drill.Card{Scenario: "failed-disk", Result: drill.Pass, Expected: drill.Pass, CleanupError: "loop0 busy"}
+	for _, tc := range []struct {
+		name    string
+		cards   drill.Cards
+		stopped bool
+		all     bool
+		want    string
+	}{
+		{"one scenario passed", drill.Cards{pass}, false, false, "`sudo raidswap drill --scenario all`"},
+		{"every scenario passed", drill.Cards{pass, pass}, false, true, "`raidswap status`, then `sudo raidswap`"},
+		{"one failed", drill.Cards{pass, fail}, false, true, "`sudo raidswap drill --scenario interrupted --keep`"},
+		{"kept", drill.Cards{kept}, false, false, "lab at /var/lib/raidswap/drill/lab-1, then `sudo raidswap drill --cleanup`"},
+		{"cleanup failed", drill.Cards{dirty}, false, false, "`sudo raidswap drill --cleanup` removes what the drill could not"},
+		{"stopped", drill.Cards{fail}, true, false, "`sudo raidswap drill --cleanup` removes what is left"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nextAfterDrill(tc.cards, tc.stopped, tc.all); !strings.Contains(got, tc.want) {
+				t.Errorf("next %q, want %q in it", got, tc.want)
 			}
 		})
 	}
