@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/drill"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
@@ -188,6 +190,34 @@ func TestNextAfterDrill(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := nextAfterDrill(tc.cards, tc.stopped, tc.all); !strings.Contains(got, tc.want) {
 				t.Errorf("next %q, want %q in it", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestUnprovenBoot: after a finished run, the survivor's or new disk's boot code that the
+// live system does not show ready is named; boot code typed by hand is never proven.
+func TestUnprovenBoot(t *testing.T) {
+	p := &plan.Plan{Disks: plan.Disks{Survivor: plan.DiskRef{Device: "vda", Serial: "WD-A"}, Failed: plan.DiskRef{Device: "vdb", Serial: "WD-B"}}}
+	disk := func(name, serial, state string) discover.Disk {
+		return discover.Disk{Name: name, Serial: serial, Present: true, Boot: &bootloader.Readiness{State: state, Reason: "no boot code in the MBR"}}
+	}
+	byHand := &plan.Plan{Disks: p.Disks, Steps: []plan.Step{{ID: "bootloader-by-hand-new", Action: plan.ActionBootByHand}}}
+	for _, tc := range []struct {
+		name string
+		p    *plan.Plan
+		sys  *discover.System
+		want string
+	}{
+		{"both ready", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", bootloader.ReadyOK), disk("vdc", "WD-C", bootloader.ReadyOK)}}, ""},
+		{"new disk missing", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", bootloader.ReadyOK), disk("vdc", "WD-C", bootloader.ReadyMissing)}}, "vdc (WD-C) (missing: no boot code in the MBR)"},
+		{"survivor unknown", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", bootloader.ReadyUnknown), disk("vdc", "WD-C", bootloader.ReadyOK)}}, "vda (WD-A) (unknown: no boot code in the MBR)"},
+		{"not judged", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", ""), disk("vdc", "WD-C", "")}}, ""},
+		{"by hand", byHand, &discover.System{}, "any disk (its GRUB commands were typed by hand)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := strings.Join(unprovenBoot(tc.p, tc.sys, "WD-C"), "; "); got != tc.want {
+				t.Errorf("unproven %q, want %q", got, tc.want)
 			}
 		})
 	}
