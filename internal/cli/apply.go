@@ -89,23 +89,24 @@ required; with one, you confirm by typing the serial of the disk coming out.`,
 }
 
 func runApply(ctx context.Context, o *ApplyOptions) error {
+	refused := func(err error) error { return sayNext(o.F.IO.Out, o.F.IO.ErrOut, err, nextAfterRun(err, "", nil)) }
 	env, lock, err := actingEnv(o.F, &o.Engine)
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	defer lock.Release()
 	key, err := env.Key(true)
 	if err != nil {
-		return engineError(err)
+		return refused(engineError(err))
 	}
 	in, err := os.Open(o.PlanFile)
 	if err != nil {
-		return WithCode(ExitUsage, err)
+		return refused(WithCode(ExitUsage, err))
 	}
 	p, err := plan.Read(in, key)
 	in.Close()
 	if err != nil {
-		return engineError(err)
+		return refused(engineError(err))
 	}
 	return applyPlan(ctx, o.F, env, p, &o.Engine, lock, "", false)
 }

@@ -123,6 +123,8 @@ func TestEveryEndSaysNext(t *testing.T) {
 			out: []string{"aborted; its journal", "\nNext: `raidswap status` shows the arrays as they are now; `sudo raidswap` (or `raidswap --plan`) builds a new plan\n"}},
 		{name: "abort, nothing to abort", args: []string{"abort"}, journal: -1, code: ExitRefused,
 			errOut: []string{"nothing to resume", "Next: `raidswap status` says whether a disk needs replacing"}},
+		{name: "apply, no such plan file", args: []string{"apply", "/nonexistent/p.json", "--yes"}, journal: -1, code: ExitUsage,
+			errOut: []string{"no such file", "Next: nothing was changed"}},
 		{name: "replace refused", args: []string{"replace", "--failed", "WD-NOSUCHDISK", "--yes"}, journal: -1, code: ExitRefused,
 			errOut: []string{"Next: nothing was changed"}},
 	} {
