@@ -112,10 +112,10 @@ func TestEveryEndSaysNext(t *testing.T) {
 		notOut      []string
 	}{
 		{name: "resume without a terminal", args: []string{"resume"}, journal: 3, code: ExitUsage,
-			out:    []string{"resuming plan", "3 of 14 steps done, 11 to do", "  done   3. 03-detach-md1", "  next   4. 04-locate", "  to do  5.", "new disk: not chosen yet"},
+			out:    []string{"resuming plan", "steps done,", "  done ", "-detach-md1: /sbin/mdadm /dev/md1 --fail /dev/vdb4", "  next ", "  to do ", "-add-md0: /sbin/mdadm /dev/md0 --add {new:2}", "new disk: not chosen yet"},
 			errOut: []string{"--yes required", "\nNext: run it on a terminal to confirm by typing the serial, or add --yes\n"}, notOut: []string{"PLAN:"}},
 		{name: "resume declined", args: []string{"resume"}, journal: 3, typed: []string{"WD-WRONG"}, code: ExitRefused,
-			out:    []string{"  next   4. 04-locate"},
+			out:    []string{"  done ", "  next ", "  to do "},
 			errOut: []string{`you typed "WD-WRONG"`, "Next: nothing more was done; `raidswap resume` asks again"}, notOut: []string{"PLAN:"}},
 		{name: "resume, nothing to resume", args: []string{"resume", "--yes"}, journal: -1, code: ExitRefused,
 			errOut: []string{"nothing to resume", "Next: `raidswap status` says whether a disk needs replacing"}},

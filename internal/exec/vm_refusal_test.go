@@ -113,7 +113,7 @@ set -e
 		// Each end says what comes next; resume first shows what was done and what remains
 		// (issue 20, item 2).
 		"Next: put right what the line above names, then `raidswap resume`",
-		"new disk: serial WD-SMALL, not attached now", "  done   1. ", "  next   7. 07-check-new-disk", "  to do ",
+		"new disk: serial WD-SMALL, not attached now", "  done ", "  next ", "  to do ", "-check-new-disk",
 		"Next: `raidswap status` shows the arrays redundant again")...)
 }
 
