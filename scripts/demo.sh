@@ -7,6 +7,17 @@ set -u
 raidswap=${RAIDSWAP:-$(dirname "$0")/../bin/raidswap}
 [ -x "$raidswap" ] || raidswap=$(cd "$(dirname "$0")/.." && pwd)/bin/raidswap
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Every end of the demo says what to do next: after the plan, the rehearsal and the real
+# commands; after a step that failed, how to see why.
+finished=0
+next() {
+	if [ "$finished" = 1 ]; then
+		echo "Next: \`make drill\` rehearses this replacement end to end on throw-away disks; on a real server run \`raidswap status\`, then \`sudo raidswap\` (the wizard) or \`raidswap --plan --failed SERIAL\`"
+	else
+		echo "Next: the demo stopped before its end (see the error above); \`make deps\` installs what the VM needs, then \`make demo\` again"
+	fi
+}
+trap next EXIT
 
 step "Building the seed layout on vda and vdb: GPT, BIOS boot, md0 (1.0, /boot), swap, md1 (1.2, /)"
 "$raidswap" simulate build --canary vda vdb || exit 1
@@ -31,5 +42,6 @@ step "raidswap status now (exit 2 = CRITICAL for monitoring)"
 step "The same as Prometheus metrics (node_exporter textfile collector)"
 "$raidswap" status --format prometheus | grep -E '^raidswap_(status_verdict|disk_failed|array_degraded)'
 step "The replacement as a plan for review (changes nothing): raidswap --plan --failed WD-DEMO-B"
-"$raidswap" --plan --failed WD-DEMO-B --format text
-[ "$rc" = 2 ]
+"$raidswap" --plan --failed WD-DEMO-B --format text || exit 1
+[ "$rc" = 2 ] || exit 1
+finished=1

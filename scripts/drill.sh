@@ -14,4 +14,10 @@ rc=$?
 printf '\nleft behind: %s loop devices, %s md arrays, %s dm tables\n' \
 	"$(losetup -a | wc -l)" "$(awk '/^md/ { n++ } END { print n + 0 }' /proc/mdstat 2>/dev/null)" "$(dmsetup ls 2>/dev/null | grep -vc '^No devices found')"
 echo "(raidswap drill exit code $rc)"
+# The drill's card ends with its own Next line; the one a `make drill` ends with is this.
+if [ "$rc" = 0 ]; then
+	echo "Next: \`make drill DRILL_ARGS=\"--scenario all\"\` rehearses every case; on a real server run \`raidswap status\`, then \`sudo raidswap\`"
+else
+	echo "Next: read the score card's FAIL lines above; \`make drill DRILL_ARGS=\"--scenario NAME\"\` runs that scenario alone"
+fi
 exit $rc

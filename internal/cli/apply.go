@@ -89,25 +89,26 @@ required; with one, you confirm by typing the serial of the disk coming out.`,
 }
 
 func runApply(ctx context.Context, o *ApplyOptions) error {
+	refused := func(err error) error { return sayNext(o.F.IO.Out, o.F.IO.ErrOut, err, nextAfterRun(err, "", nil)) }
 	env, lock, err := actingEnv(o.F, &o.Engine)
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	defer lock.Release()
 	key, err := env.Key(true)
 	if err != nil {
-		return engineError(err)
+		return refused(engineError(err))
 	}
 	in, err := os.Open(o.PlanFile)
 	if err != nil {
-		return WithCode(ExitUsage, err)
+		return refused(WithCode(ExitUsage, err))
 	}
 	p, err := plan.Read(in, key)
 	in.Close()
 	if err != nil {
-		return engineError(err)
+		return refused(engineError(err))
 	}
-	return applyPlan(ctx, o.F, env, p, &o.Engine, lock)
+	return applyPlan(ctx, o.F, env, p, &o.Engine, lock, "", false)
 }
 
 // actingEnv is the first thing a command that acts does: the engine on the live system, and
@@ -132,30 +133,42 @@ func actingEnv(f *Factory, e *EngineOptions) (*engine.Env, *exec.Lock, error) {
 }
 
 // applyPlan confirms (unless --yes) and runs a plan through the engine, under the lock the
-// caller took.
-func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e *EngineOptions, lock *exec.Lock) error {
+// caller took, and ends with the Next line. journal is the unfinished run's journal on a
+// resume ("" otherwise); shown says the caller already showed the plan (resume's progress).
+func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e *EngineOptions, lock *exec.Lock, journalPath string, shown bool) error {
 	ctx, stop := stopOnSignals(ctx, f.IO.ErrOut, resumeHint)
 	defer stop()
-	if err := confirmPlan(f, p, e.Yes); err != nil {
-		return err
+	if err := confirmPlan(f, p, e.Yes, shown); err != nil {
+		return sayNext(f.IO.Out, f.IO.ErrOut, err, nextAfterConfirm(err, journalPath))
 	}
 	run := view.NewRun(f.IO.Out, f.IO.Interactive && !e.Plain)
-	var shown view.Run = run
+	var shownRun view.Run = run
 	if f.IO.Interactive {
 		// A manual step (GRUB 0.97's commands) asks the operator on the terminal; without
 		// one the run stops there and says what to do.
-		shown = confirmingRun{Run: run, p: f.Prompter()}
+		shownRun = confirmingRun{Run: run, p: f.Prompter()}
 	}
-	res, err := env.Apply(ctx, p, lock, shown, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial, AcceptSMART: e.AcceptNewDiskSMART})
+	res, err := env.Apply(ctx, p, lock, shownRun, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial, AcceptSMART: e.AcceptNewDiskSMART})
 	run.Close()
+	if res != nil && res.Journal != "" {
+		journalPath = res.Journal
+	}
 	if se := stoppedBy(ctx); se != nil && err != nil {
-		return interruptedError(se)
+		return sayNext(f.IO.Out, f.IO.ErrOut, interruptedError(se), nextAfterRun(se, journalPath, nil))
 	}
 	if err != nil {
-		return engineError(err)
+		return sayNext(f.IO.Out, f.IO.ErrOut, engineError(err), nextAfterRun(err, journalPath, nil))
 	}
 	fmt.Fprintf(f.IO.Out, "journal: %s\n", res.Journal)
-	return nil
+	newSerial := p.Disks.New.Serial
+	if recs, lerr := journal.Load(res.Journal); lerr == nil {
+		newSerial = exec.ReadProgress(p, recs, "").NewSerial
+	}
+	sys, derr := env.Discover()
+	if derr != nil {
+		sys = nil
+	}
+	return sayNext(f.IO.Out, f.IO.ErrOut, nil, nextAfterRun(nil, res.Journal, unprovenBoot(p, sys, newSerial)))
 }
 
 func orBackground(ctx context.Context) context.Context {
@@ -167,15 +180,17 @@ func orBackground(ctx context.Context) context.Context {
 
 // confirmPlan shows the plan and has the operator type the serial of the disk coming out;
 // without a terminal, --yes stands for that.
-func confirmPlan(f *Factory, p *plan.Plan, yes bool) error {
+func confirmPlan(f *Factory, p *plan.Plan, yes, shown bool) error {
 	if yes {
 		return nil
 	}
 	if !f.IO.Interactive {
 		return WithCode(ExitUsage, errors.New("--yes required when not running interactively"))
 	}
-	if err := view.PlanText(f.IO.Out, p); err != nil {
-		return err
+	if !shown {
+		if err := view.PlanText(f.IO.Out, p); err != nil {
+			return err
+		}
 	}
 	want := p.Disks.Failed.Serial
 	what := "serial"

@@ -155,6 +155,7 @@ func runDrill(ctx context.Context, o *DrillOptions) error {
 		}
 	}
 	if o.Cleanup {
+		fmt.Fprintln(out, "Next: `sudo raidswap drill` starts a new drill")
 		return nil
 	}
 	c := drill.Config{Out: out, Width: terminalWidth(), Plain: o.Plain || !f.IO.Interactive || plainTerminal(), Root: root, Runner: runner,
@@ -184,7 +185,11 @@ func runDrill(ctx context.Context, o *DrillOptions) error {
 	if err != nil {
 		return WithCode(ExitFailed, err)
 	}
-	if se := stoppedBy(ctx); se != nil {
+	// The Next line follows the card (on the narration's stream with --json, which keeps
+	// stdout one JSON document).
+	se := stoppedBy(ctx)
+	fmt.Fprintln(out, "Next: "+nextAfterDrill(cards, se != nil, len(scenarios) == len(drill.Scenarios())))
+	if se != nil {
 		return Silent(se.ExitCode())
 	}
 	return Silent(cards.ExitCode())

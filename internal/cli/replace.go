@@ -28,20 +28,21 @@ required. An interrupted run continues with 'raidswap resume'.`,
   raidswap replace --re-add --failed WD-WCC4N1KPB002 --yes                    # same disk came back`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			refused := func(err error) error { return sayNext(o.F.IO.Out, o.F.IO.ErrOut, err, nextAfterRun(err, "", nil)) }
 			env, lock, err := actingEnv(o.F, &o.Engine)
 			if err != nil {
-				return err
+				return refused(err)
 			}
 			defer lock.Release()
 			req, err := o.Request.request()
 			if err != nil {
-				return WithCode(ExitUsage, err)
+				return refused(WithCode(ExitUsage, err))
 			}
 			p, err := planWith(env, req, true)
 			if err != nil {
-				return err
+				return refused(err)
 			}
-			return applyPlan(cmd.Context(), o.F, env, p, &o.Engine, lock)
+			return applyPlan(cmd.Context(), o.F, env, p, &o.Engine, lock, "", false)
 		},
 	}
 	addRequestFlags(cmd.Flags(), &o.Request)

@@ -2,8 +2,15 @@ package cli
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/raidswap/raidswap/internal/engine"
+	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/view"
 )
 
 func init() { register(newResumeCmd); register(newAbortCmd) }
@@ -21,8 +28,10 @@ func newResumeCmd(f *Factory) *cobra.Command {
 		Use:   "resume [--new SERIAL] [--yes]",
 		Short: "Continue an interrupted replacement from its journal",
 		Long: `resume finds the journal of the replacement that did not finish (an ssh drop, Ctrl-C,
-kill -9 or a power cut), reads the plan it carries, and applies it again: each step whose
-result already holds on the live system is skipped, the others run with their checks.
+kill -9 or a power cut), reads the plan it carries, lists each step as done, next or to do
+(the new disk by its device name once the journal has chosen it), and applies it again:
+each step whose result already holds on the live system is skipped, the others run with
+their checks.
 The plan's fingerprint is not compared again (the run itself changed the system); the
 steps' preconditions guard each write instead. Like apply, it asks you to type the serial
 of the disk coming out; --yes stands for that (and is required without a terminal).
@@ -34,18 +43,21 @@ the new disk when the earlier one cannot come back; 'raidswap abort' closes the 
   raidswap resume --new WD-WX42D8 --yes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			refused := func(err error) error { return sayNext(o.F.IO.Out, o.F.IO.ErrOut, err, nextAfterRun(err, "", nil)) }
 			env, lock, err := actingEnv(o.F, &o.Engine)
 			if err != nil {
-				return err
+				return refused(err)
 			}
 			defer lock.Release()
-			p, _, err := env.Unfinished()
+			p, path, err := env.Unfinished()
 			if err != nil {
-				return engineError(err)
+				return refused(engineError(err))
 			}
-			fmt.Fprintf(o.F.IO.Out, "resuming plan %s: %s\n", p.ID(), p.Disks.Failed.Label())
+			if err := showResume(o.F.IO.Out, env, p, path, o.New); err != nil {
+				return refused(WithCode(ExitFailed, err))
+			}
 			o.Engine.NewSerial = o.New
-			return applyPlan(cmd.Context(), o.F, env, p, &o.Engine, lock)
+			return applyPlan(cmd.Context(), o.F, env, p, &o.Engine, lock, path, true)
 		},
 	}
 	cmd.Flags().StringVar(&o.New, "new", "", "the new disk's `SERIAL`, when it is not the one an earlier run chose")
@@ -71,27 +83,46 @@ rebuild it started goes on in the kernel), and 'raidswap status' shows where thi
 md's rebuild speed limits, if the run raised them, are set back to what they were.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ended := func(err error) error { return sayNext(o.F.IO.Out, o.F.IO.ErrOut, err, nextAfterAbort(err)) }
 			env, lock, err := actingEnv(o.F, &o.Engine)
 			if err != nil {
-				return err
+				return ended(err)
 			}
 			defer lock.Release()
 			p, path, err := env.Unfinished()
 			if err != nil {
-				return engineError(err)
+				return ended(engineError(err))
 			}
 			said, err := env.Abort(path)
 			for _, s := range said {
 				fmt.Fprintln(o.F.IO.Out, s)
 			}
 			if err != nil {
-				return WithCode(ExitFailed, err)
+				return ended(WithCode(ExitFailed, err))
 			}
-			fmt.Fprintf(o.F.IO.Out, "plan %s (%s) aborted; its journal %s is closed. `raidswap status` shows the arrays as they are now.\n",
-				p.ID(), p.Disks.Failed.Label(), path)
-			return nil
+			fmt.Fprintf(o.F.IO.Out, "plan %s (%s) aborted; its journal %s is closed.\n", p.ID(), p.Disks.Failed.Label(), path)
+			return ended(nil)
 		},
 	}
 	addEngineFlags(cmd, &o.Engine)
 	return cmd
+}
+
+// showResume shows what the unfinished run did and what remains, with the new disk by its
+// kernel name once the journal has chosen it and it is attached (or named now with --new).
+func showResume(w io.Writer, env *engine.Env, p *plan.Plan, path, named string) error {
+	recs, err := journal.Load(path)
+	if err != nil {
+		return err
+	}
+	pr := exec.ReadProgress(p, recs, named)
+	v := view.ResumeView{Plan: p, Journal: path, Progress: pr}
+	if pr.NewSerial != "" {
+		if sys, err := env.Discover(); err == nil {
+			if d := sys.DiskBySerial(pr.NewSerial); d != nil && d.Present {
+				v.NewDevice = d.Name
+			}
+		}
+	}
+	return view.ResumeText(w, v)
 }

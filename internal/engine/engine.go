@@ -188,6 +188,9 @@ type RunOptions struct {
 	// AcceptSMART takes a new disk whose SMART reports bad sectors on a resume (resume
 	// --accept-new-disk-smart).
 	AcceptSMART bool
+	// Continuing: the caller ran the plan's earlier steps itself in this session (the
+	// wizard's second phase); the run is not announced as a resume (exec.Options.Continuing).
+	Continuing bool
 }
 
 // Apply runs a plan through the executor under the lock the caller holds, showing progress
@@ -233,6 +236,7 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view pro
 		StopAfter:   ro.StopAfter,
 		NewSerial:   ro.NewSerial,
 		AcceptSMART: ro.AcceptSMART,
+		Continuing:  ro.Continuing,
 		Scope:       e.Scope,
 	})
 }

@@ -76,6 +76,10 @@ type Options struct {
 	// an array with a member on, a device that is not one of the lab's drill disks is
 	// refused right before it runs (scope.go), judged from the live sysfs.
 	Scope *discover.Scope
+	// Continuing says the caller ran this plan's earlier steps itself, in this session (the
+	// wizard's second phase, after the pull): the run is not a resume, so it neither says
+	// "resuming" nor lists the steps the first phase did as done in an earlier run.
+	Continuing bool
 	// StopAfter, when set, makes Apply return ErrStopped right after the step with this ID
 	// is journalled done (tests and drills use it to interrupt a run at a step boundary).
 	StopAfter string
@@ -179,7 +183,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			return nil, err
 		}
 		r.log.Info().Str("event", "plan").Str("journal", j.File()).Msg("apply started")
-	} else {
+	} else if !o.Continuing {
 		o.View.Say(fmt.Sprintf("resuming plan %s from its journal %s", p.ID(), j.File()))
 		r.log.Info().Str("event", "resume").Str("journal", j.File()).Msg("resuming")
 	}

@@ -37,13 +37,11 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	if err := r.refresh(); err != nil {
 		return err
 	}
-	// A step on the new disk counts as done only for the new disk chosen last: after the
-	// operator swapped it, its steps run again for the disk now in the bay.
-	_, newSince := r.j.DataIndex(noteNewSerial)
-	if at := r.j.LastIndex(s.ID, journal.EventDone, journal.EventSkipped); at >= 0 && s.Action != plan.ActionVerify && s.Action != plan.ActionPreflight &&
-		(!onNewDisk(s) || at > newSince) {
+	if doneInJournal(r.j, s) {
 		r.res.Skipped = append(r.res.Skipped, s.ID)
-		r.o.View.StepSkipped(i, n, s, "done in an earlier run")
+		if !r.o.Continuing {
+			r.o.View.StepSkipped(i, n, s, "done in an earlier run")
+		}
 		return nil
 	}
 	// Already true on the live system (resume after a crash between "started" and "done",

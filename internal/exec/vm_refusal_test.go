@@ -109,7 +109,12 @@ set -e
 `+epilogue)
 	golden.Contains(t, res.Output, append(allChecks, "replace exit 65", "it is too small: 134217728 bytes",
 		"the new disk WD-SMALL chosen in an earlier run is not attached and nothing was written to it: waiting for a new disk again",
-		"new disk: vd", "resume exit 0", "done: every step of plan")...)
+		"new disk: vd", "resume exit 0", "done: every step of plan",
+		// Each end says what comes next; resume first shows what was done and what remains
+		// (issue 20, item 2).
+		"Next: put right what the line above names, then `raidswap resume`",
+		"new disk: serial WD-SMALL, not attached now", "  done ", "  next ", "  to do ", "-check-new-disk",
+		"Next: `raidswap status` shows the arrays redundant again")...)
 }
 
 // TestVMReplaceRefusesDataOnNewDisk: the new disk holds a minix file system on the whole disk

@@ -281,7 +281,8 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 	if err := s.confirm(q, last4(newDisk.Serial, newDisk.Name)); err != nil {
 		return s.stopped(err, detached, out.Journal)
 	}
-	ro := engine.RunOptions{}
+	// Phase 1 ran in this session: phase 2 continues it, it does not resume it.
+	ro := engine.RunOptions{Continuing: detached}
 	if p.Disks.New.Serial == "" {
 		ro.NewSerial = newDisk.Serial
 	}

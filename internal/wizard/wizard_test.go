@@ -201,6 +201,9 @@ func TestSeedSwapAnswers(t *testing.T) {
 			if len(w.runs) != 2 || w.runs[0].StopAfter == "" || w.runs[1].NewSerial != "QM-NEW-7Q3Z" {
 				t.Errorf("runs %+v: want phase 1 stopping before the pull, then phase 2 naming the new disk", w.runs)
 			}
+			if len(w.runs) == 2 && (w.runs[0].Continuing || !w.runs[1].Continuing) {
+				t.Errorf("runs %+v: phase 2 continues phase 1's run (not announced as a resume), phase 1 continues nothing", w.runs)
+			}
 			for _, s := range []string{"The disk coming out: vdb (WD-WCC4N1KPB002)", "Pull the disk with serial WD-WCC4N1KPB002",
 				"New disk: vdc (QM-NEW-7Q3Z)", "checks: ok", "DONE in", "mdadm --grow --bitmap=internal /dev/md0", "raidswap status"} {
 				if tc.fixture == "vanished" && strings.HasPrefix(s, "Pull") {
