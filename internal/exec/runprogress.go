@@ -3,19 +3,13 @@ package exec
 import (
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 )
 
-// RunProgress is what a run's journal says of its plan: which steps are done, and which disk is
-// the new one. `raidswap resume` shows it before it goes on; the executor skips the steps it
-// marks done (doneInJournal is the one rule for both).
-type RunProgress struct {
-	// Done has one entry per step of the plan.
-	Done []bool
-	// NewSerial is the new disk an earlier run chose ("" when none yet); NewDevice is the
-	// kernel name it had when that run found it.
-	NewSerial string
-	NewDevice string
-}
+// RunProgress is what a run's journal says of its plan (progress.Run): `raidswap resume`
+// shows it before it goes on; the executor skips the steps it marks done (doneInJournal is
+// the one rule for both).
+type RunProgress = progress.Run
 
 // ReadProgress reads a plan's progress from its journal's records. named is the new disk
 // the operator names now (resume --new; "" for none): a run takes that disk, so the steps
@@ -35,17 +29,6 @@ func ReadProgress(p *plan.Plan, recs []journal.Record, named string) RunProgress
 		pr.Done[i] = doneInJournal(j, s)
 	}
 	return pr
-}
-
-// Remaining is the number of steps not done.
-func (pr RunProgress) Remaining() int {
-	n := 0
-	for _, d := range pr.Done {
-		if !d {
-			n++
-		}
-	}
-	return n
 }
 
 // doneInJournal reports whether the journal shows step s done, so a resumed run skips it. A

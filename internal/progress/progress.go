@@ -33,3 +33,25 @@ type Array struct {
 	ETA      time.Duration
 	SizeKiB  int64
 }
+
+// Run is what a run's journal says of its plan: which steps are done, and which disk is the
+// new one (exec.ReadProgress reads it; view.ResumeText shows it).
+type Run struct {
+	// Done has one entry per step of the plan.
+	Done []bool
+	// NewSerial is the new disk an earlier run chose ("" when none yet); NewDevice is the
+	// kernel name it had when that run found it.
+	NewSerial string
+	NewDevice string
+}
+
+// Remaining is the number of steps not done.
+func (r Run) Remaining() int {
+	n := 0
+	for _, d := range r.Done {
+		if !d {
+			n++
+		}
+	}
+	return n
+}

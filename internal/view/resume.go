@@ -5,8 +5,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/progress"
 )
 
 // ResumeView is what `raidswap resume` shows before it goes on: the plan's steps marked
@@ -14,7 +14,7 @@ import (
 type ResumeView struct {
 	Plan     *plan.Plan
 	Journal  string
-	Progress exec.RunProgress
+	Progress progress.Run
 	// NewDevice is the kernel name the new disk has now ("" when it is not attached or not
 	// chosen yet): the steps on it are shown with that name instead of {new}/{new:N}.
 	NewDevice string

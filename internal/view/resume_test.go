@@ -7,11 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/golden"
-	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
+	"github.com/raidswap/raidswap/internal/progress"
 )
 
 // seedPlanNoNew is the seed replacement with the new disk not named: its steps on the new
@@ -31,44 +30,45 @@ func seedPlanNoNew(t *testing.T) *plan.Plan {
 // the new disk is known and attached names it by its device instead of {new}/{new:N}.
 func TestResumeText(t *testing.T) {
 	p := seedPlanNoNew(t)
-	var recs []journal.Record
-	added := false
-	for _, s := range p.Steps {
-		if s.Action == plan.ActionAwaitNewDisk {
-			// The executor notes the disk it found, then journals the wait done.
-			recs = append(recs, journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{"new_serial": plantest.New, "new_device": "vdc"}})
-		}
-		recs = append(recs, journal.Record{Event: journal.EventDone, Step: s.ID})
+	// What exec.ReadProgress gives for a journal: view renders it and does not read journals.
+	// added: every step up to the first add done (the preflight runs again on every run, so it
+	// is never done), the new disk chosen as vdc.
+	added := progress.Run{Done: make([]bool, len(p.Steps)), NewSerial: plantest.New, NewDevice: "vdc"}
+	found := false
+	for i, s := range p.Steps {
+		added.Done[i] = s.Action != plan.ActionPreflight
 		if s.Action == plan.ActionAddMember {
-			added = true
+			found = true
 			break
 		}
 	}
-	if !added {
+	if !found {
 		t.Fatal("the seed plan adds no member")
 	}
-	var detachOnly []journal.Record // the swapoff done: a step a resume does not run again
-	for _, s := range p.Steps {
-		if s.Action == plan.ActionSwapOff && detachOnly == nil {
-			detachOnly = []journal.Record{{Event: journal.EventDone, Step: s.ID}}
+	// detachOnly: the swapoff done, no new disk yet.
+	detachOnly := progress.Run{Done: make([]bool, len(p.Steps))}
+	for i, s := range p.Steps {
+		if s.Action == plan.ActionSwapOff {
+			detachOnly.Done[i] = true
+			break
 		}
 	}
 	for _, tc := range []struct {
 		name, golden string
-		recs         []journal.Record
+		prog         progress.Run
 		newDevice    string
 		want, not    []string
 	}{
-		{"after the first add, new disk attached", "resume-added.txt", recs, "vdc",
+		{"after the first add, new disk attached", "resume-added.txt", added, "vdc",
 			[]string{"with vdc (" + plantest.New + ")", "new disk: /dev/vdc (serial " + plantest.New + ")", "  done ", "  next ", "  to do ", "/dev/vdc"}, []string{"{new"}},
-		{"after the first add, new disk not attached", "resume-new-gone.txt", recs, "",
+		{"after the first add, new disk not attached", "resume-new-gone.txt", added, "",
 			[]string{"serial " + plantest.New + ", not attached now", "{new"}, nil},
 		{"after the first step, no new disk yet", "resume-first.txt", detachOnly, "",
 			[]string{"1 of", "not chosen yet", "{new"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			v := ResumeView{Plan: p, Journal: "/var/lib/raidswap/journal/" + p.ID() + ".jsonl", Progress: exec.ReadProgress(p, tc.recs, ""), NewDevice: tc.newDevice}
+			v := ResumeView{Plan: p, Journal: "/var/lib/raidswap/journal/" + p.ID() + ".jsonl", Progress: tc.prog, NewDevice: tc.newDevice}
 			if err := ResumeText(&out, v); err != nil {
 				t.Fatal(err)
 			}
