@@ -249,7 +249,9 @@ for k in $(seq 1 40); do
 			grep -H . /sys/block/md*/md/sync_action /sys/block/md*/md/array_state /sys/block/md*/md/degraded /sys/block/md*/md/dev-*/state /sys/block/md*/md/dev-*/slot
 			kill -9 $pid; exit 1
 		fi
-		n=$(cat $J/*.jsonl 2>/dev/null | grep -cE '"event":"(done|skipped)"' || true)
+		# The preflight check runs again at every resume: its record is no step boundary
+		# (counting it, each resume would be killed right after it and never get further).
+		n=$(cat $J/*.jsonl 2>/dev/null | grep -E '"event":"(done|skipped)"' | grep -vcE '"step":"[0-9]+-preflight"' || true)
 		if [ "$n" -ge "$k" ]; then kill -9 $pid 2>/dev/null && kills=$((kills+1)); break; fi
 		sleep 0.05
 	done
