@@ -7,6 +7,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/drill"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // Shell completion (cobra's `__complete`, which the bash and zsh scripts of `raidswap
@@ -104,8 +105,11 @@ func describeDisk(d discover.Disk) string {
 // only disks a replacement can take out.
 func failedCandidate(d discover.Disk) bool { return len(d.Members) > 0 }
 
-// newCandidate: a disk that is here and in no array.
-func newCandidate(d discover.Disk) bool { return d.Present && len(d.Members) == 0 }
+// newCandidate: a disk that is here and not in use, by the one in-use rule the plan's and
+// the executor's new-disk check apply (partition.InUse: md member, mounted, swap, holder).
+func newCandidate(d discover.Disk) bool {
+	return d.Present && len(d.Members) == 0 && partition.InUse(d.Uses()...) == ""
+}
 
 // presentDisk: a disk locate can find a bay or an activity LED for.
 func presentDisk(d discover.Disk) bool { return d.Present }
