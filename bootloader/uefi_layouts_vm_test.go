@@ -139,32 +139,8 @@ umount /mnt/newesp
 }
 
 func uefiLayoutRun(t *testing.T, kernel string, tc uefiLayoutCase) {
-	dir := t.TempDir()
-	share := filepath.Join(dir, "share")
-	if err := os.Mkdir(share, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	marker := "raidswap-uefi-marker: " + tc.name + " booted alone"
-	if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
-		t.Fatal(err)
-	}
-	image := func(name string) string {
-		p := filepath.Join(dir, name+".img")
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(p, 256<<20); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	surv := vmtest.Disk{Serial: "WD-SURV", Image: image("surv")}
-	old := vmtest.Disk{Serial: "WD-OLD", Image: image("old")}
-	nw := vmtest.Disk{Serial: "WD-NEW", Image: image("new"), Unplugged: true}
-	vars := filepath.Join(dir, "vars.fd")
-	if err := vmtest.NewUEFIVars(vars); err != nil {
-		t.Fatal(err)
-	}
+	dir, share, vars, surv, old, nw := newUEFIRig(t, marker)
 	script := uefiPrelude + uefiBootMD + tc.layout + `
 blkid -p -o value -s PART_ENTRY_UUID /dev/vda1 > /mnt/share/surv.partuuid
 blkid -p -o value -s PART_ENTRY_UUID /dev/vdb1 > /mnt/share/old.partuuid

@@ -125,32 +125,8 @@ func TestVMUEFIBootAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	share := filepath.Join(dir, "share")
-	if err := os.Mkdir(share, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	const marker = "raidswap-uefi-marker: booted alone"
-	if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
-		t.Fatal(err)
-	}
-	image := func(name string) string {
-		p := filepath.Join(dir, name+".img")
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(p, 256<<20); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	surv := vmtest.Disk{Serial: "WD-SURV", Image: image("surv")}
-	old := vmtest.Disk{Serial: "WD-OLD", Image: image("old")}
-	nw := vmtest.Disk{Serial: "WD-NEW", Image: image("new"), Unplugged: true}
-	vars := filepath.Join(dir, "vars.fd")
-	if err := vmtest.NewUEFIVars(vars); err != nil {
-		t.Fatal(err)
-	}
+	dir, share, vars, surv, old, nw := newUEFIRig(t, marker)
 	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
 		Timeout: 8 * time.Minute, Env: map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t)},
 		Script: uefiPrelude + uefiLayout + uefiReplace + uefiStatus})
@@ -279,32 +255,8 @@ func TestVMUEFIRescueFromBIOS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	share := filepath.Join(dir, "share")
-	if err := os.Mkdir(share, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	const marker = "raidswap-uefi-marker: rescued disk booted alone"
-	if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
-		t.Fatal(err)
-	}
-	image := func(name string) string {
-		p := filepath.Join(dir, name+".img")
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(p, 256<<20); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	surv := vmtest.Disk{Serial: "WD-SURV", Image: image("surv")}
-	old := vmtest.Disk{Serial: "WD-OLD", Image: image("old")}
-	nw := vmtest.Disk{Serial: "WD-NEW", Image: image("new"), Unplugged: true}
-	vars := filepath.Join(dir, "vars.fd")
-	if err := vmtest.NewUEFIVars(vars); err != nil {
-		t.Fatal(err)
-	}
+	_, share, vars, surv, old, nw := newUEFIRig(t, marker)
 	env := map[string]string{"KERNEL": kernel, "RS": testbin.Raidswap(t)}
 	setup := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old}, Firmware: vmtest.UEFI, UEFIVars: vars, Share: share,
 		Timeout: 5 * time.Minute, Env: env, Script: uefiPrelude + uefiLayout + "umount /boot/efi /boot\nmdadm --stop /dev/md0\nsync\necho LAYOUT DONE\n"})
@@ -414,4 +366,37 @@ func recordEFIVars(t *testing.T, share string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// newUEFIRig makes what every UEFI replacement test starts from: a temporary directory, the
+// share holding the marker initramfs that proves a boot, three 256 MiB disks (the survivor,
+// the failing disk, the new disk unplugged for now) and fresh OVMF variables.
+func newUEFIRig(t *testing.T, marker string) (dir, share, vars string, surv, old, nw vmtest.Disk) {
+	t.Helper()
+	dir = t.TempDir()
+	share = filepath.Join(dir, "share")
+	if err := os.Mkdir(share, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
+		t.Fatal(err)
+	}
+	image := func(name string) string {
+		p := filepath.Join(dir, name+".img")
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, 256<<20); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	surv = vmtest.Disk{Serial: "WD-SURV", Image: image("surv")}
+	old = vmtest.Disk{Serial: "WD-OLD", Image: image("old")}
+	nw = vmtest.Disk{Serial: "WD-NEW", Image: image("new"), Unplugged: true}
+	vars = filepath.Join(dir, "vars.fd")
+	if err := vmtest.NewUEFIVars(vars); err != nil {
+		t.Fatal(err)
+	}
+	return dir, share, vars, surv, old, nw
 }
