@@ -133,7 +133,10 @@ func (v *runBars) stall() {
 	v.plain.Say("(the progress bars stalled; progress continues as lines)")
 }
 
+// write hands mpb a copy of b: if drawing stalls, write returns (io.Writer's callers then
+// reuse b, fmt's buffer for one) while mpb may still hold the line and read it later.
 func (v *runBars) write(b []byte) (int, error) {
+	b = append([]byte(nil), b...)
 	var n int
 	var err error
 	if v.do(func() {
