@@ -76,4 +76,9 @@ fi
 echo "phases:"
 printf '  %s\n' "${phases[@]}"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
+# The failures again, last, where a truncated CI log still shows them.
+{
+	grep -E '^\s*--- FAIL: ' "$log"
+	[ -f "$log.race" ] && grep -E '^\s*--- FAIL: |^FAIL\s|WARNING: DATA RACE' "$log.race" | sed 's/^/race: /'
+} | sort | uniq -c | sed 's/^ *\([0-9]*\) /failed (x\1): /' | head -40
 exit $rc
