@@ -100,8 +100,8 @@ func Detect(root *host.Root, in Input) Facts {
 	if f.Loader == LoaderGrubLegacy {
 		biosDrives(root, &f)
 	}
-	f.Shim = detectShim(root)
-	detectEFILoader(root, &f, ParseFstab(mounts))
+	f.Shim = detectShim(root, in.Profile.EFIFiles())
+	detectEFILoader(root, &f, ParseFstab(mounts), in.Profile.EFIFiles())
 	verifyDisks(root, &f)
 	if b, err := root.ReadFile("/var/cache/debconf/config.dat"); err == nil {
 		f.InstallDevices, f.DebconfGrubPC = DebconfValue(b, "grub-pc/install_devices")
@@ -573,7 +573,7 @@ func biosDrives(root *host.Root, f *Facts) {
 // name), the loader the firmware boot entries name (FindLoader). An ESP that is not
 // mounted cannot be read without a mount, which discovery never does: the fact stays empty,
 // and the UEFI steps refuse with that reason rather than guess a path.
-func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry) {
+func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry, names host.EFIFiles) {
 	esps := map[string]bool{}
 	for _, d := range f.Disks {
 		if d.ESP != nil {
@@ -597,7 +597,7 @@ func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry) {
 		if !esps[dev] {
 			continue
 		}
-		p, err := FindLoader(root.Path(m.Mountpoint), f.Loader, f.Shim)
+		p, err := FindLoader(root.Path(m.Mountpoint), f.Loader, f.Shim, names)
 		if err != nil {
 			f.Notes = append(f.Notes, fmt.Sprintf("the ESP %s mounted at %s: %v", m.Spec, m.Mountpoint, err))
 			return
@@ -610,10 +610,10 @@ func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry) {
 	}
 }
 
-// detectShim reports Secure Boot's shim on a mounted ESP.
-func detectShim(root *host.Root) bool {
+// detectShim reports Secure Boot's shim (by the distribution's name for it) on a mounted ESP.
+func detectShim(root *host.Root, names host.EFIFiles) bool {
 	for _, esp := range []string{"/boot/efi", "/efi"} {
-		if m, _ := root.Glob(esp + "/EFI/*/shimx64.efi"); len(m) > 0 {
+		if m, _ := root.Glob(esp + "/EFI/*/" + names.Shim); len(m) > 0 {
 			return true
 		}
 	}

@@ -485,24 +485,27 @@ func syncDir(dir string) error {
 }
 
 // FallbackFiles are the files the removable-media fallback needs in EFI/BOOT, each with the
-// file on the ESP it is a copy of. loaderDir is the distribution's directory (EFI/debian).
-// Without shim: BOOTX64.EFI is the loader (grubx64.efi: a core image that finds /boot by
-// UUID, the same image grub-install --removable writes). With shim: BOOTX64.EFI is
-// shimx64.efi, which loads grubx64.efi (and mmx64.efi) from its own directory, so those two
-// go beside it.
-func FallbackFiles(loaderDir, loaderFile string, shim bool) map[string]string {
+// file on the ESP it is a copy of. loaderDir is the distribution's directory (EFI/debian),
+// names its file names (host.Profile.EFIFiles). Without shim: BOOTX64.EFI is the loader
+// (grubx64.efi: a core image that finds /boot by UUID, the same image grub-install
+// --removable writes). With shim: BOOTX64.EFI is the shim (shimx64.efi; SUSE's shim.efi),
+// which loads GRUB by its own name (grubx64.efi; grub.efi) from its own directory, so GRUB
+// goes beside it under that name.
+func FallbackFiles(loaderDir, loaderFile string, shim bool, names host.EFIFiles) map[string]string {
 	if shim {
-		m := map[string]string{
-			FallbackPath:           loaderDir + "/shimx64.efi",
-			"EFI/BOOT/grubx64.efi": loaderDir + "/grubx64.efi",
+		return map[string]string{
+			FallbackPath:             loaderDir + "/" + names.Shim,
+			"EFI/BOOT/" + names.Grub: loaderDir + "/" + names.Grub,
 		}
-		return m
 	}
 	return map[string]string{FallbackPath: loaderDir + "/" + loaderFile}
 }
 
-// OptionalFallbackFiles are copied beside shim when the distribution has them.
-var OptionalFallbackFiles = map[string]string{"EFI/BOOT/mmx64.efi": "mmx64.efi"}
+// OptionalFallbackFiles are copied beside shim when the distribution's directory has them:
+// shim's MOK manager.
+func OptionalFallbackFiles(names host.EFIFiles) map[string]string {
+	return map[string]string{"EFI/BOOT/" + names.MokManager: names.MokManager}
+}
 
 // FallbackResult says what EnsureFallback wrote.
 type FallbackResult struct {
@@ -516,7 +519,7 @@ type FallbackResult struct {
 // which raidswap does not judge); otherwise the loader is copied there under a temporary
 // name, verified and renamed, so only the fallback files are ever written. loader is the
 // ESP path of the loader the boot entries name (EFI/debian/grubx64.efi, or shimx64.efi).
-func EnsureFallback(dir, loader string, shim bool) (FallbackResult, error) {
+func EnsureFallback(dir, loader string, shim bool, names host.EFIFiles) (FallbackResult, error) {
 	if p := findFold(dir, FallbackPath); p != "" {
 		st, err := os.Stat(filepath.Join(dir, p))
 		if err != nil {
@@ -529,9 +532,9 @@ func EnsureFallback(dir, loader string, shim bool) (FallbackResult, error) {
 	}
 	ldir, lfile := path.Split(loader)
 	ldir = strings.TrimSuffix(ldir, "/")
-	files := FallbackFiles(ldir, lfile, shim)
+	files := FallbackFiles(ldir, lfile, shim, names)
 	if shim {
-		for to, name := range OptionalFallbackFiles {
+		for to, name := range OptionalFallbackFiles(names) {
 			if findFold(dir, ldir+"/"+name) != "" {
 				files[to] = ldir + "/" + name
 			}
@@ -592,14 +595,15 @@ func findFold(dir, p string) string {
 
 // FindLoader finds the loader a boot entry should name on the ESP mounted at dir: with
 // shim EFI/<distro>/shimx64.efi, with systemd-boot EFI/systemd/systemd-bootx64.efi,
-// otherwise EFI/<distro>/grubx64.efi. The fallback directory EFI/BOOT is not a distribution;
+// otherwise EFI/<distro>/grubx64.efi (names: the distribution's file names,
+// host.Profile.EFIFiles; SUSE's are shim.efi and grub.efi). The fallback directory EFI/BOOT is not a distribution;
 // but on an ESP that holds only the removable-media loader (grub-install --removable, or
 // shim's fallback copy) and no distribution directory with one, that loader is the one that
 // boots, and the boot entries name it: FallbackPath (issue 17, item 15). It fails when more
 // than one distribution directory has the loader, or when neither it nor FallbackPath is
 // there.
-func FindLoader(dir string, l Loader, shim bool) (string, error) {
-	want := "grubx64.efi"
+func FindLoader(dir string, l Loader, shim bool, names host.EFIFiles) (string, error) {
+	want := names.Grub
 	switch {
 	case l == LoaderSystemdBoot:
 		if p := findFold(dir, "EFI/systemd/systemd-bootx64.efi"); p != "" {
@@ -607,7 +611,7 @@ func FindLoader(dir string, l Loader, shim bool) (string, error) {
 		}
 		return "", errors.New("the ESP has no EFI/systemd/systemd-bootx64.efi")
 	case shim:
-		want = "shimx64.efi"
+		want = names.Shim
 	}
 	efi := findFold(dir, "EFI")
 	if efi == "" {

@@ -126,6 +126,64 @@ func TestMismatch(t *testing.T) {
 	}
 }
 
+// debianEFI and suseEFI are the distributions' file names on the ESP.
+var (
+	debianEFI = host.Profile{Family: host.FamilyDebian}.EFIFiles()
+	suseEFI   = host.Profile{Family: host.FamilySUSE}.EFIFiles()
+)
+
+// TestSUSELoaderNames: SUSE names its shim shim.efi and GRUB grub.efi (EFI/opensuse,
+// EFI/sles). The loader is found by those names, the fallback path copies them under the
+// names shim loads, and Debian's names are not looked for there (issue 17, item 7).
+func TestSUSELoaderNames(t *testing.T) {
+	suseTree := map[string]string{"EFI/opensuse/shim.efi": "shim", "EFI/opensuse/grub.efi": "grub", "EFI/opensuse/MokManager.efi": "mm", "EFI/opensuse/grub.cfg": "cfg"}
+	for name, tc := range map[string]struct {
+		names host.EFIFiles
+		shim  bool
+		want  string // "" wants an error
+	}{
+		"suse shim":            {suseEFI, true, "EFI/opensuse/shim.efi"},
+		"suse grub":            {suseEFI, false, "EFI/opensuse/grub.efi"},
+		"debian names on suse": {debianEFI, true, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeESPTree(t, dir, suseTree)
+			p, err := FindLoader(dir, LoaderGrub2, tc.shim, tc.names)
+			if tc.want == "" && err == nil || tc.want != "" && (err != nil || p != tc.want) {
+				t.Errorf("FindLoader = %q, %v; want %q", p, err, tc.want)
+			}
+		})
+	}
+	t.Run("fallback", func(t *testing.T) {
+		dir := t.TempDir()
+		writeESPTree(t, dir, suseTree)
+		res, err := EnsureFallback(dir, "EFI/opensuse/shim.efi", true, suseEFI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.Wrote, []string{"EFI/BOOT/MokManager.efi", "EFI/BOOT/grub.efi", FallbackPath}) {
+			t.Errorf("wrote %v", res.Wrote)
+		}
+		for p, want := range map[string]string{FallbackPath: "shim", "EFI/BOOT/grub.efi": "grub", "EFI/BOOT/MokManager.efi": "mm"} {
+			if b, _ := os.ReadFile(filepath.Join(dir, p)); string(b) != want {
+				t.Errorf("%s = %q, want %q", p, b, want)
+			}
+		}
+	})
+	t.Run("detect shim", func(t *testing.T) {
+		dir := t.TempDir()
+		writeESPTree(t, filepath.Join(dir, "boot", "efi"), map[string]string{"EFI/sles/shim.efi": "shim"})
+		r := host.NewRoot(dir)
+		if !detectShim(r, suseEFI) {
+			t.Error("SUSE's shim.efi not seen with SUSE's names")
+		}
+		if detectShim(r, debianEFI) {
+			t.Error("shim seen by Debian's name where there is only shim.efi")
+		}
+	})
+}
+
 func TestReadTreeRefusesSymlinks(t *testing.T) {
 	dir := t.TempDir()
 	writeESPTree(t, dir, map[string]string{"EFI/a": "a"})
@@ -139,7 +197,7 @@ func TestEnsureFallback(t *testing.T) {
 	t.Run("added from the loader", func(t *testing.T) {
 		dir := t.TempDir()
 		writeESPTree(t, dir, map[string]string{"EFI/debian/grubx64.efi": "grub"})
-		res, err := EnsureFallback(dir, "EFI/debian/grubx64.efi", false)
+		res, err := EnsureFallback(dir, "EFI/debian/grubx64.efi", false, debianEFI)
 		if err != nil || !slices.Equal(res.Wrote, []string{FallbackPath}) {
 			t.Fatalf("res %+v err %v", res, err)
 		}
@@ -151,7 +209,7 @@ func TestEnsureFallback(t *testing.T) {
 		if len(tree) != 5 { // EFI, EFI/BOOT, EFI/BOOT/BOOTX64.EFI, EFI/debian, EFI/debian/grubx64.efi
 			t.Errorf("wrote more than the fallback: %+v", tree)
 		}
-		res, err = EnsureFallback(dir, "EFI/debian/grubx64.efi", false)
+		res, err = EnsureFallback(dir, "EFI/debian/grubx64.efi", false, debianEFI)
 		if err != nil || !res.Present || len(res.Wrote) != 0 {
 			t.Errorf("second run: %+v %v", res, err)
 		}
@@ -159,7 +217,7 @@ func TestEnsureFallback(t *testing.T) {
 	t.Run("shim", func(t *testing.T) {
 		dir := t.TempDir()
 		writeESPTree(t, dir, map[string]string{"EFI/debian/shimx64.efi": "shim", "EFI/debian/grubx64.efi": "grub", "EFI/debian/mmx64.efi": "mm"})
-		res, err := EnsureFallback(dir, "EFI/debian/shimx64.efi", true)
+		res, err := EnsureFallback(dir, "EFI/debian/shimx64.efi", true, debianEFI)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +233,7 @@ func TestEnsureFallback(t *testing.T) {
 	t.Run("present in other case is kept", func(t *testing.T) {
 		dir := t.TempDir()
 		writeESPTree(t, dir, map[string]string{"efi/boot/bootx64.efi": "someone's", "efi/debian/grubx64.efi": "grub"})
-		res, err := EnsureFallback(dir, "efi/debian/grubx64.efi", false)
+		res, err := EnsureFallback(dir, "efi/debian/grubx64.efi", false, debianEFI)
 		if err != nil || !res.Present {
 			t.Errorf("%+v %v", res, err)
 		}
@@ -183,7 +241,7 @@ func TestEnsureFallback(t *testing.T) {
 	t.Run("no loader", func(t *testing.T) {
 		dir := t.TempDir()
 		writeESPTree(t, dir, map[string]string{"EFI/debian/grub.cfg": "x"})
-		if _, err := EnsureFallback(dir, "EFI/debian/grubx64.efi", false); err == nil {
+		if _, err := EnsureFallback(dir, "EFI/debian/grubx64.efi", false, debianEFI); err == nil {
 			t.Error("no error without a loader")
 		}
 	})
@@ -192,20 +250,20 @@ func TestEnsureFallback(t *testing.T) {
 func TestFindLoader(t *testing.T) {
 	dir := t.TempDir()
 	writeESPTree(t, dir, map[string]string{"EFI/debian/grubx64.efi": "g", "EFI/debian/shimx64.efi": "s", "EFI/BOOT/grubx64.efi": "g"})
-	if p, err := FindLoader(dir, LoaderGrub2, false); err != nil || p != "EFI/debian/grubx64.efi" {
+	if p, err := FindLoader(dir, LoaderGrub2, false, debianEFI); err != nil || p != "EFI/debian/grubx64.efi" {
 		t.Errorf("grub: %q %v", p, err)
 	}
-	if p, err := FindLoader(dir, LoaderGrub2, true); err != nil || p != "EFI/debian/shimx64.efi" {
+	if p, err := FindLoader(dir, LoaderGrub2, true, debianEFI); err != nil || p != "EFI/debian/shimx64.efi" {
 		t.Errorf("shim: %q %v", p, err)
 	}
 	if LoaderPathEFI("EFI/debian/shimx64.efi") != `\EFI\debian\shimx64.efi` {
 		t.Error(LoaderPathEFI("EFI/debian/shimx64.efi"))
 	}
 	writeESPTree(t, dir, map[string]string{"EFI/ubuntu/grubx64.efi": "g"})
-	if _, err := FindLoader(dir, LoaderGrub2, false); err == nil || !strings.Contains(err.Error(), "more than one") {
+	if _, err := FindLoader(dir, LoaderGrub2, false, debianEFI); err == nil || !strings.Contains(err.Error(), "more than one") {
 		t.Errorf("two distributions: %v", err)
 	}
-	if _, err := FindLoader(dir, LoaderSystemdBoot, false); err == nil {
+	if _, err := FindLoader(dir, LoaderSystemdBoot, false, debianEFI); err == nil {
 		t.Error("systemd-boot found where there is none")
 	}
 }
@@ -288,7 +346,7 @@ func TestFindLoaderRemovableOnly(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeESPTree(t, dir, tc.files)
-			p, err := FindLoader(dir, LoaderGrub2, tc.shim)
+			p, err := FindLoader(dir, LoaderGrub2, tc.shim, debianEFI)
 			switch {
 			case tc.want != "" && (err != nil || p != tc.want):
 				t.Errorf("FindLoader = %q, %v; want %q", p, err, tc.want)

@@ -135,7 +135,7 @@ func (r *run) espFallback(ctx context.Context, s plan.Step, u *plan.UEFITarget) 
 		return &RefusedError{Step: s.ID, Device: e.Dev, Serial: e.Serial, Reason: err.Error()}
 	}
 	defer r.unmount(release)
-	res, err := bootloader.EnsureFallback(dir, u.Loader, u.Shim)
+	res, err := bootloader.EnsureFallback(dir, u.Loader, u.Shim, r.w.sys.Host.Profile.EFIFiles())
 	if err != nil {
 		return fmt.Errorf("the fallback path on the survivor's ESP %s (%s): %w", e.Dev, e.Serial, err)
 	}

@@ -252,13 +252,20 @@ func (p Profile) GrubDir() string {
 	return "grub"
 }
 
-// EFILoaders are the file names of the shim and of GRUB in the distribution's directory on
-// the ESP (EFI/<distro>/).
-func (p Profile) EFILoaders() (shim, grub string) {
+// EFIFiles are the file names a distribution gives its boot files in its directory on the
+// ESP (EFI/<distro>/): Secure Boot's shim, the GRUB image shim loads (by this name, so a
+// copy beside shim must keep it), and shim's MOK manager.
+type EFIFiles struct {
+	Shim, Grub, MokManager string
+}
+
+// EFIFiles are this distribution's names (SUSE: shim.efi, grub.efi, MokManager.efi; the
+// others: shimx64.efi, grubx64.efi, mmx64.efi).
+func (p Profile) EFIFiles() EFIFiles {
 	if p.Family == FamilySUSE {
-		return "shim.efi", "grub.efi"
+		return EFIFiles{Shim: "shim.efi", Grub: "grub.efi", MokManager: "MokManager.efi"}
 	}
-	return "shimx64.efi", "grubx64.efi"
+	return EFIFiles{Shim: "shimx64.efi", Grub: "grubx64.efi", MokManager: "mmx64.efi"}
 }
 
 // DebconfLists are the debconf questions listing the disks GRUB is installed on, which a

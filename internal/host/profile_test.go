@@ -192,7 +192,7 @@ func TestProfileTable(t *testing.T) {
 			if got := tc.p.GrubDir(); got != tc.grubDir {
 				t.Errorf("GrubDir = %s, want %s", got, tc.grubDir)
 			}
-			if shim, _ := tc.p.EFILoaders(); shim != tc.shim {
+			if shim := tc.p.EFIFiles().Shim; shim != tc.shim {
 				t.Errorf("shim %s, want %s", shim, tc.shim)
 			}
 			if got := tc.p.DebconfLists(); !reflect.DeepEqual(got, tc.debconf) {

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/bootloader"
-	"github.com/raidswap/raidswap/internal/discover"
 )
 
 // UEFITarget are the typed operands of the UEFI steps. Each step uses the fields its
@@ -49,16 +48,6 @@ type UEFITarget struct {
 // does not know it; the executor fills in the serial of the disk it chose. It must not
 // contain "{new", which Expand takes for a device placeholder.
 const NewSerialToken = "{serial:new}"
-
-// UEFISteps are the steps uefiBootSteps adds for survivor and the new disk's serial (""
-// when the plan does not know it), and the plan notes that go with them, unnumbered and
-// without their commands (Build numbers and derives them). It is what a plan for the UEFI
-// decisions holds in place of the boot steps.
-func UEFISteps(f bootloader.Facts, d bootloader.Decision, survivor *discover.Disk, newSerial string) ([]Step, []string, error) {
-	b := &builder{survivor: survivor, req: Request{New: newSerial}}
-	b.uefiBootSteps(f, d)
-	return b.steps, b.notes, b.err
-}
 
 // uefiBootSteps are the steps for the UEFI decisions (bootloader.UEFIESPEveryDisk,
 // UEFIESPOnMD, UEFIFromRescue). A setup the steps cannot carry over is refused with the
@@ -145,7 +134,8 @@ func (b *builder) espFallbackStep(f bootloader.Facts, t UEFITarget, survESP stri
 	fb.Serials = nil
 	fallbackFiles := bootloader.FallbackPath
 	if f.Shim {
-		fallbackFiles = bootloader.FallbackPath + " (shimx64.efi), with grubx64.efi and mmx64.efi beside it"
+		n := b.sys.Host.Profile.EFIFiles()
+		fallbackFiles = fmt.Sprintf("%s (%s), with %s and %s beside it", bootloader.FallbackPath, n.Shim, n.Grub, n.MokManager)
 	}
 	where := "its ESP " + survESP
 	if t.MDArray != "" {
