@@ -73,6 +73,9 @@ type uefiLayoutCase struct {
 //   - removable-only: ESPs holding only EFI/BOOT/BOOTX64.EFI (grub-install --removable), no
 //     distribution directory, no boot entry (item 15): the new ESP gets a copy, and the boot
 //     entries name the removable path.
+//   - suse-names: SUSE's names over Debian's binaries (os-release, EFI/opensuse/grub.efi,
+//     grub2-install, /boot/grub2, no debconf; item 7): the loader is found by SUSE's name and
+//     the boot entries name it.
 //
 // The new disk also boots alone by the firmware's removable-media boot (fresh variables): on
 // md, the fallback path raidswap wrote through the array reached the new member.
@@ -132,6 +135,43 @@ umount /mnt/newesp
 `,
 			loader: bootloader.FallbackPath,
 			want:   []string{"ONLY THE REMOVABLE LOADER", "each verified by SHA-256", "ESP TREES IDENTICAL", "REDUNDANT OK", "done: every step of plan"},
+		},
+		{
+			name: "suse-names",
+			layout: `
+for d in vda vdb; do
+	mkfs.vfat -F 32 -n ESP /dev/${d}1 >/dev/null
+	mount /dev/${d}1 /boot/efi
+	eval $GRUB_EFI --bootloader-id=opensuse >/dev/null 2>&1
+	mv /boot/efi/EFI/opensuse/grubx64.efi /boot/efi/EFI/opensuse/grub.efi
+	umount /boot/efi
+	efibootmgr --create --disk /dev/$d --part 1 --label opensuse --loader '\EFI\opensuse\grub.efi' >/dev/null
+done
+` + grubCfg + `
+mount /dev/vda1 /boot/efi
+# SUSE's names and places over Debian's binaries: os-release, GRUB's loader EFI/opensuse/grub.efi
+# (Debian's image under SUSE's name), grub2-install (the Debian name is gone), GRUB's files in
+# /boot/grub2 (a link keeps the image's prefix working), no debconf.
+rm -f /etc/os-release
+printf 'NAME="openSUSE Leap"\nVERSION_ID="15.6"\nID="opensuse-leap"\nID_LIKE="suse opensuse"\n' > /etc/os-release
+mkdir -p /usr/lib/suse-names
+mv /usr/sbin/grub-install /usr/lib/suse-names/grub-install
+ln -s /usr/lib/suse-names/grub-install /usr/sbin/grub2-install
+rm -f /var/cache/debconf/config.dat
+mv /boot/grub /boot/grub2
+ln -s grub2 /boot/grub
+[ "$(ls /boot/efi/EFI)" = opensuse ] && ls /boot/efi/EFI/opensuse | grep -qx grub.efi && echo "SUSE NAMES ON THE ESP"
+`,
+			fail: "mdadm /dev/md0 --fail /dev/vdb2 >/dev/null\n",
+			after: `
+mdadm --wait /dev/md0 || true
+grep -q '\[UU\]' /proc/mdstat && echo "REDUNDANT OK"
+mkdir -p /mnt/newesp && mount -o ro /dev/${NEW}1 /mnt/newesp
+test -e /mnt/newesp/EFI/opensuse/grub.efi && echo "NEW ESP HAS grub.efi"
+umount /mnt/newesp
+`,
+			loader: "EFI/opensuse/grub.efi",
+			want:   []string{"SUSE NAMES ON THE ESP", "NEW ESP HAS grub.efi", "REDUNDANT OK", "done: every step of plan"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) { uefiLayoutRun(t, kernel, tc) })

@@ -40,6 +40,12 @@ func Duration(d time.Duration) string {
 // Seconds is Duration of sec whole seconds (md's and the plan's estimates count seconds).
 func Seconds(sec int64) string { return Duration(time.Duration(sec) * time.Second) }
 
-// RateKiB is a rebuild speed md gives in KiB/s as whole decimal megabytes a second (99 MB/s),
-// the unit disk makers quote.
-func RateKiB(kibPerSec int64) string { return fmt.Sprintf("%d MB/s", kibPerSec*1024/1000000) }
+// RateKiB is a rebuild speed md gives in KiB/s as decimal megabytes a second, the unit disk
+// makers quote: whole from 10 MB/s (99 MB/s), with one decimal below (0.7 MB/s), so a slow
+// rebuild is never "0 MB/s". Every report (plan, status, bars, drill) shows a speed this way.
+func RateKiB(kibPerSec int64) string {
+	if b := kibPerSec * 1024; b < 10_000_000 {
+		return fmt.Sprintf("%.1f MB/s", float64(b)/1e6)
+	}
+	return fmt.Sprintf("%d MB/s", kibPerSec*1024/1000000)
+}

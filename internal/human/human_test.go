@@ -51,7 +51,7 @@ func TestRateKiB(t *testing.T) {
 	for _, tt := range []struct {
 		kib  int64
 		want string
-	}{{0, "0 MB/s"}, {976, "0 MB/s"}, {977, "1 MB/s"}, {97656, "99 MB/s"}, {200000, "204 MB/s"}} {
+	}{{0, "0.0 MB/s"}, {640, "0.7 MB/s"}, {977, "1.0 MB/s"}, {9765, "10.0 MB/s"}, {9766, "10 MB/s"}, {97656, "99 MB/s"}, {200000, "204 MB/s"}} {
 		if got := RateKiB(tt.kib); got != tt.want {
 			t.Errorf("RateKiB(%d) = %q, want %q", tt.kib, got, tt.want)
 		}

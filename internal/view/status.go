@@ -175,7 +175,7 @@ func syncText(s *discover.Sync) string {
 	}
 	t := fmt.Sprintf("%s %.1f%%", s.Action, s.Percent)
 	if s.SpeedKiB > 0 {
-		t += fmt.Sprintf(" at %s/s", human.Bytes(uint64(s.SpeedKiB)*1024))
+		t += " at " + human.RateKiB(s.SpeedKiB)
 	}
 	if s.ETASeconds >= 0 {
 		t += " ETA " + human.Seconds(s.ETASeconds)
@@ -191,7 +191,7 @@ func speedText(s *discover.Sync) string {
 	}
 	var parts []string
 	if s.SpeedKiB > 0 {
-		parts = append(parts, "at "+human.Bytes(uint64(s.SpeedKiB)*1024)+"/s")
+		parts = append(parts, "at "+human.RateKiB(s.SpeedKiB))
 	}
 	if s.ETASeconds >= 0 {
 		parts = append(parts, "ETA "+human.Seconds(s.ETASeconds))

@@ -33,7 +33,7 @@ func TestStatusDuringRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	txt := b.String()
-	for _, want := range []string{"Rebuilding, 42 % (one copy until done)", "at 1.0 MiB/s ETA 1m30s", "md0: bitmap: none (a disk that drops out for a moment costs a full rebuild): mdadm --grow --bitmap=internal /dev/md0",
+	for _, want := range []string{"Rebuilding, 42 % (one copy until done)", "at 1.0 MB/s ETA 1m30s", "md0: bitmap: none (a disk that drops out for a moment costs a full rebuild): mdadm --grow --bitmap=internal /dev/md0",
 		"md1: bitmap: none (a disk that drops out for a moment costs a full rebuild); add one once md1 is redundant again, not now",
 		"pending: comes at a later step of plan p1", "NEXT: raidswap watch\n  md1 rebuilding with one copy until done."} {
 		if !strings.Contains(txt, want) {
