@@ -383,13 +383,6 @@ func ReadLabel(root *host.Root, name string, ss int) (sector0 []byte, l Label, e
 	return sector0, l, ParseGPTEntries(ents, &l)
 }
 
-func partName(disk string, n int) string {
-	if disk != "" && disk[len(disk)-1] >= '0' && disk[len(disk)-1] <= '9' {
-		return fmt.Sprintf("%sp%d", disk, n)
-	}
-	return fmt.Sprintf("%s%d", disk, n)
-}
-
 func detectDisk(root *host.Root, in DiskIn, all Input) Disk {
 	d := Disk{Name: in.Name, Serial: in.Serial, MBRCode: MBRUnknown, SectorSize: in.SectorSize}
 	if d.SectorSize <= 0 {
@@ -411,7 +404,7 @@ func detectDisk(root *host.Root, in DiskIn, all Input) Disk {
 		d.GapSectors = l.FirstStart - 1
 	}
 	for _, p := range l.Parts {
-		part := &Partition{Name: partName(in.Name, p.Number), Number: p.Number, PARTUUID: p.PARTUUID, Type: p.Type,
+		part := &Partition{Name: blockstack.PartitionName(in.Name, p.Number), Number: p.Number, PARTUUID: p.PARTUUID, Type: p.Type,
 			SizeBytes: p.Sectors * int64(d.SectorSize)}
 		part.MDArray = all.Members[part.Name]
 		if part.MDArray != "" {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/host"
 )
@@ -160,7 +161,7 @@ func TestClone512To4Kn(t *testing.T) {
 	checkClone(t, *res.SourceTable, got)
 	out := run(t, "/sbin/fdisk", "-b", "4096", "-l", dst)
 	for _, p := range got.Partitions {
-		re := regexp.MustCompile(regexp.QuoteMeta(PartitionName(dst, p.Number)) + `\s+(\d+)\s+(\d+)\s+(\d+)`)
+		re := regexp.MustCompile(regexp.QuoteMeta(blockstack.PartitionName(dst, p.Number)) + `\s+(\d+)\s+(\d+)\s+(\d+)`)
 		m := re.FindStringSubmatch(out)
 		if m == nil || m[1] != itoa(p.Start/4096) || m[3] != itoa(p.Size/4096) {
 			t.Errorf("fdisk -b 4096 reads partition %d as %v, want start %d size %d\n%s", p.Number, m, p.Start/4096, p.Size/4096, out)

@@ -3,6 +3,8 @@ package partition
 import (
 	"fmt"
 	"strings"
+
+	"github.com/raidswap/raidswap/internal/blockstack"
 )
 
 // Dump renders a table in `sfdisk --dump` format, so a backup can be restored with
@@ -26,7 +28,7 @@ func Dump(t Table, device string) string {
 	}
 	fmt.Fprintf(&b, "sector-size: %d\n\n", l)
 	for _, p := range t.Partitions {
-		fmt.Fprintf(&b, "%s : start=%12d, size=%12d, ", PartitionName(device, p.Number), p.Start/l, p.Size/l)
+		fmt.Fprintf(&b, "%s : start=%12d, size=%12d, ", blockstack.PartitionName(device, p.Number), p.Start/l, p.Size/l)
 		switch t.Scheme {
 		case GPT:
 			fmt.Fprintf(&b, "type=%s, uuid=%s", p.TypeGUID, p.GUID)

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -52,7 +53,7 @@ func KernelPartitions(root *host.Root, disk string) ([]KernelPartition, error) {
 func kernelView(lay Layout, disk string) []KernelPartition {
 	var out []KernelPartition
 	for _, p := range lay.Partitions {
-		k := KernelPartition{Number: p.Number, Name: PartitionName(disk, p.Number), Start: p.Start, Size: p.Size}
+		k := KernelPartition{Number: p.Number, Name: blockstack.PartitionName(disk, p.Number), Start: p.Start, Size: p.Size}
 		if p.Kind == KindExtended {
 			k.Size = min(p.Size, max(int64(lay.Geometry.LogicalSectorSize), 1024))
 		}

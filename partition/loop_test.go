@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -46,7 +47,7 @@ func checkKernelSees(t *testing.T, dev string, lay Layout) {
 		t.Error(err)
 	}
 	for _, p := range lay.Partitions {
-		if _, err := os.Stat("/dev/" + PartitionName(name, p.Number)); err != nil {
+		if _, err := os.Stat("/dev/" + blockstack.PartitionName(name, p.Number)); err != nil {
 			t.Errorf("device node: %v", err)
 		}
 	}
@@ -160,7 +161,7 @@ func TestLoopRefusesInUse(t *testing.T) {
 	if k, _ := IsRefusal(err); k != RefuseInUse || !strings.Contains(err.Error(), "attached to "+dev) {
 		t.Errorf("attached image: %v", err)
 	}
-	part := "/dev/" + PartitionName(filepath.Base(dev), 3)
+	part := "/dev/" + blockstack.PartitionName(filepath.Base(dev), 3)
 	run(t, host.MkfsExt4, "-q", part)
 	mnt := t.TempDir()
 	run(t, host.Mount, part, mnt)

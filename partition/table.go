@@ -167,11 +167,3 @@ func (t *Table) usableRange() (lo, hi int64) {
 	}
 	return l, t.Geometry.Sectors() * l
 }
-
-// PartitionName is the kernel's name for partition n of disk (sdb → sdb3, nvme0n1 → nvme0n1p3).
-func PartitionName(disk string, n int) string {
-	if disk != "" && disk[len(disk)-1] >= '0' && disk[len(disk)-1] <= '9' {
-		return fmt.Sprintf("%sp%d", disk, n)
-	}
-	return fmt.Sprintf("%s%d", disk, n)
-}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/partition"
 )
@@ -28,13 +29,9 @@ func kname(dev string) string { return filepath.Base(dev) }
 // mdName turns "md0" or "/dev/md0" into "md0".
 func mdName(md string) string { return kname(md) }
 
-// partDev names partition n of disk the way the kernel does: vda -> vda2, nvme0n1 -> nvme0n1p2.
+// partDev is the /dev path of partition n of disk (blockstack.PartitionName).
 func partDev(disk string, n int) string {
-	disk = devPath(disk)
-	if last := disk[len(disk)-1]; last >= '0' && last <= '9' {
-		return fmt.Sprintf("%sp%d", disk, n)
-	}
-	return fmt.Sprintf("%s%d", disk, n)
+	return blockstack.PartitionName(devPath(disk), n)
 }
 
 // Member is one md member: the array and the member's kernel name.

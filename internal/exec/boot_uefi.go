@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
@@ -76,7 +77,7 @@ func (r *run) survivorESP(s plan.Step, part int) (bootloader.ESPRef, error) {
 	if d == nil || !d.Present {
 		return bootloader.ESPRef{}, &RefusedError{Step: s.ID, Device: sv.Device, Serial: sv.Serial, Reason: "the survivor is not attached"}
 	}
-	name := plan.PartitionName(d.Name, part)
+	name := blockstack.PartitionName(d.Name, part)
 	if !slices.Contains(d.Partitions, name) {
 		return bootloader.ESPRef{}, &RefusedError{Step: s.ID, Device: "/dev/" + d.Name, Serial: d.Serial, Reason: fmt.Sprintf("the survivor has no partition %d (its ESP)", part)}
 	}
@@ -89,7 +90,7 @@ func (r *run) newESP(s plan.Step, part int) (bootloader.ESPRef, *discover.Disk, 
 	if d == nil {
 		return bootloader.ESPRef{}, nil, &RefusedError{Step: s.ID, Device: plan.NewDiskToken, Serial: r.w.newSerial, Reason: "the new disk is not attached"}
 	}
-	name := plan.PartitionName(d.Name, part)
+	name := blockstack.PartitionName(d.Name, part)
 	if !slices.Contains(d.Partitions, name) {
 		return bootloader.ESPRef{}, nil, &RefusedError{Step: s.ID, Device: "/dev/" + d.Name, Serial: d.Serial, Reason: fmt.Sprintf("the new disk has no partition %d for its ESP", part)}
 	}

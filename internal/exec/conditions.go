@@ -3,6 +3,7 @@ package exec
 import (
 	"fmt"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/partition"
@@ -147,8 +148,8 @@ func (w *world) holds(c plan.Condition) (ok bool, found string) {
 		if d == nil {
 			return false, "the disk is not attached"
 		}
-		if why := partitionInUse(w.sys, d, plan.PartitionName(d.Name, c.Partition)); why != "" {
-			return false, fmt.Sprintf("/dev/%s (%s): %s", plan.PartitionName(d.Name, c.Partition), d.Serial, why)
+		if why := partitionInUse(w.sys, d, blockstack.PartitionName(d.Name, c.Partition)); why != "" {
+			return false, fmt.Sprintf("/dev/%s (%s): %s", blockstack.PartitionName(d.Name, c.Partition), d.Serial, why)
 		}
 		return true, ""
 	case plan.CondMemberOn, plan.CondInSyncOn, plan.CondCopyOnto:
@@ -183,7 +184,7 @@ func (w *world) holds(c plan.Condition) (ok bool, found string) {
 			// A disk that has gone has no active swap.
 			return c.Kind == plan.CondSwapInactive, "the disk is not attached"
 		}
-		name := plan.PartitionName(d.Name, c.Partition)
+		name := blockstack.PartitionName(d.Name, c.Partition)
 		active := contains(d.Swap, name)
 		if active == (c.Kind == plan.CondSwapActive) {
 			return true, ""

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/plan"
 )
@@ -261,7 +262,7 @@ func (w *world) writes(s plan.Step) ([]string, error) {
 		}
 		var out []string
 		for _, n := range t.Partitions {
-			out = append(out, plan.PartitionName(disk, n))
+			out = append(out, blockstack.PartitionName(disk, n))
 		}
 		return out, nil
 	case plan.ActionBootloader:
@@ -294,7 +295,7 @@ func (w *world) resolveName(dev string) (string, error) {
 	if n == 0 {
 		return d.Name, nil
 	}
-	return plan.PartitionName(d.Name, n), nil
+	return blockstack.PartitionName(d.Name, n), nil
 }
 
 // partitionsWritable checks that each device is a partition of the disk with serial want,

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/raidswap/raidswap/identify"
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/host/hosttest"
@@ -65,7 +66,7 @@ func (f sysTree) disk(name, serial string, parts int) {
 	f.link("sys/block/"+name, "../devices/virtual/block/"+name)
 	f.link("sys/class/block/"+name, "../../devices/virtual/block/"+name)
 	for n := 1; n <= parts; n++ {
-		p := plan.PartitionName(name, n)
+		p := blockstack.PartitionName(name, n)
 		f.file(dev+"/"+p+"/partition", "1\n")
 		f.file(dev+"/"+p+"/dev", "254:1\n")
 		f.link("sys/class/block/"+p, "../../devices/virtual/block/"+name+"/"+p)

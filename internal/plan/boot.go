@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/blockstack"
 )
 
 // DebconfSelectionsFile is where the debconf step writes the selection it hands to
@@ -113,7 +114,7 @@ func (b *builder) role(array string) *arrayRole {
 // biosWrites says what grub-install writes on a disk of this layout, or why it cannot
 // install there.
 func biosWrites(d bootloader.Disk, disk string) (string, error) {
-	part := PartitionName
+	part := blockstack.PartitionName
 	if disk == NewDiskToken {
 		part = func(_ string, n int) string { return NewPart(n) }
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/golden"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
@@ -323,8 +324,8 @@ func TestPartitionNames(t *testing.T) {
 		n    int
 		name string
 	}{{"sdb", 3, "sdb3"}, {"nvme0n1", 2, "nvme0n1p2"}, {"vdaa", 12, "vdaa12"}} {
-		if got := PartitionName(tt.disk, tt.n); got != tt.name {
-			t.Errorf("PartitionName(%q,%d) = %q", tt.disk, tt.n, got)
+		if got := blockstack.PartitionName(tt.disk, tt.n); got != tt.name {
+			t.Errorf("blockstack.PartitionName(%q,%d) = %q", tt.disk, tt.n, got)
 		}
 		if got := PartitionNumber(tt.disk, tt.name); got != tt.n {
 			t.Errorf("PartitionNumber(%q,%q) = %d", tt.disk, tt.name, got)

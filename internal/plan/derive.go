@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/mdadm"
 )
@@ -173,7 +174,7 @@ func derive(p *Plan, s Step) ([]string, error) {
 			if disk == NewDiskToken {
 				devs = append(devs, NewPart(n))
 			} else {
-				devs = append(devs, "/dev/"+PartitionName(t.Device, n))
+				devs = append(devs, "/dev/"+blockstack.PartitionName(t.Device, n))
 			}
 		}
 		return mdadm.ZeroSuperblock(devs...), nil

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/raidswap/raidswap/internal/blockstack"
 )
 
 // FormatVersion is the plan format this raidswap writes and applies. A plan of another
@@ -342,22 +344,13 @@ func ParsePlaceholder(s string) (part int, ok bool) {
 	return n, true
 }
 
-// PartitionName is the kernel's name for partition n of disk (sdb → sdb3, nvme0n1 →
-// nvme0n1p3).
-func PartitionName(disk string, n int) string {
-	if disk != "" && disk[len(disk)-1] >= '0' && disk[len(disk)-1] <= '9' {
-		return fmt.Sprintf("%sp%d", disk, n)
-	}
-	return fmt.Sprintf("%s%d", disk, n)
-}
-
 // MemberName is the kernel name of an md member on disk: partition n, or for n 0 the disk
 // itself (a whole-disk member, Target.WholeDisk).
 func MemberName(disk string, n int) string {
 	if n == 0 {
 		return disk
 	}
-	return PartitionName(disk, n)
+	return blockstack.PartitionName(disk, n)
 }
 
 // NewMember is the placeholder of a member on the new disk: partition n ({new:2}), or for n
@@ -406,7 +399,7 @@ func Expand(argv []string, newDisk string) ([]string, error) {
 		if n == 0 {
 			out[i] = "/dev/" + newDisk
 		} else {
-			out[i] = "/dev/" + PartitionName(newDisk, n)
+			out[i] = "/dev/" + blockstack.PartitionName(newDisk, n)
 		}
 	}
 	return out, nil
