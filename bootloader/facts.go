@@ -196,15 +196,19 @@ const (
 
 // Readiness is whether a disk can boot by itself.
 type Readiness struct {
-	// State is ReadyOK, ReadyMissing or ReadyUnknown ("" when not judged: the disk holds no
+	// State is BootOK, BootMissing or BootUnknown ("" when not judged: the disk holds no
 	// member of /boot's array).
-	State  string `json:"state,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	State  BootState `json:"state,omitempty"`
+	Reason string    `json:"reason,omitempty"`
 }
 
-// Readiness states.
+// BootState is whether a disk boots alone: the one vocabulary of status's BOOT column, the
+// boot verifiers (BIOS and UEFI) and exec's postconditions.
+type BootState string
+
+// Boot states.
 const (
-	ReadyOK      = "ok"
-	ReadyMissing = "missing"
-	ReadyUnknown = "unknown"
+	BootOK      BootState = "ok"
+	BootMissing BootState = "missing"
+	BootUnknown BootState = "unknown"
 )

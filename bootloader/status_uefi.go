@@ -264,21 +264,13 @@ func FATChains(fat []byte, kind int) error {
 }
 
 // espFiles is what status needs of one ESP.
-type espFiles struct {
-	Dev      string
-	Err      error // the ESP could not be read
-	Loader   bool
-	Fallback bool
-	Sum      [32]byte // the loader's SHA-256
-}
-
-// readESPFiles opens dev (under root) read-only and reads its FAT file system: whether the
-// loader and the fallback path exist, and the loader's SHA-256.
-func readESPFiles(root *host.Root, dev, loader string) (out espFiles) {
+// readESPFiles opens dev (under root) read-only and reads its FAT file system: the files of
+// the loader's directory and of EFI/BOOT, each with its SHA-256 (what JudgeUEFI compares).
+func readESPFiles(root *host.Root, dev, loader string) (out ESPView) {
 	out.Dev = dev
 	defer func() {
 		if r := recover(); r != nil {
-			out = espFiles{Dev: dev, Err: fmt.Errorf("its FAT file system is damaged (%v)", r)}
+			out = ESPView{Dev: dev, Err: fmt.Errorf("its FAT file system is damaged (%v)", r)}
 		}
 	}()
 	f, err := os.Open(root.Path(dev))
@@ -297,7 +289,7 @@ func readESPFiles(root *host.Root, dev, loader string) (out espFiles) {
 
 // readESPImage is readESPFiles on an open device of size bytes: every byte of it is
 // untrusted (FuzzReadESPImage feeds it damaged file systems).
-func readESPImage(f backend.File, size int64, dev, loader string) (out espFiles) {
+func readESPImage(f backend.File, size int64, dev, loader string) (out ESPView) {
 	out.Dev = dev
 	bs := make([]byte, 512)
 	if _, err := f.ReadAt(bs, 0); err != nil {
@@ -349,30 +341,43 @@ func readESPImage(f backend.File, size int64, dev, loader string) (out espFiles)
 		out.Err = fmt.Errorf("FAT%d ESP not readable by raidswap's status: %w", kind, err)
 		return out
 	}
-	// FAT names are case-insensitive; go-diskfs's Stat compares the base name with case.
-	isFile := func(p string) bool {
-		es, err := fs.ReadDir(path.Dir(p))
+	// The files booting depends on: the loader's directory and EFI/BOOT (go-diskfs matches
+	// directory names without case, as FAT does).
+	total := int64(0)
+	for _, dir := range loaderDirs(loader) {
+		es, err := fs.ReadDir(dir)
 		if err != nil {
-			return false
+			continue // no such directory: its files are missing
 		}
 		for _, e := range es {
-			if strings.EqualFold(e.Name(), path.Base(p)) {
-				return !e.IsDir()
+			if e.IsDir() {
+				continue
 			}
+			if len(out.Files) >= maxESPViewFiles {
+				out.Err = fmt.Errorf("more than %d files in %s", maxESPViewFiles, strings.Join(loaderDirs(loader), " and "))
+				return out
+			}
+			p := dir + "/" + e.Name()
+			data, err := fs.ReadFile(p)
+			if err != nil {
+				out.Err = fmt.Errorf("reading %s: %w", p, err)
+				return out
+			}
+			if total += int64(len(data)); total > maxESPViewBytes {
+				out.Err = fmt.Errorf("the files in %s hold more than %d bytes", strings.Join(loaderDirs(loader), " and "), maxESPViewBytes)
+				return out
+			}
+			out.Files = append(out.Files, File{Path: p, Size: int64(len(data)), SHA256: sha256.Sum256(data)})
 		}
-		return false
-	}
-	out.Fallback = isFile(FallbackPath)
-	if out.Loader = isFile(loader); out.Loader {
-		data, err := fs.ReadFile(loader)
-		if err != nil {
-			out.Err = fmt.Errorf("reading %s: %w", loader, err)
-			return out
-		}
-		out.Sum = sha256.Sum256(data)
 	}
 	return out
 }
+
+// An ESP's boot files are a few MiB; these bound what status reads of an untrusted one.
+const (
+	maxESPViewFiles = 512
+	maxESPViewBytes = 256 << 20
+)
 
 // espDev is the block device holding a disk's ESP file system: the partition, or the md
 // array it is a member of (RAID1 metadata 1.0 keeps the file system at the start).
@@ -392,7 +397,7 @@ func espDev(p *Partition) string {
 // which holds the same bytes) and only while the member is in sync in the array: a member
 // that is rebuilding, faulty or a spare does not hold the whole ESP.
 func StatusUEFI(root *host.Root, f Facts, d Disk) Readiness {
-	in := uefiStatusIn{Loader: f.EFILoader}
+	in := UEFIJudgeIn{Loader: f.EFILoader}
 	var others []*Disk
 	for i := range f.Disks {
 		o := &f.Disks[i]
@@ -403,7 +408,8 @@ func StatusUEFI(root *host.Root, f Facts, d Disk) Readiness {
 	}
 	if d.ESP == nil || in.Loader == "" {
 		in.HasESP = d.ESP != nil
-		return judgeUEFIStatus(in)
+		r, _ := JudgeUEFI(in)
+		return r
 	}
 	in.HasESP, in.PARTUUID = true, d.ESP.PARTUUID
 	in.Member, in.MDArray, in.MDState = d.ESP.Name, d.ESP.MDArray, d.ESP.MDState
@@ -428,93 +434,12 @@ func StatusUEFI(root *host.Root, f Facts, d Disk) Readiness {
 	}
 	v, _, err := ReadBootEntries(root)
 	if err != nil {
-		in.EntriesErr = err
+		in.EntriesWhy = err.Error()
 	} else {
 		in.Entries = &v
 	}
-	return judgeUEFIStatus(in)
-}
-
-// uefiStatusIn is what the status verdict is judged from.
-type uefiStatusIn struct {
-	Loader        string // ESP path: EFI/debian/grubx64.efi
-	HasESP        bool
-	OthersHaveESP bool
-	PARTUUID      string
-	// MDArray is the md array the ESP partition Member is a member of ("" for a plain
-	// ESP), MDState the member's state there ("" when discovery did not know it).
-	Member, MDArray, MDState string
-	Self                     espFiles
-	// Refs are the ESPs to compare the loader with: the survivor's when SurvivorNamed, else
-	// every other disk's.
-	Refs          []espFiles
-	SurvivorNamed bool
-	Entries       *BootVars // nil when EntriesErr says why not
-	EntriesErr    error
-}
-
-// judgeUEFIStatus is the verdict; a pure function of what was read.
-func judgeUEFIStatus(in uefiStatusIn) Readiness {
-	r := func(state, format string, a ...any) Readiness {
-		return Readiness{State: state, Reason: fmt.Sprintf(format, a...)}
-	}
-	s := in.Self
-	switch {
-	case !in.HasESP && in.OthersHaveESP:
-		return r(ReadyMissing, "no EFI System Partition on this disk, while another disk has one")
-	case !in.HasESP:
-		return r(ReadyMissing, "no EFI System Partition on any disk")
-	case in.Loader == "":
-		return r(ReadyUnknown, "the loader is not known: no mounted ESP showed it (see the notes)")
-	case in.MDArray != "" && in.MDState == "":
-		return r(ReadyUnknown, "its ESP %s is a member of %s whose state md did not show", in.Member, in.MDArray)
-	case in.MDArray != "" && in.MDState != "in_sync":
-		return r(ReadyMissing, "its ESP %s is %s in %s, not in sync: the firmware reads the partition itself, which does not hold the whole ESP", in.Member, in.MDState, in.MDArray)
-	case s.Err != nil:
-		return r(ReadyUnknown, "its ESP %s could not be read: %v", s.Dev, s.Err)
-	case !s.Loader:
-		return r(ReadyMissing, "its ESP %s has no %s", s.Dev, in.Loader)
-	case !s.Fallback:
-		return r(ReadyMissing, "its ESP %s has no removable fallback path %s", s.Dev, FallbackPath)
-	}
-	var notCompared []string
-	for _, ref := range in.Refs {
-		switch {
-		case ref.Err != nil && in.SurvivorNamed:
-			return r(ReadyUnknown, "the survivor's ESP %s could not be read to compare %s with: %v", ref.Dev, in.Loader, ref.Err)
-		case ref.Err != nil:
-			notCompared = append(notCompared, ref.Dev)
-		case !ref.Loader && in.SurvivorNamed:
-			return r(ReadyUnknown, "the survivor's ESP %s has no %s to compare with", ref.Dev, in.Loader)
-		case !ref.Loader:
-			notCompared = append(notCompared, ref.Dev)
-		case ref.Sum != s.Sum:
-			return r(ReadyMissing, "%s on its ESP %s (sha256 %x) differs from the one on %s (sha256 %x)", in.Loader, s.Dev, s.Sum[:6], ref.Dev, ref.Sum[:6])
-		}
-	}
-	note := ""
-	if len(notCompared) > 0 {
-		note = fmt.Sprintf(" (not compared with %s: unreadable or without the loader)", strings.Join(notCompared, ", "))
-	}
-	if in.Entries == nil {
-		return r(ReadyOK, "%s and %s on %s, by the fallback path; boot entries not readable (%v)%s", in.Loader, FallbackPath, s.Dev, in.EntriesErr, note)
-	}
-	en := in.Entries.EntryFor(in.PARTUUID, LoaderPathEFI(in.Loader))
-	if en == nil {
-		en = in.Entries.EntryFor(in.PARTUUID, LoaderPathEFI(FallbackPath))
-	}
-	if en == nil || in.PARTUUID == "" {
-		return r(ReadyMissing, "no firmware boot entry boots %s from its ESP %s (PARTUUID %s); the fallback path is there", LoaderPathEFI(in.Loader), s.Dev, orUnknownPARTUUID(in.PARTUUID))
-	}
-	member := ""
-	if in.MDArray != "" {
-		member = fmt.Sprintf(" (its member %s in sync)", in.Member)
-	}
-	files := in.Loader + " and " + FallbackPath
-	if strings.EqualFold(in.Loader, FallbackPath) {
-		files = FallbackPath + " (the removable-media loader, which the entry boots)"
-	}
-	return r(ReadyOK, "%s on %s%s, boot entry Boot%s %q%s", files, s.Dev, member, en.Num, en.Label, note)
+	r, _ := JudgeUEFI(in)
+	return r
 }
 
 func orUnknownPARTUUID(s string) string {

@@ -214,37 +214,37 @@ func TestStatusUEFIFixture(t *testing.T) {
 		b        map[string]string
 		vars     map[string][]byte // nil: no efivars directory
 		facts    func(*Facts)
-		wantA    string
-		wantB    string
+		wantA    BootState
+		wantB    BootState
 		reasonB  string
 		noImageB bool
 		loopB    bool // B's root directory's cluster chain loops
 	}{
 		"both ok": {b: good, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB, "BootOrder": {7, 0, 0, 0, 1, 0, 2, 0}},
-			wantA: ReadyOK, wantB: ReadyOK, reasonB: `boot entry Boot0002 "raidswap WD-B"`},
+			wantA: BootOK, wantB: BootOK, reasonB: `boot entry Boot0002 "raidswap WD-B"`},
 		"FAT16 ESPs": {fat: 16, b: good, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB},
-			wantA: ReadyOK, wantB: ReadyOK, reasonB: "/dev/vdb1, boot entry Boot0002"},
+			wantA: BootOK, wantB: BootOK, reasonB: "/dev/vdb1, boot entry Boot0002"},
 		"no entry for B": {b: good, vars: map[string][]byte{"Boot0001": entryA},
-			wantA: ReadyOK, wantB: ReadyMissing, reasonB: "no firmware boot entry boots \\EFI\\debian\\grubx64.efi from its ESP /dev/vdb1 (PARTUUID " + guidB},
-		"efivars not readable": {b: good, wantA: ReadyOK, wantB: ReadyOK, reasonB: "by the fallback path; boot entries not readable"},
-		"efivarfs empty":       {b: good, vars: map[string][]byte{}, wantA: ReadyOK, wantB: ReadyOK, reasonB: "efivarfs not mounted"},
+			wantA: BootOK, wantB: BootMissing, reasonB: "no firmware boot entry boots \\EFI\\debian\\grubx64.efi from its ESP /dev/vdb1 (PARTUUID " + guidB},
+		"efivars not readable": {b: good, wantA: BootOK, wantB: BootOK, reasonB: "by the fallback path; boot entries not readable"},
+		"efivarfs empty":       {b: good, vars: map[string][]byte{}, wantA: BootOK, wantB: BootOK, reasonB: "efivarfs not mounted"},
 		"B's loader differs": {b: map[string]string{"EFI/debian/grubx64.efi": "grub 2.04", "EFI/BOOT/BOOTX64.EFI": "x"}, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB},
-			wantA: ReadyMissing, wantB: ReadyMissing, reasonB: "EFI/debian/grubx64.efi on its ESP /dev/vdb1 (sha256"},
+			wantA: BootMissing, wantB: BootMissing, reasonB: "its ESP /dev/vdb1 differs from the one on /dev/vda1: EFI/debian/grubx64.efi differs (sha256"},
 		"B's loader differs from the survivor's": {b: map[string]string{"EFI/debian/grubx64.efi": "grub 2.04", "EFI/BOOT/BOOTX64.EFI": "x"}, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB},
-			facts: func(f *Facts) { f.Disks[0].Survivor = true }, wantA: ReadyOK, wantB: ReadyMissing, reasonB: "differs from the one on /dev/vda1"},
+			facts: func(f *Facts) { f.Disks[0].Survivor = true }, wantA: BootOK, wantB: BootMissing, reasonB: "differs from the one on /dev/vda1"},
 		"B has no fallback": {b: map[string]string{"EFI/debian/grubx64.efi": "grub 2.06"}, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB},
-			wantA: ReadyOK, wantB: ReadyMissing, reasonB: "has no removable fallback path EFI/BOOT/BOOTX64.EFI"},
+			wantA: BootOK, wantB: BootMissing, reasonB: "has no removable fallback path EFI/BOOT/BOOTX64.EFI"},
 		"B has no loader": {b: map[string]string{"EFI/BOOT/BOOTX64.EFI": "grub 2.06"}, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB},
-			wantA: ReadyOK, wantB: ReadyMissing, reasonB: "its ESP /dev/vdb1 has no EFI/debian/grubx64.efi"},
+			wantA: BootOK, wantB: BootMissing, reasonB: "its ESP /dev/vdb1 has no EFI/debian/grubx64.efi"},
 		"B's ESP is no file system": {noImageB: true, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB},
-			wantA: ReadyOK, wantB: ReadyUnknown, reasonB: "could not be read: no FAT boot sector"},
+			wantA: BootOK, wantB: BootUnknown, reasonB: "could not be read: no FAT boot sector"},
 		"B has no ESP": {b: good, vars: map[string][]byte{"Boot0001": entryA}, facts: func(f *Facts) { f.Disks[1].ESP = nil },
-			wantA: ReadyOK, wantB: ReadyMissing, reasonB: "no EFI System Partition on this disk"},
+			wantA: BootOK, wantB: BootMissing, reasonB: "no EFI System Partition on this disk"},
 		"B's FAT loops": {b: good, loopB: true, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB},
-			wantA: ReadyOK, wantB: ReadyUnknown, reasonB: "could not be read: the FAT's cluster chain through cluster 2 loops back"},
-		"loader not known": {b: good, facts: func(f *Facts) { f.EFILoader = "" }, wantA: ReadyUnknown, wantB: ReadyUnknown, reasonB: "the loader is not known"},
+			wantA: BootOK, wantB: BootUnknown, reasonB: "could not be read: the FAT's cluster chain through cluster 2 loops back"},
+		"loader not known": {b: good, facts: func(f *Facts) { f.EFILoader = "" }, wantA: BootUnknown, wantB: BootUnknown, reasonB: "the loader is not known"},
 		"a damaged entry is left out": {b: good, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB[:30]},
-			wantA: ReadyOK, wantB: ReadyMissing, reasonB: "no firmware boot entry"},
+			wantA: BootOK, wantB: BootMissing, reasonB: "no firmware boot entry"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -296,7 +296,7 @@ func TestStatusUEFIThroughDetectHook(t *testing.T) {
 	f := statusFacts()
 	verifyDisks(host.NewRoot(dir), &f)
 	for _, d := range f.Disks {
-		if d.Ready.State != ReadyOK || !strings.Contains(d.Ready.Reason, "by the fallback path") {
+		if d.Ready.State != BootOK || !strings.Contains(d.Ready.Reason, "by the fallback path") {
 			t.Errorf("%s: %+v", d.Name, d.Ready)
 		}
 	}
@@ -311,67 +311,75 @@ func TestStatusUEFIMDESP(t *testing.T) {
 	writeEFIVar(t, dir, "Boot0001", loadOption(1, "raidswap WD-A", hdNode(t, 1, guidA), dpNode(4, 4, utf16z(`\EFI\debian\grubx64.efi`)), endNode))
 	root := host.NewRoot(dir)
 	a, b := StatusUEFI(root, f, f.Disks[0]), StatusUEFI(root, f, f.Disks[1])
-	if a.State != ReadyOK || !strings.Contains(a.Reason, "/dev/md127 (its member vda1 in sync)") || b.State != ReadyMissing {
+	if a.State != BootOK || !strings.Contains(a.Reason, "/dev/md127 (its member vda1 in sync)") || b.State != BootMissing {
 		t.Errorf("A %+v\nB %+v", a, b)
 	}
 	// The same array, but B's member is being rebuilt: A still boots, B does not.
 	writeEFIVar(t, dir, "Boot0002", loadOption(1, "raidswap WD-B", hdNode(t, 1, guidB), dpNode(4, 4, utf16z(`\EFI\debian\grubx64.efi`)), endNode))
 	f.Disks[1].ESP.MDState = "rebuilding"
 	a, b = StatusUEFI(root, f, f.Disks[0]), StatusUEFI(root, f, f.Disks[1])
-	if a.State != ReadyOK || b.State != ReadyMissing || !strings.Contains(b.Reason, "vdb1 is rebuilding in md127") {
+	if a.State != BootOK || b.State != BootMissing || !strings.Contains(b.Reason, "vdb1 is rebuilding in md127") {
 		t.Errorf("rebuilding: A %+v\nB %+v", a, b)
 	}
 	f.Disks[1].ESP.MDState = "in_sync"
-	if b = StatusUEFI(root, f, f.Disks[1]); b.State != ReadyOK {
+	if b = StatusUEFI(root, f, f.Disks[1]); b.State != BootOK {
 		t.Errorf("in sync: B %+v", b)
 	}
 }
 
-func TestJudgeUEFIStatus(t *testing.T) {
-	ok := espFiles{Dev: "/dev/vda1", Loader: true, Fallback: true, Sum: [32]byte{1}}
-	other := espFiles{Dev: "/dev/vdb1", Loader: true, Fallback: true, Sum: [32]byte{1}}
+func TestJudgeUEFI(t *testing.T) {
+	files := []File{{Path: "EFI/debian/grubx64.efi", Size: 4, SHA256: [32]byte{1}}, {Path: "EFI/debian/grub.cfg", Size: 9, SHA256: [32]byte{2}}, {Path: FallbackPath, Size: 4, SHA256: [32]byte{1}}}
+	ok := ESPView{Dev: "/dev/vda1", Files: files}
+	other := ESPView{Dev: "/dev/vdb1", Files: files}
+	otherStub := ESPView{Dev: "/dev/vdb1", Files: []File{files[0], {Path: "efi/debian/grub.cfg", Size: 9, SHA256: [32]byte{3}}, files[2]}}
 	vars := &BootVars{Entries: []BootEntry{{Num: "0003", Label: "debian", PARTUUID: guidA, Loader: `\EFI\BOOT\BOOTX64.EFI`}}}
-	base := uefiStatusIn{Loader: "EFI/debian/grubx64.efi", HasESP: true, PARTUUID: guidA, Self: ok, Entries: vars}
+	base := UEFIJudgeIn{Loader: "EFI/debian/grubx64.efi", HasESP: true, PARTUUID: guidA, Self: ok, Entries: vars}
 	for name, tc := range map[string]struct {
-		mod    func(*uefiStatusIn)
-		state  string
+		mod    func(*UEFIJudgeIn)
+		state  BootState
 		reason string
 	}{
-		"entry for the fallback path":        {func(in *uefiStatusIn) {}, ReadyOK, "Boot0003"},
-		"upper-case PARTUUID matches":        {func(in *uefiStatusIn) { in.PARTUUID = strings.ToUpper(guidA) }, ReadyOK, "Boot0003"},
-		"same as the other":                  {func(in *uefiStatusIn) { in.Refs = []espFiles{other} }, ReadyOK, "Boot0003"},
-		"other unreadable, not the survivor": {func(in *uefiStatusIn) { in.Refs = []espFiles{{Dev: "/dev/vdb1", Err: errors.New("EIO")}} }, ReadyOK, "not compared with /dev/vdb1"},
-		"survivor unreadable": {func(in *uefiStatusIn) {
-			in.SurvivorNamed, in.Refs = true, []espFiles{{Dev: "/dev/vdb1", Err: errors.New("EIO")}}
-		}, ReadyUnknown, "the survivor's ESP /dev/vdb1 could not be read"},
-		"survivor without the loader": {func(in *uefiStatusIn) { in.SurvivorNamed, in.Refs = true, []espFiles{{Dev: "/dev/vdb1"}} }, ReadyUnknown, "has no EFI/debian/grubx64.efi to compare with"},
-		"no PARTUUID":                 {func(in *uefiStatusIn) { in.PARTUUID = "" }, ReadyMissing, "PARTUUID unknown"},
-		"entry for another partition": {func(in *uefiStatusIn) { in.PARTUUID = guidB }, ReadyMissing, "no firmware boot entry"},
-		"self unreadable": {func(in *uefiStatusIn) {
-			in.Self = espFiles{Dev: "/dev/vda1", Err: errors.New("FAT12 ESP not readable")}
-		}, ReadyUnknown, "FAT12 ESP not readable"},
-		"no ESP anywhere": {func(in *uefiStatusIn) { in.HasESP = false }, ReadyMissing, "no EFI System Partition on any disk"},
+		"entry for the fallback path": {func(in *UEFIJudgeIn) {}, BootOK, "Boot0003"},
+		"upper-case PARTUUID matches": {func(in *UEFIJudgeIn) { in.PARTUUID = strings.ToUpper(guidA) }, BootOK, "Boot0003"},
+		"same as the other":           {func(in *UEFIJudgeIn) { in.Refs = []ESPView{other} }, BootOK, "Boot0003"},
+		// The two judges once disagreed here (issue 19): status compared only the loader.
+		"grub.cfg stub differs from the survivor's": {func(in *UEFIJudgeIn) { in.SurvivorNamed, in.Refs = true, []ESPView{otherStub} }, BootMissing,
+			"its ESP /dev/vda1 differs from the one on /dev/vdb1: efi/debian/grub.cfg differs"},
+		"entry for the loader": {func(in *UEFIJudgeIn) {
+			in.Entries = &BootVars{Entries: []BootEntry{{Num: "0001", Label: "debian", PARTUUID: guidA, Loader: `\EFI\debian\grubx64.efi`}}}
+		}, BootOK, "Boot0001"},
+		"other unreadable, not the survivor": {func(in *UEFIJudgeIn) { in.Refs = []ESPView{{Dev: "/dev/vdb1", Err: errors.New("EIO")}} }, BootOK, "not compared with /dev/vdb1"},
+		"survivor unreadable": {func(in *UEFIJudgeIn) {
+			in.SurvivorNamed, in.Refs = true, []ESPView{{Dev: "/dev/vdb1", Err: errors.New("EIO")}}
+		}, BootUnknown, "the survivor's ESP /dev/vdb1 could not be read"},
+		"survivor without the loader": {func(in *UEFIJudgeIn) { in.SurvivorNamed, in.Refs = true, []ESPView{{Dev: "/dev/vdb1"}} }, BootUnknown, "has no EFI/debian/grubx64.efi to compare with"},
+		"no PARTUUID":                 {func(in *UEFIJudgeIn) { in.PARTUUID = "" }, BootMissing, "PARTUUID unknown"},
+		"entry for another partition": {func(in *UEFIJudgeIn) { in.PARTUUID = guidB }, BootMissing, "no firmware boot entry"},
+		"self unreadable": {func(in *UEFIJudgeIn) {
+			in.Self = ESPView{Dev: "/dev/vda1", Err: errors.New("FAT12 ESP not readable")}
+		}, BootUnknown, "FAT12 ESP not readable"},
+		"no ESP anywhere": {func(in *UEFIJudgeIn) { in.HasESP = false }, BootMissing, "no EFI System Partition on any disk"},
 		// An ESP on md RAID1 (issue 17, item 5): each disk by its own member's state.
-		"the loader is the removable-media path": {func(in *uefiStatusIn) { in.Loader = FallbackPath }, ReadyOK,
+		"the loader is the removable-media path": {func(in *UEFIJudgeIn) { in.Loader = FallbackPath }, BootOK,
 			"EFI/BOOT/BOOTX64.EFI (the removable-media loader, which the entry boots) on /dev/vda1, boot entry Boot0003"},
-		"md member in sync": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "in_sync" }, ReadyOK,
+		"md member in sync": {func(in *UEFIJudgeIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "in_sync" }, BootOK,
 			`(its member vda1 in sync), boot entry Boot0003`},
-		"md member rebuilding": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "rebuilding" }, ReadyMissing,
+		"md member rebuilding": {func(in *UEFIJudgeIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "rebuilding" }, BootMissing,
 			"its ESP vda1 is rebuilding in md127, not in sync"},
-		"md member faulty": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "faulty" }, ReadyMissing,
+		"md member faulty": {func(in *UEFIJudgeIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "faulty" }, BootMissing,
 			"its ESP vda1 is faulty in md127, not in sync"},
-		"md member a spare": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "spare" }, ReadyMissing,
+		"md member a spare": {func(in *UEFIJudgeIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "spare" }, BootMissing,
 			"its ESP vda1 is spare in md127"},
-		"md member state unknown": {func(in *uefiStatusIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "" }, ReadyUnknown,
+		"md member state unknown": {func(in *UEFIJudgeIn) { in.Member, in.MDArray, in.MDState = "vda1", "md127", "" }, BootUnknown,
 			"its ESP vda1 is a member of md127 whose state md did not show"},
-		"md member in sync, no entry for its partition": {func(in *uefiStatusIn) {
+		"md member in sync, no entry for its partition": {func(in *UEFIJudgeIn) {
 			in.Member, in.MDArray, in.MDState, in.PARTUUID = "vda1", "md127", "in_sync", guidB
-		}, ReadyMissing, "no firmware boot entry"},
+		}, BootMissing, "no firmware boot entry"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := base
 			tc.mod(&in)
-			got := judgeUEFIStatus(in)
+			got, _ := JudgeUEFI(in)
 			if got.State != tc.state || !strings.Contains(got.Reason, tc.reason) {
 				t.Errorf("got %+v, want %s %q", got, tc.state, tc.reason)
 			}

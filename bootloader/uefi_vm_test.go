@@ -333,7 +333,7 @@ func wantStatusBootEntries(t *testing.T, share string, serials ...string) {
 			}
 			found = true
 			t.Logf("status: %s (%s) boot %+v", d.Name, d.Serial, d.Boot)
-			if d.Boot == nil || d.Boot.State != bootloader.ReadyOK || !strings.Contains(d.Boot.Reason, "boot entry Boot") {
+			if d.Boot == nil || d.Boot.State != bootloader.BootOK || !strings.Contains(d.Boot.Reason, "boot entry Boot") {
 				t.Errorf("status says %s (%s) boot %+v, want ok by a boot entry", d.Name, d.Serial, d.Boot)
 			}
 		}

@@ -17,10 +17,10 @@ func VerifyBIOS(read ReadFunc, ss int) Readiness {
 		ss = 512
 	}
 	unknown := func(format string, a ...any) Readiness {
-		return Readiness{State: ReadyUnknown, Reason: fmt.Sprintf(format, a...)}
+		return Readiness{State: BootUnknown, Reason: fmt.Sprintf(format, a...)}
 	}
 	missing := func(format string, a ...any) Readiness {
-		return Readiness{State: ReadyMissing, Reason: fmt.Sprintf(format, a...)}
+		return Readiness{State: BootMissing, Reason: fmt.Sprintf(format, a...)}
 	}
 	s0, err := read(0, 512)
 	if err != nil {
@@ -79,7 +79,7 @@ func VerifyBIOS(read ReadFunc, ss int) Readiness {
 	if !IsGrubCore(sec) {
 		return missing("boot.img in the MBR, but sector %d (%s) holds no GRUB core.img", core, where)
 	}
-	return Readiness{State: ReadyOK, Reason: fmt.Sprintf("GRUB 2: boot.img in the MBR, core.img at sector %d (%s)", core, where)}
+	return Readiness{State: BootOK, Reason: fmt.Sprintf("GRUB 2: boot.img in the MBR, core.img at sector %d (%s)", core, where)}
 }
 
 // UEFIVerifier judges a disk of a UEFI system (bootloader/status_uefi.go fills it in); nil
@@ -97,9 +97,9 @@ func verifyDisks(root *host.Root, f *Facts) {
 		case f.Firmware == FirmwareUEFI && UEFIVerifier != nil:
 			d.Ready = UEFIVerifier(root, *f, *d)
 		case f.Firmware == FirmwareUEFI:
-			d.Ready = Readiness{State: ReadyUnknown, Reason: "UEFI verification not built"}
+			d.Ready = Readiness{State: BootUnknown, Reason: "UEFI verification not built"}
 		case f.Loader == LoaderGrubLegacy:
-			d.Ready = Readiness{State: ReadyUnknown, Reason: "GRUB 0.97: raidswap does not verify its stage1 and stage2"}
+			d.Ready = Readiness{State: BootUnknown, Reason: "GRUB 0.97: raidswap does not verify its stage1 and stage2"}
 		default:
 			dev := "/dev/" + d.Name
 			d.Ready = VerifyBIOS(func(off int64, n int) ([]byte, error) { return readAt(root, dev, off, n) }, d.SectorSize)

@@ -11,17 +11,17 @@ func TestVerifyBIOS(t *testing.T) {
 	dos := []imgPart{{"0xfd", 2048, 4095}}
 	tests := []struct {
 		sp    imgSpec
-		state string
+		state BootState
 		why   string
 	}{
-		{imgSpec{label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048}, ReadyOK, "BIOS boot partition 1"},
-		{imgSpec{label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048, noCore: true}, ReadyMissing, "holds no GRUB core.img"},
-		{imgSpec{label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 4096}, ReadyMissing, "in no BIOS boot partition"},
-		{imgSpec{label: "gpt", code: MBRNone, parts: gptBIOS}, ReadyMissing, "no boot code"},
-		{imgSpec{label: "dos", code: MBRGrub2, parts: dos, core: 1}, ReadyOK, "gap after the MBR"},
-		{imgSpec{label: "dos", code: MBRGrub2, parts: dos, core: 2048}, ReadyMissing, "not in the gap"},
-		{imgSpec{label: "dos", code: MBROther, parts: dos}, ReadyMissing, "not GRUB 2's"},
-		{imgSpec{label: "dos", code: MBRGrubLegacy, parts: dos}, ReadyUnknown, "GRUB 0.97"},
+		{imgSpec{label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048}, BootOK, "BIOS boot partition 1"},
+		{imgSpec{label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 2048, noCore: true}, BootMissing, "holds no GRUB core.img"},
+		{imgSpec{label: "gpt", code: MBRGrub2, parts: gptBIOS, core: 4096}, BootMissing, "in no BIOS boot partition"},
+		{imgSpec{label: "gpt", code: MBRNone, parts: gptBIOS}, BootMissing, "no boot code"},
+		{imgSpec{label: "dos", code: MBRGrub2, parts: dos, core: 1}, BootOK, "gap after the MBR"},
+		{imgSpec{label: "dos", code: MBRGrub2, parts: dos, core: 2048}, BootMissing, "not in the gap"},
+		{imgSpec{label: "dos", code: MBROther, parts: dos}, BootMissing, "not GRUB 2's"},
+		{imgSpec{label: "dos", code: MBRGrubLegacy, parts: dos}, BootUnknown, "GRUB 0.97"},
 	}
 	for i, tt := range tests {
 		file := filepath.Join(t.TempDir(), "disk")
@@ -41,7 +41,7 @@ func TestVerifyBIOS(t *testing.T) {
 		}
 	}
 	got := VerifyBIOS(func(int64, int) ([]byte, error) { return nil, os.ErrPermission }, 512)
-	if got.State != ReadyUnknown {
+	if got.State != BootUnknown {
 		t.Errorf("unreadable: %+v", got)
 	}
 }

@@ -9,16 +9,6 @@ import (
 	"github.com/raidswap/raidswap/internal/host"
 )
 
-// BootState is whether a disk boots alone, for status's BOOT column.
-type BootState string
-
-// Boot states.
-const (
-	BootOK      BootState = "ok"
-	BootMissing BootState = "missing"
-	BootUnknown BootState = "unknown"
-)
-
 // UEFIDiskCheck is one disk's UEFI readiness.
 type UEFIDiskCheck struct {
 	Disk   string    `json:"disk"`
@@ -29,16 +19,27 @@ type UEFIDiskCheck struct {
 	Entry string `json:"entry,omitempty"`
 }
 
-// loaderFiles are the files of tree that booting depends on: the loader's directory and the
-// fallback directory EFI/BOOT.
+// loaderDirs are the directories booting by loader depends on: the loader's own and the
+// fallback directory EFI/BOOT (one, when the loader is the fallback path).
+func loaderDirs(loader string) []string {
+	d := path.Dir(loader)
+	if strings.EqualFold(d, path.Dir(FallbackPath)) {
+		return []string{d}
+	}
+	return []string{d, path.Dir(FallbackPath)}
+}
+
+// loaderFiles are the files of tree that booting depends on: those right in loaderDirs.
 func loaderFiles(tree []File, loader string) []File {
-	dirs := []string{strings.ToLower(path.Dir(loader)) + "/", "efi/boot/"}
 	var out []File
 	for _, f := range tree {
-		p := strings.ToLower(f.Path)
-		for _, d := range dirs {
-			if strings.HasPrefix(p, d) && !f.Dir {
+		if f.Dir {
+			continue
+		}
+		for _, d := range loaderDirs(loader) {
+			if strings.EqualFold(path.Dir(f.Path), d) {
 				out = append(out, f)
+				break
 			}
 		}
 	}
@@ -62,21 +63,21 @@ func hasFile(tree []File, p string) bool {
 // unknown, with the reason. It is the postcondition of the UEFI steps and what status shows.
 func VerifyUEFI(ctx context.Context, r host.Runner, root *host.Root, esps []ESPRef, loader string) []UEFIDiskCheck {
 	out := make([]UEFIDiskCheck, len(esps))
-	trees := make([][]File, len(esps))
+	views := make([]ESPView, len(esps))
 	for i, e := range esps {
 		out[i] = UEFIDiskCheck{Disk: e.Disk, Serial: e.Serial, State: BootUnknown}
+		views[i] = ESPView{Dev: e.Dev, Name: e.Label() + "'s"}
 		dir, release, err := MountESP(ctx, r, root, e, true)
 		if err != nil {
-			out[i].Reason = err.Error()
+			views[i].Err = err
 			continue
 		}
-		trees[i], err = ReadTree(dir)
+		views[i].Files, err = ReadTree(dir)
 		if rerr := release(); rerr != nil && err == nil {
 			err = rerr
 		}
 		if err != nil {
-			trees[i] = nil
-			out[i].Reason = fmt.Sprintf("reading its ESP %s: %v", e.Dev, err)
+			views[i].Files, views[i].Err = nil, fmt.Errorf("reading its ESP %s: %w", e.Dev, err)
 		}
 	}
 	var vars *BootVars
@@ -91,42 +92,20 @@ func VerifyUEFI(ctx context.Context, r host.Runner, root *host.Root, esps []ESPR
 	} else {
 		vars = &v
 	}
-	var ref []File
-	if trees[0] != nil {
-		ref = loaderFiles(trees[0], loader)
-	}
 	for i, e := range esps {
-		if trees[i] == nil {
+		if views[i].Err != nil {
+			// The mount's or the read's own words: they name the disk and the device.
+			out[i].Reason = views[i].Err.Error()
 			continue
 		}
-		c := &out[i]
-		switch {
-		case !hasFile(trees[i], loader):
-			c.State, c.Reason = BootMissing, fmt.Sprintf("its ESP %s has no %s", e.Dev, loader)
-			continue
-		case !hasFile(trees[i], FallbackPath):
-			c.State, c.Reason = BootMissing, fmt.Sprintf("its ESP %s has no removable fallback path %s", e.Dev, FallbackPath)
-			continue
-		case i > 0 && ref == nil:
-			c.Reason = "the survivor's ESP could not be read to compare with"
-			continue
-		case i > 0:
-			if m := Mismatch(ref, trees[i]); m != "" {
-				c.State, c.Reason = BootMissing, fmt.Sprintf("its ESP %s differs from %s's: %s", e.Dev, esps[0].Label(), m)
-				continue
-			}
+		in := UEFIJudgeIn{Loader: loader, HasESP: true, PARTUUID: e.PARTUUID, Self: views[i], Entries: vars, EntriesWhy: varsWhy}
+		if i > 0 {
+			// The first ESP is the survivor's: every other is compared with it.
+			in.SurvivorNamed, in.Refs = true, []ESPView{views[0]}
 		}
-		if vars == nil {
-			c.State, c.Reason = BootOK, "boots by the fallback path; "+varsWhy
-			continue
-		}
-		en := vars.EntryFor(e.PARTUUID, LoaderPathEFI(loader))
-		if en == nil {
-			c.State, c.Reason = BootMissing, fmt.Sprintf("no firmware boot entry boots %s from its ESP (PARTUUID %s); the fallback path is there", LoaderPathEFI(loader), orUnknown(e.PARTUUID))
-			continue
-		}
-		c.State, c.Entry = BootOK, "Boot"+en.Num
-		c.Reason = fmt.Sprintf("loader and fallback path on %s, boot entry Boot%s %q", e.Dev, en.Num, en.Label)
+		var r Readiness
+		r, out[i].Entry = JudgeUEFI(in)
+		out[i].State, out[i].Reason = r.State, r.Reason
 	}
 	return out
 }

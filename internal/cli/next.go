@@ -129,10 +129,10 @@ func unprovenBoot(p *plan.Plan, sys *discover.System, newSerial string) []string
 			continue
 		}
 		d := sys.DiskBySerial(serial)
-		if d == nil || !d.Present || d.Boot == nil || d.Boot.State == "" || d.Boot.State == bootloader.ReadyOK {
+		if d == nil || !d.Present || d.Boot == nil || d.Boot.State == "" || d.Boot.State == bootloader.BootOK {
 			continue
 		}
-		line := d.Label() + " (" + d.Boot.State
+		line := d.Label() + " (" + string(d.Boot.State)
 		if d.Boot.Reason != "" {
 			line += ": " + d.Boot.Reason
 		}

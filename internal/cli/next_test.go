@@ -201,7 +201,7 @@ func TestNextAfterDrill(t *testing.T) {
 // live system does not show ready is named; boot code typed by hand is never proven.
 func TestUnprovenBoot(t *testing.T) {
 	p := &plan.Plan{Disks: plan.Disks{Survivor: plan.DiskRef{Device: "vda", Serial: "WD-A"}, Failed: plan.DiskRef{Device: "vdb", Serial: "WD-B"}}}
-	disk := func(name, serial, state string) discover.Disk {
+	disk := func(name, serial string, state bootloader.BootState) discover.Disk {
 		return discover.Disk{Name: name, Serial: serial, Present: true, Boot: &bootloader.Readiness{State: state, Reason: "no boot code in the MBR"}}
 	}
 	byHand := &plan.Plan{Disks: p.Disks, Steps: []plan.Step{{ID: "bootloader-by-hand-new", Action: plan.ActionBootByHand}}}
@@ -211,9 +211,9 @@ func TestUnprovenBoot(t *testing.T) {
 		sys  *discover.System
 		want string
 	}{
-		{"both ready", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", bootloader.ReadyOK), disk("vdc", "WD-C", bootloader.ReadyOK)}}, ""},
-		{"new disk missing", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", bootloader.ReadyOK), disk("vdc", "WD-C", bootloader.ReadyMissing)}}, "vdc (WD-C) (missing: no boot code in the MBR)"},
-		{"survivor unknown", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", bootloader.ReadyUnknown), disk("vdc", "WD-C", bootloader.ReadyOK)}}, "vda (WD-A) (unknown: no boot code in the MBR)"},
+		{"both ready", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", bootloader.BootOK), disk("vdc", "WD-C", bootloader.BootOK)}}, ""},
+		{"new disk missing", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", bootloader.BootOK), disk("vdc", "WD-C", bootloader.BootMissing)}}, "vdc (WD-C) (missing: no boot code in the MBR)"},
+		{"survivor unknown", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", bootloader.BootUnknown), disk("vdc", "WD-C", bootloader.BootOK)}}, "vda (WD-A) (unknown: no boot code in the MBR)"},
 		{"not judged", p, &discover.System{Disks: []discover.Disk{disk("vda", "WD-A", ""), disk("vdc", "WD-C", "")}}, ""},
 		{"by hand", byHand, &discover.System{}, "any disk (its GRUB commands were typed by hand)"},
 	} {

@@ -148,7 +148,7 @@ func bootWarnings(s *System) []string {
 		if d.Drill != "" && s.Scope == nil {
 			continue
 		}
-		if d.Boot != nil && d.Boot.State == bootloader.ReadyMissing && d.Present && d.BootPending == "" {
+		if d.Boot != nil && d.Boot.State == bootloader.BootMissing && d.Present && d.BootPending == "" {
 			out = append(out, fmt.Sprintf("disk %s cannot boot alone (%s): %s", d.Label(), s.Host.Boot.Boot.Array, d.Boot.Reason))
 		}
 	}

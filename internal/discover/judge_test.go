@@ -281,8 +281,8 @@ func TestListedBySourceAlone(t *testing.T) {
 // warning; one that could not be judged does not.
 func TestJudgeBootAlone(t *testing.T) {
 	s := &System{Disks: []Disk{
-		{Name: "vda", Serial: "A", Present: true, Boot: &bootloader.Readiness{State: bootloader.ReadyMissing, Reason: "no boot code in the MBR"}},
-		{Name: "vdb", Serial: "B", Present: true, Boot: &bootloader.Readiness{State: bootloader.ReadyUnknown, Reason: "x"}},
+		{Name: "vda", Serial: "A", Present: true, Boot: &bootloader.Readiness{State: bootloader.BootMissing, Reason: "no boot code in the MBR"}},
+		{Name: "vdb", Serial: "B", Present: true, Boot: &bootloader.Readiness{State: bootloader.BootUnknown, Reason: "x"}},
 	}}
 	s.Host.Boot.Boot.Array = "md0"
 	v, sum := judge(s)

@@ -52,7 +52,7 @@ func TestNextStep(t *testing.T) {
 // run's bootloader step: pending, not a warning; the same disk with no run open is warned
 // about, and so is any other disk (issue 20, item 5).
 func TestBootPendingDuringRun(t *testing.T) {
-	missing := &bootloader.Readiness{State: bootloader.ReadyMissing, Reason: "no boot code in the MBR"}
+	missing := &bootloader.Readiness{State: bootloader.BootMissing, Reason: "no boot code in the MBR"}
 	run := UnfinishedRun{Run: journal.Run{Plan: "p1", File: "/j/p1.jsonl"}, NewSerial: "WD-NEW"}
 	tests := []struct {
 		name    string

@@ -415,7 +415,7 @@ func (r *run) bootloaderStep(ctx context.Context, s plan.Step, argv []string) er
 	}
 	ss := d.LogicalSectorSize
 	rd := bootloader.VerifyBIOS(func(off int64, n int) ([]byte, error) { return r.disks().ReadAt("/dev/"+d.Name, off, n) }, ss)
-	if rd.State != bootloader.ReadyOK {
+	if rd.State != bootloader.BootOK {
 		return fmt.Errorf("after grub-install, %s cannot boot alone: %s", d.Label(), rd.Reason)
 	}
 	r.o.View.Say(fmt.Sprintf("%s boots alone: %s", d.Label(), rd.Reason))

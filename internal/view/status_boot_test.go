@@ -10,9 +10,9 @@ import (
 
 func TestStatusBoot(t *testing.T) {
 	s := &discover.System{Verdict: discover.Warning, Summary: "x", Disks: []discover.Disk{
-		{Name: "vda", Serial: "A", Present: true, Boot: &bootloader.Readiness{State: bootloader.ReadyOK, Reason: "GRUB 2"}},
-		{Name: "vdb", Serial: "B", Present: true, Boot: &bootloader.Readiness{State: bootloader.ReadyMissing, Reason: "no boot code in the MBR"}},
-		{Name: "vdc", Serial: "C", Present: true, Boot: &bootloader.Readiness{State: bootloader.ReadyUnknown, Reason: "UEFI verification not built"}},
+		{Name: "vda", Serial: "A", Present: true, Boot: &bootloader.Readiness{State: bootloader.BootOK, Reason: "GRUB 2"}},
+		{Name: "vdb", Serial: "B", Present: true, Boot: &bootloader.Readiness{State: bootloader.BootMissing, Reason: "no boot code in the MBR"}},
+		{Name: "vdc", Serial: "C", Present: true, Boot: &bootloader.Readiness{State: bootloader.BootUnknown, Reason: "UEFI verification not built"}},
 		{Name: "vdd", Serial: "D", Present: true},
 	}}
 	var b strings.Builder

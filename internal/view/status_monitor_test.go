@@ -26,7 +26,7 @@ func TestStatusDuringRebuild(t *testing.T) {
 		Members: []discover.Member{{Device: ptrTo("vda4"), State: discover.MemberInSync}}}
 	s := &discover.System{Verdict: discover.Critical, Summary: "x", Arrays: []discover.Array{whole, rebuilding, unread},
 		Disks: []discover.Disk{{Name: "vdc", Serial: "WD-NEW", Present: true, BootPending: "p1",
-			Boot: &bootloader.Readiness{State: bootloader.ReadyMissing, Reason: "no boot code in the MBR"}}},
+			Boot: &bootloader.Readiness{State: bootloader.BootMissing, Reason: "no boot code in the MBR"}}},
 		Next: discover.NextStep{Command: "raidswap watch", Why: "md1 rebuilding with one copy until done"}}
 	var b strings.Builder
 	if err := StatusHuman(&b, s); err != nil {

@@ -70,7 +70,7 @@ func Warnings(sys *discover.System) []string {
 		}
 	}
 	for _, d := range sys.Disks {
-		if d.Verdict == discover.DiskHealthy && d.Boot != nil && d.Boot.State != "" && d.Boot.State != bootloader.ReadyOK {
+		if d.Verdict == discover.DiskHealthy && d.Boot != nil && d.Boot.State != "" && d.Boot.State != bootloader.BootOK {
 			out = append(out, fmt.Sprintf("%s does not boot alone (boot %s: %s); the plan reinstalls its boot code", d.Label(), d.Boot.State, d.Boot.Reason))
 		}
 	}
@@ -100,7 +100,7 @@ func bootShort(r *bootloader.Readiness) string {
 	if r == nil || r.State == "" {
 		return "-"
 	}
-	return r.State
+	return string(r.State)
 }
 
 func smartShort(h *identify.Health) string {
@@ -127,8 +127,8 @@ func Summary(w io.Writer, width int, p *plan.Plan, newDisk *discover.Disk, sys *
 	}
 	for _, d := range sys.Disks {
 		if d.Present && d.Boot != nil && d.Boot.State != "" {
-			line := d.Boot.State
-			if d.Boot.Reason != "" && d.Boot.State != bootloader.ReadyOK {
+			line := string(d.Boot.State)
+			if d.Boot.Reason != "" && d.Boot.State != bootloader.BootOK {
 				line += ": " + d.Boot.Reason
 			}
 			fmt.Fprintf(&b, "  boots alone  %s: %s\n", d.Label(), line)

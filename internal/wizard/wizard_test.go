@@ -348,9 +348,9 @@ func TestWrongSecondConfirmation(t *testing.T) {
 func TestBootReadinessShown(t *testing.T) {
 	fp := &fakePrompter{typed: []string{"B002", "7Q3Z"}}
 	w, d, out := newSession(t, "failed", fp)
-	w.sys.Disks[0].Boot = &bootloader.Readiness{State: bootloader.ReadyMissing, Reason: "no GRUB boot code in the MBR"}
-	w.final.Disks[0].Boot = &bootloader.Readiness{State: bootloader.ReadyOK}
-	w.final.Disks[1].Boot = &bootloader.Readiness{State: bootloader.ReadyOK}
+	w.sys.Disks[0].Boot = &bootloader.Readiness{State: bootloader.BootMissing, Reason: "no GRUB boot code in the MBR"}
+	w.final.Disks[0].Boot = &bootloader.Readiness{State: bootloader.BootOK}
+	w.final.Disks[1].Boot = &bootloader.Readiness{State: bootloader.BootOK}
 	w.newDisks[0].Transport, w.newDisks[0].HCTL, w.newDisks[0].Firmware = "sata", "2:0:0:0", "2.5+"
 	if _, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false); err != nil {
 		t.Fatalf("%v\n%s", err, out)
