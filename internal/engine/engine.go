@@ -149,6 +149,12 @@ func (e *Env) Plan(req plan.Request, needKey bool) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.PlanFor(sys, req, needKey)
+}
+
+// PlanFor is Plan on a system already discovered (a caller that shows the system too).
+func (e *Env) PlanFor(sys *discover.System, req plan.Request, needKey bool) (*plan.Plan, error) {
+	var err error
 	if sys.Verdict == discover.Unknown && len(sys.Arrays) == 0 {
 		return nil, &CannotPlanError{Reason: sys.Summary}
 	}
