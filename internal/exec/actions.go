@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 )
@@ -128,6 +129,12 @@ func (r *run) wait(ctx context.Context, s plan.Step, what string, ready func() (
 		deadline = time.Now().Add(r.o.WaitTimeout)
 	}
 	said := false
+	start := time.Now()
+	remind := r.o.Remind
+	if remind <= 0 {
+		remind = WaitRemind
+	}
+	last := start
 	for {
 		ok, status, err := ready()
 		if err != nil {
@@ -136,9 +143,15 @@ func (r *run) wait(ctx context.Context, s plan.Step, what string, ready func() (
 		if ok {
 			return nil
 		}
-		if !said {
+		switch {
+		case !said:
 			r.o.View.Waiting(s, "waiting for "+what)
 			said = true
+		case time.Since(last) >= remind:
+			// Every wait says how long it has waited: a person at a console, or reading a
+			// log later, sees a wait that moves from one that hangs.
+			last = time.Now()
+			r.o.View.Waiting(s, fmt.Sprintf("still waiting for %s: %s so far", what, human.Duration(last.Sub(start))))
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			return &WaitTimeoutError{Step: s.ID, Waiting: what + " (" + status + ")"}
@@ -163,6 +176,8 @@ func (r *run) wait(ctx context.Context, s plan.Step, what string, ready func() (
 const (
 	DiskPoll    = 200 * time.Millisecond
 	RebuildPoll = time.Second
+	// WaitRemind is how often a wait says it still waits.
+	WaitRemind = time.Minute
 )
 
 func (r *run) poll(s plan.Step) time.Duration {

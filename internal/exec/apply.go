@@ -61,6 +61,9 @@ type Options struct {
 	// to go or come look every DiskPoll, so the first --add follows the new disk within a
 	// fraction of a second, and the rebuild wait every RebuildPoll.
 	Poll time.Duration
+	// Remind is how often a wait says it still waits, with the time so far (WaitRemind when
+	// zero).
+	Remind time.Duration
 	// WaitTimeout bounds each wait step (pull, new disk, rebuild); zero waits until ctx ends.
 	WaitTimeout time.Duration
 	// SettleTimeout bounds how long a command's postconditions may take to show (10s when zero).
