@@ -2,6 +2,7 @@ package mdadm
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -225,6 +226,42 @@ func (s Shape) Sources(slot int) []int {
 		}
 	}
 	sort.Ints(out)
+	return out
+}
+
+// SourceGroups are Sources by copy group: md reads one in-sync member of each group. A raid1
+// slot, or a raid10 slot all of whose data shares one group (near2 on an even number of
+// disks), has one group, any member of which holds a whole copy; a raid10 slot whose data is
+// spread over several groups (far and offset layouts, near on an odd number of disks) has
+// one per group, each holding the only copy of part of its data; a parity level has one
+// group, all of which md reads. Nil when nothing can rebuild it.
+func (s Shape) SourceGroups(slot int) [][]int {
+	src := s.Sources(slot)
+	if src == nil || s.Level != "raid10" {
+		if src == nil {
+			return nil
+		}
+		return [][]int{src}
+	}
+	var out [][]int
+	seen := map[string]bool{}
+	for _, g := range s.raid10Groups() {
+		if !slices.Contains(g, slot) {
+			continue
+		}
+		var in []int
+		for _, i := range g {
+			if i != slot && s.InSync[i] {
+				in = append(in, i)
+			}
+		}
+		sort.Ints(in)
+		if k := fmt.Sprint(in); len(in) > 0 && !seen[k] {
+			seen[k] = true
+			out = append(out, in)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
 }
 

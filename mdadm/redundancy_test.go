@@ -111,6 +111,34 @@ func TestShapeSources(t *testing.T) {
 	}
 }
 
+// TestShapeSourceGroups: a raid10 slot whose data is spread over several copy groups (far,
+// offset, near on an odd count) needs one member of each; the layout rows raid10-far2 and
+// raid10-offset2 rebuilt such slots in the VM.
+func TestShapeSourceGroups(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		shape Shape
+		slot  int
+		want  [][]int
+	}{
+		{"raid1: any one", NewShape("raid1", 3, 0, []int{0, 2}, 1), 1, [][]int{{0, 2}}},
+		{"raid5: one group, all read", NewShape("raid5", 3, 2, []int{0, 1}, 1), 2, [][]int{{0, 1}}},
+		{"raid10 near2 on 4: the partner", NewShape("raid10", 4, 0x102, []int{0, 1, 2}, 1), 3, [][]int{{2}}},
+		{"raid10 far2 on 2: the other disk", NewShape("raid10", 2, 0x201, []int{0}, 1), 1, [][]int{{0}}},
+		{"raid10 offset2 on 3: both others, each a part", NewShape("raid10", 3, 0x10201, []int{0, 1}, 1), 2, [][]int{{0}, {1}}},
+		{"raid10 far2 on 4: both neighbours", NewShape("raid10", 4, 0x201, []int{0, 2, 3}, 1), 1, [][]int{{0}, {2}}},
+		{"raid10 near2 on 3: both others", NewShape("raid10", 3, 0x102, []int{0, 1}, 1), 2, [][]int{{0}, {1}}},
+		{"raid10 near3 on 3: any one", NewShape("raid10", 3, 0x103, []int{0, 1}, 1), 2, [][]int{{0, 1}}},
+		{"failed: nothing", NewShape("raid5", 3, 2, []int{0}, 2), 1, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.shape.SourceGroups(c.slot); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("SourceGroups(%d) = %v, want %v", c.slot, got, c.want)
+			}
+		})
+	}
+}
+
 func TestShapeDescribe(t *testing.T) {
 	for _, c := range []struct {
 		shape Shape

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -163,16 +164,37 @@ func (b *builder) rebuildsFrom(r arrayRole) string {
 			}
 		}
 	}
-	src := map[int]bool{}
-	for _, s := range sh.Without(slot).Sources(slot) {
-		src[s] = true
-	}
-	var names []string
-	for _, m := range r.a.Members {
-		if m.Slot != nil && src[*m.Slot] && m.State == discover.MemberInSync && !b.onFailed(m) {
-			names = append(names, m.Label())
+	// names are the in-sync members of the given slots, not on the failed disk.
+	labels := func(slots []int) []string {
+		var out []string
+		for _, m := range r.a.Members {
+			if m.Slot != nil && slices.Contains(slots, *m.Slot) && m.State == discover.MemberInSync && !b.onFailed(m) {
+				out = append(out, m.Label())
+			}
 		}
+		return out
 	}
+	groups := sh.Without(slot).SourceGroups(slot)
+	if len(groups) > 1 {
+		// raid10 far/offset (or near on an odd count): the slot's data lies in several copy
+		// groups; md needs a member of each.
+		var parts []string
+		for _, g := range groups {
+			switch n := labels(g); len(n) {
+			case 0:
+			case 1:
+				parts = append(parts, n[0])
+			default:
+				parts = append(parts, "one of "+strings.Join(n, ", "))
+			}
+		}
+		return fmt.Sprintf("%s rebuilds from %s: each holds the only copy of part of its data (a raid10 layout spreads the copies over the disks), and md reads them all", r.a.Name, strings.Join(parts, " and "))
+	}
+	var src []int
+	if len(groups) == 1 {
+		src = groups[0]
+	}
+	names := labels(src)
 	if len(names) == 0 || (len(names) == 1 && !sh.ParityLevel() && strings.HasPrefix(names[0], r.survivorDev+" ")) {
 		// A mirror rebuilt from the survivor's member alone: the plan's survivor says it.
 		return ""
