@@ -28,20 +28,9 @@ func Backup(base string, d Device, id DiskID, t *Table, now time.Time) (string, 
 	if label == "" {
 		label = filepath.Base(id.Path)
 	}
-	stamp := now.UTC().Format("20060102T150405Z")
-	dir := filepath.Join(base, sanitize(label)+"-"+stamp)
-	if err := os.MkdirAll(base, 0o700); err != nil {
-		return "", fmt.Errorf("creating backup directory: %w", err)
-	}
-	for i := 2; ; i++ {
-		err := os.Mkdir(dir, 0o700)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, os.ErrExist) || i > 100 {
-			return "", fmt.Errorf("creating backup directory: %w", err)
-		}
-		dir = filepath.Join(base, fmt.Sprintf("%s-%s-%d", sanitize(label), stamp, i))
+	dir, err := NewBackupDir(base, label, now)
+	if err != nil {
+		return "", err
 	}
 	g := d.Geometry()
 	headLen := min(g.Size, backupEnds)
@@ -116,6 +105,27 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// NewBackupDir makes a new, private directory base/<label>-<time>/ (with -2, -3, ... when
+// that exists), the label made safe for a file name; every backup raidswap takes (tables,
+// the survivor's boot code) goes into one of its own.
+func NewBackupDir(base, label string, now time.Time) (string, error) {
+	stamp := now.UTC().Format("20060102T150405Z")
+	dir := filepath.Join(base, sanitize(label)+"-"+stamp)
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return "", fmt.Errorf("creating backup directory: %w", err)
+	}
+	for i := 2; ; i++ {
+		err := os.Mkdir(dir, 0o700)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, os.ErrExist) || i > 100 {
+			return "", fmt.Errorf("creating backup directory: %w", err)
+		}
+		dir = filepath.Join(base, fmt.Sprintf("%s-%s-%d", sanitize(label), stamp, i))
+	}
 }
 
 func sanitize(s string) string {

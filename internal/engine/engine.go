@@ -234,6 +234,7 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view pro
 		Speed:       speed,
 		LEDs:        e.leds(),
 		JournalDir:  dir,
+		BackupDir:   e.BackupDir,
 		Lock:        lock,
 		Key:         key,
 		Audit:       audit,

@@ -61,6 +61,10 @@ type Options struct {
 	// to go or come look every DiskPoll, so the first --add follows the new disk within a
 	// fraction of a second, and the rebuild wait every RebuildPoll.
 	Poll time.Duration
+	// BackupDir is where the survivor's boot code is saved before GRUB is reinstalled on it;
+	// when empty, "backups" beside JournalDir (/var/lib/raidswap/backups on a server, the lab's
+	// in a drill, a test's temporary directory in a test).
+	BackupDir string
 	// Remind is how often a wait says it still waits, with the time so far (WaitRemind when
 	// zero).
 	Remind time.Duration

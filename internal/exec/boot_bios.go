@@ -399,8 +399,19 @@ func (r *run) bootloaderStep(ctx context.Context, s plan.Step, argv []string) er
 					before[i].data = nil
 				}
 			}
-		} else if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: hashRegions(before)}); err != nil {
-			return err
+		} else {
+			// The first run of this step: what grub-install overwrites on the survivor is saved
+			// first, so the old boot code can be put back (an interrupted run saved it then).
+			saved, err := r.saveSurvivorBootCode(d)
+			if err != nil {
+				return &RefusedError{Step: s.ID, Device: "/dev/" + d.Name, Serial: d.Serial, Reason: "cannot save the survivor's boot code before GRUB overwrites it: " + err.Error()}
+			}
+			data := hashRegions(before)
+			data["bootcode_backup"] = saved
+			if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: data}); err != nil {
+				return err
+			}
+			r.o.View.Say(fmt.Sprintf("saved the survivor's boot code to %s (%s/README.txt says how to put it back)", saved, saved))
 		}
 	}
 	if err := r.command(ctx, s, argv); err != nil {

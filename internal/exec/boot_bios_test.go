@@ -1,9 +1,11 @@
 package exec
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -239,6 +241,11 @@ func TestSurvivorProofAcrossResume(t *testing.T) {
 	if _, err := Apply(t.Context(), p, o); !errors.As(err, &ce) || ce.Region != "GPT entries" || !strings.Contains(err.Error(), "WD-SURV") {
 		t.Fatalf("resumed run: %v", err)
 	}
+	// The boot code was saved once, by the first run: the rerun's survivor may hold GRUB's
+	// half-written code, which is no backup.
+	if saved, _ := filepath.Glob(filepath.Join(dir, "backups", "WD-SURV-bootcode-*")); len(saved) != 1 {
+		t.Errorf("boot code saved %d times: %v", len(saved), saved)
+	}
 }
 
 // TestBootloaderRefusesUnmountedBoot: a plan built with /boot mounted refuses its bootloader
@@ -263,4 +270,50 @@ func TestBootloaderRefusesUnmountedBoot(t *testing.T) {
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "md0 is no longer mounted at /boot") {
 		t.Fatalf("apply: %v", err)
 	}
+}
+
+// TestBootloaderSavesSurvivorBootCode: before GRUB is reinstalled on the survivor, what it
+// overwrites (sector 0 and the BIOS boot partition) is saved, read from the disk, beside the
+// journal, with a README saying how to write it back; an interrupted step's rerun does not
+// save again (the first copy is the old boot code); a save that fails refuses the step
+// before grub-install runs (issue 20, item 6).
+func TestBootloaderSavesSurvivorBootCode(t *testing.T) {
+	w := seedWorld()
+	p := build(t, w.Sys(), seedReq())
+	disks := newFakeDisks()
+	disks.dev("/dev/vda1")[7] = 0x5a // core.img's bytes in the BIOS boot partition
+	dir := t.TempDir()
+	o := options(t, w, hosttest.NewFakeRunner(t, seedExpect(w)...), dir)
+	o.Disks = disks
+	if _, err := Apply(t.Context(), p, o); err != nil {
+		t.Fatal(err)
+	}
+	saved, _ := filepath.Glob(filepath.Join(dir, "backups", "WD-SURV-bootcode-*"))
+	if len(saved) != 1 {
+		t.Fatalf("saved %v", saved)
+	}
+	mbr, _ := os.ReadFile(filepath.Join(saved[0], "mbr.bin"))
+	core, _ := os.ReadFile(filepath.Join(saved[0], "bios-boot.bin"))
+	readme, _ := os.ReadFile(filepath.Join(saved[0], "README.txt"))
+	if !bytes.Equal(mbr, disks.dev("/dev/vda")[:512]) || len(core) != 1<<20 || core[7] != 0x5a {
+		t.Errorf("mbr.bin %d bytes, bios-boot.bin %d bytes (byte 7: %#x)", len(mbr), len(core), core[7])
+	}
+	for _, want := range []string{"dd if=mbr.bin of=/dev/vda bs=440 count=1", "dd if=bios-boot.bin of=/dev/vda1", "serial WD-SURV"} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.txt lacks %q:\n%s", want, readme)
+		}
+	}
+
+	t.Run("a save that fails refuses the step", func(t *testing.T) {
+		w := seedWorld()
+		p := build(t, w.Sys(), seedReq())
+		dir := t.TempDir()
+		o := options(t, w, hosttest.NewFakeRunner(t, seedExpect(w)[:8]...), dir)
+		o.BackupDir = filepath.Join(dir, "a-file")
+		os.WriteFile(o.BackupDir, nil, 0o600)
+		var re *RefusedError
+		if _, err := Apply(t.Context(), p, o); !errors.As(err, &re) || !strings.Contains(err.Error(), "cannot save the survivor's boot code") || re.Serial != "WD-SURV" {
+			t.Fatalf("apply: %v", err)
+		}
+	})
 }

@@ -184,9 +184,9 @@ func (b *builder) grubBIOSSteps(f bootloader.Facts, d bootloader.Decision) {
 	b.add(Step{ID: "bootloader-" + s.Name, Action: ActionBootloader, Destructive: true,
 		Target:        t(s.Name, s.Serial),
 		Preconditions: []Condition{b.survivorSerialCond(), arrayCond(r.a)},
-		Reason: fmt.Sprintf("%s: reinstall GRUB on the survivor %s too (its MBR holds %s now), so both disks boot alone with the GRUB in %s. On %s it writes %s, and files under %s; nothing else: the partition table and the first and last MiB of each md member are hashed before and proven byte-identical after (changes md itself wrote through the array excepted), and the boot code is verified",
-			d.Why, s.Label(), sf.MBRCode, grubDir, s.Name, writes, grubDir),
-		Undo: "reinstall: the same command"})
+		Reason: fmt.Sprintf("%s: reinstall GRUB on the survivor %s too (its MBR holds %s now), so both disks boot alone with the GRUB in %s. On %s it writes %s, and files under %s; nothing else: the partition table and the first and last MiB of each md member are hashed before and proven byte-identical after (changes md itself wrote through the array excepted), and the boot code is verified. What it overwrites (sector 0 and the BIOS boot partition or the gap after the MBR) is saved first, read from the disk, into a new directory %s-bootcode-<time> under the backups directory beside the journal",
+			d.Why, s.Label(), sf.MBRCode, grubDir, s.Name, writes, grubDir, s.Serial),
+		Undo: "put the survivor's old boot code back from the copy saved before this step: its README.txt gives the dd commands"})
 	newWrites, _ := biosWrites(sf, NewDiskToken)
 	b.add(Step{ID: "bootloader-new", Action: ActionBootloader, Destructive: true,
 		Target:        t(NewDiskToken, b.req.New),

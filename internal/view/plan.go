@@ -194,7 +194,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 		}
 		fmt.Fprintf(&b, "- step %d (%s): %s\n", i+1, s.ID, or(s.Undo, "see the step"))
 	}
-	b.WriteString("\nNothing in this plan writes to the survivor except GRUB's boot code (the MBR code area and the BIOS boot partition): raidswap refuses any other write to a disk that holds an in_sync member, a mounted or held partition, or active swap, and never removes the last in_sync member of an array.\n\n")
+	b.WriteString("\nNothing in this plan writes to the survivor except GRUB's boot code (the MBR code area and the BIOS boot partition, saved first so the old code can be put back): raidswap refuses any other write to a disk that holds an in_sync member, a mounted or held partition, or active swap, and never removes the last in_sync member of an array.\n\n")
 	b.WriteString("## How to back out\n\n")
 	b.WriteString("- Before the first step that changes the system: nothing has changed; stop here.\n")
 	b.WriteString("- Interrupted (Ctrl-C, ssh drop, crash): `raidswap resume` decides from the live system which steps are done and continues; nothing is repeated that is already true.\n")
