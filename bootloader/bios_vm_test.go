@@ -79,6 +79,9 @@ $RS --plan --failed WD-OLD --new WD-NEW --format text > /run/plan.txt
 sed -n '/ 1\. preflight/,/^ *2\. /p' /run/plan.txt
 sed -n '/bootloader\|mount-boot\|debconf/,/^ *[0-9]*\. /p' /run/plan.txt | head -60
 grep -i 'keeps no list' /run/plan.txt || true
+# What grub-install will overwrite on the survivor, as it is now: raidswap must save it first.
+dd if=/dev/vda of=/run/vda-head.bin bs=1M count=2 iflag=direct status=none
+[ "$TABLE" = gpt ] && dd if=/dev/vda1 of=/run/vda1.bin iflag=direct status=none
 say "replace"
 start=$(date +%s)
 $RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 3m > /run/rs.out 2>&1 || { cat /run/rs.out; exit 1; }
@@ -88,6 +91,12 @@ wait
 mdadm --wait /dev/md0 /dev/md1 >/dev/null 2>&1 || true
 grep -c '\[UU\]' /proc/mdstat | grep -qx 2 && echo "REDUNDANT OK"
 grep -q ' /run/raidswap/boot-md0 ' /proc/self/mounts && echo "PRIVATE MOUNT LEFT BEHIND"
+B=$(ls -d /var/lib/raidswap/backups/WD-SURV-bootcode-* 2>/dev/null | head -1)
+if [ -n "$B" ] && cmp -s "$B/mbr.bin" <(head -c 512 /run/vda-head.bin); then
+	if [ "$TABLE" = gpt ]; then cmp -s "$B/bios-boot.bin" /run/vda1.bin && echo "BOOT CODE SAVED: sector 0 and the BIOS boot partition"
+	else n=$(stat -c %s "$B/gap.bin"); cmp -s -n "$n" "$B/gap.bin" /run/vda-head.bin 0 512 && echo "BOOT CODE SAVED: sector 0 and the gap ($n bytes)"; fi
+fi
+grep -h restore: "$B/README.txt" 2>/dev/null
 grep -q ' /boot ' /proc/self/mounts && echo "BOOT MOUNTED AFTER: yes" || echo "BOOT MOUNTED AFTER: no"
 debconf-show grub-pc 2>/dev/null | grep install_devices || grep -A2 'Name: grub-pc/install_devices' /var/cache/debconf/config.dat || echo "no debconf"
 echo "GRUB INSTALLS RUN: $(cat /var/lib/raidswap/journal/*.jsonl | grep '"event":"started"' | grep -o '"argv":\["[^"]*grub[^"]*"' | sort | uniq -c | sed 's/^ *//')"
@@ -145,7 +154,7 @@ func TestVMBootAloneBIOS(t *testing.T) {
 			if res.ExitCode != 0 {
 				t.Fatalf("guest script exit %d", res.ExitCode)
 			}
-			want := []string{"REDUNDANT OK", "SETUP-DONE", "boots alone: GRUB 2", "survivor vda (WD-SURV): "}
+			want := []string{"REDUNDANT OK", "SETUP-DONE", "boots alone: GRUB 2", "survivor vda (WD-SURV): ", "BOOT CODE SAVED: sector 0 and the "}
 			if tc.profile == "rhel" {
 				want = append(want, "RHEL-NAMES: ls: cannot access '/usr/sbin/grub-install'", "RHEL-NAMES: ls: cannot access '/usr/bin/efibootmgr'",
 					"/usr/sbin/grub2-install (Red Hat Enterprise Linux 9.4 (Plow),",
