@@ -150,6 +150,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 	fmt.Fprintf(&b, "| Built | %s by raidswap %s |\n", p.CreatedAt.Format(time.RFC3339), p.RaidswapVersion)
 	fmt.Fprintf(&b, "| Plan id / fingerprint | `%s` / `%s` |\n\n", p.ID(), p.Fingerprint)
 	b.WriteString("Apply with `raidswap apply PLANFILE`. raidswap re-reads the system first and refuses the plan if anything below under *Observed state* has changed, if the file was edited, or on another machine. Before each step it checks the step's preconditions again; a journal under /var/lib/raidswap/journal records every step, and `raidswap resume` continues an interrupted run.\n\n")
+	changeBoard(&b, p)
 	b.WriteString("## Observed state\n\n```\n")
 	for _, l := range p.Observed {
 		b.WriteString(l + "\n")
@@ -187,19 +188,14 @@ func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 			fmt.Fprintf(&b, "Back out: %s\n\n", s.Undo)
 		}
 	}
-	b.WriteString("## What cannot be undone\n\n")
-	for i, s := range p.Steps {
-		if !s.Destructive {
-			continue
-		}
-		fmt.Fprintf(&b, "- step %d (%s): %s\n", i+1, s.ID, or(s.Undo, "see the step"))
-	}
+	cannotUndo(&b, p)
 	b.WriteString("\nNothing in this plan writes to the survivor except GRUB's boot code (the MBR code area and the BIOS boot partition, saved first so the old code can be put back): raidswap refuses any other write to a disk that holds an in_sync member, a mounted or held partition, or active swap, and never removes the last in_sync member of an array.\n\n")
 	b.WriteString("## How to back out\n\n")
 	b.WriteString("- Before the first step that changes the system: nothing has changed; stop here.\n")
 	b.WriteString("- Interrupted (Ctrl-C, ssh drop, crash): `raidswap resume` decides from the live system which steps are done and continues; nothing is repeated that is already true.\n")
 	b.WriteString("- After the failed disk is detached: the arrays run degraded on the survivor, as they did before; to stop, leave them so and put the old disk back only if it is the same serial (`raidswap --plan --re-add --failed SERIAL`).\n")
 	b.WriteString("- After the new disk's members are added: `mdadm /dev/mdX --fail {new:N} --remove {new:N}` takes them out again; the survivor is untouched.\n")
+	postChecks(&b, p)
 	if len(p.Notes) > 0 {
 		b.WriteString("\n## Notes\n\n")
 		for _, n := range p.Notes {
