@@ -148,7 +148,8 @@ func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e
 		// one the run stops there and says what to do.
 		shownRun = confirmingRun{Run: run, p: f.Prompter()}
 	}
-	res, err := env.Apply(ctx, p, lock, shownRun, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial, AcceptSMART: e.AcceptNewDiskSMART})
+	res, err := env.Apply(ctx, p, lock, shownRun, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial, AcceptSMART: e.AcceptNewDiskSMART,
+		ProgressShown: shown && journalPath != ""})
 	run.Close()
 	if res != nil && res.Journal != "" {
 		journalPath = res.Journal

@@ -197,6 +197,9 @@ type RunOptions struct {
 	// Continuing: the caller ran the plan's earlier steps itself in this session (the
 	// wizard's second phase); the run is not announced as a resume (exec.Options.Continuing).
 	Continuing bool
+	// ProgressShown: the caller showed the journal's done and remaining steps (resume): the
+	// run does not repeat them (exec.Options.ProgressShown).
+	ProgressShown bool
 }
 
 // Apply runs a plan through the executor under the lock the caller holds, showing progress
@@ -227,24 +230,25 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view pro
 		speed = exec.ProcSpeed{Root: e.Root}
 	}
 	return exec.Apply(ctx, p, exec.Options{
-		Discover:    e.Discover,
-		MDStat:      func() ([]mdadm.MDStat, error) { return mdadm.ReadMDStat(e.Root) },
-		Runner:      e.Runner,
-		Cloner:      cloner,
-		Speed:       speed,
-		LEDs:        e.leds(),
-		JournalDir:  dir,
-		BackupDir:   e.BackupDir,
-		Lock:        lock,
-		Key:         key,
-		Audit:       audit,
-		View:        view,
-		WaitTimeout: ro.WaitTimeout,
-		StopAfter:   ro.StopAfter,
-		NewSerial:   ro.NewSerial,
-		AcceptSMART: ro.AcceptSMART,
-		Continuing:  ro.Continuing,
-		Scope:       e.Scope,
+		Discover:      e.Discover,
+		MDStat:        func() ([]mdadm.MDStat, error) { return mdadm.ReadMDStat(e.Root) },
+		Runner:        e.Runner,
+		Cloner:        cloner,
+		Speed:         speed,
+		LEDs:          e.leds(),
+		JournalDir:    dir,
+		BackupDir:     e.BackupDir,
+		Lock:          lock,
+		Key:           key,
+		Audit:         audit,
+		View:          view,
+		WaitTimeout:   ro.WaitTimeout,
+		StopAfter:     ro.StopAfter,
+		NewSerial:     ro.NewSerial,
+		AcceptSMART:   ro.AcceptSMART,
+		Continuing:    ro.Continuing,
+		ProgressShown: ro.ProgressShown,
+		Scope:         e.Scope,
 	})
 }
 

@@ -87,6 +87,10 @@ type Options struct {
 	// wizard's second phase, after the pull): the run is not a resume, so it neither says
 	// "resuming" nor lists the steps the first phase did as done in an earlier run.
 	Continuing bool
+	// ProgressShown says the caller has just shown which steps the journal has done and what
+	// remains (resume's list): the run does not say "resuming" again nor list those steps as
+	// skipped, one by one, after it.
+	ProgressShown bool
 	// StopAfter, when set, makes Apply return ErrStopped right after the step with this ID
 	// is journalled done (tests and drills use it to interrupt a run at a step boundary).
 	StopAfter string
@@ -190,7 +194,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			return nil, err
 		}
 		r.log.Info().Str("event", "plan").Str("journal", j.File()).Msg("apply started")
-	} else if !o.Continuing {
+	} else if !o.Continuing && !o.ProgressShown {
 		o.View.Say(fmt.Sprintf("resuming plan %s from its journal %s", p.ID(), j.File()))
 		r.log.Info().Str("event", "resume").Str("journal", j.File()).Msg("resuming")
 	}

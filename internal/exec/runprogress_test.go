@@ -32,10 +32,13 @@ func TestContinuingIsNotAResume(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		continuing bool
+		shown      bool
 		wantResume bool
 	}{
-		{"resume", false, true},
-		{"second phase", true, false},
+		{"resume", false, false, true},
+		{"second phase", true, false, false},
+		// raidswap resume listed done, next and to do itself (issue 20, item 2).
+		{"resume after its own list", false, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := seedWorld()
@@ -53,7 +56,7 @@ func TestContinuingIsNotAResume(t *testing.T) {
 			}
 			v := &lineView{}
 			stop := o.StopAfter
-			o.StopAfter, o.View, o.Continuing = "", v, tc.continuing
+			o.StopAfter, o.View, o.Continuing, o.ProgressShown = "", v, tc.continuing, tc.shown
 			res, err := Apply(context.Background(), p, o)
 			if err != nil {
 				t.Fatalf("second run: %v", err)

@@ -39,7 +39,7 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	}
 	if doneInJournal(r.j, s) {
 		r.res.Skipped = append(r.res.Skipped, s.ID)
-		if !r.o.Continuing {
+		if !r.o.Continuing && !r.o.ProgressShown {
 			r.o.View.StepSkipped(i, n, s, "done in an earlier run")
 		}
 		return nil
