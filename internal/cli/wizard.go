@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -68,7 +67,7 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 	env.Notes = nil // the wizard says which disk it picked itself
 	d.Discover = env.Discover
 	d.Plan = func(r plan.Request) (*plan.Plan, error) { return env.Plan(r, !o.PlanOnly && live) }
-	d.AuditLog = filepath.Join(filepath.Dir(filepath.Clean(orDefault(o.Engine.JournalDir, journal.DefaultDir))), "audit.jsonl")
+	d.AuditLog = journal.AuditLog(orDefault(o.Engine.JournalDir, journal.DefaultDir))
 	d.Run = func(ctx context.Context, p *plan.Plan, ro engine.RunOptions) (*exec.Result, error) {
 		ro.WaitTimeout = o.Engine.WaitTimeout
 		run := view.NewRunWidth(f.IO.Out, !plain, d.Width)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/journal"
 )
 
 // Default paths, as system paths (below Config.Root's directory).
@@ -25,7 +26,7 @@ const (
 	// DefaultTextfile is where Debian's prometheus-node-exporter textfile collector reads.
 	DefaultTextfile = "/var/lib/prometheus/node-exporter/raidswap.prom"
 	// DefaultAuditLog is raidswap's audit log, the one the executor appends to.
-	DefaultAuditLog = "/var/lib/raidswap/audit.jsonl"
+	DefaultAuditLog = journal.DefaultAuditLog
 	// DefaultSyslog is the local syslog socket (journald listens on it too).
 	DefaultSyslog = "/dev/log"
 	// DefaultTimeout bounds one event: mdadm waits for its PROGRAM.

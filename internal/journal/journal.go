@@ -21,6 +21,20 @@ import (
 // DefaultDir is where journals live on a system.
 const DefaultDir = "/var/lib/raidswap/journal"
 
+// AuditLogName is the audit log's file name, beside the journal directory; DefaultAuditLog
+// is AuditLog(DefaultDir).
+const (
+	AuditLogName    = "audit.jsonl"
+	DefaultAuditLog = "/var/lib/raidswap/" + AuditLogName
+)
+
+// AuditLog is the audit log that goes with the journal directory dir: beside it
+// (/var/lib/raidswap/audit.jsonl for DefaultDir, a drill's in its lab). The executor, the
+// wizard and the mdadm event hook all append to it.
+func AuditLog(dir string) string {
+	return filepath.Join(filepath.Dir(filepath.Clean(dir)), AuditLogName)
+}
+
 // Events.
 const (
 	EventPlan     = "plan"     // the run began; Plan holds the plan

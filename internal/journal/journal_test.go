@@ -59,3 +59,12 @@ func TestAppendReopenTornLine(t *testing.T) {
 		t.Errorf("Unfinished after finish = %v", un)
 	}
 }
+
+func TestAuditLog(t *testing.T) {
+	if got := AuditLog(DefaultDir); got != DefaultAuditLog {
+		t.Errorf("AuditLog(DefaultDir) = %s, DefaultAuditLog = %s", got, DefaultAuditLog)
+	}
+	if got := AuditLog("/tmp/lab/journal/"); got != "/tmp/lab/audit.jsonl" {
+		t.Errorf("AuditLog = %s", got)
+	}
+}
