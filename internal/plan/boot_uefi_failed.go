@@ -71,8 +71,10 @@ func (b *builder) uefiFromFailedSteps(f bootloader.Facts, d bootloader.Decision)
 	if len(dropped) > 0 {
 		why += "\n  (" + strings.Join(dropped, "; ") + ": the new ESP gets none)"
 	}
-	b.add(Step{ID: "bootloader", Action: ActionBootloader, Reason: why})
-	b.notes = append(b.notes, "boot: "+d.Why)
-	b.notes = append(b.notes, fmt.Sprintf("boot: the survivor %s has no ESP and cannot boot alone by UEFI: if the new disk fails, this system does not boot; an ESP on the survivor needs %d MiB of free space on it, like the failed disk's (docs/runbook.md section 8)",
-		s.Label(), (e.SizeBytes+(1<<20)-1)>>20))
+	survWarn := fmt.Sprintf("the survivor %s has no ESP and cannot boot alone by UEFI: if the new disk fails, this system does not boot; an ESP on the survivor needs %d MiB of free space on it, like the failed disk's (docs/runbook.md section 8)",
+		s.Label(), (e.SizeBytes+(1<<20)-1)>>20)
+	// The step's reason is said when the step runs, at the end of the run: the warning
+	// goes with it, and into the plan's notes.
+	b.add(Step{ID: "bootloader", Action: ActionBootloader, Reason: why + "\n  WARNING: " + survWarn})
+	b.notes = append(b.notes, "boot: "+d.Why, "boot: "+survWarn)
 }
