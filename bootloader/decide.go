@@ -96,8 +96,12 @@ func Decide(f Facts) (Decision, error) {
 		return Decision{Kind: UEFIESPEveryDisk, Why: "UEFI with an ESP on each disk (" + surv.ESP.Name + " on the survivor): the new disk gets its own ESP, a copy of the survivor's, and a boot entry"}, nil
 	case f.Firmware == FirmwareUEFI && f.FailedESP != nil && FailedESPMissing(f.FailedESP) == "":
 		e := f.FailedESP
+		name := e.Name
+		if name == "" {
+			name = "partition number unknown"
+		}
 		return Decision{Kind: UEFIESPFromFailed, Why: fmt.Sprintf("UEFI, and the only ESP was on the failed disk %s (%s, %d MiB, FAT%d, %s): the new disk needs an ESP made like it; the survivor %s has no ESP and cannot boot alone by UEFI",
-			diskLabel(Disk{Name: f.FailedName, Serial: f.FailedSerial}), e.Name, e.SizeBytes>>20, e.FATBits(), f.FailedESPFrom, diskLabel(surv))}, nil
+			diskLabel(Disk{Name: f.FailedName, Serial: f.FailedSerial}), name, (e.SizeBytes+(1<<20)-1)>>20, e.FATBits(), orWhy(f.FailedESPFrom), diskLabel(surv))}, nil
 	case f.Firmware == FirmwareUEFI:
 		why := fmt.Sprintf("UEFI, but the survivor %s has no ESP: the ESP this system boots from is not on the mirror (was it on the failed disk only?), and raidswap has none to copy", diskLabel(surv))
 		switch {
