@@ -45,12 +45,14 @@ type Decision struct {
 //	 7  loader unknown                                           UnknownLoader (refuse to guess)
 //	 8  UEFI, an ESP that is an md member                        UEFIESPOnMD
 //	 9  UEFI, an ESP on the survivor                             UEFIESPEveryDisk
-//	10  UEFI, no ESP on the survivor                             UEFIByHand
-//	11  BIOS, survivor has an ESP and no BIOS boot partition     UEFIFromRescue (disks set up for UEFI)
+//	10  UEFI, no ESP on the survivor, the failed disk's ESP      UEFIESPFromFailed (note: the survivor cannot boot alone)
+//	    known with its size and FAT type (FailedESP)
+//	11  UEFI, no ESP on the survivor                             UEFIByHand (say which fact is missing)
+//	12  BIOS, survivor has an ESP and no BIOS boot partition     UEFIFromRescue (disks set up for UEFI)
 //	    (GPT), or the loader is systemd-boot
-//	12  BIOS, no loader found                                    NoBootCode (note: nothing to reinstall)
-//	13  BIOS, GRUB 2, grub-install missing                       GrubInstallMissing (refuse)
-//	14  BIOS, GRUB 2                                             GrubBIOSEveryDisk
+//	13  BIOS, no loader found                                    NoBootCode (note: nothing to reinstall)
+//	14  BIOS, GRUB 2, grub-install missing                       GrubInstallMissing (refuse)
+//	15  BIOS, GRUB 2                                             GrubBIOSEveryDisk
 //
 // /boot "on an array" is traced through LVM, LUKS and dm-crypt (in any order), partitions of
 // an array (md0p1) and bind mounts (internal/blockstack): a /boot inside an LV on md1 is on
@@ -92,8 +94,24 @@ func Decide(f Facts) (Decision, error) {
 		return Decision{Kind: UEFIESPOnMD, Why: "the ESP is the md array " + espOnMD + ": the re-add copies it; the fallback path and a boot entry per disk still need checking"}, nil
 	case f.Firmware == FirmwareUEFI && surv.ESP != nil:
 		return Decision{Kind: UEFIESPEveryDisk, Why: "UEFI with an ESP on each disk (" + surv.ESP.Name + " on the survivor): the new disk gets its own ESP, a copy of the survivor's, and a boot entry"}, nil
+	case f.Firmware == FirmwareUEFI && f.FailedESP != nil && FailedESPMissing(f.FailedESP) == "":
+		e := f.FailedESP
+		name := e.Name
+		if name == "" {
+			name = "partition number unknown"
+		}
+		return Decision{Kind: UEFIESPFromFailed, Why: fmt.Sprintf("UEFI, and the only ESP was on the failed disk %s (%s, %d MiB, FAT%d, %s): the new disk needs an ESP made like it; the survivor %s has no ESP and cannot boot alone by UEFI",
+			diskLabel(Disk{Name: f.FailedName, Serial: f.FailedSerial}), name, (e.SizeBytes+(1<<20)-1)>>20, e.FATBits(), orWhy(f.FailedESPFrom), diskLabel(surv))}, nil
 	case f.Firmware == FirmwareUEFI:
-		return Decision{Kind: UEFIByHand, Why: fmt.Sprintf("UEFI, but the survivor %s has no ESP: the ESP this system boots from is not on the mirror (was it on the failed disk only?), and raidswap has none to copy; follow docs/runbook.md section 8 (UEFI)", diskLabel(surv))}, nil
+		why := fmt.Sprintf("UEFI, but the survivor %s has no ESP: the ESP this system boots from is not on the mirror (was it on the failed disk only?), and raidswap has none to copy", diskLabel(surv))
+		switch {
+		case f.FailedESP != nil:
+			why += fmt.Sprintf("; the failed disk %s had one (%s), but raidswap cannot remake it: %s",
+				diskLabel(Disk{Name: f.FailedName, Serial: f.FailedSerial}), orWhy(f.FailedESPFrom), FailedESPMissing(f.FailedESP))
+		case f.FailedSerial != "":
+			why += fmt.Sprintf("; neither discovery nor the inventory knows an ESP of the failed disk %s", diskLabel(Disk{Name: f.FailedName, Serial: f.FailedSerial}))
+		}
+		return Decision{Kind: UEFIByHand, Why: why + "; follow docs/runbook.md section 8 (UEFI)"}, nil
 	case uefiDisks || f.Loader == LoaderSystemdBoot:
 		return Decision{Kind: UEFIFromRescue, Why: "the disks are set up for UEFI (an ESP, no BIOS boot partition, or systemd-boot) but this system booted by BIOS: the ESPs are synced; the firmware boot entries cannot be written from here"}, nil
 	case f.Loader == LoaderNone || f.Loader == "":
@@ -148,6 +166,8 @@ func (k Kind) String() string {
 		return "unknown-loader"
 	case BootStackRefused:
 		return "boot-stack-refused"
+	case UEFIESPFromFailed:
+		return "uefi-esp-from-failed"
 	}
 	return fmt.Sprintf("kind-%d", int(k))
 }
@@ -158,4 +178,27 @@ func diskLabel(d Disk) string {
 		return d.Name + " (serial unknown)"
 	}
 	return d.Name + " (" + d.Serial + ")"
+}
+
+// FailedESPMissing says which fact the failed disk's ESP e lacks for UEFIESPFromFailed to
+// remake it on the new disk ("" when none): its size, a FAT type of 12, 16 or 32, a file
+// system that is FAT at all, a partition of its own (not an md member).
+func FailedESPMissing(e *Partition) string {
+	var miss []string
+	switch {
+	case e.MDArray != "":
+		return fmt.Sprintf("its ESP %s is a member of %s, which raidswap does not remake", e.Name, e.MDArray)
+	case e.FSType != "" && e.FSType != "vfat":
+		return fmt.Sprintf("its ESP %s holds %s, not FAT", e.Name, e.FSType)
+	}
+	if e.SizeBytes <= 0 {
+		miss = append(miss, "its size")
+	}
+	if e.FATBits() == 0 {
+		miss = append(miss, "its FAT type (12, 16 or 32)")
+	}
+	if len(miss) == 0 {
+		return ""
+	}
+	return "not known: " + strings.Join(miss, " and ") + " of its ESP " + e.Name
 }

@@ -49,3 +49,55 @@ func TestDecide(t *testing.T) {
 		t.Errorf("an unknown loader value: %v", err)
 	}
 }
+
+// The ESP on the failed disk only (issue 17, item 14): a known failed ESP with its size and
+// FAT type is remade on the new disk (UEFIESPFromFailed); one lacking a fact stays by hand and
+// says which fact is missing.
+func TestDecideFailedDiskHeldTheOnlyESP(t *testing.T) {
+	bbp := &Partition{Name: "vdb1", Number: 1, Type: TypeBIOSBoot}
+	surv := Disk{Name: "vdb", Serial: "WD-B", Label: "gpt", BIOSBoot: bbp, Survivor: true}
+	md0 := BootDir{Array: "md0", Mountpoint: "/boot", From: "mounted"}
+	known := &Partition{Name: "vda1", Number: 1, Type: ESPTypeGUID, SizeBytes: 64 << 20, FSType: "vfat", FSVersion: "FAT16", FSLabel: "EFI", FSUUID: "1A2B-3C4D"}
+	noFAT, noSize, notFAT, onMD := *known, *known, *known, *known
+	noFAT.FSVersion, noFAT.FSType = "", ""
+	noSize.SizeBytes = 0
+	notFAT.FSType = "ext4"
+	onMD.MDArray = "md9"
+	base := Facts{Firmware: FirmwareUEFI, Boot: md0, Loader: LoaderGrub2, Disks: []Disk{surv}, FailedName: "vda", FailedSerial: "WD-A"}
+	tests := []struct {
+		name string
+		esp  *Partition
+		from string
+		fw   Firmware
+		want Kind
+		why  []string
+	}{
+		{"known from discovery", known, "as discovery read it", FirmwareUEFI, UEFIESPFromFailed,
+			[]string{"vda (WD-A)", "vda1", "64 MiB", "FAT16", "as discovery read it", "survivor vdb (WD-B) has no ESP and cannot boot alone"}},
+		{"known from the inventory", known, "as the inventory last saw it", FirmwareUEFI, UEFIESPFromFailed, []string{"as the inventory last saw it"}},
+		{"FAT type unknown", &noFAT, "as the inventory last saw it", FirmwareUEFI, UEFIByHand, []string{"vda (WD-A)", "not known: its FAT type (12, 16 or 32) of its ESP vda1", "section 8"}},
+		{"size unknown", &noSize, "as discovery read it", FirmwareUEFI, UEFIByHand, []string{"not known: its size of its ESP vda1"}},
+		{"not FAT", &notFAT, "as discovery read it", FirmwareUEFI, UEFIByHand, []string{"holds ext4, not FAT"}},
+		{"on md", &onMD, "as discovery read it", FirmwareUEFI, UEFIByHand, []string{"member of md9"}},
+		{"nothing known", nil, "", FirmwareUEFI, UEFIByHand, []string{"neither discovery nor the inventory knows an ESP of the failed disk vda (WD-A)"}},
+		// Booted by BIOS with a BIOS boot partition: the failed ESP does not matter.
+		{"bios", known, "as discovery read it", FirmwareBIOS, GrubInstallMissing, []string{"grub-install"}},
+	}
+	for _, tt := range tests {
+		f := base
+		f.Firmware, f.FailedESP, f.FailedESPFrom = tt.fw, tt.esp, tt.from
+		d, err := Decide(f)
+		if err != nil || d.Kind != tt.want {
+			t.Errorf("%s: Decide = %v %q, %v; want %v", tt.name, d.Kind, d.Why, err, tt.want)
+			continue
+		}
+		for _, w := range tt.why {
+			if !strings.Contains(d.Why, w) {
+				t.Errorf("%s: %q lacks %q", tt.name, d.Why, w)
+			}
+		}
+	}
+	if UEFIESPFromFailed.String() != "uefi-esp-from-failed" {
+		t.Errorf("String = %q", UEFIESPFromFailed.String())
+	}
+}

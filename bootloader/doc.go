@@ -16,12 +16,14 @@
 //	 7  loader unknown                                           UnknownLoader (refuse to guess)
 //	 8  UEFI, an ESP that is an md member                        UEFIESPOnMD
 //	 9  UEFI, an ESP on the survivor                             UEFIESPEveryDisk
-//	10  UEFI, no ESP on the survivor                             UEFIByHand
-//	11  BIOS, survivor has an ESP and no BIOS boot partition     UEFIFromRescue (disks set up for UEFI)
+//	10  UEFI, no ESP on the survivor, the failed disk's ESP      UEFIESPFromFailed (note: the survivor cannot boot alone)
+//	    known with its size and FAT type (FailedESP)
+//	11  UEFI, no ESP on the survivor                             UEFIByHand (say which fact is missing)
+//	12  BIOS, survivor has an ESP and no BIOS boot partition     UEFIFromRescue (disks set up for UEFI)
 //	    (GPT), or the loader is systemd-boot
-//	12  BIOS, no loader found                                    NoBootCode (note: nothing to reinstall)
-//	13  BIOS, GRUB 2, grub-install missing                       GrubInstallMissing (refuse)
-//	14  BIOS, GRUB 2                                             GrubBIOSEveryDisk
+//	13  BIOS, no loader found                                    NoBootCode (note: nothing to reinstall)
+//	14  BIOS, GRUB 2, grub-install missing                       GrubInstallMissing (refuse)
+//	15  BIOS, GRUB 2                                             GrubBIOSEveryDisk
 //
 // /boot "on an array" is traced through LVM, LUKS and dm-crypt (in any order), partitions of
 // an array (md0p1) and bind mounts (internal/blockstack): a /boot inside an LV on md1 is on

@@ -162,6 +162,14 @@ type Facts struct {
 	// there (host.Profile); "" when not known.
 	GrubInstallProgram string `json:"grub_install_program,omitempty"`
 	GrubInstallPackage string `json:"grub_install_package,omitempty"`
+	// FailedESP is the failed disk's ESP when the survivor has none (issue 17, item 14: an ESP
+	// on one disk only): as detection read it while the failed disk is attached, else as the
+	// inventory last saw it; FailedESPFrom says which, FailedName and FailedSerial name the
+	// disk. nil when neither knows. The plan fills it in (the failed disk is none of Disks).
+	FailedESP     *Partition `json:"failed_esp,omitempty"`
+	FailedESPFrom string     `json:"failed_esp_from,omitempty"`
+	FailedName    string     `json:"failed_name,omitempty"`
+	FailedSerial  string     `json:"failed_serial,omitempty"`
 	// LoaderFrom says what the Loader was judged from.
 	LoaderFrom string `json:"loader_from,omitempty"`
 	// Notes are what detection could not read or judge; each is shown to the operator.
@@ -192,6 +200,10 @@ const (
 	// dm-crypt, an LV across several arrays, a stacked /boot not mounted): refuse the plan
 	// before anything is written, naming why.
 	BootStackRefused
+	// UEFIESPFromFailed: UEFI, no ESP on the survivor, and the failed disk's ESP is known
+	// (FailedESP, with its size and FAT type): the new disk gets an ESP remade like the
+	// failed disk's; the survivor, without an ESP, still cannot boot alone (warned).
+	UEFIESPFromFailed
 )
 
 // Readiness is whether a disk can boot by itself.

@@ -30,6 +30,10 @@ func (s *System) Remember(now time.Time) (*inventory.Inventory, bool) {
 		for _, bd := range s.Host.Boot.Disks {
 			if bd.Name == d.Name && bd.ESP != nil {
 				e.ESPPARTUUID = strings.ToLower(bd.ESP.PARTUUID)
+				if bd.ESP.MDArray == "" {
+					e.ESP = &inventory.ESP{Number: bd.ESP.Number, Type: strings.ToLower(bd.ESP.Type), SizeBytes: bd.ESP.SizeBytes,
+						FATBits: bd.ESP.FATBits(), Label: bd.ESP.FSLabel, VolumeID: bd.ESP.FSUUID}
+				}
 			}
 		}
 		for _, a := range s.Arrays {

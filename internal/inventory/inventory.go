@@ -51,6 +51,23 @@ type Entry struct {
 	// ESPPARTUUID is the PARTUUID of the disk's EFI System Partition (lower case), so that
 	// once the disk has vanished the replacement still knows which boot entries were its.
 	ESPPARTUUID string `json:"esp_partuuid,omitempty"`
+	// ESP is what it takes to remake that ESP on a replacement once the disk has vanished
+	// (an ESP on this disk only: issue 17); nil when the disk had none or it was not read.
+	ESP *ESP `json:"esp,omitempty"`
+}
+
+// ESP is a remembered EFI System Partition: its partition and its FAT file system.
+type ESP struct {
+	// Number is its partition number, Type its GPT type GUID (lower case) or DOS type byte
+	// ("0xef"), SizeBytes its size.
+	Number    int    `json:"number,omitempty"`
+	Type      string `json:"type,omitempty"`
+	SizeBytes int64  `json:"size_bytes,omitempty"`
+	// FATBits is 12, 16 or 32 (0 when blkid did not say), Label the FAT label and VolumeID
+	// the volume id (ABCD-1234), as blkid showed them.
+	FATBits  int    `json:"fat_bits,omitempty"`
+	Label    string `json:"label,omitempty"`
+	VolumeID string `json:"volume_id,omitempty"`
 }
 
 // Slot is one array member the disk held.

@@ -126,3 +126,29 @@ func TestRecordRemembersTheBay(t *testing.T) {
 		t.Errorf("bay after load: %+v", b)
 	}
 }
+
+// A disk's ESP shape survives a save and a load, and a changed ESP is recorded again.
+func TestRecordRemembersTheESP(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	inv := &Inventory{Format: 1, Disks: map[string]Entry{}}
+	esp := &ESP{Number: 1, Type: "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", SizeBytes: 512 << 20, FATBits: 32, Label: "EFI", VolumeID: "1A2B-3C4D"}
+	if !inv.Record(Entry{Serial: "WD-A", Name: "sda", LastSeen: t0, ESP: esp}) {
+		t.Fatal("first record not a change")
+	}
+	bigger := *esp
+	bigger.SizeBytes = 1 << 30
+	if !inv.Record(Entry{Serial: "WD-A", Name: "sda", LastSeen: t0.Add(time.Minute), ESP: &bigger}) {
+		t.Error("a changed ESP is not recorded")
+	}
+	if err := inv.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(host.NewRoot(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := got.Disks["WD-A"].ESP; e == nil || *e != bigger {
+		t.Errorf("ESP after load: %+v", e)
+	}
+}

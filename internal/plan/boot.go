@@ -36,7 +36,41 @@ func (b *builder) bootFacts() (bootloader.Facts, bool) {
 		f.Disks = append([]bootloader.Disk{{Name: b.survivor.Name, Serial: b.survivor.Serial, Survivor: true, MBRCode: bootloader.MBRUnknown,
 			ReadError: "discovery read no boot facts of this disk"}}, f.Disks...)
 	}
+	b.failedBootESP(&f, disks)
 	return f, true
+}
+
+// failedBootESP puts the failed disk's ESP into f (bootloader.Facts.FailedESP): as discovery
+// read it while the disk is attached, else as the inventory last saw it.
+func (b *builder) failedBootESP(f *bootloader.Facts, disks []bootloader.Disk) {
+	fl := b.failed
+	if fl == nil || fl.Serial == "" {
+		return
+	}
+	f.FailedName, f.FailedSerial = fl.Name, fl.Serial
+	for _, d := range disks {
+		if d.Serial == fl.Serial && d.ESP != nil {
+			p := *d.ESP
+			f.FailedESP, f.FailedESPFrom = &p, "as discovery read it"
+			return
+		}
+	}
+	if b.sys.Inventory == nil {
+		return
+	}
+	e, ok := b.sys.Inventory.Disks[fl.Serial]
+	if !ok || e.ESP == nil {
+		return
+	}
+	p := &bootloader.Partition{Number: e.ESP.Number, PARTUUID: strings.ToLower(e.ESPPARTUUID), Type: e.ESP.Type,
+		SizeBytes: e.ESP.SizeBytes, FSLabel: e.ESP.Label, FSUUID: e.ESP.VolumeID}
+	if e.ESP.Number > 0 && e.Name != "" {
+		p.Name = PartitionName(e.Name, e.ESP.Number)
+	}
+	if e.ESP.FATBits > 0 {
+		p.FSType, p.FSVersion = "vfat", fmt.Sprintf("FAT%d", e.ESP.FATBits)
+	}
+	f.FailedESP, f.FailedESPFrom = p, "as the inventory last saw it"
 }
 
 func newName(b *builder) string {
@@ -90,6 +124,8 @@ func (b *builder) bootSteps() {
 		// Refused before anything is written: a replacement that ends with a new disk GRUB
 		// cannot boot from, unsaid, is the failure this prevents.
 		b.err = &UnsafeError{Reason: "boot: " + d.Why}
+	case bootloader.UEFIESPFromFailed:
+		b.uefiFromFailedSteps(f, d)
 	case bootloader.UEFIESPEveryDisk, bootloader.UEFIESPOnMD, bootloader.UEFIFromRescue:
 		b.uefiBootSteps(f, d)
 	case bootloader.GrubLegacyByHand:
