@@ -65,7 +65,7 @@ func (b *builder) failedBootESP(f *bootloader.Facts, disks []bootloader.Disk) {
 	p := &bootloader.Partition{Number: e.ESP.Number, PARTUUID: strings.ToLower(e.ESPPARTUUID), Type: e.ESP.Type,
 		SizeBytes: e.ESP.SizeBytes, FSLabel: e.ESP.Label, FSUUID: e.ESP.VolumeID}
 	if e.ESP.Number > 0 && e.Name != "" {
-		p.Name = PartitionName(e.Name, e.ESP.Number)
+		p.Name = blockstack.PartitionName(e.Name, e.ESP.Number)
 	}
 	if e.ESP.FATBits > 0 {
 		p.FSType, p.FSVersion = "vfat", fmt.Sprintf("FAT%d", e.ESP.FATBits)
