@@ -20,7 +20,6 @@ import (
 	"github.com/raidswap/raidswap/internal/exec"
 	seam "github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/human"
-	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/view"
 	"github.com/raidswap/raidswap/internal/wizard"
@@ -523,10 +522,7 @@ func (s *scene) hands(ctx context.Context) error {
 	}
 	// An operator pulls the disk when raidswap says so: once its phase 1 (detach, then the
 	// bay's LED) is done, not between two of its steps.
-	if err := s.awaitJournal(ctx, func(r journal.Record) bool {
-		return (r.Event == journal.EventDone || r.Event == journal.EventSkipped) && strings.HasSuffix(r.Step, "-locate") ||
-			r.Event == journal.EventStarted && strings.HasSuffix(r.Step, "-await-removal")
-	}); err != nil {
+	if err := s.awaitJournal(ctx, pullCue); err != nil {
 		return err
 	}
 	if err := s.pullWhenFree(ctx, s.failed, s.failedDev, "the failed disk"); err != nil {
@@ -547,7 +543,7 @@ func (s *scene) hands(ctx context.Context) error {
 }
 
 // awaitJournal waits until a record of the lab's journals matches.
-func (s *scene) awaitJournal(ctx context.Context, match func(journal.Record) bool) error {
+func (s *scene) awaitJournal(ctx context.Context, match func(entry) bool) error {
 	for {
 		recs, _ := s.journalRecords()
 		for _, r := range recs {
@@ -814,35 +810,6 @@ func alignment(root *seam.Root, d *discover.Disk) Check {
 		Detail: fmt.Sprintf("%d partitions on 1 MiB boundaries%s", len(d.Partitions), map[bool]string{true: "", false: "; not: " + strings.Join(bad, ", ")}[len(bad) == 0])}
 }
 
-// journalRecords are the records of the lab's journals, oldest file first.
-func (s *scene) journalRecords() ([]journal.Record, error) {
-	paths, err := filepath.Glob(filepath.Join(s.lab.Dir(), simulate.LabJournal, "*.jsonl"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(paths)
-	var out []journal.Record
-	for _, p := range paths {
-		recs, err := journal.Load(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, recs...)
-	}
-	return out, nil
-}
-
-// stepEvents says, per step ID, the events journalled.
-func stepEvents(recs []journal.Record) map[string][]string {
-	out := map[string][]string{}
-	for _, r := range recs {
-		if r.Step != "" {
-			out[r.Step] = append(out[r.Step], r.Event)
-		}
-	}
-	return out
-}
-
 // realCost measures the rebuild in the journal and says what it would cost on this host.
 func (s *scene) realCost() {
 	bps := s.rebuildSpeed()
@@ -877,10 +844,10 @@ func (s *scene) rebuildSpeed() float64 {
 	}
 	var from, to time.Time
 	for _, r := range recs {
-		if r.Event == journal.EventStarted && (strings.Contains(r.Step, "add-md") || strings.Contains(r.Step, "replace-md")) && from.IsZero() {
+		if addStarted(r) && from.IsZero() {
 			from = r.Time
 		}
-		if r.Event == journal.EventDone && strings.HasSuffix(r.Step, "await-rebuild") {
+		if rebuildDone(r) {
 			to = r.Time
 		}
 	}
