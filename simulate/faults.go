@@ -2,8 +2,11 @@ package simulate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -266,4 +269,291 @@ func KillDM(ctx context.Context, r host.Runner, root *host.Root, disk string) ([
 		return nil, fmt.Errorf("%s holds no md member on a simulate dm device (build with DMMembers)", devPath(disk))
 	}
 	return killed, noticeLoss(ctx, r, root, killed)
+}
+
+// dmMembers lists the md members on serial's disk and the rs-* dm device under each; a
+// member not on such a device, or a mount or swap on the disk, is refused.
+func (l *Lab) dmMembers(dev, serial, what string) ([]Member, []string, error) {
+	ms, err := onDisk(l.root, dev)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		name, err := l.root.ReadString("/sys/block/" + m.Device + "/dm/name")
+		if err != nil || !strings.HasPrefix(name, "rs-") {
+			return nil, nil, fmt.Errorf("refusing to %s %s (%s): its member %s of %s is not on a simulate dm device (build the seed with DMDisks for it)", what, dev, serial, m.Device, m.Array)
+		}
+		names[i] = name
+	}
+	set := labSet(l.root, []string{kname(dev)})
+	for _, m := range mountsOf(l.root, set, nil) {
+		if !strings.HasPrefix(m.dev, "md") {
+			return nil, nil, fmt.Errorf("refusing to %s %s (%s): /dev/%s is mounted at %s", what, dev, serial, m.dev, m.dir)
+		}
+	}
+	if sw := swapsOf(l.root, set); len(sw) > 0 {
+		return nil, nil, fmt.Errorf("refusing to %s %s (%s): %s is in use as swap", what, dev, serial, sw[0])
+	}
+	return ms, names, nil
+}
+
+// Vanish makes a disk that md still holds disappear the way a real pull does: its members'
+// dm tables switch to error, a write to each array makes md fail them, mdadm --remove takes
+// them out (what udev's mdadm -If does), then the dm devices and the loop go. The seed must
+// have put this disk's members on dm (Options.DMDisks). It returns the members taken out.
+func (l *Lab) Vanish(ctx context.Context, serial string) ([]Member, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	dev, err := l.labDevice(serial, "vanish")
+	if err != nil {
+		return nil, err
+	}
+	ms, names, err := l.dmMembers(dev, serial, "vanish")
+	if err != nil {
+		return nil, err
+	}
+	// Named now: under an error table a dm device no longer lists the partition as its slave.
+	over := l.dmOver(kname(dev))
+	for i, m := range ms {
+		sectors, err := l.root.ReadString("/sys/block/" + m.Device + "/size")
+		if err != nil {
+			return nil, err
+		}
+		if err := l.loadTable(ctx, names[i], "0 "+sectors+" error"); err != nil {
+			return nil, err
+		}
+	}
+	seen := map[string]bool{}
+	for _, m := range ms {
+		if seen[m.Array] {
+			continue
+		}
+		seen[m.Array] = true
+		if err := l.poke(ctx, m.Array); err != nil {
+			return nil, err
+		}
+		if err := waitFor(ctx, labWait, m.Array+" to fail "+serial+"'s member", func() bool {
+			return memberGone(l.root, m) != ""
+		}); err != nil {
+			return nil, err
+		}
+	}
+	for i, m := range ms {
+		ms[i].State = "removed"
+		if memberGone(l.root, m) == "removed" {
+			continue // udev's mdadm -If was quicker
+		}
+		if err := RemoveMember(ctx, l.r, m.Array, "/dev/"+m.Device); err != nil {
+			return ms, err
+		}
+	}
+	for _, name := range over {
+		if _, err := run(ctx, l.r, "removing dm "+name, host.Dmsetup, "remove", "--retry", name); err != nil {
+			return ms, err
+		}
+	}
+	_, err = l.detach(ctx, kname(dev))
+	return ms, err
+}
+
+// memberGone says how md holds a member of a failing disk: "faulty", "removed", or "" while
+// md still counts it working.
+func memberGone(root *host.Root, m Member) string {
+	d := "/sys/block/" + m.Array + "/md/dev-" + m.Device
+	if !root.Exists(d) {
+		return "removed"
+	}
+	st, _ := root.ReadString(d + "/state")
+	if slices.Contains(strings.Split(st, ","), "faulty") {
+		return "faulty"
+	}
+	return ""
+}
+
+// poke makes md write to every mirror of md: a direct rewrite of its first block when it is
+// not mounted (Poke), or a synced file in its filesystem when it is (raw writes under a
+// mounted filesystem could undo its own).
+func (l *Lab) poke(ctx context.Context, md string) error {
+	for _, m := range readMounts(l.root) {
+		if m.dev == mdName(md) {
+			p := filepath.Join(m.dir, ".raidswap-drill-poke")
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_SYNC, 0o600)
+			if err != nil {
+				return fmt.Errorf("writing to %s so md notices its failing member: %w", m.dir, err)
+			}
+			f.Write(make([]byte, 4096))
+			f.Sync()
+			f.Close()
+			os.Remove(p)
+			// Deleting the file is one more metadata write: make it reach the disks.
+			if d, err := os.Open(m.dir); err == nil {
+				d.Sync()
+				d.Close()
+			}
+			return nil
+		}
+	}
+	return Poke(ctx, l.r, l.root, md)
+}
+
+// loadTable swaps a dm device's table: suspend, load, resume.
+func (l *Lab) loadTable(ctx context.Context, name, table string) error {
+	file := filepath.Join(l.Dir, name+".table")
+	if err := os.WriteFile(file, []byte(table+"\n"), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(file)
+	for _, argv := range [][]string{
+		{host.Dmsetup, "suspend", name},
+		{host.Dmsetup, "load", name, file},
+		{host.Dmsetup, "resume", name},
+	} {
+		if _, err := run(ctx, l.r, "loading "+name+"'s table", argv...); err != nil {
+			if argv[1] != "resume" {
+				l.r.Run(ctx, host.Dmsetup, "resume", name)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// dmOver lists the rs-* dm devices whose slaves are partitions of loop k (or k itself).
+func (l *Lab) dmOver(k string) []string {
+	var out []string
+	for _, x := range labSet(l.root, []string{k}).dms() {
+		if name, err := l.root.ReadString("/sys/block/" + x + "/dm/name"); err == nil && strings.HasPrefix(name, "rs-") {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Flaky makes reads of the disk's dm members fail in the middle of their data area, so a
+// recovery that reads from this disk fails while the array stays up (its superblocks, at
+// either end, and the rest of the data still work). Restore puts the linear tables back.
+//
+// The unreadable sectors are stripes (see flakyTable), not one range: md records an
+// unreadable block in the bad block log of every member and carries on, so over one range a
+// recovery "completes" [UU] with bad blocks listed (measured: TestVMLabFlaky). More stripes
+// than the log's 512 entries fill it, and then md interrupts the recovery and disables it.
+//
+// With arrays named, only the disk's members of those arrays turn flaky (the drill keeps
+// /boot readable, so it is the rebuild that meets the errors, not the boot code's install).
+func (l *Lab) Flaky(ctx context.Context, serial string, arrays ...string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	dev, err := l.labDevice(serial, "make flaky")
+	if err != nil {
+		return err
+	}
+	ms, names, err := l.dmMembers(dev, serial, "make flaky")
+	if err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		return fmt.Errorf("%s (%s) holds no md member", dev, serial)
+	}
+	flaky := 0
+	for i, m := range ms {
+		if len(arrays) > 0 && !slices.Contains(arrays, m.Array) && !slices.Contains(arrays, "/dev/"+m.Array) {
+			continue
+		}
+		flaky++
+		part, sectors, err := l.dmSlave(m.Device)
+		if err != nil {
+			return err
+		}
+		off, err1 := readInt(l.root, "/sys/block/"+m.Array+"/md/dev-"+m.Device+"/offset")
+		kib, err2 := readInt(l.root, "/sys/block/"+m.Array+"/md/dev-"+m.Device+"/size")
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("reading %s's data area in %s: %w", m.Device, m.Array, err)
+		}
+		table, err := flakyTable(part, sectors, off, kib*2)
+		if err != nil {
+			return fmt.Errorf("%s: %w", names[i], err)
+		}
+		if err := l.loadTable(ctx, names[i], table); err != nil {
+			return err
+		}
+	}
+	if flaky == 0 {
+		return fmt.Errorf("%s (%s) holds no dm member of %s", dev, serial, strings.Join(arrays, ", "))
+	}
+	return nil
+}
+
+// flakyStripes is how many unreadable stripes Flaky puts in a member: more than the 512
+// entries of md's bad block log (each stripe is one entry: they are never adjacent).
+const flakyStripes = 640
+
+// flakyTable is a dm table over part (sectors long) that reads like part except for
+// flakyStripes unreadable 4 KiB stripes, 4 KiB apart, centred in the data area
+// [off, off+data). A data area too small for them all gets as many as fit.
+func flakyTable(part string, sectors, off, data int64) (string, error) {
+	if off < 0 || data <= 0 || off+data > sectors {
+		return "", fmt.Errorf("data area %d+%d does not fit %d sectors", off, data, sectors)
+	}
+	n := min(int64(flakyStripes), data/32)
+	if n == 0 {
+		return "", fmt.Errorf("data area of %d sectors is too small for unreadable stripes", data)
+	}
+	start := (off + data/2 - n*8) &^ 7
+	var b strings.Builder
+	fmt.Fprintf(&b, "0 %d linear %s 0\n", start, part)
+	at := start
+	for range n {
+		fmt.Fprintf(&b, "%d 8 error\n%d 8 linear %s %d\n", at, at+8, part, at+8)
+		at += 16
+	}
+	fmt.Fprintf(&b, "%d %d linear %s %d", at, sectors-at, part, at)
+	return b.String(), nil
+}
+
+// Restore puts the linear tables back under the disk's dm members (after Flaky).
+func (l *Lab) Restore(ctx context.Context, serial string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	dev, err := l.labDevice(serial, "restore")
+	if err != nil {
+		return err
+	}
+	for _, x := range labSet(l.root, []string{kname(dev)}).dms() {
+		name, err := l.root.ReadString("/sys/block/" + x + "/dm/name")
+		if err != nil || !strings.HasPrefix(name, "rs-") {
+			continue
+		}
+		part, sectors, err := l.dmSlave(x)
+		if err != nil {
+			return err
+		}
+		if err := l.loadTable(ctx, name, fmt.Sprintf("0 %d linear %s 0", sectors, part)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dmSlave is the one device under dm device x and its size in sectors.
+func (l *Lab) dmSlave(x string) (string, int64, error) {
+	ents, err := l.root.ReadDir("/sys/block/" + x + "/slaves")
+	if err != nil || len(ents) != 1 {
+		return "", 0, fmt.Errorf("%s: want exactly one device under it", x)
+	}
+	s := ents[0].Name()
+	n, err := readInt(l.root, "/sys/class/block/"+s+"/size")
+	return "/dev/" + s, n, err
+}
+
+func readInt(root *host.Root, p string) (int64, error) {
+	s, err := root.ReadString(p)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", p, err)
+	}
+	return n, nil
 }
