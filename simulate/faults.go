@@ -49,13 +49,37 @@ func FailDisk(ctx context.Context, r host.Runner, root *host.Root, disk string) 
 // the same bytes back with O_DIRECT: harmless while the array is not mounted, and refused
 // when it is.
 func Poke(ctx context.Context, r host.Runner, root *host.Root, md string) error {
+	return poke(ctx, r, root, md, false)
+}
+
+// poke makes md write to every mirror of md: a direct rewrite of its first block when it is
+// not mounted; when it is, a synced file in its filesystem if viaFS (raw writes under a
+// mounted filesystem could undo its own), else a refusal.
+func poke(ctx context.Context, r host.Runner, root *host.Root, md string, viaFS bool) error {
 	dev := devPath(md)
-	if b, err := root.ReadFile("/proc/self/mounts"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(line); len(f) > 1 && f[0] == dev {
-				return fmt.Errorf("refusing to poke %s: it is mounted on %s; write and sync a file there instead", dev, f[1])
-			}
+	k := blockName(root, dev)
+	for _, m := range readMounts(root) {
+		if m.dev != k {
+			continue
 		}
+		if !viaFS {
+			return fmt.Errorf("refusing to poke %s: it is mounted on %s; write and sync a file there instead", dev, m.dir)
+		}
+		p := filepath.Join(m.dir, ".raidswap-drill-poke")
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_SYNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("writing to %s so md notices its failing member: %w", m.dir, err)
+		}
+		f.Write(make([]byte, 4096))
+		f.Sync()
+		f.Close()
+		os.Remove(p)
+		// Deleting the file is one more metadata write: make it reach the disks.
+		if d, err := os.Open(m.dir); err == nil {
+			d.Sync()
+			d.Close()
+		}
+		return nil
 	}
 	_, err := run(ctx, r, "writing to "+dev+" so md notices a missing member", host.Dd,
 		"if="+dev, "of="+dev, "bs=4096", "count=1", "iflag=direct", "oflag=direct", "conv=notrunc", "status=none")
@@ -199,6 +223,17 @@ func vanishedState(root *host.Root, m Member) (string, bool) {
 
 // noticeLoss pokes each array that had one of ms and waits until md counts it degraded.
 func noticeLoss(ctx context.Context, r host.Runner, root *host.Root, ms []Member) error {
+	return pokeArrays(ctx, r, root, ms, false, "to degrade", func(m Member) bool {
+		d, err := root.ReadString("/sys/block/" + m.Array + "/md/degraded")
+		return err == nil && d != "0"
+	})
+}
+
+// pokeArrays pokes (poke, viaFS) each array that holds one of ms, once, so md notices that
+// their disk failed (md finds out at the next I/O), and after each waits up to 15 s until
+// noticed says md did ("md0 "+what names the wait). An array that stopped (it lost its last
+// member: udev's mdadm -If stops such arrays) is passed over.
+func pokeArrays(ctx context.Context, r host.Runner, root *host.Root, ms []Member, viaFS bool, what string, noticed func(Member) bool) error {
 	seen := map[string]bool{}
 	for _, m := range ms {
 		if seen[m.Array] {
@@ -206,15 +241,12 @@ func noticeLoss(ctx context.Context, r host.Runner, root *host.Root, ms []Member
 		}
 		seen[m.Array] = true
 		if !root.Exists("/sys/block/" + m.Array + "/md") {
-			continue // stopped: it lost its last member (udev's mdadm -If stops such arrays)
+			continue
 		}
-		if err := Poke(ctx, r, root, m.Array); err != nil {
+		if err := poke(ctx, r, root, m.Array, viaFS); err != nil {
 			return err
 		}
-		if err := waitFor(ctx, 15*time.Second, m.Array+" to degrade", func() bool {
-			d, err := root.ReadString("/sys/block/" + m.Array + "/md/degraded")
-			return err == nil && d != "0"
-		}); err != nil {
+		if err := waitFor(ctx, 15*time.Second, m.Array+" "+what, func() bool { return noticed(m) }); err != nil {
 			return err
 		}
 	}
@@ -250,18 +282,8 @@ func KillDM(ctx context.Context, r host.Runner, root *host.Root, disk string) ([
 		if err != nil || !strings.HasPrefix(name, "rs-") {
 			continue
 		}
-		sectors, err := root.ReadString("/sys/class/block/" + m.Device + "/size")
-		if err != nil {
+		if err := failDM(ctx, r, root, "", name, m); err != nil {
 			return killed, err
-		}
-		for _, argv := range [][]string{
-			{host.Dmsetup, "suspend", name},
-			{host.Dmsetup, "load", name, "--table", "0 " + sectors + " error"},
-			{host.Dmsetup, "resume", name},
-		} {
-			if _, err := run(ctx, r, "making "+name+" fail every I/O", argv...); err != nil {
-				return killed, err
-			}
 		}
 		killed = append(killed, m)
 	}
@@ -316,32 +338,20 @@ func (l *Lab) Vanish(ctx context.Context, serial string) ([]Member, error) {
 	// Named now: under an error table a dm device no longer lists the partition as its slave.
 	over := l.dmOver(kname(dev))
 	for i, m := range ms {
-		sectors, err := l.root.ReadString("/sys/block/" + m.Device + "/size")
-		if err != nil {
-			return nil, err
-		}
-		if err := l.loadTable(ctx, names[i], "0 "+sectors+" error"); err != nil {
+		if err := failDM(ctx, l.r, l.root, l.Dir, names[i], m); err != nil {
 			return nil, err
 		}
 	}
-	seen := map[string]bool{}
-	for _, m := range ms {
-		if seen[m.Array] {
-			continue
-		}
-		seen[m.Array] = true
-		if err := l.poke(ctx, m.Array); err != nil {
-			return nil, err
-		}
-		if err := waitFor(ctx, labWait, m.Array+" to fail "+serial+"'s member", func() bool {
-			return memberGone(l.root, m) != ""
-		}); err != nil {
-			return nil, err
-		}
+	// A mounted array is poked through its filesystem: the drill mounts the lab's arrays.
+	if err := pokeArrays(ctx, l.r, l.root, ms, true, "to fail its member on "+serial, func(m Member) bool {
+		_, settled := vanishedState(l.root, m)
+		return settled
+	}); err != nil {
+		return nil, err
 	}
 	for i, m := range ms {
 		ms[i].State = "removed"
-		if memberGone(l.root, m) == "removed" {
+		if st, _ := vanishedState(l.root, m); st == "removed" || st == "stopped" {
 			continue // udev's mdadm -If was quicker
 		}
 		if err := RemoveMember(ctx, l.r, m.Array, "/dev/"+m.Device); err != nil {
@@ -357,61 +367,33 @@ func (l *Lab) Vanish(ctx context.Context, serial string) ([]Member, error) {
 	return ms, err
 }
 
-// memberGone says how md holds a member of a failing disk: "faulty", "removed", or "" while
-// md still counts it working.
-func memberGone(root *host.Root, m Member) string {
-	d := "/sys/block/" + m.Array + "/md/dev-" + m.Device
-	if !root.Exists(d) {
-		return "removed"
-	}
-	st, _ := root.ReadString(d + "/state")
-	if slices.Contains(strings.Split(st, ","), "faulty") {
-		return "faulty"
-	}
-	return ""
-}
-
-// poke makes md write to every mirror of md: a direct rewrite of its first block when it is
-// not mounted (Poke), or a synced file in its filesystem when it is (raw writes under a
-// mounted filesystem could undo its own).
-func (l *Lab) poke(ctx context.Context, md string) error {
-	for _, m := range readMounts(l.root) {
-		if m.dev == mdName(md) {
-			p := filepath.Join(m.dir, ".raidswap-drill-poke")
-			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_SYNC, 0o600)
-			if err != nil {
-				return fmt.Errorf("writing to %s so md notices its failing member: %w", m.dir, err)
-			}
-			f.Write(make([]byte, 4096))
-			f.Sync()
-			f.Close()
-			os.Remove(p)
-			// Deleting the file is one more metadata write: make it reach the disks.
-			if d, err := os.Open(m.dir); err == nil {
-				d.Sync()
-				d.Close()
-			}
-			return nil
-		}
-	}
-	return Poke(ctx, l.r, l.root, md)
-}
-
-// loadTable swaps a dm device's table: suspend, load, resume.
-func (l *Lab) loadTable(ctx context.Context, name, table string) error {
-	file := filepath.Join(l.Dir, name+".table")
-	if err := os.WriteFile(file, []byte(table+"\n"), 0o600); err != nil {
+// failDM makes every I/O to member m's dm device name fail, as on a dead disk: an error
+// table over its whole size (loadTable, through a file in dir unless dir is "").
+func failDM(ctx context.Context, r host.Runner, root *host.Root, dir, name string, m Member) error {
+	sectors, err := root.ReadString("/sys/class/block/" + m.Device + "/size")
+	if err != nil {
 		return err
 	}
-	defer os.Remove(file)
-	for _, argv := range [][]string{
-		{host.Dmsetup, "suspend", name},
-		{host.Dmsetup, "load", name, file},
-		{host.Dmsetup, "resume", name},
-	} {
-		if _, err := run(ctx, l.r, "loading "+name+"'s table", argv...); err != nil {
+	return loadTable(ctx, r, dir, name, "0 "+sectors+" error")
+}
+
+// loadTable swaps a dm device's table: suspend, load, resume (resumed on the old table when
+// the load fails). The table goes through a file in dir, removed after (a table of many
+// lines, like Flaky's), or on the command line when dir is "".
+func loadTable(ctx context.Context, r host.Runner, dir, name, table string) error {
+	load := []string{host.Dmsetup, "load", name, "--table", table}
+	if dir != "" {
+		file := filepath.Join(dir, name+".table")
+		if err := os.WriteFile(file, []byte(table+"\n"), 0o600); err != nil {
+			return err
+		}
+		defer os.Remove(file)
+		load = []string{host.Dmsetup, "load", name, file}
+	}
+	for _, argv := range [][]string{{host.Dmsetup, "suspend", name}, load, {host.Dmsetup, "resume", name}} {
+		if _, err := run(ctx, r, "loading "+name+"'s table", argv...); err != nil {
 			if argv[1] != "resume" {
-				l.r.Run(ctx, host.Dmsetup, "resume", name)
+				r.Run(ctx, host.Dmsetup, "resume", name)
 			}
 			return err
 		}
@@ -474,7 +456,7 @@ func (l *Lab) Flaky(ctx context.Context, serial string, arrays ...string) error 
 		if err != nil {
 			return fmt.Errorf("%s: %w", names[i], err)
 		}
-		if err := l.loadTable(ctx, names[i], table); err != nil {
+		if err := loadTable(ctx, l.r, l.Dir, names[i], table); err != nil {
 			return err
 		}
 	}
@@ -528,7 +510,7 @@ func (l *Lab) Restore(ctx context.Context, serial string) error {
 		if err != nil {
 			return err
 		}
-		if err := l.loadTable(ctx, name, fmt.Sprintf("0 %d linear %s 0", sectors, part)); err != nil {
+		if err := loadTable(ctx, l.r, l.Dir, name, fmt.Sprintf("0 %d linear %s 0", sectors, part)); err != nil {
 			return err
 		}
 	}
