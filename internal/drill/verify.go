@@ -99,7 +99,7 @@ func (s *scene) verifyChecks(ctx context.Context, newSerial string) []Check {
 		ok := d.Boot != nil && d.Boot.State == "ok"
 		why := "not judged"
 		if d.Boot != nil {
-			why = d.Boot.State
+			why = string(d.Boot.State)
 			if d.Boot.Reason != "" {
 				why += " (" + d.Boot.Reason + ")"
 			}
