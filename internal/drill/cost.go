@@ -61,3 +61,59 @@ func onPhysicalDisks(a discover.Array) bool {
 	}
 	return n > 0
 }
+
+// realCost measures the rebuild in the journal and says what it would cost on this host.
+func (s *scene) realCost() {
+	bps := s.rebuildSpeed()
+	s.card.RebuildBytesPerSec = bps
+	if bps <= 0 {
+		return
+	}
+	sys, err := discover.Discover(s.c.Root)
+	if err != nil {
+		return
+	}
+	cost := s.c.RealCost
+	if cost == nil {
+		cost = func(sys *discover.System, bps float64) (time.Duration, string) {
+			var limit int64
+			if v, err := s.c.Root.ReadString("/proc/sys/dev/raid/speed_limit_max"); err == nil {
+				_, _ = fmt.Sscan(v, &limit)
+			}
+			return RealCost(sys, bps, limit)
+		}
+	}
+	d, text := cost(sys, bps)
+	s.card.RealCost, s.card.RealCostSeconds = text, d.Seconds()
+}
+
+// rebuildSpeed is the bytes of the lab's arrays over the time from the first add step's
+// start to the rebuild wait's end, from the journal.
+func (s *scene) rebuildSpeed() float64 {
+	recs, err := s.journalRecords()
+	if err != nil {
+		return 0
+	}
+	var from, to time.Time
+	for _, r := range recs {
+		if addStarted(r) && from.IsZero() {
+			from = r.Time
+		}
+		if rebuildDone(r) {
+			to = r.Time
+		}
+	}
+	if from.IsZero() || to.IsZero() || !to.After(from) {
+		return 0
+	}
+	var bytes float64
+	for _, name := range s.arrays {
+		if v, err := s.c.Root.ReadString("/sys/block/" + name + "/size"); err == nil {
+			var sectors int64
+			if _, err := fmt.Sscan(v, &sectors); err == nil {
+				bytes += float64(sectors) * 512
+			}
+		}
+	}
+	return bytes / to.Sub(from).Seconds()
+}

@@ -11,10 +11,8 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
-	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/view"
-	"github.com/raidswap/raidswap/partition"
 )
 
 // resume continues the lab's unfinished run in-process, as `raidswap resume` does.
@@ -43,8 +41,7 @@ func (s *scene) fourKn(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	var pr *partition.RefusedError
-	if !errors.As(err, &pr) || !strings.Contains(err.Error(), "logical sectors") {
+	if _, ok := sectorSizeRefusal(err); !ok {
 		return err
 	}
 	s.card.Checks = append(s.card.Checks, Check{Name: "4Kn disk refused before any write", OK: true, Detail: firstSentence(err.Error())})
@@ -111,7 +108,7 @@ wait:
 			s.markPlanned()
 		}
 		for _, r := range recs {
-			if r.Event == journal.EventStarted && strings.Contains(r.Step, "add-md") {
+			if addStarted(r) {
 				killed = r.Step
 			}
 		}
@@ -319,9 +316,7 @@ func (s *scene) predictive(ctx context.Context) error {
 	defer unpull()
 	go func() {
 		// Pulled when raidswap waits for it, after the copy and the bay's LED.
-		if err := s.awaitJournal(pctx, func(r journal.Record) bool {
-			return r.Event == journal.EventStarted && strings.HasSuffix(r.Step, "-await-removal")
-		}); err != nil {
+		if err := s.awaitJournal(pctx, awaitsRemoval); err != nil {
 			pulled <- err
 			return
 		}

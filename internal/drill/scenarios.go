@@ -186,11 +186,10 @@ func (s *scene) flakySurvivor(ctx context.Context) error {
 func (s *scene) judgeFailedLoudly(ctx context.Context, runErr error) {
 	c := s.card
 	recs, jerr := s.journalRecords()
-	ev := stepEvents(recs)
 	var claimed []string
-	for step, es := range ev {
-		if (strings.HasSuffix(step, "await-rebuild") || strings.HasSuffix(step, "verify")) && contains(es, journal.EventDone) {
-			claimed = append(claimed, step)
+	for _, r := range recs {
+		if claimsRedundant(r) && !contains(claimed, r.Step) {
+			claimed = append(claimed, r.Step)
 		}
 	}
 	sort.Strings(claimed)
@@ -243,7 +242,7 @@ func (s *scene) judgeDirty(ctx context.Context, runErr error) {
 	recs, _ := s.journalRecords()
 	wiped := false
 	for _, r := range recs {
-		if r.Event == journal.EventPlan && strings.Contains(string(r.Plan), `"wipe":true`) {
+		if planWipes(r.Record) {
 			wiped = true
 		}
 	}
