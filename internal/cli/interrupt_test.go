@@ -101,6 +101,31 @@ func (l *lockedBuf) String() string {
 	return l.b.String()
 }
 
+// openPty opens a 100x30 pseudo-terminal, closed when the test ends (skips without one).
+func openPty(t *testing.T) (ptm, tty *os.File) {
+	t.Helper()
+	ptm, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { ptm.Close(); tty.Close() })
+	_ = pty.Setsize(ptm, &pty.Winsize{Rows: 30, Cols: 100})
+	return ptm, tty
+}
+
+// startFrontEnd starts the test binary as the front end mode on the terminal tty.
+func startFrontEnd(t *testing.T, self, mode string, tty *os.File) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), signalHelperEnv+"="+mode, "TERM=xterm-256color")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
 // TestConfirmOnPty: the wizard's prompters (survey and plain) on a pseudo-terminal follow
 // the one confirmation rule: the survivor's last 4 typed is called the disk to KEEP and asked
 // again, an empty line asks again, the right answer in lower case goes ahead; three wrong
@@ -121,20 +146,8 @@ func TestConfirmOnPty(t *testing.T) {
 		{mode: "confirm-plain", typed: []string{"x", "y", "z"}, code: ExitRefused, shows: []string{"try 3 of 3", "3 answers did not match"}},
 	} {
 		t.Run(fmt.Sprintf("%s-%s", tt.mode, strings.Join(tt.typed, ",")), func(t *testing.T) {
-			ptm, tty, err := pty.Open()
-			if err != nil {
-				t.Skipf("no pseudo-terminal: %v", err)
-			}
-			defer ptm.Close()
-			defer tty.Close()
-			_ = pty.Setsize(ptm, &pty.Winsize{Rows: 30, Cols: 100})
-			cmd := exec.Command(self)
-			cmd.Env = append(os.Environ(), signalHelperEnv+"="+tt.mode, "TERM=xterm-256color")
-			cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			ptm, tty := openPty(t)
+			cmd := startFrontEnd(t, self, tt.mode, tty)
 			var screen lockedBuf
 			go func() {
 				// survey asks the terminal where the cursor is (ESC[6n): answer as one would.
@@ -228,24 +241,12 @@ func TestStopSignalsOnPty(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s-%s", tt.mode, tt.sig), func(t *testing.T) {
-			ptm, tty, err := pty.Open()
-			if err != nil {
-				t.Skipf("no pseudo-terminal: %v", err)
-			}
-			defer ptm.Close()
-			defer tty.Close()
-			_ = pty.Setsize(ptm, &pty.Winsize{Rows: 30, Cols: 100})
+			ptm, tty := openPty(t)
 			before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(self)
-			cmd.Env = append(os.Environ(), signalHelperEnv+"="+tt.mode, "TERM=xterm-256color")
-			cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			cmd := startFrontEnd(t, self, tt.mode, tty)
 			var screen lockedBuf
 			go func() { _, _ = io.Copy(&screen, ptm) }()
 			exited := make(chan error, 1)
