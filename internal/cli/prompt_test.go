@@ -92,3 +92,22 @@ func TestResumeHonoursYes(t *testing.T) {
 		t.Errorf("resume without --yes: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
+
+// TestConfirmDiskWant: apply asks for the whole serial of the disk coming out; resume for
+// the last 4 characters of the disk it names (the new disk once present); a disk without a
+// serial by its kernel name. The question names the disk it wants typed.
+func TestConfirmDiskWant(t *testing.T) {
+	for _, tc := range []struct {
+		d          confirmDisk
+		want, asks string
+	}{
+		{confirmDisk{Serial: "WD-WCC4N1KPB002", Device: "vdb", Why: "the disk coming out"}, "WD-WCC4N1KPB002", "the serial of the disk coming out (WD-WCC4N1KPB002)"},
+		{confirmDisk{Serial: "S4EWNX0R107Q3Z", Device: "vdc", Why: "the new disk", Last4: true}, "7Q3Z", "the last 4 characters of the serial of the new disk (S4EWNX0R107Q3Z)"},
+		{confirmDisk{Device: "vdb", Why: "the disk coming out", Last4: true}, "vdb", "the kernel name of the disk coming out (vdb)"},
+	} {
+		want, ask := tc.d.want()
+		if want != tc.want || ask != tc.asks {
+			t.Errorf("%+v: %q, %q; want %q, %q", tc.d, want, ask, tc.want, tc.asks)
+		}
+	}
+}
