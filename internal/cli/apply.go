@@ -14,6 +14,7 @@ import (
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/prompt"
 	"github.com/raidswap/raidswap/internal/view"
 	"github.com/raidswap/raidswap/partition"
 )
@@ -108,7 +109,7 @@ func runApply(ctx context.Context, o *ApplyOptions) error {
 	if err != nil {
 		return refused(engineError(err))
 	}
-	return applyPlan(ctx, o.F, env, p, &o.Engine, lock, "", false)
+	return applyPlan(ctx, o.F, env, p, &o.Engine, lock, "", nil)
 }
 
 // actingEnv is the first thing a command that acts does: the engine on the live system, and
@@ -134,11 +135,12 @@ func actingEnv(f *Factory, e *EngineOptions) (*engine.Env, *exec.Lock, error) {
 
 // applyPlan confirms (unless --yes) and runs a plan through the engine, under the lock the
 // caller took, and ends with the Next line. journal is the unfinished run's journal on a
-// resume ("" otherwise); shown says the caller already showed the plan (resume's progress).
-func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e *EngineOptions, lock *exec.Lock, journalPath string, shown bool) error {
+// resume ("" otherwise); resumed, on a resume, is the disk to confirm with (the caller
+// already showed the plan, as resume's progress).
+func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e *EngineOptions, lock *exec.Lock, journalPath string, resumed *confirmDisk) error {
 	ctx, stop := stopOnSignals(ctx, f.IO.ErrOut, resumeHint)
 	defer stop()
-	if err := confirmPlan(f, p, e.Yes, shown); err != nil {
+	if err := confirmPlan(f, p, e.Yes, resumed); err != nil {
 		return sayNext(f.IO.Out, f.IO.ErrOut, err, nextAfterConfirm(err, journalPath))
 	}
 	run := view.NewRun(f.IO.Out, f.IO.Interactive && !e.Plain)
@@ -179,27 +181,42 @@ func orBackground(ctx context.Context) context.Context {
 	return ctx
 }
 
-// confirmPlan shows the plan and has the operator type the serial of the disk coming out;
-// without a terminal, --yes stands for that.
-func confirmPlan(f *Factory, p *plan.Plan, yes, shown bool) error {
+// confirmDisk is the disk a confirmation names: its serial (the operator types it, or its
+// last 4 characters when Last4) or, without one, its kernel name; why says what it is.
+type confirmDisk struct {
+	Serial, Device, Why string
+	Last4               bool
+}
+
+func (d confirmDisk) want() (answer, ask string) {
+	switch {
+	case d.Serial == "":
+		return d.Device, fmt.Sprintf("the kernel name of %s (%s)", d.Why, d.Device)
+	case d.Last4:
+		return prompt.Last4(d.Serial), fmt.Sprintf("the last 4 characters of the serial of %s (%s)", d.Why, d.Serial)
+	}
+	return d.Serial, fmt.Sprintf("the serial of %s (%s)", d.Why, d.Serial)
+}
+
+// confirmPlan shows the plan (unless resumed, whose caller showed its progress) and has the
+// operator type the serial of the disk coming out, or on a resume the last 4 characters of
+// resumed's (the new disk, present); without a terminal, --yes stands for that.
+func confirmPlan(f *Factory, p *plan.Plan, yes bool, resumed *confirmDisk) error {
 	if yes {
 		return nil
 	}
 	if !f.IO.Interactive {
 		return WithCode(ExitUsage, errors.New("--yes required when not running interactively"))
 	}
-	if !shown {
-		if err := view.PlanText(f.IO.Out, p); err != nil {
-			return err
-		}
+	d := confirmDisk{Serial: p.Disks.Failed.Serial, Device: p.Disks.Failed.Device, Why: "the disk coming out"}
+	if resumed != nil {
+		d = *resumed
+	} else if err := view.PlanText(f.IO.Out, p); err != nil {
+		return err
 	}
-	want := p.Disks.Failed.Serial
-	what := "serial"
-	if want == "" {
-		want, what = p.Disks.Failed.Device, "kernel name"
-	}
-	q := fmt.Sprintf("\nThis changes the arrays and writes to the new disk. Type the %s of the disk coming out (%s) to go ahead: ", what, want)
-	if err := f.Prompter().ConfirmTyped(q, want); err != nil {
+	want, ask := d.want()
+	q := fmt.Sprintf("\nThis changes the arrays and writes to the new disk. Type %s to go ahead: ", ask)
+	if err := f.Prompter().Confirm(q, prompt.Want{Answer: want, Keep: keepSerials(p)}); err != nil {
 		return WithCode(ExitRefused, err)
 	}
 	return nil
@@ -222,7 +239,7 @@ func engineError(err error) error {
 		key      *engine.KeyError
 		nothing  *engine.NothingToResumeError
 		jerr     *engine.JournalError
-		declined *DeclinedError
+		declined *prompt.DeclinedError
 		second   *exec.SecondFailureError
 	)
 	switch {
@@ -248,9 +265,17 @@ func engineError(err error) error {
 // confirmingRun is a run view that asks the operator through the prompter (exec.Confirmer).
 type confirmingRun struct {
 	view.Run
-	p Prompter
+	p prompt.Prompter
 }
 
 func (c confirmingRun) ConfirmTyped(question, want string) error {
-	return c.p.ConfirmTyped(question, want)
+	return c.p.Confirm(question, prompt.Want{Answer: want})
+}
+
+// keepSerials are the serials of the disks a plan must keep: its survivor.
+func keepSerials(p *plan.Plan) []string {
+	if p.Disks.Survivor.Serial == "" {
+		return nil
+	}
+	return []string{p.Disks.Survivor.Serial}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/prompt"
 )
 
 // IOStreams are the command's standard streams.
@@ -43,7 +44,7 @@ type Factory struct {
 	// KeyPath is the host's plan key (plankey.DefaultPath when empty; tests move it).
 	KeyPath string
 	// prompter asks the operator (see Prompter).
-	prompter Prompter
+	prompter prompt.Prompter
 }
 
 // Env is the engine for a command, reading through root.

@@ -120,11 +120,12 @@ func TestApplyRefusals(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(errOut, "changes the live system only") {
 		t.Errorf("apply --root: exit %d, %q", code, errOut)
 	}
-	// Interactive: the wrong serial typed.
+	// Interactive: the survivor's serial typed three times (once in lower case, once its last 4).
 	var out, eb bytes.Buffer
-	f := &Factory{IO: &IOStreams{In: strings.NewReader("WD-WCC4N1KPA001\n"), Out: &out, ErrOut: &eb, Interactive: true}, KeyPath: testKeyPath}
+	f := &Factory{IO: &IOStreams{In: strings.NewReader("WD-WCC4N1KPA001\nwd-wcc4n1kpa001\nA001\n"), Out: &out, ErrOut: &eb, Interactive: true}, KeyPath: testKeyPath}
 	code = Run(f, []string{"apply", planFile, "--journal-dir", filepath.Join(dir, "j"), "--lock", filepath.Join(dir, "lock")})
-	if code != ExitRefused || !strings.Contains(eb.String(), `you typed "WD-WCC4N1KPA001", not "WD-WCC4N1KPB002": nothing was done`) {
+	if code != ExitRefused || !strings.Contains(eb.String(), `one matched WD-WCC4N1KPA001, a disk you must KEEP: nothing was done`) ||
+		!strings.Contains(out.String(), "that is the disk you must KEEP") {
 		t.Errorf("wrong confirmation: exit %d, %q", code, eb.String())
 	}
 }

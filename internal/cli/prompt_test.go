@@ -1,14 +1,16 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/raidswap/raidswap/internal/prompt"
 )
 
 // fakePrompter answers from a script and records what was asked.
@@ -17,17 +19,16 @@ type fakePrompter struct {
 	asked []string
 }
 
-func (f *fakePrompter) ConfirmTyped(q, want string) error {
+func (f *fakePrompter) Confirm(q string, w prompt.Want) error {
 	f.asked = append(f.asked, q)
-	if len(f.typed) == 0 {
-		return errors.New("no answer left")
-	}
-	got := f.typed[0]
-	f.typed = f.typed[1:]
-	if got != want {
-		return &DeclinedError{Typed: got, Want: want}
-	}
-	return nil
+	return prompt.Confirm(func(string) (string, error) {
+		if len(f.typed) == 0 {
+			return "", errors.New("no answer left")
+		}
+		got := f.typed[0]
+		f.typed = f.typed[1:]
+		return got, nil
+	}, io.Discard, q, w)
 }
 func (f *fakePrompter) Select(q string, _ []string, def int) (int, error) {
 	f.asked = append(f.asked, q)
@@ -38,32 +39,10 @@ func (f *fakePrompter) YesNo(q string, def bool) (bool, error) {
 	return def, nil
 }
 
-func TestLinePrompter(t *testing.T) {
-	var out bytes.Buffer
-	p := &linePrompter{in: bufioReader("WD-X\nnope\n\n7\n2\nmaybe\ny\n"), out: &out}
-	if err := p.ConfirmTyped("type: ", "WD-X"); err != nil {
-		t.Errorf("right serial refused: %v", err)
-	}
-	var de *DeclinedError
-	if err := p.ConfirmTyped("type: ", "WD-X"); !errors.As(err, &de) || de.Typed != "nope" {
-		t.Errorf("wrong serial: %v", err)
-	}
-	if i, err := p.Select("which?", []string{"a", "b"}, 1); i != 1 || err != nil {
-		t.Errorf("empty answer: %d %v, want the default 1", i, err)
-	}
-	if i, err := p.Select("which?", []string{"a", "b"}, 0); i != 1 || err != nil || !strings.Contains(out.String(), "give a number from 1 to 2") {
-		t.Errorf("7 then 2: %d %v", i, err)
-	}
-	if yes, err := p.YesNo("go?", false); !yes || err != nil || !strings.Contains(out.String(), "answer y or n") {
-		t.Errorf("maybe then y: %t %v", yes, err)
-	}
-	if _, err := p.YesNo("again?", false); err == nil {
-		t.Error("an ended input gave an answer")
-	}
-}
-
 // TestConfirmGoesThroughPrompter: apply's confirmation is asked through the Factory's
-// Prompter, which gets the failed disk's serial to compare with.
+// Prompter, which gets the failed disk's serial to compare with and the survivor's to warn
+// about: three answers naming the survivor are refused (the declined exit code), the
+// refusal says it was the disk to keep and never says the expected serial.
 func TestConfirmGoesThroughPrompter(t *testing.T) {
 	dir := t.TempDir()
 	planFile := filepath.Join(dir, "p.json")
@@ -71,17 +50,16 @@ func TestConfirmGoesThroughPrompter(t *testing.T) {
 		t.Fatalf("plan: %d %s", code, errOut)
 	}
 	var out, eb bytes.Buffer
-	fp := &fakePrompter{typed: []string{"WD-WCC4N1KPA001"}}
+	fp := &fakePrompter{typed: []string{"WD-WCC4N1KPA001", "wd-wcc4n1kpa001", "A001"}}
 	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &eb, Interactive: true}, KeyPath: testKeyPath}
 	f.SetPrompter(fp)
 	code := Run(f, []string{"apply", planFile, "--journal-dir", filepath.Join(dir, "j"), "--lock", filepath.Join(dir, "lock")})
 	if code != ExitRefused || len(fp.asked) != 1 || !strings.Contains(fp.asked[0], "(WD-WCC4N1KPB002)") ||
-		!strings.Contains(eb.String(), `you typed "WD-WCC4N1KPA001", not "WD-WCC4N1KPB002": nothing was done`) {
+		!strings.Contains(eb.String(), `one matched WD-WCC4N1KPA001, a disk you must KEEP: nothing was done`) ||
+		strings.Contains(eb.String(), "B002") {
 		t.Errorf("exit %d, asked %q, stderr %q", code, fp.asked, eb.String())
 	}
 }
-
-func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
 
 // TestResumeHonoursYes: resume asks like apply; without a terminal --yes is required.
 func TestResumeHonoursYes(t *testing.T) {
@@ -112,5 +90,24 @@ func TestResumeHonoursYes(t *testing.T) {
 	code, out, errOut := run(t, "resume", "--journal-dir", jdir, "--lock", filepath.Join(dir, "lock"))
 	if code != ExitUsage || !strings.Contains(errOut, "--yes required when not running interactively") {
 		t.Errorf("resume without --yes: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// TestConfirmDiskWant: apply asks for the whole serial of the disk coming out; resume for
+// the last 4 characters of the disk it names (the new disk once present); a disk without a
+// serial by its kernel name. The question names the disk it wants typed.
+func TestConfirmDiskWant(t *testing.T) {
+	for _, tc := range []struct {
+		d          confirmDisk
+		want, asks string
+	}{
+		{confirmDisk{Serial: "WD-WCC4N1KPB002", Device: "vdb", Why: "the disk coming out"}, "WD-WCC4N1KPB002", "the serial of the disk coming out (WD-WCC4N1KPB002)"},
+		{confirmDisk{Serial: "S4EWNX0R107Q3Z", Device: "vdc", Why: "the new disk", Last4: true}, "7Q3Z", "the last 4 characters of the serial of the new disk (S4EWNX0R107Q3Z)"},
+		{confirmDisk{Device: "vdb", Why: "the disk coming out", Last4: true}, "vdb", "the kernel name of the disk coming out (vdb)"},
+	} {
+		want, ask := tc.d.want()
+		if want != tc.want || ask != tc.asks {
+			t.Errorf("%+v: %q, %q; want %q, %q", tc.d, want, ask, tc.want, tc.asks)
+		}
 	}
 }

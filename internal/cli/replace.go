@@ -42,7 +42,7 @@ required. An interrupted run continues with 'raidswap resume'.`,
 			if err != nil {
 				return refused(err)
 			}
-			return applyPlan(cmd.Context(), o.F, env, p, &o.Engine, lock, "", false)
+			return applyPlan(cmd.Context(), o.F, env, p, &o.Engine, lock, "", nil)
 		},
 	}
 	addRequestFlags(cmd.Flags(), &o.Request)

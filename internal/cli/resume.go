@@ -33,8 +33,10 @@ kill -9 or a power cut), reads the plan it carries, lists each step as done, nex
 each step whose result already holds on the live system is skipped, the others run with
 their checks.
 The plan's fingerprint is not compared again (the run itself changed the system); the
-steps' preconditions guard each write instead. Like apply, it asks you to type the serial
-of the disk coming out; --yes stands for that (and is required without a terminal).
+steps' preconditions guard each write instead. It asks you to type the last 4 characters
+of the serial of a disk that is present: the new disk once the run has chosen it, else the
+disk coming out (as on its label); --yes stands for that (and is required without a
+terminal).
 
 When the new disk an earlier run chose was refused (too small, say) and swapped before
 anything was written to it, resume waits for the disk now in the bay. --new SERIAL names
@@ -53,11 +55,12 @@ the new disk when the earlier one cannot come back; 'raidswap abort' closes the 
 			if err != nil {
 				return refused(engineError(err))
 			}
-			if err := showResume(o.F.IO.Out, env, p, path, o.New); err != nil {
+			confirm, err := showResume(o.F.IO.Out, env, p, path, o.New)
+			if err != nil {
 				return refused(WithCode(ExitFailed, err))
 			}
 			o.Engine.NewSerial = o.New
-			return applyPlan(cmd.Context(), o.F, env, p, &o.Engine, lock, path, true)
+			return applyPlan(cmd.Context(), o.F, env, p, &o.Engine, lock, path, confirm)
 		},
 	}
 	cmd.Flags().StringVar(&o.New, "new", "", "the new disk's `SERIAL`, when it is not the one an earlier run chose")
@@ -109,20 +112,24 @@ md's rebuild speed limits, if the run raised them, are set back to what they wer
 }
 
 // showResume shows what the unfinished run did and what remains, with the new disk by its
-// kernel name once the journal has chosen it and it is attached (or named now with --new).
-func showResume(w io.Writer, env *engine.Env, p *plan.Plan, path, named string) error {
+// kernel name once the journal has chosen it and it is attached (or named now with --new),
+// and returns the disk the operator confirms with: that new disk when present, else the disk
+// coming out.
+func showResume(w io.Writer, env *engine.Env, p *plan.Plan, path, named string) (*confirmDisk, error) {
 	recs, err := journal.Load(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pr := exec.ReadProgress(p, recs, named)
 	v := view.ResumeView{Plan: p, Journal: path, Progress: pr}
+	confirm := &confirmDisk{Serial: p.Disks.Failed.Serial, Device: p.Disks.Failed.Device, Why: "the disk coming out", Last4: true}
 	if pr.NewSerial != "" {
 		if sys, err := env.Discover(); err == nil {
 			if d := sys.DiskBySerial(pr.NewSerial); d != nil && d.Present {
 				v.NewDevice = d.Name
+				confirm = &confirmDisk{Serial: d.Serial, Device: d.Name, Why: "the new disk", Last4: true}
 			}
 		}
 	}
-	return view.ResumeText(w, v)
+	return confirm, view.ResumeText(w, v)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/prompt"
 	"github.com/raidswap/raidswap/internal/view"
 	"github.com/raidswap/raidswap/internal/wizard"
 )
@@ -99,7 +100,7 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 func wizardError(err error) error {
 	var intr *wizard.InterruptedError
 	var none *wizard.NothingFailedError
-	var declined *wizard.DeclinedError
+	var declined *prompt.DeclinedError
 	switch {
 	case errors.As(err, &declined):
 		return WithCode(ExitRefused, err)

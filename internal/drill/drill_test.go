@@ -12,7 +12,7 @@ import (
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/golden"
-	"github.com/raidswap/raidswap/internal/wizard"
+	"github.com/raidswap/raidswap/internal/prompt"
 	"github.com/raidswap/raidswap/simulate"
 )
 
@@ -98,22 +98,22 @@ func TestScoreCard(t *testing.T) {
 }
 
 // TestCountingTrainee: answers and refused serials are counted; a wrong serial is asked
-// again, three times at most.
+// again, three times at most (the wizard's rule, prompt.Confirm).
 func TestCountingTrainee(t *testing.T) {
 	var said bytes.Buffer
 	tally := &Tally{}
 	a := &Auto{Failed: "DRILL-B2F3A", New: "DRILL-C0001", Typos: []string{"1234"}}
 	c := &Counting{P: a, Tally: tally, Out: &said}
 	q := "\nFind the disk with serial DRILL-B2F3A on its label. Type its last 4 characters to go ahead: "
-	if err := c.ConfirmTyped(q, "2F3A"); err != nil {
+	if err := c.Confirm(q, prompt.Want{Answer: "2F3A"}); err != nil {
 		t.Fatalf("the second try must pass: %v", err)
 	}
-	if tally.Answers() != 2 || len(tally.Mistakes()) != 1 || tally.Mistakes()[0].RefusedBy != "wizard" || !strings.Contains(said.String(), "try 2 of 3") {
+	if tally.Answers() != 2 || len(tally.Mistakes()) != 1 || tally.Mistakes()[0].RefusedBy != "wizard" || tally.Mistakes()[0].Serious {
 		t.Errorf("answers %d, mistakes %+v, said %q", tally.Answers(), tally.Mistakes(), said.String())
 	}
 	a.Typos = []string{"x", "y", "z", "never"}
-	err := c.ConfirmTyped(q, "2F3A")
-	var de *wizard.DeclinedError
+	err := c.Confirm(q, prompt.Want{Answer: "2F3A"})
+	var de *prompt.DeclinedError
 	if !errors.As(err, &de) || tally.Answers() != 5 || len(tally.Mistakes()) != 4 {
 		t.Errorf("after three wrong answers: %v, answers %d, mistakes %d", err, tally.Answers(), len(tally.Mistakes()))
 	}
@@ -125,17 +125,50 @@ func TestCountingTrainee(t *testing.T) {
 	}
 }
 
+// TestSurvivorTypedIsSerious: a trainee who types the survivor's serial where the failed
+// disk's was asked is warned, and the card does not pass even when the replacement then
+// succeeds (issue 20: the drill scored PASS).
+func TestSurvivorTypedIsSerious(t *testing.T) {
+	var said bytes.Buffer
+	tally := &Tally{}
+	a := &Auto{Failed: "DRILL-B2F3A", New: "DRILL-C0001", Typos: []string{"drill-a1111"}}
+	c := &Counting{P: a, Tally: tally, Out: &said}
+	q := "\nFind the disk with serial DRILL-B2F3A on its label. Type its last 4 characters to go ahead: "
+	if err := c.Confirm(q, prompt.Want{Answer: "2F3A", Keep: []string{"DRILL-A1111"}}); err != nil {
+		t.Fatalf("the second try must pass: %v", err)
+	}
+	ms := tally.Mistakes()
+	if len(ms) != 1 || !ms[0].Serious || !strings.Contains(said.String(), "serious mistake") {
+		t.Fatalf("mistakes %+v, said %q", ms, said.String())
+	}
+	card := &Card{Scenario: "failed-disk", Result: Pass, Expected: Pass, Mistakes: ms}
+	if card.Met() || (Cards{card}).ExitCode() != 1 {
+		t.Errorf("a drill where the survivor's serial was typed passed")
+	}
+	var b bytes.Buffer
+	if err := (Cards{card}).WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "SERIOUS") || !strings.Contains(b.String(), "NOT MET") {
+		t.Errorf("the card does not show the serious mistake:\n%s", b.String())
+	}
+	ok := &Card{Scenario: "failed-disk", Result: Pass, Expected: Pass, Mistakes: []Mistake{{Tried: "typed \"1234\""}}}
+	if !ok.Met() {
+		t.Errorf("an ordinary refused typo failed the card")
+	}
+}
+
 // TestAutoAnswersFromTheLabels: --auto types what the serial it holds says, never what the
 // wizard wants: a question naming a disk it does not hold gets an answer that is refused.
 func TestAutoAnswersFromTheLabels(t *testing.T) {
 	a := &Auto{Failed: "DRILL-B2F3A", New: "DRILL-C0001"}
-	if err := a.ConfirmTyped("\nThe new disk's serial is DRILL-C0001. Type its last 4 characters to write to it: ", "0001"); err != nil {
+	if err := a.Confirm("\nThe new disk's serial is DRILL-C0001. Type its last 4 characters to write to it: ", prompt.Want{Answer: "0001"}); err != nil {
 		t.Errorf("new disk: %v", err)
 	}
-	if err := a.ConfirmTyped("Find the disk with serial\nDRILL-B2F3A on its label. Type...", "2F3A"); err != nil {
+	if err := a.Confirm("Find the disk with serial\nDRILL-B2F3A on its label. Type...", prompt.Want{Answer: "2F3A"}); err != nil {
 		t.Errorf("wrapped question: %v", err)
 	}
-	if err := a.ConfirmTyped("Find the disk with serial DRILL-A9999 on its label. Type its last 4 characters: ", "9999"); err == nil {
+	if err := a.Confirm("Find the disk with serial DRILL-A9999 on its label. Type its last 4 characters: ", prompt.Want{Answer: "9999"}); err == nil {
 		t.Errorf("auto confirmed a disk it was not told to take out")
 	}
 	if ok, _ := a.YesNo("Erase everything on the new disk with serial DRILL-C0001 (its partition table) and use it?", false); !ok {

@@ -12,6 +12,7 @@ import (
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/prompt"
 	"github.com/raidswap/raidswap/internal/view"
 )
 
@@ -306,7 +307,7 @@ func (s *scene) predictive(ctx context.Context) error {
 		return err
 	}
 	q := fmt.Sprintf("\nThe disk coming out still works; its serial is %s. Type its last 4 characters to copy it onto the new disk: ", s.failed)
-	if err := s.trainee().ConfirmTyped(view.Wrap(q, s.c.Width), Last4(s.failed)); err != nil {
+	if err := s.trainee().Confirm(view.Wrap(q, s.c.Width), prompt.Want{Answer: Last4(s.failed)}); err != nil {
 		return err
 	}
 	// The hands pull the old disk once the copy is done and it holds no member.

@@ -104,7 +104,18 @@ type Phase struct {
 
 // Met says the scenario ended as it must.
 func (c *Card) Met() bool {
-	return c.Result == c.Expected && c.CleanupError == ""
+	return c.Result == c.Expected && c.CleanupError == "" && c.Serious() == 0
+}
+
+// Serious is how many mistakes named a disk that must stay.
+func (c *Card) Serious() int {
+	n := 0
+	for _, m := range c.Mistakes {
+		if m.Serious {
+			n++
+		}
+	}
+	return n
 }
 
 // Cards are a whole drill's score.
@@ -161,6 +172,9 @@ func (cs Cards) WriteText(w io.Writer) error {
 		if c.Result != c.Expected {
 			fmt.Fprintf(&b, " (expected %s)", c.Expected)
 		}
+		if n := c.Serious(); n > 0 {
+			fmt.Fprintf(&b, " but NOT MET: %d serious mistake(s), the serial of a disk to KEEP typed", n)
+		}
 		fmt.Fprintf(&b, " in %.1fs\n", roundSeconds(c.Took))
 		if c.Reason != "" {
 			fmt.Fprintf(&b, "  %s\n", c.Reason)
@@ -168,7 +182,11 @@ func (cs Cards) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-17s %d\n", "answers given", c.Answers)
 		fmt.Fprintf(&b, "  %-17s %d\n", "mistakes refused", len(c.Mistakes))
 		for _, m := range c.Mistakes {
-			fmt.Fprintf(&b, "    - %s: refused by the %s: %s\n", m.Tried, m.RefusedBy, m.Reason)
+			mark := ""
+			if m.Serious {
+				mark = "SERIOUS: "
+			}
+			fmt.Fprintf(&b, "    - %s%s: refused by the %s: %s\n", mark, m.Tried, m.RefusedBy, m.Reason)
 		}
 		for _, k := range c.Checks {
 			mark := "ok  "

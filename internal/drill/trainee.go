@@ -1,13 +1,13 @@
 package drill
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
 	"sync"
 
+	"github.com/raidswap/raidswap/internal/prompt"
 	"github.com/raidswap/raidswap/internal/wizard"
 )
 
@@ -20,6 +20,9 @@ type Mistake struct {
 	RefusedBy string `json:"refused_by"`
 	// Reason is the refusal as raidswap said it.
 	Reason string `json:"reason"`
+	// Serious says the mistake named a disk that must stay (the survivor's serial typed
+	// where the failed disk's was asked): the scenario fails however it ends.
+	Serious bool `json:"serious,omitempty"`
 }
 
 // Tally counts a trainee's answers and the mistakes raidswap refused. It is safe for use by
@@ -58,39 +61,38 @@ func (t *Tally) Mistakes() []Mistake {
 	return append([]Mistake(nil), t.mistakes...)
 }
 
-// MaxTries is how many times a typed confirmation is asked before the drill gives up.
-const MaxTries = 3
-
-// Counting wraps the trainee's prompter: it counts every answer, and a typed confirmation
-// that does not match (wizard.DeclinedError) is a mistake the drill records and asks again,
-// up to MaxTries times. Nothing else is changed: the question and the check are the wizard's.
+// Counting wraps the trainee's prompter: it counts every answer, and every wrong typed
+// answer (prompt.Confirm asks up to prompt.MaxTries times) is a mistake the drill records;
+// one that matched a disk that must stay is a serious one. Nothing else is changed: the
+// question and the rule are the wizard's.
 type Counting struct {
 	P     wizard.Prompter
 	Tally *Tally
-	// Out is where the drill says a refused answer ("[drill] ..."); nil says nothing.
+	// Out is where the drill says a serious mistake ("[drill] ..."); nil says nothing.
 	Out io.Writer
 }
 
-func (c *Counting) say(format string, a ...any) {
-	if c.Out != nil {
-		fmt.Fprintf(c.Out, "[drill] "+format+"\n", a...)
-	}
-}
-
-// ConfirmTyped asks until the answer matches, MaxTries times at most.
-func (c *Counting) ConfirmTyped(question, want string) error {
-	var err error
-	for try := 1; try <= MaxTries; try++ {
+// Confirm asks through the trainee's prompter and records each wrong answer.
+func (c *Counting) Confirm(question string, w prompt.Want) error {
+	prev := w.Missed
+	w.Missed = func(m prompt.Miss) {
 		c.Tally.Answer()
-		err = c.P.ConfirmTyped(question, want)
-		var de *wizard.DeclinedError
-		if !errors.As(err, &de) {
-			return err
+		mk := Mistake{Tried: fmt.Sprintf("typed %q where the serial's last characters were asked", m.Typed), RefusedBy: "wizard", Reason: "does not match the disk's label"}
+		if m.Keep != "" {
+			mk.Serious = true
+			mk.Reason = fmt.Sprintf("matches %s, the disk that must be KEPT", m.Keep)
+			if c.Out != nil {
+				fmt.Fprintf(c.Out, "[drill] serious mistake: %q is the disk you must keep (%s)\n", m.Typed, m.Keep)
+			}
 		}
-		c.Tally.Refused(Mistake{Tried: fmt.Sprintf("typed %q where the serial's last characters were asked", de.Typed), RefusedBy: "wizard", Reason: de.Error()})
-		if try < MaxTries {
-			c.say("refused: %q is not what the disk's label says; look again (try %d of %d)", de.Typed, try+1, MaxTries)
+		c.Tally.Refused(mk)
+		if prev != nil {
+			prev(m)
 		}
+	}
+	err := c.P.Confirm(question, w)
+	if err == nil {
+		c.Tally.Answer() // the right answer
 	}
 	return err
 }
@@ -130,26 +132,23 @@ func (a *Auto) log(q, ans string) {
 	}
 }
 
-// ConfirmTyped types the last 4 characters of the serial the question names.
-func (a *Auto) ConfirmTyped(question, want string) error {
-	if len(a.Typos) > 0 {
-		t := a.Typos[0]
-		a.Typos = a.Typos[1:]
-		a.log(question, t)
-		if t != want {
-			return &wizard.DeclinedError{Typed: t, Want: want}
+// Confirm types its Typos first, one per try, then the last 4 characters of the serial the
+// question names, by the wizard's rule.
+func (a *Auto) Confirm(question string, w prompt.Want) error {
+	return prompt.Confirm(func(q string) (string, error) {
+		ans := ""
+		if len(a.Typos) > 0 {
+			ans, a.Typos = a.Typos[0], a.Typos[1:]
+		} else if m := serialInQuestion.FindStringSubmatch(q); m != nil && (m[1] == a.Failed || m[1] == a.New) {
+			ans = Last4(m[1])
+		} else {
+			// A careful operator who cannot find the serial asked for on a label it holds
+			// does not guess: "?" is refused, and the third refusal ends it.
+			ans = "?"
 		}
-		return nil
-	}
-	ans := ""
-	if m := serialInQuestion.FindStringSubmatch(question); m != nil && (m[1] == a.Failed || m[1] == a.New) {
-		ans = Last4(m[1])
-	}
-	a.log(question, ans)
-	if ans != want {
-		return &wizard.DeclinedError{Typed: ans, Want: want}
-	}
-	return nil
+		a.log(q, ans)
+		return ans, nil
+	}, io.Discard, question, w)
 }
 
 // Select picks the option that names the failed disk, else the new disk, else the default.
@@ -185,11 +184,5 @@ func (a *Auto) YesNo(question string, def bool) (bool, error) {
 	return ans, nil
 }
 
-// Last4 is what an operator types to confirm a disk: the serial's last 4 characters (the
-// wizard's rule).
-func Last4(serial string) string {
-	if len(serial) <= 4 {
-		return serial
-	}
-	return serial[len(serial)-4:]
-}
+// Last4 is what an operator types to confirm a disk (prompt.Last4).
+func Last4(serial string) string { return prompt.Last4(serial) }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/prompt"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/wizard-transcript.txt")
@@ -35,7 +36,7 @@ func TestTranscript(t *testing.T) {
 	w, d, out := newSession(t, "failed", nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	plain := NewPlain(ctx, strings.NewReader("B002\n7Q3Z\n"), out)
+	plain := prompt.NewPlain(ctx, strings.NewReader("B002\n7Q3Z\n"), out)
 	d.Prompt = echo{plain, out}
 	d.Width = 100
 	o, err := Run(ctx, d, plan.Request{Mode: plan.ReplaceFailed}, false)
@@ -73,14 +74,14 @@ func TestTranscript(t *testing.T) {
 
 // echo shows a typed answer as the terminal's echo would.
 type echo struct {
-	*Plain
+	*prompt.Plain
 	out io.Writer
 }
 
-func (e echo) ConfirmTyped(q, want string) error {
-	err := e.Plain.ConfirmTyped(q, want)
+func (e echo) Confirm(q string, w prompt.Want) error {
+	err := e.Plain.Confirm(q, w)
 	if err == nil {
-		fmt.Fprintln(e.out, want)
+		fmt.Fprintln(e.out, w.Answer)
 	}
 	return err
 }

@@ -14,18 +14,12 @@ import (
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/prompt"
 	"github.com/raidswap/raidswap/internal/view"
 )
 
-// Prompter asks the operator; cli's prompters (line, survey) and the tests' fake satisfy it.
-type Prompter interface {
-	ConfirmTyped(question, want string) error
-	Select(question string, options []string, def int) (int, error)
-	YesNo(question string, def bool) (bool, error)
-}
-
-// ErrInterrupted is what a prompter returns when the operator pressed Ctrl-C.
-var ErrInterrupted = errors.New("interrupted")
+// Prompter is prompt.Prompter, named here for the wizard's and the drill's fields.
+type Prompter = prompt.Prompter
 
 // Deps are what the wizard acts through.
 type Deps struct {
@@ -96,9 +90,9 @@ func (s *session) printf(format string, a ...any) {
 }
 
 // counted prompts count every answer, and turn Ctrl-C into a clean stop.
-func (s *session) confirm(q, want string) error {
+func (s *session) confirm(q string, w prompt.Want) error {
 	s.answers++
-	return s.d.Prompt.ConfirmTyped(view.Wrap(q, s.d.Width), want)
+	return s.d.Prompt.Confirm(view.Wrap(q, s.d.Width), w)
 }
 
 func (s *session) selectOne(q string, opts []string, def int) (int, error) {
@@ -238,10 +232,15 @@ func last4(serial, device string) string {
 	if serial == "" {
 		return device
 	}
-	if len(serial) <= 4 {
-		return serial
+	return prompt.Last4(serial)
+}
+
+// keep are the serials of the disks that must stay: the plan's survivor.
+func keep(p *plan.Plan) []string {
+	if p.Disks.Survivor.Serial == "" {
+		return nil
 	}
-	return serial[len(serial)-4:]
+	return []string{p.Disks.Survivor.Serial}
 }
 
 func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, out *Outcome) error {
@@ -255,7 +254,7 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 		if f.Serial == "" {
 			q = fmt.Sprintf("\nThe disk coming out has no serial raidswap knows. To go ahead, type its kernel name (%s): ", f.Device)
 		}
-		if err := s.confirm(q, last4(f.Serial, f.Device)); err != nil {
+		if err := s.confirm(q, prompt.Want{Answer: last4(f.Serial, f.Device), Keep: keep(p)}); err != nil {
 			return s.stopped(err, false, "")
 		}
 		res, err := s.d.Run(s.ctx, p, engine.RunOptions{StopAfter: one[len(one)-1].ID})
@@ -278,7 +277,7 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 	s.printf("\nPhase 2: partition %s, add it to the arrays, install the boot code. This writes to the new disk only (and the survivor's boot code).\n", newDisk.Label())
 	s.showSteps(two, len(one))
 	q := fmt.Sprintf("\nThe new disk's serial is %s. Type its last 4 characters to write to it: ", newDisk.Serial)
-	if err := s.confirm(q, last4(newDisk.Serial, newDisk.Name)); err != nil {
+	if err := s.confirm(q, prompt.Want{Answer: last4(newDisk.Serial, newDisk.Name), Keep: keep(p)}); err != nil {
 		return s.stopped(err, detached, out.Journal)
 	}
 	// Phase 1 ran in this session: phase 2 continues it, it does not resume it.
@@ -304,12 +303,12 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 // stopped turns Ctrl-C (at a prompt or during a run) into an InterruptedError that says
 // whether anything was changed and how to go on.
 func (s *session) stopped(err error, detached bool, journal string) error {
-	if errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, prompt.ErrInterrupted) || errors.Is(err, context.Canceled) {
 		return &InterruptedError{Detached: detached, Journal: journal}
 	}
-	var de *DeclinedError
+	var de *prompt.DeclinedError
 	if errors.As(err, &de) && detached {
-		return &DeclinedError{Typed: de.Typed, Want: de.Want, Detached: true}
+		return &prompt.DeclinedError{Typed: de.Typed, Keep: de.Keep, Detached: true}
 	}
 	return err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/prompt"
 	"github.com/raidswap/raidswap/internal/view"
 )
 
@@ -27,22 +28,24 @@ type fakePrompter struct {
 	choose  []int
 	asked   []string
 	offered [][]string
+	said    bytes.Buffer
 }
 
-func (f *fakePrompter) ConfirmTyped(q, want string) error {
+// Confirm answers from the script by the one rule (prompt.Confirm); what it says goes to
+// said.
+func (f *fakePrompter) Confirm(q string, w prompt.Want) error {
 	f.asked = append(f.asked, q)
-	if len(f.typed) == 0 {
-		return errors.New("no answer left")
-	}
-	got := f.typed[0]
-	f.typed = f.typed[1:]
-	if got == "^C" {
-		return ErrInterrupted
-	}
-	if got != want {
-		return &DeclinedError{Typed: got, Want: want}
-	}
-	return nil
+	return prompt.Confirm(func(string) (string, error) {
+		if len(f.typed) == 0 {
+			return "", errors.New("no answer left")
+		}
+		got := f.typed[0]
+		f.typed = f.typed[1:]
+		if got == "^C" {
+			return "", prompt.ErrInterrupted
+		}
+		return got, nil
+	}, &f.said, q, w)
 }
 
 func (f *fakePrompter) Select(q string, opts []string, def int) (int, error) {
@@ -217,12 +220,19 @@ func TestSeedSwapAnswers(t *testing.T) {
 	}
 }
 
-// TestWrongConfirmationRefused: a wrong last-4 stops the session before anything runs.
+// TestWrongConfirmationRefused: three wrong last-4s (an empty line asks again and is not
+// one) stop the session before anything runs; the survivor's serial typed is called the disk
+// to KEEP; the expected answer is never said.
 func TestWrongConfirmationRefused(t *testing.T) {
-	fp := &fakePrompter{typed: []string{"A001"}} // the survivor's serial ends in A001
+	fp := &fakePrompter{typed: []string{"A001", "", "a001", "xyz"}} // the survivor's serial ends in A001
 	w, d, _ := newSession(t, "failed", fp)
-	if _, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false); err == nil || !strings.Contains(err.Error(), "nothing was done") {
+	_, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
+	var de *prompt.DeclinedError
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "nothing was done") || de.Keep != "WD-WCC4N1KPA001" {
 		t.Fatalf("wrong confirmation: %v", err)
+	}
+	if said := fp.said.String() + err.Error(); !strings.Contains(said, "that is the disk you must KEEP") || strings.Contains(said, "B002") || len(fp.typed) != 0 {
+		t.Errorf("said %q, left %q", said, fp.typed)
 	}
 	if len(w.runs) != 0 {
 		t.Errorf("a run started after a wrong confirmation: %+v", w.runs)
@@ -334,10 +344,10 @@ func TestEnterDuringPull(t *testing.T) {
 // TestWrongSecondConfirmation: a wrong last-4 of the new disk writes nothing to it and says
 // the failed disk is already out, and how to go on.
 func TestWrongSecondConfirmation(t *testing.T) {
-	fp := &fakePrompter{typed: []string{"B002", "A001"}}
+	fp := &fakePrompter{typed: []string{"b002", "A001", "x", "y"}}
 	w, d, _ := newSession(t, "failed", fp)
 	_, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
-	var de *DeclinedError
+	var de *prompt.DeclinedError
 	if !errors.As(err, &de) || !de.Detached || !strings.Contains(err.Error(), "raidswap resume") || len(w.runs) != 1 {
 		t.Fatalf("wrong second confirmation: %v (runs %d)", err, len(w.runs))
 	}

@@ -1,4 +1,4 @@
-package wizard
+package prompt
 
 import (
 	"bufio"
@@ -9,21 +9,6 @@ import (
 	"strconv"
 	"strings"
 )
-
-// DeclinedError is a typed confirmation that does not match: nothing goes ahead.
-type DeclinedError struct {
-	Typed, Want string
-	// Detached says the failed disk was already taken out of its arrays (the phase-2
-	// confirmation): the run waits in its journal.
-	Detached bool
-}
-
-func (e *DeclinedError) Error() string {
-	if e.Detached {
-		return fmt.Sprintf("you typed %q, not %q: nothing was written to the new disk. The failed disk is already out of its arrays; `raidswap resume` continues from there", e.Typed, e.Want)
-	}
-	return fmt.Sprintf("you typed %q, not %q: nothing was done", e.Typed, e.Want)
-}
 
 // Lines are the lines typed while no question is asked (Enter during a wait).
 func (p *Plain) Lines() <-chan string { return p.lines }
@@ -79,15 +64,9 @@ func (p *Plain) line(question string) (string, error) {
 	}
 }
 
-func (p *Plain) ConfirmTyped(question, want string) error {
-	s, err := p.line(question)
-	if err != nil {
-		return err
-	}
-	if s != want {
-		return &DeclinedError{Typed: s, Want: want}
-	}
-	return nil
+// Confirm asks by the rule of Confirm (the function).
+func (p *Plain) Confirm(question string, w Want) error {
+	return Confirm(p.line, p.out, question, w)
 }
 
 func (p *Plain) Select(question string, options []string, def int) (int, error) {
