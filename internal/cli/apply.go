@@ -151,7 +151,7 @@ func applyPlan(ctx context.Context, f *Factory, env *engine.Env, p *plan.Plan, e
 		shownRun = confirmingRun{Run: run, p: f.Prompter()}
 	}
 	res, err := env.Apply(ctx, p, lock, shownRun, engine.RunOptions{WaitTimeout: e.WaitTimeout, StopAfter: e.StopAfter, NewSerial: e.NewSerial, AcceptSMART: e.AcceptNewDiskSMART,
-		ProgressShown: shown && journalPath != ""})
+		ProgressShown: resumed != nil && journalPath != ""})
 	run.Close()
 	if res != nil && res.Journal != "" {
 		journalPath = res.Journal
