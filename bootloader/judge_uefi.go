@@ -106,7 +106,7 @@ func JudgeUEFI(in UEFIJudgeIn) (r Readiness, entry string) {
 		note = fmt.Sprintf(" (not compared with %s: unreadable or without the loader)", strings.Join(notCompared, ", "))
 	}
 	if in.Entries == nil {
-		return say(BootOK, "%s and %s on %s, by the fallback path; boot entries not readable (%s)%s", in.Loader, FallbackPath, s.Dev, in.EntriesWhy, note)
+		return say(BootOK, "%s and %s on %s: boots by the fallback path; boot entries not readable (%s)%s", in.Loader, FallbackPath, s.Dev, in.EntriesWhy, note)
 	}
 	en := in.Entries.EntryFor(in.PARTUUID, LoaderPathEFI(in.Loader))
 	if en == nil {

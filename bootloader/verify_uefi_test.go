@@ -45,7 +45,7 @@ func TestVerifyUEFI(t *testing.T) {
 			[2]BootState{BootOK, BootMissing}, "differs from vda (WD-A)'s: EFI/debian/grubx64.efi has"},
 		"B has no fallback": {map[string]string{"EFI/debian/grubx64.efi": "grub"}, hosttest.Expect{Stdout: entries}, [2]BootState{BootOK, BootMissing}, "no removable fallback path"},
 		"efivars unreadable": {good, hosttest.Expect{Stdout: "EFI variables are not supported on this system.\n", Exit: 2},
-			[2]BootState{BootOK, BootOK}, "by the fallback path; boot entries not readable (efivarfs is not mounted"},
+			[2]BootState{BootOK, BootOK}, "boots by the fallback path; boot entries not readable (efivarfs is not mounted"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			root, _ := verifyFixture(t, "")
