@@ -91,8 +91,14 @@ wizard dumb ""
 await_screen "Type its last 4 characters to go ahead"
 screen | grep -F "vda" | grep -vqF "<== this disk" && echo "SURVIVOR NOT MARKED"
 type_keys "XOLD"
+await_screen "try 2 of 3"
+type_keys ""
+type_keys "xold"
+await_screen "try 3 of 3"
+type_keys "OLDX"
 await_rc
 screen | grep -F "nothing was done"
+screen | grep -qF -- '"-OLD"' && echo "THE ANSWER WAS ECHOED"
 ls /var/lib/raidswap/journal/*.jsonl >/dev/null 2>&1 || echo "NO JOURNAL: NOTHING RAN"
 
 say "seed swap, TERM=dumb"
@@ -160,11 +166,14 @@ checks WD-NEW3
 		_ = os.WriteFile(filepath.Join(dir, "vm-output.txt"), []byte(res.Output), 0o644)
 	}
 	golden.Contains(t, res.Output,
-		"SURVIVOR NOT MARKED", `you typed "XOLD", not "-OLD": nothing was done`, "RC=65", "NO JOURNAL: NOTHING RAN",
+		"SURVIVOR NOT MARKED", `3 answers did not match the disk's label (last: "OLDX"): nothing was done`, "RC=65", "NO JOURNAL: NOTHING RAN",
 		"Pull the disk with serial WD-OLD", "New disk: ", "checks: ok", "DONE in", "RC=0", "boots alone  vdb (WD-NEW): ok", "PLAIN: NO ESCAPE CODE",
 		"REDUNDANT OK", "CANARY OK", "SWAP UUID KEPT on WD-NEW", "GRUB ON WD-NEW",
 		"SURVEY PROMPT", "raidswap resume", "RC=130", "done: every step of plan", "SWAP UUID KEPT on WD-NEW2", "GRUB ON WD-NEW2",
 		"BAR: md0", "BAR: md1", "SURVEY: DONE in", "SWAP UUID KEPT on WD-NEW3", "GRUB ON WD-NEW3")
+	if strings.Contains(res.Output, "THE ANSWER WAS ECHOED") {
+		t.Error("a refused confirmation showed the expected answer")
+	}
 	if res.ExitCode != 0 {
 		t.Errorf("guest script exit %d", res.ExitCode)
 	}

@@ -197,7 +197,7 @@ check_clean interactive
 	res := vmtest.RunT(t, vmtest.Config{Timeout: 8 * time.Minute, MemoryMB: 1024, Script: script,
 		Env: map[string]string{"RS": testbin.Raidswap(t)}})
 	t.Logf("guest output:\n%s", res.Output)
-	golden.Contains(t, res.Output, `refused: "XXXX" is not what the disk's label says`, "failed-member          PASS",
+	golden.Contains(t, res.Output, `"XXXX" does not match the label of the disk asked for`, "failed-member          PASS",
 		"answers given     3", "mistakes refused  1", `typed "XXXX"`, "RC=0", "CLEAN after interactive")
 }
 
