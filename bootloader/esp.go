@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -477,8 +479,12 @@ func syncDir(dir string) error {
 		return err
 	}
 	defer d.Close()
-	// syncfs through the directory: FAT's metadata for the renames reaches the disk.
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+	// syncfs through the directory, not fsync: vfat writes a renamed file's start cluster
+	// into its new directory entry only when the file's inode is written back, which an
+	// fsync of the directory does not do. Until then the disk holds the entry with cluster
+	// 0 (status, reading the device, found "invalid start cluster: 0" in EFI/BOOT/BOOTX64.EFI
+	// right after the fallback step), and a power cut would leave it so.
+	if err := unix.Syncfs(int(d.Fd())); err != nil && !errors.Is(err, syscall.EINVAL) {
 		return err
 	}
 	return nil
