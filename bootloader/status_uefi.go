@@ -358,6 +358,19 @@ func readESPImage(f backend.File, size int64, dev, loader string) (out ESPView) 
 				return out
 			}
 			p := dir + "/" + e.Name()
+			if !strings.EqualFold(p, loader) {
+				// Only the loader's bytes are read: the device's page cache may hold stale
+				// copies of clusters a mounted ESP wrote lately (the fallback path), which a
+				// raw read would take for a differing file. The others are judged by name
+				// and size; exec's VerifyUEFI, reading the mounted tree, compares their bytes.
+				info, err := e.Info()
+				if err != nil {
+					out.Err = fmt.Errorf("reading %s: %w", p, err)
+					return out
+				}
+				out.Files = append(out.Files, File{Path: p, Size: info.Size()})
+				continue
+			}
 			data, err := fs.ReadFile(p)
 			if err != nil {
 				out.Err = fmt.Errorf("reading %s: %w", p, err)
