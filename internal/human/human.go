@@ -23,6 +23,18 @@ func Bytes[T ~int | ~int64 | ~uint64](n T) string {
 	return fmt.Sprintf("%.1f %ciB", float64(u)/float64(div), "KMGTPE"[exp])
 }
 
+// DecimalBytes is n in the decimal units disk makers print on a label: 1.0 TB, 480 GB,
+// 134 MB.
+func DecimalBytes(n uint64) string {
+	switch {
+	case n >= 1e12:
+		return fmt.Sprintf("%.1f TB", float64(n)/1e12)
+	case n >= 1e9:
+		return fmt.Sprintf("%.0f GB", float64(n)/1e9)
+	}
+	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+}
+
 // Duration is d to the second as 45s, 3m07s or 2h05m (hours drop the seconds).
 func Duration(d time.Duration) string {
 	sec := int64(d.Round(time.Second) / time.Second)

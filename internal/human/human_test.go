@@ -57,3 +57,11 @@ func TestRateKiB(t *testing.T) {
 		}
 	}
 }
+
+func TestDecimalBytes(t *testing.T) {
+	for n, want := range map[uint64]string{134217728: "134 MB", 480103981056: "480 GB", 1000204886016: "1.0 TB"} {
+		if got := DecimalBytes(n); got != want {
+			t.Errorf("DecimalBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

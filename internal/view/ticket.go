@@ -34,12 +34,12 @@ func Ticket(w io.Writer, p *plan.Plan, sys *discover.System, o TicketOptions) er
 	if host == "" {
 		host = p.Host.Hostname
 	}
-	line("DISK REPLACEMENT on server %s (%s)", orDashString(host), o.Now.UTC().Format("2006-01-02 15:04 UTC"))
+	line("DISK REPLACEMENT on server %s (%s)", orDash(host), o.Now.UTC().Format("2006-01-02 15:04 UTC"))
 	line("")
 	line("Please replace ONE disk. Check the serial on its label before you pull it.")
 	line("")
 	line("PULL this disk (it has failed):")
-	line("  serial  %s", orDashString(failed.Serial))
+	line("  serial  %s", orDash(failed.Serial))
 	if failed.Model != "" {
 		line("  model   %s", failed.Model)
 	}
@@ -63,7 +63,7 @@ func Ticket(w io.Writer, p *plan.Plan, sys *discover.System, o TicketOptions) er
 			parts = append(parts, d.Model)
 		}
 		if d.SizeBytes > 0 {
-			parts = append(parts, decimalSize(d.SizeBytes))
+			parts = append(parts, human.DecimalBytes(d.SizeBytes))
 		}
 		line("  %s", strings.Join(parts, ", "))
 		ticketWhere(func(format string, a ...any) { line("  "+format, a...) }, d)
@@ -140,23 +140,5 @@ func ticketWhere(line func(string, ...any), d discover.Disk) {
 
 // ticketSize is a size as the disk's label gives it (decimal) with the exact bytes.
 func ticketSize(n uint64) string {
-	return fmt.Sprintf("%s (%d bytes, %s)", decimalSize(n), n, human.Bytes(n))
-}
-
-// decimalSize is n in the units disk makers print: 1.0 TB, 480 GB.
-func decimalSize(n uint64) string {
-	switch {
-	case n >= 1e12:
-		return fmt.Sprintf("%.1f TB", float64(n)/1e12)
-	case n >= 1e9:
-		return fmt.Sprintf("%.0f GB", float64(n)/1e9)
-	}
-	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
-}
-
-func orDashString(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return fmt.Sprintf("%s (%d bytes, %s)", human.DecimalBytes(n), n, human.Bytes(n))
 }
