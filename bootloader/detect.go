@@ -101,6 +101,7 @@ func Detect(root *host.Root, in Input) Facts {
 		biosDrives(root, &f)
 	}
 	f.Shim = detectShim(root, in.Profile.EFIFiles())
+	f.ShimSigned = root.Exists(ShimSignedImage)
 	detectEFILoader(root, &f, ParseFstab(mounts), in.Profile.EFIFiles())
 	verifyDisks(root, &f)
 	if b, err := root.ReadFile("/var/cache/debconf/config.dat"); err == nil {

@@ -217,12 +217,13 @@ func (v BootVars) ReplaceOrder(surv, nw string, removed []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	add := func(n string) {
-		if !seen[n] {
+		if n != "" && !seen[n] {
 			seen[n] = true
 			out = append(out, n)
 		}
 	}
-	survIn, nwIn := slices.Contains(v.Order, surv), slices.Contains(v.Order, nw)
+	// surv is "" when the survivor has no ESP (UEFIESPFromFailed): the new disk's entry alone.
+	survIn, nwIn := surv == "" || slices.Contains(v.Order, surv), slices.Contains(v.Order, nw)
 	anchor := slices.ContainsFunc(v.Order, func(n string) bool { return slices.Contains(removed, n) })
 	for _, n := range v.Order {
 		switch {

@@ -38,6 +38,10 @@ const (
 // ESP files.
 const ESPMountBase = "/run/raidswap/esp"
 
+// ShimSignedImage is the Debian family's signed shim (package shim-signed), which
+// grub-install --uefi-secure-boot copies onto an ESP.
+const ShimSignedImage = "/usr/lib/shim/shimx64.efi.signed"
+
 // FallbackPath is the removable-media path the firmware boots when no boot entry names a
 // loader (UEFI spec 3.5.1.1, x86-64).
 const FallbackPath = "EFI/BOOT/BOOTX64.EFI"

@@ -137,6 +137,9 @@ type Facts struct {
 	// Shim says Secure Boot's shim is on the ESP (EFI/<distro>/shimx64.efi): boot entries
 	// point at it, not at grubx64.efi.
 	Shim bool `json:"shim,omitempty"`
+	// ShimSigned says the Debian family's signed shim is installed (ShimSignedImage), so
+	// grub-install --uefi-secure-boot puts shim and the signed GRUB on an ESP it makes.
+	ShimSigned bool `json:"shim_signed,omitempty"`
 	// EFILoader is the ESP path of the loader the firmware boot entries name, as FindLoader
 	// finds it on the survivor's ESP: EFI/debian/grubx64.efi, EFI/debian/shimx64.efi with
 	// shim, EFI/systemd/systemd-bootx64.efi with systemd-boot.

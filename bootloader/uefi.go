@@ -2,7 +2,10 @@ package bootloader
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
+
+	"github.com/raidswap/raidswap/internal/host"
 )
 
 // UEFIError refuses a UEFI setup raidswap cannot carry over, naming the disk and serial.
@@ -113,4 +116,35 @@ func RescueCommands(f Facts, newDisk, newSerial string) []string {
 		q(CreateEntryArgv(dev, surv.ESP.Number, EntryLabel(newSerial), loader)),
 		"efibootmgr -v   # then: efibootmgr --bootorder with the new disk's entry where the failed disk's was, and the survivor's beside it",
 	}
+}
+
+var bootloaderIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,31}$`)
+
+// ValidBootloaderID says id can name GRUB's directory under EFI/ (grub-install
+// --bootloader-id): a lower-case word, as os-release IDs are.
+func ValidBootloaderID(id string) bool { return bootloaderIDRE.MatchString(id) }
+
+// ESPDirToken stands in an esp-grub-install command for the private directory the new ESP
+// is mounted at when the step runs (bootloader.ESPMountDir of its serial and partition).
+const ESPDirToken = "{esp-dir}"
+
+// GrubInstallEFIArgv installs GRUB for x86-64 UEFI into the ESP mounted at espDir, in
+// EFI/<id>/, without touching the firmware's variables (raidswap writes the boot entry
+// itself); with shim, Secure Boot's shim and the signed GRUB (Debian's
+// --uefi-secure-boot), else GRUB alone. GRUB's modules go to /boot/grub, where the running
+// system's are.
+func GrubInstallEFIArgv(espDir, id string, shim bool) []string {
+	sb := "--no-uefi-secure-boot"
+	if shim {
+		sb = "--uefi-secure-boot"
+	}
+	return []string{host.GrubInstall, "--target=x86_64-efi", "--efi-directory=" + espDir, "--bootloader-id=" + id, "--no-nvram", sb}
+}
+
+// GrubInstallEFILoader is the loader GrubInstallEFIArgv leaves for the boot entry.
+func GrubInstallEFILoader(id string, shim bool, names host.EFIFiles) string {
+	if shim {
+		return "EFI/" + id + "/" + names.Shim
+	}
+	return "EFI/" + id + "/" + names.Grub
 }

@@ -30,6 +30,8 @@ type CloneRequest struct {
 	BackupDir string
 	Now       func() time.Time
 	Rand      io.Reader
+	// Add is a partition the clone adds beside the source's (PlanOptions.Add).
+	Add *NewPartition
 }
 
 // CloneResult is everything Clone learned and did, for rendering. Fields are filled as far
@@ -105,7 +107,7 @@ func Clone(root *host.Root, req CloneRequest) (*CloneResult, error) {
 		return res, fmt.Errorf("source: %w", err)
 	}
 	res.Needs = needs
-	lay, moves, err := PlanClone(st, dst.Geometry(), needs, PlanOptions{AllowSectorSizeChange: req.AllowSectorSizeChange, Rand: req.Rand})
+	lay, moves, err := PlanClone(st, dst.Geometry(), needs, PlanOptions{AllowSectorSizeChange: req.AllowSectorSizeChange, Rand: req.Rand, Add: req.Add})
 	if err != nil {
 		return res, refuseAs(err)
 	}

@@ -17,6 +17,8 @@ type PlanOptions struct {
 	// Rand supplies the randomness for new GUIDs and the disk signature; crypto/rand when nil.
 	// Tests seed it to get stable golden output.
 	Rand io.Reader `json:"-"`
+	// Add is a partition to add beside the source's (GPT only), placed by addPartition.
+	Add *NewPartition `json:"add,omitempty"`
 }
 
 // MoveKind says how a partition differs from its source.
@@ -107,6 +109,11 @@ func PlanClone(src Table, target Geometry, needs []MemberNeed, opts PlanOptions)
 	}
 	if err := pl.fit(out); err != nil {
 		return Layout{}, nil, err
+	}
+	if opts.Add != nil {
+		if out, err = pl.addPartition(out, *opts.Add); err != nil {
+			return Layout{}, nil, err
+		}
 	}
 	if src.Scheme == MBR {
 		if err := checkMBRRange(out, int64(target.LogicalSectorSize)); err != nil {

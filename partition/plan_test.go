@@ -376,3 +376,68 @@ func TestGrainFor(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanCloneAddPartition adds an ESP beside the survivor's partitions (the only ESP was on
+// the failed disk): in a gap the survivor leaves free, at the end of a larger disk, in room
+// made by cutting the last md member down to what it needs, or refused with the free space.
+func TestPlanCloneAddPartition(t *testing.T) {
+	const espType = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+	esp := &NewPartition{Number: 1, Size: 64 * mb, TypeGUID: espType, Name: "EFI System Partition"}
+	disk := geo(256*mb, 512, 512)
+	// The survivor's md member is partition 2 at 65 MiB (partition 1's place left free).
+	gap := gptSrc(disk, [2]int64{mb, 64 * mb}, [2]int64{65 * mb, 128 * mb})
+	gap.Partitions = gap.Partitions[1:]
+	// The survivor's md member starts at 1 MiB and fills the disk.
+	full := gptSrc(disk, [2]int64{mb, 254 * mb})
+	full.Partitions[0].Number = 2
+	tests := []struct {
+		name   string
+		src    Table
+		target Geometry
+		needs  []MemberNeed
+		want   wantPart // the added partition
+		shrunk int64    // the md member's size after the cut, 0 for none
+		refuse string
+	}{
+		{name: "in the gap before the member", src: gap, target: disk, want: wantPart{mb, 64 * mb}},
+		{name: "after the member on a larger disk", src: full, target: geo(512*mb, 512, 512), want: wantPart{255 * mb, 64 * mb}},
+		{name: "room made by cutting the member to its need", src: full, target: disk, needs: []MemberNeed{need12(2, 2*mb, 100*mb)},
+			want: wantPart{alignDown(disk.Size-33*512-64*mb, mb), 64 * mb}, shrunk: alignDown(disk.Size-33*512-64*mb, mb) - mb},
+		{name: "no room", src: full, target: disk, needs: []MemberNeed{need12(2, 2*mb, 200*mb)}, refuse: "no room for the new partition 1"},
+		{name: "number taken", src: gap, target: disk, refuse: "already in the source table"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := tt.src
+			if tt.name == "number taken" {
+				src = gptSrc(disk, [2]int64{mb, 64 * mb})
+			}
+			lay, moves, err := PlanClone(src, tt.target, tt.needs, PlanOptions{Add: esp})
+			if tt.refuse != "" {
+				var re *RefusedError
+				if !errors.As(err, &re) || !strings.Contains(err.Error(), tt.refuse) {
+					t.Fatalf("err = %v, want a refusal saying %q", err, tt.refuse)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, ok := lay.Partition(1)
+			if !ok || p.Start != tt.want.start || p.Size != tt.want.size || p.TypeGUID != espType || p.Name != esp.Name {
+				t.Fatalf("added partition = %+v (found %v), want start %d size %d", p, ok, tt.want.start, tt.want.size)
+			}
+			m, _ := lay.Partition(2)
+			if tt.shrunk != 0 {
+				if m.Size != tt.shrunk || len(moves) == 0 || moves[len(moves)-1].Kind != MoveShrunk {
+					t.Fatalf("member = %+v, moves %+v; want it cut to %d", m, moves, tt.shrunk)
+				}
+			} else if m.Size != src.Partitions[len(src.Partitions)-1].Size {
+				t.Fatalf("member resized: %+v", m)
+			}
+			if m.End() > p.Start && p.End() > m.Start {
+				t.Fatalf("added partition %+v overlaps the member %+v", p, m)
+			}
+		})
+	}
+}

@@ -35,6 +35,8 @@ type PartitionCloneOptions struct {
 	ToSectorSize          int
 	ToPhysicalSectorSize  int
 	BackupDir             string
+	// AddESP is --add-esp N:BYTES: an EFI System Partition the clone adds (GPT only).
+	AddESP string
 	// LockPath is the lock every writing raidswap takes (tests move it).
 	LockPath string
 }
@@ -77,6 +79,7 @@ is given. Both tables are backed up under --backup-dir before anything is writte
 	fl.IntVar(&o.FromSectorSize, "from-sector-size", 512, "logical sector size of an image file SRC")
 	fl.IntVar(&o.ToSectorSize, "to-sector-size", 512, "logical sector size of an image file DST")
 	fl.IntVar(&o.ToPhysicalSectorSize, "to-physical-sector-size", 0, "physical sector size of an image file DST (default: its logical sector size)")
+	fl.StringVar(&o.AddESP, "add-esp", "", "add an EFI System Partition `N:BYTES` (number N, size BYTES) in DST's free space (GPT only): the ESP the failed disk alone had")
 	fl.StringVar(&o.BackupDir, "backup-dir", partition.DefaultBackupDir, "where to back up both tables")
 	fl.StringVar(&o.LockPath, "lock", exec.DefaultLockPath, "the lock file that keeps two raidswaps apart")
 	_ = fl.MarkHidden("lock")
@@ -111,11 +114,15 @@ func runPartitionClone(f *Factory, o *PartitionCloneOptions) error {
 		}
 		defer lock.Release()
 	}
+	add, err := partition.ParseAddESP(o.AddESP)
+	if err != nil {
+		return WithCode(ExitUsage, err)
+	}
 	res, err := partition.Clone(f.Root(), partition.CloneRequest{
 		Source: o.From, Target: o.To, Runner: f.Runner(),
 		SourceSectorSize: o.FromSectorSize, TargetSectorSize: o.ToSectorSize, TargetPhysicalSectorSize: o.ToPhysicalSectorSize,
 		DryRun: o.DryRun, Wipe: o.Wipe, AllowSectorSizeChange: o.AllowSectorSizeChange,
-		BackupDir: o.BackupDir,
+		BackupDir: o.BackupDir, Add: add,
 	})
 	code := ExitFailed
 	var re *partition.RefusedError

@@ -20,13 +20,18 @@ type PartitionCloner struct {
 }
 
 // Clone copies the source's table onto the target.
-func (c PartitionCloner) Clone(_ context.Context, from, to string, wipe bool) (string, error) {
-	res, err := partition.Clone(c.Root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe, Runner: c.Runner, BackupDir: c.BackupDir})
+func (c PartitionCloner) Clone(_ context.Context, from, to string, wipe bool, add *partition.NewPartition) (string, error) {
+	res, err := partition.Clone(c.Root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe, Runner: c.Runner, BackupDir: c.BackupDir, Add: add})
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "partition table of %s copied onto %s", res.Source, res.Target)
+	if add != nil && res.Layout != nil {
+		if p, ok := res.Layout.Partition(add.Number); ok {
+			fmt.Fprintf(&b, ", with a new EFI System Partition %d (%d MiB at byte %d)", p.Number, p.Size>>20, p.Start)
+		}
+	}
 	if len(res.Backups) > 0 {
 		fmt.Fprintf(&b, " (backups: %s)", strings.Join(res.Backups, ", "))
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // resolve fills the new-disk placeholders from the new disk's serial.
@@ -59,7 +60,12 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 		}
 		from, to := "/dev/"+sd.Name, "/dev/"+d.Name
 		r.log.Info().Str("event", "clone").Str("step", s.ID).Str("from", from).Str("to", to).Bool("wipe", r.p.Disks.New.Wipe).Msg("partition clone")
-		sum, err := r.o.Cloner.Clone(ctx, from, to, r.p.Disks.New.Wipe)
+		var add *partition.NewPartition
+		if u := s.Target.UEFI; u != nil {
+			// The failed disk's ESP, remade beside the survivor's partitions.
+			add = &partition.NewPartition{Number: u.Part, Size: u.SizeBytes, TypeGUID: partition.ESPTypeGUID, Name: partition.ESPName}
+		}
+		sum, err := r.o.Cloner.Clone(ctx, from, to, r.p.Disks.New.Wipe, add)
 		if err != nil {
 			return err
 		}
@@ -81,7 +87,7 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 			return nil
 		}
 		return r.bootloaderStep(ctx, s, argv)
-	case plan.ActionESPFallback, plan.ActionESPSync:
+	case plan.ActionESPFallback, plan.ActionESPSync, plan.ActionESPInstall:
 		if err := r.w.checkSafety(r.p, s); err != nil {
 			return err
 		}

@@ -16,12 +16,15 @@ import (
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/progress"
 	"github.com/raidswap/raidswap/mdadm"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // Cloner copies the survivor's partition table onto the new disk, in-process (package
 // partition). It re-checks that the target is not in use right before writing.
 type Cloner interface {
-	Clone(ctx context.Context, source, target string, wipe bool) (summary string, err error)
+	// add, when not nil, is a partition the clone adds beside the source's: the ESP the
+	// failed disk alone had, remade on the new disk (plan.UEFITarget on the clone step).
+	Clone(ctx context.Context, source, target string, wipe bool, add *partition.NewPartition) (summary string, err error)
 	// Inspect refuses a new disk that holds data (unless wipe) or may hold the last copy of
 	// an array this host knows: the same check Clone makes right before writing.
 	Inspect(ctx context.Context, target string, wipe bool) error

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // testKey seals the test plans.
@@ -37,8 +39,11 @@ type fakeCloner struct {
 	calls []string
 }
 
-func (c *fakeCloner) Clone(_ context.Context, from, to string, wipe bool) (string, error) {
+func (c *fakeCloner) Clone(_ context.Context, from, to string, wipe bool, add *partition.NewPartition) (string, error) {
 	c.calls = append(c.calls, from+" -> "+to)
+	if add != nil {
+		c.calls = append(c.calls, fmt.Sprintf("add partition %d of %d bytes", add.Number, add.Size))
+	}
 	name := strings.TrimPrefix(to, "/dev/")
 	for _, d := range c.w.Sys().Disks {
 		if d.Name == name && d.Present {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -35,6 +37,8 @@ func (r *run) doUEFI(ctx context.Context, s plan.Step, argv []string) error {
 		return r.espFormat(ctx, s, u, argv)
 	case plan.ActionESPSync:
 		return r.espSync(ctx, s, u)
+	case plan.ActionESPInstall:
+		return r.espInstall(ctx, s, u, argv)
 	case plan.ActionEFIEntry:
 		return r.efiEntry(ctx, s, u, argv)
 	case plan.ActionEFIBootOrder:
@@ -227,6 +231,60 @@ func (r *run) espSync(ctx context.Context, s plan.Step, u *plan.UEFITarget) erro
 	return r.note(s, map[string]string{"from": src.Dev, "to": dst.Dev, "files": fmt.Sprint(res.Files), "bytes": fmt.Sprint(res.Bytes)})
 }
 
+// espInstall installs GRUB into the new disk's ESP with the distribution's grub-install
+// (argv, its --efi-directory the private mount), then the fallback path beside it. The ESP
+// must hold the file system esp-mkfs made; a resumed step whose ESP already holds the loader
+// and the fallback path runs nothing.
+func (r *run) espInstall(ctx context.Context, s plan.Step, u *plan.UEFITarget, argv []string) error {
+	dst, nd, err := r.newESP(s, u.Part)
+	if err != nil {
+		return err
+	}
+	if nd.Serial == r.p.Disks.Survivor.Serial {
+		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial, Reason: "it is the survivor"}
+	}
+	if why := partitionInUse(r.w.sys, nd, strings.TrimPrefix(dst.Dev, "/dev/")); why != "" {
+		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial, Reason: why}
+	}
+	fs, err := r.probe(ctx, s, dst)
+	if err != nil {
+		return err
+	}
+	if fs.Type != "vfat" || (u.VolumeID != "" && !strings.EqualFold(fs.UUID, u.VolumeID)) {
+		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial,
+			Reason: fmt.Sprintf("it does not hold the FAT file system the esp-mkfs step made (found %q, id %q)", fs.Type, fs.UUID)}
+	}
+	dir, release, err := bootloader.MountESP(ctx, r.o.Runner, uefiRoot, dst, false)
+	if err != nil {
+		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: dst.Serial, Reason: err.Error()}
+	}
+	defer r.unmount(release)
+	names := r.w.sys.Host.Profile.EFIFiles()
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(u.Loader))); err != nil {
+		argv = slices.Clone(argv)
+		for i, a := range argv {
+			argv[i] = strings.ReplaceAll(a, bootloader.ESPDirToken, dir)
+		}
+		if _, err := r.output(ctx, s, argv); err != nil {
+			return err
+		}
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(u.Loader))); err != nil {
+			return fmt.Errorf("after grub-install, the new ESP %s (%s) has no %s", dst.Dev, dst.Serial, u.Loader)
+		}
+		r.o.View.Say(fmt.Sprintf("installed GRUB into the new ESP %s (%s): %s", dst.Dev, dst.Serial, u.Loader))
+	} else {
+		r.o.View.Say(fmt.Sprintf("%s already holds %s: grub-install not run again", dst.Dev, u.Loader))
+	}
+	res, err := bootloader.EnsureFallback(dir, u.Loader, u.Shim, names)
+	if err != nil {
+		return fmt.Errorf("the fallback path on the new ESP %s (%s): %w", dst.Dev, dst.Serial, err)
+	}
+	if !res.Present {
+		r.o.View.Say(fmt.Sprintf("wrote %s on the new ESP %s", strings.Join(res.Wrote, ", "), dst.Dev))
+	}
+	return r.note(s, map[string]string{"esp": dst.Dev, "loader": u.Loader, "wrote": strings.Join(res.Wrote, ",")})
+}
+
 // efiVars reads the boot manager's variables, refusing (with the fix) when efivarfs is not
 // there or read-only: never a silent skip.
 func (r *run) efiVars(ctx context.Context, s plan.Step, write bool) (bootloader.BootVars, error) {
@@ -308,9 +366,12 @@ func (r *run) efiEntry(ctx context.Context, s plan.Step, u *plan.UEFITarget, arg
 }
 
 func (r *run) efiBootOrder(ctx context.Context, s plan.Step, u *plan.UEFITarget) error {
-	surv, err := r.entryESP(ctx, plan.Step{ID: s.ID, Target: plan.Target{Device: r.p.Disks.Survivor.Device}}, u)
-	if err != nil {
-		return err
+	var surv bootloader.ESPRef
+	if !u.OnlyNew {
+		var err error
+		if surv, err = r.entryESP(ctx, plan.Step{ID: s.ID, Target: plan.Target{Device: r.p.Disks.Survivor.Device}}, u); err != nil {
+			return err
+		}
 	}
 	nw, err := r.entryESP(ctx, plan.Step{ID: s.ID, Target: plan.Target{Device: plan.NewDiskToken}}, &plan.UEFITarget{Part: u.Part})
 	if err != nil {
@@ -322,6 +383,10 @@ func (r *run) efiBootOrder(ctx context.Context, s plan.Step, u *plan.UEFITarget)
 	}
 	loader := bootloader.LoaderPathEFI(u.Loader)
 	se, ne := v.EntryFor(surv.PARTUUID, loader), v.EntryFor(nw.PARTUUID, loader)
+	if u.OnlyNew {
+		// The survivor has no ESP, so no entry: the new disk's alone takes the failed one's place.
+		se = &bootloader.BootEntry{}
+	}
 	if se == nil || ne == nil {
 		return fmt.Errorf("a boot entry is missing (survivor %s: %v, new disk %s: %v): the efi-boot-entry steps should have made them", surv.Dev, se != nil, nw.Dev, ne != nil)
 	}
@@ -352,20 +417,27 @@ func (r *run) efiBootOrder(ctx context.Context, s plan.Step, u *plan.UEFITarget)
 		}
 		r.o.View.Say(fmt.Sprintf("removed Boot%s %q: %s", e.Num, e.Label, why))
 	}
-	r.o.View.Say(fmt.Sprintf("BootOrder %s (was %s; survivor %s, new disk %s)", strings.Join(order, ","), strings.Join(v.Order, ","), se.Num, ne.Num))
+	if u.OnlyNew {
+		r.o.View.Say(fmt.Sprintf("BootOrder %s (was %s; new disk %s; the survivor has no ESP)", strings.Join(order, ","), strings.Join(v.Order, ","), ne.Num))
+	} else {
+		r.o.View.Say(fmt.Sprintf("BootOrder %s (was %s; survivor %s, new disk %s)", strings.Join(order, ","), strings.Join(v.Order, ","), se.Num, ne.Num))
+	}
 	return r.note(s, map[string]string{"old_order": strings.Join(v.Order, ","), "order": strings.Join(order, ","), "removed": strings.Join(removed, ",")})
 }
 
 func (r *run) verifyUEFI(ctx context.Context, s plan.Step, u *plan.UEFITarget) error {
-	surv, err := r.survivorESP(s, u.Part)
-	if err != nil {
-		return err
-	}
 	nw, _, err := r.newESP(s, u.Part)
 	if err != nil {
 		return err
 	}
-	esps := []bootloader.ESPRef{surv, nw}
+	esps := []bootloader.ESPRef{nw}
+	if !u.OnlyNew {
+		surv, err := r.survivorESP(s, u.Part)
+		if err != nil {
+			return err
+		}
+		esps = []bootloader.ESPRef{surv, nw}
+	}
 	for i := range esps {
 		fs, err := r.probe(ctx, s, esps[i])
 		if err != nil {

@@ -58,7 +58,7 @@ func (w *world) checkSafety(p *plan.Plan, s plan.Step) error {
 		// No disk is written: the mount names the array, checked by UUID above; debconf's
 		// names are the survivor's and the new disk's, found by serial when it runs.
 		return nil
-	case plan.ActionESPFormat, plan.ActionESPSync:
+	case plan.ActionESPFormat, plan.ActionESPSync, plan.ActionESPInstall:
 		// The new disk's ESP partition: the new disk's, in no array, not mounted, not swap.
 		return w.partitionsWritable(s, devs, w.newSerial, survivor)
 	case plan.ActionESPFallback:
@@ -271,7 +271,7 @@ func (w *world) writes(s plan.Step) ([]string, error) {
 		}
 		dev, err := w.resolveName(t.Device)
 		return []string{dev}, err
-	case plan.ActionESPFallback, plan.ActionESPFormat, plan.ActionESPSync:
+	case plan.ActionESPFallback, plan.ActionESPFormat, plan.ActionESPSync, plan.ActionESPInstall:
 		dev, err := w.resolveName(t.Device)
 		return []string{dev}, err
 	}

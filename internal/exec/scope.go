@@ -37,6 +37,8 @@ func (w *world) checkScope(p *plan.Plan, s plan.Step) error {
 		return refuse("", "", "debconf's grub-pc/install_devices is the host's, never a drill's (lab "+sc.Lab+")")
 	case plan.ActionEFIEntry, plan.ActionEFIBootOrder:
 		return refuse("", "", "the firmware's EFI variables are the host's, never a drill's (lab "+sc.Lab+")")
+	case plan.ActionESPInstall:
+		return refuse("", "", "grub-install writes GRUB's modules into the host's /boot, never a drill's (lab "+sc.Lab+")")
 	}
 	if t.LED != nil {
 		return refuse(orDev(t.LED.Device), t.LED.Serial, "it drives a bay LED, and no drill disk sits in a bay: "+sc.RefusalReason())

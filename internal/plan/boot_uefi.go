@@ -14,6 +14,12 @@ type UEFITarget struct {
 	// Part is the ESP's partition number: the survivor's, and the new disk's (its table is
 	// the survivor's clone).
 	Part int `json:"part"`
+	// SizeBytes is the size of the ESP a partition-clone step adds to the new disk (the
+	// failed disk's, when it alone had one: bootloader.UEFIESPFromFailed).
+	SizeBytes int64 `json:"size_bytes,omitempty"`
+	// BootloaderID is the directory under EFI/ an esp-grub-install step installs GRUB into
+	// (grub-install --bootloader-id).
+	BootloaderID string `json:"bootloader_id,omitempty"`
 	// From and FromSerial are the survivor's ESP partition (vda1) and disk serial: what a
 	// sync copies from.
 	From       string `json:"from,omitempty"`
@@ -42,6 +48,9 @@ type UEFITarget struct {
 	// for that serial, and no other.
 	Failed         string `json:"failed,omitempty"`
 	FailedPARTUUID string `json:"failed_partuuid,omitempty"`
+	// OnlyNew says the survivor has no ESP (bootloader.UEFIESPFromFailed): efi-boot-order
+	// and verify-uefi look at the new disk's alone.
+	OnlyNew bool `json:"only_new,omitempty"`
 }
 
 // NewSerialToken stands in an efibootmgr --label for the new disk's serial when the plan
@@ -296,6 +305,20 @@ func deriveUEFI(s Step, bad func(string, ...any) ([]string, error)) ([]string, e
 			return bad("volume id %q", u.VolumeID)
 		}
 		return nil, nil
+	case ActionESPInstall:
+		if err := checkLoader(); err != nil {
+			return bad("%v", err)
+		}
+		if p, ok := ParsePlaceholder(t.Device); !ok || p != u.Part {
+			return bad("GRUB goes into partition %d of the new disk, not %q", u.Part, t.Device)
+		}
+		if !bootloader.ValidBootloaderID(u.BootloaderID) {
+			return bad("bootloader id %q is not a plain lower-case word", u.BootloaderID)
+		}
+		if !strings.HasPrefix(u.Loader, "EFI/"+u.BootloaderID+"/") {
+			return bad("loader %q is not in EFI/%s", u.Loader, u.BootloaderID)
+		}
+		return bootloader.GrubInstallEFIArgv(bootloader.ESPDirToken, u.BootloaderID, u.Shim), nil
 	case ActionEFIEntry:
 		if err := checkLoader(); err != nil {
 			return bad("%v", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/mdadm"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // A plan file is untrusted input: apply derives every step's command from its Action and
@@ -223,7 +224,7 @@ func derive(p *Plan, s Step) ([]string, error) {
 			return bad("%v", err)
 		}
 		return nil, nil
-	case ActionESPFallback, ActionESPFormat, ActionESPSync, ActionEFIEntry, ActionEFIBootOrder, ActionVerifyUEFI:
+	case ActionESPFallback, ActionESPFormat, ActionESPSync, ActionESPInstall, ActionEFIEntry, ActionEFIBootOrder, ActionVerifyUEFI:
 		return deriveUEFI(s, bad)
 	case ActionPartitionClone:
 		if t.Device != NewDiskToken {
@@ -236,6 +237,13 @@ func derive(p *Plan, s Step) ([]string, error) {
 		argv := []string{"raidswap", "partition", "clone", "--from", "/dev/" + src, "--to", NewDiskToken}
 		if p.Disks.New.Wipe {
 			argv = append(argv, "--wipe")
+		}
+		if u := t.UEFI; u != nil {
+			// The failed disk's ESP, remade beside the survivor's partitions.
+			if u.Part < 1 || u.Part > 128 || u.SizeBytes < 1<<20 {
+				return bad("the ESP to add (partition %d, %d bytes) is not a GPT partition of at least 1 MiB", u.Part, u.SizeBytes)
+			}
+			argv = append(argv, "--add-esp", partition.AddESPArg(u.Part, u.SizeBytes))
 		}
 		return argv, nil
 	}

@@ -167,9 +167,12 @@ const (
 	// UEFI (boot_uefi.go): the removable fallback path on the survivor's ESP, the new
 	// disk's ESP file system and its verified copy of the survivor's tree, a firmware boot
 	// entry per disk, stale entries removed and BootOrder survivor first, then a check.
-	ActionESPFallback  Action = "esp-fallback"
-	ActionESPFormat    Action = "esp-mkfs"
-	ActionESPSync      Action = "esp-sync"
+	ActionESPFallback Action = "esp-fallback"
+	ActionESPFormat   Action = "esp-mkfs"
+	ActionESPSync     Action = "esp-sync"
+	// ActionESPInstall installs GRUB with grub-install into a new ESP that has no
+	// survivor's to copy (bootloader.UEFIESPFromFailed), and the fallback path beside it.
+	ActionESPInstall   Action = "esp-grub-install"
 	ActionEFIEntry     Action = "efi-boot-entry"
 	ActionEFIBootOrder Action = "efi-boot-order"
 	ActionVerifyUEFI   Action = "verify-uefi"
