@@ -184,6 +184,36 @@ func (v BootVars) EntryFor(partuuid, loader string) *BootEntry {
 	return nil
 }
 
+// LoaderOf is the ESP path (EFI/debian/grubx64.efi) of the loader an active boot entry
+// boots from the partition with partuuid: BootCurrent's entry first, then BootOrder's, then
+// any; "" when none does or its path is not a plain path on the ESP. It names the loader of
+// a disk whose ESP is not mounted (a new ESP raidswap made when the only one was on the
+// failed disk: /boot/efi's mount went with it).
+func (v BootVars) LoaderOf(partuuid string) string {
+	if partuuid == "" {
+		return ""
+	}
+	var nums []string
+	if v.Current != "" {
+		nums = append(nums, v.Current)
+	}
+	nums = append(nums, v.Order...)
+	for _, e := range v.Entries {
+		nums = append(nums, e.Num)
+	}
+	for _, n := range nums {
+		e := v.Entry(n)
+		if e == nil || !e.Active || e.Loader == "" || e.PARTUUID != strings.ToLower(partuuid) {
+			continue
+		}
+		p := strings.TrimPrefix(strings.ReplaceAll(e.Loader, `\`, "/"), "/")
+		if ValidLoaderPath(LoaderPathEFI(p)) {
+			return p
+		}
+	}
+	return ""
+}
+
 // FailedEntries are the boot entries that were the failed disk's: those that boot from a
 // partition whose PARTUUID is one of failedPARTUUIDs (its ESP, as the plan recorded it) and
 // raidswap's own for failedSerial (labelled EntryLabel(failedSerial)). The entries numbered

@@ -255,3 +255,20 @@ func TestEFIVarsProblem(t *testing.T) {
 		t.Error(p)
 	}
 }
+
+func TestLoaderOf(t *testing.T) {
+	const a, b = "c9f42866-ee88-4004-a032-2dbf3696c113", "7a4006c6-5042-4cf5-b2e5-f5a86e21c793"
+	v, err := ParseBootVars([]byte("BootCurrent: 0003\nBootOrder: 0001,0003\n" +
+		"Boot0000 old\tHD(1,GPT," + b + ",0x800,0x20000)/File(\\EFI\\old\\grubx64.efi)\n" +
+		"Boot0001* debian\tHD(1,GPT," + a + ",0x800,0x20000)/File(\\EFI\\debian\\shimx64.efi)\n" +
+		"Boot0002* bad\tHD(1,GPT," + b + ",0x800,0x20000)/File(\\EFI\\..\\x.efi)\n" +
+		"Boot0003* raidswap WD-B\tHD(1,GPT," + b + ",0x800,0x20000)/File(\\EFI\\ubuntu\\grubx64.efi)\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{a: "EFI/debian/shimx64.efi", strings.ToUpper(b): "EFI/ubuntu/grubx64.efi", "": "", "0dddd000-0000-4000-8000-00000000dddd": ""} {
+		if got := v.LoaderOf(id); got != want {
+			t.Errorf("LoaderOf(%q) = %q, want %q", id, got, want)
+		}
+	}
+}

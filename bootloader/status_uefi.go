@@ -419,6 +419,11 @@ func StatusUEFI(root *host.Root, f Facts, d Disk) Readiness {
 			in.OthersHaveESP = true
 		}
 	}
+	entries, _, entriesErr := ReadBootEntries(root)
+	if d.ESP != nil && in.Loader == "" && entriesErr == nil {
+		// No ESP is mounted to show the loader: the one this disk's own boot entry boots.
+		in.Loader = entries.LoaderOf(d.ESP.PARTUUID)
+	}
 	if d.ESP == nil || in.Loader == "" {
 		in.HasESP = d.ESP != nil
 		r, _ := JudgeUEFI(in)
@@ -445,11 +450,10 @@ func StatusUEFI(root *host.Root, f Facts, d Disk) Readiness {
 			}
 		}
 	}
-	v, _, err := ReadBootEntries(root)
-	if err != nil {
-		in.EntriesWhy = err.Error()
+	if entriesErr != nil {
+		in.EntriesWhy = entriesErr.Error()
 	} else {
-		in.Entries = &v
+		in.Entries = &entries
 	}
 	r, _ := JudgeUEFI(in)
 	return r

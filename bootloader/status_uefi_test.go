@@ -243,6 +243,12 @@ func TestStatusUEFIFixture(t *testing.T) {
 		"B's FAT loops": {b: good, loopB: true, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB},
 			wantA: BootOK, wantB: BootUnknown, reasonB: "could not be read: the FAT's cluster chain through cluster 2 loops back"},
 		"loader not known": {b: good, facts: func(f *Facts) { f.EFILoader = "" }, wantA: BootUnknown, wantB: BootUnknown, reasonB: "the loader is not known"},
+		// No ESP mounted to show the loader: each disk's own boot entry names it.
+		"loader from each disk's own entry": {b: good, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB, "BootOrder": {7, 0, 0, 0, 2, 0, 1, 0}},
+			facts: func(f *Facts) { f.EFILoader = "" }, wantA: BootOK, wantB: BootOK, reasonB: `boot entry Boot0002 "raidswap WD-B"`},
+		// The only ESP was on the failed disk; the new disk B got one and its entry.
+		"only the new disk has an ESP": {b: good, vars: map[string][]byte{"Boot0002": entryB},
+			facts: func(f *Facts) { f.EFILoader = ""; f.Disks[0].ESP = nil }, wantA: BootMissing, wantB: BootOK, reasonB: `and EFI/BOOT/BOOTX64.EFI on /dev/vdb1, boot entry Boot0002`},
 		"a damaged entry is left out": {b: good, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB[:30]},
 			wantA: BootOK, wantB: BootMissing, reasonB: "no firmware boot entry"},
 	} {

@@ -71,6 +71,7 @@ test -s /mnt/newesp/EFI/debian/grubx64.efi && test -s /mnt/newesp/EFI/BOOT/BOOTX
 umount /mnt/newesp
 blkid -p -o value -s PART_ENTRY_UUID /dev/${NEW}2 > /mnt/share/new.partuuid
 say "status"
+$RS status --json > /mnt/share/status.json || echo "status --json exit $?"
 $RS status || echo "status exit $?"
 echo "== EFIBOOTMGR BEGIN"
 efibootmgr -v
@@ -91,6 +92,11 @@ sync
 		"with a new EFI System Partition 2 (64 MiB", "installed GRUB into the new ESP",
 		"REDUNDANT OK", "NEW ESP IS PARTITION 2", "NEW ESP LIKE THE FAILED ONE", "NEW ESP HAS GRUB AND THE FALLBACK PATH",
 		"done: every step of plan")
+
+	// The new disk is judged by the loader its own boot entry names (no ESP is mounted: the
+	// failed disk's went with it); the survivor has none.
+	wantStatusBootEntries(t, share, "WD-NEW")
+	golden.Contains(t, res.Output, "vda   WD-SURV", "missing: no EFI System Partition on this disk")
 
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(share, name))
