@@ -3,6 +3,7 @@ package drill
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,6 +77,7 @@ func LikeHost(sys *discover.System) (Layout, error) {
 	}
 	// The reference disk: the physical disk with the most RAID1 members.
 	byDisk := map[string][]part{}
+	var wholeDisk []string
 	for i := range sys.Arrays {
 		a := &sys.Arrays[i]
 		if a.Level != "raid1" {
@@ -87,12 +89,18 @@ func LikeHost(sys *discover.System) (Layout, error) {
 			}
 			n, ok := partNumber(*m.Device)
 			if !ok {
+				if *m.Device == *m.Disk && !slices.Contains(wholeDisk, a.Name) {
+					wholeDisk = append(wholeDisk, a.Name)
+				}
 				continue
 			}
 			byDisk[*m.Disk] = append(byDisk[*m.Disk], part{num: n, array: a})
 		}
 	}
 	if len(byDisk) == 0 {
+		if len(wholeDisk) > 0 {
+			return Layout{}, fmt.Errorf("this host's RAID1 arrays (%s) are built over whole disks, which --like-host does not copy (the drill's disks are partitioned); the drill uses the seed's layout without it", strings.Join(wholeDisk, ", "))
+		}
 		return Layout{}, ErrNoHostLayout
 	}
 	disks := make([]string, 0, len(byDisk))
@@ -230,6 +238,9 @@ func LikeHost(sys *discover.System) (Layout, error) {
 			return Layout{}, fmt.Errorf("%s, and no array of %s holds a file system GRUB could boot from: --like-host cannot copy it", why, ref)
 		}
 		l.Notes = append(l.Notes, why+"; the drill's disks get GRUB with /boot on "+l.BootArray)
+	}
+	for _, name := range wholeDisk {
+		l.Notes = append(l.Notes, name+" is built over whole disks (no partition table): not copied; the drill's disks are partitioned")
 	}
 	for _, a := range sys.Arrays {
 		if a.Level != "raid1" && a.Level != "" {

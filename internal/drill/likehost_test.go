@@ -124,6 +124,27 @@ func TestLikeHostNothingToCopy(t *testing.T) {
 	}
 }
 
+// An array over whole disks is not copied, and the drill says so (it used to vanish from
+// the copy unsaid).
+func TestLikeHostSaysWholeDiskArraysAreNotCopied(t *testing.T) {
+	whole := discover.Array{Name: "md5", Level: "raid1", Metadata: "1.2", SizeKiB: 1 << 20}
+	for _, d := range []string{"sdc", "sdd"} {
+		whole.Members = append(whole.Members, discover.Member{Device: sp(d), Disk: sp(d)})
+	}
+	sys := host("gpt", arr("md0", "1.0", "none", 1<<20, 1), whole)
+	sys.Host.Boot.Boot = bootloader.BootDir{Array: "md0", Mountpoint: "/boot"}
+	l, err := LikeHost(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(l.Notes, "\n"), "md5 is built over whole disks (no partition table): not copied") {
+		t.Errorf("notes = %v", l.Notes)
+	}
+	if _, err := LikeHost(&discover.System{Arrays: []discover.Array{whole}}); err == nil || !strings.Contains(err.Error(), "(md5) are built over whole disks") {
+		t.Errorf("only whole-disk arrays: err = %v", err)
+	}
+}
+
 func TestPartNumber(t *testing.T) {
 	for dev, want := range map[string]int{"sda2": 2, "nvme0n1p3": 3, "loop0p1": 1, "vdb12": 12, "sda": 0, "nvme0n1": 0, "loop0": 0, "md0": 0} {
 		n, _ := partNumber(dev)
