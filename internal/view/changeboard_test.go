@@ -130,3 +130,24 @@ func TestChangeBoardRisk(t *testing.T) {
 		})
 	}
 }
+
+// TestChangeBoardRiskOldPlan: a plan built before Plan.Exposure existed gets no claim about
+// its arrays' redundancy, only that it does not record it.
+func TestChangeBoardRiskOldPlan(t *testing.T) {
+	p := seedPlanNoNew(t)
+	p.Exposure = nil
+	var b strings.Builder
+	if err := PlanMarkdown(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	risk := md[strings.Index(md, "## Risk"):strings.Index(md, "## Prerequisites")]
+	for _, a := range []string{"md0", "md1"} {
+		if !strings.Contains(risk, "  - "+a+": this plan does not record what it can lose") {
+			t.Errorf("risk for %s:\n%s", a, risk)
+		}
+	}
+	if strings.Contains(risk, "single copy") || strings.Contains(risk, "survives") {
+		t.Errorf("risk claims what the plan does not record:\n%s", risk)
+	}
+}
