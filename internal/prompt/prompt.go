@@ -53,13 +53,21 @@ type Aside struct {
 	Do func(out io.Writer) error
 }
 
+// Matches reports whether typed is one of the aside's keys.
+func (a Aside) Matches(typed string) bool {
+	for _, k := range a.Keys {
+		if strings.EqualFold(strings.TrimSpace(typed), k) {
+			return true
+		}
+	}
+	return false
+}
+
 // aside is the aside typed answers, nil when none.
 func (w Want) aside(typed string) *Aside {
 	for i, a := range w.Asides {
-		for _, k := range a.Keys {
-			if strings.EqualFold(typed, k) {
-				return &w.Asides[i]
-			}
+		if a.Matches(typed) {
+			return &w.Asides[i]
 		}
 	}
 	return nil

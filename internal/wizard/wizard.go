@@ -273,7 +273,7 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 		}
 		detached = true
 	}
-	if err := s.awaitPull(f); err != nil {
+	if err := s.awaitPull(p); err != nil {
 		return s.stopped(err, detached, out.Journal)
 	}
 	newDisk, err := s.awaitNew(p, wantNew)
@@ -378,8 +378,9 @@ func (s *session) showSteps(steps []plan.Step, from int) {
 	}
 }
 
-// wait polls until done says so; a line the operator types makes it look at once.
-func (s *session) wait(done func() (bool, error)) error {
+// wait polls until done says so; a line the operator types makes it look at once, after
+// typed (when set) has heard it.
+func (s *session) wait(done func() (bool, error), typed func(line string)) error {
 	for {
 		ok, err := done()
 		if err != nil || ok {
@@ -389,15 +390,18 @@ func (s *session) wait(done func() (bool, error)) error {
 		case <-s.ctx.Done():
 			return s.ctx.Err()
 		case <-time.After(s.d.Poll):
-		case _, open := <-s.d.Enter:
+		case l, open := <-s.d.Enter:
 			if !open {
 				s.d.Enter = nil
+			} else if typed != nil {
+				typed(l)
 			}
 		}
 	}
 }
 
-func (s *session) awaitPull(f plan.DiskRef) error {
+func (s *session) awaitPull(p *plan.Plan) error {
+	f := p.Disks.Failed
 	sys, err := s.d.Discover()
 	if err != nil {
 		return err
@@ -415,13 +419,26 @@ func (s *session) awaitPull(f plan.DiskRef) error {
 		bay = " (" + bay + ")"
 	}
 	s.printf("\nPull the disk with serial %s%s now. raidswap sees it go by itself; no need to press Enter.\n", f.Serial, bay)
+	var typed func(string)
+	if s.d.Enter != nil {
+		// Lines are read during the wait only by the line prompter.
+		s.printf("(t and Enter prints a ticket for remote hands.)\n")
+		ticket := s.ticketKey(p)
+		typed = func(l string) {
+			if ticket.Matches(l) {
+				if err := ticket.Do(s.d.Out); err != nil {
+					s.printf("could not print the ticket: %v\n", err)
+				}
+			}
+		}
+	}
 	err = s.wait(func() (bool, error) {
 		sys, err := s.d.Discover()
 		if err != nil {
 			return false, err
 		}
 		return sys.DiskBySerial(f.Serial) == nil, nil
-	})
+	}, typed)
 	if err != nil {
 		return err
 	}
@@ -464,7 +481,7 @@ func (s *session) awaitNew(p *plan.Plan, want string) (*discover.Disk, error) {
 			}
 		}
 		return len(ok) > 0, nil
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}

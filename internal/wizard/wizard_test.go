@@ -408,6 +408,30 @@ func TestTicketKey(t *testing.T) {
 	}
 }
 
+// TestTicketKeyDuringPull: on the line prompter, t and Enter while the wizard waits for the
+// pull prints the ticket too, and is only a look otherwise.
+func TestTicketKeyDuringPull(t *testing.T) {
+	fp := &fakePrompter{typed: []string{"B002", "7Q3Z"}}
+	w, d, out := newSession(t, "failed", fp)
+	d.Poll = time.Hour // only lines make it look again
+	enter := make(chan string, 8)
+	enter <- "t"
+	for range 7 {
+		enter <- ""
+	}
+	d.Enter = enter
+	if _, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	pull := out.String()[strings.Index(out.String(), "Pull the disk"):]
+	if !strings.Contains(pull, "(t and Enter prints a ticket for remote hands.)") || strings.Count(pull[:strings.Index(pull, "is out.")], "DISK REPLACEMENT on server") != 1 {
+		t.Errorf("no ticket during the pull wait:\n%s", out)
+	}
+	if len(w.runs) != 2 {
+		t.Errorf("runs %+v", w.runs)
+	}
+}
+
 // ledLog records the wizard's LED calls against the questions asked so far.
 type ledLog struct {
 	fp     *fakePrompter
