@@ -275,6 +275,20 @@ func (s Shape) Describe() string {
 	if !s.Known() {
 		return fmt.Sprintf("%s: raidswap has no redundancy rule for this level or could not read its shape", orLevel(s.Level))
 	}
+	name := s.Name()
+	lost := fmt.Sprintf("%d of %d slots lost", s.Missing(), s.RaidDisks)
+	switch t := s.Tolerance(); {
+	case t < 0:
+		return fmt.Sprintf("%s, %s: FAILED (a %s survives %s)", name, lost, s.Level, s.survives())
+	case t == 0:
+		return fmt.Sprintf("%s, %s, can lose no more", name, lost)
+	default:
+		return fmt.Sprintf("%s, %s, can lose %d more", name, lost, t)
+	}
+}
+
+// Name is the level with a raid10 layout's copies: "raid6", "raid10 near2", "raid10 offset2".
+func (s Shape) Name() string {
 	name := s.Level
 	if s.Level == "raid10" {
 		near, far, offset := s.raid10Geometry()
@@ -293,15 +307,7 @@ func (s Shape) Describe() string {
 			name += " " + strings.Join(parts, " ")
 		}
 	}
-	lost := fmt.Sprintf("%d of %d slots lost", s.Missing(), s.RaidDisks)
-	switch t := s.Tolerance(); {
-	case t < 0:
-		return fmt.Sprintf("%s, %s: FAILED (a %s survives %s)", name, lost, s.Level, s.survives())
-	case t == 0:
-		return fmt.Sprintf("%s, %s, can lose no more", name, lost)
-	default:
-		return fmt.Sprintf("%s, %s, can lose %d more", name, lost, t)
-	}
+	return name
 }
 
 // survives says what a whole array of the level can lose.

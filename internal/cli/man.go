@@ -71,7 +71,9 @@ const wizardParagraph = `.PP
 Run alone, as root on a terminal, \fBraidswap\fP starts the wizard: it shows the arrays and
 the failed disk, takes the failed disk out of its arrays, waits for the new disk, then
 partitions it, adds it and follows the rebuild; each phase goes ahead only after the
-operator typed the end of that disk's serial. \fBraidswap \-\-plan\fP prints the plan
+operator typed the end of that disk's serial. While it asks for the failed disk's serial,
+that disk's bay locate LED (where one is known) is lit; \fBt\fP at that question prints
+the text of \fBraidswap ticket\fP for remote hands and asks again. \fBraidswap \-\-plan\fP prints the plan
 instead and changes nothing; \fB\-\-plain\fP asks line by line (serial consoles). Without a
 terminal the wizard does not start (exit 64): use \fBraidswap replace \-\-yes \-\-failed\fP
 \fISERIAL\fP, or \fBraidswap plan\fP and \fBraidswap apply\fP.

@@ -67,6 +67,9 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 	}
 	env.Notes = nil // the wizard says which disk it picked itself
 	d.Discover = env.Discover
+	if live {
+		d.Locate = env.Locate
+	}
 	d.Plan = func(r plan.Request) (*plan.Plan, error) { return env.Plan(r, !o.PlanOnly && live) }
 	d.AuditLog = journal.AuditLog(orDefault(o.Engine.JournalDir, journal.DefaultDir))
 	d.Run = func(ctx context.Context, p *plan.Plan, ro engine.RunOptions) (*exec.Result, error) {

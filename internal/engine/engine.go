@@ -140,6 +140,27 @@ func (e *Env) leds() exec.LEDDriver {
 	return exec.SysLEDs{Root: e.Root, Runner: e.Runner}
 }
 
+// Locate lights (on) or turns off the plan's bay LED l outside a run: the wizard lights the
+// failed disk's bay while the operator reads its label, before anything runs. Lighting is
+// re-checked on a fresh discovery (plan.LEDHolds), as the locate step does. Nothing is
+// journalled: the caller turns it off on every path.
+func (e *Env) Locate(ctx context.Context, l *plan.LED, on bool) error {
+	leds := e.leds()
+	if leds == nil {
+		return errors.New("a drill's disks sit in no bay")
+	}
+	sys, err := e.Discover()
+	if err != nil {
+		return err
+	}
+	if on {
+		if err := plan.LEDHolds(sys, l); err != nil {
+			return err
+		}
+	}
+	return exec.DriveLED(ctx, leds, sys, l, on)
+}
+
 // Plan discovers the system and builds the plan for a request; a request without a failed
 // disk gets the one disk that failed (plan.PickFailed). A plan that will be applied or saved
 // needs the host's plan key (needKey).

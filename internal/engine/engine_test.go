@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/exec"
@@ -190,5 +191,45 @@ func TestEnvUnfinished(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// recRunner records the commands it is asked to run and says each succeeded.
+type recRunner struct{ ran []string }
+
+func (r *recRunner) Run(_ context.Context, argv ...string) (host.Result, error) {
+	r.ran = append(r.ran, strings.Join(argv, " "))
+	return host.Result{}, nil
+}
+
+// TestLocateOutsideRun: the wizard's LED before the label question goes through the LED
+// driver of the run, re-checked on a fresh discovery: a bay LED of the failed disk is lit
+// and turned off; one whose disk has another kernel name now, or one under a drill's scope,
+// is refused and nothing runs.
+func TestLocateOutsideRun(t *testing.T) {
+	root := unpack(t, "failed")
+	run := &recRunner{}
+	e := &Env{Root: root, Runner: run, Version: "test"}
+	l := &plan.LED{Method: identify.LEDLedctl, Device: "vdb", Serial: "WD-WCC4N1KPB002", Whose: plan.LEDFailed}
+	if err := e.Locate(context.Background(), l, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Locate(context.Background(), l, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(run.ran) != 2 || !strings.Contains(run.ran[0], "locate=/dev/vdb") || !strings.Contains(run.ran[1], "locate_off=/dev/vdb") {
+		t.Errorf("ran %q", run.ran)
+	}
+	moved := *l
+	moved.Device = "vdc"
+	if err := e.Locate(context.Background(), &moved, true); err == nil || !strings.Contains(err.Error(), "build a new plan") {
+		t.Errorf("a disk with another name now: %v", err)
+	}
+	e.Scope = &discover.Scope{Lab: "/var/tmp/raidswap-drill-x", BootMount: "/var/tmp/raidswap-drill-x/boot"}
+	if err := e.Locate(context.Background(), l, true); err == nil {
+		t.Error("a drill lit a bay")
+	}
+	if len(run.ran) != 2 {
+		t.Errorf("ran %q", run.ran)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/raidswap/raidswap/identify"
+	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
@@ -91,12 +92,24 @@ func (r *run) setLED(ctx context.Context, step string, l *plan.LED, on bool, why
 }
 
 func (r *run) driveLED(ctx context.Context, l *plan.LED, on bool) error {
-	if r.o.LEDs == nil {
+	var sys *discover.System
+	if r.w != nil {
+		sys = r.w.sys
+	}
+	return DriveLED(ctx, r.o.LEDs, sys, l, on)
+}
+
+// DriveLED turns the plan's LED l on or off through leds, naming the disk as sys (a fresh
+// discovery; nil when none) shows it, and refusing a ledctl LED whose disk has another kernel
+// name now or has gone. Whether the bay still holds the plan's disk is plan.LEDHolds's, which
+// the caller asks before lighting.
+func DriveLED(ctx context.Context, leds LEDDriver, sys *discover.System, l *plan.LED, on bool) error {
+	if leds == nil {
 		return fmt.Errorf("no LED driver configured")
 	}
 	label, dev := "serial "+l.Serial, l.Device
-	if r.w != nil && r.w.sys != nil {
-		if d := r.w.sys.DiskBySerial(l.Serial); d != nil {
+	if sys != nil {
+		if d := sys.DiskBySerial(l.Serial); d != nil {
 			label = d.Label()
 			if l.Method == identify.LEDLedctl && d.Name != l.Device {
 				return fmt.Errorf("ledctl would name /dev/%s, which is now %s", l.Device, d.Label())
@@ -105,7 +118,7 @@ func (r *run) driveLED(ctx context.Context, l *plan.LED, on bool) error {
 			return fmt.Errorf("ledctl cannot address /dev/%s: the disk with serial %s is not attached (ledmon or the controller clears its pattern on removal)", l.Device, l.Serial)
 		}
 	}
-	return r.o.LEDs.Locate(ctx, l.Bay(), on, dev, label)
+	return leds.Locate(ctx, l.Bay(), on, dev, label)
 }
 
 // litLEDs are the LEDs the journal shows lit and not turned off since, in the order lit.

@@ -107,7 +107,7 @@ func Build(sys *discover.System, req Request, o Options) (*Plan, error) {
 	p := &Plan{
 		Format: FormatVersion, RaidswapVersion: o.Version, CreatedAt: o.Now.UTC().Truncate(time.Second),
 		Host: Host{Hostname: sys.Host.Hostname, MachineID: sys.Host.MachineID}, Request: req, Steps: b.steps, Notes: append(b.notes, req.SwapNotes...),
-		Disks: Disks{Failed: ref(b.failed), Survivor: ref(b.survivor), New: b.newRef()}, RebuildsFrom: b.sources(),
+		Disks: Disks{Failed: ref(b.failed), Survivor: ref(b.survivor), New: b.newRef()}, RebuildsFrom: b.sources(), Exposure: b.exposure(),
 	}
 	// Every command comes from Derive, the function apply checks the plan against, with the
 	// programs of the system's distribution profile.

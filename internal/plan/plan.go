@@ -45,6 +45,10 @@ type Plan struct {
 	// array where that is not simply the survivor's mirror (parity arrays read every member;
 	// no single disk holds a copy). Informational.
 	RebuildsFrom []string `json:"rebuilds_from,omitempty"`
+	// Exposure says, per array of the failed disk, what it can still lose while it runs
+	// without the failed disk's members (from its detach until its rebuild ends), by the
+	// redundancy model (mdadm.Shape). Informational: the change board's risk section.
+	Exposure []ArrayExposure `json:"exposure,omitempty"`
 	// Notes are things the operator must know that no step does (e.g. a swap UUID that could
 	// not be found). Informational.
 	Notes []string `json:"notes,omitempty"`
@@ -54,6 +58,25 @@ type Plan struct {
 	// Checksum empty. Apply refuses a plan whose seal does not match (edited by hand,
 	// damaged, or sealed on another host). Influences apply.
 	Checksum string `json:"checksum"`
+}
+
+// ArrayExposure is what one array can lose while it runs without the failed disk's members.
+type ArrayExposure struct {
+	Array string `json:"array"`
+	// Level is the array's level, with a raid10 layout's copies ("raid10 near2").
+	Level string `json:"level"`
+	// RaidDisks is the array's number of slots.
+	RaidDisks int `json:"raid_disks"`
+	// Parity says the level rebuilds from parity (raid4/5/6), not from copies.
+	Parity bool `json:"parity,omitempty"`
+	// Tolerance is how many more members, whichever they are, the array can lose and keep
+	// running (mdadm.Shape.Tolerance).
+	Tolerance int `json:"tolerance"`
+	// Critical are the disks (serial, or kernel name without one) whose loss alone would stop
+	// the array: for copies, each holds the only copy of some of its data.
+	Critical []string `json:"critical,omitempty"`
+	// Spared are the disks of its other in-sync members: it survives the loss of any one.
+	Spared []string `json:"spared,omitempty"`
 }
 
 // Host names the machine a plan was built on.

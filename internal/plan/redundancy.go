@@ -248,3 +248,38 @@ func inSyncNames(a *discover.Array) []string {
 	}
 	return out
 }
+
+// exposure is Plan.Exposure: for each array of the failed disk, which of its other in-sync
+// members it can lose once the failed disk's members are out, by the model.
+func (b *builder) exposure() []ArrayExposure {
+	var out []ArrayExposure
+	for _, r := range b.arrays {
+		sh, _ := r.a.ShapeWithout(b.onFailed)
+		e := ArrayExposure{Array: r.a.Name, Level: sh.Name(), RaidDisks: sh.RaidDisks, Parity: sh.ParityLevel(), Tolerance: max(sh.Tolerance(), 0)}
+		seen := map[string]bool{}
+		for _, m := range r.a.Members {
+			if m.Slot == nil || m.State != discover.MemberInSync || b.onFailed(m) {
+				continue
+			}
+			who := m.Serial
+			switch {
+			case who != "":
+			case m.Disk != nil:
+				who = *m.Disk
+			default:
+				who = m.Label()
+			}
+			if seen[who] {
+				continue
+			}
+			seen[who] = true
+			if sh.CanLose(*m.Slot) {
+				e.Spared = append(e.Spared, who)
+			} else {
+				e.Critical = append(e.Critical, who)
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}

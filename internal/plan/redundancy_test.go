@@ -2,6 +2,8 @@ package plan
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -148,5 +150,23 @@ func TestBuildLeftoverSpare(t *testing.T) {
 		if c.Kind == CondInSyncOn {
 			t.Errorf("verify wants the new spare in sync: %s", c.Text)
 		}
+	}
+}
+
+// TestExposureKeepsFormat: Plan.Exposure is optional in plan format 2: a plan sealed before
+// it existed (the seed's, kept in testdata/compat) still reads and verifies, with no exposure
+// (the change board then says it does not record it).
+func TestExposureKeepsFormat(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "compat", "seed-format2-before-exposure.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := Read(f, testOpts.Key)
+	if err != nil {
+		t.Fatalf("a format-2 plan without exposure: %v", err)
+	}
+	if p.Exposure != nil || len(p.Steps) == 0 {
+		t.Errorf("exposure %v, %d steps", p.Exposure, len(p.Steps))
 	}
 }

@@ -39,6 +39,38 @@ type Want struct {
 	Keep []string
 	// Missed, when set, hears every wrong answer (the drill's score card).
 	Missed func(Miss)
+	// Asides are answers that confirm nothing (the wizard's `t`, the ticket for remote
+	// hands): typing one runs it, and the question is asked again. It is not a wrong answer.
+	Asides []Aside
+}
+
+// Aside is an answer a typed confirmation takes besides the expected one.
+type Aside struct {
+	// Keys are what the operator types for it, compared case-insensitively: "t", "ticket".
+	Keys []string
+	// Do runs when one is typed, writing to the prompter's output; an error ends the
+	// confirmation with it.
+	Do func(out io.Writer) error
+}
+
+// Matches reports whether typed is one of the aside's keys.
+func (a Aside) Matches(typed string) bool {
+	for _, k := range a.Keys {
+		if strings.EqualFold(strings.TrimSpace(typed), k) {
+			return true
+		}
+	}
+	return false
+}
+
+// aside is the aside typed answers, nil when none.
+func (w Want) aside(typed string) *Aside {
+	for i, a := range w.Asides {
+		if a.Matches(typed) {
+			return &w.Asides[i]
+		}
+	}
+	return nil
 }
 
 // Miss is one wrong answer.
@@ -101,8 +133,8 @@ func Last4(serial string) string {
 }
 
 // Confirm is the one rule of a typed confirmation, for every prompter: ask reads one answer
-// to question; the answer is compared case-insensitively; an empty line asks again; a wrong
-// answer is told on out (never with the expected answer) and asked again, MaxTries times in
+// to question; the answer is compared case-insensitively; an empty line asks again, and so
+// does an aside (w.Asides) once it ran; a wrong answer is told on out (never with the expected answer) and asked again, MaxTries times in
 // all; an answer matching a disk in w.Keep gets a loud warning. The last refusal is a
 // *DeclinedError.
 func Confirm(ask func(question string) (string, error), out io.Writer, question string, w Want) error {
@@ -119,6 +151,12 @@ func Confirm(ask func(question string) (string, error), out io.Writer, question 
 		}
 		if strings.EqualFold(s, w.Answer) {
 			return nil
+		}
+		if a := w.aside(s); a != nil {
+			if err := a.Do(out); err != nil {
+				return err
+			}
+			continue
 		}
 		tries++
 		last = s

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -128,5 +129,30 @@ func TestLinePrompter(t *testing.T) {
 	}
 	if _, err := p.YesNo("again?", false); err == nil {
 		t.Error("an ended input gave an answer")
+	}
+}
+
+// TestConfirmAside: an aside (the wizard's `t` for the ticket) runs, writes to the prompter's
+// output, and asks again without counting as a wrong answer; its error ends the confirmation.
+func TestConfirmAside(t *testing.T) {
+	ran := 0
+	ticket := Aside{Keys: []string{"t", "ticket"}, Do: func(out io.Writer) error {
+		ran++
+		_, err := io.WriteString(out, "DISK REPLACEMENT\n")
+		return err
+	}}
+	s := &script{lines: []string{"t", "X", "TICKET", "Y", "b002"}}
+	var out bytes.Buffer
+	var misses []Miss
+	if err := Confirm(s.ask, &out, "q: ", Want{Answer: "B002", Asides: []Aside{ticket}, Missed: func(m Miss) { misses = append(misses, m) }}); err != nil {
+		t.Fatalf("two wrong answers and two asides refused: %v\n%s", err, &out)
+	}
+	if ran != 2 || len(misses) != 2 || strings.Count(out.String(), "DISK REPLACEMENT") != 2 || s.asked != 5 {
+		t.Errorf("ran %d, misses %d, asked %d:\n%s", ran, len(misses), s.asked, &out)
+	}
+	boom := errors.New("no ticket")
+	s = &script{lines: []string{"t", "B002"}}
+	if err := Confirm(s.ask, &out, "q: ", Want{Answer: "B002", Asides: []Aside{{Keys: []string{"t"}, Do: func(io.Writer) error { return boom }}}}); !errors.Is(err, boom) {
+		t.Errorf("an aside's error: %v", err)
 	}
 }

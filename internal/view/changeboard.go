@@ -38,8 +38,24 @@ func changeBoard(b *strings.Builder, p *plan.Plan) {
 		for _, s := range p.Steps[detach : rebuilt+1] {
 			window += s.EstimateSeconds
 		}
-		fmt.Fprintf(b, "- From step %d (the failed disk leaves %s) until step %d ends (the rebuild), about %s of machine time plus the time the disk swap takes: those arrays have no redundancy left, as they have had since the disk failed. A second failure in that window loses data held only there: have a verified backup first.\n",
+		fmt.Fprintf(b, "- From step %d (the failed disk leaves %s) until step %d ends (the rebuild), about %s of machine time plus the time the disk swap takes, each array stands so:\n",
 			detach+1, strings.Join(arrays, ", "), rebuilt+1, human.Seconds(window))
+		single := false
+		for _, a := range arrays {
+			e := exposureOf(p, a)
+			if e == nil {
+				fmt.Fprintf(b, "  - %s: this plan does not record what it can lose (see *Observed state*)\n", a)
+				single = true
+				continue
+			}
+			single = single || len(e.Critical) > 0 || e.Tolerance == 0
+			fmt.Fprintf(b, "  - %s\n", exposureText(e))
+		}
+		if single {
+			b.WriteString("- A failure in that window of a disk named above as the only copy, or of any disk of an array with no redundancy left, loses data: have a verified backup first.\n")
+		} else {
+			b.WriteString("- Each array survives one more lost member in that window; have a verified backup first all the same.\n")
+		}
 	case rebuilt >= 0:
 		fmt.Fprintf(b, "- Until step %d ends (the rebuild), the arrays keep the redundancy they have now; no step removes a working member first.\n", rebuilt+1)
 	}
@@ -70,6 +86,44 @@ func changeBoard(b *strings.Builder, p *plan.Plan) {
 		fmt.Fprintf(b, "Steps before step %d only read. Go at step %d (`%s`), the first that changes the system, when: the prerequisites hold, `raidswap status` names the same failed disk as this plan, and the hands are ready. No-go before it costs nothing; `raidswap apply` itself refuses a plan that no longer matches the system.\n\n",
 			first+1, first+1, p.Steps[first].ID)
 	}
+}
+
+// exposureOf is the plan's record of what array can lose in the window, nil when the plan
+// has none (one built before the plan recorded it).
+func exposureOf(p *plan.Plan, array string) *plan.ArrayExposure {
+	for i := range p.Exposure {
+		if p.Exposure[i].Array == array {
+			return &p.Exposure[i]
+		}
+	}
+	return nil
+}
+
+// exposureText says what an array can lose while the failed disk's members are out of it:
+// "md1 (raid6, 4 members): survives one more lost member", "md0 (raid1, 2 members): a single
+// copy, on WD-A".
+func exposureText(e *plan.ArrayExposure) string {
+	name := fmt.Sprintf("%s (%s, %d members)", e.Array, e.Level, e.RaidDisks)
+	switch {
+	case e.Tolerance > 0:
+		more := "one more lost member"
+		if e.Tolerance > 1 {
+			more = fmt.Sprintf("%d more lost members", e.Tolerance)
+		}
+		on := ""
+		if len(e.Spared) > 0 {
+			on = " (in sync on " + strings.Join(e.Spared, ", ") + ")"
+		}
+		return fmt.Sprintf("%s: survives %s%s", name, more, on)
+	case len(e.Critical) > 0 && len(e.Spared) > 0:
+		return fmt.Sprintf("%s: a single copy of part of its data, on %s (losing it stops the array); it survives the loss of one of %s",
+			name, strings.Join(e.Critical, ", "), strings.Join(e.Spared, ", "))
+	case len(e.Critical) == 1 && !e.Parity:
+		return fmt.Sprintf("%s: a single copy, on %s", name, e.Critical[0])
+	case len(e.Critical) > 0:
+		return fmt.Sprintf("%s: no redundancy left: losing any one of %s stops it", name, strings.Join(e.Critical, ", "))
+	}
+	return name + ": can lose no more members"
 }
 
 // cannotUndo writes what the plan does that no back-out brings back, and what raidswap keeps

@@ -31,6 +31,10 @@ type Deps struct {
 	Discover func() (*discover.System, error)
 	// Plan builds the plan for a request through the engine.
 	Plan func(plan.Request) (*plan.Plan, error)
+	// Locate lights (on) or turns off a plan's bay LED outside a run (engine.Env.Locate): the
+	// failed disk's bay blinks while the operator reads its label. Nil: no LED is lit before
+	// the question (the plan's locate step still lights it).
+	Locate func(ctx context.Context, l *plan.LED, on bool) error
 	// Run applies the plan through the executor (engine.Apply), showing its own progress.
 	Run func(ctx context.Context, p *plan.Plan, ro engine.RunOptions) (*exec.Result, error)
 	// Poll is how often the pull and the insertion are looked for (1s when zero).
@@ -250,11 +254,14 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 	if len(one) > 0 {
 		s.printf("\nPhase 1: take %s out of its arrays and light its bay (no partition table or data is written).\n", f.Label())
 		s.showSteps(one, 0)
-		q := fmt.Sprintf("\nFind the disk with serial %s on its label. Type its last 4 characters to go ahead: ", f.Serial)
+		q := fmt.Sprintf("\nFind the disk with serial %s on its label (t prints a ticket for remote hands).\nType its last 4 characters to go ahead: ", f.Serial)
 		if f.Serial == "" {
-			q = fmt.Sprintf("\nThe disk coming out has no serial raidswap knows. To go ahead, type its kernel name (%s): ", f.Device)
+			q = fmt.Sprintf("\nThe disk coming out has no serial raidswap knows (t prints a ticket for remote hands).\nTo go ahead, type its kernel name (%s): ", f.Device)
 		}
-		if err := s.confirm(q, prompt.Want{Answer: last4(f.Serial, f.Device), Keep: keep(p)}); err != nil {
+		unlight := s.lightBay(locateLED(one))
+		err := s.confirm(q, prompt.Want{Answer: last4(f.Serial, f.Device), Keep: keep(p), Asides: []prompt.Aside{s.ticketKey(p)}})
+		unlight()
+		if err != nil {
 			return s.stopped(err, false, "")
 		}
 		res, err := s.d.Run(s.ctx, p, engine.RunOptions{StopAfter: one[len(one)-1].ID})
@@ -266,7 +273,7 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 		}
 		detached = true
 	}
-	if err := s.awaitPull(f); err != nil {
+	if err := s.awaitPull(p); err != nil {
 		return s.stopped(err, detached, out.Journal)
 	}
 	newDisk, err := s.awaitNew(p, wantNew)
@@ -300,6 +307,50 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 	return nil
 }
 
+// locateLED is the failed disk's bay LED that the steps' locate step lights, nil when there
+// is none (no LED known, or the LED marks the survivor's bay for a vanished disk).
+func locateLED(steps []plan.Step) *plan.LED {
+	for _, st := range steps {
+		if st.Action == plan.ActionLocate && st.Target.LED != nil && st.Target.LED.Whose == plan.LEDFailed && !st.Target.LED.Remembered {
+			return st.Target.LED
+		}
+	}
+	return nil
+}
+
+// lightBay lights l while the operator reads the label, and returns what turns it off again:
+// the caller calls it on every path (answer, refusal, error, Ctrl-C). The locate step of the
+// run lights it again for the pull.
+func (s *session) lightBay(l *plan.LED) (off func()) {
+	if l == nil || s.d.Locate == nil {
+		return func() {}
+	}
+	if err := s.d.Locate(s.ctx, l, true); err != nil {
+		s.printf("\nCould not light the locate LED of %s: %v. Find the disk by the serial on its label.\n", l.Place(), err)
+		return func() {}
+	}
+	s.printf("\nThe locate LED of %s is blinking now: the disk to find is in that bay.\n", l.Place())
+	return func() {
+		// Ctrl-C has ended s.ctx; the LED goes off all the same.
+		if err := s.d.Locate(context.WithoutCancel(s.ctx), l, false); err != nil {
+			s.printf("Could not turn off the locate LED of %s: %v.\n", l.Place(), err)
+		}
+	}
+}
+
+// ticketKey is the pull question's `t`: it prints what `raidswap ticket` prints, for remote
+// hands, from a fresh look at the system, and the question is asked again.
+func (s *session) ticketKey(p *plan.Plan) prompt.Aside {
+	return prompt.Aside{Keys: []string{"t", "ticket"}, Do: func(out io.Writer) error {
+		sys, err := s.d.Discover()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out)
+		return view.Ticket(out, p, sys, view.TicketOptions{Host: sys.Host.Hostname, Now: s.d.Now()})
+	}}
+}
+
 // stopped turns Ctrl-C (at a prompt or during a run) into an InterruptedError that says
 // whether anything was changed and how to go on.
 func (s *session) stopped(err error, detached bool, journal string) error {
@@ -327,8 +378,9 @@ func (s *session) showSteps(steps []plan.Step, from int) {
 	}
 }
 
-// wait polls until done says so; a line the operator types makes it look at once.
-func (s *session) wait(done func() (bool, error)) error {
+// wait polls until done says so; a line the operator types makes it look at once, after
+// typed (when set) has heard it.
+func (s *session) wait(done func() (bool, error), typed func(line string)) error {
 	for {
 		ok, err := done()
 		if err != nil || ok {
@@ -338,15 +390,18 @@ func (s *session) wait(done func() (bool, error)) error {
 		case <-s.ctx.Done():
 			return s.ctx.Err()
 		case <-time.After(s.d.Poll):
-		case _, open := <-s.d.Enter:
+		case l, open := <-s.d.Enter:
 			if !open {
 				s.d.Enter = nil
+			} else if typed != nil {
+				typed(l)
 			}
 		}
 	}
 }
 
-func (s *session) awaitPull(f plan.DiskRef) error {
+func (s *session) awaitPull(p *plan.Plan) error {
+	f := p.Disks.Failed
 	sys, err := s.d.Discover()
 	if err != nil {
 		return err
@@ -364,13 +419,26 @@ func (s *session) awaitPull(f plan.DiskRef) error {
 		bay = " (" + bay + ")"
 	}
 	s.printf("\nPull the disk with serial %s%s now. raidswap sees it go by itself; no need to press Enter.\n", f.Serial, bay)
+	var typed func(string)
+	if s.d.Enter != nil {
+		// Lines are read during the wait only by the line prompter.
+		s.printf("(t and Enter prints a ticket for remote hands.)\n")
+		ticket := s.ticketKey(p)
+		typed = func(l string) {
+			if ticket.Matches(l) {
+				if err := ticket.Do(s.d.Out); err != nil {
+					s.printf("could not print the ticket: %v\n", err)
+				}
+			}
+		}
+	}
 	err = s.wait(func() (bool, error) {
 		sys, err := s.d.Discover()
 		if err != nil {
 			return false, err
 		}
 		return sys.DiskBySerial(f.Serial) == nil, nil
-	})
+	}, typed)
 	if err != nil {
 		return err
 	}
@@ -413,7 +481,7 @@ func (s *session) awaitNew(p *plan.Plan, want string) (*discover.Disk, error) {
 			}
 		}
 		return len(ok) > 0, nil
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}

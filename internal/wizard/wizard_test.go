@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/raidswap/raidswap/bootloader"
+	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/engine"
@@ -372,4 +374,131 @@ func TestBootReadinessShown(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", s, out)
 		}
 	}
+}
+
+// TestTicketKey: `t` (or "ticket") at the pull question prints what `raidswap ticket`
+// prints and asks again; it is not a wrong answer, so two of them and two wrong answers
+// still leave the third try.
+func TestTicketKey(t *testing.T) {
+	fp := &fakePrompter{typed: []string{"t", "x", "TICKET", "y", "B002", "7Q3Z"}}
+	w, d, out := newSession(t, "failed", fp)
+	o, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, &fp.said, out)
+	}
+	if o.Answers != 2 || len(w.runs) != 2 {
+		t.Errorf("%d answers, %d runs", o.Answers, len(w.runs))
+	}
+	if n := strings.Count(fp.said.String(), "DISK REPLACEMENT on server"); n != 2 {
+		t.Errorf("ticket printed %d times, want 2:\n%s", n, &fp.said)
+	}
+	// The same text as `raidswap ticket` for this system and plan.
+	sys, _ := w.discover()
+	p, _ := d.Plan(plan.Request{Mode: plan.ReplaceFailed, Failed: w.failed})
+	var want bytes.Buffer
+	if err := view.Ticket(&want, p, sys, view.TicketOptions{Host: sys.Host.Hostname, Now: time.Date(2026, 12, 1, 3, 1, 30, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.SplitN(want.String(), "\n", 2)[1] // past the dated first line
+	if !strings.Contains(fp.said.String(), body) {
+		t.Errorf("the wizard's ticket is not raidswap ticket's:\n%s\nwant:\n%s", &fp.said, &want)
+	}
+	if !strings.Contains(fp.asked[0], "t prints a ticket for remote hands") {
+		t.Errorf("the pull question does not offer the key: %q", fp.asked[0])
+	}
+}
+
+// TestTicketKeyDuringPull: on the line prompter, t and Enter while the wizard waits for the
+// pull prints the ticket too, and is only a look otherwise.
+func TestTicketKeyDuringPull(t *testing.T) {
+	fp := &fakePrompter{typed: []string{"B002", "7Q3Z"}}
+	w, d, out := newSession(t, "failed", fp)
+	d.Poll = time.Hour // only lines make it look again
+	enter := make(chan string, 8)
+	enter <- "t"
+	for range 7 {
+		enter <- ""
+	}
+	d.Enter = enter
+	if _, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	pull := out.String()[strings.Index(out.String(), "Pull the disk"):]
+	if !strings.Contains(pull, "(t and Enter prints a ticket for remote hands.)") || strings.Count(pull[:strings.Index(pull, "is out.")], "DISK REPLACEMENT on server") != 1 {
+		t.Errorf("no ticket during the pull wait:\n%s", out)
+	}
+	if len(w.runs) != 2 {
+		t.Errorf("runs %+v", w.runs)
+	}
+}
+
+// ledLog records the wizard's LED calls against the questions asked so far.
+type ledLog struct {
+	fp     *fakePrompter
+	events []string
+}
+
+func (l *ledLog) locate(_ context.Context, led *plan.LED, on bool) error {
+	l.events = append(l.events, fmt.Sprintf("%s %s after %d questions", map[bool]string{true: "on", false: "off"}[on], led.Serial, len(l.fp.asked)))
+	return nil
+}
+
+// TestLocateBeforeLabel: the failed disk's bay LED is lit before the label question (and the
+// screen says it blinks) and turned off after it on every path: the answer, three wrong
+// answers, Ctrl-C, and an error while asking.
+func TestLocateBeforeLabel(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		typed []string
+		// discoverFails makes the ticket's discovery fail: an error at the question.
+		discoverFails bool
+		err           bool
+	}{
+		{name: "answer", typed: []string{"B002", "7Q3Z"}},
+		{name: "declined", typed: []string{"x", "y", "z"}, err: true},
+		{name: "interrupted", typed: []string{"^C"}, err: true},
+		{name: "error", typed: []string{"t"}, discoverFails: true, err: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fp := &fakePrompter{typed: c.typed}
+			w, d, out := newSession(t, "failed", fp)
+			env, _ := fixtureSystem(t, "failed")
+			for i := range w.sys.Disks {
+				if w.sys.Disks[i].Serial == w.failed {
+					w.sys.Disks[i].Bay = enclosureBay("Slot 02")
+				}
+			}
+			d.Plan = func(r plan.Request) (*plan.Plan, error) { return env.PlanFor(w.sys, r, false) }
+			leds := &ledLog{fp: fp}
+			d.Locate = leds.locate
+			if c.discoverFails {
+				looks := 0
+				look := d.Discover
+				d.Discover = func() (*discover.System, error) {
+					if looks++; looks > 1 {
+						return nil, errors.New("discovery failed")
+					}
+					return look()
+				}
+			}
+			_, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
+			if (err != nil) != c.err {
+				t.Fatalf("err %v\n%s", err, out)
+			}
+			want := []string{"on " + w.failed + " after 0 questions", "off " + w.failed + " after 1 questions"}
+			if strings.Join(leds.events, "; ") != strings.Join(want, "; ") {
+				t.Errorf("LED %q, want %q", leds.events, want)
+			}
+			if !strings.Contains(out.String(), "The locate LED of enclosure") || !strings.Contains(out.String(), "is blinking now") {
+				t.Errorf("the screen does not say the LED blinks:\n%s", out)
+			}
+		})
+	}
+}
+
+// enclosureBay is slot of an SES enclosure, as identify.BayOf gives it.
+func enclosureBay(slot string) *identify.Bay {
+	b := &identify.Bay{LED: identify.LEDEnclosure, Enclosure: "0:0:0:0", EnclosureID: "0x5001438012345678", Slot: slot}
+	b.Locate, b.Fault = b.File(identify.LampLocate), b.File(identify.LampFault)
+	return b
 }
