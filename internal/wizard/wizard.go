@@ -281,7 +281,7 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 		return s.stopped(err, detached, out.Journal)
 	}
 	out.NewSerial = newDisk.Serial
-	s.printf("\nPhase 2: partition %s, add it to the arrays, install the boot code. This writes to the new disk only (and the survivor's boot code).\n", newDisk.Label())
+	s.printf("\n%s\n", phaseTwoIntro(two, p.Disks.Survivor.Serial, newDisk.Label()))
 	s.showSteps(two, len(one))
 	q := fmt.Sprintf("\nThe new disk's serial is %s. Type its last 4 characters to write to it: ", newDisk.Serial)
 	if err := s.confirm(q, prompt.Want{Answer: last4(newDisk.Serial, newDisk.Name), Keep: keep(p)}); err != nil {
@@ -611,4 +611,38 @@ func identityText(d discover.Disk) string {
 		parts = append(parts, "firmware "+d.Firmware)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// phaseTwoIntro says what phase 2's steps do to which disk, from the steps themselves: a
+// whole-disk member gets no partition table, a plan with no boot code installs none, and the
+// survivor is named only when a step writes its boot code.
+func phaseTwoIntro(two []plan.Step, survivor, newDisk string) string {
+	var partition, boot, survBoot bool
+	for _, st := range two {
+		switch st.Action {
+		case plan.ActionPartitionClone:
+			partition = true
+		case plan.ActionBootloader:
+			if st.Target.Device != "" {
+				boot = true
+				survBoot = survBoot || st.Target.Serial == survivor && survivor != ""
+			}
+		case plan.ActionESPFormat, plan.ActionESPSync, plan.ActionESPInstall, plan.ActionEFIEntry:
+			boot = true
+		case plan.ActionESPFallback:
+			boot, survBoot = true, true
+		}
+	}
+	what := []string{"add " + newDisk + " to the arrays"}
+	if partition {
+		what = []string{"partition " + newDisk, "add it to the arrays"}
+	}
+	if boot {
+		what = append(what, "install the boot code")
+	}
+	where := "This writes to the new disk only."
+	if survBoot {
+		where = "This writes to the new disk only (and the survivor's boot code)."
+	}
+	return "Phase 2: " + strings.Join(what, ", ") + ". " + where
 }
