@@ -182,24 +182,35 @@ func (r *run) espFormat(ctx context.Context, s plan.Step, u *plan.UEFITarget, ar
 	return r.note(s, map[string]string{"esp": e.Dev, "volume_id": fs.UUID})
 }
 
-func (r *run) espSync(ctx context.Context, s plan.Step, u *plan.UEFITarget) error {
+// madeESP is the new disk's ESP as the esp-mkfs step left it, right before a step writes
+// into it: not the survivor's, in no array, not mounted, not swap, holding the FAT file
+// system esp-mkfs made (its volume id).
+func (r *run) madeESP(ctx context.Context, s plan.Step, u *plan.UEFITarget) (bootloader.ESPRef, error) {
 	dst, nd, err := r.newESP(s, u.Part)
 	if err != nil {
-		return err
+		return dst, err
 	}
 	if nd.Serial == r.p.Disks.Survivor.Serial {
-		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial, Reason: "it is the survivor"}
+		return dst, &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial, Reason: "it is the survivor"}
 	}
 	if why := partitionInUse(r.w.sys, nd, strings.TrimPrefix(dst.Dev, "/dev/")); why != "" {
-		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial, Reason: why}
+		return dst, &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial, Reason: why}
 	}
 	fs, err := r.probe(ctx, s, dst)
 	if err != nil {
-		return err
+		return dst, err
 	}
 	if fs.Type != "vfat" || (u.VolumeID != "" && !strings.EqualFold(fs.UUID, u.VolumeID)) {
-		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial,
+		return dst, &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial,
 			Reason: fmt.Sprintf("it does not hold the FAT file system the esp-mkfs step made (found %q, id %q)", fs.Type, fs.UUID)}
+	}
+	return dst, nil
+}
+
+func (r *run) espSync(ctx context.Context, s plan.Step, u *plan.UEFITarget) error {
+	dst, err := r.madeESP(ctx, s, u)
+	if err != nil {
+		return err
 	}
 	src, err := r.survivorESP(s, u.Part)
 	if err != nil {
@@ -236,23 +247,9 @@ func (r *run) espSync(ctx context.Context, s plan.Step, u *plan.UEFITarget) erro
 // must hold the file system esp-mkfs made; a resumed step whose ESP already holds the loader
 // and the fallback path runs nothing.
 func (r *run) espInstall(ctx context.Context, s plan.Step, u *plan.UEFITarget, argv []string) error {
-	dst, nd, err := r.newESP(s, u.Part)
+	dst, err := r.madeESP(ctx, s, u)
 	if err != nil {
 		return err
-	}
-	if nd.Serial == r.p.Disks.Survivor.Serial {
-		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial, Reason: "it is the survivor"}
-	}
-	if why := partitionInUse(r.w.sys, nd, strings.TrimPrefix(dst.Dev, "/dev/")); why != "" {
-		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial, Reason: why}
-	}
-	fs, err := r.probe(ctx, s, dst)
-	if err != nil {
-		return err
-	}
-	if fs.Type != "vfat" || (u.VolumeID != "" && !strings.EqualFold(fs.UUID, u.VolumeID)) {
-		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: nd.Serial,
-			Reason: fmt.Sprintf("it does not hold the FAT file system the esp-mkfs step made (found %q, id %q)", fs.Type, fs.UUID)}
 	}
 	dir, release, err := bootloader.MountESP(ctx, r.o.Runner, uefiRoot, dst, false)
 	if err != nil {

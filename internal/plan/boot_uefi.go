@@ -99,16 +99,7 @@ func (b *builder) uefiBootSteps(f bootloader.Facts, d bootloader.Decision) {
 	}
 	b.add(b.espFallbackStep(f, t, survESP))
 
-	mk := UEFITarget{Part: n, FATBits: esp.FATBits(), Label: esp.FSLabel, VolumeID: esp.FSUUID}
-	if !bootloader.ValidFATLabel(mk.Label) {
-		if mk.Label != "" {
-			b.notes = append(b.notes, fmt.Sprintf("the survivor's ESP label %q is not a plain FAT label: the new ESP gets none", mk.Label))
-		}
-		mk.Label = ""
-	}
-	if !bootloader.ValidVolumeID(mk.VolumeID) {
-		mk.VolumeID = ""
-	}
+	mk := b.mkfsOperands(n, esp, "the survivor's ESP")
 	b.add(Step{ID: "esp-mkfs-new", Action: ActionESPFormat, Destructive: true,
 		Target: Target{Device: newESP, Serial: b.req.New, UEFI: &mk},
 		Preconditions: []Condition{{Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"},
@@ -132,6 +123,23 @@ func (b *builder) uefiBootSteps(f bootloader.Facts, d bootloader.Decision) {
 	}
 	b.uefiEntrySteps(t, survESP, newLabel, efiLoader)
 	b.add(b.verifyUEFIStep(t))
+}
+
+// mkfsOperands are the esp-mkfs operands that make the new ESP, partition n, like the ESP
+// from (whose names it in the note about a label FAT cannot take): its FAT type, and its label
+// and volume id when they are ones mkfs.vfat takes (else none, said in the notes).
+func (b *builder) mkfsOperands(n int, from *bootloader.Partition, whose string) UEFITarget {
+	mk := UEFITarget{Part: n, FATBits: from.FATBits(), Label: from.FSLabel, VolumeID: from.FSUUID}
+	if !bootloader.ValidFATLabel(mk.Label) {
+		if mk.Label != "" {
+			b.notes = append(b.notes, fmt.Sprintf("%s label %q is not a plain FAT label: the new ESP gets none", whose, mk.Label))
+		}
+		mk.Label = ""
+	}
+	if !bootloader.ValidVolumeID(mk.VolumeID) {
+		mk.VolumeID = ""
+	}
+	return mk
 }
 
 // espFallbackStep writes the removable fallback path on the survivor's ESP survESP when it

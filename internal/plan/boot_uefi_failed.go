@@ -181,16 +181,7 @@ func (b *builder) remakeESPSteps(f bootloader.Facts, d bootloader.Decision) {
 	}
 	clone.Reason += fmt.Sprintf(", and add partition %d, an EFI System Partition of %d MiB like the failed disk's ESP, in the new disk's first free extent that holds it (else in room made by cutting its last md member's partition down to what the member needs; a disk with no room is refused before anything is written, with its free extents)", n, size>>20)
 
-	mk := UEFITarget{Part: n, FATBits: e.FATBits(), Label: e.FSLabel, VolumeID: e.FSUUID}
-	if !bootloader.ValidFATLabel(mk.Label) {
-		if mk.Label != "" {
-			b.notes = append(b.notes, fmt.Sprintf("the failed ESP's label %q is not a plain FAT label: the new ESP gets none", mk.Label))
-		}
-		mk.Label = ""
-	}
-	if !bootloader.ValidVolumeID(mk.VolumeID) {
-		mk.VolumeID = ""
-	}
+	mk := b.mkfsOperands(n, e, "the failed ESP's")
 	newESP := NewPart(n)
 	present := Condition{Kind: CondDiskPresent, Device: NewDiskToken, Serial: b.req.New, Text: "the new disk is attached"}
 	free := Condition{Kind: CondPartitionFree, Device: NewDiskToken, Partition: n, Text: fmt.Sprintf("new partition %d is in no array, not mounted, not swap", n)}
