@@ -87,7 +87,12 @@ func runStatus(o *StatusOptions) error {
 	case "prometheus":
 		err = view.StatusPrometheus(o.F.IO.Out, sys)
 	case "human", "":
-		err = view.StatusHuman(o.F.IO.Out, sys)
+		width := 0
+		if o.F.IO.Interactive {
+			// A person at a terminal (a serial console of 80 columns): fit it.
+			width = terminalWidth()
+		}
+		err = view.StatusHumanWidth(o.F.IO.Out, sys, width)
 	default:
 		return WithCode(ExitUsage, fmt.Errorf("unknown --format %q: use human, json or prometheus", o.Format))
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/discover"
@@ -213,5 +214,37 @@ func checkOutputsAgree(t *testing.T, s *discover.System) {
 		if !strings.Contains(p.String(), line) {
 			t.Errorf("Prometheus lacks %q for %s in state %s", strings.TrimSpace(line), a.Name, a.State)
 		}
+	}
+}
+
+// TestFixturesFit80: on a terminal of 80 columns (a serial console) every status line fits
+// and no word is cut: each word on the narrow screen is a word of the full-width one (issue
+// 20, item 4). A word longer than the line (a long device path) stands alone on its line.
+func TestFixturesFit80(t *testing.T) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			s := loadFixture(t, sc.name)
+			var wide, narrow bytes.Buffer
+			if err := view.StatusHuman(&wide, s); err != nil {
+				t.Fatal(err)
+			}
+			if err := view.StatusHumanWidth(&narrow, s, 80); err != nil {
+				t.Fatal(err)
+			}
+			words := map[string]bool{}
+			for _, w := range strings.Fields(wide.String()) {
+				words[w] = true
+			}
+			for i, line := range strings.Split(narrow.String(), "\n") {
+				if n := utf8.RuneCountInString(line); n > 80 && len(strings.Fields(line)) > 1 {
+					t.Errorf("line %d is %d columns wide:\n%s", i+1, n, line)
+				}
+				for _, w := range strings.Fields(line) {
+					if !words[w] {
+						t.Errorf("line %d holds %q, no word of the full-width status (cut?):\n%s", i+1, w, line)
+					}
+				}
+			}
+		})
 	}
 }

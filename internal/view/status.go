@@ -6,7 +6,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/human"
@@ -20,7 +19,15 @@ func StatusJSON(w io.Writer, s *discover.System) error {
 }
 
 // StatusHuman writes the status table. A critical verdict is framed so it cannot be missed.
-func StatusHuman(w io.Writer, s *discover.System) error {
+// Every column is shown and no line is broken: for a pipe, a script or a log.
+func StatusHuman(w io.Writer, s *discover.System) error { return StatusHumanWidth(w, s, 0) }
+
+// StatusHumanWidth writes the status table for a terminal width columns wide (0: as
+// StatusHuman). It fits: the arrays table leaves out the metadata column, the disks table
+// its model, sector and members columns, one at a time, until its lines fit; the disks'
+// BOOT column holds the state alone and each reason goes into a BOOT list below it; every
+// other line is broken at spaces (view.Wrap), so no word is cut.
+func StatusHumanWidth(w io.Writer, s *discover.System, width int) error {
 	var b strings.Builder
 	banner := strings.ToUpper(string(s.Verdict)) + ": " + s.Summary
 	if s.Verdict == discover.Critical || s.Verdict == discover.Unknown {
@@ -31,7 +38,8 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 	}
 	if len(s.Arrays) > 0 {
 		b.WriteString("ARRAYS\n")
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		var rows [][]string
+		var members [][][]string
 		for _, a := range s.Arrays {
 			st, sync := strings.ToUpper(string(a.State)), syncText(a.Sync)
 			if r := a.Rebuilding(); r != "" && a.State == discover.ArrayRecovering {
@@ -47,23 +55,53 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 			} else if a.Container != "" {
 				st += " (in " + a.Container + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, orDash(a.Level), "meta "+orDash(a.Metadata), bar, st, sync)
+			rows = append(rows, []string{a.Name, orDash(a.Level), "meta " + orDash(a.Metadata), bar, st, sync})
+			var ms [][]string
 			for _, m := range a.Members {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t\n", slotText(m.Slot), derefOr(m.Device, "-"), diskText(m), memberText(m), "")
+				ms = append(ms, []string{"  " + slotText(m.Slot), derefOr(m.Device, "-"), diskText(m), memberText(m), "", ""})
+			}
+			members = append(members, ms)
+		}
+		if width <= 0 {
+			// One table: the members' columns line up with the arrays'.
+			var all [][]string
+			for i := range rows {
+				all = append(append(all, rows[i]), members[i]...)
+			}
+			b.WriteString(Table{Rows: all}.Render(0))
+		} else {
+			// A terminal: the arrays' lines fit together (the metadata column goes for all
+			// or none), and each array's members follow in a table of their own, so a long
+			// member text widens no other line; Wrap breaks it at spaces.
+			at := Table{Rows: rows, Optional: []int{2}}
+			lines := strings.SplitAfter(strings.TrimSuffix(at.Render(width), "\n"), "\n")
+			for i := range rows {
+				b.WriteString(strings.TrimSuffix(lines[i], "\n") + "\n")
+				b.WriteString(Table{Rows: members[i]}.Render(width))
 			}
 		}
-		tw.Flush()
 		writeBitmaps(&b, s)
 		b.WriteString("\n")
 	}
 	if len(s.Disks) > 0 {
 		b.WriteString("DISKS\n")
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSERIAL\tMODEL\tSIZE\tSECTOR\tMEMBERS\tVERDICT\tBOOT")
+		dt := Table{Header: []string{"NAME", "SERIAL", "MODEL", "SIZE", "SECTOR", "MEMBERS", "VERDICT", "BOOT"}, Optional: []int{2, 4, 5}}
+		var bootWhy []string
 		for _, d := range s.Disks {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, orDash(d.Serial), orDash(d.Model), sizeText(d), sectorText(d), membersText(d), verdictText(d.Verdict), bootText(d))
+			boot := bootText(d)
+			if width > 0 {
+				// The state in the table, the reason below it: a reason is a sentence.
+				if st, why, ok := strings.Cut(boot, ": "); ok {
+					boot = st
+					bootWhy = append(bootWhy, "  "+d.Label()+": "+st+": "+why)
+				}
+			}
+			dt.Rows = append(dt.Rows, []string{d.Name, orDash(d.Serial), orDash(d.Model), sizeText(d), sectorText(d), membersText(d), verdictText(d.Verdict), boot})
 		}
-		tw.Flush()
+		b.WriteString(dt.Render(width))
+		if len(bootWhy) > 0 {
+			b.WriteString("\nBOOT\n" + strings.Join(bootWhy, "\n") + "\n")
+		}
 		writeBays(&b, s)
 	}
 	writeSMART(&b, s)
@@ -100,7 +138,7 @@ func StatusHuman(w io.Writer, s *discover.System) error {
 	if s.Verdict == discover.Critical {
 		fmt.Fprintf(&b, "\n%s\n", banner)
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, Wrap(b.String(), width))
 	return err
 }
 

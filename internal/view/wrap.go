@@ -24,11 +24,21 @@ func Wrap(s string, width int) string {
 	return b.String()
 }
 
-func wrapLine(b *strings.Builder, line string, width int) {
+func wrapLine(out *strings.Builder, line string, width int) {
 	if utf8.RuneCountInString(line) <= width {
-		b.WriteString(line)
+		out.WriteString(line)
 		return
 	}
+	var b strings.Builder
+	defer func() {
+		// A break inside a run of spaces (a table's padding) leaves the spaces at the end of
+		// the line it ends: they are no part of it.
+		parts := strings.Split(b.String(), "\n")
+		for i := range parts {
+			parts[i] = strings.TrimRight(parts[i], " ")
+		}
+		out.WriteString(strings.Join(parts, "\n"))
+	}()
 	indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
 	cont := indent + "  "
 	if utf8.RuneCountInString(cont) >= width/2 {
