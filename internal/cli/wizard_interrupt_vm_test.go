@@ -84,7 +84,8 @@ tmux kill-server 2>/dev/null || true
 rm -f /run/w.rc
 tmux new-session -d -s w -x 100 -y 30 "env TERM=xterm-256color $RS resume --yes; echo RC=\$? > /run/w.rc; sleep 3600"
 await_screen "resuming plan"
-await_screen "17-await-rebuild"
+# The step itself, not its line in resume's list of steps ("to do 17. 17-await-rebuild").
+await_screen "] 17-await-rebuild"
 await_bars
 sleep 1
 T=$(ms); tmux send-keys -t w C-c
@@ -96,7 +97,7 @@ tmux kill-server 2>/dev/null || true
 rm -f /run/w.rc
 tmux new-session -d -s w -x 100 -y 30 "env TERM=dumb $RS resume --yes --plain; echo RC=\$? > /run/w.rc; sleep 3600"
 await_screen "resuming plan"
-await_screen "17-await-rebuild"
+await_screen "] 17-await-rebuild"
 await_screen "rebuild:"
 T=$(ms); pkill -TERM -x raidswap
 await_rc_quick resume-term
