@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -119,7 +118,7 @@ func Run(ctx context.Context, d Deps, base plan.Request, planOnly bool) (*Outcom
 	if err != nil {
 		return out, err
 	}
-	Show(d.Out, sys, d.Width)
+	view.WizardShow(d.Out, sys, d.Width)
 	req := base
 	if req.Failed == "" {
 		if req.Failed, err = s.pickFailed(sys); err != nil {
@@ -303,7 +302,7 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 	if derr != nil {
 		return derr
 	}
-	Summary(s.d.Out, s.d.Width, p, newDisk, after, out.Journal, s.d.AuditLog, s.d.Now().Sub(s.start))
+	view.WizardSummary(s.d.Out, s.d.Width, p, newDisk, after, out.Journal, s.d.AuditLog, s.d.Now().Sub(s.start))
 	return nil
 }
 
@@ -572,29 +571,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// bootLines say, disk by disk, what boot code the plan installed: the survivor's and the
-// new disk's steps, or why no boot code was needed.
-func bootLines(p *plan.Plan, newLabel string) []string {
-	var out []string
-	for _, st := range p.Steps {
-		if st.Action != plan.ActionBootloader {
-			continue
-		}
-		switch {
-		case st.Target.Device == "":
-			out = append(out, "none needed: "+st.Reason)
-		case strings.HasPrefix(st.Target.Device, "{new"):
-			out = append(out, fmt.Sprintf("%s (new): boot code installed (step %s)", newLabel, st.ID))
-		case st.Target.Device == p.Disks.Survivor.Device:
-			out = append(out, fmt.Sprintf("%s (survivor): boot code installed (step %s)", p.Disks.Survivor.Label(), st.ID))
-		default:
-			out = append(out, fmt.Sprintf("%s: step %s", st.Target.Device, st.ID))
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // identityText is what the bus says of the disk (transport, SCSI address, firmware), as far as

@@ -1,8 +1,9 @@
-package wizard
+package view
 
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,13 +13,15 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/human"
 	"github.com/raidswap/raidswap/internal/plan"
-	"github.com/raidswap/raidswap/internal/view"
 )
 
-// Show writes what discovery found, as the wizard opens: the arrays, the disks with their
+// The wizard's screens (internal/wizard holds only the conversation): what discovery found
+// as it opens, the warnings before anything is pulled, and the summary at its end.
+
+// WizardShow writes what discovery found, as the wizard opens: the arrays, the disks with their
 // identity, bay and SMART, the failed one marked, and the warnings an operator must see
 // before pulling anything.
-func Show(w io.Writer, sys *discover.System, width int) {
+func WizardShow(w io.Writer, sys *discover.System, width int) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "raidswap: %s\n\nARRAYS\n", sys.Summary)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -31,8 +34,7 @@ func Show(w io.Writer, sys *discover.System, width int) {
 	}
 	tw.Flush()
 	b.WriteString("\nDISKS\n")
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  \tNAME\tSERIAL\tMODEL\tSIZE\tBAY\tSMART\tBOOT\tVERDICT")
+	dt := Table{Indent: "  ", Header: []string{"", "NAME", "SERIAL", "MODEL", "SIZE", "BAY", "SMART", "BOOT", "VERDICT"}, Optional: []int{3, 5}}
 	for _, d := range sys.Disks {
 		mark := " "
 		verdict := string(d.Verdict)
@@ -44,21 +46,21 @@ func Show(w io.Writer, sys *discover.System, width int) {
 		if d.Present {
 			size = human.Bytes(d.SizeBytes)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, d.Name, orDash(d.Serial), orDash(d.Model), size, bayShort(d), smartShort(d.SMART), bootShort(d.Boot), verdict)
+		dt.Rows = append(dt.Rows, []string{mark, d.Name, orDash(d.Serial), orDash(d.Model), size, bayShort(d), smartShort(d.SMART), bootShort(d.Boot), verdict})
 	}
-	tw.Flush()
-	if warn := Warnings(sys); len(warn) > 0 {
+	b.WriteString(dt.Render(width))
+	if warn := WizardWarnings(sys); len(warn) > 0 {
 		b.WriteString("\nWARNINGS\n")
 		for _, x := range warn {
 			b.WriteString("  ! " + x + "\n")
 		}
 	}
-	io.WriteString(w, view.Wrap(b.String(), width))
+	io.WriteString(w, Wrap(b.String(), width))
 }
 
-// Warnings are what the operator must know before pulling a disk: a survivor whose SMART
+// WizardWarnings are what the operator must know before pulling a disk: a survivor whose SMART
 // is not clean, /boot on one disk only, and what discovery could not read.
-func Warnings(sys *discover.System) []string {
+func WizardWarnings(sys *discover.System) []string {
 	var out []string
 	for _, d := range sys.Disks {
 		if d.Verdict != discover.DiskHealthy || d.SMART == nil {
@@ -110,10 +112,10 @@ func smartShort(h *identify.Health) string {
 	return string(h.State)
 }
 
-// Summary is the end of a session: what was done, how long it took, where the journal
+// WizardSummary is the end of a session: what was done, how long it took, where the journal
 // and the audit log are, which disks got boot code, how to check later, and the command that
 // makes the next failure cheaper on every array without a write-intent bitmap.
-func Summary(w io.Writer, width int, p *plan.Plan, newDisk *discover.Disk, sys *discover.System, journal, audit string, took time.Duration) {
+func WizardSummary(w io.Writer, width int, p *plan.Plan, newDisk *discover.Disk, sys *discover.System, journal, audit string, took time.Duration) {
 	var b strings.Builder
 	var arrays []string
 	for _, a := range sys.Arrays {
@@ -135,11 +137,34 @@ func Summary(w io.Writer, width int, p *plan.Plan, newDisk *discover.Disk, sys *
 		}
 	}
 	b.WriteString("  check later: raidswap status (or cat /proc/mdstat), and the journal above\n")
-	if no := view.NoBitmap(sys); len(no) > 0 {
+	if no := NoBitmap(sys); len(no) > 0 {
 		b.WriteString("\nNext time could be cheaper: without a write-intent bitmap, a disk that drops out for a moment\ncosts a full rebuild instead of seconds. Add one (online, safe on a redundant array):\n")
 		for _, a := range no {
-			b.WriteString("  " + view.BitmapCommand(a) + "\n")
+			b.WriteString("  " + BitmapCommand(a) + "\n")
 		}
 	}
-	io.WriteString(w, view.Wrap(b.String(), width))
+	io.WriteString(w, Wrap(b.String(), width))
+}
+
+// bootLines say, disk by disk, what boot code the plan installed: the survivor's and the
+// new disk's steps, or why no boot code was needed.
+func bootLines(p *plan.Plan, newLabel string) []string {
+	var out []string
+	for _, st := range p.Steps {
+		if st.Action != plan.ActionBootloader {
+			continue
+		}
+		switch {
+		case st.Target.Device == "":
+			out = append(out, "none needed: "+st.Reason)
+		case strings.HasPrefix(st.Target.Device, "{new"):
+			out = append(out, fmt.Sprintf("%s (new): boot code installed (step %s)", newLabel, st.ID))
+		case st.Target.Device == p.Disks.Survivor.Device:
+			out = append(out, fmt.Sprintf("%s (survivor): boot code installed (step %s)", p.Disks.Survivor.Label(), st.ID))
+		default:
+			out = append(out, fmt.Sprintf("%s: step %s", st.Target.Device, st.ID))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
