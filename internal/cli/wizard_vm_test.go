@@ -51,7 +51,7 @@ await_screen() {
 wizard() {
 	tmux kill-server 2>/dev/null || true
 	rm -f /run/w.rc
-	tmux new-session -d -s w -x 100 -y 30 "env TERM=$1 $RS $2; echo RC=\$? > /run/w.rc; sleep 3600"
+	tmux new-session -d -s w -x ${COLS:-100} -y ${ROWS:-30} "env TERM=$1 $RS $2; echo RC=\$? > /run/w.rc; sleep 3600"
 }
 type_keys() { tmux send-keys -t w -l -- "$1"; tmux send-keys -t w Enter; }
 await_rc() {
@@ -136,9 +136,9 @@ tail -n 3 /run/resume.out
 wait
 checks WD-NEW2
 
-say "a whole session on a capable terminal (survey, mpb bars)"
+say "a whole session on a capable terminal (survey, mpb bars) of 80x24, a serial console's size"
 $RS simulate fail --disk $(disk_of WD-NEW2) >/dev/null
-wizard xterm-256color ""
+COLS=80 ROWS=24 wizard xterm-256color ""
 await_screen "Type its last 4 characters to go ahead"
 type_keys "NEW2"
 await_screen "Pull the disk with serial WD-NEW2"
@@ -152,6 +152,9 @@ type_keys "NEW3"
 await_rc
 screen | grep -E "^md[01] " | sed 's/^/BAR: /'
 screen | grep -F "DONE in" | sed 's/^/SURVEY: /'
+# capture-pane -J joins the lines the terminal wrapped: a line wider than 80 is one it broke,
+# wherever it fell (inside a word). raidswap breaks its own lines at spaces.
+screen | awk 'length > 80 { n++; print "WIDER THAN 80: " $0 } END { if (!n) print "EVERY LINE FITS 80" }'
 checks WD-NEW3
 `
 	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{
@@ -170,7 +173,7 @@ checks WD-NEW3
 		"Pull the disk with serial WD-OLD", "New disk: ", "checks: ok", "DONE in", "RC=0", "boots alone  vdb (WD-NEW): ok", "PLAIN: NO ESCAPE CODE",
 		"REDUNDANT OK", "CANARY OK", "SWAP UUID KEPT on WD-NEW", "GRUB ON WD-NEW",
 		"SURVEY PROMPT", "raidswap resume", "RC=130", "done: every step of plan", "SWAP UUID KEPT on WD-NEW2", "GRUB ON WD-NEW2",
-		"BAR: md0", "BAR: md1", "SURVEY: DONE in", "SWAP UUID KEPT on WD-NEW3", "GRUB ON WD-NEW3")
+		"BAR: md0", "BAR: md1", "SURVEY: DONE in", "EVERY LINE FITS 80", "SWAP UUID KEPT on WD-NEW3", "GRUB ON WD-NEW3")
 	if strings.Contains(res.Output, "THE ANSWER WAS ECHOED") {
 		t.Error("a refused confirmation showed the expected answer")
 	}

@@ -31,14 +31,14 @@ func normaliseTranscript(s string) string {
 
 // TestTranscript: one full session in plain mode (the seed's failed disk, pulled, a new disk
 // inserted, both confirmations typed) prints what docs/wizard-transcript.txt shows, and
-// holds no escape code.
+// holds no escape code; at 80 columns (a serial console) no line with a space is wider.
 func TestTranscript(t *testing.T) {
 	w, d, out := newSession(t, "failed", nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	plain := prompt.NewPlain(ctx, strings.NewReader("B002\n7Q3Z\n"), out)
 	d.Prompt = echo{plain, out}
-	d.Width = 100
+	d.Width = 80
 	o, err := Run(ctx, d, plan.Request{Mode: plan.ReplaceFailed}, false)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -51,11 +51,11 @@ func TestTranscript(t *testing.T) {
 		t.Errorf("plain mode wrote an escape code:\n%q", got)
 	}
 	for _, l := range strings.Split(got, "\n") {
-		if len(l) > 100 && strings.Contains(strings.TrimSpace(l), " ") {
-			t.Errorf("line longer than the terminal's 100 columns: %q", l)
+		if len(l) > 80 && strings.Contains(strings.TrimSpace(l), " ") {
+			t.Errorf("line longer than the terminal's 80 columns (a serial console): %q", l)
 		}
 	}
-	header := "# A full `raidswap --plain` session on the seed system (vdb failed; kept by TestTranscript in\n# internal/wizard: regenerate with go test ./internal/wizard -run TestTranscript -update).\n# The operator typed B002 and 7Q3Z; everything else is raidswap's.\n\n"
+	header := "# A full `raidswap --plain` session on the seed system at 80 columns (vdb\n# failed; kept by TestTranscript in internal/wizard: regenerate with\n# go test ./internal/wizard -run TestTranscript -update). The operator typed\n# B002 and 7Q3Z; everything else is raidswap's.\n\n"
 	got = header + normaliseTranscript(got)
 	path := filepath.Join("..", "..", "docs", "wizard-transcript.txt")
 	if *update {

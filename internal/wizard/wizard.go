@@ -282,7 +282,7 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 	out.NewSerial = newDisk.Serial
 	s.printf("\n%s\n", phaseTwoIntro(two, p.Disks.Survivor.Serial, newDisk.Label()))
 	s.showSteps(two, len(one))
-	q := fmt.Sprintf("\nThe new disk's serial is %s. Type its last 4 characters to write to it: ", newDisk.Serial)
+	q := fmt.Sprintf("\nThe new disk's serial is %s.\nType its last 4 characters to write to it: ", newDisk.Serial)
 	if err := s.confirm(q, prompt.Want{Answer: last4(newDisk.Serial, newDisk.Name), Keep: keep(p)}); err != nil {
 		return s.stopped(err, detached, out.Journal)
 	}
