@@ -41,6 +41,9 @@ type Deps struct {
 	Now func() time.Time
 	// AuditLog is the audit log's path, for the summary.
 	AuditLog string
+	// Cold: the chassis has no hot-swap bays (raidswap --cold); the session stops after
+	// phase 1 and says how to swap the disk with the power off (cold.go).
+	Cold bool
 }
 
 // Outcome is what a session did.
@@ -265,6 +268,9 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 			return s.stopped(err, res != nil && len(res.Ran) > 0, out.Journal)
 		}
 		detached = true
+		if s.d.Cold {
+			return s.powerOff(p, out.Journal)
+		}
 	}
 	if err := s.awaitPull(f); err != nil {
 		return s.stopped(err, detached, out.Journal)
