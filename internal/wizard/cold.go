@@ -25,18 +25,22 @@ type PowerOffError struct {
 }
 
 func (e *PowerOffError) Error() string {
-	j := ""
-	if e.Journal != "" {
-		j = " (journal " + e.Journal + ")"
+	if e.Journal == "" {
+		return fmt.Sprintf("stopped for the swap with the power off: nothing was changed (%s is out of every array already); power off, swap the disk, boot, then `sudo raidswap` plans the replacement with the new disk in", e.Failed)
 	}
-	return fmt.Sprintf("stopped for the swap with the power off: %s is out of its arrays%s; power off, swap the disk, boot, then `sudo raidswap` continues (or `raidswap resume`)", e.Failed, j)
+	return fmt.Sprintf("stopped for the swap with the power off: %s is out of its arrays (journal %s); power off, swap the disk, boot, then `sudo raidswap` continues (or `raidswap resume`)", e.Failed, e.Journal)
 }
 
-// powerOff ends a cold session after phase 1: what to do, in order, with the serial to
-// pull and the serials to keep, and the command that continues after the boot.
+// powerOff ends a cold session after phase 1 (journal is its run's), or before anything ran
+// when there was nothing to take out of the arrays (journal ""): what to do, in order, with
+// the serial to pull and the serials to keep, and the command that goes on after the boot.
 func (s *session) powerOff(p *plan.Plan, journal string) error {
 	f := p.Disks.Failed
-	s.printf("\nPhase 1 is done: %s is out of its arrays, which run on %s alone until the new disk is in.\n", f.Label(), p.Disks.Survivor.Label())
+	if journal != "" {
+		s.printf("\nPhase 1 is done: %s is out of its arrays, which run on %s alone until the new disk is in.\n", f.Label(), p.Disks.Survivor.Label())
+	} else {
+		s.printf("\n%s is out of every array already; they run on %s alone until the new disk is in.\n", f.Label(), p.Disks.Survivor.Label())
+	}
 	s.printf("\nThis chassis has no hot-swap bays (--cold): swap the disk with the power off.\n")
 	s.printf("  1. Power off now:  sudo systemctl poweroff\n")
 	s.printf("  2. Take out the disk with serial %s%s.\n", orDash(f.Serial), pullFacts(f))
@@ -46,11 +50,11 @@ func (s *session) powerOff(p *plan.Plan, journal string) error {
 	s.printf("  3. Put the new disk (at least %s) in its place.\n", human.Bytes(p.Disks.New.MinSizeBytes))
 	s.printf("  4. Power on. The arrays start on the survivor alone (degraded).\n")
 	s.printf("  5. Run:  sudo raidswap\n")
-	j := "its journal"
 	if journal != "" {
-		j = journal
+		s.printf("     It continues this replacement from %s (`sudo raidswap resume` does the same).\n", journal)
+	} else {
+		s.printf("     It plans the replacement again, with the new disk in (nothing was changed now).\n")
 	}
-	s.printf("     It continues this replacement from %s (`sudo raidswap resume` does the same).\n", j)
 	return &PowerOffError{Failed: f.Label(), Journal: journal}
 }
 

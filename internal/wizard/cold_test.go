@@ -50,3 +50,54 @@ func TestColdStopsAfterPhaseOne(t *testing.T) {
 		}
 	}
 }
+
+// TestColdNothingToDetach: with nothing to take out of the arrays (phase 1 empty: the disk's
+// members are gone from md already), a cold session runs nothing and asks nothing: it says to
+// power off and swap, and that `sudo raidswap` plans the replacement after the boot; it does
+// not wait for a disk to be inserted into a running chassis without hot-swap bays.
+func TestColdNothingToDetach(t *testing.T) {
+	fp := &fakePrompter{}
+	w, d, out := newSession(t, "vanished", fp)
+	d.Cold = true
+	build, looks, planned := d.Plan, d.Discover, false
+	d.Discover = func() (*discover.System, error) {
+		if planned {
+			return nil, errors.New("the wizard looked for a disk after planning")
+		}
+		return looks()
+	}
+	d.Plan = func(r plan.Request) (*plan.Plan, error) {
+		planned = true
+		p, err := build(r)
+		if err != nil {
+			return nil, err
+		}
+		// The same plan once md no longer lists the failed disk's members: no detach.
+		var steps []plan.Step
+		waiting := false
+		for _, s := range p.Steps {
+			waiting = waiting || s.Action == plan.ActionAwaitRemoval || s.Action == plan.ActionAwaitNewDisk
+			if waiting || s.Action == plan.ActionPreflight {
+				steps = append(steps, s)
+			}
+		}
+		p.Steps = steps
+		return p, nil
+	}
+	o, err := Run(context.Background(), d, plan.Request{Mode: plan.ReplaceFailed}, false)
+	var off *PowerOffError
+	if !errors.As(err, &off) || off.Journal != "" || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("err %v, want a PowerOffError without a journal\n%s", err, out)
+	}
+	if len(w.runs) != 0 || o.Answers != 0 {
+		t.Errorf("runs %+v, %d answers: want none", w.runs, o.Answers)
+	}
+	for _, s := range []string{"sudo systemctl poweroff", "Take out the disk with serial WD-WCC4N1KPB002", "It plans the replacement again"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out.String(), "Insert the new disk") {
+		t.Errorf("a cold session asks to insert a disk into the running chassis:\n%s", out)
+	}
+}

@@ -151,6 +151,11 @@ func Run(ctx context.Context, d Deps, base plan.Request, planOnly bool) (*Outcom
 		out.Answers = s.answers
 		return out, view.PlanText(d.Out, p)
 	}
+	if one, _ := phases(p); d.Cold && len(one) == 0 {
+		// Nothing to take out of the arrays: the swap with the power off comes first.
+		out.Answers = s.answers
+		return out, s.powerOff(p, "")
+	}
 	err = s.replace(sys, p, base.New, out)
 	out.Answers = s.answers
 	return out, err
