@@ -10,12 +10,6 @@ import (
 	"github.com/raidswap/raidswap/internal/view"
 )
 
-// ExitPowerOff is a wizard that stopped on purpose after taking the failed disk out of its
-// arrays, for a swap with the power off (raidswap --cold): not a failure; the journal stays
-// open, and after the next boot `sudo raidswap` or `raidswap resume` continues it (75 is
-// sysexits' EX_TEMPFAIL: try again later).
-const ExitPowerOff = 75
-
 // wizardUnfinished is what `raidswap` on a terminal does when a replacement's journal is
 // still open (after Ctrl-C, a dropped ssh session, a power cut, or on purpose after the
 // detach of a swap with the power off): it continues that run the way `raidswap resume`

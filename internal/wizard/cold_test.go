@@ -44,7 +44,7 @@ func TestColdStopsAfterPhaseOne(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", s, out)
 		}
 	}
-	for _, s := range []string{"Pull the disk", "Insert the new disk", "Phase 2"} {
+	for _, s := range []string{"Pull the disk with serial", "Insert the new disk", "Phase 2"} {
 		if strings.Contains(out.String(), s) {
 			t.Errorf("a cold session says %q:\n%s", s, out)
 		}
