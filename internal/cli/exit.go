@@ -21,6 +21,11 @@ const (
 	// ExitSecondFailure is a run stopped by a second failure during the rebuild (issue 17):
 	// the plan cannot go on, and resume refuses it.
 	ExitSecondFailure = 67
+	// ExitPowerOff is a wizard that stopped on purpose for a swap with the power off
+	// (raidswap --cold), after taking the failed disk out of its arrays: not a failure; the
+	// journal stays open, and after the next boot `sudo raidswap` or `raidswap resume`
+	// continues it (75 is sysexits' EX_TEMPFAIL: try again later).
+	ExitPowerOff = 75
 )
 
 // ExitCodeError carries an exit code through cobra's error return. A nil Err means the

@@ -43,6 +43,7 @@ var exitStatuses = []exitStatus{
 	{ExitFailed, "a command ran and failed, or a wait timed out; the journal says which step, and raidswap resume continues from it"},
 	{ExitSecondFailure, "a run stopped by a second failure during the rebuild: the plan cannot go on, and resume refuses it"},
 	{ExitNoMD, "drill: the kernel has no md driver"},
+	{ExitPowerOff, "the wizard with --cold stopped on purpose after taking the failed disk out of its arrays: power off, swap the disk, boot, and sudo raidswap (or raidswap resume) continues from the open journal"},
 	{ExitNotRoot, "drill: not started as root"},
 	{(&SignalError{Signal: syscall.SIGHUP}).ExitCode(), "ended by SIGHUP (the terminal went away); a run's journal stays consistent and raidswap resume continues it"},
 	{ExitInterrupted, "ended by Ctrl-C (SIGINT); a run's journal stays consistent and raidswap resume continues it"},

@@ -102,6 +102,7 @@ func addRootPlan(f *Factory, root *cobra.Command) {
 	root.Args = cobra.NoArgs
 	w := &WizardOptions{F: f}
 	root.Flags().BoolVar(&w.Plain, "plain", false, "the wizard asks line by line, with numbered choices and no escape codes (serial consoles)")
+	root.Flags().BoolVar(&w.Cold, "cold", false, "the chassis has no hot-swap bays: the wizard takes the failed disk out of its arrays, then stops and says to power off, swap it and boot; sudo raidswap continues after the boot")
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		// On a terminal, raidswap (and raidswap --plan without --failed) is the wizard.
 		if !want || (f.IO.Interactive && o.Request.Failed == "" && o.Out == "" && o.Format == view.FormatText) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/journal"
@@ -34,9 +35,10 @@ each step whose result already holds on the live system is skipped, the others r
 their checks.
 The plan's fingerprint is not compared again (the run itself changed the system); the
 steps' preconditions guard each write instead. It asks you to type the last 4 characters
-of the serial of a disk that is present: the new disk once the run has chosen it, else the
-disk coming out (as on its label); --yes stands for that (and is required without a
-terminal).
+of the serial of a disk that is present: the new disk once the run has chosen it, or when
+the failed disk has gone the one disk that can be the new one (after a swap with the power
+off), else the disk coming out (as on its label); --yes stands for that (and is required
+without a terminal).
 
 When the new disk an earlier run chose was refused (too small, say) and swapped before
 anything was written to it, resume waits for the disk now in the bay. --new SERIAL names
@@ -123,13 +125,31 @@ func showResume(w io.Writer, env *engine.Env, p *plan.Plan, path, named string) 
 	pr := exec.ReadProgress(p, recs, named)
 	v := view.ResumeView{Plan: p, Journal: path, Progress: pr}
 	confirm := &confirmDisk{Serial: p.Disks.Failed.Serial, Device: p.Disks.Failed.Device, Why: "the disk coming out", Last4: true}
-	if pr.NewSerial != "" {
-		if sys, err := env.Discover(); err == nil {
-			if d := sys.DiskBySerial(pr.NewSerial); d != nil && d.Present {
-				v.NewDevice = d.Name
-				confirm = &confirmDisk{Serial: d.Serial, Device: d.Name, Why: "the new disk", Last4: true}
-			}
+	if sys, err := env.Discover(); err == nil {
+		confirm = resumeConfirmDisk(p, sys, pr.NewSerial, confirm)
+		if pr.NewSerial != "" && confirm.Serial == pr.NewSerial {
+			v.NewDevice = confirm.Device
 		}
 	}
 	return confirm, view.ResumeText(w, v)
+}
+
+// resumeConfirmDisk is the present disk a resume confirms with: the new disk the journal
+// chose; before it chose one, the one disk that can be the new disk when the failed disk has
+// gone (a swap with the power off: the failed disk is out of the chassis, the new one in);
+// else the disk coming out, as on its label (def).
+func resumeConfirmDisk(p *plan.Plan, sys *discover.System, chosen string, def *confirmDisk) *confirmDisk {
+	if chosen != "" {
+		if d := sys.DiskBySerial(chosen); d != nil && d.Present {
+			return &confirmDisk{Serial: d.Serial, Device: d.Name, Why: "the new disk", Last4: true}
+		}
+		return def
+	}
+	if d := sys.DiskBySerial(p.Disks.Failed.Serial); p.Disks.Failed.Serial != "" && d != nil && d.Present {
+		return def
+	}
+	if c := exec.NewDiskCandidates(p, sys); len(c) == 1 {
+		return &confirmDisk{Serial: c[0].Serial, Device: c[0].Name, Why: "the new disk", Last4: true}
+	}
+	return def
 }

@@ -28,7 +28,10 @@ type WizardOptions struct {
 	// PlanOnly prints the plan the answers give and stops (raidswap --plan).
 	PlanOnly bool
 	Plain    bool
-	Engine   EngineOptions
+	// Cold: the chassis has no hot-swap bays (--cold); the wizard stops after the detach and
+	// says how to swap the disk with the power off (exit ExitPowerOff).
+	Cold   bool
+	Engine EngineOptions
 }
 
 // noTerminal is the one line `raidswap` says without a terminal.
@@ -48,7 +51,7 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 	}
 	plain := o.Plain || plainTerminal()
 	prompter, enter := f.wizardPrompter(ctx, plain)
-	d := wizard.Deps{Out: f.IO.Out, Width: terminalWidth(), Prompt: prompter, Enter: enter}
+	d := wizard.Deps{Out: f.IO.Out, Width: terminalWidth(), Prompt: prompter, Enter: enter, Cold: o.Cold}
 	live := f.RootDir == "" || f.RootDir == "/"
 	var env *engine.Env
 	var lock *exec.Lock
@@ -57,6 +60,12 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 			return err
 		}
 		defer lock.Release()
+		// An open journal is continued, not planned around (wizard_resume.go).
+		f.SetPrompter(prompter)
+		o.Engine.Plain = plain
+		if ok, err := wizardUnfinished(ctx, f, env, lock, &o.Engine, d.Width); ok {
+			return err
+		}
 	} else {
 		root, cleanup, err := f.DiscoveryRoot()
 		if err != nil {
@@ -104,6 +113,7 @@ func wizardError(err error) error {
 	var intr *wizard.InterruptedError
 	var none *wizard.NothingFailedError
 	var declined *prompt.DeclinedError
+	var off *wizard.PowerOffError
 	switch {
 	case errors.As(err, &declined):
 		return WithCode(ExitRefused, err)
@@ -113,6 +123,8 @@ func wizardError(err error) error {
 		return WithCode(ExitInterrupted, err)
 	case errors.As(err, &none):
 		return WithCode(ExitOK, err)
+	case errors.As(err, &off):
+		return WithCode(ExitPowerOff, err)
 	}
 	return engineError(err)
 }

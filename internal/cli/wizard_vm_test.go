@@ -33,7 +33,11 @@ printf 'UUID=%s none swap sw 0 0\nUUID=%s none swap sw 0 0\n' "$(blkid -o value 
 head -c 20000000 /dev/urandom > /mnt/root/canary.bin
 sync
 sha256sum /mnt/root/canary.bin /mnt/root/CANARY > /run/canary.sum
+` + wizardHelpers
 
+// wizardHelpers drive the wizard in tmux and check a finished swap (checks reads OLDSWAP and
+// /run/canary.sum, which the prologue sets).
+const wizardHelpers = `
 screen() { tmux capture-pane -p -J -S -5000 -t w; }
 # await_screen TEXT [SECONDS]: wait until TEXT is on the wizard's screen; else show the
 # screen and end the script.
@@ -62,7 +66,9 @@ await_rc() {
 	done
 	cat /run/w.rc
 }
-disk_of() { for f in /sys/block/*/serial; do [ "$(cat $f)" = "$1" ] && basename $(dirname $f); done; }
+# disk_of SERIAL: the kernel name of the disk with SERIAL (status 0 whichever disk sorts last,
+# so that NEW=$(disk_of ...) under set -e does not end the script).
+disk_of() { for f in /sys/block/*/serial; do [ "$(cat $f)" = "$1" ] && basename $(dirname $f); done; true; }
 checks() {
 	mdadm --wait /dev/md0 /dev/md1 || true
 	grep -c '\[UU\]' /proc/mdstat | grep -qx 2 && echo "REDUNDANT OK"

@@ -183,7 +183,8 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if text, at := j.DataIndex(noteSecondFailure); at >= 0 {
 		return nil, &SecondFailureError{Resumed: true, Text: text}
 	}
-	if len(j.Records) == 0 {
+	resumed := len(j.Records) > 0
+	if !resumed {
 		// A fresh run: the system must be exactly what the plan was built on.
 		if err := p.CheckFresh(sys); err != nil {
 			r.log.Warn().Str("event", "stale").Err(err).Msg("plan refused")
@@ -202,6 +203,12 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		r.log.Info().Str("event", "resume").Str("journal", j.File()).Msg("resuming")
 	}
 	r.w = &world{sys: sys, scope: o.Scope}
+	if resumed {
+		if err := r.followSurvivor(); err != nil {
+			return r.res, err
+		}
+		p = r.p
+	}
 	if err := r.chooseNewDisk(); err != nil {
 		return r.res, err
 	}

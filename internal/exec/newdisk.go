@@ -80,10 +80,6 @@ func (r *run) planArray(uuid string) bool {
 // coming back under another name, and the survivor.
 func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
 	p := r.p
-	known := map[string]bool{}
-	for _, k := range p.Disks.New.KnownSerials {
-		known[k] = true
-	}
 	want := p.Disks.New.Serial
 	if want == "" {
 		want = r.o.NewSerial
@@ -106,25 +102,12 @@ func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
 			}
 			return false, "no disk with serial " + want + " is attached", nil
 		}
-		var cands []*discover.Disk
-		for i := range r.w.sys.Disks {
-			d := &r.w.sys.Disks[i]
-			if !d.Present {
-				continue
-			}
-			if d.Serial != "" && d.Serial == p.Disks.Failed.Serial {
-				if cameBack {
-					// It was pulled (or had vanished): it has come back.
-					return false, "", &RefusedError{Step: s.ID, Device: d.Name, Serial: d.Serial,
-						Reason: fmt.Sprintf("it is the failed disk %s, back (now named %s); it is not a new disk: to return it to its arrays, build a re-add plan", d.Serial, d.Name)}
-				}
-				continue
-			}
-			if d.Serial == "" || known[d.Serial] {
-				continue
-			}
-			cands = append(cands, d)
+		if d := r.w.sys.DiskBySerial(p.Disks.Failed.Serial); cameBack && p.Disks.Failed.Serial != "" && d != nil && d.Present {
+			// It was pulled (or had vanished): it has come back.
+			return false, "", &RefusedError{Step: s.ID, Device: d.Name, Serial: d.Serial,
+				Reason: fmt.Sprintf("it is the failed disk %s, back (now named %s); it is not a new disk: to return it to its arrays, build a re-add plan", d.Serial, d.Name)}
 		}
+		cands := NewDiskCandidates(p, r.w.sys)
 		switch len(cands) {
 		case 0:
 			return false, "no disk has appeared", nil
@@ -141,6 +124,27 @@ func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
 			return false, "", &RefusedError{Step: s.ID, Reason: fmt.Sprintf("more than one new disk appeared (%s): name the new disk by serial", strings.Join(names, ", "))}
 		}
 	})
+}
+
+// NewDiskCandidates are the disks that may be a plan's new disk when the plan does not name
+// it: attached, with a serial, neither the failed disk nor any disk attached when the plan
+// was built. The run's wait takes the one candidate (several are refused), and resume
+// confirms with it before the run has chosen (after a swap with the power off, the failed
+// disk is gone and this is the disk on the desk's label).
+func NewDiskCandidates(p *plan.Plan, sys *discover.System) []*discover.Disk {
+	known := map[string]bool{}
+	for _, k := range p.Disks.New.KnownSerials {
+		known[k] = true
+	}
+	var out []*discover.Disk
+	for i := range sys.Disks {
+		d := &sys.Disks[i]
+		if !d.Present || d.Serial == "" || d.Serial == p.Disks.Failed.Serial || known[d.Serial] {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // checkNewDisk checks the new disk against the plan: not the survivor or the failed disk,

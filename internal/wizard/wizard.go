@@ -44,6 +44,9 @@ type Deps struct {
 	Now func() time.Time
 	// AuditLog is the audit log's path, for the summary.
 	AuditLog string
+	// Cold: the chassis has no hot-swap bays (raidswap --cold); the session stops after
+	// phase 1 and says how to swap the disk with the power off (cold.go).
+	Cold bool
 }
 
 // Outcome is what a session did.
@@ -150,6 +153,11 @@ func Run(ctx context.Context, d Deps, base plan.Request, planOnly bool) (*Outcom
 	if planOnly {
 		out.Answers = s.answers
 		return out, view.PlanText(d.Out, p)
+	}
+	if one, _ := phases(p); d.Cold && len(one) == 0 {
+		// Nothing to take out of the arrays: the swap with the power off comes first.
+		out.Answers = s.answers
+		return out, s.powerOff(p, "")
 	}
 	err = s.replace(sys, p, base.New, out)
 	out.Answers = s.answers
@@ -271,6 +279,9 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 			return s.stopped(err, res != nil && len(res.Ran) > 0, out.Journal)
 		}
 		detached = true
+		if s.d.Cold {
+			return s.powerOff(p, out.Journal)
+		}
 	}
 	if err := s.awaitPull(p); err != nil {
 		return s.stopped(err, detached, out.Journal)
