@@ -357,7 +357,7 @@ func (s *session) ticketKey(p *plan.Plan) prompt.Aside {
 			return err
 		}
 		fmt.Fprintln(out)
-		return view.Ticket(out, p, sys, view.TicketOptions{Host: sys.Host.Hostname, Now: s.d.Now()})
+		return view.Ticket(out, p, sys, view.TicketOptions{Host: sys.Host.Hostname, Now: s.d.Now(), Cold: s.d.Cold})
 	}}
 }
 
