@@ -48,7 +48,7 @@ func wrapLine(out *strings.Builder, line string, width int) {
 	b.WriteString(indent)
 	// Split on single spaces so runs of spaces (table columns) stay as they are.
 	first := true
-	for _, word := range strings.Split(line[len(indent):], " ") {
+	for _, word := range keepUnits(strings.Split(line[len(indent):], " ")) {
 		n := utf8.RuneCountInString(word)
 		switch {
 		case first:
@@ -63,4 +63,37 @@ func wrapLine(out *strings.Builder, line string, width int) {
 			col += 1 + n
 		}
 	}
+}
+
+// units are the words a size, a rate or a count never leaves at a line break: "39.9 MiB"
+// stays on one line (human.Bytes, human.RateKiB and the rebuild's percentages write them).
+var units = map[string]bool{"B": true, "KiB": true, "MiB": true, "GiB": true, "TiB": true, "PiB": true,
+	"kB": true, "MB": true, "GB": true, "TB": true, "MB/s": true, "GB/s": true, "kB/s": true, "%": true}
+
+// keepUnits joins each number with the unit after it ("39.9", "MiB" -> "39.9 MiB") so the
+// line is broken before the number, not between the two; the joined word is written as it
+// was, one space between.
+func keepUnits(words []string) []string {
+	out := make([]string, 0, len(words))
+	for _, w := range words {
+		if n := len(out); n > 0 && units[strings.TrimRight(w, ",.;:)")] && isNumber(out[n-1]) {
+			out[n-1] += " " + w
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func isNumber(w string) bool {
+	w = strings.TrimLeft(w, "(~")
+	if w == "" {
+		return false
+	}
+	for _, r := range w {
+		if (r < '0' || r > '9') && r != '.' && r != ',' {
+			return false
+		}
+	}
+	return true
 }

@@ -26,3 +26,19 @@ func TestWrap(t *testing.T) {
 		t.Error("a short line or width 0 changed")
 	}
 }
+
+// A size never breaks from its unit: the line breaks before the number.
+func TestWrapKeepsUnits(t *testing.T) {
+	in := "  size: 128.0 MiB against 128.0 MiB needed for the survivor's layout (md0 39.9 MiB, md1 68.9 MiB): ok"
+	for w := 30; w <= 100; w++ {
+		got := Wrap(in, w)
+		for _, l := range strings.Split(got, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "MiB") {
+				t.Errorf("width %d: a line starts with its unit: %q", w, l)
+			}
+		}
+		if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(in), " ") {
+			t.Errorf("width %d: words changed: %q", w, got)
+		}
+	}
+}
