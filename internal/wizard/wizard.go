@@ -260,7 +260,7 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 	detached := false
 	if len(one) > 0 {
 		s.printf("\nPhase 1: take %s out of its arrays and light its bay (no partition table or data is written).\n", f.Label())
-		s.showSteps(one, 0)
+		s.showSteps(p, one, 0, "")
 		q := fmt.Sprintf("\nFind the disk with serial %s on its label (t prints a ticket for remote hands).\nType its last 4 characters to go ahead: ", f.Serial)
 		if f.Serial == "" {
 			q = fmt.Sprintf("\nThe disk coming out has no serial raidswap knows (t prints a ticket for remote hands).\nTo go ahead, type its kernel name (%s): ", f.Device)
@@ -292,7 +292,7 @@ func (s *session) replace(sys *discover.System, p *plan.Plan, wantNew string, ou
 	}
 	out.NewSerial = newDisk.Serial
 	s.printf("\n%s\n", phaseTwoIntro(two, p.Disks.Survivor.Serial, newDisk.Label()))
-	s.showSteps(two, len(one))
+	s.showSteps(p, two, len(one), newDisk.Name)
 	q := fmt.Sprintf("\nThe new disk's serial is %s.\nType its last 4 characters to write to it: ", newDisk.Serial)
 	if err := s.confirm(q, prompt.Want{Answer: last4(newDisk.Serial, newDisk.Name), Keep: keep(p)}); err != nil {
 		return s.stopped(err, detached, out.Journal)
@@ -374,15 +374,24 @@ func (s *session) stopped(err error, detached bool, journal string) error {
 	return err
 }
 
-func (s *session) showSteps(steps []plan.Step, from int) {
+// showSteps lists steps for the operator: what each does in words (view.StepTitle), and the
+// command it runs with the new disk's real name (newName, "" before it is chosen) in place
+// of the placeholders. Step ids stay in --plan and the journal.
+func (s *session) showSteps(p *plan.Plan, steps []plan.Step, from int, newName string) {
 	for i, st := range steps {
 		mark := " "
 		if st.Destructive {
 			mark = "!"
 		}
-		line := fmt.Sprintf("  %s %2d. %s", mark, from+i+1, st.ID)
+		line := fmt.Sprintf("  %s %2d. %s", mark, from+i+1, view.StepTitle(p, st, newName))
 		if len(st.Argv) > 0 && !st.InProcess {
-			line += ": " + plan.Command(st.Argv)
+			argv := st.Argv
+			if newName != "" {
+				if exp, err := plan.Expand(argv, newName); err == nil {
+					argv = exp
+				}
+			}
+			line += ": " + plan.Command(argv)
 		}
 		s.printf("%s\n", line)
 	}
