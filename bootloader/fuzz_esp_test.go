@@ -75,7 +75,7 @@ func FuzzReadESPImage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		out := readESPImage(memImage{bytes.NewReader(b)}, int64(len(b)), "/dev/fuzz", loader)
 		for _, fl := range out.Files {
-			if out.Err == nil && (fl.Path == loader && fl.SHA256 == ([32]byte{}) || fl.Size > int64(len(b))) {
+			if out.Err == nil && (fl.SHA256 == ([32]byte{}) || fl.Size > int64(len(b))) {
 				t.Fatalf("%s read without a checksum, or larger than the image: %+v", fl.Path, fl)
 			}
 		}

@@ -273,7 +273,7 @@ func readESPFiles(root *host.Root, dev, loader string) (out ESPView) {
 			out = ESPView{Dev: dev, Err: fmt.Errorf("its FAT file system is damaged (%v)", r)}
 		}
 	}()
-	f, err := os.Open(root.Path(dev))
+	f, err := openESPDevice(root, dev)
 	if err != nil {
 		out.Err = err
 		return out
@@ -285,6 +285,21 @@ func readESPFiles(root *host.Root, dev, loader string) (out ESPView) {
 		return out
 	}
 	return readESPImage(f, size, dev, loader)
+}
+
+// openESPDevice opens the device holding an ESP for status to read: a block device with
+// O_DIRECT (host.DirectFile), because a mounted ESP writes its files beneath the device's
+// page cache and a cached read can show clusters it has since rewritten (status once called
+// two identical ESPs different that way); an image file (a capture, a test) as it is.
+func openESPDevice(root *host.Root, dev string) (backend.File, error) {
+	if fi, err := os.Stat(root.Path(dev)); err == nil && fi.Mode()&os.ModeDevice != 0 {
+		f, err := root.OpenDirectFile(dev)
+		if err != nil {
+			return nil, fmt.Errorf("opening it past the page cache (O_DIRECT): %w", err)
+		}
+		return f, nil
+	}
+	return os.Open(root.Path(dev))
 }
 
 // readESPImage is readESPFiles on an open device of size bytes: every byte of it is
@@ -358,19 +373,6 @@ func readESPImage(f backend.File, size int64, dev, loader string) (out ESPView) 
 				return out
 			}
 			p := dir + "/" + e.Name()
-			if !strings.EqualFold(p, loader) {
-				// Only the loader's bytes are read: the device's page cache may hold stale
-				// copies of clusters a mounted ESP wrote lately (the fallback path), which a
-				// raw read would take for a differing file. The others are judged by name
-				// and size; exec's VerifyUEFI, reading the mounted tree, compares their bytes.
-				info, err := e.Info()
-				if err != nil {
-					out.Err = fmt.Errorf("reading %s: %w", p, err)
-					return out
-				}
-				out.Files = append(out.Files, File{Path: p, Size: info.Size()})
-				continue
-			}
 			data, err := fs.ReadFile(p)
 			if err != nil {
 				out.Err = fmt.Errorf("reading %s: %w", p, err)

@@ -211,6 +211,7 @@ func TestStatusUEFIFixture(t *testing.T) {
 	entryB := loadOption(1, "raidswap WD-B", hdNode(t, 1, guidB), dpNode(4, 4, utf16z(`\EFI\DEBIAN\GRUBX64.EFI`)), endNode)
 	for name, tc := range map[string]struct {
 		fat      int
+		a        map[string]string // A's ESP; nil: good
 		b        map[string]string
 		vars     map[string][]byte // nil: no efivars directory
 		facts    func(*Facts)
@@ -242,6 +243,13 @@ func TestStatusUEFIFixture(t *testing.T) {
 			wantA: BootOK, wantB: BootMissing, reasonB: "no EFI System Partition on this disk"},
 		"B's FAT loops": {b: good, loopB: true, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB},
 			wantA: BootOK, wantB: BootUnknown, reasonB: "could not be read: the FAT's cluster chain through cluster 2 loops back"},
+		// Every byte of the loader's directory is compared, read past the page cache on a
+		// real device: a grub.cfg stub of the same size with other bytes differs.
+		"B's grub.cfg stub differs": {
+			a:    map[string]string{"EFI/debian/grubx64.efi": "grub 2.06", "EFI/debian/grub.cfg": "search UUID-A", "EFI/BOOT/BOOTX64.EFI": "grub 2.06"},
+			b:    map[string]string{"EFI/debian/grubx64.efi": "grub 2.06", "EFI/debian/grub.cfg": "search UUID-B", "EFI/BOOT/BOOTX64.EFI": "grub 2.06"},
+			vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB}, facts: func(f *Facts) { f.Disks[0].Survivor = true },
+			wantA: BootOK, wantB: BootMissing, reasonB: "EFI/debian/grub.cfg differs"},
 		"loader not known": {b: good, facts: func(f *Facts) { f.EFILoader = "" }, wantA: BootUnknown, wantB: BootUnknown, reasonB: "the loader is not known"},
 		// No ESP mounted to show the loader: each disk's own boot entry names it.
 		"loader from each disk's own entry": {b: good, vars: map[string][]byte{"Boot0001": entryA, "Boot0002": entryB, "BootOrder": {7, 0, 0, 0, 2, 0, 1, 0}},
@@ -255,7 +263,11 @@ func TestStatusUEFIFixture(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			fat := tc.fat
-			espImage(t, dir, "/dev/vda1", fat, good)
+			imgA := good
+			if tc.a != nil {
+				imgA = tc.a
+			}
+			espImage(t, dir, "/dev/vda1", fat, imgA)
 			if tc.noImageB {
 				os.WriteFile(filepath.Join(dir, "dev/vdb1"), make([]byte, 1<<20), 0o644)
 			} else {

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"slices"
 	"syscall"
-	"unsafe"
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
@@ -66,29 +64,21 @@ func nameSurvivor(err error, d *discover.Disk) error {
 }
 
 func (l liveDisks) ReadAt(dev string, off int64, n int) ([]byte, error) {
-	const align = 4096
-	f, err := l.root.OpenDirect(dev)
+	f, err := l.root.OpenDirectFile(dev)
 	if err != nil {
 		return nil, &DirectReadError{Device: dev, Err: err}
 	}
 	defer f.Close()
-	start := off / align * align
-	end := (off + int64(n) + align - 1) / align * align
-	raw := make([]byte, end-start+align)
-	pad := align - int(uintptrOf(raw)%align)
-	if pad == align {
-		pad = 0
-	}
-	buf := raw[pad : pad+int(end-start)]
-	// The aligned read may run past the device's end (a partition whose size is not a
-	// multiple of 4 KiB): what was asked for must have been read.
-	if got, err := f.ReadAt(buf, start); err != nil && !(errors.Is(err, io.EOF) && int64(got) >= off-start+int64(n)) {
+	// What was asked for must have been read: io.EOF with less is a failure.
+	b := make([]byte, n)
+	if got, err := f.ReadAt(b, off); got < n {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, &DirectReadError{Device: dev, Err: err}
 	}
-	return slices.Clone(buf[off-start : off-start+int64(n)]), nil
+	return b, nil
 }
-
-func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
 
 func (l liveDisks) Size(dev string) (int64, error) {
 	var sectors int64
