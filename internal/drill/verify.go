@@ -92,7 +92,7 @@ func (s *scene) verifyChecks(ctx context.Context, newSerial string) []Check {
 		add("array "+name, ok, "%s, %d in_sync members on %s", a.State, inSync, strings.Join(on, " "))
 	}
 	res, err := s.c.Runner.Run(ctx, seam.Sgdisk, "-v", "/dev/"+nd.Name)
-	add("partition table", err == nil && strings.Contains(string(res.Stdout), "No problems found"), "sgdisk -v /dev/%s: %s", nd.Name, firstLine(string(res.Stdout), err))
+	add("partition table", err == nil && strings.Contains(string(res.Stdout), "No problems found"), "sgdisk -v /dev/%s: %s", nd.Name, sgdiskVerdict(string(res.Stdout), err))
 	add("alignment", true, "")
 	out[len(out)-1] = alignment(s.c.Root, nd)
 	for _, d := range []*discover.Disk{sv, nd} {
@@ -119,6 +119,36 @@ func firstLine(s string, err error) string {
 		}
 	}
 	return strings.TrimSpace(s)
+}
+
+// sgdiskVerdict is what `sgdisk -v` said, whole: its verdict sentence ("No problems found.")
+// and every caution or warning paragraph in full, one line each (a caution cut after its
+// first line read as if it were the verdict).
+func sgdiskVerdict(s string, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	var verdict string
+	var notes []string
+	for _, para := range strings.Split(strings.ReplaceAll(s, "\r", ""), "\n\n") {
+		p := strings.Join(strings.Fields(para), " ")
+		switch {
+		case p == "" || strings.HasPrefix(p, "*"):
+		case strings.HasPrefix(p, "No problems found"):
+			verdict = "No problems found."
+		case strings.HasPrefix(p, "Caution:"), strings.HasPrefix(p, "Warning:"), strings.HasPrefix(p, "Problem:"):
+			notes = append(notes, p)
+		case verdict == "":
+			verdict = p
+		}
+	}
+	if verdict == "" {
+		verdict = firstLine(s, nil)
+	}
+	if len(notes) > 0 {
+		return verdict + " (" + strings.Join(notes, " ") + ")"
+	}
+	return verdict
 }
 
 // alignment: every partition of the new disk starts on a 1 MiB boundary.

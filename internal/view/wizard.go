@@ -138,7 +138,7 @@ func WizardSummary(w io.Writer, width int, p *plan.Plan, newDisk *discover.Disk,
 	}
 	b.WriteString("  check later: raidswap status (or cat /proc/mdstat), and the journal above\n")
 	if no := NoBitmap(sys); len(no) > 0 {
-		b.WriteString("\nNext time could be cheaper: without a write-intent bitmap, a disk that drops out for a moment\ncosts a full rebuild instead of seconds. Add one (online, safe on a redundant array):\n")
+		b.WriteString("\nNext time could be cheaper: without a write-intent bitmap, a disk that drops out for a moment costs a full rebuild instead of seconds. Add one (online, safe on a redundant array):\n")
 		for _, a := range no {
 			b.WriteString("  " + BitmapCommand(a) + "\n")
 		}
