@@ -421,10 +421,15 @@ func StatusUEFI(root *host.Root, f Facts, d Disk) Readiness {
 			in.OthersHaveESP = true
 		}
 	}
-	entries, _, entriesErr := ReadBootEntries(root)
-	if d.ESP != nil && in.Loader == "" && entriesErr == nil {
-		// No ESP is mounted to show the loader: the one this disk's own boot entry boots.
-		in.Loader = entries.LoaderOf(d.ESP.PARTUUID)
+	var entries BootVars
+	var entriesErr error
+	if d.ESP != nil {
+		// Read only for a disk that has an ESP to judge (a disk without one needs none).
+		entries, _, entriesErr = ReadBootEntries(root)
+		if in.Loader == "" && entriesErr == nil {
+			// No ESP is mounted to show the loader: the one this disk's own boot entry boots.
+			in.Loader = entries.LoaderOf(d.ESP.PARTUUID)
+		}
 	}
 	if d.ESP == nil || in.Loader == "" {
 		in.HasESP = d.ESP != nil
