@@ -134,5 +134,10 @@ func ParseAddESP(s string) (*NewPartition, error) {
 	if !ok || err1 != nil || err2 != nil || n < 1 || n > gptEntryCount || b < mib {
 		return nil, fmt.Errorf("--add-esp %q: want N:BYTES, a partition number 1-%d and a size of at least 1 MiB in bytes", s, gptEntryCount)
 	}
-	return &NewPartition{Number: n, Size: b, TypeGUID: ESPTypeGUID, Name: ESPName}, nil
+	return ESP(n, b), nil
+}
+
+// ESP is an EFI System Partition of size bytes as partition n, for a clone to add.
+func ESP(n int, size int64) *NewPartition {
+	return &NewPartition{Number: n, Size: size, TypeGUID: ESPTypeGUID, Name: ESPName}
 }

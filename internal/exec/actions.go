@@ -63,7 +63,7 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 		var add *partition.NewPartition
 		if u := s.Target.UEFI; u != nil {
 			// The failed disk's ESP, remade beside the survivor's partitions.
-			add = &partition.NewPartition{Number: u.Part, Size: u.SizeBytes, TypeGUID: partition.ESPTypeGUID, Name: partition.ESPName}
+			add = partition.ESP(u.Part, u.SizeBytes)
 		}
 		sum, err := r.o.Cloner.Clone(ctx, from, to, r.p.Disks.New.Wipe, add)
 		if err != nil {
