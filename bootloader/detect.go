@@ -16,6 +16,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // DiskIn is a disk as discovery already knows it.
@@ -358,30 +359,33 @@ func readAt(root *host.Root, dev string, off int64, n int) ([]byte, error) {
 	return b, nil
 }
 
-// ReadLabel reads and parses the partition table of /dev/NAME.
-func ReadLabel(root *host.Root, name string, ss int) (sector0 []byte, l Label, err error) {
-	if ss <= 0 {
-		ss = 512
+// deviceSize is the size in bytes of a device (or a disk image in a fixture tree).
+func deviceSize(root *host.Root, dev string) (int64, error) {
+	f, err := os.Open(root.Path(dev))
+	if err != nil {
+		return 0, err
 	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, fmt.Errorf("size of %s: %w", dev, err)
+	}
+	return size, nil
+}
+
+// ReadLabel reads sector 0 and the partition table of /dev/NAME; ss is its logical sector
+// size.
+func ReadLabel(root *host.Root, name string, ss int) (sector0 []byte, t partition.Table, err error) {
 	dev := "/dev/" + name
 	if sector0, err = readAt(root, dev, 0, 512); err != nil {
-		return nil, Label{}, err
+		return nil, t, err
 	}
-	if l, err = ParseMBR(sector0); err != nil || l.Kind == "dos" {
-		return sector0, l, err
-	}
-	hdr, err := readAt(root, dev, int64(ss), 512)
+	size, err := deviceSize(root, dev)
 	if err != nil {
-		return sector0, l, err
+		return sector0, t, err
 	}
-	if err := ParseGPTHeader(hdr, &l); err != nil {
-		return sector0, l, err
-	}
-	ents, err := readAt(root, dev, l.EntriesLBA*int64(ss), l.NumEntries*l.EntrySize)
-	if err != nil {
-		return sector0, l, err
-	}
-	return sector0, l, ParseGPTEntries(ents, &l)
+	t, err = ReadTable(func(off int64, n int) ([]byte, error) { return readAt(root, dev, off, n) }, size, ss)
+	return sector0, t, err
 }
 
 func detectDisk(root *host.Root, in DiskIn, all Input) Disk {
@@ -389,33 +393,37 @@ func detectDisk(root *host.Root, in DiskIn, all Input) Disk {
 	if d.SectorSize <= 0 {
 		d.SectorSize = 512
 	}
-	sector0, l, err := ReadLabel(root, in.Name, d.SectorSize)
+	sector0, t, err := ReadLabel(root, in.Name, d.SectorSize)
 	if sector0 != nil {
 		d.MBRCode = ParseMBRCode(sector0)
 	}
 	if err != nil {
-		if !errors.Is(err, ErrNoLabel) {
+		if !errors.Is(err, partition.ErrNoTable) {
 			d.ReadError = err.Error()
 		}
 		return d
 	}
-	d.Label = l.Kind
-	d.FirstPartitionLBA = l.FirstStart
-	if l.Kind == "dos" && l.FirstStart > 1 {
-		d.GapSectors = l.FirstStart - 1
+	d.Label = string(t.Scheme)
+	d.FirstPartitionLBA = t.FirstLBA()
+	if t.Scheme == partition.MBR && d.FirstPartitionLBA > 1 {
+		d.GapSectors = d.FirstPartitionLBA - 1
 	}
-	for _, p := range l.Parts {
-		part := &Partition{Name: blockstack.PartitionName(in.Name, p.Number), Number: p.Number, PARTUUID: p.PARTUUID, Type: p.Type,
-			SizeBytes: p.Sectors * int64(d.SectorSize)}
+	for _, p := range t.Partitions {
+		if p.Kind == partition.KindExtended {
+			continue
+		}
+		typ := partType(p)
+		part := &Partition{Name: blockstack.PartitionName(in.Name, p.Number), Number: p.Number, PARTUUID: t.PARTUUID(p), Type: typ,
+			SizeBytes: p.Size}
 		part.MDArray = all.Members[part.Name]
 		if part.MDArray != "" {
 			part.MDState = all.MemberStates[part.Name]
 		}
 		fillFS(root, part)
 		switch {
-		case l.Kind == "gpt" && p.Type == TypeBIOSBoot && d.BIOSBoot == nil:
+		case t.Scheme == partition.GPT && typ == TypeBIOSBoot && d.BIOSBoot == nil:
 			d.BIOSBoot = part
-		case (p.Type == TypeESP || p.Type == TypeMBRESP) && d.ESP == nil:
+		case (typ == TypeESP || typ == TypeMBRESP) && d.ESP == nil:
 			d.ESP = part
 		}
 	}

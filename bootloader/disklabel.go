@@ -3,8 +3,11 @@ package bootloader
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
+	"io"
+	"strings"
+
+	"github.com/raidswap/raidswap/partition"
 )
 
 // Pure parsing of what a disk's first sectors say about booting: the MBR's boot code, the
@@ -17,7 +20,6 @@ const (
 	TypeBIOSBoot = "21686148-6449-6e6f-744e-656564454649"
 	TypeESP      = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
 	TypeMBRESP   = "0xef"
-	typeMBRGPT   = 0xee
 )
 
 // Signatures from GRUB's sources (grub-core/boot/i386/pc/boot.S, diskboot.S; GRUB 0.97
@@ -82,101 +84,35 @@ func allZero(b []byte) bool {
 	return true
 }
 
-// LabelPart is one partition of a parsed partition table.
-type LabelPart struct {
-	Number   int
-	Type     string // GPT type GUID, or MBR type byte as "0xfd"
-	PARTUUID string
-	Start    int64 // first LBA
-	Sectors  int64
+// ReadTable reads a disk's partition table with partition's reader (CRCs, the backup GPT,
+// logical partitions: the one reader of partition tables in raidswap). size is the disk's
+// size in bytes, ss its logical sector size.
+func ReadTable(read ReadFunc, size int64, ss int) (partition.Table, error) {
+	if ss <= 0 {
+		ss = 512
+	}
+	return partition.ReadFrom(readFuncAt(read), partition.Geometry{Size: size, LogicalSectorSize: ss, PhysicalSectorSize: ss})
 }
 
-// Label is a parsed partition table.
-type Label struct {
-	Kind  string // "gpt" or "dos"
-	Parts []LabelPart
-	// FirstStart is the lowest first LBA of any partition (DOS: the post-MBR gap ends there).
-	FirstStart int64
-	// GPT: where the entries are, so a caller can read them (EntriesLBA, NumEntries,
-	// EntrySize), and the backup header's LBA.
-	EntriesLBA int64
-	NumEntries int
-	EntrySize  int
-	BackupLBA  int64
+// readFuncAt is a ReadFunc as an io.ReaderAt.
+type readFuncAt ReadFunc
+
+func (r readFuncAt) ReadAt(b []byte, off int64) (int, error) {
+	got, err := r(off, len(b))
+	if err != nil {
+		return 0, err
+	}
+	if n := copy(b, got); n < len(b) {
+		return n, io.ErrUnexpectedEOF
+	}
+	return len(b), nil
 }
 
-// ErrNoLabel means sector 0 holds no partition table (no 0x55AA signature).
-var ErrNoLabel = errors.New("no partition table (no 0x55AA signature in sector 0)")
-
-// ParseMBR parses sector 0. For a protective MBR it returns Kind "gpt" with no partitions:
-// the caller reads the GPT header (ParseGPTHeader) and its entries (ParseGPTEntries).
-func ParseMBR(sector0 []byte) (Label, error) {
-	if len(sector0) < 512 {
-		return Label{}, fmt.Errorf("sector 0 is %d bytes", len(sector0))
+// partType is a partition's type as bootloader compares it: the GPT type GUID in lower case,
+// or the MBR type byte as "0xfd".
+func partType(p partition.Partition) string {
+	if p.Kind == partition.KindGPT {
+		return strings.ToLower(p.TypeGUID)
 	}
-	if sector0[510] != 0x55 || sector0[511] != 0xaa {
-		return Label{}, ErrNoLabel
-	}
-	sig := binary.LittleEndian.Uint32(sector0[440:])
-	l := Label{Kind: "dos"}
-	for i := 0; i < 4; i++ {
-		e := sector0[446+16*i : 446+16*(i+1)]
-		typ := e[4]
-		start := int64(binary.LittleEndian.Uint32(e[8:]))
-		n := int64(binary.LittleEndian.Uint32(e[12:]))
-		if typ == 0 || n == 0 {
-			continue
-		}
-		if typ == typeMBRGPT {
-			return Label{Kind: "gpt"}, nil
-		}
-		l.Parts = append(l.Parts, LabelPart{Number: i + 1, Type: fmt.Sprintf("0x%02x", typ),
-			PARTUUID: fmt.Sprintf("%08x-%02d", sig, i+1), Start: start, Sectors: n})
-		if l.FirstStart == 0 || start < l.FirstStart {
-			l.FirstStart = start
-		}
-	}
-	return l, nil
-}
-
-// ParseGPTHeader parses the primary GPT header (LBA 1).
-func ParseGPTHeader(hdr []byte, l *Label) error {
-	if len(hdr) < 92 || string(hdr[:8]) != "EFI PART" {
-		return errors.New("protective MBR but no GPT header (no \"EFI PART\" at LBA 1)")
-	}
-	l.BackupLBA = int64(binary.LittleEndian.Uint64(hdr[32:]))
-	l.EntriesLBA = int64(binary.LittleEndian.Uint64(hdr[72:]))
-	l.NumEntries = int(binary.LittleEndian.Uint32(hdr[80:]))
-	l.EntrySize = int(binary.LittleEndian.Uint32(hdr[84:]))
-	if l.EntriesLBA < 2 || l.NumEntries <= 0 || l.NumEntries > 1024 || l.EntrySize < 128 || l.EntrySize > 4096 {
-		return fmt.Errorf("GPT header names %d entries of %d bytes at LBA %d: not a sane table", l.NumEntries, l.EntrySize, l.EntriesLBA)
-	}
-	return nil
-}
-
-// ParseGPTEntries parses the partition entries that ParseGPTHeader located.
-func ParseGPTEntries(b []byte, l *Label) error {
-	if len(b) < l.NumEntries*l.EntrySize {
-		return fmt.Errorf("GPT entries: %d bytes, want %d", len(b), l.NumEntries*l.EntrySize)
-	}
-	for i := 0; i < l.NumEntries; i++ {
-		e := b[i*l.EntrySize : (i+1)*l.EntrySize]
-		if allZero(e[:16]) {
-			continue
-		}
-		first := int64(binary.LittleEndian.Uint64(e[32:]))
-		last := int64(binary.LittleEndian.Uint64(e[40:]))
-		p := LabelPart{Number: i + 1, Type: guid(e[:16]), PARTUUID: guid(e[16:32]), Start: first, Sectors: last - first + 1}
-		l.Parts = append(l.Parts, p)
-		if l.FirstStart == 0 || first < l.FirstStart {
-			l.FirstStart = first
-		}
-	}
-	return nil
-}
-
-// guid formats a GPT GUID (the first three fields little-endian) in lower case.
-func guid(b []byte) string {
-	return fmt.Sprintf("%08x-%04x-%04x-%x-%x", binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint16(b[4:]),
-		binary.LittleEndian.Uint16(b[6:]), b[8:10], b[10:16])
+	return fmt.Sprintf("0x%02x", p.Type)
 }

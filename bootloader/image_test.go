@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/raidswap/raidswap/internal/testdisk"
 )
 
 // Small disk images written by the tests: a GPT or DOS label, GRUB 2's boot.img or GRUB
@@ -127,6 +129,7 @@ func writeImage(t *testing.T, file string, sp imgSpec) {
 			binary.LittleEndian.PutUint64(ent[32:], uint64(p.start))
 			binary.LittleEndian.PutUint64(ent[40:], uint64(p.end))
 		}
+		testdisk.SealGPT(img, ss)
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		t.Fatal(err)

@@ -1,9 +1,11 @@
 package bootloader
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/partition"
 )
 
 // ReadFunc reads n bytes at byte offset off of one disk.
@@ -11,8 +13,8 @@ type ReadFunc func(off int64, n int) ([]byte, error)
 
 // VerifyBIOS says whether a disk boots alone by BIOS with GRUB 2: boot.img in sector 0, and
 // GRUB's core.img at the sector boot.img loads, inside the BIOS boot partition (GPT) or the
-// gap after the MBR (DOS). ss is the logical sector size.
-func VerifyBIOS(read ReadFunc, ss int) Readiness {
+// gap after the MBR (DOS). size is the disk's size in bytes, ss its logical sector size.
+func VerifyBIOS(read ReadFunc, size int64, ss int) Readiness {
 	if ss <= 0 {
 		ss = 512
 	}
@@ -37,34 +39,25 @@ func VerifyBIOS(read ReadFunc, ss int) Readiness {
 		return unknown("sector 0 is short")
 	}
 	core, _ := GrubCoreSector(s0)
-	l, err := ParseMBR(s0)
-	if err != nil {
+	t, err := ReadTable(read, size, ss)
+	switch {
+	case errors.Is(err, partition.ErrNoTable):
 		return missing("boot.img in the MBR but %v", err)
+	case err != nil:
+		return unknown("the partition table could not be read: %v", err)
 	}
 	where := ""
-	switch l.Kind {
-	case "dos":
-		if core < 1 || (l.FirstStart > 0 && core >= l.FirstStart) {
-			return missing("boot.img loads sector %d, which is not in the gap after the MBR (sectors 1–%d)", core, l.FirstStart-1)
+	switch t.Scheme {
+	case partition.MBR:
+		first := t.FirstLBA()
+		if core < 1 || (first > 0 && core >= first) {
+			return missing("boot.img loads sector %d, which is not in the gap after the MBR (sectors 1–%d)", core, first-1)
 		}
 		where = "the gap after the MBR"
-	case "gpt":
-		hdr, err := read(int64(ss), 512)
-		if err != nil {
-			return unknown("the GPT header could not be read: %v", err)
-		}
-		if err := ParseGPTHeader(hdr, &l); err != nil {
-			return unknown("%v", err)
-		}
-		ents, err := read(l.EntriesLBA*int64(ss), l.NumEntries*l.EntrySize)
-		if err != nil {
-			return unknown("the GPT entries could not be read: %v", err)
-		}
-		if err := ParseGPTEntries(ents, &l); err != nil {
-			return unknown("%v", err)
-		}
-		for _, p := range l.Parts {
-			if p.Type == TypeBIOSBoot && core >= p.Start && core < p.Start+p.Sectors {
+	case partition.GPT:
+		for _, p := range t.Partitions {
+			lba, n := p.Start/int64(ss), p.Size/int64(ss)
+			if partType(p) == TypeBIOSBoot && core >= lba && core < lba+n {
 				where = fmt.Sprintf("BIOS boot partition %d", p.Number)
 			}
 		}
@@ -102,7 +95,12 @@ func verifyDisks(root *host.Root, f *Facts) {
 			d.Ready = Readiness{State: BootUnknown, Reason: "GRUB 0.97: raidswap does not verify its stage1 and stage2"}
 		default:
 			dev := "/dev/" + d.Name
-			d.Ready = VerifyBIOS(func(off int64, n int) ([]byte, error) { return readAt(root, dev, off, n) }, d.SectorSize)
+			size, err := deviceSize(root, dev)
+			if err != nil {
+				d.Ready = Readiness{State: BootUnknown, Reason: err.Error()}
+				continue
+			}
+			d.Ready = VerifyBIOS(func(off int64, n int) ([]byte, error) { return readAt(root, dev, off, n) }, size, d.SectorSize)
 		}
 	}
 }

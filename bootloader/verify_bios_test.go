@@ -34,13 +34,13 @@ func TestVerifyBIOS(t *testing.T) {
 			b := make([]byte, n)
 			_, err := f.ReadAt(b, off)
 			return b, err
-		}, 512)
+		}, 4<<20, 512)
 		f.Close()
 		if got.State != tt.state || !strings.Contains(got.Reason, tt.why) {
 			t.Errorf("%d: got %+v, want %s (%s)", i, got, tt.state, tt.why)
 		}
 	}
-	got := VerifyBIOS(func(int64, int) ([]byte, error) { return nil, os.ErrPermission }, 512)
+	got := VerifyBIOS(func(int64, int) ([]byte, error) { return nil, os.ErrPermission }, 4<<20, 512)
 	if got.State != BootUnknown {
 		t.Errorf("unreadable: %+v", got)
 	}

@@ -184,8 +184,11 @@ func readGPT(r io.ReaderAt, g Geometry) (Table, error) {
 	}
 	var h gptHeader
 	var arr []byte
+	pl := &GPTPlacement{HeaderLBA: 1, BackupHeaderLBA: backupLBA}
 	switch {
 	case errP == nil:
+		pl.EntriesLBA, pl.EntryBytes = hp.entriesLBA, hp.entryCount*hp.entrySize
+		pl.BackupEntriesLBA = pl.BackupHeaderLBA - hp.arraySectors(l)
 		h, arr = hp, arrP
 		if errB != nil {
 			t.Warnings = append(t.Warnings, fmt.Sprintf("backup GPT is unreadable: %v", errB))
@@ -196,6 +199,8 @@ func readGPT(r io.ReaderAt, g Geometry) (Table, error) {
 			t.Warnings = append(t.Warnings, fmt.Sprintf("backup GPT header is at LBA %d, not at the end of the disk (LBA %d)", hp.altLBA, total-1))
 		}
 	case errB == nil:
+		// The primary's own entries are where a primary would keep them, after its header.
+		pl.EntriesLBA, pl.EntryBytes = 2, hb.entryCount*hb.entrySize
 		h, arr = hb, arrB
 		t.Warnings = append(t.Warnings, fmt.Sprintf("primary GPT is damaged (%v); read the backup at LBA %d", errP, hb.myLBA))
 	default:
@@ -206,6 +211,10 @@ func readGPT(r io.ReaderAt, g Geometry) (Table, error) {
 		return t, fmt.Errorf("reading GPT: %w", err)
 	}
 	t.Warnings = append(t.Warnings, warn...)
+	if errB == nil {
+		pl.BackupHeaderLBA, pl.BackupEntriesLBA = hb.myLBA, hb.entriesLBA
+	}
+	t.Placement = pl
 	t.DiskGUID = h.diskGUID
 	t.FirstUsableLBA, t.LastUsableLBA = h.firstUsable, h.lastUsable
 	t.EntryCount = h.entryCount

@@ -3,7 +3,9 @@ package partition
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,5 +154,52 @@ func TestReadMBRRejectsEBRLoop(t *testing.T) {
 	defer d.Close()
 	if _, err := Read(d); err == nil || !strings.Contains(err.Error(), "loops") {
 		t.Errorf("looping EBR chain: %v", err)
+	}
+}
+
+// TestReadPlacementAndPARTUUID checks where the reader says a GPT's structures are (the
+// survivor proof hashes those sectors) and the PARTUUIDs it derives against partx, which
+// reads them with libblkid: a DOS disk's logical partitions 10 and up are numbered in hex.
+func TestReadPlacementAndPARTUUID(t *testing.T) {
+	needTool(t, host.Partx)
+	img := gptBiosEspRaid(t, 256<<20)
+	tab := readImage(t, img, 512)
+	total := int64(256<<20) / 512
+	want := GPTPlacement{HeaderLBA: 1, EntriesLBA: 2, BackupHeaderLBA: total - 1, BackupEntriesLBA: total - 33, EntryBytes: 128 * 128}
+	if tab.Placement == nil || *tab.Placement != want {
+		t.Errorf("placement %+v, want %+v", tab.Placement, want)
+	}
+	writeAt(t, img, 512+20, []byte{0xff})
+	if got := readImage(t, img, 512); got.Placement == nil || *got.Placement != want {
+		t.Errorf("placement read from the backup %+v, want %+v", got.Placement, want)
+	}
+
+	dos := newImage(t, "many.img", 64<<20)
+	script := "label: dos\nlabel-id: 0x1234abcd\nstart=2048, size=2MiB, type=83\ntype=5\n"
+	for i := 0; i < 9; i++ {
+		script += "size=2MiB, type=fd\n"
+	}
+	runStdin(t, script, host.Sfdisk, "-q", dos)
+	for _, im := range []string{img, dos} {
+		tab := readImage(t, im, 512)
+		got := map[string]string{}
+		for _, p := range tab.Partitions {
+			got[fmt.Sprint(p.Number)] = tab.PARTUUID(p)
+		}
+		out := run(t, host.Partx, "-g", "-o", "NR,UUID", im)
+		n := 0
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 2 {
+				continue
+			}
+			n++
+			if got[f[0]] != strings.ToLower(f[1]) {
+				t.Errorf("%s partition %s: PARTUUID %q, partx says %q", filepath.Base(im), f[0], got[f[0]], f[1])
+			}
+		}
+		if n != len(tab.Partitions) || n < 4 {
+			t.Errorf("%s: partx lists %d partitions, the reader %d", filepath.Base(im), n, len(tab.Partitions))
+		}
 	}
 }

@@ -3,6 +3,7 @@ package partition
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Scheme is the kind of partition table.
@@ -102,6 +103,9 @@ type Table struct {
 	LastUsableLBA  int64 `json:"last_usable_lba,omitempty"`
 	// EntryCount is the number of slots in the partition entry array.
 	EntryCount int `json:"entry_count,omitempty"`
+	// Placement is where the table's own headers and entry arrays lie, as read from the
+	// disk (nil for a table that was not read from one).
+	Placement *GPTPlacement `json:"-"`
 
 	// MBR only.
 	DiskSignature uint32 `json:"disk_signature,omitempty"`
@@ -111,6 +115,36 @@ type Table struct {
 	// Warnings are problems found while reading that did not stop the read (for example a
 	// damaged primary GPT that was read from its backup).
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// GPTPlacement locates a GPT's structures on its disk, in logical sectors. The backup's
+// fields come from the backup header when it reads, else from where the primary says it is.
+type GPTPlacement struct {
+	HeaderLBA, EntriesLBA             int64
+	BackupHeaderLBA, BackupEntriesLBA int64
+	// EntryBytes is the size of one entry array (count × entry size), in bytes.
+	EntryBytes int
+}
+
+// FirstLBA is the lowest first sector of any partition (an extended container included), 0
+// when there is none: on a DOS disk the gap after the MBR ends there.
+func (t Table) FirstLBA() int64 {
+	var first int64
+	for _, p := range t.Partitions {
+		if lba := p.Start / int64(t.Geometry.LogicalSectorSize); first == 0 || lba < first {
+			first = lba
+		}
+	}
+	return first
+}
+
+// PARTUUID is the kernel's PARTUUID of partition p of this table, in lower case: the entry's
+// GUID on a GPT, the disk signature and the number (in hex) on a DOS disk.
+func (t Table) PARTUUID(p Partition) string {
+	if t.Scheme == MBR {
+		return fmt.Sprintf("%08x-%02x", t.DiskSignature, p.Number)
+	}
+	return strings.ToLower(p.GUID)
 }
 
 // Partition returns the partition with the given number.

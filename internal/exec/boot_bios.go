@@ -98,8 +98,12 @@ func (r *run) bootloaderStep(ctx context.Context, s plan.Step, argv []string) er
 		}
 		r.o.View.Say(msg)
 	}
-	ss := d.LogicalSectorSize
-	rd := bootloader.VerifyBIOS(func(off int64, n int) ([]byte, error) { return r.disks().ReadAt("/dev/"+d.Name, off, n) }, ss)
+	disk := "/dev/" + d.Name
+	size, err := r.disks().Size(disk)
+	if err != nil {
+		return fmt.Errorf("after grub-install, whether %s can boot alone: size of %s: %w", d.Label(), disk, err)
+	}
+	rd := bootloader.VerifyBIOS(func(off int64, n int) ([]byte, error) { return r.disks().ReadAt(disk, off, n) }, size, d.LogicalSectorSize)
 	if rd.State != bootloader.BootOK {
 		return fmt.Errorf("after grub-install, %s cannot boot alone: %s", d.Label(), rd.Reason)
 	}

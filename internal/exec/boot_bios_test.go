@@ -15,6 +15,7 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host/hosttest"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
+	"github.com/raidswap/raidswap/internal/testdisk"
 )
 
 // fakeDisks are in-memory devices for the boot steps' proofs: every whole disk vdX a GPT
@@ -50,6 +51,7 @@ func grubDisk() []byte {
 	e[16] = 1
 	binary.LittleEndian.PutUint64(e[32:], 2048)
 	binary.LittleEndian.PutUint64(e[40:], 4095)
+	testdisk.SealGPT(img, 512)
 	core := img[2048*512:]
 	copy(core[0x11b:], "loading\x00")
 	core[0x1fe], core[0x1ff] = 0x20, 0x08

@@ -45,34 +45,37 @@ func (r *run) survivorRegions(d *discover.Disk) (_ []region, err error) {
 		return nil, err
 	}
 	out := []region{{what: "partition table (MBR bytes 440–511)", dev: disk, off: 440, data: slices.Clone(s0[440:512])}}
-	l, err := bootloader.ParseMBR(s0)
+	size, err := dr.Size(disk)
+	if err != nil {
+		return nil, fmt.Errorf("size of %s: %w", disk, err)
+	}
+	t, err := bootloader.ReadTable(func(off int64, n int) ([]byte, error) { return dr.ReadAt(disk, off, n) }, size, int(ss))
 	if err != nil {
 		return nil, fmt.Errorf("the survivor's partition table: %w", err)
 	}
-	if l.Kind == "gpt" {
-		hdr, err := dr.ReadAt(disk, ss, int(ss))
+	type span struct {
+		what string
+		off  int64
+		size int
+	}
+	var tableRegions []span
+	if pl := t.Placement; pl != nil {
+		tableRegions = append(tableRegions, []span{
+			{"GPT header", pl.HeaderLBA * ss, int(ss)}, {"GPT entries", pl.EntriesLBA * ss, pl.EntryBytes},
+			{"backup GPT header", pl.BackupHeaderLBA * ss, int(ss)}, {"backup GPT entries", pl.BackupEntriesLBA * ss, pl.EntryBytes},
+		}...)
+	}
+	for _, p := range t.Partitions {
+		if p.EBR > 0 {
+			tableRegions = append(tableRegions, span{fmt.Sprintf("extended boot record of partition %d (bytes 440–511)", p.Number), p.EBR + 440, 72})
+		}
+	}
+	for _, g := range tableRegions {
+		b, err := dr.ReadAt(disk, g.off, g.size)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", g.what, err)
 		}
-		if err := bootloader.ParseGPTHeader(hdr, &l); err != nil {
-			return nil, err
-		}
-		n := l.NumEntries * l.EntrySize
-		entSectors := (int64(n) + ss - 1) / ss
-		for _, g := range []struct {
-			what string
-			lba  int64
-			size int
-		}{
-			{"GPT header", 1, int(ss)}, {"GPT entries", l.EntriesLBA, n},
-			{"backup GPT header", l.BackupLBA, int(ss)}, {"backup GPT entries", l.BackupLBA - entSectors, n},
-		} {
-			b, err := dr.ReadAt(disk, g.lba*ss, g.size)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", g.what, err)
-			}
-			out = append(out, region{what: g.what, dev: disk, off: g.lba * ss, data: b})
-		}
+		out = append(out, region{what: g.what, dev: disk, off: g.off, data: b})
 	}
 	const mib = 1 << 20
 	for _, m := range d.Members {
