@@ -9,9 +9,6 @@ import (
 	"time"
 )
 
-// DefaultBackupDir is where table backups go.
-const DefaultBackupDir = "/var/lib/raidswap/backups"
-
 const backupEnds = 1 << 20
 
 // Backup saves a disk's partition table, raw and as text, into a new directory

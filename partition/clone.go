@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/paths"
 )
 
 // CloneRequest is what `raidswap partition clone` asks for.
@@ -26,7 +27,7 @@ type CloneRequest struct {
 	DryRun                bool
 	Wipe                  bool
 	AllowSectorSizeChange bool
-	// BackupDir is where table backups go (DefaultBackupDir when empty).
+	// BackupDir is where table backups go (paths.Host's when empty).
 	BackupDir string
 	Now       func() time.Time
 	Rand      io.Reader
@@ -125,7 +126,7 @@ func Clone(root *host.Root, req CloneRequest) (*CloneResult, error) {
 	}
 	base := req.BackupDir
 	if base == "" {
-		base = DefaultBackupDir
+		base = paths.Host().Backups
 	}
 	dir, err := Backup(base, src, res.Source, &st, now())
 	if err != nil {

@@ -21,7 +21,7 @@
 //	err = partition.CheckTarget(root, targetID)                      // in use? (holders, md, mounts, swap, loop)
 //	sigs, err := partition.HoldsData(root, runner, path)             // libblkid + own readers; refuse unless wiping
 //	err = partition.GuardLastCopy(root, targetID, sigs)              // a known array's newest member: refused even with --wipe
-//	dir, _ := partition.Backup(partition.DefaultBackupDir, d, id, &src, time.Now())
+//	dir, _ := partition.Backup(paths.Host().Backups, d, id, &src, time.Now())
 //	rep, err := partition.Write(targetRW, lay)                       // validate, wipe stale metadata, write, sync
 //	up, err := partition.UpdateKernel(root, targetRW, targetID.Name, lay) // BLKRRPART, else BLKPG per partition
 //	err = partition.Verify(targetRW, lay)                            // read back: own reader + go-diskfs

@@ -13,8 +13,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/raidswap/raidswap/internal/host"
 	"golang.org/x/sys/unix"
+
+	"github.com/raidswap/raidswap/internal/host"
 )
 
 // The test images are sparse files of up to a few GiB holding a few KiB of tables and

@@ -13,6 +13,7 @@ import (
 
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/paths"
 )
 
 // Cleanup is what a teardown removed.
@@ -442,12 +443,12 @@ func teardown(ctx context.Context, r host.Runner, root *host.Root, dir string, l
 // plan key, audit log, inventory and table backups there): raidswap made them, so a
 // teardown removes them with the lab.
 const (
-	LabJournal   = "journal"
-	LabAuditLog  = "audit.jsonl"
-	LabPlanKey   = "plan.key"
-	LabLock      = "raidswap.lock"
-	LabInventory = "inventory.json"
-	LabBackups   = "backups"
+	LabJournal   = paths.JournalName
+	LabAuditLog  = paths.AuditName
+	LabPlanKey   = paths.KeyName
+	LabLock      = paths.LockName
+	LabInventory = paths.InventoryName
+	LabBackups   = paths.BackupsName
 	// labInventoryTemp is the prefix of the inventory's temporary file (inventory.SaveFile).
 	labInventoryTemp = ".inventory-"
 )

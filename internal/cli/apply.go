@@ -13,6 +13,7 @@ import (
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/prompt"
 	"github.com/raidswap/raidswap/internal/view"
@@ -41,11 +42,23 @@ type EngineOptions struct {
 	DrillLab string
 }
 
+// where is p with --journal-dir (the journal, and the audit log and backups beside it) and
+// --lock applied.
+func (e *EngineOptions) where(p paths.Paths) paths.Paths {
+	if e.JournalDir != "" && e.JournalDir != p.Journal {
+		p = p.WithJournal(e.JournalDir)
+	}
+	if e.LockPath != "" {
+		p.Lock = e.LockPath
+	}
+	return p
+}
+
 func addEngineFlags(cmd *cobra.Command, e *EngineOptions) {
 	fl := cmd.Flags()
 	fl.BoolVar(&e.Yes, "yes", false, "do not ask for confirmation (required when not running interactively)")
-	fl.StringVar(&e.JournalDir, "journal-dir", journal.DefaultDir, "where journals are kept")
-	fl.StringVar(&e.LockPath, "lock", exec.DefaultLockPath, "the lock file that keeps two raidswaps apart")
+	fl.StringVar(&e.JournalDir, "journal-dir", paths.Host().Journal, "where journals are kept")
+	fl.StringVar(&e.LockPath, "lock", paths.Host().Lock, "the lock file that keeps two raidswaps apart")
 	fl.DurationVar(&e.WaitTimeout, "wait-timeout", 0, "give up a wait (pull, new disk, rebuild) after this long; 0 waits until Ctrl-C")
 	fl.StringVar(&e.StopAfter, "stop-after", "", "stop after the step with this ID (for drills and resume tests)")
 	fl.BoolVar(&e.Plain, "plain", false, "print one line per event instead of progress bars")
@@ -120,7 +133,7 @@ func actingEnv(f *Factory, e *EngineOptions) (*engine.Env, *exec.Lock, error) {
 		return nil, nil, WithCode(ExitUsage, errors.New("--root reads a capture; raidswap changes the live system only"))
 	}
 	env := f.Env(f.Root())
-	env.JournalDir, env.LockPath = e.JournalDir, e.LockPath
+	env.Paths = e.where(env.Where())
 	if e.DrillLab != "" {
 		if err := drill.Confine(env, e.DrillLab); err != nil {
 			return nil, nil, WithCode(ExitUsage, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/prompt"
 )
 
@@ -41,7 +42,7 @@ type Factory struct {
 	// NewRunner returns the Runner for external commands. With --root set it refuses every
 	// command: a capture is read, never acted on.
 	NewRunner func() host.Runner
-	// KeyPath is the host's plan key (plankey.DefaultPath when empty; tests move it).
+	// KeyPath is the host's plan key (paths.Host's when empty; tests move it).
 	KeyPath string
 	// prompter asks the operator (see Prompter).
 	prompter prompt.Prompter
@@ -49,7 +50,7 @@ type Factory struct {
 
 // Env is the engine for a command, reading through root.
 func (f *Factory) Env(root *host.Root) *engine.Env {
-	return &engine.Env{Root: root, Runner: f.Runner(), Version: Version, KeyPath: f.KeyPath, Notes: f.IO.ErrOut}
+	return &engine.Env{Root: root, Runner: f.Runner(), Version: Version, Paths: paths.Paths{Key: f.KeyPath}, Notes: f.IO.ErrOut}
 }
 
 // Root returns the Root for discovery.

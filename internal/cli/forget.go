@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/raidswap/raidswap/internal/discover"
-	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/paths"
 )
 
 func init() { register(newForgetCmd) }
@@ -37,7 +37,7 @@ still lists (active or inactive) is not forgotten: stop it first.`,
 			return runForget(o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Lock, "lock", exec.DefaultLockPath, "the lock file that keeps two raidswaps apart")
+	cmd.Flags().StringVar(&o.Lock, "lock", paths.Host().Lock, "the lock file that keeps two raidswaps apart")
 	_ = cmd.Flags().MarkHidden("lock")
 	return cmd
 }

@@ -12,11 +12,7 @@ import (
 	"github.com/spf13/cobra/doc"
 
 	"github.com/raidswap/raidswap/internal/event"
-	"github.com/raidswap/raidswap/internal/exec"
-	"github.com/raidswap/raidswap/internal/inventory"
-	"github.com/raidswap/raidswap/internal/journal"
-	"github.com/raidswap/raidswap/internal/plankey"
-	"github.com/raidswap/raidswap/partition"
+	"github.com/raidswap/raidswap/internal/paths"
 )
 
 // shippedCompletions are the shells whose completion scripts the package installs
@@ -57,12 +53,12 @@ type fileEntry struct {
 
 // manFiles are the paths raidswap reads and writes, from the constants the code uses.
 var manFiles = []fileEntry{
-	{journal.DefaultDir, "one journal per run: what each step did; raidswap resume and status read it (--journal-dir)"},
-	{exec.DefaultLockPath, "the lock that keeps two raidswaps that act apart (--lock)"},
-	{plankey.DefaultPath, "the host's plan key: a saved plan is sealed with it and apply accepts only plans it sealed"},
-	{event.DefaultAuditLog, "the audit log, one JSON line per action and per mdadm event (--audit-log)"},
-	{inventory.Path, "the inventory: every disk's serial, model and bay, so a vanished disk can still be named (raidswap inventory save)"},
-	{partition.DefaultBackupDir, "both partition tables, backed up before a table is cloned (--backup-dir)"},
+	{paths.Host().Journal, "one journal per run: what each step did; raidswap resume and status read it (--journal-dir)"},
+	{paths.Host().Lock, "the lock that keeps two raidswaps that act apart (--lock)"},
+	{paths.Host().Key, "the host's plan key: a saved plan is sealed with it and apply accepts only plans it sealed"},
+	{paths.Host().Audit, "the audit log, one JSON line per action and per mdadm event (--audit-log)"},
+	{paths.Host().Inventory, "the inventory: every disk's serial, model and bay, so a vanished disk can still be named (raidswap inventory save)"},
+	{paths.Host().Backups, "both partition tables, backed up before a table is cloned (--backup-dir)"},
 	{event.DefaultTextfile, "the Prometheus textfile node-exporter reads, written by raidswap event and raidswap inventory save (--textfile, RAIDSWAP_TEXTFILE)"},
 	{DefaultDrillDir, "the drill's labs: loop disks, their own journal, lock, key and backups"},
 }

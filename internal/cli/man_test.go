@@ -13,7 +13,8 @@ import (
 
 	"github.com/raidswap/raidswap/internal/event"
 	"github.com/raidswap/raidswap/internal/golden"
-	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/inventory"
+	"github.com/raidswap/raidswap/internal/paths"
 )
 
 // TestManMakesItsDirectory is `make man` on a fresh clone: man/ does not exist yet.
@@ -173,8 +174,11 @@ func TestManExitStatusCoversEveryCode(t *testing.T) {
 // TestManFilesAreTheCodesPaths: the audit log the page names is the one the executor
 // writes next to its journals.
 func TestManFilesAreTheCodesPaths(t *testing.T) {
-	if got := filepath.Join(filepath.Dir(journal.DefaultDir), "audit.jsonl"); got != event.DefaultAuditLog {
-		t.Errorf("the executor's audit log is %s, the page says %s", got, event.DefaultAuditLog)
+	if got := paths.Host().Audit; got != event.DefaultAuditLog {
+		t.Errorf("the executor's audit log is %s, the event hook's %s", got, event.DefaultAuditLog)
+	}
+	if got := paths.Host().Inventory; got != inventory.Path {
+		t.Errorf("the engine's inventory is %s, discovery reads %s", got, inventory.Path)
 	}
 }
 

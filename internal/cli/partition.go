@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/raidswap/raidswap/internal/exec"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/partition"
 )
 
@@ -80,8 +81,8 @@ is given. Both tables are backed up under --backup-dir before anything is writte
 	fl.IntVar(&o.ToSectorSize, "to-sector-size", 512, "logical sector size of an image file DST")
 	fl.IntVar(&o.ToPhysicalSectorSize, "to-physical-sector-size", 0, "physical sector size of an image file DST (default: its logical sector size)")
 	fl.StringVar(&o.AddESP, "add-esp", "", "add an EFI System Partition `N:BYTES` (number N, size BYTES) in DST's free space (GPT only): the ESP the failed disk alone had")
-	fl.StringVar(&o.BackupDir, "backup-dir", partition.DefaultBackupDir, "where to back up both tables")
-	fl.StringVar(&o.LockPath, "lock", exec.DefaultLockPath, "the lock file that keeps two raidswaps apart")
+	fl.StringVar(&o.BackupDir, "backup-dir", paths.Host().Backups, "where to back up both tables")
+	fl.StringVar(&o.LockPath, "lock", paths.Host().Lock, "the lock file that keeps two raidswaps apart")
 	_ = fl.MarkHidden("lock")
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")

@@ -11,7 +11,6 @@ import (
 
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
-	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/prompt"
 	"github.com/raidswap/raidswap/internal/view"
@@ -73,6 +72,7 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 		}
 		defer cleanup()
 		env = f.Env(root)
+		env.Paths = o.Engine.where(env.Where())
 	}
 	env.Notes = nil // the wizard says which disk it picked itself
 	d.Discover = env.Discover
@@ -80,7 +80,7 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 		d.Locate = env.Locate
 	}
 	d.Plan = func(r plan.Request) (*plan.Plan, error) { return env.Plan(r, !o.PlanOnly && live) }
-	d.AuditLog = journal.AuditLog(orDefault(o.Engine.JournalDir, journal.DefaultDir))
+	d.AuditLog = env.Where().Audit
 	d.Run = func(ctx context.Context, p *plan.Plan, ro engine.RunOptions) (*exec.Result, error) {
 		ro.WaitTimeout = o.Engine.WaitTimeout
 		run := view.NewRunWidth(f.IO.Out, !plain, d.Width)
@@ -127,13 +127,6 @@ func wizardError(err error) error {
 		return WithCode(ExitPowerOff, err)
 	}
 	return engineError(err)
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // plainTerminal: a terminal that gets the line prompter with no escape codes: TERM=dumb or

@@ -7,7 +7,6 @@ import (
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/inventory"
-	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -45,11 +44,11 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 		s.judgeContainers()
 	}
 
-	invPath := inventory.Path
+	where := o.Paths.OrHost()
 	if o.Scope != nil {
-		invPath = o.Scope.InventoryPath()
+		where.Inventory = o.Scope.InventoryPath()
 	}
-	inv, err := inventory.LoadFile(root, invPath)
+	inv, err := inventory.LoadFile(root, where.Inventory)
 	if err != nil {
 		s.Problems = append(s.Problems, err.Error())
 	}
@@ -101,7 +100,7 @@ func DiscoverWith(root *host.Root, o Options) (*System, error) {
 		s.Arrays[i].Swap = u.swap[s.Arrays[i].Name]
 	}
 	if o.Scope == nil {
-		s.Unfinished = readUnfinished(root, journal.DefaultDir, &s.Problems)
+		s.Unfinished = readUnfinished(root, where.Journal, &s.Problems)
 	}
 	s.Host.Boot = detectBoot(root, s, u.stack)
 	for _, bd := range s.Host.Boot.Disks {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/prometheus/procfs"
+
 	"github.com/raidswap/raidswap/mdadm"
 )
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/procfs"
+
 	"github.com/raidswap/raidswap/mdadm"
 )
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/paths"
 )
 
 // This file is the drill's view of the system (Scope) and how unscoped discovery keeps a
@@ -43,7 +44,7 @@ func (sc Scope) Allows(d *Disk) bool {
 
 // InventoryPath is where the drill's own inventory lives: scoped discovery reads it instead
 // of the host's, so a drill disk that vanishes is named by serial as a real one would be.
-func (sc Scope) InventoryPath() string { return path.Join(sc.Lab, "inventory.json") }
+func (sc Scope) InventoryPath() string { return paths.Lab(sc.Lab).Inventory }
 
 // RefusalReason is the executor's words for a device outside the lab.
 func (sc Scope) RefusalReason() string {

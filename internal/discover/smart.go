@@ -9,6 +9,7 @@ import (
 
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/paths"
 )
 
 // This file gives each present disk its SMART health and judges what it means for the
@@ -25,6 +26,9 @@ type Options struct {
 	// Profile is the distribution profile the engine resolved once (host.DetectProfile);
 	// nil reads it through the Root.
 	Profile *host.Profile
+	// Paths says where the inventory and the journals are, read through the Root
+	// (paths.Host's when empty; a drill's are its lab's).
+	Paths paths.Paths
 }
 
 // DefaultOptions are discovery's options for root: on the live system SMART is read from

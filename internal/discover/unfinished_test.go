@@ -11,7 +11,7 @@ import (
 	"github.com/raidswap/raidswap/internal/capture"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
-	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/view"
 )
 
@@ -44,7 +44,7 @@ func TestStatusUnfinishedReplacement(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := unpackFixture(t, "clean")
-			jdir := filepath.Join(dir, journal.DefaultDir)
+			jdir := filepath.Join(dir, paths.Host().Journal)
 			if err := os.MkdirAll(jdir, 0o700); err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestStatusUnfinishedReplacement(t *testing.T) {
 			}
 			found := false
 			for _, p := range read {
-				found = found || p == journal.DefaultDir+"/p-open.jsonl"
+				found = found || p == paths.Host().Journal+"/p-open.jsonl"
 			}
 			if !found {
 				t.Errorf("the journal was not read through the Root (reads: %d)", len(read))

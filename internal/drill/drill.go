@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -12,10 +11,10 @@ import (
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	seam "github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/view"
 	"github.com/raidswap/raidswap/internal/wizard"
-	"github.com/raidswap/raidswap/simulate"
 )
 
 // DiskSpec is a drill disk to make (simulate.DiskSpec).
@@ -239,7 +238,7 @@ func (s *scene) wizard(ctx context.Context) error {
 	}
 	defer lock.Release()
 	d := wizard.Deps{Out: s.out, Width: s.c.Width, Prompt: s.trainee(), Enter: s.c.Enter, Poll: 200 * time.Millisecond,
-		Discover: env.Discover, AuditLog: filepath.Join(s.lab.Dir(), simulate.LabAuditLog), Now: s.c.Now}
+		Discover: env.Discover, AuditLog: paths.Lab(s.lab.Dir()).Audit, Now: s.c.Now}
 	d.Plan = func(r plan.Request) (*plan.Plan, error) {
 		p, err := env.Plan(r, true)
 		if err == nil {

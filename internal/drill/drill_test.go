@@ -197,8 +197,9 @@ func TestConfineUsesTheLabsNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	for got, want := range map[string]string{
-		env.JournalDir: simulate.LabJournal, env.LockPath: simulate.LabLock, env.KeyPath: simulate.LabPlanKey,
-		env.BackupDir: simulate.LabBackups, env.Scope.InventoryPath(): simulate.LabInventory,
+		env.Paths.Journal: simulate.LabJournal, env.Paths.Lock: simulate.LabLock, env.Paths.Key: simulate.LabPlanKey,
+		env.Paths.Backups: simulate.LabBackups, env.Scope.InventoryPath(): simulate.LabInventory,
+		env.Paths.Inventory: simulate.LabInventory, env.Paths.Audit: simulate.LabAuditLog,
 	} {
 		if got != filepath.Join(dir, want) {
 			t.Errorf("the engine keeps %s, the lab's teardown knows %s", got, filepath.Join(dir, want))

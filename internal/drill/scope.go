@@ -10,7 +10,7 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
-	"github.com/raidswap/raidswap/simulate"
+	"github.com/raidswap/raidswap/internal/paths"
 )
 
 // confineScope confines the engine's discovery and executor to the lab's disks. /boot is
@@ -74,11 +74,8 @@ func Confine(env *engine.Env, dir string) error {
 	if fi, err := os.Lstat(filepath.Join(dir, identify.DrillMarker)); err != nil || !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a drill lab: it has no %s", dir, identify.DrillMarker)
 	}
-	// The names are the lab's (simulate): its teardown removes what lies there.
-	env.JournalDir = filepath.Join(dir, simulate.LabJournal)
-	env.LockPath = filepath.Join(dir, simulate.LabLock)
-	env.KeyPath = filepath.Join(dir, simulate.LabPlanKey)
-	env.BackupDir = filepath.Join(dir, simulate.LabBackups)
+	// Every path lies in the lab: its teardown (simulate) removes what lies there.
+	env.Paths = paths.Lab(dir)
 	return confineScope(env, dir)
 }
 

@@ -15,7 +15,7 @@ import (
 type PartitionCloner struct {
 	Root   *host.Root
 	Runner host.Runner
-	// BackupDir is where both tables are backed up (partition.DefaultBackupDir when empty).
+	// BackupDir is where both tables are backed up (paths.Host's when empty).
 	BackupDir string
 }
 

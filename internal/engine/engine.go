@@ -23,6 +23,7 @@ import (
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plankey"
 	"github.com/raidswap/raidswap/internal/progress"
@@ -39,14 +40,9 @@ type Env struct {
 	Now func() time.Time
 	// Version is raidswap's, recorded in plans.
 	Version string
-	// KeyPath is the host's plan key (plankey.DefaultPath when empty).
-	KeyPath string
-	// JournalDir and LockPath: journal.DefaultDir and exec.DefaultLockPath when empty.
-	JournalDir string
-	LockPath   string
-	// BackupDir is where the partition clone backs up both tables
-	// (partition.DefaultBackupDir when empty; a drill's lies in its lab).
-	BackupDir string
+	// Paths is where this raidswap keeps its journal, lock, plan key, audit log, backups and
+	// inventory: each empty field is paths.Host's; a drill's are its lab's (paths.Lab).
+	Paths paths.Paths
 	// Notes receives what the engine tells the operator on the side (which disk it picked).
 	Notes io.Writer
 	// Cloner and Speed default to package partition's in-process clone and /proc/sys/dev/raid.
@@ -76,12 +72,8 @@ func (e *KeyError) Error() string {
 }
 func (e *KeyError) Unwrap() error { return e.Err }
 
-func (e *Env) journalDir() string {
-	if e.JournalDir == "" {
-		return journal.DefaultDir
-	}
-	return e.JournalDir
-}
+// Where is the Env's Paths with every empty field filled from paths.Host.
+func (e *Env) Where() paths.Paths { return e.Paths.OrHost() }
 
 func (e *Env) notes() io.Writer {
 	if e.Notes == nil {
@@ -93,22 +85,14 @@ func (e *Env) notes() io.Writer {
 // Lock takes the raidswap lock. Every front end that writes takes it first, so a second
 // raidswap is told that another one runs before anything else is checked.
 func (e *Env) Lock() (*exec.Lock, error) {
-	path := e.LockPath
-	if path == "" {
-		path = exec.DefaultLockPath
-	}
-	return exec.AcquireLock(path)
+	return exec.AcquireLock(e.Where().Lock)
 }
 
 // Key is the host's plan key. A plan that is only to be read (printed, or built from a
 // capture) may do without it: with need false, a key this user cannot read gives an
 // ephemeral one, which seals a plan no apply accepts.
 func (e *Env) Key(need bool) ([]byte, error) {
-	path := e.KeyPath
-	if path == "" {
-		path = plankey.DefaultPath
-	}
-	key, err := plankey.LoadOrCreate(path)
+	key, err := plankey.LoadOrCreate(e.Where().Key)
 	if err != nil {
 		if need {
 			return nil, &KeyError{Err: err}
@@ -129,6 +113,7 @@ func (e *Env) Discover() (*discover.System, error) {
 		}
 	})
 	o.Profile = e.Profile
+	o.Paths = e.Paths
 	return discover.DiscoverWith(e.Root, o)
 }
 
@@ -232,18 +217,18 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view pro
 	if err != nil {
 		return nil, err
 	}
-	dir := e.journalDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	where := e.Where()
+	if err := os.MkdirAll(where.Journal, 0o700); err != nil {
 		return nil, fmt.Errorf("journal directory: %w", err)
 	}
-	audit, err := os.OpenFile(journal.AuditLog(dir), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	audit, err := journal.OpenAudit(where.Audit)
 	if err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
+		return nil, err
 	}
 	defer audit.Close()
 	cloner := e.Cloner
 	if cloner == nil {
-		cloner = PartitionCloner{Root: e.Root, Runner: e.Runner, BackupDir: e.BackupDir}
+		cloner = PartitionCloner{Root: e.Root, Runner: e.Runner, BackupDir: where.Backups}
 	}
 	speed := e.Speed
 	if speed == nil {
@@ -256,8 +241,7 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view pro
 		Cloner:        cloner,
 		Speed:         speed,
 		LEDs:          e.leds(),
-		JournalDir:    dir,
-		BackupDir:     e.BackupDir,
+		Paths:         where,
 		Lock:          lock,
 		Key:           key,
 		Audit:         audit,
@@ -286,24 +270,24 @@ func (e *JournalError) Error() string { return e.Reason }
 
 // Unfinished reads the plan of the one unfinished run, and its journal's path.
 func (e *Env) Unfinished() (*plan.Plan, string, error) {
-	dir := e.journalDir()
-	paths, err := journal.Unfinished(dir)
+	dir := e.Where().Journal
+	open, err := journal.Unfinished(dir)
 	if err != nil {
 		return nil, "", err
 	}
-	switch len(paths) {
+	switch len(open) {
 	case 0:
 		return nil, "", &NothingToResumeError{Dir: dir}
 	case 1:
 	default:
-		return nil, "", &JournalError{Reason: fmt.Sprintf("more than one unfinished journal in %s (%v): raidswap runs one replacement at a time; `raidswap abort` closes the newest", dir, paths)}
+		return nil, "", &JournalError{Reason: fmt.Sprintf("more than one unfinished journal in %s (%v): raidswap runs one replacement at a time; `raidswap abort` closes the newest", dir, open)}
 	}
-	recs, err := journal.Load(paths[0])
+	recs, err := journal.Load(open[0])
 	if err != nil {
 		return nil, "", err
 	}
 	if len(recs) == 0 || recs[0].Event != journal.EventPlan || len(recs[0].Plan) == 0 {
-		return nil, "", &JournalError{Reason: paths[0] + ": the journal does not start with its plan"}
+		return nil, "", &JournalError{Reason: open[0] + ": the journal does not start with its plan"}
 	}
 	key, err := e.Key(true)
 	if err != nil {
@@ -313,7 +297,7 @@ func (e *Env) Unfinished() (*plan.Plan, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return p, paths[0], nil
+	return p, open[0], nil
 }
 
 // Abort closes the unfinished run journalled at path (see exec.Abort), under the caller's lock.

@@ -16,6 +16,7 @@ import (
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plankey"
 )
@@ -67,8 +68,8 @@ func TestEnvComposition(t *testing.T) {
 			var notes bytes.Buffer
 			dir := t.TempDir()
 			e := &Env{Root: root, Runner: noRunner{t}, Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
-				Version: "test", KeyPath: filepath.Join(dir, "key"), JournalDir: filepath.Join(dir, "journal"),
-				LockPath: filepath.Join(dir, "lock"), Notes: &notes, Scope: c.scope}
+				Version: "test", Paths: paths.Paths{Key: filepath.Join(dir, "key"), Journal: filepath.Join(dir, "journal"),
+					Lock: filepath.Join(dir, "lock")}, Notes: &notes, Scope: c.scope}
 
 			sys, err := e.Discover()
 			if err != nil {
@@ -115,7 +116,7 @@ func TestEnvComposition(t *testing.T) {
 				if _, err := e.Apply(context.Background(), p, nil, nil, RunOptions{}); err == nil || !strings.Contains(err.Error(), "live system only") {
 					t.Errorf("apply on a capture: %v", err)
 				}
-				if _, err := os.Stat(e.JournalDir); err == nil {
+				if _, err := os.Stat(e.Paths.Journal); err == nil {
 					t.Error("a refused apply created the journal directory")
 				}
 			}
@@ -147,7 +148,7 @@ func TestEnvPlanRefusals(t *testing.T) {
 	if err := os.WriteFile(key, make([]byte, plankey.Size), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e = &Env{KeyPath: key}
+	e = &Env{Paths: paths.Paths{Key: key}}
 	var ke *KeyError
 	if _, err := e.Key(true); !errors.As(err, &ke) || !strings.Contains(err.Error(), "0644") {
 		t.Errorf("a key anyone may read, needed: %v, want a KeyError naming its mode", err)
@@ -185,7 +186,7 @@ func TestEnvUnfinished(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			e := &Env{JournalDir: dir, KeyPath: filepath.Join(t.TempDir(), "key")}
+			e := &Env{Paths: paths.Paths{Journal: dir, Key: filepath.Join(t.TempDir(), "key")}}
 			_, _, err := e.Unfinished()
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("err = %v, want %q", err, c.want)

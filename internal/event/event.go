@@ -5,13 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,6 +17,7 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/paths"
 )
 
 // Default paths, as system paths (below Config.Root's directory).
@@ -26,7 +25,7 @@ const (
 	// DefaultTextfile is where Debian's prometheus-node-exporter textfile collector reads.
 	DefaultTextfile = "/var/lib/prometheus/node-exporter/raidswap.prom"
 	// DefaultAuditLog is raidswap's audit log, the one the executor appends to.
-	DefaultAuditLog = journal.DefaultAuditLog
+	DefaultAuditLog = paths.StateDir + "/" + paths.AuditName
 	// DefaultSyslog is the local syslog socket (journald listens on it too).
 	DefaultSyslog = "/dev/log"
 	// DefaultTimeout bounds one event: mdadm waits for its PROGRAM.
@@ -210,8 +209,11 @@ func Handle(ctx context.Context, cfg Config, ev Event) (*Outcome, error) {
 	}()
 	select {
 	case d := <-ch:
-		d.o.Took = time.Since(start)
-		return d.o, d.err
+		// Work that ctx cut short leaves the logging to the give-up path below.
+		if ctx.Err() == nil || r.wrote {
+			d.o.Took = time.Since(start)
+			return d.o, d.err
+		}
 	case <-ctx.Done():
 	}
 	r.tmp.abandon()
@@ -231,6 +233,7 @@ type run struct {
 	tmp    temps
 	logged sync.Once
 	logErr error
+	wrote  bool // a line was logged (set inside logged; Handle reads it after the work ends)
 }
 
 // logOnce writes the event's audit and syslog lines, once per event: whichever of the work
@@ -239,6 +242,7 @@ func (r *run) logOnce(o *Outcome) error {
 	first := false
 	r.logged.Do(func() {
 		first = true
+		r.wrote = true
 		r.logErr = r.cfg.log(o)
 	})
 	if !first {
@@ -324,6 +328,11 @@ func handle(ctx context.Context, r *run, ev Event) (*Outcome, error) {
 		}
 	}
 	o.Took = time.Since(start)
+	if ctx.Err() != nil {
+		// Handle has given up (or is about to): its line says so, and this outcome, cut
+		// short by the same end, is not logged in its place.
+		return o, context.Cause(ctx)
+	}
 	if err := r.logOnce(o); err != nil {
 		o.Problems = append(o.Problems, err.Error())
 	}
@@ -491,27 +500,11 @@ func (c *Config) log(o *Outcome) error {
 // symbolic link and must be a regular file: the hook runs as root, and a link or FIFO planted
 // where the log goes must not redirect (or block) its write.
 func appendAudit(p string, now time.Time, o *Outcome) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0o600)
-	if errors.Is(err, syscall.ELOOP) {
-		return fmt.Errorf("audit log %s: refusing to append: it is a symbolic link", p)
-	}
-	if errors.Is(err, syscall.ENXIO) {
-		return fmt.Errorf("audit log %s: refusing to append: it is a FIFO or socket, not a regular file", p)
-	}
+	f, err := journal.OpenAudit(p)
 	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
+		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("audit log %s: refusing to append: it is a %s, not a regular file", p, fileType(fi.Mode()))
-	}
 	var b bytes.Buffer
 	writeAudit(&b, now, o)
 	if _, err := f.Write(b.Bytes()); err != nil {
@@ -521,20 +514,6 @@ func appendAudit(p string, now time.Time, o *Outcome) error {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	return nil
-}
-
-func fileType(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	case m.IsDir():
-		return "directory"
-	}
-	return m.Type().String()
 }
 
 func writeAudit(w *bytes.Buffer, now time.Time, o *Outcome) {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/raidswap/raidswap/internal/host"
 )
 
 // Install's defaults, as system paths.
@@ -131,7 +133,7 @@ func Install(o InstallOptions) (*Installed, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("refusing to change %s: it is a %s, not a regular file (mdadm reads the *.conf files of a directory; add the PROGRAM line to one of them yourself)", describe(res.Conf, real), fileType(fi.Mode()))
+		return nil, fmt.Errorf("refusing to change %s: it is a %s, not a regular file (mdadm reads the *.conf files of a directory; add the PROGRAM line to one of them yourself)", describe(res.Conf, real), host.FileType(fi.Mode()))
 	}
 	if fi.Size() > maxConf {
 		return nil, fmt.Errorf("refusing to change %s: %d bytes is more than raidswap reads (%d); mdadm would read it all, so raidswap cannot tell which PROGRAM it uses", describe(res.Conf, real), fi.Size(), maxConf)
@@ -274,7 +276,7 @@ func executable(root, p string) error {
 	case err != nil:
 		return fmt.Errorf("%s: %w", p, err)
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("%s is a %s, not a program", p, fileType(fi.Mode()))
+		return fmt.Errorf("%s is a %s, not a program", p, host.FileType(fi.Mode()))
 	case fi.Mode().Perm()&0o111 == 0:
 		return fmt.Errorf("%s is not executable (mode %v)", p, fi.Mode().Perm())
 	}

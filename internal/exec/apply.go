@@ -13,6 +13,7 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/progress"
 	"github.com/raidswap/raidswap/mdadm"
@@ -47,14 +48,14 @@ type Options struct {
 	// Disks reads the disks for the boot steps' proofs (boot_bios.go); nil reads the live
 	// devices under the discovered root.
 	Disks DiskReader
-	// JournalDir holds the journals (journal.DefaultDir when empty).
-	JournalDir string
-	// LockPath is the lock file (DefaultLockPath when empty).
-	LockPath string
+	// Paths is where the journals, the lock and the survivor's boot code go (each empty
+	// field is paths.Host's): the host's on a server, the lab's in a drill, a test's
+	// temporary directory in a test.
+	Paths paths.Paths
 	// Key is this host's plan key; a plan it did not seal is refused.
 	Key []byte
 	// Lock, when set, is the raidswap lock the caller already holds (taken before anything
-	// else, so a second raidswap is told so first); otherwise Apply takes it at LockPath.
+	// else, so a second raidswap is told so first); otherwise Apply takes it at Paths.Lock.
 	Lock *Lock
 	// Audit receives the JSON audit log (one zerolog line per event); nil discards it.
 	Audit io.Writer
@@ -64,10 +65,6 @@ type Options struct {
 	// to go or come look every DiskPoll, so the first --add follows the new disk within a
 	// fraction of a second, and the rebuild wait every RebuildPoll.
 	Poll time.Duration
-	// BackupDir is where the survivor's boot code is saved before GRUB is reinstalled on it;
-	// when empty, "backups" beside JournalDir (/var/lib/raidswap/backups on a server, the lab's
-	// in a drill, a test's temporary directory in a test).
-	BackupDir string
 	// Remind is how often a wait says it still waits, with the time so far (WaitRemind when
 	// zero).
 	Remind time.Duration
@@ -120,12 +117,7 @@ type run struct {
 
 // Apply runs a plan, or resumes it when its journal shows an earlier run.
 func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
-	if o.JournalDir == "" {
-		o.JournalDir = journal.DefaultDir
-	}
-	if o.LockPath == "" {
-		o.LockPath = DefaultLockPath
-	}
+	o.Paths = o.Paths.OrHost()
 	if o.SettleTimeout == 0 {
 		o.SettleTimeout = 10 * time.Second
 	}
@@ -139,7 +131,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	lock := o.Lock
 	if lock == nil {
 		var err error
-		if lock, err = AcquireLock(o.LockPath); err != nil {
+		if lock, err = AcquireLock(o.Paths.Lock); err != nil {
 			return nil, err
 		}
 		defer lock.Release()
@@ -166,7 +158,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	// What the executor runs besides the derived commands (efibootmgr -v, blkid, mount
 	// for the ESP) takes the distribution's programs too.
 	o.Runner = host.ProfileRunner{Runner: o.Runner, Profile: sys.Host.Profile}
-	j, err := journal.Open(o.JournalDir, p.ID())
+	j, err := journal.Open(o.Paths.Journal, p.ID())
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host/hosttest"
 	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 	"github.com/raidswap/raidswap/partition"
@@ -95,8 +95,7 @@ func (f *fakeSpeed) SetMinSpeed(k int64) error {
 }
 
 func options(t *testing.T, w *plantest.World, r *hosttest.FakeRunner, dir string) Options {
-	return Options{Discover: w.Discover, Runner: r, Cloner: &fakeCloner{w: w}, JournalDir: filepath.Join(dir, "journal"),
-		LockPath: filepath.Join(dir, "lock"), Key: testKey, Poll: time.Millisecond, SettleTimeout: 50 * time.Millisecond,
+	return Options{Discover: w.Discover, Runner: r, Cloner: &fakeCloner{w: w}, Paths: paths.Under(dir), Key: testKey, Poll: time.Millisecond, SettleTimeout: 50 * time.Millisecond,
 		WaitTimeout: 5 * time.Second, Audit: &bytes.Buffer{}, Disks: newFakeDisks()}
 }
 
@@ -211,7 +210,7 @@ func TestResumeAfterCrashMidStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Crash mid-step 3: "started" journalled and the member removed, no "done".
-	j, err := journal.Open(o.JournalDir, p.ID())
+	j, err := journal.Open(o.Paths.Journal, p.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +261,7 @@ func TestApplyLocked(t *testing.T) {
 	p := build(t, w.Sys(), seedReq())
 	dir := t.TempDir()
 	o := options(t, w, hosttest.NewFakeRunner(t), dir)
-	l, err := AcquireLock(o.LockPath)
+	l, err := AcquireLock(o.Paths.Lock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -311,8 +311,8 @@ func TestBootloaderSavesSurvivorBootCode(t *testing.T) {
 		p := build(t, w.Sys(), seedReq())
 		dir := t.TempDir()
 		o := options(t, w, hosttest.NewFakeRunner(t, seedExpect(w)[:8]...), dir)
-		o.BackupDir = filepath.Join(dir, "a-file")
-		os.WriteFile(o.BackupDir, nil, 0o600)
+		o.Paths.Backups = filepath.Join(dir, "a-file")
+		os.WriteFile(o.Paths.Backups, nil, 0o600)
 		var re *RefusedError
 		if _, err := Apply(t.Context(), p, o); !errors.As(err, &re) || !strings.Contains(err.Error(), "cannot save the survivor's boot code") || re.Serial != "WD-SURV" {
 			t.Fatalf("apply: %v", err)

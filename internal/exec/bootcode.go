@@ -72,10 +72,7 @@ func (r *run) saveSurvivorBootCode(d *discover.Disk) (string, error) {
 		files = append(files, file{"gap.bin", fmt.Sprintf("the gap after the MBR on %s (sectors 1–%d, %d bytes): GRUB's core.img", disk, n/ss, n),
 			fmt.Sprintf("dd if=gap.bin of=%s bs=%d seek=1 conv=notrunc,fsync", disk, ss), b})
 	}
-	base := r.o.BackupDir
-	if base == "" {
-		base = filepath.Join(filepath.Dir(filepath.Clean(r.o.JournalDir)), "backups")
-	}
+	base := r.o.Paths.Backups
 	label := d.Serial
 	if label == "" {
 		label = d.Name

@@ -11,9 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultLockPath is the lock every raidswap that acts takes.
-const DefaultLockPath = "/run/raidswap.lock"
-
 // Lock is a held lock.
 type Lock struct{ f *os.File }
 

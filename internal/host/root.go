@@ -151,3 +151,18 @@ func (r *Root) OpenDirect(p string) (*os.File, error) {
 	r.record(p)
 	return os.OpenFile(r.Path(p), os.O_RDONLY|syscall.O_DIRECT, 0)
 }
+
+// FileType names a file mode's type for a refusal ("FIFO", "socket", "directory"...).
+func FileType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m.IsDir():
+		return "directory"
+	}
+	return m.Type().String()
+}

@@ -17,10 +17,11 @@ import (
 
 	"github.com/raidswap/raidswap/identify"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/paths"
 )
 
 // Path is where the inventory lives on a system.
-const Path = "/var/lib/raidswap/inventory.json"
+const Path = paths.StateDir + "/" + paths.InventoryName
 
 // Inventory is the remembered disks, by serial.
 type Inventory struct {

@@ -15,24 +15,39 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/raidswap/raidswap/internal/host"
 )
 
-// DefaultDir is where journals live on a system.
-const DefaultDir = "/var/lib/raidswap/journal"
-
-// AuditLogName is the audit log's file name, beside the journal directory; DefaultAuditLog
-// is AuditLog(DefaultDir).
-const (
-	AuditLogName    = "audit.jsonl"
-	DefaultAuditLog = "/var/lib/raidswap/" + AuditLogName
-)
-
-// AuditLog is the audit log that goes with the journal directory dir: beside it
-// (/var/lib/raidswap/audit.jsonl for DefaultDir, a drill's in its lab). The executor, the
-// wizard and the mdadm event hook all append to it.
-func AuditLog(dir string) string {
-	return filepath.Join(filepath.Dir(filepath.Clean(dir)), AuditLogName)
+// OpenAudit opens the audit log p for appending, making its directory. It is opened without
+// following a symbolic link and must be a regular file: raidswap runs as root, and a link or
+// FIFO planted where the log goes must not redirect (or block) its writes. Each record is one
+// write with O_APPEND, so lines written at once by several raidswaps never interleave.
+func OpenAudit(p string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0o600)
+	switch {
+	case errors.Is(err, syscall.ELOOP):
+		return nil, fmt.Errorf("audit log %s: refusing to append: it is a symbolic link", p)
+	case errors.Is(err, syscall.ENXIO):
+		return nil, fmt.Errorf("audit log %s: refusing to append: it is a FIFO or socket, not a regular file", p)
+	case err != nil:
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("audit log %s: refusing to append: it is a %s, not a regular file", p, host.FileType(fi.Mode()))
+	}
+	return f, nil
 }
 
 // Events.

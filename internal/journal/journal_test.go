@@ -2,6 +2,9 @@ package journal
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -60,11 +63,37 @@ func TestAppendReopenTornLine(t *testing.T) {
 	}
 }
 
-func TestAuditLog(t *testing.T) {
-	if got := AuditLog(DefaultDir); got != DefaultAuditLog {
-		t.Errorf("AuditLog(DefaultDir) = %s, DefaultAuditLog = %s", got, DefaultAuditLog)
+// TestOpenAuditRefusesLinksAndFIFOs: raidswap appends to its audit log as root; a symbolic
+// link or FIFO planted where the log goes is refused, not followed or blocked on.
+func TestOpenAuditRefusesLinksAndFIFOs(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("keep\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if got := AuditLog("/tmp/lab/journal/"); got != "/tmp/lab/audit.jsonl" {
-		t.Errorf("AuditLog = %s", got)
+	link := filepath.Join(dir, "link.jsonl")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenAudit(link); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("a symlink: %v", err)
+	}
+	fifo := filepath.Join(dir, "fifo.jsonl")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenAudit(fifo); err == nil || !strings.Contains(err.Error(), "FIFO") {
+		t.Errorf("a FIFO: %v", err)
+	}
+	if _, err := OpenAudit(dir); err == nil {
+		t.Error("a directory was opened as the audit log")
+	}
+	f, err := OpenAudit(filepath.Join(dir, "new", "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if b, _ := os.ReadFile(target); string(b) != "keep\n" {
+		t.Errorf("the link's target changed: %q", b)
 	}
 }

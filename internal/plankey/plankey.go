@@ -17,9 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultPath is where the host's plan key lives.
-const DefaultPath = "/var/lib/raidswap/plan.key"
-
 // Size is the key's length in bytes (HMAC-SHA256's block-size-independent strength).
 const Size = 32
 

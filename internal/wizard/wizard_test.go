@@ -18,6 +18,7 @@ import (
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/prompt"
 	"github.com/raidswap/raidswap/internal/view"
@@ -79,7 +80,7 @@ func fixtureSystem(t *testing.T, name string) (*engine.Env, *discover.System) {
 		t.Fatal(err)
 	}
 	env := &engine.Env{Root: host.NewRoot(dir), Runner: host.NoRunner{Reason: "test"}, Version: "test",
-		KeyPath: filepath.Join(t.TempDir(), "key"), Now: func() time.Time { return time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC) }}
+		Paths: paths.Paths{Key: filepath.Join(t.TempDir(), "key")}, Now: func() time.Time { return time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC) }}
 	sys, err := env.Discover()
 	if err != nil {
 		t.Fatal(err)

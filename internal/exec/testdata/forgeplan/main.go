@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plankey"
 )
@@ -23,7 +24,7 @@ func main() {
 	out := flag.String("out", "", "where to write the forged plan")
 	edit := flag.String("edit", "boot-dd", "boot-dd: the survivor's boot step zeroes its GPT; detach-noargs: a detach step without a device")
 	seal := flag.String("seal", "sha256", "sha256 (unkeyed) or key (this host's plan key)")
-	keyPath := flag.String("key", plankey.DefaultPath, "the plan key, for -seal key")
+	keyPath := flag.String("key", paths.Host().Key, "the plan key, for -seal key")
 	flag.Parse()
 	if err := run(*in, *out, *edit, *seal, *keyPath); err != nil {
 		fmt.Fprintln(os.Stderr, "forgeplan:", err)

@@ -22,6 +22,7 @@ import (
 	"github.com/raidswap/raidswap/internal/engine"
 	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/host"
+	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plankey"
 )
@@ -49,8 +50,8 @@ func run(mode string, sc *discover.Scope, planFile string) error {
 	if err != nil {
 		return err
 	}
-	env := &engine.Env{Root: root, Runner: runner, Scope: sc, JournalDir: filepath.Join(dir, "journal"),
-		LockPath: filepath.Join(dir, "lock")}
+	env := &engine.Env{Root: root, Runner: runner, Scope: sc, Paths: paths.Paths{
+		Journal: filepath.Join(dir, "journal"), Lock: filepath.Join(dir, "lock"), Backups: filepath.Join(dir, "backups")}}
 	if mode == "discover" {
 		sys, err := env.Discover()
 		if err != nil {
@@ -65,7 +66,7 @@ func run(mode string, sc *discover.Scope, planFile string) error {
 		fmt.Printf("verdict %s: %s\n", sys.Verdict, sys.Summary)
 		return nil
 	}
-	key, err := plankey.Load(plankey.DefaultPath)
+	key, err := plankey.Load(paths.Host().Key)
 	if err != nil {
 		return err
 	}
@@ -87,8 +88,7 @@ func run(mode string, sc *discover.Scope, planFile string) error {
 			Runner:      runner,
 			Cloner:      engine.PartitionCloner{Root: root, Runner: runner},
 			Speed:       exec.ProcSpeed{Root: root},
-			JournalDir:  env.JournalDir,
-			LockPath:    env.LockPath,
+			Paths:       env.Paths,
 			Key:         key,
 			WaitTimeout: 10 * time.Second,
 			Scope:       sc,
