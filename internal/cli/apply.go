@@ -129,7 +129,7 @@ func runApply(ctx context.Context, o *ApplyOptions) error {
 // the lock, taken before anything else is checked or said so that a second raidswap is told
 // another one is running.
 func actingEnv(f *Factory, e *EngineOptions) (*engine.Env, *exec.Lock, error) {
-	if f.RootDir != "" && f.RootDir != "/" {
+	if !f.Live() {
 		return nil, nil, WithCode(ExitUsage, errors.New("--root reads a capture; raidswap changes the live system only"))
 	}
 	env := f.Env(f.Root())

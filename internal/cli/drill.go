@@ -99,7 +99,7 @@ const noMD = "this kernel has no md driver (/proc/mdstat is missing), so there i
 
 func runDrill(ctx context.Context, o *DrillOptions) error {
 	f := o.F
-	if f.RootDir != "" && f.RootDir != "/" {
+	if !f.Live() {
 		return WithCode(ExitUsage, errors.New("--root reads a capture; the drill runs on the live system only"))
 	}
 	if o.Dir != "" && (!filepath.IsAbs(o.Dir) || strings.ContainsAny(o.Dir, "\n\r")) {

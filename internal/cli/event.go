@@ -101,7 +101,7 @@ With --root DIR every file is read and written below DIR (a test tree).`,
 
 // eventRoot is the directory every path of the hook is placed below.
 func eventRoot(f *Factory) (string, error) {
-	if f.RootDir == "" || f.RootDir == "/" {
+	if f.Live() {
 		return "/", nil
 	}
 	fi, err := os.Stat(f.RootDir)

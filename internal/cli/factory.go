@@ -56,9 +56,13 @@ func (f *Factory) Env(root *host.Root) *engine.Env {
 // Root returns the Root for discovery.
 func (f *Factory) Root() *host.Root { return host.NewRoot(f.RootDir) }
 
+// Live reports whether the command acts on the running system, not on a capture (--root):
+// the one answer every command asks (the Root's own rule, so "/./" is live too).
+func (f *Factory) Live() bool { return f.Root().IsLive() }
+
 // Runner returns the Runner, or one that refuses everything when --root is set.
 func (f *Factory) Runner() host.Runner {
-	if f.RootDir != "" && f.RootDir != "/" {
+	if !f.Live() {
 		return host.NoRunner{Reason: "--root reads a captured tree; no command runs"}
 	}
 	if f.NewRunner != nil {
@@ -71,7 +75,7 @@ func (f *Factory) Runner() host.Runner {
 // capture file unpacked into a temporary directory that cleanup removes.
 func (f *Factory) DiscoveryRoot() (*host.Root, func(), error) {
 	noop := func() {}
-	if f.RootDir == "" || f.RootDir == "/" {
+	if f.Live() {
 		return host.NewRoot("/"), noop, nil
 	}
 	fi, err := os.Stat(f.RootDir)

@@ -59,7 +59,7 @@ since nothing written into it would last.`,
 
 func runInventorySave(o *InventoryOptions) error {
 	dir := "/"
-	if o.F.RootDir != "" {
+	if !o.F.Live() {
 		fi, err := os.Stat(o.F.RootDir)
 		if err != nil {
 			return WithCode(ExitUsage, fmt.Errorf("--root %s: %w", o.F.RootDir, err))

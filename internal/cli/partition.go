@@ -103,7 +103,7 @@ type partitionCloneError struct {
 }
 
 func runPartitionClone(f *Factory, o *PartitionCloneOptions) error {
-	if f.RootDir != "" && f.RootDir != "/" && !o.DryRun {
+	if !f.Live() && !o.DryRun {
 		return WithCode(ExitUsage, errors.New("partition clone writes to disks and --root reads a capture; add --dry-run"))
 	}
 	// Before any other check: a second raidswap is told so, not that its disk looks busy

@@ -51,7 +51,7 @@ func runWizard(ctx context.Context, o *WizardOptions) error {
 	plain := o.Plain || plainTerminal()
 	prompter, enter := f.wizardPrompter(ctx, plain)
 	d := wizard.Deps{Out: f.IO.Out, Width: terminalWidth(), Prompt: prompter, Enter: enter, Cold: o.Cold}
-	live := f.RootDir == "" || f.RootDir == "/"
+	live := f.Live()
 	var env *engine.Env
 	var lock *exec.Lock
 	if live && !o.PlanOnly {
