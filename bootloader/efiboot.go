@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -316,12 +317,11 @@ func EFIVarsProblem(efiDirExists bool, mounts []byte) string {
 	if !efiDirExists {
 		return "the running system did not boot by UEFI (no /sys/firmware/efi): boot entries can only be written after a UEFI boot"
 	}
-	for _, line := range strings.Split(string(mounts), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 4 || f[2] != "efivarfs" || f[1] != "/sys/firmware/efi/efivars" {
+	for _, m := range blockstack.ParseMounts(mounts) {
+		if m.FSType != "efivarfs" || m.Point != "/sys/firmware/efi/efivars" {
 			continue
 		}
-		if slices.Contains(strings.Split(f[3], ","), "ro") {
+		if slices.Contains(m.Options, "ro") {
 			return "efivarfs is mounted read-only at /sys/firmware/efi/efivars: run `mount -o remount,rw /sys/firmware/efi/efivars`, then resume"
 		}
 		return ""

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -36,11 +38,10 @@ func (e *MountError) Unwrap() error { return e.Err }
 
 // mountpointOf is where dev is mounted according to /proc/self/mounts, "" when nowhere.
 // Escapes (\040 for a space) are undone.
-func mountpointOf(mounts []byte, dev string) string {
-	for _, line := range strings.Split(string(mounts), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == dev {
-			return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(f[1])
+func mountpointOf(mounts []blockstack.MountsLine, dev string) string {
+	for _, m := range mounts {
+		if m.Source == dev {
+			return m.Point
 		}
 	}
 	return ""
@@ -56,11 +57,12 @@ func MountESP(ctx context.Context, r host.Runner, root *host.Root, e ESPRef, rea
 	part := e.Dev[strings.LastIndexByte(e.Dev, '/')+1:]
 	dir := ESPMountDir(e.Serial, part)
 	path := root.Path(dir)
-	mounts, err := root.ReadFile("/proc/self/mounts")
+	b, err := root.ReadFile("/proc/self/mounts")
 	if err != nil {
 		return "", nil, &MountError{ESP: e, Err: err}
 	}
-	if strings.Contains(string(mounts), " "+path+" ") {
+	mounts := blockstack.ParseMounts(b)
+	if slices.ContainsFunc(mounts, func(m blockstack.MountsLine) bool { return m.Point == path }) {
 		if _, err := r.Run(ctx, host.Umount, path); err != nil {
 			return "", nil, &MountError{ESP: e, Err: fmt.Errorf("a mount left at %s by an earlier run: %w", path, err)}
 		}

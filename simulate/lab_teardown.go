@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/identify"
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/paths"
 )
@@ -290,12 +291,11 @@ func readMounts(root *host.Root) []mountEntry {
 		return nil
 	}
 	var out []mountEntry
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
+	for _, m := range blockstack.ParseMounts(b) {
+		if m.Point == "" {
 			continue
 		}
-		out = append(out, mountEntry{dev: blockName(root, host.UnescapeMount(f[0])), dir: host.UnescapeMount(f[1])})
+		out = append(out, mountEntry{dev: blockName(root, m.Source), dir: m.Point})
 	}
 	return out
 }
@@ -346,13 +346,9 @@ func swapsOf(root *host.Root, s deviceSet) []string {
 		return nil
 	}
 	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || !strings.HasPrefix(f[0], "/dev/") {
-			continue
-		}
-		if k := blockName(root, host.UnescapeMount(f[0])); s.in[k] {
-			out = append(out, host.UnescapeMount(f[0]))
+	for _, sw := range blockstack.ParseSwaps(b) {
+		if k := blockName(root, sw); s.in[k] {
+			out = append(out, sw)
 		}
 	}
 	return out

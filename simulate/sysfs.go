@@ -146,37 +146,39 @@ func checkIdle(root *host.Root, disk string) error {
 			uses[i].Holders = append(uses[i].Holders, partition.Holder{Name: h.Name()})
 		}
 	}
-	for _, f := range []string{"/proc/self/mounts", "/proc/swaps"} {
-		b, err := root.ReadFile(f)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			return err
+	use := func(dev string) *partition.Use {
+		d, ok := strings.CutPrefix(dev, "/dev/")
+		if !ok || (d != k && !isPartition(d, k)) {
+			return nil
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) == 0 {
-				continue
+		i, ok := at[d]
+		if !ok {
+			i = len(uses)
+			at[d] = i
+			uses = append(uses, partition.Use{Device: d})
+		}
+		return &uses[i]
+	}
+	mounts, err := root.ReadFile("/proc/self/mounts")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, m := range blockstack.ParseMounts(mounts) {
+		if u := use(m.Source); u != nil {
+			point := m.Point
+			if point == "" {
+				point = "(unknown)"
 			}
-			d, ok := strings.CutPrefix(fields[0], "/dev/")
-			if !ok || (d != k && !isPartition(d, k)) {
-				continue
-			}
-			i, ok := at[d]
-			if !ok {
-				i = len(uses)
-				at[d] = i
-				uses = append(uses, partition.Use{Device: d})
-			}
-			switch {
-			case f == "/proc/swaps":
-				uses[i].Swap = true
-			case len(fields) > 1:
-				uses[i].Mounts = append(uses[i].Mounts, fields[1])
-			default:
-				uses[i].Mounts = append(uses[i].Mounts, "(unknown)")
-			}
+			u.Mounts = append(u.Mounts, point)
+		}
+	}
+	swaps, err := root.ReadFile("/proc/swaps")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, sw := range blockstack.ParseSwaps(swaps) {
+		if u := use(sw); u != nil {
+			u.Swap = true
 		}
 	}
 	if why := partition.InUse(uses...); why != "" {

@@ -185,6 +185,41 @@ func ParseMountinfo(b []byte) []Mount {
 	return out
 }
 
+// MountsLine is one line of /proc/self/mounts (fstab's format): source, mount point, type and
+// options, escapes decoded.
+type MountsLine struct {
+	Source, Point, FSType string
+	Options               []string
+}
+
+// ParseMounts parses /proc/self/mounts (or /proc/mounts): the one parser of that file, for
+// the callers that need a mount's source as written or its options. A line with only a source
+// has an empty Point (a caller judging "in use" still sees the device); empty lines are
+// skipped.
+func ParseMounts(b []byte) []MountsLine {
+	var out []MountsLine
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		m := MountsLine{Source: host.UnescapeMount(f[0])}
+		if len(f) > 1 {
+			m.Point = host.UnescapeMount(f[1])
+		}
+		if len(f) > 2 {
+			m.FSType = f[2]
+		}
+		if len(f) > 3 {
+			m.Options = strings.Split(f[3], ",")
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 // ParseSwaps returns the paths of the block devices in /proc/swaps (swap files are left
 // out: they rest on the file system that holds them).
 func ParseSwaps(b []byte) []string {

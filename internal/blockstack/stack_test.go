@@ -196,3 +196,21 @@ func TestTraceCycle(t *testing.T) {
 		t.Errorf("%+v", tr)
 	}
 }
+
+func TestParseMounts(t *testing.T) {
+	in := "/dev/md0 /boot ext4 rw,relatime 0 0\n" +
+		"/dev/mapper/vg0-my\\040root /mnt/with\\040space ext4 ro,nosuid 0 0\n" +
+		"efivarfs /sys/firmware/efi/efivars efivarfs rw,nosuid 0 0\n" +
+		"\n" +
+		"/dev/vdb1\n"
+	got := ParseMounts([]byte(in))
+	want := []MountsLine{
+		{Source: "/dev/md0", Point: "/boot", FSType: "ext4", Options: []string{"rw", "relatime"}},
+		{Source: "/dev/mapper/vg0-my root", Point: "/mnt/with space", FSType: "ext4", Options: []string{"ro", "nosuid"}},
+		{Source: "efivarfs", Point: "/sys/firmware/efi/efivars", FSType: "efivarfs", Options: []string{"rw", "nosuid"}},
+		{Source: "/dev/vdb1"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseMounts:\n got %+v\nwant %+v", got, want)
+	}
+}
