@@ -1,8 +1,6 @@
 package discover
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -82,22 +80,15 @@ func readHost(root *host.Root, problems *[]string) Host {
 // /dev/disk/by-uuid/...), in file order.
 func FstabSwapUUIDs(b []byte) []string {
 	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+	for _, e := range bootloader.ParseFstab(b) {
+		if e.FSType != "swap" {
 			continue
 		}
-		f := strings.Fields(line)
-		if len(f) < 3 || f[2] != "swap" {
-			continue
-		}
-		spec := f[0]
 		switch {
-		case strings.HasPrefix(spec, "UUID="):
-			out = append(out, strings.Trim(strings.TrimPrefix(spec, "UUID="), `"`))
-		case strings.HasPrefix(spec, "/dev/disk/by-uuid/"):
-			out = append(out, strings.TrimPrefix(spec, "/dev/disk/by-uuid/"))
+		case strings.HasPrefix(e.Spec, "UUID="):
+			out = append(out, strings.Trim(strings.TrimPrefix(e.Spec, "UUID="), `"`))
+		case strings.HasPrefix(e.Spec, "/dev/disk/by-uuid/"):
+			out = append(out, strings.TrimPrefix(e.Spec, "/dev/disk/by-uuid/"))
 		}
 	}
 	return out
