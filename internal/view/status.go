@@ -168,8 +168,14 @@ func diskText(m discover.Member) string {
 	return *m.Disk
 }
 
+// memberWords is a member's state in the operator's words: md's in_sync is "in sync" (JSON
+// and the metrics keep md's own word).
+func memberWords(st discover.MemberState) string {
+	return strings.ReplaceAll(string(st), "_", " ")
+}
+
 func memberText(m discover.Member) string {
-	t := string(m.State)
+	t := memberWords(m.State)
 	switch m.State {
 	case discover.MemberFaulty:
 		t = "FAULTY"
@@ -273,7 +279,7 @@ func membersText(d discover.Disk) string {
 	}
 	parts := make([]string, 0, len(d.Members))
 	for _, m := range d.Members {
-		parts = append(parts, fmt.Sprintf("%s:%s %s", m.Array, m.Device, m.State))
+		parts = append(parts, fmt.Sprintf("%s:%s %s", m.Array, m.Device, memberWords(m.State)))
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")

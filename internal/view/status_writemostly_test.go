@@ -30,7 +30,7 @@ func TestStatusWriteMostly(t *testing.T) {
 			vdb = line
 		}
 	}
-	if !strings.Contains(vdb, "in_sync, write-mostly") || strings.Contains(vda, "write-mostly") {
+	if !strings.Contains(vdb, "in sync, write-mostly") || strings.Contains(vda, "write-mostly") {
 		t.Errorf("status table:\n%s", b.String())
 	}
 }
