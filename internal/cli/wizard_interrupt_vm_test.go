@@ -78,7 +78,7 @@ await_screen "Insert the new disk"
 await_screen "Type its last 4 characters to write to it"
 type_keys "-NEW"
 # The wait for the rebuild, its bars drawing (see the doc comment for why not a command).
-await_screen "] 17-await-rebuild"
+await_screen "] wait until every array is redundant again"
 await_bars
 sleep 2
 screen | grep -E '^md[01] ' | tail -n 2 | sed 's/^/BAR: /'
@@ -91,8 +91,8 @@ tmux kill-server 2>/dev/null || true
 rm -f /run/w.rc
 tmux new-session -d -s w -x 100 -y 30 "env TERM=xterm-256color $RS resume --yes; echo RC=\$? > /run/w.rc; sleep 3600"
 await_screen "resuming plan"
-# The step itself, not its line in resume's list of steps ("to do 17. 17-await-rebuild").
-await_screen "] 17-await-rebuild"
+# The step itself ("[17/18] wait ..."), not its line in resume's list of steps ("17. wait ...").
+await_screen "] wait until every array is redundant again"
 await_bars
 sleep 1
 pace; T=$(ms); tmux send-keys -t w C-c
@@ -104,7 +104,7 @@ tmux kill-server 2>/dev/null || true
 rm -f /run/w.rc
 tmux new-session -d -s w -x 100 -y 30 "env TERM=dumb $RS resume --yes --plain; echo RC=\$? > /run/w.rc; sleep 3600"
 await_screen "resuming plan"
-await_screen "] 17-await-rebuild"
+await_screen "] wait until every array is redundant again"
 await_screen "rebuild:"
 pace; T=$(ms); pkill -TERM -x raidswap
 await_rc_quick resume-term

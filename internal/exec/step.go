@@ -37,6 +37,11 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	if err := r.refresh(); err != nil {
 		return err
 	}
+	newName := ""
+	if d := r.w.newDisk(); d != nil {
+		newName = d.Name
+	}
+	r.o.View.Steps(r.p, newName)
 	if doneInJournal(r.j, s) {
 		r.res.Skipped = append(r.res.Skipped, s.ID)
 		if !r.o.Continuing && !r.o.ProgressShown {

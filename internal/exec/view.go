@@ -8,6 +8,7 @@ import (
 // nopView is Options.View when none is given: a run that shows nothing.
 type nopView struct{}
 
+func (nopView) Steps(*plan.Plan, string)                   {}
 func (nopView) StepStarting(int, int, plan.Step, []string) {}
 func (nopView) StepSkipped(int, int, plan.Step, string)    {}
 func (nopView) StepDone(int, int, plan.Step)               {}

@@ -14,6 +14,10 @@ import (
 // View shows a run's progress to a person (internal/view's RunText and bars); the executor
 // calls it from one goroutine.
 type View interface {
+	// Steps says which plan the next step lines belong to and the new disk's kernel name
+	// ("" while none is chosen), so a view can name each step in the operator's words with
+	// the real device names; the executor says it before every step.
+	Steps(p *plan.Plan, newDisk string)
 	StepStarting(i, n int, s plan.Step, argv []string)
 	StepSkipped(i, n int, s plan.Step, why string)
 	StepDone(i, n int, s plan.Step)

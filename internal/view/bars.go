@@ -151,6 +151,7 @@ func (v *runBars) write(b []byte) (int, error) {
 	return v.out.Write(b)
 }
 
+func (v *runBars) Steps(p *plan.Plan, newDisk string) { v.text.Steps(p, newDisk) }
 func (v *runBars) StepStarting(i, n int, s plan.Step, argv []string) {
 	v.text.StepStarting(i, n, s, argv)
 }

@@ -28,6 +28,9 @@ type RunText struct {
 	Width int
 	mu    sync.Mutex
 	last  string
+	// plan and newDisk name the steps (Steps).
+	plan    *plan.Plan
+	newDisk string
 }
 
 func (v *RunText) printf(format string, a ...any) {
@@ -44,18 +47,37 @@ func NewRunWidth(w io.Writer, bars bool, width int) Run {
 	return newRunBars(w, width)
 }
 
-// StepStarting prints the step and its command.
-func (v *RunText) StepStarting(i, n int, s plan.Step, argv []string) {
-	line := fmt.Sprintf("[%d/%d] %s", i+1, n, s.ID)
-	if len(argv) > 0 && !s.InProcess {
-		line += ": " + plan.Command(argv)
+// Steps takes the plan and the new disk's name the next step lines are about.
+func (v *RunText) Steps(p *plan.Plan, newDisk string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.plan, v.newDisk = p, newDisk
+}
+
+// title is what step s does in the operator's words (StepTitle), or its id without a plan.
+func (v *RunText) title(s plan.Step) string {
+	v.mu.Lock()
+	p, newDisk := v.plan, v.newDisk
+	v.mu.Unlock()
+	if p == nil {
+		return s.ID
 	}
-	v.printf("%s\n", line)
+	return StepTitle(p, s, newDisk)
+}
+
+// StepStarting prints what the step does and its command.
+func (v *RunText) StepStarting(i, n int, s plan.Step, argv []string) {
+	line := fmt.Sprintf("[%d/%d] %s\n", i+1, n, v.title(s))
+	if len(argv) > 0 && !s.InProcess {
+		// The command on a line of its own: a serial console's 80 columns hold it whole.
+		line += "      " + plan.Command(argv) + "\n"
+	}
+	v.printf("%s", line)
 }
 
 // StepSkipped says why a step does not run.
 func (v *RunText) StepSkipped(i, n int, s plan.Step, why string) {
-	v.printf("[%d/%d] %s: skipped, %s\n", i+1, n, s.ID, why)
+	v.printf("[%d/%d] %s: skipped, %s\n", i+1, n, v.title(s), why)
 }
 
 // StepDone is quiet: the next line shows progress.

@@ -26,7 +26,8 @@ func TestRunText(t *testing.T) {
 	v.Say("done")
 	v.Close()
 	want := strings.Join([]string{
-		"[1/3] add-md0: /sbin/mdadm /dev/md0 --add /dev/vdd2",
+		"[1/3] add-md0",
+		"      /sbin/mdadm /dev/md0 --add /dev/vdd2",
 		"      waiting for md0 to rebuild",
 		"      rebuild: md0 42%, md1 waiting",
 		"[2/3] mkswap: skipped, its postconditions already hold",
@@ -36,6 +37,30 @@ func TestRunText(t *testing.T) {
 	}, "\n")
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestRunTextTitles: given the plan (Steps), each step line says what the step does in the
+// operator's words with the new disk's real name, never its id or a {new} placeholder.
+func TestRunTextTitles(t *testing.T) {
+	p := &plan.Plan{Steps: []plan.Step{
+		{ID: "11-add-md0", Action: plan.ActionAddMember, Target: plan.Target{Array: "md0", Device: "{new:2}"}},
+		{ID: "14-await-rebuild", Action: plan.ActionAwaitRebuild},
+	}}
+	var b bytes.Buffer
+	v := NewRun(&b, false)
+	v.Steps(p, "vdc")
+	v.StepStarting(0, 2, p.Steps[0], []string{"/sbin/mdadm", "/dev/md0", "--add", "/dev/vdc2"})
+	v.StepSkipped(1, 2, p.Steps[1], "done in an earlier run")
+	v.Close()
+	out := b.String()
+	for _, s := range []string{"[1/2] add vdc2 to md0", "      /sbin/mdadm /dev/md0 --add /dev/vdc2\n", "[2/2] wait until every array is redundant again: skipped"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(out, "11-add-md0") || strings.Contains(out, "{new") {
+		t.Errorf("an id or a placeholder on the operator's screen:\n%s", out)
 	}
 }
 

@@ -148,7 +148,17 @@ func (w *world) run(ctx context.Context, p *plan.Plan, ro engine.RunOptions) (*e
 		if s.ID == w.stopAt {
 			return res, context.Canceled
 		}
-		v.StepStarting(i, len(p.Steps), s, s.Argv)
+		// As the executor does: the new disk has its name once it is in (after its wait).
+		newName := ""
+		if i > start && len(w.newDisks) > 0 && p.Steps[i-1].Action != plan.ActionAwaitRemoval {
+			newName = w.newDisks[0].Name
+		}
+		v.Steps(p, newName)
+		argv := s.Argv
+		if exp, err := plan.Expand(argv, newName); newName != "" && err == nil {
+			argv = exp
+		}
+		v.StepStarting(i, len(p.Steps), s, argv)
 		res.Ran = append(res.Ran, s.ID)
 		if s.ID == ro.StopAfter {
 			w.detached = true
