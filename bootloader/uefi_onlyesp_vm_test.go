@@ -88,7 +88,7 @@ sync
 		t.Fatalf("setup and replacement failed (%d)", res.ExitCode)
 	}
 	golden.Contains(t, res.Output, "ONLY THE FAILED DISK HAS AN ESP",
-		"--add-esp 2:67108864", "esp-grub-install-new", "cannot boot alone by UEFI",
+		"--add-esp 2:67108864", "] install GRUB into the new ESP", "cannot boot alone by UEFI",
 		"with a new EFI System Partition 2 (64 MiB", "installed GRUB into the new ESP",
 		"REDUNDANT OK", "NEW ESP IS PARTITION 2", "NEW ESP LIKE THE FAILED ONE", "NEW ESP HAS GRUB AND THE FALLBACK PATH",
 		"done: every step of plan")
