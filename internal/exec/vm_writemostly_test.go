@@ -25,7 +25,7 @@ grep -H . /sys/block/md*/md/dev-*/state
 grep -q write_mostly /sys/block/md1/md/dev-${NEW}*/state && echo "NEW MD1 MEMBER WRITE-MOSTLY"
 grep -q write_mostly /sys/block/md0/md/dev-${NEW}*/state || echo "NEW MD0 MEMBER PLAIN"
 grep -q write_mostly /sys/block/md1/md/dev-vda*/state || echo "SURVIVOR PLAIN"
-$RS status | grep -E "^  slot" | grep "${NEW}" | grep -q "in_sync, write-mostly" && echo "STATUS SHOWS WRITE-MOSTLY"
+$RS status | grep -E "^  slot" | grep "${NEW}" | grep -q "in sync, write-mostly" && echo "STATUS SHOWS WRITE-MOSTLY"
 `)
 	golden.Contains(t, res.Output, append(allChecks, "OLD MEMBER WRITE-MOSTLY", "--add --write-mostly", "done: every step of plan",
 		"NEW MD1 MEMBER WRITE-MOSTLY", "NEW MD0 MEMBER PLAIN", "SURVIVOR PLAIN", "STATUS SHOWS WRITE-MOSTLY")...)
