@@ -17,45 +17,57 @@ import (
 // readAt reads n bytes at off of a device (or a disk image in a fixture tree) through the
 // Root's path mapping.
 func readAt(root *host.Root, dev string, off int64, n int) ([]byte, error) {
+	d, err := openDisk(root, dev)
+	if err != nil {
+		return nil, err
+	}
+	defer d.f.Close()
+	return d.read(off, n)
+}
+
+// openedDisk is a device (or a disk image in a fixture tree) opened once through the Root
+// for the several reads a partition table and a boot check take.
+type openedDisk struct {
+	f    *os.File
+	dev  string
+	size int64
+}
+
+func openDisk(root *host.Root, dev string) (*openedDisk, error) {
 	f, err := os.Open(root.Path(dev))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	b := make([]byte, n)
-	got, err := f.ReadAt(b, off)
-	if err != nil && !(errors.Is(err, io.EOF) && got == n) {
-		return nil, fmt.Errorf("reading %d bytes at %d of %s: %w", n, off, dev, err)
-	}
-	return b, nil
-}
-
-// deviceSize is the size in bytes of a device (or a disk image in a fixture tree).
-func deviceSize(root *host.Root, dev string) (int64, error) {
-	f, err := os.Open(root.Path(dev))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
 	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		return 0, fmt.Errorf("size of %s: %w", dev, err)
+		f.Close()
+		return nil, fmt.Errorf("size of %s: %w", dev, err)
 	}
-	return size, nil
+	return &openedDisk{f: f, dev: dev, size: size}, nil
+}
+
+// read reads n bytes at off (a ReadFunc).
+func (d *openedDisk) read(off int64, n int) ([]byte, error) {
+	b := make([]byte, n)
+	got, err := d.f.ReadAt(b, off)
+	if err != nil && !(errors.Is(err, io.EOF) && got == n) {
+		return nil, fmt.Errorf("reading %d bytes at %d of %s: %w", n, off, d.dev, err)
+	}
+	return b, nil
 }
 
 // ReadLabel reads sector 0 and the partition table of /dev/NAME; ss is its logical sector
 // size.
 func ReadLabel(root *host.Root, name string, ss int) (sector0 []byte, t partition.Table, err error) {
-	dev := "/dev/" + name
-	if sector0, err = readAt(root, dev, 0, 512); err != nil {
+	d, err := openDisk(root, "/dev/"+name)
+	if err != nil {
 		return nil, t, err
 	}
-	size, err := deviceSize(root, dev)
-	if err != nil {
-		return sector0, t, err
+	defer d.f.Close()
+	if sector0, err = d.read(0, 512); err != nil {
+		return nil, t, err
 	}
-	t, err = ReadTable(func(off int64, n int) ([]byte, error) { return readAt(root, dev, off, n) }, size, ss)
+	t, err = ReadTable(d.read, d.size, ss)
 	return sector0, t, err
 }
 

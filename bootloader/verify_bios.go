@@ -94,13 +94,13 @@ func verifyDisks(root *host.Root, f *Facts) {
 		case f.Loader == LoaderGrubLegacy:
 			d.Ready = Readiness{State: BootUnknown, Reason: "GRUB 0.97: raidswap does not verify its stage1 and stage2"}
 		default:
-			dev := "/dev/" + d.Name
-			size, err := deviceSize(root, dev)
+			od, err := openDisk(root, "/dev/"+d.Name)
 			if err != nil {
-				d.Ready = Readiness{State: BootUnknown, Reason: err.Error()}
+				d.Ready = Readiness{State: BootUnknown, Reason: "sector 0 could not be read: " + err.Error()}
 				continue
 			}
-			d.Ready = VerifyBIOS(func(off int64, n int) ([]byte, error) { return readAt(root, dev, off, n) }, size, d.SectorSize)
+			d.Ready = VerifyBIOS(od.read, od.size, d.SectorSize)
+			od.f.Close()
 		}
 	}
 }
