@@ -15,8 +15,29 @@ import (
 // zero the second disk's members, `mdadm --add` both, until both arrays are [UU]. It runs
 // before and after raidswap's run (A/B/A), so a drift in TCG's speed during the run shows.
 const benchRebuild = `
-now() { date +%s.%N; }
+# The measuring loops use bash's builtins only ($EPOCHREALTIME, read, [[ ]], a read with a
+# timeout on a FIFO as their sleep): a loop that starts grep, cat or sleep 50 times a second
+# costs more under TCG than what it measures, and slowed raidswap's own discovery ten-fold.
+mkfifo /run/snooze; exec 9<>/run/snooze
+snooze() { read -r -t "$1" -u 9 _ || true; }
+now() { echo "$EPOCHREALTIME"; }
 sub() { echo "$1 - $2" | bc; }
+# redundant: both arrays are [UU] in /proc/mdstat.
+redundant() {
+	local l n=0
+	while read -r l; do [[ $l == *'[UU]'* ]] && n=$((n+1)); done < /proc/mdstat
+	[ $n = 2 ]
+}
+# has_serial S: a disk with serial S is on the bus.
+has_serial() {
+	local f s
+	for f in /sys/block/vd*/serial; do
+		# A serial file ends without a newline: read fails at its end, s is set anyway.
+		s=; read -r s < "$f" 2>/dev/null || true
+		[ "$s" = "$1" ] && return 0
+	done
+	return 1
+}
 # hand_rebuild DISK prints the seconds from the first --add to both arrays [UU].
 hand_rebuild() {
 	local d=$1 t0
@@ -24,11 +45,11 @@ hand_rebuild() {
 	mdadm /dev/md1 --fail /dev/${d}4 --remove /dev/${d}4 >/dev/null 2>&1
 	mdadm --zero-superblock /dev/${d}2 /dev/${d}4
 	sync; echo 3 > /proc/sys/vm/drop_caches
-	t0=$(now)
+	t0=$EPOCHREALTIME
 	mdadm /dev/md0 --add /dev/${d}2 >/dev/null
 	mdadm /dev/md1 --add /dev/${d}4 >/dev/null
-	until [ "$(grep -c '\[UU\]' /proc/mdstat)" = 2 ]; do sleep 0.02; done
-	sub $(now) $t0
+	until redundant; do snooze 0.02; done
+	sub $EPOCHREALTIME $t0
 }
 # journal_time EVENT ACTION: the time of the first journal record of EVENT for a step whose
 # ID ends in ACTION (a regular expression), in seconds since the epoch.
@@ -43,23 +64,22 @@ $RS simulate fail --disk vdb >/dev/null
 # The observer: when the new disk appears (by serial: it takes the old one's name), and when
 # both arrays are redundant again.
 (
-	until grep -qx WD-NEW /sys/block/vd*/serial 2>/dev/null; do sleep 0.02; done; now > /run/t.plug
-	until [ "$(grep -c '\[UU\]' /proc/mdstat)" = 2 ]; do sleep 0.02; done; now > /run/t.redundant
+	until has_serial WD-NEW; do snooze 0.02; done; now > /run/t.plug
+	until redundant; do snooze 0.02; done; now > /run/t.redundant
 ) &
 obs=$!
 operator &
 $RS replace --failed WD-OLD --new WD-NEW --yes --plain --wait-timeout 10m > /run/rs.out 2>&1 &
 rs=$!
 # The sampler: raidswap's own utime+stime (fields 14 and 15 of /proc/PID/stat, clock ticks)
-# every 0.1 s while it waits for the rebuild, from its first --add to both arrays redundant:
-# whichever steps it runs meanwhile (the await-rebuild step, or grub-install before it), that
-# is the wait. The first and last samples count.
+# every 0.1 s until both arrays are redundant. The wait is from its first --add to both
+# arrays redundant: whichever steps it runs meanwhile (the await-rebuild step, or
+# grub-install before it), that is the wait; its samples are picked out after the run.
 (
-	await_journal started 'add-md[0-9]+' 600
-	while s=$(cut -d' ' -f14,15 /proc/$rs/stat 2>/dev/null); do
-		echo "$(now) $s" >> /run/cpu.samples
+	while read -r -a st < /proc/$rs/stat 2>/dev/null; do
+		echo "$EPOCHREALTIME ${st[13]} ${st[14]}" >> /run/cpu.samples
 		[ -e /run/t.redundant ] && break
-		sleep 0.1
+		snooze 0.1
 	done
 ) &
 smp=$!
@@ -71,13 +91,16 @@ echo "LIMITS AFTER $(cat /proc/sys/dev/raid/speed_limit_min) $(cat /proc/sys/dev
 echo "HAND2 $(hand_rebuild $NEW)"
 
 plug=$(cat /run/t.plug)
-echo "PLUG_TO_ADD $(sub $(journal_time started 'add-md[0-9]+') $plug)"
+add=$(journal_time started 'add-md[0-9]+')
+echo "PLUG_TO_ADD $(sub $add $plug)"
 echo "PLUG_TO_REDUNDANT $(sub $(cat /run/t.redundant) $plug)"
 echo "REDUNDANT_TO_FINISHED $(sub $(cat /run/t.finished) $(cat /run/t.redundant))"
-read t0 u0 s0 < <(head -1 /run/cpu.samples); read t1 u1 s1 < <(tail -1 /run/cpu.samples)
+# The wait's samples: the last one at or before the first add, through the last one.
+awk -v add=$add '$1 <= add { first = $0 } END { print first }' /run/cpu.samples > /run/cpu.first
+read t0 u0 s0 < /run/cpu.first; read t1 u1 s1 < <(tail -1 /run/cpu.samples)
 echo "WAIT_WALL $(sub $t1 $t0)"
 echo "WAIT_CPU $(echo "($u1 + $s1 - $u0 - $s0) / $(getconf CLK_TCK)" | bc -l)"
-echo "WAIT_SAMPLES $(wc -l < /run/cpu.samples)"
+echo "WAIT_SAMPLES $(awk -v add=$add '$1 > add' /run/cpu.samples | wc -l)"
 grep -E '"event":"started"' $J/*.jsonl | sed 's/.*"time":"\([^"]*\)".*"step":"\([^"]*\)".*/STEP \1 \2/'
 `
 
