@@ -147,6 +147,7 @@ func (r *run) wait(ctx context.Context, s plan.Step, what string, ready func() (
 			return err
 		}
 		if ok {
+			r.sawAfterAction()
 			return nil
 		}
 		switch {

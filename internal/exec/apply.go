@@ -113,6 +113,9 @@ type run struct {
 	log zerolog.Logger
 	w   *world
 	res *Result
+	// seen is when the world was last read after the last action (look, LookReuse); zero
+	// when an action ran since, or the look was used.
+	seen time.Time
 }
 
 // Apply runs a plan, or resumes it when its journal shows an earlier run.

@@ -439,3 +439,73 @@ func TestApplyScenarios(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(m.Run()) }
+
+// TestOneLookBetweenCommands: the look that proves a command's postconditions is the one the
+// next step's checks use, so two steps' commands in a row are one discovery apart, never
+// none (each step's checks see the system after the last command) and not two.
+func TestOneLookBetweenCommands(t *testing.T) {
+	w := seedWorld()
+	p := build(t, w.Sys(), seedReq())
+	looks := 0
+	var at []int // discoveries so far when each command ran
+	exp := seedExpect(w)
+	for i := range exp {
+		do := exp[i].Do
+		exp[i].Do = func() {
+			at = append(at, looks)
+			if do != nil {
+				do()
+			}
+		}
+	}
+	r := hosttest.NewFakeRunner(t, exp...)
+	o := options(t, w, r, t.TempDir())
+	o.Discover = func() (*discover.System, error) { looks++; return w.Discover() }
+	if _, err := Apply(context.Background(), p, o); err != nil {
+		t.Fatal(err)
+	}
+	if len(at) != len(exp) {
+		t.Fatalf("%d commands ran, want %d", len(at), len(exp))
+	}
+	// swapoff, then the two detaches: adjacent steps.
+	for i := 1; i < 3; i++ {
+		if d := at[i] - at[i-1]; d != 1 {
+			t.Errorf("%d discoveries between %q and %q, want 1", d, exp[i-1].Argv, exp[i].Argv)
+		}
+	}
+	for i := 1; i < len(at); i++ {
+		if at[i] == at[i-1] {
+			t.Errorf("no discovery between %q and %q", exp[i-1].Argv, exp[i].Argv)
+		}
+	}
+}
+
+// slowView takes longer than LookReuse to show a finished step.
+type slowView struct{ nopView }
+
+func (slowView) StepDone(int, int, plan.Step) { time.Sleep(LookReuse + 50*time.Millisecond) }
+
+// TestOldLookIsNotReused: when showing a step took longer than LookReuse, the next step
+// discovers again before its checks.
+func TestOldLookIsNotReused(t *testing.T) {
+	w := seedWorld()
+	p := build(t, w.Sys(), seedReq())
+	looks := 0
+	var at []int
+	exp := seedExpect(w)[:2]
+	for i := range exp {
+		do := exp[i].Do
+		exp[i].Do = func() { at = append(at, looks); do() }
+	}
+	r := hosttest.NewFakeRunner(t, exp...)
+	o := options(t, w, r, t.TempDir())
+	o.View = slowView{}
+	o.Discover = func() (*discover.System, error) { looks++; return w.Discover() }
+	o.StopAfter = p.Steps[2].ID // preflight, swapoff, detach md0
+	if _, err := Apply(context.Background(), p, o); !errors.Is(err, ErrStopped) {
+		t.Fatalf("run: %v", err)
+	}
+	if len(at) != 2 || at[1]-at[0] != 2 {
+		t.Errorf("discoveries at the commands: %v, want two apart (the settle's look, then a fresh one)", at)
+	}
+}

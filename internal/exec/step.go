@@ -22,6 +22,27 @@ func (r *run) refresh() error {
 	return nil
 }
 
+// LookReuse is how old a look may be for the next check to use it instead of discovering
+// again, when nothing ran since: the look that proved a step's postconditions (or ended its
+// wait) is the one the next step's checks use, taken after the last command, a moment ago.
+// Older than this (a slow terminal, a paused run), the step looks afresh.
+const LookReuse = 500 * time.Millisecond
+
+// look discovers the system unless the last look was taken after the last action and is
+// younger than LookReuse. A look is reused once.
+func (r *run) look() error {
+	if !r.seen.IsZero() && time.Since(r.seen) <= LookReuse {
+		r.seen = time.Time{}
+		return nil
+	}
+	r.seen = time.Time{}
+	return r.refresh()
+}
+
+// sawAfterAction marks the world just read as taken after the step's action: the next look
+// may reuse it.
+func (r *run) sawAfterAction() { r.seen = time.Now() }
+
 // allHold evaluates conditions; it returns the first that does not hold.
 func (r *run) allHold(cs []plan.Condition) (bool, plan.Condition, string) {
 	for _, c := range cs {
@@ -34,7 +55,7 @@ func (r *run) allHold(cs []plan.Condition) (bool, plan.Condition, string) {
 
 func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	n := len(r.p.Steps)
-	if err := r.refresh(); err != nil {
+	if err := r.look(); err != nil {
 		return err
 	}
 	newName := ""
@@ -92,6 +113,7 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	}
 	r.log.Info().Str("event", "started").Str("step", s.ID).Str("action", string(s.Action)).Strs("argv", rec.Argv).Msg("step started")
 	settled := false
+	r.seen = time.Time{} // the action changes the system: what was seen before it is old
 	if err := r.do(ctx, s, argv); err != nil {
 		var re *RefusedError
 		var pe *PreconditionError
@@ -141,11 +163,13 @@ func (r *run) settle(ctx context.Context, s plan.Step) error {
 	// often, so a slow one costs few discoveries.
 	pause := 25 * time.Millisecond
 	for {
-		if err := r.refresh(); err != nil {
+		// A wait's last look ended it, after its action: its first round here reuses it.
+		if err := r.look(); err != nil {
 			return err
 		}
 		ok, c, found := r.allHold(s.Postconditions)
 		if ok {
+			r.sawAfterAction()
 			return nil
 		}
 		if time.Now().After(deadline) {
