@@ -524,8 +524,8 @@ func writeAudit(w *bytes.Buffer, now time.Time, o *Outcome) {
 	case prioWarning:
 		lvl = zerolog.WarnLevel
 	}
-	l := zerolog.New(w)
-	e := l.WithLevel(lvl).Time("time", now.UTC()).Str("event", "mdadm").Str("mdadm_event", o.Event.Name).
+	l := journal.AuditLogger(w, func() time.Time { return now })
+	e := l.WithLevel(lvl).Str("event", "mdadm").Str("mdadm_event", o.Event.Name).
 		Str("array", o.Event.Array).Str("verdict", string(o.Verdict)).Int64("ms", o.Took.Milliseconds())
 	if o.Event.Member != "" {
 		e = e.Str("member", o.Event.Member)

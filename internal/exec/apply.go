@@ -167,7 +167,7 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	}
 	defer j.Close()
 	r := &run{p: p, o: o, j: j, res: &Result{Journal: j.File()},
-		log: zerolog.New(audit).With().Timestamp().Str("plan", p.ID()).Logger()}
+		log: journal.AuditLogger(audit, nil).With().Str("plan", p.ID()).Logger()}
 	if j.Finished() {
 		o.View.Say(fmt.Sprintf("plan %s already finished (journal %s)", p.ID(), j.File()))
 		return r.res, nil
