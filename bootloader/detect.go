@@ -80,15 +80,7 @@ func Detect(root *host.Root, in Input) Facts {
 	for _, d := range in.Disks {
 		f.Disks = append(f.Disks, detectDisk(root, d, in))
 	}
-	for i, d := range f.Disks {
-		if f.Boot.Array != "" {
-			for _, p := range partitionsOf(in, d.Name) {
-				if in.Members[p] == f.Boot.Array {
-					f.Disks[i].BootMember = p
-				}
-			}
-		}
-	}
+	markBootMembers(&f, in)
 	f.Loader, f.LoaderFrom = detectLoader(root, f)
 	if f.Loader == LoaderGrubLegacy {
 		biosDrives(root, &f)
@@ -125,15 +117,7 @@ func detectLab(root *host.Root, in Input) Facts {
 	for _, d := range in.Disks {
 		f.Disks = append(f.Disks, detectDisk(root, d, in))
 	}
-	for i, d := range f.Disks {
-		if f.Boot.Array != "" {
-			for _, p := range partitionsOf(in, d.Name) {
-				if in.Members[p] == f.Boot.Array {
-					f.Disks[i].BootMember = p
-				}
-			}
-		}
-	}
+	markBootMembers(&f, in)
 	f.Loader, f.LoaderFrom = detectLoader(root, f)
 	verifyDisks(root, &f)
 	return f
@@ -195,4 +179,18 @@ func partitionsOf(in Input, disk string) []string {
 		}
 	}
 	return nil
+}
+
+// markBootMembers names, on each disk, its member of the array /boot is on.
+func markBootMembers(f *Facts, in Input) {
+	if f.Boot.Array == "" {
+		return
+	}
+	for i, d := range f.Disks {
+		for _, p := range partitionsOf(in, d.Name) {
+			if in.Members[p] == f.Boot.Array {
+				f.Disks[i].BootMember = p
+			}
+		}
+	}
 }

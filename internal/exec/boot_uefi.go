@@ -63,6 +63,16 @@ func (r *run) output(ctx context.Context, s plan.Step, argv []string) (host.Resu
 
 // unmount releases a private ESP mount, saying so when it could not (the next mount of it
 // unmounts the leftover first).
+// mountESP mounts an ESP privately for a step (read-only when ro); a mount that fails
+// refuses the step, naming the ESP's device and serial. The caller defers r.unmount(release).
+func (r *run) mountESP(ctx context.Context, s plan.Step, e bootloader.ESPRef, ro bool) (string, func() error, error) {
+	dir, release, err := bootloader.MountESP(ctx, r.o.Runner, uefiRoot, e, ro)
+	if err != nil {
+		return "", nil, &RefusedError{Step: s.ID, Device: e.Dev, Serial: e.Serial, Reason: err.Error()}
+	}
+	return dir, release, nil
+}
+
 func (r *run) unmount(release func() error) {
 	if err := release(); err != nil {
 		r.o.View.Say(err.Error())
@@ -135,9 +145,9 @@ func (r *run) espFallback(ctx context.Context, s plan.Step, u *plan.UEFITarget) 
 		// An ESP on md is written through the array: md copies it to every member.
 		e.Dev = "/dev/" + u.MDArray
 	}
-	dir, release, err := bootloader.MountESP(ctx, r.o.Runner, uefiRoot, e, false)
+	dir, release, err := r.mountESP(ctx, s, e, false)
 	if err != nil {
-		return &RefusedError{Step: s.ID, Device: e.Dev, Serial: e.Serial, Reason: err.Error()}
+		return err
 	}
 	defer r.unmount(release)
 	res, err := bootloader.EnsureFallback(dir, u.Loader, u.Shim, r.w.sys.Host.Profile.EFIFiles())
@@ -216,14 +226,14 @@ func (r *run) espSync(ctx context.Context, s plan.Step, u *plan.UEFITarget) erro
 	if err != nil {
 		return err
 	}
-	from, releaseFrom, err := bootloader.MountESP(ctx, r.o.Runner, uefiRoot, src, true)
+	from, releaseFrom, err := r.mountESP(ctx, s, src, true)
 	if err != nil {
-		return &RefusedError{Step: s.ID, Device: src.Dev, Serial: src.Serial, Reason: err.Error()}
+		return err
 	}
 	defer r.unmount(releaseFrom)
-	to, releaseTo, err := bootloader.MountESP(ctx, r.o.Runner, uefiRoot, dst, false)
+	to, releaseTo, err := r.mountESP(ctx, s, dst, false)
 	if err != nil {
-		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: dst.Serial, Reason: err.Error()}
+		return err
 	}
 	defer r.unmount(releaseTo)
 	res, err := bootloader.SyncTree(from, to)
@@ -251,9 +261,9 @@ func (r *run) espInstall(ctx context.Context, s plan.Step, u *plan.UEFITarget, a
 	if err != nil {
 		return err
 	}
-	dir, release, err := bootloader.MountESP(ctx, r.o.Runner, uefiRoot, dst, false)
+	dir, release, err := r.mountESP(ctx, s, dst, false)
 	if err != nil {
-		return &RefusedError{Step: s.ID, Device: dst.Dev, Serial: dst.Serial, Reason: err.Error()}
+		return err
 	}
 	defer r.unmount(release)
 	names := r.w.sys.Host.Profile.EFIFiles()
