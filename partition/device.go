@@ -20,6 +20,20 @@ type Device interface {
 	Geometry() Geometry
 	// Sync makes every write durable.
 	Sync() error
+	// Kernel is how the kernel learns the disk's partitions: a block device's ioctls, nil
+	// for an image file (no kernel partitions to tell).
+	Kernel() KernelTable
+}
+
+// KernelTable tells the kernel about a block device's partitions, the way a partition
+// editor does. Offsets and sizes are in bytes.
+type KernelTable interface {
+	// Reread asks the kernel to read the table itself (BLKRRPART).
+	Reread() error
+	// Add registers partition number at start, size bytes (BLKPG_ADD_PARTITION).
+	Add(number int, start, size int64) error
+	// Delete drops partition number (BLKPG_DEL_PARTITION).
+	Delete(number int) error
 }
 
 // OpenOptions say how to open a disk.
@@ -158,6 +172,14 @@ func (d *Disk) Close() error { return d.f.Close() }
 
 // IsBlockDevice reports whether the disk is a block device rather than an image file.
 func (d *Disk) IsBlockDevice() bool { return d.block }
+
+// Kernel is the block device's partition ioctls; nil for an image file.
+func (d *Disk) Kernel() KernelTable {
+	if !d.block {
+		return nil
+	}
+	return ioctlTable{fd: int(d.f.Fd())}
+}
 
 // DevNumber is the block device's major and minor number.
 func (d *Disk) DevNumber() (major, minor uint32) { return unix.Major(d.rdev), unix.Minor(d.rdev) }

@@ -102,14 +102,14 @@ type KernelUpdate struct {
 // layout (a kernel without the table's parser, or a disk it will not re-read) it deletes and
 // adds partitions one by one (BLKPG). It waits for the device nodes and fails unless the
 // kernel's start and size of every partition match the layout.
-func UpdateKernel(root *host.Root, d *Disk, disk string, lay Layout) (KernelUpdate, error) {
+func UpdateKernel(root *host.Root, d Device, disk string, lay Layout) (KernelUpdate, error) {
 	up := KernelUpdate{Method: "BLKRRPART"}
-	if !d.IsBlockDevice() {
+	k := d.Kernel()
+	if k == nil {
 		return up, fmt.Errorf("%s is not a block device", d.Path())
 	}
 	want := kernelView(lay, disk)
-	fd := int(d.Fd())
-	rrErr := unix.IoctlSetInt(fd, unix.BLKRRPART, 0)
+	rrErr := k.Reread()
 	got, err := KernelPartitions(root, disk)
 	if err != nil {
 		return up, err
@@ -130,20 +130,20 @@ func UpdateKernel(root *host.Root, d *Disk, disk string, lay Layout) (KernelUpda
 		wantBy[w.Number] = w
 	}
 	have := map[int]bool{}
-	for _, k := range got {
-		if w, ok := wantBy[k.Number]; ok && w.Start == k.Start && w.Size == k.Size {
-			have[k.Number] = true
+	for _, kp := range got {
+		if w, ok := wantBy[kp.Number]; ok && w.Start == kp.Start && w.Size == kp.Size {
+			have[kp.Number] = true
 			continue
 		}
-		if err := blkpg(fd, unix.BLKPG_DEL_PARTITION, k.Number, 0, 0); err != nil {
-			return up, fmt.Errorf("removing stale kernel partition %s of %s: %w", k.Name, d.Path(), err)
+		if err := k.Delete(kp.Number); err != nil {
+			return up, fmt.Errorf("removing stale kernel partition %s of %s: %w", kp.Name, d.Path(), err)
 		}
 	}
 	for _, w := range want {
 		if have[w.Number] {
 			continue
 		}
-		if err := blkpg(fd, unix.BLKPG_ADD_PARTITION, w.Number, w.Start, w.Size); err != nil {
+		if err := k.Add(w.Number, w.Start, w.Size); err != nil {
 			return up, fmt.Errorf("adding kernel partition %s of %s: %w", w.Name, d.Path(), err)
 		}
 	}
@@ -160,6 +160,15 @@ func UpdateKernel(root *host.Root, d *Disk, disk string, lay Layout) (KernelUpda
 	}
 	return up, nil
 }
+
+// ioctlTable is a block device's KernelTable: its partition ioctls on fd.
+type ioctlTable struct{ fd int }
+
+func (t ioctlTable) Reread() error { return unix.IoctlSetInt(t.fd, unix.BLKRRPART, 0) }
+func (t ioctlTable) Add(n int, start, size int64) error {
+	return blkpg(t.fd, unix.BLKPG_ADD_PARTITION, n, start, size)
+}
+func (t ioctlTable) Delete(n int) error { return blkpg(t.fd, unix.BLKPG_DEL_PARTITION, n, 0, 0) }
 
 func blkpg(fd, op, pno int, start, length int64) error {
 	p := unix.BlkpgPartition{Start: start, Length: length, Pno: int32(pno)}
