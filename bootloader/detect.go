@@ -87,7 +87,7 @@ func Detect(root *host.Root, in Input) Facts {
 	}
 	f.Shim = detectShim(root, in.Profile.EFIFiles())
 	f.ShimSigned = root.Exists(ShimSignedImage)
-	detectEFILoader(root, &f, ParseFstab(mounts), in.Profile.EFIFiles())
+	detectEFILoader(root, &f, blockstack.ParseMounts(mounts), in.Profile.EFIFiles())
 	verifyDisks(root, &f)
 	if b, err := root.ReadFile("/var/cache/debconf/config.dat"); err == nil {
 		f.InstallDevices, f.DebconfGrubPC = DebconfValue(b, "grub-pc/install_devices")
@@ -110,7 +110,7 @@ func detectLab(root *host.Root, in Input) Facts {
 	if err != nil {
 		f.Notes = append(f.Notes, "reading /proc/self/mounts: "+err.Error())
 	}
-	f.Boot = findLabBoot(in, ParseFstab(mounts))
+	f.Boot = findLabBoot(in, blockstack.ParseMounts(mounts))
 	if f.Boot.Array == "" {
 		f.Notes = append(f.Notes, "no array of the drill is mounted at "+in.BootMount)
 	}
@@ -124,7 +124,7 @@ func detectLab(root *host.Root, in Input) Facts {
 }
 
 // findLabBoot is the array mounted at the drill's BootMount.
-func findLabBoot(in Input, mounts []FstabEntry) BootDir {
+func findLabBoot(in Input, mounts []blockstack.MountsLine) BootDir {
 	names := make([]string, 0, len(in.Mounts))
 	for n := range in.Mounts {
 		names = append(names, n)
@@ -140,7 +140,7 @@ func findLabBoot(in Input, mounts []FstabEntry) BootDir {
 			}
 			fst := ""
 			for _, e := range mounts {
-				if e.Mountpoint == m {
+				if e.Point == m {
 					fst = e.FSType
 				}
 			}
@@ -161,7 +161,7 @@ func findLabBoot(in Input, mounts []FstabEntry) BootDir {
 				}
 				fst := ""
 				for _, e := range mounts {
-					if e.Mountpoint == m {
+					if e.Point == m {
 						fst = e.FSType
 					}
 				}

@@ -13,13 +13,13 @@ import (
 
 // Where /boot lives: fstab and the mounts, traced down to its md arrays.
 
-// FstabEntry is one line of /etc/fstab or /proc/self/mounts.
+// FstabEntry is one line of /etc/fstab.
 type FstabEntry struct {
 	Spec, Mountpoint, FSType string
 }
 
-// ParseFstab parses fstab-format lines (also /proc/self/mounts); octal escapes in the
-// mount point (\040) are decoded.
+// ParseFstab parses /etc/fstab; octal escapes in the mount point (\040) are decoded.
+// /proc/self/mounts is blockstack.ParseMounts's.
 func ParseFstab(b []byte) []FstabEntry {
 	var out []FstabEntry
 	sc := bufio.NewScanner(bytes.NewReader(b))

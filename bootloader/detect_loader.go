@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -130,7 +131,7 @@ func biosDrives(root *host.Root, f *Facts) {
 // name), the loader the firmware boot entries name (FindLoader). An ESP that is not
 // mounted cannot be read without a mount, which discovery never does: the fact stays empty,
 // and the UEFI steps refuse with that reason rather than guess a path.
-func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry, names host.EFIFiles) {
+func detectEFILoader(root *host.Root, f *Facts, mounts []blockstack.MountsLine, names host.EFIFiles) {
 	esps := map[string]bool{}
 	for _, d := range f.Disks {
 		if d.ESP != nil {
@@ -144,19 +145,19 @@ func detectEFILoader(root *host.Root, f *Facts, mounts []FstabEntry, names host.
 		return
 	}
 	for _, m := range mounts {
-		dev := strings.TrimPrefix(m.Spec, "/dev/")
+		dev := strings.TrimPrefix(m.Source, "/dev/")
 		if strings.HasPrefix(dev, "md/") {
 			// /dev/md/esp is a udev link to ../md127.
-			if t, err := os.Readlink(root.Path(m.Spec)); err == nil {
+			if t, err := os.Readlink(root.Path(m.Source)); err == nil {
 				dev = path.Base(t)
 			}
 		}
 		if !esps[dev] {
 			continue
 		}
-		p, err := FindLoader(root.Path(m.Mountpoint), f.Loader, f.Shim, names)
+		p, err := FindLoader(root.Path(m.Point), f.Loader, f.Shim, names)
 		if err != nil {
-			f.Notes = append(f.Notes, fmt.Sprintf("the ESP %s mounted at %s: %v", m.Spec, m.Mountpoint, err))
+			f.Notes = append(f.Notes, fmt.Sprintf("the ESP %s mounted at %s: %v", m.Source, m.Point, err))
 			return
 		}
 		f.EFILoader = p

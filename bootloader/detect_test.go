@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/host"
 )
 
@@ -354,7 +355,7 @@ func TestSignaturesOfDebiansGrub(t *testing.T) {
 // <lab>/root.
 func TestFindLabBootOnRoot(t *testing.T) {
 	in := Input{BootMount: "/lab/root/boot", Arrays: map[string]string{"md101": "1.2"}, Mounts: map[string][]string{"md101": {"/lab/root"}}}
-	b := findLabBoot(in, []FstabEntry{{Spec: "/dev/md101", Mountpoint: "/lab/root", FSType: "ext4"}})
+	b := findLabBoot(in, []blockstack.MountsLine{{Source: "/dev/md101", Point: "/lab/root", FSType: "ext4"}})
 	if b.Array != "md101" || !b.OnRoot || b.Mountpoint != "/lab/root" || b.FSType != "ext4" || bootPath(b) != "/lab/root/boot" {
 		t.Fatalf("boot = %+v", b)
 	}
