@@ -1,8 +1,6 @@
 package bootloader_test
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,16 +18,7 @@ import (
 const logicalSetup = `
 set -eu
 RS=$RS
-say() { echo "== $*"; }
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-await_journal() {
-	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
-	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
-		if [ $(( SECONDS - start )) -ge "$limit" ]; then echo "TIMEOUT waiting for $event $action" >&2; kill -TERM $$; exit 1; fi
-		sleep 0.1
-	done
-}
-modprobe raid1 2>/dev/null || true
+` + vmtest.GuestLib + `modprobe raid1 2>/dev/null || true
 for d in vda vdb; do
 	printf 'label: dos\nunit: sectors\n\nstart=2048, size=131072, type=fd, bootable\nstart=133120, type=5\nstart=135168, size=65536, type=82\nstart=202752, type=fd\n' | sfdisk -q /dev/$d
 done
@@ -101,27 +90,9 @@ func TestVMBootAloneDOSLogicals(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := testbin.Raidswap(t)
-	dir := t.TempDir()
-	share := filepath.Join(dir, "share")
-	if err := os.Mkdir(share, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	marker := "raidswap-boot-proof: dos-logicals booted alone"
-	if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
-		t.Fatal(err)
-	}
-	img := func(serial string, unplugged bool) vmtest.Disk {
-		p := filepath.Join(dir, serial+".img")
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(p, 256<<20); err != nil {
-			t.Fatal(err)
-		}
-		return vmtest.Disk{Serial: serial, Image: p, Unplugged: unplugged}
-	}
-	surv, old, nw := img("WD-SURV", false), img("WD-OLD", false), img("WD-NEW", true)
-	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Share: share, Timeout: 8 * time.Minute,
+	rig := newBootRig(t, "raidswap-boot-proof: dos-logicals booted alone")
+	surv, old, nw := rig.image("WD-SURV", false), rig.image("WD-OLD", false), rig.image("WD-NEW", true)
+	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Share: rig.Share, Timeout: 8 * time.Minute,
 		Env: map[string]string{"RS": rs, "KERNEL": kernel}, Script: logicalSetup})
 	t.Logf("guest output:\n%s", res.Output)
 	if res.ExitCode != 0 {
@@ -139,12 +110,5 @@ func TestVMBootAloneDOSLogicals(t *testing.T) {
 	if !strings.Contains(res.Output, "boots alone") {
 		t.Error("the run did not say each disk boots alone")
 	}
-	for _, d := range []vmtest.Disk{nw, surv} {
-		boot, err := vmtest.BootDiskT(t, vmtest.BootConfig{Disks: []vmtest.Disk{{Serial: d.Serial, Image: d.Image}}, Firmware: vmtest.BIOS, Marker: marker})
-		if err != nil {
-			t.Errorf("%s did not boot alone: %v\n%s", d.Serial, err, boot.Console)
-			continue
-		}
-		t.Logf("%s booted alone (SeaBIOS) in %s", d.Serial, boot.Duration.Round(100*time.Millisecond))
-	}
+	rig.bootsAlone(nw, surv)
 }

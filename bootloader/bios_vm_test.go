@@ -1,8 +1,6 @@
 package bootloader_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,16 +18,7 @@ import (
 const biosSetup = `
 set -eu
 RS=$RS
-say() { echo "== $*"; }
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-await_journal() {
-	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
-	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
-		if [ $(( SECONDS - start )) -ge "$limit" ]; then echo "TIMEOUT waiting for $event $action" >&2; kill -TERM $$; exit 1; fi
-		sleep 0.1
-	done
-}
-$RS simulate build --table $TABLE /dev/vda /dev/vdb >/dev/null
+` + vmtest.GuestLib + `$RS simulate build --table $TABLE /dev/vda /dev/vdb >/dev/null
 udevadm trigger --action=change --subsystem-match=block >/dev/null 2>&1 || true
 udevadm settle || true
 mkdir -p /boot
@@ -127,27 +116,9 @@ func TestVMBootAloneBIOS(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			share := filepath.Join(dir, "share")
-			if err := os.Mkdir(share, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			marker := "raidswap-boot-proof: " + tc.name + " booted alone"
-			if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
-				t.Fatal(err)
-			}
-			img := func(serial string, unplugged bool) vmtest.Disk {
-				p := filepath.Join(dir, serial+".img")
-				if err := os.WriteFile(p, nil, 0o600); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Truncate(p, 256<<20); err != nil {
-					t.Fatal(err)
-				}
-				return vmtest.Disk{Serial: serial, Image: p, Unplugged: unplugged}
-			}
-			surv, old, nw := img("WD-SURV", false), img("WD-OLD", false), img("WD-NEW", true)
-			res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Share: share, Timeout: 8 * time.Minute,
+			rig := newBootRig(t, "raidswap-boot-proof: "+tc.name+" booted alone")
+			surv, old, nw := rig.image("WD-SURV", false), rig.image("WD-OLD", false), rig.image("WD-NEW", true)
+			res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Share: rig.Share, Timeout: 8 * time.Minute,
 				Env:    map[string]string{"RS": rs, "KERNEL": kernel, "TABLE": tc.table, "GRUB_ON": tc.grubOn, "BOOT_MOUNTED": tc.mounted, "PROFILE": tc.profile},
 				Script: biosSetup})
 			t.Logf("guest output:\n%s", res.Output)
@@ -180,14 +151,7 @@ func TestVMBootAloneBIOS(t *testing.T) {
 			if strings.Contains(res.Output, "PRIVATE MOUNT LEFT BEHIND") {
 				t.Error("the private /boot mount was left behind")
 			}
-			for _, d := range []vmtest.Disk{nw, surv} {
-				boot, err := vmtest.BootDiskT(t, vmtest.BootConfig{Disks: []vmtest.Disk{{Serial: d.Serial, Image: d.Image}}, Firmware: vmtest.BIOS, Marker: marker})
-				if err != nil {
-					t.Errorf("%s did not boot alone: %v\n%s", d.Serial, err, boot.Console)
-					continue
-				}
-				t.Logf("%s booted alone (SeaBIOS) in %s", d.Serial, boot.Duration.Round(100*time.Millisecond))
-			}
+			rig.bootsAlone(nw, surv)
 		})
 	}
 }

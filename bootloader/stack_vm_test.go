@@ -142,27 +142,9 @@ func TestVMStackedBootBIOS(t *testing.T) {
 	for _, tc := range stackLayouts {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			share := filepath.Join(dir, "share")
-			if err := os.Mkdir(share, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			marker := "raidswap-boot-proof: " + tc.name + " booted alone"
-			if err := vmtest.WriteMarkerInitramfs(filepath.Join(share, "marker.img"), marker); err != nil {
-				t.Fatal(err)
-			}
-			img := func(serial string, unplugged bool) vmtest.Disk {
-				p := filepath.Join(dir, serial+".img")
-				if err := os.WriteFile(p, nil, 0o600); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Truncate(p, 256<<20); err != nil {
-					t.Fatal(err)
-				}
-				return vmtest.Disk{Serial: serial, Image: p, Unplugged: unplugged}
-			}
-			surv, old, nw := img("WD-SURV", false), img("WD-OLD", false), img("WD-NEW", true)
-			res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Share: share, Timeout: 8 * time.Minute,
+			rig := newBootRig(t, "raidswap-boot-proof: "+tc.name+" booted alone")
+			surv, old, nw := rig.image("WD-SURV", false), rig.image("WD-OLD", false), rig.image("WD-NEW", true)
+			res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{surv, old, nw}, Share: rig.Share, Timeout: 8 * time.Minute,
 				Env:    map[string]string{"RS": rs, "KERNEL": kernel, "STACK_REPLACE": stackReplace},
 				Script: stackCommon + tc.script})
 			t.Logf("guest output:\n%s", res.Output)
@@ -171,7 +153,7 @@ func TestVMStackedBootBIOS(t *testing.T) {
 			}
 			if golden.Update() {
 				// The capture before the failure is internal/discover's fixture of this layout.
-				b, err := os.ReadFile(filepath.Join(share, "capture.tar.gz"))
+				b, err := os.ReadFile(filepath.Join(rig.Share, "capture.tar.gz"))
 				if err == nil {
 					err = os.WriteFile(filepath.Join("..", "internal", "discover", "testdata", "fixtures", "stack-"+tc.name+".tar.gz"), b, 0o644)
 				}
@@ -187,14 +169,7 @@ func TestVMStackedBootBIOS(t *testing.T) {
 			if n := strings.Count(after, "healthy  ok\n"); n != 2 {
 				t.Errorf("status after the replacement shows %d disks with BOOT ok, want 2", n)
 			}
-			for _, d := range []vmtest.Disk{nw, surv} {
-				boot, err := vmtest.BootDiskT(t, vmtest.BootConfig{Disks: []vmtest.Disk{{Serial: d.Serial, Image: d.Image}}, Firmware: vmtest.BIOS, Marker: marker})
-				if err != nil {
-					t.Errorf("%s did not boot alone: %v\n%s", d.Serial, err, boot.Console)
-					continue
-				}
-				t.Logf("%s booted alone (SeaBIOS) in %s", d.Serial, boot.Duration.Round(100*time.Millisecond))
-			}
+			rig.bootsAlone(nw, surv)
 		})
 	}
 }
@@ -228,18 +203,8 @@ echo SETUP-DONE
 func TestVMStackedBootRefusedLUKS(t *testing.T) {
 	vmtest.Require(t)
 	rs := testbin.Raidswap(t)
-	dir := t.TempDir()
-	img := func(serial string, unplugged bool) vmtest.Disk {
-		p := filepath.Join(dir, serial+".img")
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(p, 256<<20); err != nil {
-			t.Fatal(err)
-		}
-		return vmtest.Disk{Serial: serial, Image: p, Unplugged: unplugged}
-	}
-	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{img("WD-SURV", false), img("WD-OLD", false), img("WD-NEW", true)}, Timeout: 6 * time.Minute,
+	rig := newBootRig(t, "")
+	res := vmtest.RunT(t, vmtest.Config{Disks: []vmtest.Disk{rig.image("WD-SURV", false), rig.image("WD-OLD", false), rig.image("WD-NEW", true)}, Timeout: 6 * time.Minute,
 		Env: map[string]string{"RS": rs}, Script: stackCommon + stackLUKS})
 	t.Logf("guest output:\n%s", res.Output)
 	if res.ExitCode != 0 {

@@ -24,16 +24,7 @@ import (
 // at /boot/efi, as on a Debian server. Then vdb fails, and raidswap replaces it with WD-NEW.
 const uefiPrelude = `
 set -eu
-say() { echo "== $*"; }
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-await_journal() {
-	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
-	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
-		[ $(( SECONDS - start )) -ge "$limit" ] && { echo "TIMEOUT waiting for $event $action" >&2; kill -TERM $$; exit 1; }
-		sleep 0.1
-	done
-}
-`
+` + vmtest.GuestLib
 
 const uefiLayout = `
 for d in vda vdb; do

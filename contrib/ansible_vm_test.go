@@ -35,15 +35,7 @@ func TestVMAnsibleReplace(t *testing.T) {
 		Timeout: 15 * time.Minute, MemoryMB: 1024, Env: map[string]string{"RS": rs, "PLAYBOOK_DIR": dir},
 		Script: `
 set -eu
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-await_journal() {
-	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
-	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
-		[ $(( SECONDS - start )) -lt "$limit" ] || { echo "TIMEOUT waiting for $event $action" >&2; kill -TERM $$; exit 1; }
-		sleep 0.2
-	done
-}
-$RS simulate build /dev/vda /dev/vdb >/dev/null
+` + vmtest.GuestLib + `$RS simulate build /dev/vda /dev/vdb >/dev/null
 udevadm trigger --action=change --subsystem-match=block >/dev/null 2>&1 || true
 udevadm settle || true
 mkdir -p /boot /mnt/root; mount /dev/md0 /boot; mount /dev/md1 /mnt/root

@@ -26,20 +26,7 @@ import (
 const prologue = `
 set -eu
 RS=` + "$RS" + `
-say() { echo "== $*"; }
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-await_journal() {
-	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
-	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
-		if [ $(( SECONDS - start )) -ge "$limit" ]; then
-			echo "TIMEOUT: after ${limit}s no journal record {\"event\":\"$event\",\"step\":\"NN-$action\"} in /var/lib/raidswap/journal" >&2
-			kill -TERM $$
-			exit 1
-		fi
-		sleep 0.1
-	done
-}
-$RS simulate build --canary /dev/vda /dev/vdb >/dev/null
+` + vmtest.GuestLib + `$RS simulate build --canary /dev/vda /dev/vdb >/dev/null
 # udev must know the members as a booted server's udev does: its remove rule (mdadm -If)
 # keys on ID_FS_TYPE, which a layout built seconds ago may not have in udev's database yet.
 udevadm trigger --action=change --subsystem-match=block >/dev/null 2>&1 || true
