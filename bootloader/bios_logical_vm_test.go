@@ -36,19 +36,8 @@ udevadm trigger --action=change --subsystem-match=block >/dev/null 2>&1 || true
 udevadm settle || true
 mkdir -p /boot
 mount /dev/md0 /boot
-cp "$KERNEL" /boot/vmlinuz
-cp /mnt/share/marker.img /boot/marker.img
 for d in vda vdb; do grub-install --target=i386-pc --modules="part_msdos mdraid1x ext2" /dev/$d >/dev/null 2>&1; done
-mkdir -p /boot/grub
-cat >/boot/grub/grub.cfg <<CFG
-set timeout=0
-insmod mdraid1x
-search --no-floppy --label boot --set=root
-linux /vmlinuz console=ttyS0 panic=-1 loglevel=3
-initrd /marker.img
-boot
-CFG
-sync
+` + vmtest.MarkerBoot + `sync
 sfdisk -l /dev/vda | grep '^/dev/vda' | sed 's/^/SURVIVOR TABLE: /'
 # The survivor's EBRs, as they are: the proof must keep them, and say it looked.
 # The first EBR is the extended partition's first sector; its second entry links the next,

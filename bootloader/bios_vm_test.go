@@ -23,20 +23,9 @@ udevadm trigger --action=change --subsystem-match=block >/dev/null 2>&1 || true
 udevadm settle || true
 mkdir -p /boot
 mount /dev/md0 /boot
-cp "$KERNEL" /boot/vmlinuz
-cp /mnt/share/marker.img /boot/marker.img
 MODS="part_gpt mdraid1x ext2"; [ $TABLE = mbr ] && MODS="part_msdos mdraid1x ext2"
 for d in $GRUB_ON; do grub-install --target=i386-pc --modules="$MODS" /dev/$d >/dev/null 2>&1; done
-mkdir -p /boot/grub
-cat >/boot/grub/grub.cfg <<CFG
-set timeout=0
-insmod mdraid1x
-search --no-floppy --label boot --set=root
-linux /vmlinuz console=ttyS0 panic=-1 loglevel=3
-initrd /marker.img
-boot
-CFG
-sync
+` + vmtest.MarkerBoot + `sync
 for d in vda vdb; do printf '%s mbr: ' $d; dd if=/dev/$d bs=440 count=1 status=none | grep -qa GRUB && echo grub || echo none; done
 echo "grub-pc grub-pc/install_devices multiselect /dev/disk/by-id/virtio-WD-OLD" | debconf-set-selections
 SWAP=$(for p in /dev/vdb?; do [ "$(blkid -o value -s TYPE $p || true)" = swap ] && echo $p; done || true)

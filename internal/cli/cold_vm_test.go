@@ -20,18 +20,7 @@ import (
 // the power-off screen, exit 75. The script then does what `systemctl poweroff` does to md:
 // swap off, unmount, stop the arrays cleanly, and keeps what a server keeps in /etc
 // (fstab, mdadm.conf's ARRAY lines) and the canaries' sums in the share.
-const coldBefore = wizardPrologue + `
-cp "$KERNEL" /boot/vmlinuz
-cp /mnt/share/marker.img /boot/marker.img
-cat >/boot/grub/grub.cfg <<CFG
-set timeout=0
-insmod mdraid1x
-search --no-floppy --label boot --set=root
-linux /vmlinuz console=ttyS0 panic=-1 loglevel=3
-initrd /marker.img
-boot
-CFG
-mkdir -p /mnt/root/var-lib-raidswap /var/lib/raidswap
+const coldBefore = wizardPrologue + vmtest.MarkerBoot + `mkdir -p /mnt/root/var-lib-raidswap /var/lib/raidswap
 mount --bind /mnt/root/var-lib-raidswap /var/lib/raidswap
 $RS simulate fail --disk vdb >/dev/null
 

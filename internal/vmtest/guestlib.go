@@ -21,3 +21,22 @@ await_journal() {
 	done
 }
 `
+
+// MarkerBoot is the guest shell that makes the mounted /boot boot the marker initramfs
+// (WriteMarkerInitramfs, in the share as marker.img) with the kernel $KERNEL: both copied in,
+// and a grub.cfg that finds /boot by its file system label "boot" (through md with
+// mdraid1x) and boots them with the console on the serial port, where BootDisk looks for
+// the marker.
+const MarkerBoot = `
+cp "$KERNEL" /boot/vmlinuz
+cp ` + GuestShare + `/marker.img /boot/marker.img
+mkdir -p /boot/grub
+cat >/boot/grub/grub.cfg <<CFG
+set timeout=0
+insmod mdraid1x
+search --no-floppy --label boot --set=root
+linux /vmlinuz console=ttyS0 panic=-1 loglevel=3
+initrd /marker.img
+boot
+CFG
+`
