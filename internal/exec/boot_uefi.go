@@ -61,8 +61,6 @@ func (r *run) output(ctx context.Context, s plan.Step, argv []string) (host.Resu
 	return res, err
 }
 
-// unmount releases a private ESP mount, saying so when it could not (the next mount of it
-// unmounts the leftover first).
 // mountESP mounts an ESP privately for a step (read-only when ro); a mount that fails
 // refuses the step, naming the ESP's device and serial. The caller defers r.unmount(release).
 func (r *run) mountESP(ctx context.Context, s plan.Step, e bootloader.ESPRef, ro bool) (string, func() error, error) {
@@ -73,6 +71,8 @@ func (r *run) mountESP(ctx context.Context, s plan.Step, e bootloader.ESPRef, ro
 	return dir, release, nil
 }
 
+// unmount releases a private ESP mount, saying so when it could not (the next mount of it
+// unmounts the leftover first).
 func (r *run) unmount(release func() error) {
 	if err := release(); err != nil {
 		r.o.View.Say(err.Error())
