@@ -113,9 +113,12 @@ type run struct {
 	log zerolog.Logger
 	w   *world
 	res *Result
-	// seen is when the world was last read after the last action (look, LookReuse); zero
-	// when an action ran since, or the look was used.
+	// seen is when the read of the world that followed the last action began (look,
+	// LookReuse); zero once a step's look has used it or discovered afresh, so it is
+	// always zero while a step acts.
 	seen time.Time
+	// lookedAt is when the last discovery began.
+	lookedAt time.Time
 }
 
 // Apply runs a plan, or resumes it when its journal shows an earlier run.

@@ -14,11 +14,12 @@ import (
 
 // refresh re-discovers the system.
 func (r *run) refresh() error {
+	start := time.Now()
 	sys, err := r.o.Discover()
 	if err != nil {
 		return fmt.Errorf("discovering the system: %w", err)
 	}
-	r.w.sys = sys
+	r.w.sys, r.lookedAt = sys, start
 	return nil
 }
 
@@ -39,9 +40,9 @@ func (r *run) look() error {
 	return r.refresh()
 }
 
-// sawAfterAction marks the world just read as taken after the step's action: the next look
-// may reuse it.
-func (r *run) sawAfterAction() { r.seen = time.Now() }
+// sawAfterAction marks the world last read as taken after the step's action: the next look
+// may reuse it, aged from when that read began.
+func (r *run) sawAfterAction() { r.seen = r.lookedAt }
 
 // allHold evaluates conditions; it returns the first that does not hold.
 func (r *run) allHold(cs []plan.Condition) (bool, plan.Condition, string) {
@@ -113,7 +114,6 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	}
 	r.log.Info().Str("event", "started").Str("step", s.ID).Str("action", string(s.Action)).Strs("argv", rec.Argv).Msg("step started")
 	settled := false
-	r.seen = time.Time{} // the action changes the system: what was seen before it is old
 	if err := r.do(ctx, s, argv); err != nil {
 		var re *RefusedError
 		var pe *PreconditionError
