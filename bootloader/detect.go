@@ -138,13 +138,7 @@ func findLabBoot(in Input, mounts []blockstack.MountsLine) BootDir {
 			if m != in.BootMount {
 				continue
 			}
-			fst := ""
-			for _, e := range mounts {
-				if e.Point == m {
-					fst = e.FSType
-				}
-			}
-			return BootDir{Array: n, Mountpoint: m, From: "mounted", FSType: fst, Metadata: in.Arrays[n]}
+			return BootDir{Array: n, Mountpoint: m, From: "mounted", FSType: fsTypeAt(mounts, m), Metadata: in.Arrays[n]}
 		}
 	}
 	// /boot a directory on the drill's root array (a host whose /boot is on /, copied by
@@ -159,17 +153,22 @@ func findLabBoot(in Input, mounts []blockstack.MountsLine) BootDir {
 				if m != parent {
 					continue
 				}
-				fst := ""
-				for _, e := range mounts {
-					if e.Point == m {
-						fst = e.FSType
-					}
-				}
-				return BootDir{Array: n, OnRoot: true, Mountpoint: m, From: "mounted", FSType: fst, Metadata: in.Arrays[n]}
+				return BootDir{Array: n, OnRoot: true, Mountpoint: m, From: "mounted", FSType: fsTypeAt(mounts, m), Metadata: in.Arrays[n]}
 			}
 		}
 	}
 	return BootDir{}
+}
+
+// fsTypeAt is the type of the file system mounted last at point ("" when none is).
+func fsTypeAt(mounts []blockstack.MountsLine, point string) string {
+	t := ""
+	for _, e := range mounts {
+		if e.Point == point {
+			t = e.FSType
+		}
+	}
+	return t
 }
 
 func partitionsOf(in Input, disk string) []string {
