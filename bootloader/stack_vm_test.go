@@ -25,16 +25,7 @@ mdadm --create /dev/md0 --run --level=1 --raid-devices=2 --metadata=1.2 --bitmap
 mdadm --wait /dev/md0 >/dev/null 2>&1 || true
 ` + "\n"
 
-const stackReplace = `
-say() { echo "== $*"; }
-await_journal() {
-	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
-	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
-		if [ $(( SECONDS - start )) -ge "$limit" ]; then echo "TIMEOUT waiting for $event $action" >&2; kill -TERM $$; exit 1; fi
-		sleep 0.1
-	done
-}
-MODS="part_gpt mdraid1x ext2"
+const stackReplace = vmtest.GuestJournal + `MODS="part_gpt mdraid1x ext2"
 for d in vda vdb; do grub-install --target=i386-pc --modules="$MODS" /dev/$d >/dev/null 2>&1 || { echo "grub-install $d failed"; exit 1; }; done
 cat >$BOOT/grub/grub.cfg <<CFG
 set timeout=0

@@ -1,14 +1,19 @@
 package vmtest
 
 // GuestLib is the shell the VM tests' guest scripts share, put in a script where its
-// functions are first needed: say prints a section heading, every background job is killed
-// when the script exits, and await_journal EVENT ACTION [LIMIT] waits (LIMIT seconds, 180 by
-// default) until raidswap's journal has a record of EVENT for a step whose ID ends in ACTION
-// (a regular expression), else stops the script. Tests synchronise the hands of the operator
-// (pull, plug) on the journal, never on sleeps.
+// functions are first needed: every background job is killed when the script exits, and
+// GuestJournal's functions.
 const GuestLib = `
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT` + GuestJournal
+
+// GuestJournal is GuestLib without the exit trap, for shell a script evals where a trap of
+// its own would end the script's background jobs early: say prints a section heading, and
+// await_journal EVENT ACTION [LIMIT] waits (LIMIT seconds, 180 by default) until raidswap's
+// journal has a record of EVENT for a step whose ID ends in ACTION (a regular expression),
+// else stops the script. Tests synchronise the hands of the operator (pull, plug) on the
+// journal, never on sleeps.
+const GuestJournal = `
 say() { echo "== $*"; }
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 await_journal() {
 	local event=$1 action=$2 limit=${3:-180} start=$SECONDS
 	until cat /var/lib/raidswap/journal/*.jsonl 2>/dev/null | grep -F "\"event\":\"$event\"" | grep -qE "\"step\":\"[0-9]+-$action\""; do
