@@ -27,6 +27,7 @@ import (
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/plankey"
 	"github.com/raidswap/raidswap/internal/progress"
+	"github.com/raidswap/raidswap/internal/stream"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -234,6 +235,11 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view pro
 	if speed == nil {
 		speed = exec.ProcSpeed{Root: e.Root}
 	}
+	// A replacement's outcomes go to the system's syslog too; a drill's stay in its lab.
+	syslog := stream.DefaultSyslog
+	if e.Scope != nil {
+		syslog = ""
+	}
 	return exec.Apply(ctx, p, exec.Options{
 		Discover:      e.Discover,
 		MDStat:        func() ([]mdadm.MDStat, error) { return mdadm.ReadMDStat(e.Root) },
@@ -245,6 +251,7 @@ func (e *Env) Apply(ctx context.Context, p *plan.Plan, lock *exec.Lock, view pro
 		Lock:          lock,
 		Key:           key,
 		Audit:         audit,
+		Syslog:        syslog,
 		View:          view,
 		WaitTimeout:   ro.WaitTimeout,
 		StopAfter:     ro.StopAfter,

@@ -1,23 +1,20 @@
 package event
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/paths"
+	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // Default paths, as system paths (below Config.Root's directory).
@@ -27,7 +24,7 @@ const (
 	// DefaultAuditLog is raidswap's audit log, the one the executor appends to.
 	DefaultAuditLog = paths.StateDir + "/" + paths.AuditName
 	// DefaultSyslog is the local syslog socket (journald listens on it too).
-	DefaultSyslog = "/dev/log"
+	DefaultSyslog = stream.DefaultSyslog
 	// DefaultTimeout bounds one event: mdadm waits for its PROGRAM.
 	DefaultTimeout = 10 * time.Second
 )
@@ -47,20 +44,20 @@ const (
 
 // The event words of mdadm(8) "MONITOR MODE", with the syslog priority mdadm gives them.
 var events = map[string]struct {
-	action   Action
-	priority int
+	action Action
+	level  stream.Level
 }{
-	"Fail":              {Alarm, prioCrit},
-	"FailSpare":         {Alarm, prioCrit},
-	"DegradedArray":     {Alarm, prioCrit},
-	"DeviceDisappeared": {Report, prioCrit},
-	"RebuildFinished":   {Recovered, prioWarning},
-	"SpareActive":       {Recovered, prioInfo},
-	"RebuildStarted":    {Report, prioWarning},
-	"NewArray":          {Report, prioInfo},
-	"MoveSpare":         {Report, prioInfo},
-	"SparesMissing":     {Report, prioWarning},
-	"TestMessage":       {Report, prioInfo},
+	"Fail":              {Alarm, stream.Critical},
+	"FailSpare":         {Alarm, stream.Critical},
+	"DegradedArray":     {Alarm, stream.Critical},
+	"DeviceDisappeared": {Report, stream.Critical},
+	"RebuildFinished":   {Recovered, stream.Warning},
+	"SpareActive":       {Recovered, stream.Info},
+	"RebuildStarted":    {Report, stream.Warning},
+	"NewArray":          {Report, stream.Info},
+	"MoveSpare":         {Report, stream.Info},
+	"SparesMissing":     {Report, stream.Warning},
+	"TestMessage":       {Report, stream.Info},
 }
 
 // rebuildNN is mdadm's progress event, RebuildNN (RebuildNN with NN a two-digit percentage).
@@ -78,7 +75,7 @@ type Event struct {
 	Array  string // as mdadm gave it: /dev/md0, /dev/md/boot
 	Member string // the component device, for Fail, FailSpare and SpareActive ("" when none)
 	action Action
-	prio   int
+	level  stream.Level
 }
 
 // InputError is an event word or device name raidswap does not accept: nothing was written.
@@ -99,9 +96,9 @@ func Parse(args []string) (Event, error) {
 	spec, ok := events[ev.Name]
 	switch {
 	case ok:
-		ev.action, ev.prio = spec.action, spec.priority
+		ev.action, ev.level = spec.action, spec.level
 	case rebuildNN.MatchString(ev.Name):
-		ev.action, ev.prio = Report, prioWarning
+		ev.action, ev.level = Report, stream.Warning
 	default:
 		return Event{}, &InputError{Reason: fmt.Sprintf("unknown mdadm event %q (mdadm(8) MONITOR MODE lists Fail, FailSpare, DegradedArray, RebuildFinished, SpareActive, ...)", clip(ev.Name))}
 	}
@@ -472,81 +469,42 @@ func (o *Outcome) Line() string {
 	return b.String()
 }
 
-// log appends the event's JSON line to the audit log and sends its line to syslog, each on
-// its own: one failing or slow does not keep the other from being written. A syslog that is
-// not there (no /dev/log) is no error; an audit log that cannot be written is.
+// log sends the event's record to the audit log and to syslog, each on its own: one failing
+// or slow does not keep the other from being written. A syslog that is not there (no
+// /dev/log) is no error; an audit log that cannot be written is.
 func (c *Config) log(o *Outcome) error {
-	var errs []string
-	if err := appendAudit(c.path(c.AuditLog), c.Now(), o); err != nil {
-		errs = append(errs, err.Error())
-	}
+	rec := stream.Record{Kind: stream.MDEvent, Level: o.Event.level, Msg: o.Line(), MD: &stream.MD{
+		Event: o.Event.Name, Array: o.Event.Array, Member: o.Event.Member, Verdict: string(o.Verdict),
+		Took: o.Took, Disks: o.Disks, LED: o.LED, NoLED: o.NoLED, Textfile: o.Textfile,
+		Inventory: o.Inventory, Problems: o.Problems,
+	}}
+	sinks := stream.Stream{auditFile{c.path(c.AuditLog), c.Now}}
 	if c.Syslog != "-" {
-		msg := o.Line()
-		if len(o.Problems) > 0 {
-			msg += "; problems: " + strings.Join(o.Problems, "; ")
-		}
-		if err := sendSyslog(c.path(c.Syslog), o.Event.prio, msg); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, "syslog: "+err.Error())
-		}
+		sinks = append(sinks, stream.Syslog(c.path(c.Syslog), ""))
 	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "; "))
-	}
-	return nil
+	return sinks.Emit(rec)
 }
 
-// appendAudit appends o's line to the audit log p in one write (O_APPEND: lines of events
-// running at once never interleave, and no lock is needed). p is opened without following a
-// symbolic link and must be a regular file: the hook runs as root, and a link or FIFO planted
-// where the log goes must not redirect (or block) its write.
-func appendAudit(p string, now time.Time, o *Outcome) error {
-	f, err := journal.OpenAudit(p)
+// auditFile is the audit log p as a sink of its own per event: opened for the one line (with
+// journal.OpenAudit: no symbolic link, no FIFO) and closed after it, so lines of events
+// running at once never interleave and no lock is needed.
+type auditFile struct {
+	p   string
+	now func() time.Time
+}
+
+func (a auditFile) Put(rec stream.Record) error {
+	f, err := journal.OpenAudit(a.p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var b bytes.Buffer
-	writeAudit(&b, now, o)
-	if _, err := f.Write(b.Bytes()); err != nil {
+	now := a.now()
+	if err := stream.Audit(f, func() time.Time { return now }).Put(rec); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	return nil
-}
-
-func writeAudit(w *bytes.Buffer, now time.Time, o *Outcome) {
-	lvl := zerolog.InfoLevel
-	switch o.Event.prio {
-	case prioCrit:
-		lvl = zerolog.ErrorLevel
-	case prioWarning:
-		lvl = zerolog.WarnLevel
-	}
-	l := journal.AuditLogger(w, func() time.Time { return now })
-	e := l.WithLevel(lvl).Str("event", "mdadm").Str("mdadm_event", o.Event.Name).
-		Str("array", o.Event.Array).Str("verdict", string(o.Verdict)).Int64("ms", o.Took.Milliseconds())
-	if o.Event.Member != "" {
-		e = e.Str("member", o.Event.Member)
-	}
-	if len(o.Disks) > 0 {
-		e = e.Strs("disks", o.Disks)
-	}
-	if len(o.LED) > 0 {
-		e = e.Strs("led", o.LED)
-	}
-	if len(o.NoLED) > 0 {
-		e = e.Strs("led_not_lit", o.NoLED)
-	}
-	if o.Textfile != "" {
-		e = e.Str("textfile", o.Textfile)
-	}
-	if o.Inventory != "" {
-		e = e.Str("inventory", o.Inventory)
-	}
-	if len(o.Problems) > 0 {
-		e = e.Strs("problems", o.Problems)
-	}
-	e.Msg(o.Line())
 }

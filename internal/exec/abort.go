@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // Abort closes the unfinished run journalled at path, under the lock the caller holds: md's
@@ -22,7 +23,8 @@ func Abort(path string, speed SpeedWriter, leds ...LEDDriver) ([]string, error) 
 	if j.Finished() || j.Aborted() {
 		return nil, fmt.Errorf("journal %s is already closed", path)
 	}
-	said, err := restoreLimits(j, speed, "")
+	out := stream.Journal(j)
+	said, err := restoreLimits(j, out, speed, "")
 	if err != nil {
 		return said, err
 	}
@@ -30,6 +32,6 @@ func Abort(path string, speed SpeedWriter, leds ...LEDDriver) ([]string, error) 
 	if len(leds) > 0 {
 		led = leds[0]
 	}
-	said = append(said, abortLEDs(j, led)...)
-	return said, j.Append(journal.Record{Event: journal.EventAborted})
+	said = append(said, abortLEDs(j, out, led)...)
+	return said, out.Put(stream.Record{Kind: stream.Aborted})
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/human"
-	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/stream"
 	"github.com/raidswap/raidswap/partition"
 )
 
@@ -59,7 +61,6 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 			return &RefusedError{Step: s.ID, Device: src.Device, Serial: src.Serial, Reason: "the survivor is not attached"}
 		}
 		from, to := "/dev/"+sd.Name, "/dev/"+d.Name
-		r.log.Info().Str("event", "clone").Str("step", s.ID).Str("from", from).Str("to", to).Bool("wipe", r.p.Disks.New.Wipe).Msg("partition clone")
 		var add *partition.NewPartition
 		if u := s.Target.UEFI; u != nil {
 			// The failed disk's ESP, remade beside the survivor's partitions.
@@ -69,10 +70,8 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 		if err != nil {
 			return err
 		}
-		if sum != "" {
-			r.o.View.Say(sum)
-		}
-		return r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{"clone_from": from, "clone_to": to}})
+		return r.emit(stream.Record{Kind: stream.Note, Name: "clone", Step: s.ID, Say: sum, Msg: "partition clone",
+			Data: map[string]string{"clone_from": from, "clone_to": to, "wipe": strconv.FormatBool(r.p.Disks.New.Wipe)}})
 	case plan.ActionAwaitRebuild:
 		return r.awaitRebuild(ctx, s)
 	case plan.ActionVerify:
@@ -83,7 +82,7 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 		return nil
 	case plan.ActionBootloader:
 		if len(argv) == 0 {
-			r.o.View.Say(s.Reason)
+			r.say(s.Reason)
 			return nil
 		}
 		return r.bootloaderStep(ctx, s, argv)
@@ -115,15 +114,27 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 	}
 }
 
+// command runs a step's command.
 func (r *run) command(ctx context.Context, s plan.Step, argv []string) error {
-	res, err := r.o.Runner.Run(ctx, argv...)
-	ev := r.log.Info()
-	if err != nil {
-		ev = r.log.Error().Err(err)
-	}
-	ev.Str("event", "command").Str("step", s.ID).Strs("argv", argv).Int("exit_code", res.ExitCode).
-		Dur("duration", res.Duration).Str("stdout", string(res.Stdout)).Str("stderr", string(res.Stderr)).Msg("command")
+	_, err := r.output(ctx, s, argv)
 	return err
+}
+
+// output runs argv through the Runner and records it, like every command.
+func (r *run) output(ctx context.Context, s plan.Step, argv []string) (host.Result, error) {
+	res, err := r.o.Runner.Run(ctx, argv...)
+	rec := stream.Record{Kind: stream.Command, Step: s.ID, Argv: argv, ExitCode: res.ExitCode, Took: res.Duration,
+		Stdout: string(res.Stdout), Stderr: string(res.Stderr), Err: err}
+	if err != nil {
+		rec.Level = stream.Error
+	}
+	_ = r.emit(rec)
+	return res, err
+}
+
+// waiting tells the person what a wait waits for.
+func (r *run) waiting(s plan.Step, what string) {
+	_ = r.emit(stream.Record{Kind: stream.Waiting, Step: s.ID, Say: what})
 }
 
 // wait polls until ready reports true, the wait times out, or ctx ends. Before each look
@@ -152,13 +163,13 @@ func (r *run) wait(ctx context.Context, s plan.Step, what string, ready func() (
 		}
 		switch {
 		case !said:
-			r.o.View.Waiting(s, "waiting for "+what)
+			r.waiting(s, "waiting for "+what)
 			said = true
 		case time.Since(last) >= remind:
 			// Every wait says how long it has waited: a person at a console, or reading a
 			// log later, sees a wait that moves from one that hangs.
 			last = time.Now()
-			r.o.View.Waiting(s, fmt.Sprintf("still waiting for %s: %s so far", what, human.Duration(last.Sub(start))))
+			r.waiting(s, fmt.Sprintf("still waiting for %s: %s so far", what, human.Duration(last.Sub(start))))
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			return &WaitTimeoutError{Step: s.ID, Waiting: what + " (" + status + ")"}

@@ -8,14 +8,13 @@ import (
 	"io"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/paths"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/progress"
+	"github.com/raidswap/raidswap/internal/stream"
 	"github.com/raidswap/raidswap/mdadm"
 	"github.com/raidswap/raidswap/partition"
 )
@@ -57,8 +56,12 @@ type Options struct {
 	// Lock, when set, is the raidswap lock the caller already holds (taken before anything
 	// else, so a second raidswap is told so first); otherwise Apply takes it at Paths.Lock.
 	Lock *Lock
-	// Audit receives the JSON audit log (one zerolog line per event); nil discards it.
+	// Audit receives the JSON audit log (one line per record of the run's stream); nil
+	// discards it.
 	Audit io.Writer
+	// Syslog is the local syslog socket the run's outcomes go to (stream.Syslog); "" sends
+	// none.
+	Syslog string
 	// View shows progress to a person; nil shows nothing.
 	View progress.View
 	// Poll, when set, is how often every wait looks again (tests). Otherwise waits for a disk
@@ -107,10 +110,12 @@ type Result struct {
 }
 
 type run struct {
-	p   *plan.Plan
-	o   Options
-	j   *journal.Journal
-	log zerolog.Logger
+	p *plan.Plan
+	o Options
+	j *journal.Journal
+	// out is the run's stream: every record goes to the journal, the audit log, the view
+	// and syslog through it (stream decides which keeps what).
+	out stream.Stream
 	w   *world
 	res *Result
 	// seen is when the read of the world that followed the last action began (look,
@@ -169,10 +174,10 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer j.Close()
-	r := &run{p: p, o: o, j: j, res: &Result{Journal: j.File()},
-		log: journal.AuditLogger(audit, nil).With().Str("plan", p.ID()).Logger()}
+	r := &run{p: p, o: o, j: j, res: &Result{Journal: j.File()}}
+	r.wire(audit)
 	if j.Finished() {
-		o.View.Say(fmt.Sprintf("plan %s already finished (journal %s)", p.ID(), j.File()))
+		r.say(fmt.Sprintf("plan %s already finished (journal %s)", p.ID(), j.File()))
 		return r.res, nil
 	}
 	if j.Aborted() {
@@ -185,20 +190,19 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	if !resumed {
 		// A fresh run: the system must be exactly what the plan was built on.
 		if err := p.CheckFresh(sys); err != nil {
-			r.log.Warn().Str("event", "stale").Err(err).Msg("plan refused")
+			_ = r.emit(stream.Record{Kind: stream.Stale, Level: stream.Warning, Err: err})
 			return nil, err
 		}
 		var body bytes.Buffer
 		if err := p.Write(&body); err != nil {
 			return nil, err
 		}
-		if err := j.Append(journal.Record{Event: journal.EventPlan, Plan: bytes.TrimSpace(body.Bytes())}); err != nil {
+		if err := r.emit(stream.Record{Kind: stream.Plan, Plan: bytes.TrimSpace(body.Bytes()), Data: map[string]string{"journal": j.File()}}); err != nil {
 			return nil, err
 		}
-		r.log.Info().Str("event", "plan").Str("journal", j.File()).Msg("apply started")
 	} else if !o.Continuing && !o.ProgressShown {
-		o.View.Say(fmt.Sprintf("resuming plan %s from its journal %s", p.ID(), j.File()))
-		r.log.Info().Str("event", "resume").Str("journal", j.File()).Msg("resuming")
+		_ = r.emit(stream.Record{Kind: stream.Resume, Say: fmt.Sprintf("resuming plan %s from its journal %s", p.ID(), j.File()), Msg: "resuming",
+			Data: map[string]string{"journal": j.File()}})
 	}
 	r.w = &world{sys: sys, scope: o.Scope}
 	if resumed {
@@ -213,14 +217,14 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 	r.resumeLEDs(ctx)
 	follower := &rebuildFollower{r: r}
 	defer follower.stop()
-	for i, s := range p.Steps {
+	for _, s := range p.Steps {
 		if err := ctx.Err(); err != nil {
 			return r.res, err
 		}
 		if s.Action == plan.ActionAwaitRebuild {
 			follower.stop()
 		}
-		if err := r.step(ctx, i, s); err != nil {
+		if err := r.step(ctx, s); err != nil {
 			return r.res, err
 		}
 		if addsMember(s.Action) || s.Action == plan.ActionReplaceMember {
@@ -231,10 +235,8 @@ func Apply(ctx context.Context, p *plan.Plan, o Options) (*Result, error) {
 			return r.res, ErrStopped
 		}
 	}
-	if err := j.Append(journal.Record{Event: journal.EventFinished}); err != nil {
+	if err := r.emit(stream.Record{Kind: stream.Finished, Say: "done: every step of plan " + p.ID() + " holds", Msg: "plan finished"}); err != nil {
 		return r.res, err
 	}
-	r.log.Info().Str("event", "finished").Msg("plan finished")
-	o.View.Say("done: every step of plan " + p.ID() + " holds")
 	return r.res, nil
 }

@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -507,5 +510,76 @@ func TestOldLookIsNotReused(t *testing.T) {
 	}
 	if len(at) != 2 || at[1]-at[0] != 2 {
 		t.Errorf("discoveries at the commands: %v, want two apart (the settle's look, then a fresh one)", at)
+	}
+}
+
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// TestApplySeedRecords: the seed's run sends its outcomes to syslog (each step's end, the
+// start and the finish, prefixed with the plan), and an audit log that stops taking lines
+// (a full /var) is said once and does not fail a run whose steps' actions ran.
+func TestApplySeedRecords(t *testing.T) {
+	w := seedWorld()
+	p := build(t, w.Sys(), seedReq())
+	r := hosttest.NewFakeRunner(t, seedExpect(w)...)
+	o := options(t, w, r, t.TempDir())
+	sock := filepath.Join(t.TempDir(), "log")
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadBuffer(1 << 20)
+	v := &sayView{}
+	o.Syslog, o.Audit, o.View = sock, fullWriter{}, v
+	heard := make(chan []string)
+	go func() {
+		// Read as syslog does, while the run writes: a datagram socket holds few lines.
+		var lines []string
+		buf := make([]byte, 8192)
+		for {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, err := c.Read(buf)
+			if err == nil {
+				lines = append(lines, string(buf[:n]))
+			}
+			if err != nil || strings.HasSuffix(lines[len(lines)-1], "plan finished") {
+				heard <- lines
+				return
+			}
+		}
+	}()
+	res, err := Apply(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := <-heard
+	prefix := "plan " + p.ID() + ": "
+	want := []string{prefix + "apply started"}
+	for _, id := range res.Ran {
+		want = append(want, prefix+"step "+id+": step done")
+	}
+	want = append(want, prefix+"plan finished")
+	if len(lines) != len(want) {
+		t.Fatalf("syslog got %d lines, want %d:\n%s", len(lines), len(want), strings.Join(lines, "\n"))
+	}
+	for i := range want {
+		if !strings.HasSuffix(lines[i], want[i]) || !strings.HasPrefix(lines[i], "<30>") {
+			t.Errorf("syslog line %d = %q, want <30>…%q", i, lines[i], want[i])
+		}
+	}
+	n := 0
+	for _, s := range v.said {
+		if strings.HasPrefix(s, "audit log: ") {
+			n++
+			if !strings.Contains(s, "no space left on device") {
+				t.Errorf("said %q", s)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("the full audit log was said %d times, want once: %q", n, v.said)
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/raidswap/raidswap/bootloader"
-	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // Confirmer is a View that can ask the operator (a terminal). A manual step asks through
@@ -82,10 +82,10 @@ func (r *run) bootloaderStep(ctx context.Context, s plan.Step, argv []string) er
 			}
 			data := hashRegions(before)
 			data["bootcode_backup"] = saved
-			if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: data}); err != nil {
+			if err := r.emit(stream.Record{Kind: stream.Note, Step: s.ID, Data: data}); err != nil {
 				return err
 			}
-			r.o.View.Say(fmt.Sprintf("saved the survivor's boot code to %s (%s/README.txt says how to put it back)", saved, saved))
+			r.say(fmt.Sprintf("saved the survivor's boot code to %s (%s/README.txt says how to put it back)", saved, saved))
 		}
 	}
 	if err := r.command(ctx, s, argv); err != nil {
@@ -96,7 +96,7 @@ func (r *run) bootloaderStep(ctx context.Context, s plan.Step, argv []string) er
 		if err != nil {
 			return err
 		}
-		r.o.View.Say(msg)
+		r.say(msg)
 	}
 	disk := "/dev/" + d.Name
 	size, err := r.disks().Size(disk)
@@ -107,7 +107,7 @@ func (r *run) bootloaderStep(ctx context.Context, s plan.Step, argv []string) er
 	if rd.State != bootloader.BootOK {
 		return fmt.Errorf("after grub-install, %s cannot boot alone: %s", d.Label(), rd.Reason)
 	}
-	r.o.View.Say(fmt.Sprintf("%s boots alone: %s", d.Label(), rd.Reason))
+	r.say(fmt.Sprintf("%s boots alone: %s", d.Label(), rd.Reason))
 	return nil
 }
 
@@ -122,7 +122,7 @@ func (r *run) mountBootStep(ctx context.Context, s plan.Step, argv []string, mou
 	mounted := slices.Contains(a.Mountpoints, dir)
 	switch {
 	case mount && mounted, !mount && !mounted:
-		r.o.View.Say(fmt.Sprintf("%s %s mounted at %s already", a.Name, map[bool]string{true: "is", false: "is not"}[mounted], dir))
+		r.say(fmt.Sprintf("%s %s mounted at %s already", a.Name, map[bool]string{true: "is", false: "is not"}[mounted], dir))
 		return nil
 	case mount:
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -134,7 +134,7 @@ func (r *run) mountBootStep(ctx context.Context, s plan.Step, argv []string, mou
 	}
 	if !mount {
 		if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-			r.o.View.Say(fmt.Sprintf("%s stays behind: %v", dir, err))
+			r.say(fmt.Sprintf("%s stays behind: %v", dir, err))
 		}
 	}
 	return nil
@@ -164,7 +164,7 @@ func (r *run) bootByHandStep(s plan.Step) error {
 	if err != nil {
 		return &RefusedError{Step: s.ID, Device: "/dev/" + d.Name, Serial: d.Serial, Reason: err.Error()}
 	}
-	r.o.View.Say(fmt.Sprintf("GRUB 0.97 on %s: %s is %s (from %s). Run `grub` and type:\n    %s\n    quit",
+	r.say(fmt.Sprintf("GRUB 0.97 on %s: %s is %s (from %s). Run `grub` and type:\n    %s\n    quit",
 		d.Label(), d.Name, facts.BIOSDrive, facts.BIOSDriveFrom, strings.Join(cmds, "\n    ")))
 	c, ok := r.o.View.(Confirmer)
 	if !ok {

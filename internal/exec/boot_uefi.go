@@ -13,8 +13,8 @@ import (
 	"github.com/raidswap/raidswap/internal/blockstack"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
-	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // uefiRoot is where the UEFI steps read /proc/self/mounts and /sys/firmware/efi and make
@@ -49,18 +49,6 @@ func (r *run) doUEFI(ctx context.Context, s plan.Step, argv []string) error {
 	return fmt.Errorf("unreachable: %q is not a UEFI action", s.Action)
 }
 
-// output runs argv through the Runner and logs it like every command.
-func (r *run) output(ctx context.Context, s plan.Step, argv []string) (host.Result, error) {
-	res, err := r.o.Runner.Run(ctx, argv...)
-	ev := r.log.Info()
-	if err != nil {
-		ev = r.log.Error().Err(err)
-	}
-	ev.Str("event", "command").Str("step", s.ID).Strs("argv", argv).Int("exit_code", res.ExitCode).
-		Dur("duration", res.Duration).Str("stdout", string(res.Stdout)).Str("stderr", string(res.Stderr)).Msg("command")
-	return res, err
-}
-
 // mountESP mounts an ESP privately for a step (read-only when ro); a mount that fails
 // refuses the step, naming the ESP's device and serial. The caller defers r.unmount(release).
 func (r *run) mountESP(ctx context.Context, s plan.Step, e bootloader.ESPRef, ro bool) (string, func() error, error) {
@@ -75,13 +63,8 @@ func (r *run) mountESP(ctx context.Context, s plan.Step, e bootloader.ESPRef, ro
 // unmounts the leftover first).
 func (r *run) unmount(release func() error) {
 	if err := release(); err != nil {
-		r.o.View.Say(err.Error())
-		r.log.Warn().Err(err).Msg("unmount")
+		_ = r.emit(stream.Record{Kind: stream.Said, Name: "unmount", Level: stream.Warning, Say: err.Error()})
 	}
-}
-
-func (r *run) note(s plan.Step, data map[string]string) error {
-	return r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: data})
 }
 
 // survivorESP is the survivor's ESP as attached now, found by serial.
@@ -136,7 +119,7 @@ func (r *run) espFallback(ctx context.Context, s plan.Step, u *plan.UEFITarget) 
 	}
 	if e.Dev != "/dev/"+s.Target.Device && s.Target.Device != "" {
 		// The survivor's name moved: its ESP is found by serial, and said so.
-		r.o.View.Say(fmt.Sprintf("the survivor's ESP is now %s (the plan named %s)", e.Dev, s.Target.Device))
+		r.say(fmt.Sprintf("the survivor's ESP is now %s (the plan named %s)", e.Dev, s.Target.Device))
 	}
 	if _, err := r.probe(ctx, s, e); err != nil {
 		return err
@@ -155,10 +138,10 @@ func (r *run) espFallback(ctx context.Context, s plan.Step, u *plan.UEFITarget) 
 		return fmt.Errorf("the fallback path on the survivor's ESP %s (%s): %w", e.Dev, e.Serial, err)
 	}
 	if res.Present {
-		r.o.View.Say(fmt.Sprintf("%s already has %s: nothing written", e.Dev, bootloader.FallbackPath))
+		r.say(fmt.Sprintf("%s already has %s: nothing written", e.Dev, bootloader.FallbackPath))
 		return nil
 	}
-	r.o.View.Say(fmt.Sprintf("wrote %s on the survivor's ESP %s", strings.Join(res.Wrote, ", "), e.Dev))
+	r.say(fmt.Sprintf("wrote %s on the survivor's ESP %s", strings.Join(res.Wrote, ", "), e.Dev))
 	return r.note(s, map[string]string{"esp": e.Dev, "wrote": strings.Join(res.Wrote, ",")})
 }
 
@@ -173,7 +156,7 @@ func (r *run) espFormat(ctx context.Context, s plan.Step, u *plan.UEFITarget, ar
 	}
 	switch {
 	case ours(fs, u):
-		r.o.View.Say(fmt.Sprintf("%s already holds the ESP file system raidswap made (volume id %s): not made again", e.Dev, fs.UUID))
+		r.say(fmt.Sprintf("%s already holds the ESP file system raidswap made (volume id %s): not made again", e.Dev, fs.UUID))
 		return nil
 	case fs.Type != "" && !r.p.Disks.New.Wipe:
 		return &RefusedError{Step: s.ID, Device: e.Dev, Serial: e.Serial,
@@ -245,10 +228,10 @@ func (r *run) espSync(ctx context.Context, s plan.Step, u *plan.UEFITarget) erro
 		return fmt.Errorf("copying %s (%s) to %s (%s): %w", src.Dev, src.Serial, dst.Dev, dst.Serial, err)
 	}
 	if res.AlreadyInSync {
-		r.o.View.Say(fmt.Sprintf("%s already holds the survivor's ESP tree: nothing copied", dst.Dev))
+		r.say(fmt.Sprintf("%s already holds the survivor's ESP tree: nothing copied", dst.Dev))
 		return nil
 	}
-	r.o.View.Say(fmt.Sprintf("copied %d files (%d bytes) from %s to %s, each verified by SHA-256", res.Files, res.Bytes, src.Dev, dst.Dev))
+	r.say(fmt.Sprintf("copied %d files (%d bytes) from %s to %s, each verified by SHA-256", res.Files, res.Bytes, src.Dev, dst.Dev))
 	return r.note(s, map[string]string{"from": src.Dev, "to": dst.Dev, "files": fmt.Sprint(res.Files), "bytes": fmt.Sprint(res.Bytes)})
 }
 
@@ -278,16 +261,16 @@ func (r *run) espInstall(ctx context.Context, s plan.Step, u *plan.UEFITarget, a
 		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(u.Loader))); err != nil {
 			return fmt.Errorf("after grub-install, the new ESP %s (%s) has no %s", dst.Dev, dst.Serial, u.Loader)
 		}
-		r.o.View.Say(fmt.Sprintf("installed GRUB into the new ESP %s (%s): %s", dst.Dev, dst.Serial, u.Loader))
+		r.say(fmt.Sprintf("installed GRUB into the new ESP %s (%s): %s", dst.Dev, dst.Serial, u.Loader))
 	} else {
-		r.o.View.Say(fmt.Sprintf("%s already holds %s: grub-install not run again", dst.Dev, u.Loader))
+		r.say(fmt.Sprintf("%s already holds %s: grub-install not run again", dst.Dev, u.Loader))
 	}
 	res, err := bootloader.EnsureFallback(dir, u.Loader, u.Shim, names)
 	if err != nil {
 		return fmt.Errorf("the fallback path on the new ESP %s (%s): %w", dst.Dev, dst.Serial, err)
 	}
 	if !res.Present {
-		r.o.View.Say(fmt.Sprintf("wrote %s on the new ESP %s", strings.Join(res.Wrote, ", "), dst.Dev))
+		r.say(fmt.Sprintf("wrote %s on the new ESP %s", strings.Join(res.Wrote, ", "), dst.Dev))
 	}
 	return r.note(s, map[string]string{"esp": dst.Dev, "loader": u.Loader, "wrote": strings.Join(res.Wrote, ",")})
 }
@@ -348,7 +331,7 @@ func (r *run) efiEntry(ctx context.Context, s plan.Step, u *plan.UEFITarget, arg
 	}
 	loader := bootloader.LoaderPathEFI(u.Loader)
 	if en := v.EntryFor(e.PARTUUID, loader); en != nil {
-		r.o.View.Say(fmt.Sprintf("Boot%s %q already boots %s from %s: no entry made", en.Num, en.Label, loader, e.Dev))
+		r.say(fmt.Sprintf("Boot%s %q already boots %s from %s: no entry made", en.Num, en.Label, loader, e.Dev))
 		return r.note(s, map[string]string{"entry": en.Num, "partuuid": e.PARTUUID})
 	}
 	argv = slices.Clone(argv)
@@ -368,7 +351,7 @@ func (r *run) efiEntry(ctx context.Context, s plan.Step, u *plan.UEFITarget, arg
 	if en == nil {
 		return fmt.Errorf("after efibootmgr --create no boot entry boots %s from %s (PARTUUID %s)", loader, e.Dev, e.PARTUUID)
 	}
-	r.o.View.Say(fmt.Sprintf("Boot%s %q boots %s from %s (%s)", en.Num, en.Label, loader, e.Dev, e.Serial))
+	r.say(fmt.Sprintf("Boot%s %q boots %s from %s (%s)", en.Num, en.Label, loader, e.Dev, e.Serial))
 	return r.note(s, map[string]string{"entry": en.Num, "partuuid": e.PARTUUID, "label": en.Label})
 }
 
@@ -422,12 +405,12 @@ func (r *run) efiBootOrder(ctx context.Context, s plan.Step, u *plan.UEFITarget)
 		if e.PARTUUID != "" && strings.EqualFold(e.PARTUUID, u.FailedPARTUUID) {
 			why = fmt.Sprintf("it boots from the failed disk's ESP (PARTUUID %s)", e.PARTUUID)
 		}
-		r.o.View.Say(fmt.Sprintf("removed Boot%s %q: %s", e.Num, e.Label, why))
+		r.say(fmt.Sprintf("removed Boot%s %q: %s", e.Num, e.Label, why))
 	}
 	if u.OnlyNew {
-		r.o.View.Say(fmt.Sprintf("BootOrder %s (was %s; new disk %s; the survivor has no ESP)", strings.Join(order, ","), strings.Join(v.Order, ","), ne.Num))
+		r.say(fmt.Sprintf("BootOrder %s (was %s; new disk %s; the survivor has no ESP)", strings.Join(order, ","), strings.Join(v.Order, ","), ne.Num))
 	} else {
-		r.o.View.Say(fmt.Sprintf("BootOrder %s (was %s; survivor %s, new disk %s)", strings.Join(order, ","), strings.Join(v.Order, ","), se.Num, ne.Num))
+		r.say(fmt.Sprintf("BootOrder %s (was %s; survivor %s, new disk %s)", strings.Join(order, ","), strings.Join(v.Order, ","), se.Num, ne.Num))
 	}
 	return r.note(s, map[string]string{"old_order": strings.Join(v.Order, ","), "order": strings.Join(order, ","), "removed": strings.Join(removed, ",")})
 }
@@ -460,7 +443,7 @@ func (r *run) verifyUEFI(ctx context.Context, s plan.Step, u *plan.UEFITarget) e
 	checks := bootloader.VerifyUEFI(ctx, r.o.Runner, uefiRoot, esps, u.Loader)
 	var bad []string
 	for _, c := range checks {
-		r.o.View.Say(fmt.Sprintf("UEFI %s (%s): %s: %s", c.Disk, c.Serial, c.State, c.Reason))
+		r.say(fmt.Sprintf("UEFI %s (%s): %s: %s", c.Disk, c.Serial, c.State, c.Reason))
 		if c.State != bootloader.BootOK {
 			bad = append(bad, fmt.Sprintf("%s (%s): %s", c.Disk, c.Serial, c.Reason))
 		}

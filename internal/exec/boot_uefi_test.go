@@ -3,12 +3,11 @@ package exec
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/rs/zerolog"
 
 	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/host"
@@ -61,8 +60,9 @@ func newUEFIFixture(t *testing.T, efivars string) *uefiFixture {
 	fake := hosttest.NewFakeRunner(t)
 	said := &[]string{}
 	p := &plan.Plan{Disks: plan.Disks{Survivor: plan.DiskRef{Device: "vda", Serial: plantest.Survivor}, New: plan.NewDisk{Serial: plantest.New}}}
-	r := &run{p: p, o: Options{Runner: fake, View: uefiSayView{said: said}}, j: j, log: zerolog.Nop(), res: &Result{},
+	r := &run{p: p, o: Options{Runner: fake, View: uefiSayView{said: said}}, j: j, res: &Result{},
 		w: &world{sys: sys, newSerial: plantest.New}}
+	r.wire(io.Discard)
 	return &uefiFixture{t: t, root: root, fake: fake, r: r, say: said}
 }
 

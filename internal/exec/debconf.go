@@ -10,8 +10,8 @@ import (
 	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
-	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // This file is the debconf step: grub-pc/install_devices (and grub-efi's) set to the
@@ -71,7 +71,7 @@ func (r *run) debconfStep(ctx context.Context, s plan.Step, argv []string) error
 		return v, nil
 	}
 	if v, err := read(); err == nil && strings.Join(v, ", ") == want {
-		r.o.View.Say(question + " is " + want + " already")
+		r.say(question + " is " + want + " already")
 		return nil
 	}
 	if err := os.MkdirAll(path.Dir(plan.DebconfSelectionsFile), 0o700); err != nil {
@@ -84,7 +84,7 @@ func (r *run) debconfStep(ctx context.Context, s plan.Step, argv []string) error
 	if err := os.WriteFile(plan.DebconfSelectionsFile, []byte(line), 0o600); err != nil {
 		return err
 	}
-	if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{"install_devices": want}}); err != nil {
+	if err := r.emit(stream.Record{Kind: stream.Note, Step: s.ID, Data: map[string]string{"install_devices": want}}); err != nil {
 		return err
 	}
 	if err := r.command(ctx, s, argv); err != nil {
@@ -97,7 +97,7 @@ func (r *run) debconfStep(ctx context.Context, s plan.Step, argv []string) error
 	if got := strings.Join(v, ", "); got != want {
 		return fmt.Errorf("after debconf-set-selections, %s is %q, not %q", question, got, want)
 	}
-	r.o.View.Say(question + " is now " + want)
+	r.say(question + " is now " + want)
 	return nil
 }
 

@@ -19,8 +19,8 @@
 // to its lab: scope.go refuses, from the live sysfs, any step outside the lab's drill disks.
 //
 // The package runs commands and writes only through its Options: the Runner, the partition
-// Cloner, the SpeedWriter, the journal and audit log (and, for the boot steps, /boot's
-// private mount point and debconf's selection file under /run/raidswap); it reads the disks
-// for the boot proofs through Options.Disks. It never decides what to do beyond the
-// plan's steps.
+// Cloner, the SpeedWriter, its record stream (internal/stream: the journal, the audit log,
+// the view, syslog), and, for the boot steps, /boot's private mount point and debconf's
+// selection file under /run/raidswap; it reads the disks for the boot proofs through
+// Options.Disks. It never decides what to do beyond the plan's steps.
 package exec

@@ -7,6 +7,7 @@ import (
 
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/progress"
+	"github.com/raidswap/raidswap/internal/stream"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -52,7 +53,7 @@ func (f *rebuildFollower) stop() {
 
 func (f *rebuildFollower) follow(ctx context.Context, bars []progress.Array) {
 	defer close(f.done)
-	f.r.o.View.Rebuild(bars)
+	_ = f.r.emit(stream.Record{Kind: stream.Rebuild, Bars: bars})
 	tick := time.NewTicker(f.r.poll(plan.Step{Action: plan.ActionAwaitRebuild}))
 	defer tick.Stop()
 	for {
@@ -66,7 +67,7 @@ func (f *rebuildFollower) follow(ctx context.Context, bars []progress.Array) {
 			continue
 		}
 		bars = mdstatBars(bars, stats)
-		f.r.o.View.Rebuild(bars)
+		_ = f.r.emit(stream.Record{Kind: stream.Rebuild, Bars: bars})
 		if allDone(bars) {
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // LEDDriver turns a bay's locate LED on or off: dev is the disk's kernel name now (ledctl
@@ -44,14 +45,14 @@ const (
 // checking on the fresh discovery that the bay still holds the disk the plan means
 // (plan.LEDHolds). A bay that no longer does is refused, never lit.
 func (r *run) locate(ctx context.Context, s plan.Step) error {
-	r.o.View.Say(s.Reason)
+	r.say(s.Reason)
 	l := s.Target.LED
 	if l == nil {
 		return nil
 	}
 	if l.Whose == plan.LEDFailed && !l.Remembered && r.w.sys.DiskBySerial(l.Serial) == nil {
 		// Pulled before the step ran: there is nothing left to point at.
-		r.o.View.Say(fmt.Sprintf("no disk with serial %s is attached any more (pulled already): the locate LED is not lit", l.Serial))
+		r.say(fmt.Sprintf("no disk with serial %s is attached any more (pulled already): the locate LED is not lit", l.Serial))
 		return nil
 	}
 	if err := plan.LEDHolds(r.w.sys, l); err != nil {
@@ -80,14 +81,15 @@ func (r *run) setLED(ctx context.Context, step string, l *plan.LED, on bool, why
 	err := r.driveLED(ctx, l, on)
 	if err != nil {
 		data[noteLED], data[noteLEDError] = "error", err.Error()
-		r.o.View.Say(fmt.Sprintf("could not turn %s the locate LED of %s: %v. Find the disk by its serial on the label and its bus path, as the locate step says.", state, l.Place(), err))
-		r.log.Warn().Str("event", "led").Str("step", step).Str("led", state).Str("bay", l.Place()).Err(err).Msg("LED not driven")
-	} else {
-		r.o.View.Say(fmt.Sprintf("locate LED of %s: %s", l.Place(), state))
-		r.log.Info().Str("event", "led").Str("step", step).Str("led", state).Str("bay", l.Place()).Str("why", why).Msg("LED " + state)
 	}
-	if jerr := r.j.Append(journal.Record{Event: journal.EventNote, Step: step, Data: data}); jerr != nil {
-		r.o.View.Say("journal: " + jerr.Error())
+	rec := stream.Record{Kind: stream.Note, Name: "led", Step: step, Data: data, Msg: "LED " + state,
+		Say: fmt.Sprintf("locate LED of %s: %s", l.Place(), state)}
+	if err != nil {
+		rec.Level, rec.Err, rec.Msg = stream.Warning, err, "LED not driven"
+		rec.Say = fmt.Sprintf("could not turn %s the locate LED of %s: %v. Find the disk by its serial on the label and its bus path, as the locate step says.", state, l.Place(), err)
+	}
+	if jerr := r.emit(rec); jerr != nil {
+		r.say("journal: " + jerr.Error())
 	}
 }
 
@@ -174,14 +176,14 @@ func (r *run) resumeLEDs(ctx context.Context) {
 		return
 	}
 	if err := plan.LEDHolds(r.w.sys, loc.Target.LED); err != nil {
-		r.o.View.Say(fmt.Sprintf("not lighting the locate LED of %s again: %v", loc.Target.LED.Place(), err))
+		r.say(fmt.Sprintf("not lighting the locate LED of %s again: %v", loc.Target.LED.Place(), err))
 		return
 	}
 	r.setLED(ctx, loc.ID, loc.Target.LED, true, "resume: the disk is still to be pulled")
 }
 
 // abortLEDs turns off the LEDs an aborted run left lit, and journals each change.
-func abortLEDs(j *journal.Journal, leds LEDDriver) []string {
+func abortLEDs(j *journal.Journal, out stream.Sink, leds LEDDriver) []string {
 	var said []string
 	for _, l := range litLEDs(j) {
 		target, _ := json.Marshal(l)
@@ -198,7 +200,7 @@ func abortLEDs(j *journal.Journal, leds LEDDriver) []string {
 		} else {
 			said = append(said, "turned off the locate LED of "+l.Place())
 		}
-		if jerr := j.Append(journal.Record{Event: journal.EventNote, Data: data}); jerr != nil {
+		if jerr := out.Put(stream.Record{Kind: stream.Note, Name: "led", Data: data}); jerr != nil {
 			said = append(said, "journal: "+jerr.Error())
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // noteNewSerial is the journal note that records which disk is the new one.
@@ -43,9 +44,9 @@ func (r *run) chooseNewDisk() error {
 				}
 			}
 		}
-		r.o.View.Say(fmt.Sprintf("the new disk is now the one with serial %s (was %s)", named, orNone(chosen)))
+		r.say(fmt.Sprintf("the new disk is now the one with serial %s (was %s)", named, orNone(chosen)))
 		r.w.newSerial = named
-		return r.j.Append(journal.Record{Event: journal.EventNote, Data: map[string]string{noteNewSerial: named, "new_disk_named_by": "resume --new"}})
+		return r.emit(stream.Record{Kind: stream.Note, Data: map[string]string{noteNewSerial: named, "new_disk_named_by": "resume --new"}})
 	}
 	r.w.newSerial = chosen
 	if chosen == "" || p.Disks.New.Serial != "" || r.w.newDisk() != nil {
@@ -60,9 +61,9 @@ func (r *run) chooseNewDisk() error {
 			return nil
 		}
 	}
-	r.o.View.Say(fmt.Sprintf("the new disk %s chosen in an earlier run is not attached and nothing was written to it: waiting for a new disk again", chosen))
+	r.say(fmt.Sprintf("the new disk %s chosen in an earlier run is not attached and nothing was written to it: waiting for a new disk again", chosen))
 	r.w.newSerial = ""
-	return r.j.Append(journal.Record{Event: journal.EventNote, Data: map[string]string{noteNewSerial: "", "new_disk_gone": chosen}})
+	return r.emit(stream.Record{Kind: stream.Note, Data: map[string]string{noteNewSerial: "", "new_disk_gone": chosen}})
 }
 
 // planArray reports whether the plan changes the array with this UUID.
@@ -114,8 +115,8 @@ func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
 		case 1:
 			d := cands[0]
 			r.w.newSerial = d.Serial
-			r.o.View.Say(fmt.Sprintf("new disk: %s", d.Label()))
-			return true, "", r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{noteNewSerial: d.Serial, "new_device": d.Name}})
+			r.say(fmt.Sprintf("new disk: %s", d.Label()))
+			return true, "", r.emit(stream.Record{Kind: stream.Note, Step: s.ID, Data: map[string]string{noteNewSerial: d.Serial, "new_device": d.Name}})
 		default:
 			var names []string
 			for _, d := range cands {
@@ -166,11 +167,11 @@ func (r *run) checkNewDisk(ctx context.Context, s plan.Step) error {
 	if errors.As(err, &ne) && ne.Rule == plan.NewDiskSMART && r.o.AcceptSMART {
 		// The operator took this disk despite its SMART when resuming: journalled, then the
 		// rule is applied again with the acceptance.
-		if jerr := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{
+		if jerr := r.emit(stream.Record{Kind: stream.Note, Step: s.ID, Data: map[string]string{
 			"new_disk_smart_accepted": d.Serial, "new_disk_smart_accepted_by": "resume --accept-new-disk-smart", "new_disk_smart": ne.Reason}}); jerr != nil {
 			return jerr
 		}
-		r.o.View.Say(fmt.Sprintf("the new disk %s %s; taken anyway (--accept-new-disk-smart)", d.Label(), ne.Reason))
+		r.say(fmt.Sprintf("the new disk %s %s; taken anyway (--accept-new-disk-smart)", d.Label(), ne.Reason))
 		disks := p.Disks
 		disks.New.AcceptSMART = true
 		err = plan.CheckNewDisk(d, disks)

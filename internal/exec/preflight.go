@@ -3,6 +3,7 @@ package exec
 import (
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // preflight refuses the run when a program the plan runs is not an executable file on the
@@ -28,6 +29,5 @@ func (r *run) preflight(s plan.Step) error {
 			return &RefusedError{Step: s.ID, Reason: m.Refusal()}
 		}
 	}
-	r.log.Info().Str("event", "preflight").Str("step", s.ID).Strs("programs", progs).Msg("every program found")
-	return nil
+	return r.emit(stream.Record{Kind: stream.Did, Name: "preflight", Step: s.ID, Msg: "every program found", Lists: map[string][]string{"programs": progs}})
 }

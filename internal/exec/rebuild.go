@@ -13,6 +13,7 @@ import (
 	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
 	"github.com/raidswap/raidswap/internal/progress"
+	"github.com/raidswap/raidswap/internal/stream"
 	"github.com/raidswap/raidswap/mdadm"
 )
 
@@ -53,7 +54,7 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 	return r.wait(ctx, s, "the rebuild", func() (bool, string, error) {
 		lastFull = time.Now()
 		bars = Progress(r.w.sys, uuids)
-		r.o.View.Rebuild(bars)
+		_ = r.emit(stream.Record{Kind: stream.Rebuild, Bars: bars})
 		if e := secondFailure(s.ID, base, r.w.sys, uuids); e != nil {
 			return false, "", r.stopOnSecondFailure(e)
 		}
@@ -80,7 +81,7 @@ func (r *run) awaitRebuild(ctx context.Context, s plan.Step) error {
 		}
 		var idle bool
 		bars, idle = followMDStat(bars, stats)
-		r.o.View.Rebuild(bars)
+		_ = r.emit(stream.Record{Kind: stream.Rebuild, Bars: bars})
 		return idle
 	})
 }
@@ -139,7 +140,7 @@ func (r *run) raiseSpeed(s plan.Step) error {
 			continue
 		}
 		if _, at := r.j.DataIndex(l.name + "_was"); at < 0 {
-			if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{l.name + "_was": strconv.FormatInt(cur, 10)}}); err != nil {
+			if err := r.emit(stream.Record{Kind: stream.Note, Step: s.ID, Data: map[string]string{l.name + "_was": strconv.FormatInt(cur, 10)}}); err != nil {
 				return err
 			}
 		}
@@ -149,7 +150,8 @@ func (r *run) raiseSpeed(s plan.Step) error {
 		if err := l.set(want); err != nil {
 			return fmt.Errorf("raising %s: %w", l.name, err)
 		}
-		r.log.Info().Str("event", "speed").Int64(l.name, want).Int64("was", cur).Msg("raised " + l.name)
+		_ = r.emit(stream.Record{Kind: stream.Did, Name: "speed", Step: s.ID, Msg: "raised " + l.name,
+			Data: map[string]string{l.name: strconv.FormatInt(want, 10), "was": strconv.FormatInt(cur, 10)}})
 	}
 	return nil
 }
@@ -159,17 +161,16 @@ func (r *run) restoreSpeed(s plan.Step) error {
 	if r.o.Speed == nil {
 		return errors.New("no speed-limit writer configured")
 	}
-	said, err := restoreLimits(r.j, r.o.Speed, s.ID)
+	said, err := restoreLimits(r.j, r.out, r.o.Speed, s.ID)
 	for _, m := range said {
-		r.o.View.Say(m)
-		r.log.Info().Str("event", "speed").Msg(m)
+		r.say(m)
 	}
 	return err
 }
 
 // restoreLimits writes back each speed limit journalled as raised and not yet restored, and
 // journals each restore. The restore step and abort both use it.
-func restoreLimits(j *journal.Journal, speed SpeedWriter, step string) ([]string, error) {
+func restoreLimits(j *journal.Journal, out stream.Sink, speed SpeedWriter, step string) ([]string, error) {
 	var said []string
 	for _, l := range []struct {
 		name string
@@ -189,10 +190,11 @@ func restoreLimits(j *journal.Journal, speed SpeedWriter, step string) ([]string
 		if err := l.set(v); err != nil {
 			return said, fmt.Errorf("restoring %s to %d: %w", l.name, v, err)
 		}
-		if err := j.Append(journal.Record{Event: journal.EventNote, Step: step, Data: map[string]string{l.name + "_restored": was}}); err != nil {
+		msg := fmt.Sprintf("restored /proc/sys/dev/raid/%s to %d", l.name, v)
+		if err := out.Put(stream.Record{Kind: stream.Note, Name: "speed", Step: step, Data: map[string]string{l.name + "_restored": was}, Msg: msg}); err != nil {
 			return said, err
 		}
-		said = append(said, fmt.Sprintf("restored /proc/sys/dev/raid/%s to %d", l.name, v))
+		said = append(said, msg)
 	}
 	return said, nil
 }
@@ -235,13 +237,12 @@ func (r *run) kickStalled(s plan.Step, uuids map[string]bool, stalled map[string
 		}
 		kicks[a.Name]++
 		stalled[a.Name] = time.Now()
-		if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: s.ID, Data: map[string]string{"recovery_started": a.Name}}); err != nil {
+		if err := r.emit(stream.Record{Kind: stream.Note, Name: "recover", Level: stream.Warning, Step: s.ID, Data: map[string]string{"recovery_started": a.Name},
+			Say: fmt.Sprintf("%s has a spare but no recovery running: asking md to recover (sync_action=recover)", a.Name)}); err != nil {
 			return err
 		}
-		r.o.View.Say(fmt.Sprintf("%s has a spare but no recovery running: asking md to recover (sync_action=recover)", a.Name))
-		r.log.Warn().Str("event", "recover").Str("array", a.Name).Msg("started a stalled recovery")
 		if err := r.o.Speed.StartRecovery(a.Name); err != nil {
-			r.o.View.Say(fmt.Sprintf("could not start %s's recovery: %v", a.Name, err))
+			r.say(fmt.Sprintf("could not start %s's recovery: %v", a.Name, err))
 		}
 	}
 	return nil
@@ -317,8 +318,8 @@ func hasNewMember(a *discover.Array) bool {
 // stopOnSecondFailure journals the second failure, so resume knows the run is over, and
 // says it.
 func (r *run) stopOnSecondFailure(e *SecondFailureError) error {
-	r.log.Error().Str("event", "second_failure").Strs("failed", e.Failed).Strs("lost", e.Lost).Msg("second failure during the rebuild")
-	if err := r.j.Append(journal.Record{Event: journal.EventNote, Step: e.Step, Data: map[string]string{noteSecondFailure: e.Error()}}); err != nil {
+	if err := r.emit(stream.Record{Kind: stream.Note, Name: "second_failure", Level: stream.Critical, Step: e.Step, Msg: "second failure during the rebuild",
+		Data: map[string]string{noteSecondFailure: e.Error()}, Lists: map[string][]string{"failed": e.Failed, "lost": e.Lost}}); err != nil {
 		return errors.Join(e, err)
 	}
 	return e

@@ -3,7 +3,7 @@ package exec
 import (
 	"fmt"
 
-	"github.com/raidswap/raidswap/internal/journal"
+	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // noteSurvivorRenamed is the journal note of a resumed run that found the survivor under
@@ -26,8 +26,8 @@ func (r *run) followSurvivor() error {
 		return nil
 	}
 	r.p = r.p.Renamed(sv.Serial, sv.Device, d.Name)
-	r.o.View.Say(fmt.Sprintf("the survivor %s is now named %s (disks were renamed since the plan was built, at a reboot): its steps act on %s, found by its serial",
-		sv.Label(), d.Name, d.Name))
-	r.log.Info().Str("event", "renamed").Str("serial", sv.Serial).Str("was", sv.Device).Str("now", d.Name).Msg("survivor renamed")
-	return r.j.Append(journal.Record{Event: journal.EventNote, Data: map[string]string{noteSurvivorRenamed: sv.Device + " -> " + d.Name, "serial": sv.Serial}})
+	return r.emit(stream.Record{Kind: stream.Note, Name: "renamed", Msg: "survivor renamed",
+		Data: map[string]string{noteSurvivorRenamed: sv.Device + " -> " + d.Name, "serial": sv.Serial},
+		Say: fmt.Sprintf("the survivor %s is now named %s (disks were renamed since the plan was built, at a reboot): its steps act on %s, found by its serial",
+			sv.Label(), d.Name, d.Name)})
 }

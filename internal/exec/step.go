@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/raidswap/raidswap/internal/host"
-	"github.com/raidswap/raidswap/internal/journal"
 	"github.com/raidswap/raidswap/internal/plan"
+	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // refresh re-discovers the system.
@@ -54,8 +54,7 @@ func (r *run) allHold(cs []plan.Condition) (bool, plan.Condition, string) {
 	return true, plan.Condition{}, ""
 }
 
-func (r *run) step(ctx context.Context, i int, s plan.Step) error {
-	n := len(r.p.Steps)
+func (r *run) step(ctx context.Context, s plan.Step) error {
 	if err := r.look(); err != nil {
 		return err
 	}
@@ -63,11 +62,10 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	if d := r.w.newDisk(); d != nil {
 		newName = d.Name
 	}
-	r.o.View.Steps(r.p, newName)
 	if doneInJournal(r.j, s) {
 		r.res.Skipped = append(r.res.Skipped, s.ID)
 		if !r.o.Continuing && !r.o.ProgressShown {
-			r.o.View.StepSkipped(i, n, s, "done in an earlier run")
+			_ = r.emit(stream.Record{Kind: stream.Recalled, Step: s.ID, Say: "done in an earlier run", NewDisk: newName})
 		}
 		return nil
 	}
@@ -76,9 +74,7 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 	if len(s.Postconditions) > 0 && !isWait(s.Action) && s.Action != plan.ActionVerify {
 		if ok, _, _ := r.allHold(s.Postconditions); ok {
 			r.res.Skipped = append(r.res.Skipped, s.ID)
-			r.o.View.StepSkipped(i, n, s, "already true on the system")
-			r.log.Info().Str("event", "skipped").Str("step", s.ID).Msg("already done")
-			return r.j.Append(journal.Record{Event: journal.EventSkipped, Step: s.ID})
+			return r.emit(stream.Record{Kind: stream.Skipped, Step: s.ID, Say: "already true on the system", NewDisk: newName})
 		}
 	}
 	// Every step of a drill's run, in-process or not, is confined to its lab.
@@ -104,15 +100,9 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 			return r.refused(s, &RefusedError{Step: s.ID, Device: s.Target.Device, Reason: err.Error()})
 		}
 	}
-	r.o.View.StepStarting(i, n, s, argv)
-	rec := journal.Record{Event: journal.EventStarted, Step: s.ID}
-	if !inProcess {
-		rec.Argv = argv
-	}
-	if err := r.j.Append(rec); err != nil {
+	if err := r.emit(stream.Record{Kind: stream.Started, Step: s.ID, Action: string(s.Action), Argv: argv, InProcess: inProcess, NewDisk: newName}); err != nil {
 		return err
 	}
-	r.log.Info().Str("event", "started").Str("step", s.ID).Str("action", string(s.Action)).Strs("argv", rec.Argv).Msg("step started")
 	settled := false
 	if err := r.do(ctx, s, argv); err != nil {
 		var re *RefusedError
@@ -123,7 +113,7 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 		var wt *WaitTimeoutError
 		if errors.As(err, &wt) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			// Not a failure: the step can be resumed.
-			r.log.Info().Str("event", "interrupted").Str("step", s.ID).Err(err).Msg("wait interrupted")
+			_ = r.emit(stream.Record{Kind: stream.Interrupted, Step: s.ID, Err: err})
 			return err
 		}
 		var ee *host.ExitError
@@ -132,9 +122,9 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 		}
 		// mdadm refused because the member is already in: udev's incremental assembly
 		// (mdadm -I on the disk's add event) got there first. The step's result holds.
-		r.o.View.Say(fmt.Sprintf("%s exited %d (%s), but its result holds: the member was added by udev's incremental assembly meanwhile",
-			argv[0], ee.Result.ExitCode, strings.TrimSpace(string(ee.Result.Stderr))))
-		r.log.Warn().Str("event", "raced").Str("step", s.ID).Err(err).Msg("command failed, result holds")
+		_ = r.emit(stream.Record{Kind: stream.Raced, Level: stream.Warning, Step: s.ID, Err: err, Msg: "command failed, result holds",
+			Say: fmt.Sprintf("%s exited %d (%s), but its result holds: the member was added by udev's incremental assembly meanwhile",
+				argv[0], ee.Result.ExitCode, strings.TrimSpace(string(ee.Result.Stderr)))})
 		settled = true
 	}
 	if !settled {
@@ -143,9 +133,7 @@ func (r *run) step(ctx context.Context, i int, s plan.Step) error {
 		}
 	}
 	r.res.Ran = append(r.res.Ran, s.ID)
-	r.o.View.StepDone(i, n, s)
-	r.log.Info().Str("event", "done").Str("step", s.ID).Msg("step done")
-	return r.j.Append(journal.Record{Event: journal.EventDone, Step: s.ID})
+	return r.emit(stream.Record{Kind: stream.Done, Step: s.ID, NewDisk: newName})
 }
 
 func isWait(a plan.Action) bool {
@@ -185,21 +173,19 @@ func (r *run) settle(ctx context.Context, s plan.Step) error {
 }
 
 func (r *run) refused(s plan.Step, err error) error {
-	r.log.Error().Str("event", "refused").Str("step", s.ID).Err(err).Msg("step refused")
-	if jerr := r.j.Append(journal.Record{Event: journal.EventRefused, Step: s.ID, Error: err.Error()}); jerr != nil {
+	if jerr := r.emit(stream.Record{Kind: stream.Refused, Level: stream.Error, Step: s.ID, Err: err}); jerr != nil {
 		return errors.Join(err, jerr)
 	}
 	return err
 }
 
 func (r *run) failed(s plan.Step, err error) error {
-	rec := journal.Record{Event: journal.EventFailed, Step: s.ID, Error: err.Error()}
+	rec := stream.Record{Kind: stream.Failed, Level: stream.Error, Step: s.ID, Err: err}
 	var ee *host.ExitError
 	if errors.As(err, &ee) {
 		rec.ExitCode, rec.Stderr = ee.Result.ExitCode, string(ee.Result.Stderr)
 	}
-	r.log.Error().Str("event", "failed").Str("step", s.ID).Int("exit_code", rec.ExitCode).Str("stderr", rec.Stderr).Err(err).Msg("step failed")
-	if jerr := r.j.Append(rec); jerr != nil {
+	if jerr := r.emit(rec); jerr != nil {
 		return errors.Join(&StepFailedError{Step: s.ID, Err: err}, jerr)
 	}
 	return &StepFailedError{Step: s.ID, Err: err}

@@ -2,11 +2,10 @@ package exec
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/plan"
@@ -23,9 +22,10 @@ func (v waitView) Waiting(_ plan.Step, what string) { *v.lines = append(*v.lines
 // it has waited (issue 20, item 3: every wait shows its elapsed time).
 func TestWaitSaysElapsed(t *testing.T) {
 	var lines []string
-	r := &run{o: Options{View: waitView{lines: &lines}, Poll: time.Millisecond, Remind: time.Nanosecond,
+	r := &run{p: &plan.Plan{}, o: Options{View: waitView{lines: &lines}, Poll: time.Millisecond, Remind: time.Nanosecond,
 		Discover: func() (*discover.System, error) { return &discover.System{}, nil }},
-		log: zerolog.Nop(), w: &world{sys: &discover.System{}}}
+		w: &world{sys: &discover.System{}}}
+	r.wire(io.Discard)
 	looks := 0
 	err := r.wait(context.Background(), plan.Step{ID: "05-await-removal", Action: plan.ActionAwaitRemoval}, "vdb (WD-OLD) to be pulled",
 		func() (bool, string, error) { looks++; return looks > 3, "still there", nil })
