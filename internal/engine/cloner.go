@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/raidswap/raidswap/internal/exec"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/partition"
 )
@@ -20,10 +21,10 @@ type PartitionCloner struct {
 }
 
 // Clone copies the source's table onto the target.
-func (c PartitionCloner) Clone(_ context.Context, from, to string, wipe bool, add *partition.NewPartition) (string, error) {
+func (c PartitionCloner) Clone(_ context.Context, from, to string, wipe bool, add *partition.NewPartition) (exec.Cloned, error) {
 	res, err := partition.Clone(c.Root, partition.CloneRequest{Source: from, Target: to, Wipe: wipe, Runner: c.Runner, BackupDir: c.BackupDir, Add: add})
 	if err != nil {
-		return "", err
+		return exec.Cloned{}, err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "partition table of %s copied onto %s", res.Source, res.Target)
@@ -35,7 +36,9 @@ func (c PartitionCloner) Clone(_ context.Context, from, to string, wipe bool, ad
 	if len(res.Backups) > 0 {
 		fmt.Fprintf(&b, " (backups: %s)", strings.Join(res.Backups, ", "))
 	}
-	return b.String(), nil
+	// The clone probed the disk and each new partition's region (libblkid, then raidswap's
+	// own readers) right before writing; nothing found anywhere is a clean disk.
+	return exec.Cloned{Summary: b.String(), Clean: len(res.Existing) == 0}, nil
 }
 
 // Inspect refuses a target that holds data (unless wipe) or may hold an array's last copy.

@@ -66,12 +66,13 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 			// The failed disk's ESP, remade beside the survivor's partitions.
 			add = partition.ESP(u.Part, u.SizeBytes)
 		}
-		sum, err := r.o.Cloner.Clone(ctx, from, to, r.p.Disks.New.Wipe, add)
+		c, err := r.o.Cloner.Clone(ctx, from, to, r.p.Disks.New.Wipe, add)
 		if err != nil {
 			return err
 		}
-		return r.emit(stream.Record{Kind: stream.Note, Name: "clone", Step: s.ID, Say: sum, Msg: "partition clone",
-			Data: map[string]string{"clone_from": from, "clone_to": to, "wipe": strconv.FormatBool(r.p.Disks.New.Wipe)}})
+		return r.emit(stream.Record{Kind: stream.Note, Name: "clone", Step: s.ID, Say: c.Summary, Msg: "partition clone",
+			Data: map[string]string{"clone_from": from, "clone_to": to, "wipe": strconv.FormatBool(r.p.Disks.New.Wipe),
+				noteClonedClean: strconv.FormatBool(c.Clean), noteClonedSerial: d.Serial}})
 	case plan.ActionAwaitRebuild:
 		return r.awaitRebuild(ctx, s)
 	case plan.ActionVerify:

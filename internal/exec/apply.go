@@ -24,10 +24,19 @@ import (
 type Cloner interface {
 	// add, when not nil, is a partition the clone adds beside the source's: the ESP the
 	// failed disk alone had, remade on the new disk (plan.UEFITarget on the clone step).
-	Clone(ctx context.Context, source, target string, wipe bool, add *partition.NewPartition) (summary string, err error)
+	Clone(ctx context.Context, source, target string, wipe bool, add *partition.NewPartition) (Cloned, error)
 	// Inspect refuses a new disk that holds data (unless wipe) or may hold the last copy of
 	// an array this host knows: the same check Clone makes right before writing.
 	Inspect(ctx context.Context, target string, wipe bool) error
+}
+
+// Cloned is what a clone did.
+type Cloned struct {
+	// Summary is the line for the person ("" for none).
+	Summary string
+	// Clean says libblkid probed the region of every new partition right before the write
+	// and found nothing there: no file system, no md superblock of any version.
+	Clean bool
 }
 
 // Options are what Apply acts through.

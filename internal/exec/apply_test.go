@@ -40,9 +40,11 @@ func build(t *testing.T, sys *discover.System, req plan.Request) *plan.Plan {
 type fakeCloner struct {
 	w     *plantest.World
 	calls []string
+	// clean is what the clone reports of its probe (Cloned.Clean).
+	clean bool
 }
 
-func (c *fakeCloner) Clone(_ context.Context, from, to string, wipe bool, add *partition.NewPartition) (string, error) {
+func (c *fakeCloner) Clone(_ context.Context, from, to string, wipe bool, add *partition.NewPartition) (Cloned, error) {
 	c.calls = append(c.calls, from+" -> "+to)
 	if add != nil {
 		c.calls = append(c.calls, fmt.Sprintf("add partition %d of %d bytes", add.Number, add.Size))
@@ -53,7 +55,7 @@ func (c *fakeCloner) Clone(_ context.Context, from, to string, wipe bool, add *p
 			c.w.Partition(d.Serial, 4)
 		}
 	}
-	return "", nil
+	return Cloned{Clean: c.clean}, nil
 }
 
 // Inspect refuses a disk with partitions unless wiping, as package partition refuses one that

@@ -77,6 +77,10 @@ func (r *run) step(ctx context.Context, s plan.Step) error {
 			return r.emit(stream.Record{Kind: stream.Skipped, Step: s.ID, Say: "already true on the system", NewDisk: newName})
 		}
 	}
+	if why := r.superblocksProvedAbsent(s); why != "" {
+		r.res.Skipped = append(r.res.Skipped, s.ID)
+		return r.emit(stream.Record{Kind: stream.Skipped, Step: s.ID, Say: why, NewDisk: newName})
+	}
 	// Every step of a drill's run, in-process or not, is confined to its lab.
 	if err := r.w.checkScope(r.p, s); err != nil {
 		return r.refused(s, err)
