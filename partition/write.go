@@ -121,6 +121,31 @@ func staleRegions(d Device, lay Layout) []region {
 	return mergeRegions(rs)
 }
 
+// ClearedEnds reports whether the write zeroed the first and last MiB (the whole, when
+// smaller) of every data partition of lay: where md keeps its superblocks of every version
+// (1.1 at a member's start, 1.2 4 KiB in, 1.0 8 KiB before its end, 0.90 in its last 128
+// KiB), so no old superblock is left on a new partition for mdadm to find.
+func (r WriteReport) ClearedEnds(lay Layout) bool {
+	covered := func(off, n int64) bool {
+		for _, w := range r.Wiped {
+			if w.Off <= off && off+n <= w.Off+w.Len {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range lay.Partitions {
+		if !p.IsData() {
+			continue
+		}
+		n := min(p.Size, wipePartEnds)
+		if !covered(p.Start, n) || !covered(p.End()-n, n) {
+			return false
+		}
+	}
+	return true
+}
+
 // mergeRegions sorts regions and joins overlapping or touching ones.
 func mergeRegions(rs []region) []region {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Off < rs[j].Off })

@@ -36,9 +36,8 @@ func (c PartitionCloner) Clone(_ context.Context, from, to string, wipe bool, ad
 	if len(res.Backups) > 0 {
 		fmt.Fprintf(&b, " (backups: %s)", strings.Join(res.Backups, ", "))
 	}
-	// The clone probed the disk and each new partition's region (libblkid, then raidswap's
-	// own readers) right before writing; nothing found anywhere is a clean disk.
-	return exec.Cloned{Summary: b.String(), Clean: len(res.Existing) == 0}, nil
+	cleared := res.Write != nil && res.Layout != nil && res.Write.ClearedEnds(*res.Layout)
+	return exec.Cloned{Summary: b.String(), Cleared: cleared}, nil
 }
 
 // Inspect refuses a target that holds data (unless wipe) or may hold an array's last copy.

@@ -72,7 +72,7 @@ func (r *run) do(ctx context.Context, s plan.Step, argv []string) error {
 		}
 		return r.emit(stream.Record{Kind: stream.Note, Name: "clone", Step: s.ID, Say: c.Summary, Msg: "partition clone",
 			Data: map[string]string{"clone_from": from, "clone_to": to, "wipe": strconv.FormatBool(r.p.Disks.New.Wipe),
-				noteClonedClean: strconv.FormatBool(c.Clean), noteClonedSerial: d.Serial}})
+				noteClonedCleared: strconv.FormatBool(c.Cleared), noteClonedSerial: d.Serial}})
 	case plan.ActionAwaitRebuild:
 		return r.awaitRebuild(ctx, s)
 	case plan.ActionVerify:

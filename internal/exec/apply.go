@@ -34,9 +34,9 @@ type Cloner interface {
 type Cloned struct {
 	// Summary is the line for the person ("" for none).
 	Summary string
-	// Clean says libblkid probed the region of every new partition right before the write
-	// and found nothing there: no file system, no md superblock of any version.
-	Clean bool
+	// Cleared says the clone zeroed the first and last MiB of every new partition, where md
+	// keeps its superblocks of every version (partition.WriteReport.ClearedEnds).
+	Cleared bool
 }
 
 // Options are what Apply acts through.

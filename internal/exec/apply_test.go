@@ -40,8 +40,8 @@ func build(t *testing.T, sys *discover.System, req plan.Request) *plan.Plan {
 type fakeCloner struct {
 	w     *plantest.World
 	calls []string
-	// clean is what the clone reports of its probe (Cloned.Clean).
-	clean bool
+	// cleared is what the clone reports of its write (Cloned.Cleared).
+	cleared bool
 }
 
 func (c *fakeCloner) Clone(_ context.Context, from, to string, wipe bool, add *partition.NewPartition) (Cloned, error) {
@@ -55,7 +55,7 @@ func (c *fakeCloner) Clone(_ context.Context, from, to string, wipe bool, add *p
 			c.w.Partition(d.Serial, 4)
 		}
 	}
-	return Cloned{Clean: c.clean}, nil
+	return Cloned{Cleared: c.cleared}, nil
 }
 
 // Inspect refuses a disk with partitions unless wiping, as package partition refuses one that

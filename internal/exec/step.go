@@ -77,7 +77,7 @@ func (r *run) step(ctx context.Context, s plan.Step) error {
 			return r.emit(stream.Record{Kind: stream.Skipped, Step: s.ID, Say: "already true on the system", NewDisk: newName})
 		}
 	}
-	if why := r.superblocksProvedAbsent(s); why != "" {
+	if why := r.superblocksCleared(s); why != "" {
 		r.res.Skipped = append(r.res.Skipped, s.ID)
 		return r.emit(stream.Record{Kind: stream.Skipped, Step: s.ID, Say: why, NewDisk: newName})
 	}

@@ -6,24 +6,21 @@ import (
 	"github.com/raidswap/raidswap/internal/plan"
 )
 
-// The partition-clone step's journal notes: whether its libblkid probe found every new
-// partition's region clean (Cloned.Clean), and the serial of the disk it probed.
+// The partition-clone step's journal notes: whether its write zeroed both ends of every new
+// partition (Cloned.Cleared), and the serial of the disk it wrote.
 const (
-	noteClonedClean  = "cloned_clean"
-	noteClonedSerial = "cloned_serial"
+	noteClonedCleared = "cloned_cleared"
+	noteClonedSerial  = "cloned_serial"
 )
 
-// superblocksProvedAbsent says why a zero-superblock step on the new disk's partitions has
-// nothing to do, or "" when it must run. It has nothing to do when this run's partition-clone
-// probed the region of every new partition of this same disk (by serial) with libblkid right
-// before writing its table, and found nothing there: libblkid looks for md superblocks of
-// every version (0.90 and 1.0 at a region's end, 1.1 and 1.2 at its start), so none is left
-// where the new partitions lie. Nothing writes those regions between the clone and this step:
-// the table's write touches only the table's own sectors, and partitions that hold nothing
-// give udev's incremental assembly nothing to take. A whole-disk member (no clone), a clone
-// that found data (--wipe), a clone of another disk, or a journal without the note (a clone
-// interrupted before it, found done on resume) makes the step run.
-func (r *run) superblocksProvedAbsent(s plan.Step) string {
+// superblocksCleared says why a zero-superblock step on the new disk's partitions has nothing
+// to do, or "" when it must run. It has nothing to do when this run's partition-clone wrote
+// this same disk (by serial) and zeroed the first and last MiB of every new partition on the
+// way (partition.Write), where md keeps its superblocks of every version: mdadm would find
+// none to clear. A whole-disk member (no clone), a clone that did not report the ends zeroed,
+// a clone of another disk, or a journal without the note (a clone interrupted before it,
+// found done on resume) makes the step run.
+func (r *run) superblocksCleared(s plan.Step) string {
 	if s.Action != plan.ActionZeroSuperblock || s.Target.WholeDisk || s.Target.Device != plan.NewDiskToken {
 		return ""
 	}
@@ -31,10 +28,10 @@ func (r *run) superblocksProvedAbsent(s plan.Step) string {
 	if d == nil {
 		return ""
 	}
-	clean, at := r.j.DataIndex(noteClonedClean)
+	cleared, at := r.j.DataIndex(noteClonedCleared)
 	serial, sat := r.j.DataIndex(noteClonedSerial)
-	if at < 0 || sat != at || clean != "true" || serial != d.Serial {
+	if at < 0 || sat != at || cleared != "true" || serial != d.Serial {
 		return ""
 	}
-	return fmt.Sprintf("partition-clone's libblkid probe found nothing where the new partitions of %s lie: no stale md superblock to clear", d.Label())
+	return fmt.Sprintf("partition-clone zeroed the first and last MiB of every new partition of %s, where md keeps its superblocks: none is left to clear", d.Label())
 }

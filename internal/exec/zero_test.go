@@ -13,10 +13,10 @@ import (
 	"github.com/raidswap/raidswap/internal/plan/plantest"
 )
 
-// TestZeroSuperblockAfterCleanClone: when the clone's libblkid probe found nothing where the
-// new partitions lie, the zero-superblock step is skipped, said why and journalled so, and
-// mdadm --zero-superblock never runs; every other command runs as in the seed.
-func TestZeroSuperblockAfterCleanClone(t *testing.T) {
+// TestZeroSuperblockAfterClearingClone: when the clone zeroed both ends of every new partition,
+// the zero-superblock step is skipped, said why and journalled so, and mdadm
+// --zero-superblock never runs; every other command runs as in the seed.
+func TestZeroSuperblockAfterClearingClone(t *testing.T) {
 	w := seedWorld()
 	p := build(t, w.Sys(), seedReq())
 	var want []hosttest.Expect
@@ -27,7 +27,7 @@ func TestZeroSuperblockAfterCleanClone(t *testing.T) {
 	}
 	r := hosttest.NewFakeRunner(t, want...)
 	o := options(t, w, r, t.TempDir())
-	o.Cloner.(*fakeCloner).clean = true
+	o.Cloner.(*fakeCloner).cleared = true
 	v := &sayView{}
 	o.View = v
 	res, err := Apply(context.Background(), p, o)
@@ -55,13 +55,13 @@ func TestZeroSuperblockAfterCleanClone(t *testing.T) {
 	}
 }
 
-// TestSuperblocksProvedAbsent: the skip needs this journal's clone note, clean, of the same
-// disk, for a step on the new disk's partitions; anything else runs the step.
-func TestSuperblocksProvedAbsent(t *testing.T) {
+// TestSuperblocksCleared: the skip needs this journal's clone note, cleared, of the same disk,
+// for a step on the new disk's partitions; anything else runs the step.
+func TestSuperblocksCleared(t *testing.T) {
 	partStep := plan.Step{ID: "10-zero-superblock", Action: plan.ActionZeroSuperblock, Target: plan.Target{Device: plan.NewDiskToken, Partitions: []int{2, 3}}}
 	wholeStep := plan.Step{ID: "09-zero-superblock", Action: plan.ActionZeroSuperblock, Target: plan.Target{Device: plan.NewDiskToken, WholeDisk: true}}
-	note := func(clean, serial string) map[string]string {
-		return map[string]string{noteClonedClean: clean, noteClonedSerial: serial}
+	note := func(cleared, serial string) map[string]string {
+		return map[string]string{noteClonedCleared: cleared, noteClonedSerial: serial}
 	}
 	tests := []struct {
 		name  string
@@ -69,11 +69,11 @@ func TestSuperblocksProvedAbsent(t *testing.T) {
 		step  plan.Step
 		skip  bool
 	}{
-		{"clean clone of this disk", []map[string]string{note("true", plantest.New)}, partStep, true},
+		{"a clone of this disk that zeroed the ends", []map[string]string{note("true", plantest.New)}, partStep, true},
 		{"no clone note", nil, partStep, false},
-		{"the clone found data (--wipe)", []map[string]string{note("false", plantest.New)}, partStep, false},
+		{"the clone did not zero the ends", []map[string]string{note("false", plantest.New)}, partStep, false},
 		{"the clone was of another disk", []map[string]string{note("true", "WD-OTHER")}, partStep, false},
-		{"a later clone found data", []map[string]string{note("true", plantest.New), note("false", plantest.New)}, partStep, false},
+		{"a later clone did not zero them", []map[string]string{note("true", plantest.New), note("false", plantest.New)}, partStep, false},
 		{"a whole-disk member", []map[string]string{note("true", plantest.New)}, wholeStep, false},
 		{"not a zero-superblock step", []map[string]string{note("true", plantest.New)}, plan.Step{ID: "11-add", Action: plan.ActionAddMember, Target: plan.Target{Device: plan.NewDiskToken}}, false},
 	}
@@ -91,9 +91,9 @@ func TestSuperblocksProvedAbsent(t *testing.T) {
 			}
 			sys := &discover.System{Disks: []discover.Disk{plantest.Disk("vdb", plantest.New)}}
 			r := &run{j: j, w: &world{sys: sys, newSerial: plantest.New}}
-			why := r.superblocksProvedAbsent(tt.step)
+			why := r.superblocksCleared(tt.step)
 			if (why != "") != tt.skip {
-				t.Errorf("superblocksProvedAbsent = %q, want skip %v", why, tt.skip)
+				t.Errorf("superblocksCleared = %q, want skip %v", why, tt.skip)
 			}
 			if why != "" && !strings.Contains(why, plantest.New) {
 				t.Errorf("the reason %q does not name the disk", why)
