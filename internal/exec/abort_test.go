@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,10 +135,16 @@ func TestRebuildWaitFollowsMDStat(t *testing.T) {
 	calls, looksAtCall := 0, []int{}
 	// Count only the rebuild wait's reads: from the first --add, the view's follower reads
 	// mdstat too (rebuildFollower), and it stops when the wait starts.
-	waiting := false
-	o.View = stepWatch{on: func(s plan.Step) { waiting = waiting || s.Action == plan.ActionAwaitRebuild }}
+	// The view hears the steps on the run's goroutine while the follower reads mdstat on its
+	// own: the flag is shared.
+	var waiting atomic.Bool
+	o.View = stepWatch{on: func(s plan.Step) {
+		if s.Action == plan.ActionAwaitRebuild {
+			waiting.Store(true)
+		}
+	}}
 	o.MDStat = func() ([]mdadm.MDStat, error) {
-		if !waiting {
+		if !waiting.Load() {
 			return nil, errors.New("not in the rebuild wait")
 		}
 		calls++

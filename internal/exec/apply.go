@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/raidswap/raidswap/internal/discover"
@@ -124,9 +125,10 @@ type run struct {
 	j *journal.Journal
 	// out is the run's stream: every record goes to the journal, the audit log, the view
 	// and syslog through it (stream decides which keeps what).
-	out stream.Stream
-	w   *world
-	res *Result
+	out   stream.Stream
+	outMu sync.Mutex
+	w     *world
+	res   *Result
 	// seen is when the read of the world that followed the last action began (look,
 	// LookReuse); zero once a step's look has used it or discovered afresh, so it is
 	// always zero while a step acts.

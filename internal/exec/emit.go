@@ -21,8 +21,13 @@ func (r *run) wire(audit io.Writer) {
 }
 
 // emit sends a record to the run's stream. Its error is the journal's (the other sinks are
-// best effort): a record the journal was to keep and did not.
-func (r *run) emit(rec stream.Record) error { return r.out.Emit(rec) }
+// best effort): a record the journal was to keep and did not. The rebuild follower emits
+// from its own goroutine: records go out one at a time.
+func (r *run) emit(rec stream.Record) error {
+	r.outMu.Lock()
+	defer r.outMu.Unlock()
+	return r.out.Emit(rec)
+}
 
 // say tells the person one line (and the audit log).
 func (r *run) say(msg string) { _ = r.emit(stream.Record{Kind: stream.Said, Say: msg}) }

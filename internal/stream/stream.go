@@ -113,7 +113,8 @@ type Sink interface {
 	Put(Record) error
 }
 
-// Stream sends each record to every sink, in order.
+// Stream sends each record to every sink, in order. Neither it nor its sinks lock: a writer
+// with several goroutines sends one record at a time.
 type Stream []Sink
 
 // Emit sends rec to every sink, even after one fails, and returns their errors joined.
