@@ -38,7 +38,7 @@ func TestTranscript(t *testing.T) {
 	defer cancel()
 	plain := prompt.NewPlain(ctx, strings.NewReader("B002\n7Q3Z\n"), out)
 	d.Prompt = echo{plain, out}
-	d.Width = 80
+	d.Width, w.runWidth = 80, 80
 	o, err := Run(ctx, d, plan.Request{Mode: plan.ReplaceFailed}, false)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)

@@ -101,7 +101,9 @@ type world struct {
 	newDisks    []discover.Disk
 	runs        []engine.RunOptions
 	runOut      *bytes.Buffer
-	stopAt      string // a phase-2 run returns context.Canceled at this step (Ctrl-C)
+	// runWidth is the run view's width, the terminal's as the CLI gives it (0: no wrapping).
+	runWidth int
+	stopAt   string // a phase-2 run returns context.Canceled at this step (Ctrl-C)
 	// final is the system after the run (redundant again); nil keeps sys.
 	final *discover.System
 }
@@ -132,7 +134,7 @@ func (w *world) discover() (*discover.System, error) {
 // text mode, and stops where it was told to.
 func (w *world) run(ctx context.Context, p *plan.Plan, ro engine.RunOptions) (*exec.Result, error) {
 	w.runs = append(w.runs, ro)
-	v := view.NewRun(w.runOut, false)
+	v := view.NewRunWidth(w.runOut, false, w.runWidth)
 	res := &exec.Result{Journal: "/var/lib/raidswap/journal/" + p.ID() + ".jsonl"}
 	start := 0
 	if ro.StopAfter == "" {
@@ -157,6 +159,14 @@ func (w *world) run(ctx context.Context, p *plan.Plan, ro engine.RunOptions) (*e
 		argv := s.Argv
 		if exp, err := plan.Expand(argv, newName); newName != "" && err == nil {
 			argv = exp
+		}
+		if s.Action == plan.ActionZeroSuperblock && newName != "" {
+			// As the executor does after its own clone, which zeroed both ends of every new
+			// partition (exec.superblocksCleared).
+			v.StepSkipped(i, len(p.Steps), s, "partition-clone zeroed the first and last MiB of every new partition of "+
+				w.newDisks[0].Label()+", where md keeps its superblocks: none is left to clear")
+			res.Skipped = append(res.Skipped, s.ID)
+			continue
 		}
 		v.StepStarting(i, len(p.Steps), s, argv)
 		res.Ran = append(res.Ran, s.ID)
