@@ -56,7 +56,7 @@ var manFiles = []fileEntry{
 	{paths.Host().Journal, "one journal per run: what each step did; raidswap resume and status read it (--journal-dir)"},
 	{paths.Host().Lock, "the lock that keeps two raidswaps that act apart (--lock)"},
 	{paths.Host().Key, "the host's plan key: a saved plan is sealed with it and apply accepts only plans it sealed"},
-	{paths.Host().Audit, "the audit log, one JSON line per action and per mdadm event (--audit-log)"},
+	{paths.Host().Audit, "the audit log, one JSON line per step, command, note and message of a run and per mdadm event (--audit-log)"},
 	{paths.Host().Inventory, "the inventory: every disk's serial, model and bay, so a vanished disk can still be named (raidswap inventory save)"},
 	{paths.Host().Backups, "both partition tables, backed up before a table is cloned (--backup-dir)"},
 	{event.DefaultTextfile, "the Prometheus textfile node-exporter reads, written by raidswap event and raidswap inventory save (--textfile, RAIDSWAP_TEXTFILE)"},
