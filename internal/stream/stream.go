@@ -155,9 +155,3 @@ func (b *bestEffort) Put(rec Record) error {
 	}
 	return nil
 }
-
-// Func is a sink made of a function.
-type Func func(Record) error
-
-// Put calls f.
-func (f Func) Put(rec Record) error { return f(rec) }
