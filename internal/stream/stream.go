@@ -10,7 +10,7 @@
 package stream
 
 import (
-	"errors"
+	"strings"
 	"time"
 
 	"github.com/raidswap/raidswap/internal/progress"
@@ -117,16 +117,36 @@ type Sink interface {
 // with several goroutines sends one record at a time.
 type Stream []Sink
 
-// Emit sends rec to every sink, even after one fails, and returns their errors joined.
+// Emit sends rec to every sink, even after one fails, and returns their errors joined on one
+// line ("audit log: ...; syslog: ..."), each still found by errors.Is and errors.As.
 func (s Stream) Emit(rec Record) error {
-	var errs []error
+	var errs sinkErrors
 	for _, k := range s {
 		if err := k.Put(rec); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errs
 }
+
+// sinkErrors are the failures of several sinks with one record.
+type sinkErrors []error
+
+func (e sinkErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, err := range e {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e sinkErrors) Unwrap() []error { return e }
 
 // Put makes a Stream a Sink.
 func (s Stream) Put(rec Record) error { return s.Emit(rec) }

@@ -208,6 +208,12 @@ func TestEmitReachesEverySink(t *testing.T) {
 	if got := v.take(); got != "say hello" {
 		t.Errorf("the sink after the failing one got %q", got)
 	}
+	// Two failures are one line, as the hook's error line has always been.
+	gone := errors.New("syslog: connection refused")
+	err := Stream{failSink{full}, failSink{gone}}.Emit(Record{Kind: Said})
+	if err == nil || err.Error() != "no space left on device; syslog: connection refused" || !errors.Is(err, full) || !errors.Is(err, gone) {
+		t.Errorf("two failures: %v", err)
+	}
 	var reported []error
 	be := Stream{BestEffort(failSink{full}, func(err error) { reported = append(reported, err) })}
 	for range 3 {
