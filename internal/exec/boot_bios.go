@@ -12,7 +12,6 @@ import (
 
 	"github.com/raidswap/raidswap/bootloader"
 	"github.com/raidswap/raidswap/internal/plan"
-	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // Confirmer is a View that can ask the operator (a terminal). A manual step asks through
@@ -82,7 +81,7 @@ func (r *run) bootloaderStep(ctx context.Context, s plan.Step, argv []string) er
 			}
 			data := hashRegions(before)
 			data["bootcode_backup"] = saved
-			if err := r.emit(stream.Record{Kind: stream.Note, Step: s.ID, Data: data}); err != nil {
+			if err := r.note(s, data); err != nil {
 				return err
 			}
 			r.say(fmt.Sprintf("saved the survivor's boot code to %s (%s/README.txt says how to put it back)", saved, saved))

@@ -11,7 +11,6 @@ import (
 	"github.com/raidswap/raidswap/internal/discover"
 	"github.com/raidswap/raidswap/internal/host"
 	"github.com/raidswap/raidswap/internal/plan"
-	"github.com/raidswap/raidswap/internal/stream"
 )
 
 // This file is the debconf step: grub-pc/install_devices (and grub-efi's) set to the
@@ -84,7 +83,7 @@ func (r *run) debconfStep(ctx context.Context, s plan.Step, argv []string) error
 	if err := os.WriteFile(plan.DebconfSelectionsFile, []byte(line), 0o600); err != nil {
 		return err
 	}
-	if err := r.emit(stream.Record{Kind: stream.Note, Step: s.ID, Data: map[string]string{"install_devices": want}}); err != nil {
+	if err := r.note(s, map[string]string{"install_devices": want}); err != nil {
 		return err
 	}
 	if err := r.command(ctx, s, argv); err != nil {

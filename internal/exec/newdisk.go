@@ -116,7 +116,7 @@ func (r *run) awaitNewDisk(ctx context.Context, s plan.Step) error {
 			d := cands[0]
 			r.w.newSerial = d.Serial
 			r.say(fmt.Sprintf("new disk: %s", d.Label()))
-			return true, "", r.emit(stream.Record{Kind: stream.Note, Step: s.ID, Data: map[string]string{noteNewSerial: d.Serial, "new_device": d.Name}})
+			return true, "", r.note(s, map[string]string{noteNewSerial: d.Serial, "new_device": d.Name})
 		default:
 			var names []string
 			for _, d := range cands {
@@ -167,8 +167,8 @@ func (r *run) checkNewDisk(ctx context.Context, s plan.Step) error {
 	if errors.As(err, &ne) && ne.Rule == plan.NewDiskSMART && r.o.AcceptSMART {
 		// The operator took this disk despite its SMART when resuming: journalled, then the
 		// rule is applied again with the acceptance.
-		if jerr := r.emit(stream.Record{Kind: stream.Note, Step: s.ID, Data: map[string]string{
-			"new_disk_smart_accepted": d.Serial, "new_disk_smart_accepted_by": "resume --accept-new-disk-smart", "new_disk_smart": ne.Reason}}); jerr != nil {
+		if jerr := r.note(s, map[string]string{
+			"new_disk_smart_accepted": d.Serial, "new_disk_smart_accepted_by": "resume --accept-new-disk-smart", "new_disk_smart": ne.Reason}); jerr != nil {
 			return jerr
 		}
 		r.say(fmt.Sprintf("the new disk %s %s; taken anyway (--accept-new-disk-smart)", d.Label(), ne.Reason))

@@ -140,7 +140,7 @@ func (r *run) raiseSpeed(s plan.Step) error {
 			continue
 		}
 		if _, at := r.j.DataIndex(l.name + "_was"); at < 0 {
-			if err := r.emit(stream.Record{Kind: stream.Note, Step: s.ID, Data: map[string]string{l.name + "_was": strconv.FormatInt(cur, 10)}}); err != nil {
+			if err := r.note(s, map[string]string{l.name + "_was": strconv.FormatInt(cur, 10)}); err != nil {
 				return err
 			}
 		}
