@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -418,12 +419,16 @@ func TestApplyScenarios(t *testing.T) {
 		)
 		o := options(t, w, r, t.TempDir())
 		sp := &fakeSpeed{max: 200000}
-		o.Speed = sp
+		v := &sayView{}
+		o.Speed, o.View = sp, v
 		if _, err := Apply(context.Background(), p, o); err != nil {
 			t.Fatal(err)
 		}
 		if len(sp.v) != 2 || sp.v[0] != 200000 || sp.v[1] != 1000 {
 			t.Errorf("speed_limit_min writes %v, want [200000 1000] (raised, then restored)", sp.v)
+		}
+		if n := slices.Index(v.said, "restored /proc/sys/dev/raid/speed_limit_min to 1000"); n < 0 || slices.Contains(v.said[n+1:], v.said[n]) {
+			t.Errorf("the restore is not said exactly once: %q", v.said)
 		}
 		if len(sp.maxv) != 0 {
 			t.Errorf("speed_limit_max writes %v, want none: it already allowed 200000", sp.maxv)

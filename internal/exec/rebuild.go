@@ -161,15 +161,14 @@ func (r *run) restoreSpeed(s plan.Step) error {
 	if r.o.Speed == nil {
 		return errors.New("no speed-limit writer configured")
 	}
-	said, err := restoreLimits(r.j, r.out, r.o.Speed, s.ID)
-	for _, m := range said {
-		r.say(m)
-	}
+	// Each restore's record says it to the person too.
+	_, err := restoreLimits(r.j, r.out, r.o.Speed, s.ID)
 	return err
 }
 
 // restoreLimits writes back each speed limit journalled as raised and not yet restored, and
-// journals each restore. The restore step and abort both use it.
+// records each restore to out (its line is the record's Say, and one of said). The restore
+// step and abort both use it.
 func restoreLimits(j *journal.Journal, out stream.Sink, speed SpeedWriter, step string) ([]string, error) {
 	var said []string
 	for _, l := range []struct {
@@ -191,7 +190,7 @@ func restoreLimits(j *journal.Journal, out stream.Sink, speed SpeedWriter, step 
 			return said, fmt.Errorf("restoring %s to %d: %w", l.name, v, err)
 		}
 		msg := fmt.Sprintf("restored /proc/sys/dev/raid/%s to %d", l.name, v)
-		if err := out.Put(stream.Record{Kind: stream.Note, Name: "speed", Step: step, Data: map[string]string{l.name + "_restored": was}, Msg: msg}); err != nil {
+		if err := out.Put(stream.Record{Kind: stream.Note, Name: "speed", Step: step, Data: map[string]string{l.name + "_restored": was}, Say: msg}); err != nil {
 			return said, err
 		}
 		said = append(said, msg)
