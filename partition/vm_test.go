@@ -203,6 +203,8 @@ dmesg | grep -c "I/O error, dev vdb" | sed 's/^/io errors: /'
 //     mirror is refused even with --wipe: its superblocks are the newest copies. The failed
 //     disk's older superblocks of the same arrays are wiped.
 //   - A disk holding a member of an array this host never knew is wiped with --wipe.
+//   - The failed disk's stale superblocks (1.2 at a partition's start, 0.90 at its end) are
+//     gone after the clone: mdadm --examine finds none on the new partitions.
 //
 // It also prints mdadm's and sysfs's UUIDs for a 1.2 and a 0.90 array, which the test
 // compares with raidswap's own reading.
@@ -250,7 +252,12 @@ before=$(sha256sum < /dev/vdb)
 $RS partition clone --from /dev/vdc --to /dev/vdb --wipe --backup-dir /tmp/bk; echo "survivor rc=$?"
 [ "$(sha256sum < /dev/vdb)" = "$before" ] && echo "survivor byte-identical"
 mdadm --examine /dev/vdb1 >/dev/null 2>&1 && mdadm --examine /dev/vdb2 >/dev/null 2>&1 && echo "survivor superblocks intact"
+mdadm --examine /dev/vdc1 >/dev/null 2>&1 && mdadm --examine /dev/vdc2 >/dev/null 2>&1 && echo "stale 1.2 and 0.90 superblocks before"
 $RS partition clone --from /dev/vdb --to /dev/vdc --wipe --backup-dir /tmp/bk; echo "stale rc=$?"
+# The clone zeroes both ends of every new partition (WriteReport.ClearedEnds), where these
+# partitions held a 1.2 superblock (at 4 KiB) and a 0.90 one (at the end): the executor skips
+# mdadm --zero-superblock after its own clone on that ground.
+mdadm --examine /dev/vdc1 >/dev/null 2>&1 || mdadm --examine /dev/vdc2 >/dev/null 2>&1 || echo "stale superblocks gone after the clone"
 
 mdadm --create /dev/md9 --level=1 --raid-devices=2 --metadata=1.2 --bitmap=none --run /dev/vdd1 missing 2>/dev/null
 mdadm --stop /dev/md9 2>/dev/null
@@ -270,7 +277,7 @@ $RS partition clone --from /dev/vda --to /dev/vde --backup-dir /tmp/bk; echo "mi
 		"arrays left: 0",
 		"refusing to write /dev/vdb (SURV): it holds md 1.2 superblock of array", "may be the array's last copy", "/etc/mdadm/mdadm.conf", "survivor rc=65",
 		"survivor byte-identical", "survivor superblocks intact",
-		"verified: the table reads back as planned", "stale rc=0",
+		"stale 1.2 and 0.90 superblocks before", "verified: the table reads back as planned", "stale rc=0", "stale superblocks gone after the clone",
 		"foreign member before", "foreign rc=0", "foreign member wiped",
 		"refusing to write /dev/vde (MINIX): it already holds data: minix file system", "minix rc=65", "minix byte-identical",
 	)
